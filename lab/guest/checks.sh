@@ -1,0 +1,162 @@
+#!/bin/bash
+# The lab's default guest payload. Runs inside the guest, in `chroot /host`
+# (the host's root over 9p, read-only), cwd = repo root, with the LAB_*
+# environment described in lab/README.md. Reports each check on stdout (the
+# serial console) as
+#   @@LAB <check> <pass|fail|skip> <detail...>
+# and the output of a failed check between @@LAB-OUT-BEGIN/@@LAB-OUT-END lines.
+set -uo pipefail
+
+lab() { # CHECK STATUS DETAIL...
+	local name=${1// /_} status=$2
+	shift 2
+	printf '@@LAB %s %s %s\n' "$name" "$status" "$*"
+}
+lab_out() { # CHECK FILE [TAIL-LINES]
+	printf '@@LAB-OUT-BEGIN %s\n' "${1// /_}"
+	if [ -n "${3:-}" ]; then tail -n "$3" "$2"; else cat "$2"; fi
+	printf '@@LAB-OUT-END %s\n' "${1// /_}"
+}
+
+: "${LAB_OUT:?not in a lab guest (LAB_OUT unset)}"
+read -ra bdfs <<<"${LAB_EDU_BDFS:-}"
+read -ra groups <<<"${LAB_EDU_GROUPS:-}"
+tmp=$(mktemp -d /tmp/lab-checks.XXXXXX)
+
+# --- c. shell-level sanity ---------------------------------------------------
+if [ -c /dev/vfio/vfio ]; then
+	lab dev-vfio pass "/dev/vfio/vfio: $(cd /dev/vfio && echo *)"
+else
+	lab dev-vfio fail "/dev/vfio/vfio missing"
+fi
+
+bad=()
+for bdf in "${bdfs[@]}"; do
+	drv=$(readlink "/sys/bus/pci/devices/$bdf/driver" || true)
+	[ "${drv##*/}" = vfio-pci ] || bad+=("$bdf:${drv##*/}")
+done
+if [ "${#bdfs[@]}" -eq 0 ]; then
+	lab edu-vfio-pci fail "no edu device (LAB_EDU_BDFS empty)"
+elif [ "${#bad[@]}" -eq 0 ]; then
+	lab edu-vfio-pci pass "${bdfs[*]} bound to vfio-pci"
+else
+	lab edu-vfio-pci fail "not bound to vfio-pci: ${bad[*]}"
+fi
+
+rr_ok=1 rr_detail=()
+for g in "${groups[@]}"; do
+	f=/sys/kernel/iommu_groups/$g/reserved_regions
+	if content=$(cat "$f" 2>&1); then
+		rr_detail+=("group $g: $(printf '%s' "$content" | tr '\n' ';')")
+	else
+		rr_ok=0 rr_detail+=("group $g: $content")
+	fi
+done
+if [ "${#groups[@]}" -gt 0 ] && [ "$rr_ok" = 1 ]; then
+	lab reserved-regions pass "${rr_detail[*]}"
+else
+	lab reserved-regions fail "${rr_detail[*]:-no groups}"
+fi
+
+# --- a. raw VFIO_IOMMU_GET_INFO captures ---------------------------------------
+capture=target/lab/capture
+runs=()
+for g in "${groups[@]}"; do runs+=("group-$g:$g"); done
+if [ "${#groups[@]}" -gt 1 ]; then
+	all="${groups[*]}"
+	runs+=("groups-${all// /-}:$all")
+fi
+cap_ok=1 cap_detail=() einval_ok=1 einval_detail=()
+if [ ! -x "$capture" ]; then
+	lab capture fail "$capture missing (lab/run builds it)"
+	cap_ok=''
+elif [ "${#runs[@]}" -eq 0 ]; then
+	lab capture fail "no IOMMU group (LAB_EDU_GROUPS empty)"
+	cap_ok=''
+else
+	for r in "${runs[@]}"; do
+		dir=${r%%:*}
+		read -ra gs <<<"${r#*:}"
+		if "$capture" "$LAB_OUT/$dir" "${gs[@]}" >"$tmp/capture.log" 2>&1; then
+			meta=$LAB_OUT/$dir/meta.txt
+			needed=$(sed -n 's/^needed_argsz: //p' "$meta")
+			pgs=$(sed -n 's/^iova_pgsizes: //p' "$meta")
+			cap_detail+=("$dir: needed=$needed pgsizes=$pgs;")
+			pre=$(sed -n 's/^get_info_before_set_iommu_errno: //p' "$meta")
+			einval_detail+=("$dir: $pre;")
+			[[ $pre == EINVAL* ]] || einval_ok=0
+		else
+			cap_ok=0
+			cap_detail+=("$dir: $(tail -n 1 "$tmp/capture.log");")
+			lab_out capture "$tmp/capture.log"
+		fi
+		cat "$tmp/capture.log"
+	done
+fi
+if [ "$cap_ok" = 1 ]; then
+	lab capture pass "${cap_detail[*]}"
+	if [ "$einval_ok" = 1 ]; then
+		lab get-info-before-set-iommu pass "${einval_detail[*]}"
+	else
+		lab get-info-before-set-iommu fail "expected EINVAL: ${einval_detail[*]}"
+	fi
+elif [ "$cap_ok" = 0 ]; then
+	lab capture fail "${cap_detail[*]}"
+fi
+
+# --- b. the project's Rust test binaries (target/lab/tests.list) --------------
+list=target/lab/tests.list
+if [ -f "$list" ]; then
+	mkdir -p "$LAB_OUT/tests"
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line%$'\r'}
+		[[ -z ${line//[[:space:]]/} || $line == \#* ]] && continue
+		bin=${line%% *}
+		args=()
+		[[ $line == *' '* ]] && read -ra args <<<"${line#* }"
+		name=${bin##*/}
+		[[ $name =~ ^(.+)-[0-9a-f]{16}$ ]] && name=${BASH_REMATCH[1]}
+		if [ ! -x "$bin" ]; then
+			lab "$name" fail "test binary not found or not executable: $bin"
+			continue
+		fi
+		log=$LAB_OUT/tests/$name.log
+		start=$SECONDS
+		"$bin" --test-threads=1 "${args[@]}" </dev/null >"$log" 2>&1
+		rc=$?
+		echo "lab: $bin ${args[*]}: exit $rc after $((SECONDS - start)) s"
+		failed=() seen=0
+		while IFS= read -r l; do
+			l=${l%$'\r'}
+			[[ $l =~ ^test\ (.+)\ \.\.\.\ (ok|FAILED|ignored)(,.*)?$ ]] || continue
+			t=${BASH_REMATCH[1]% - should panic}
+			seen=$((seen + 1))
+			case ${BASH_REMATCH[2]} in
+			ok) lab "$t" pass "$name" ;;
+			ignored) lab "$t" skip "$name ignored${BASH_REMATCH[3]}" ;;
+			FAILED)
+				lab "$t" fail "$name"
+				failed+=("$t")
+				;;
+			esac
+		done <"$log"
+		for t in "${failed[@]}"; do
+			# libtest's "---- NAME stdout ----" section for this test.
+			awk -v h="---- $t stdout ----" '
+				$0 == h { on = 1; next }
+				on && (/^---- .* stdout ----$/ || /^failures:$/) { exit }
+				on { print }' "$log" >"$tmp/fail.log"
+			[ -s "$tmp/fail.log" ] || tail -n 40 "$log" >"$tmp/fail.log"
+			lab_out "$t" "$tmp/fail.log"
+		done
+		if [ "$rc" -ne 0 ] && [ "${#failed[@]}" -eq 0 ]; then
+			lab "$name" fail "$bin exited $rc without a FAILED test (see $log)"
+			lab_out "$name" "$log" 40
+		elif [ "$rc" -eq 0 ] && [ "$seen" -eq 0 ]; then
+			lab "$name" skip "$bin ran no test"
+		fi
+	done <"$list"
+fi
+
+rm -rf "$tmp"
+exit 0

@@ -1,0 +1,201 @@
+//! Bounds-checked, unaligned reads of kernel-filled buffers in a chosen byte order.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The byte order of a buffer.
+///
+/// The kernel fills buffers in the CPU's own order: a buffer queried on this machine is
+/// [`ByteOrder::Native`]; a capture taken on another architecture needs its order named
+/// (s390x, the platform of the seed's DMA window, is big-endian).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ByteOrder {
+    /// The order of the machine running this code.
+    #[default]
+    Native,
+    /// Little-endian (x86_64, aarch64, riscv64, ppc64le).
+    Little,
+    /// Big-endian (s390x, ppc64).
+    Big,
+}
+
+impl ByteOrder {
+    /// Resolves [`ByteOrder::Native`] to the concrete order of this machine.
+    pub const fn resolve(self) -> ByteOrder {
+        match self {
+            ByteOrder::Native if cfg!(target_endian = "big") => ByteOrder::Big,
+            ByteOrder::Native => ByteOrder::Little,
+            other => other,
+        }
+    }
+
+    /// The name used on command lines and in the Python API: `native`, `little` or `big`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ByteOrder::Native => "native",
+            ByteOrder::Little => "little",
+            ByteOrder::Big => "big",
+        }
+    }
+}
+
+impl fmt::Display for ByteOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The text given for a byte order was none of `native`, `little`, `big`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown byte order {0:?}: expected native, little or big")]
+pub struct ParseByteOrderError(pub String);
+
+impl FromStr for ByteOrder {
+    type Err = ParseByteOrderError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "native" => Ok(ByteOrder::Native),
+            "little" | "le" => Ok(ByteOrder::Little),
+            "big" | "be" => Ok(ByteOrder::Big),
+            other => Err(ParseByteOrderError(other.to_owned())),
+        }
+    }
+}
+
+/// A byte slice read at absolute offsets; every read is bounds-checked and unaligned.
+#[derive(Clone, Copy)]
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    big: bool,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8], order: ByteOrder) -> Self {
+        Reader {
+            buf,
+            big: order.resolve() == ByteOrder::Big,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.buf
+    }
+
+    /// `N` bytes at `offset`, or `None` when any of them lies outside the buffer.
+    fn array<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        let end = offset.checked_add(N)?;
+        self.buf.get(offset..end)?.try_into().ok()
+    }
+
+    pub(crate) fn u16_at(&self, offset: usize) -> Option<u16> {
+        let b = self.array::<2>(offset)?;
+        Some(if self.big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    }
+
+    pub(crate) fn u32_at(&self, offset: usize) -> Option<u32> {
+        let b = self.array::<4>(offset)?;
+        Some(if self.big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    }
+
+    pub(crate) fn u64_at(&self, offset: usize) -> Option<u64> {
+        let b = self.array::<8>(offset)?;
+        Some(if self.big {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        })
+    }
+}
+
+impl fmt::Debug for Reader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Reader({} bytes, big-endian: {})", self.len(), self.big)
+    }
+}
+
+/// Writes integers into a byte buffer in a chosen order (the inverse of [`Reader`]).
+pub(crate) fn put_u16(buf: &mut [u8], offset: usize, v: u16, order: ByteOrder) {
+    let b = match order.resolve() {
+        ByteOrder::Big => v.to_be_bytes(),
+        _ => v.to_le_bytes(),
+    };
+    buf[offset..offset + 2].copy_from_slice(&b);
+}
+
+pub(crate) fn put_u32(buf: &mut [u8], offset: usize, v: u32, order: ByteOrder) {
+    let b = match order.resolve() {
+        ByteOrder::Big => v.to_be_bytes(),
+        _ => v.to_le_bytes(),
+    };
+    buf[offset..offset + 4].copy_from_slice(&b);
+}
+
+pub(crate) fn put_u64(buf: &mut [u8], offset: usize, v: u64, order: ByteOrder) {
+    let b = match order.resolve() {
+        ByteOrder::Big => v.to_be_bytes(),
+        _ => v.to_le_bytes(),
+    };
+    buf[offset..offset + 8].copy_from_slice(&b);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_unaligned_and_bounded() {
+        let buf = [0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+        let le = Reader::new(&buf, ByteOrder::Little);
+        assert_eq!(le.u64_at(1), Some(0x0807_0605_0403_0201));
+        assert_eq!(le.u64_at(2), Some(0x0908_0706_0504_0302));
+        assert_eq!(le.u64_at(3), None);
+        assert_eq!(le.u32_at(usize::MAX - 1), None);
+        let be = Reader::new(&buf, ByteOrder::Big);
+        assert_eq!(be.u16_at(8), Some(0x0809));
+        assert_eq!(be.u32_at(6), Some(0x0607_0809));
+        assert_eq!(be.u32_at(7), None);
+    }
+
+    #[test]
+    fn native_resolves_to_this_machine() {
+        let one = 1u32.to_ne_bytes();
+        let r = Reader::new(&one, ByteOrder::Native);
+        assert_eq!(r.u32_at(0), Some(1));
+        assert_ne!(ByteOrder::Native.resolve(), ByteOrder::Native);
+    }
+
+    #[test]
+    fn put_then_read_round_trips_in_both_orders() {
+        for order in [ByteOrder::Little, ByteOrder::Big, ByteOrder::Native] {
+            let mut buf = [0u8; 16];
+            put_u16(&mut buf, 1, 0xBEEF, order);
+            put_u32(&mut buf, 3, 0xDEAD_BEEF, order);
+            put_u64(&mut buf, 7, u64::MAX - 5, order);
+            let r = Reader::new(&buf, order);
+            assert_eq!(r.u16_at(1), Some(0xBEEF));
+            assert_eq!(r.u32_at(3), Some(0xDEAD_BEEF));
+            assert_eq!(r.u64_at(7), Some(u64::MAX - 5));
+        }
+    }
+
+    #[test]
+    fn parses_names() {
+        assert_eq!("big".parse::<ByteOrder>(), Ok(ByteOrder::Big));
+        assert_eq!("little".parse::<ByteOrder>(), Ok(ByteOrder::Little));
+        assert_eq!("native".parse::<ByteOrder>(), Ok(ByteOrder::Native));
+        assert!("middle".parse::<ByteOrder>().is_err());
+    }
+}

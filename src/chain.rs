@@ -1,0 +1,253 @@
+//! The VFIO capability chain, as found in every `*_GET_INFO` buffer (IOMMU info, device
+//! info, region info).
+//!
+//! Each capability starts with `struct vfio_info_cap_header` {`id` u16, `version` u16,
+//! `next` u32}; `next` and the structure's `cap_offset` are absolute offsets from byte 0
+//! of the buffer, and `next == 0` ends the chain. The kernel happens to append
+//! capabilities at increasing offsets, but nothing promises an order, Linux 5.10-6.5 pack
+//! them at 4-byte aligned offsets, and a corrupt or hostile buffer may loop. The walker
+//! therefore accepts any order, reads unaligned, checks every header against the buffer,
+//! and stops a loop with a hop bound.
+
+use crate::bytes::{ByteOrder, Reader};
+use crate::error::{DecodeError, DecodeErrorKind};
+use crate::uapi::cap_header;
+
+/// The most capabilities one chain may hold. Real chains hold at most a handful; the
+/// bound keeps a hostile 64 MiB buffer from costing millions of hops.
+pub const MAX_CHAIN_CAPS: usize = 4096;
+
+/// One capability of a chain, not yet interpreted.
+#[derive(Debug, Clone, Copy)]
+pub struct RawCap<'a> {
+    /// The capability id (a namespace per ioctl: IOMMU-info id 1 is not device-info id 1).
+    pub id: u16,
+    /// The capability's version; newer versions append fields.
+    pub version: u16,
+    /// Offset of the capability header from the start of the buffer.
+    pub offset: usize,
+    /// The header's `next` field.
+    pub next: u32,
+    reader: Reader<'a>,
+}
+
+impl<'a> RawCap<'a> {
+    /// The buffer from this capability's header to the end of the buffer. How much of it
+    /// belongs to the capability is known only from its id and version.
+    pub fn tail(&self) -> &'a [u8] {
+        &self.reader.bytes()[self.offset..]
+    }
+
+    /// Checks that `size` bytes from the header's start lie inside the buffer.
+    pub(crate) fn require(&self, size: usize, name: &'static str) -> Result<(), DecodeError> {
+        let available = self.reader.len() - self.offset;
+        if size > available {
+            return Err(DecodeError::new(
+                self.offset,
+                DecodeErrorKind::CapTooShort {
+                    name,
+                    id: self.id,
+                    needed: size as u64,
+                    available,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// A u32 at `rel` bytes from the header (call [`RawCap::require`] first).
+    pub(crate) fn u32_at(&self, rel: usize) -> Option<u32> {
+        self.reader.u32_at(self.offset.checked_add(rel)?)
+    }
+
+    /// A u64 at `rel` bytes from the header (call [`RawCap::require`] first).
+    pub(crate) fn u64_at(&self, rel: usize) -> Option<u64> {
+        self.reader.u64_at(self.offset.checked_add(rel)?)
+    }
+}
+
+/// An iterator over a capability chain; yields each capability or the first error, then
+/// stops.
+#[derive(Clone)]
+pub struct CapChain<'a> {
+    reader: Reader<'a>,
+    next: usize,
+    min_offset: usize,
+    hops_left: usize,
+    max_hops: usize,
+    came_from: Option<usize>,
+}
+
+impl<'a> CapChain<'a> {
+    /// A chain in `buf` whose first capability is at `first` (0: no chain).
+    ///
+    /// `min_offset` is the end of the structure's fixed part: a capability offset below it
+    /// points into the fixed header and is rejected.
+    pub fn new(buf: &'a [u8], order: ByteOrder, first: u32, min_offset: usize) -> Self {
+        let max_hops =
+            (buf.len().saturating_sub(min_offset) / cap_header::SIZE).min(MAX_CHAIN_CAPS);
+        CapChain {
+            reader: Reader::new(buf, order),
+            next: first as usize,
+            min_offset,
+            hops_left: max_hops,
+            max_hops,
+            came_from: None,
+        }
+    }
+
+    fn fail(&mut self, err: DecodeError) -> Option<Result<RawCap<'a>, DecodeError>> {
+        self.next = 0;
+        Some(Err(err))
+    }
+}
+
+impl<'a> Iterator for CapChain<'a> {
+    type Item = Result<RawCap<'a>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let offset = self.next;
+        if offset == 0 {
+            return None;
+        }
+        // Errors are reported at the offset of the field that holds the bad pointer.
+        let pointer_at = match self.came_from {
+            Some(prev) => prev + cap_header::NEXT,
+            None => offset,
+        };
+        if offset < self.min_offset {
+            return self.fail(DecodeError::new(
+                pointer_at,
+                DecodeErrorKind::CapOffsetInHeader {
+                    cap_offset: offset as u64,
+                    header_len: self.min_offset,
+                },
+            ));
+        }
+        if offset
+            .checked_add(cap_header::SIZE)
+            .is_none_or(|end| end > self.reader.len())
+        {
+            return self.fail(DecodeError::new(
+                pointer_at,
+                DecodeErrorKind::CapHeaderOutside {
+                    cap_offset: offset as u64,
+                    len: self.reader.len(),
+                },
+            ));
+        }
+        if self.hops_left == 0 {
+            return self.fail(DecodeError::new(
+                pointer_at,
+                DecodeErrorKind::ChainLoops {
+                    hops: self.max_hops,
+                },
+            ));
+        }
+        self.hops_left -= 1;
+        // The header lies inside the buffer (checked above), so these reads succeed.
+        let (Some(id), Some(version), Some(next)) = (
+            self.reader.u16_at(offset + cap_header::ID),
+            self.reader.u16_at(offset + cap_header::VERSION),
+            self.reader.u32_at(offset + cap_header::NEXT),
+        ) else {
+            return self.fail(DecodeError::new(
+                offset,
+                DecodeErrorKind::CapHeaderOutside {
+                    cap_offset: offset as u64,
+                    len: self.reader.len(),
+                },
+            ));
+        };
+        if next as usize == offset {
+            return self.fail(DecodeError::new(
+                offset + cap_header::NEXT,
+                DecodeErrorKind::ChainLoops { hops: 1 },
+            ));
+        }
+        self.came_from = Some(offset);
+        self.next = next as usize;
+        Some(Ok(RawCap {
+            id,
+            version,
+            offset,
+            next,
+            reader: self.reader,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(buf: &mut [u8], at: usize, id: u16, version: u16, next: u32) {
+        buf[at..at + 2].copy_from_slice(&id.to_le_bytes());
+        buf[at + 2..at + 4].copy_from_slice(&version.to_le_bytes());
+        buf[at + 4..at + 8].copy_from_slice(&next.to_le_bytes());
+    }
+
+    fn walk(buf: &[u8], first: u32) -> Result<Vec<(u16, usize)>, DecodeError> {
+        CapChain::new(buf, ByteOrder::Little, first, 20)
+            .map(|c| c.map(|c| (c.id, c.offset)))
+            .collect()
+    }
+
+    #[test]
+    fn walks_any_order_and_unaligned_offsets() {
+        let mut buf = vec![0u8; 64];
+        header(&mut buf, 52, 1, 1, 20);
+        header(&mut buf, 20, 2, 1, 36);
+        header(&mut buf, 36, 3, 1, 0);
+        assert_eq!(walk(&buf, 52).unwrap(), vec![(1, 52), (2, 20), (3, 36)]);
+    }
+
+    #[test]
+    fn no_chain_yields_nothing() {
+        assert_eq!(walk(&[0u8; 24], 0).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn rejects_offsets_into_the_header_and_past_the_end() {
+        let buf = vec![0u8; 40];
+        let e = walk(&buf, 8).unwrap_err();
+        assert_eq!(e.offset, 8);
+        assert!(matches!(
+            e.kind,
+            DecodeErrorKind::CapOffsetInHeader { cap_offset: 8, .. }
+        ));
+        let e = walk(&buf, 33).unwrap_err();
+        assert!(matches!(
+            e.kind,
+            DecodeErrorKind::CapHeaderOutside {
+                cap_offset: 33,
+                len: 40
+            }
+        ));
+        let mut buf = vec![0u8; 40];
+        header(&mut buf, 24, 1, 1, u32::MAX);
+        let e = walk(&buf, 24).unwrap_err();
+        assert_eq!(e.offset, 28, "reported at the bad next field");
+        assert!(matches!(e.kind, DecodeErrorKind::CapHeaderOutside { .. }));
+    }
+
+    #[test]
+    fn stops_self_loops_and_long_loops() {
+        let mut buf = vec![0u8; 48];
+        header(&mut buf, 24, 1, 1, 24);
+        let e = walk(&buf, 24).unwrap_err();
+        assert!(matches!(e.kind, DecodeErrorKind::ChainLoops { hops: 1 }));
+        let mut buf = vec![0u8; 48];
+        header(&mut buf, 24, 1, 1, 32);
+        header(&mut buf, 32, 2, 1, 24);
+        let e = walk(&buf, 24).unwrap_err();
+        assert!(matches!(e.kind, DecodeErrorKind::ChainLoops { hops: 3 }));
+    }
+
+    #[test]
+    fn hop_bound_is_capped_for_huge_buffers() {
+        let buf = vec![0u8; 1 << 20];
+        let chain = CapChain::new(&buf, ByteOrder::Little, 0, 24);
+        assert_eq!(chain.max_hops, MAX_CHAIN_CAPS);
+    }
+}

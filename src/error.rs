@@ -1,0 +1,367 @@
+//! Errors: what happened, where (fd, path, PCI address, ioctl, byte offset) and what to do.
+
+use std::fmt;
+use std::io;
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+
+/// A kernel error number (`errno`), with its symbolic name and the C library's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// The symbolic name (`EINVAL`), or `errno N` for numbers this library does not name.
+    pub fn name(self) -> String {
+        let name = match self.0 {
+            libc::EPERM => "EPERM",
+            libc::ENOENT => "ENOENT",
+            libc::EINTR => "EINTR",
+            libc::EIO => "EIO",
+            libc::ENXIO => "ENXIO",
+            libc::E2BIG => "E2BIG",
+            libc::EBADF => "EBADF",
+            libc::EAGAIN => "EAGAIN",
+            libc::ENOMEM => "ENOMEM",
+            libc::EACCES => "EACCES",
+            libc::EFAULT => "EFAULT",
+            libc::EBUSY => "EBUSY",
+            libc::EEXIST => "EEXIST",
+            libc::ENODEV => "ENODEV",
+            libc::ENOTDIR => "ENOTDIR",
+            libc::EISDIR => "EISDIR",
+            libc::EINVAL => "EINVAL",
+            libc::ENOSPC => "ENOSPC",
+            libc::ENOTTY => "ENOTTY",
+            libc::ERANGE => "ERANGE",
+            libc::ENOSYS => "ENOSYS",
+            libc::EMSGSIZE => "EMSGSIZE",
+            libc::EOPNOTSUPP => "EOPNOTSUPP",
+            libc::EOVERFLOW => "EOVERFLOW",
+            _ => return format!("errno {}", self.0),
+        };
+        name.to_owned()
+    }
+
+    /// The last OS error of this thread.
+    pub fn last() -> Errno {
+        Errno(
+            io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+        )
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = io::Error::from_raw_os_error(self.0).to_string();
+        // std appends " (os error N)"; keep the C library's text and our symbolic name.
+        let text = text.split(" (os error").next().unwrap_or(&text);
+        write!(f, "{text} ({})", self.name())
+    }
+}
+
+impl From<io::Error> for Errno {
+    fn from(e: io::Error) -> Self {
+        Errno(e.raw_os_error().unwrap_or(libc::EIO))
+    }
+}
+
+/// A buffer that is not a well-formed VFIO info structure: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed {structure} at byte offset {offset}: {kind}")]
+pub struct DecodeError {
+    /// Byte offset from the start of the buffer of the field or capability at fault.
+    pub offset: usize,
+    /// What is wrong there.
+    pub kind: DecodeErrorKind,
+    /// The C structure being decoded (`struct vfio_iommu_type1_info`).
+    pub structure: &'static str,
+}
+
+impl DecodeError {
+    pub(crate) fn new(offset: usize, kind: DecodeErrorKind) -> Self {
+        DecodeError {
+            offset,
+            kind,
+            structure: "buffer",
+        }
+    }
+
+    pub(crate) fn in_structure(mut self, structure: &'static str) -> Self {
+        self.structure = structure;
+        self
+    }
+}
+
+/// The ways a VFIO info buffer can be malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeErrorKind {
+    /// The buffer is shorter than the structure's fixed part.
+    #[error("the buffer is {len} bytes, shorter than the {needed}-byte fixed part")]
+    TooShort {
+        /// Length of the buffer.
+        len: usize,
+        /// Length of the fixed part.
+        needed: usize,
+    },
+    /// A capability offset points into the structure's fixed part.
+    #[error("capability offset {cap_offset} points into the {header_len}-byte fixed header")]
+    CapOffsetInHeader {
+        /// The offset found.
+        cap_offset: u64,
+        /// Length of the fixed part, where capabilities may start at the earliest.
+        header_len: usize,
+    },
+    /// A capability header does not lie wholly inside the buffer.
+    #[error(
+        "capability header at offset {cap_offset} (8 bytes) lies outside the {len}-byte buffer"
+    )]
+    CapHeaderOutside {
+        /// The capability's offset.
+        cap_offset: u64,
+        /// Length of the buffer.
+        len: usize,
+    },
+    /// The chain loops (or holds more capabilities than can fit).
+    #[error("the capability chain loops: still going after {hops} capabilities")]
+    ChainLoops {
+        /// How many capabilities were visited before giving up.
+        hops: usize,
+    },
+    /// A known capability's fixed fields run past the end of the buffer.
+    #[error("{name} capability (id {id}) needs {needed} bytes but only {available} remain in the buffer")]
+    CapTooShort {
+        /// The capability's name.
+        name: &'static str,
+        /// The capability's id.
+        id: u16,
+        /// Bytes it needs from its header on.
+        needed: u64,
+        /// Bytes left in the buffer from its header on.
+        available: usize,
+    },
+    /// An IOVA_RANGE capability declares more ranges than the buffer holds.
+    #[error("IOVA_RANGE capability declares nr_iovas = {count}, which needs {needed} bytes, but only {available} remain in the buffer")]
+    RangeCountTooLarge {
+        /// The declared `nr_iovas`.
+        count: u32,
+        /// Bytes the capability would need (16 + 16 * count).
+        needed: u64,
+        /// Bytes left in the buffer from the capability's header on.
+        available: usize,
+    },
+    /// An IOVA range whose start lies above its (inclusive) end.
+    #[error("IOVA range {index} is inverted: start {start:#x} > end {end:#x}")]
+    InvertedRange {
+        /// Index of the range in the capability.
+        index: usize,
+        /// Its start.
+        start: u64,
+        /// Its inclusive end.
+        end: u64,
+    },
+    /// A capability id that may appear once appears again.
+    #[error("{name} capability (id {id}) appears twice; the first is at offset {first_offset}")]
+    DuplicateCap {
+        /// The capability's name.
+        name: &'static str,
+        /// The capability's id.
+        id: u16,
+        /// Offset of the first occurrence.
+        first_offset: usize,
+    },
+}
+
+/// Everything that can go wrong between a user and the answer.
+///
+/// Each variant names the place (fd, path, group, PCI address, ioctl, byte offset); the
+/// `Display` text adds what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The kernel (or a capture) handed over a malformed buffer.
+    #[error("{0}")]
+    Malformed(#[from] DecodeError),
+
+    /// A malformed buffer that came back from an ioctl.
+    #[error("{ioctl} on fd {fd} returned a malformed buffer: {source}")]
+    MalformedReply {
+        /// The ioctl.
+        ioctl: &'static str,
+        /// The fd it was issued on.
+        fd: RawFd,
+        /// What was wrong with the buffer.
+        source: DecodeError,
+    },
+
+    /// An ioctl failed.
+    #[error("{ioctl} on {target} failed: {errno}{}", hint_suffix(.hint))]
+    Ioctl {
+        /// The ioctl's name.
+        ioctl: &'static str,
+        /// What it was issued on (`fd 5`, `container /dev/vfio/vfio`, `group 4 (/dev/vfio/4)`).
+        target: String,
+        /// The kernel's answer.
+        errno: Errno,
+        /// What to do, when the errno has a known meaning here.
+        hint: Option<String>,
+    },
+
+    /// Opening a file failed.
+    #[error("cannot open {}: {errno}{}", path.display(), hint_suffix(.hint))]
+    Open {
+        /// The path.
+        path: PathBuf,
+        /// The kernel's answer.
+        errno: Errno,
+        /// What to do.
+        hint: Option<String>,
+    },
+
+    /// Reading sysfs failed.
+    #[error("cannot read {}: {errno}{}", path.display(), hint_suffix(.hint))]
+    Sysfs {
+        /// The path.
+        path: PathBuf,
+        /// The kernel's answer.
+        errno: Errno,
+        /// What to do.
+        hint: Option<String>,
+    },
+
+    /// A sysfs file did not have the expected form.
+    #[error("{}:{line}: cannot parse {text:?}: {problem}", path.display())]
+    SysfsFormat {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The offending text.
+        text: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// The group has devices on drivers that keep VFIO from using it.
+    #[error("IOMMU group {group} is not viable: {}; bind each to vfio-pci (echo vfio-pci > /sys/bus/pci/devices/DEVICE/driver_override; echo DEVICE > /sys/bus/pci/drivers_probe) or unbind it", describe_blockers(.blockers))]
+    GroupNotViable {
+        /// The group number.
+        group: u32,
+        /// Each device of the group still bound to a driver other than a VFIO driver.
+        blockers: Vec<GroupBlocker>,
+    },
+
+    /// The container does not offer a type1 IOMMU model.
+    #[error("container {container} supports neither VFIO_TYPE1v2_IOMMU nor VFIO_TYPE1_IOMMU{}", hint_suffix(.hint))]
+    NoType1 {
+        /// The container.
+        container: String,
+        /// What to do.
+        hint: Option<String>,
+    },
+
+    /// `VFIO_GET_API_VERSION` returned something other than 0.
+    #[error("{path}: VFIO API version {version}, this library speaks version 0")]
+    ApiVersion {
+        /// The container path.
+        path: String,
+        /// The version returned.
+        version: i32,
+    },
+
+    /// The fd answered `VFIO_IOMMU_GET_INFO` but not as a type1 container does.
+    #[error("fd {fd} answered VFIO_IOMMU_GET_INFO without the PGSIZES flag (flags {flags:#x}): it is not a type1 container; the same ioctl number means VFIO_DEVICE_GET_PCI_HOT_RESET_INFO on a vfio-pci device fd and SPAPR_TCE_GET_INFO on an sPAPR container")]
+    NotType1Reply {
+        /// The fd.
+        fd: RawFd,
+        /// The flags it returned.
+        flags: u32,
+    },
+
+    /// The kernel kept asking for a larger buffer.
+    #[error("VFIO_IOMMU_GET_INFO on fd {fd}: the needed size kept changing ({attempts} attempts, last asked for {last_argsz} bytes); groups are being attached concurrently, try again")]
+    SizeUnstable {
+        /// The fd.
+        fd: RawFd,
+        /// Calls made.
+        attempts: usize,
+        /// The last size the kernel asked for.
+        last_argsz: u32,
+    },
+
+    /// The kernel asked for an implausibly large buffer.
+    #[error("VFIO_IOMMU_GET_INFO on fd {fd} asked for {argsz} bytes, more than the {limit}-byte limit; refusing")]
+    SizeTooLarge {
+        /// The fd.
+        fd: RawFd,
+        /// What it asked for.
+        argsz: u32,
+        /// Our limit.
+        limit: usize,
+    },
+
+    /// A PCI address that does not exist on this host.
+    #[error("PCI device {address} does not exist ({} is missing); list devices with `lspci -D`", path.display())]
+    NoSuchDevice {
+        /// The address.
+        address: String,
+        /// The sysfs path looked at.
+        path: PathBuf,
+    },
+
+    /// A device without an IOMMU group: the IOMMU is off or absent.
+    #[error("PCI device {address} has no IOMMU group ({} is missing): the IOMMU is disabled or absent; enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on or amd_iommu=on", path.display())]
+    NoIommuGroup {
+        /// The address.
+        address: String,
+        /// The sysfs path looked at.
+        path: PathBuf,
+    },
+
+    /// A target string that is not a group number, a `/dev/vfio/N` path, or a PCI address.
+    #[error("{text:?} is not a target: expected an IOMMU group number (4), a group path (/dev/vfio/4) or a PCI address (0000:03:00.0 or 03:00.0)")]
+    BadTarget {
+        /// The text given.
+        text: String,
+    },
+}
+
+impl Error {
+    /// The kernel's errno, when the kernel refused something.
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Ioctl { errno, .. } | Error::Open { errno, .. } | Error::Sysfs { errno, .. } => {
+                Some(*errno)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A device that keeps its group from being viable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupBlocker {
+    /// The device's name in sysfs (a PCI address for PCI devices).
+    pub device: String,
+    /// The driver it is bound to.
+    pub driver: String,
+}
+
+fn describe_blockers(blockers: &[GroupBlocker]) -> String {
+    if blockers.is_empty() {
+        return "a device of the group is bound to a driver that is not a VFIO driver".to_owned();
+    }
+    blockers
+        .iter()
+        .map(|b| format!("device {} is still bound to {}", b.device, b.driver))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn hint_suffix(hint: &Option<String>) -> String {
+    match hint {
+        Some(h) => format!(": {h}"),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,57 @@
+//! Where user space may map DMA through a VFIO IOMMU, and why not elsewhere.
+//!
+//! Linux reports a type1 container's IOMMU through the capability chain of
+//! `VFIO_IOMMU_GET_INFO`: the usable IOVA ranges (the aperture minus reserved holes such as
+//! the MSI window or AMD's HyperTransport hole), the supported page sizes, dirty-page
+//! tracking, and how many more mappings the container accepts. This crate reads that
+//! chain safely on every kernel from before 5.4 to today, and says why an item is absent
+//! when it is.
+//!
+//! ```
+//! use vfio_iommu_info::{decode, encode::{CapSpec, KernelState}, IovaRange};
+//!
+//! // A buffer as Linux 6.12 with intel-iommu (39-bit) fills it.
+//! let kernel = KernelState::padded(0x4020_1000, vec![
+//!     CapSpec::DmaAvail(65535),
+//!     CapSpec::IovaRange(vec![
+//!         IovaRange::new(0, 0xfedf_ffff).unwrap(),
+//!         IovaRange::new(0xfef0_0000, 0x7f_ffff_ffff).unwrap(),
+//!     ]),
+//! ]);
+//! let info = decode(&kernel.encode())?;
+//! assert_eq!(info.iova_pgsizes.unwrap().to_string(), "4K 2M 1G");
+//! assert_eq!(info.aperture(), IovaRange::new(0, 0x7f_ffff_ffff));
+//! assert_eq!(info.holes(), vec![IovaRange::new(0xfee0_0000, 0xfeef_ffff).unwrap()]);
+//! assert_eq!(info.dma_avail.present(), Some(&65535));
+//! assert!(info.migration.absence().is_some());
+//! # Ok::<(), vfio_iommu_info::DecodeError>(())
+//! ```
+//!
+//! Against a live kernel, [`open_and_query`] does the whole VFIO dance for a group or a
+//! PCI address; [`query_type1`] queries a container fd the caller already has.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod bytes;
+pub mod chain;
+pub mod encode;
+mod error;
+pub mod ioctl;
+pub mod iova;
+pub mod open;
+pub mod query;
+pub mod sysfs;
+pub mod type1;
+pub mod uapi;
+
+pub use bytes::{ByteOrder, ParseByteOrderError};
+pub use error::{DecodeError, DecodeErrorKind, Errno, Error, GroupBlocker};
+pub use iova::{IovaRange, PageSizes};
+pub use open::{open_and_query, Container, Group, HostPaths, Target};
+pub use query::query_type1;
+pub use sysfs::{PciAddress, RegionKind, ReservedRegion, Sysfs};
+pub use type1::{
+    decode, decode_with_order, Absence, InfoView, IommuInfo, Migration, Reported, Type1Cap,
+    UnknownCap,
+};

@@ -1,0 +1,496 @@
+//! The whole VFIO dance for a user who has a group number, a group path or a PCI address:
+//! open `/dev/vfio/vfio`, check the API and the type1 extension, open the group, check it
+//! is viable, attach it, set the IOMMU model, query.
+
+use std::ffi::CString;
+use std::fmt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::error::{Errno, Error};
+use crate::ioctl::{SystemIoctl, VfioIoctl};
+use crate::query::query_type1_with;
+use crate::sysfs::{PciAddress, Sysfs};
+use crate::type1::IommuInfo;
+use crate::uapi;
+
+/// Where the VFIO device nodes and sysfs live (`/dev/vfio`, `/sys` on a live system).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPaths {
+    /// The directory of `vfio` (the container node) and the group nodes.
+    pub vfio_dir: PathBuf,
+    /// The sysfs tree.
+    pub sysfs: Sysfs,
+}
+
+impl Default for HostPaths {
+    fn default() -> Self {
+        HostPaths {
+            vfio_dir: PathBuf::from("/dev/vfio"),
+            sysfs: Sysfs::default(),
+        }
+    }
+}
+
+/// What a user names: an IOMMU group or a PCI device.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// An IOMMU group number (`4`).
+    Group(u32),
+    /// A group device node (`/dev/vfio/4`).
+    GroupPath(PathBuf),
+    /// A PCI device (`0000:03:00.0` or `03:00.0`).
+    Device(PciAddress),
+}
+
+impl FromStr for Target {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        if let Ok(n) = s.parse::<u32>() {
+            return Ok(Target::Group(n));
+        }
+        if s.starts_with('/') {
+            return Ok(Target::GroupPath(PathBuf::from(s)));
+        }
+        s.parse::<PciAddress>()
+            .map(Target::Device)
+            .map_err(|_| Error::BadTarget { text: s.to_owned() })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Group(n) => write!(f, "group {n}"),
+            Target::GroupPath(p) => write!(f, "{}", p.display()),
+            Target::Device(a) => write!(f, "device {a}"),
+        }
+    }
+}
+
+fn open_rdwr(path: &Path) -> Result<OwnedFd, Errno> {
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno(libc::EINVAL))?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call; open has no other
+    // memory effects.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: `fd` was just returned by open and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// An open VFIO group (`/dev/vfio/N`).
+#[derive(Debug)]
+pub struct Group {
+    fd: OwnedFd,
+    number: Option<u32>,
+    path: PathBuf,
+}
+
+impl Group {
+    /// Opens group `number` and checks it is viable.
+    pub fn open(number: u32, paths: &HostPaths) -> Result<Group, Error> {
+        Self::open_path(&paths.vfio_dir.join(number.to_string()), paths)
+    }
+
+    /// Opens a group node by path and checks it is viable.
+    pub fn open_path(path: &Path, paths: &HostPaths) -> Result<Group, Error> {
+        let number = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse::<u32>().ok());
+        let fd = open_rdwr(path).map_err(|errno| Error::Open {
+            path: path.to_owned(),
+            errno,
+            hint: group_open_hint(errno, number, path, paths),
+        })?;
+        let group = Group {
+            fd,
+            number,
+            path: path.to_owned(),
+        };
+        let status = group.status()?;
+        if status & uapi::VFIO_GROUP_FLAGS_VIABLE == 0 {
+            let blockers = match number {
+                Some(n) => paths.sysfs.group_blockers(n).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            return Err(Error::GroupNotViable {
+                group: number.unwrap_or(u32::MAX),
+                blockers,
+            });
+        }
+        Ok(group)
+    }
+
+    /// The group number, when the node's name is one.
+    pub fn number(&self) -> Option<u32> {
+        self.number
+    }
+
+    /// The node's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn describe(&self) -> String {
+        match self.number {
+            Some(n) => format!("group {n} ({})", self.path.display()),
+            None => self.path.display().to_string(),
+        }
+    }
+
+    /// `VFIO_GROUP_GET_STATUS`: the `VFIO_GROUP_FLAGS_*`.
+    pub fn status(&self) -> Result<u32, Error> {
+        let mut buf = [0u8; 8];
+        buf[..4].copy_from_slice(&8u32.to_ne_bytes());
+        SystemIoctl
+            .ioctl_buf(self.fd.as_fd(), uapi::VFIO_GROUP_GET_STATUS, &mut buf)
+            .map_err(|errno| Error::Ioctl {
+                ioctl: "VFIO_GROUP_GET_STATUS",
+                target: self.describe(),
+                errno,
+                hint: (errno.0 == libc::ENOTTY)
+                    .then(|| "this file is not a VFIO group node".to_owned()),
+            })?;
+        Ok(u32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]))
+    }
+}
+
+impl AsFd for Group {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+fn group_open_hint(
+    errno: Errno,
+    number: Option<u32>,
+    path: &Path,
+    paths: &HostPaths,
+) -> Option<String> {
+    match errno.0 {
+        libc::ENOENT => Some(match number {
+            Some(n) if paths.sysfs.group_dir(n).exists() => {
+                let devices = paths
+                    .sysfs
+                    .group_devices(n)
+                    .map(|d| {
+                        d.iter()
+                            .map(|d| {
+                                format!(
+                                    "{} ({})",
+                                    d.name,
+                                    d.driver.as_deref().unwrap_or("no driver")
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                format!("IOMMU group {n} exists but no device of it is bound to vfio-pci [{devices}]: bind one (echo vfio-pci > /sys/bus/pci/devices/DEVICE/driver_override; echo DEVICE > /sys/bus/pci/drivers_probe)")
+            }
+            Some(n) => format!("there is no IOMMU group {n} (see /sys/kernel/iommu_groups)"),
+            None if !paths.vfio_dir.exists() => format!(
+                "{} does not exist: the vfio module is not loaded (modprobe vfio-pci)",
+                paths.vfio_dir.display()
+            ),
+            None => format!("{} does not exist", path.display()),
+        }),
+        libc::EACCES | libc::EPERM => Some(format!(
+            "permission denied: run as root or give this user access to {} (a udev rule, or chown)",
+            path.display()
+        )),
+        libc::EBUSY => Some(
+            "the group is already open (another process, such as a running VM, holds it)"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+/// A VFIO container (`/dev/vfio/vfio`) with its groups. Dropping it closes everything it
+/// opened.
+#[derive(Debug)]
+pub struct Container {
+    // Groups are declared first so they are closed before the container.
+    groups: Vec<Group>,
+    fd: OwnedFd,
+    path: PathBuf,
+    model: Option<u32>,
+}
+
+impl Container {
+    /// Opens `/dev/vfio/vfio` and checks the VFIO API version.
+    pub fn open(paths: &HostPaths) -> Result<Container, Error> {
+        let path = paths.vfio_dir.join("vfio");
+        let fd = open_rdwr(&path).map_err(|errno| Error::Open {
+            path: path.clone(),
+            errno,
+            hint: match errno.0 {
+                libc::ENOENT => Some(
+                    "the vfio module is not loaded: modprobe vfio-pci (and vfio_iommu_type1)"
+                        .to_owned(),
+                ),
+                libc::EACCES | libc::EPERM => Some(format!(
+                    "permission denied: run as root or give this user access to {}",
+                    path.display()
+                )),
+                _ => None,
+            },
+        })?;
+        let container = Container {
+            groups: Vec::new(),
+            fd,
+            path,
+            model: None,
+        };
+        let version = SystemIoctl
+            .ioctl_value(container.fd.as_fd(), uapi::VFIO_GET_API_VERSION, 0)
+            .map_err(|errno| container.ioctl_error("VFIO_GET_API_VERSION", errno, None))?;
+        if version != uapi::VFIO_API_VERSION {
+            return Err(Error::ApiVersion {
+                path: container.path.display().to_string(),
+                version,
+            });
+        }
+        Ok(container)
+    }
+
+    fn describe(&self) -> String {
+        let groups: Vec<String> = self
+            .groups
+            .iter()
+            .map(|g| {
+                g.number
+                    .map_or_else(|| g.path.display().to_string(), |n| n.to_string())
+            })
+            .collect();
+        if groups.is_empty() {
+            format!(
+                "container {} (fd {})",
+                self.path.display(),
+                self.fd.as_raw_fd()
+            )
+        } else {
+            format!(
+                "container {} (fd {}, groups {})",
+                self.path.display(),
+                self.fd.as_raw_fd(),
+                groups.join(", ")
+            )
+        }
+    }
+
+    fn ioctl_error(&self, ioctl: &'static str, errno: Errno, hint: Option<String>) -> Error {
+        Error::Ioctl {
+            ioctl,
+            target: self.describe(),
+            errno,
+            hint,
+        }
+    }
+
+    /// `VFIO_CHECK_EXTENSION`: whether the container supports `extension`
+    /// (`VFIO_TYPE1v2_IOMMU`...).
+    pub fn check_extension(&self, extension: u32) -> Result<bool, Error> {
+        SystemIoctl
+            .ioctl_value(
+                self.fd.as_fd(),
+                uapi::VFIO_CHECK_EXTENSION,
+                u64::from(extension),
+            )
+            .map(|r| r > 0)
+            .map_err(|errno| self.ioctl_error("VFIO_CHECK_EXTENSION", errno, None))
+    }
+
+    /// The best type1 model the container offers: `VFIO_TYPE1v2_IOMMU`, else
+    /// `VFIO_TYPE1_IOMMU`.
+    pub fn type1_model(&self) -> Result<u32, Error> {
+        for model in [uapi::VFIO_TYPE1V2_IOMMU, uapi::VFIO_TYPE1_IOMMU] {
+            if self.check_extension(model)? {
+                return Ok(model);
+            }
+        }
+        let hint = if self.check_extension(uapi::VFIO_SPAPR_TCE_V2_IOMMU)?
+            || self.check_extension(uapi::VFIO_SPAPR_TCE_IOMMU)?
+        {
+            "this is an sPAPR (POWER) container, which has no type1 IOMMU info"
+        } else if self.check_extension(uapi::VFIO_NOIOMMU_IOMMU)? {
+            "VFIO runs in no-IOMMU mode (enable_unsafe_noiommu_mode): there is no IOMMU and no IOVA space to report"
+        } else {
+            "load the type1 backend: modprobe vfio_iommu_type1"
+        };
+        Err(Error::NoType1 {
+            container: self.describe(),
+            hint: Some(hint.to_owned()),
+        })
+    }
+
+    /// Attaches an open group (`VFIO_GROUP_SET_CONTAINER`).
+    pub fn attach(&mut self, group: Group) -> Result<(), Error> {
+        SystemIoctl
+            .ioctl_int_ptr(group.as_fd(), uapi::VFIO_GROUP_SET_CONTAINER, self.fd.as_raw_fd())
+            .map_err(|errno| Error::Ioctl {
+                ioctl: "VFIO_GROUP_SET_CONTAINER",
+                target: group.describe(),
+                errno,
+                hint: match errno.0 {
+                    libc::EBUSY => Some("the group is already attached to a container".to_owned()),
+                    libc::EINVAL if self.model.is_some() => Some("the group's IOMMU cannot join this container's IOMMU domain; use a container of its own".to_owned()),
+                    _ => None,
+                },
+            })?;
+        self.groups.push(group);
+        Ok(())
+    }
+
+    /// `VFIO_SET_IOMMU` with `model` (after at least one group is attached).
+    pub fn set_iommu(&mut self, model: u32) -> Result<(), Error> {
+        SystemIoctl
+            .ioctl_value(self.fd.as_fd(), uapi::VFIO_SET_IOMMU, u64::from(model))
+            .map_err(|errno| {
+                let hint = match errno.0 {
+                    libc::EPERM => Some("the platform has no interrupt remapping, so VFIO refuses the device: load vfio_iommu_type1 with allow_unsafe_interrupts=1 (echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts) or use a platform with interrupt remapping (intel-iommu intremap=on, amd-iommu)".to_owned()),
+                    libc::EINVAL if self.groups.is_empty() => Some("attach a group before setting the IOMMU model".to_owned()),
+                    libc::EBUSY => Some("the container's IOMMU model is already set".to_owned()),
+                    libc::ENODEV => Some("the IOMMU model is not supported for this group".to_owned()),
+                    _ => None,
+                };
+                self.ioctl_error("VFIO_SET_IOMMU", errno, hint)
+            })?;
+        self.model = Some(model);
+        Ok(())
+    }
+
+    /// Queries the IOMMU info (one `VFIO_IOMMU_GET_INFO` on the common path).
+    pub fn query(&self) -> Result<IommuInfo, Error> {
+        self.query_with(&SystemIoctl)
+    }
+
+    /// [`Container::query`] through a given ioctl implementation (to count calls, say).
+    pub fn query_with<I: VfioIoctl + ?Sized>(&self, io: &I) -> Result<IommuInfo, Error> {
+        query_type1_with(io, self.fd.as_fd())
+    }
+
+    /// `VFIO_IOMMU_MAP_DMA`: maps `size` bytes of this process's memory at `vaddr` to
+    /// `iova` for the devices of the container, with `VFIO_DMA_MAP_FLAG_*` `flags`.
+    ///
+    /// # Safety
+    /// `vaddr..vaddr+size` must be memory of this process that stays mapped, and that the
+    /// caller accepts the device reading and (with `VFIO_DMA_MAP_FLAG_WRITE`) writing,
+    /// until [`Container::unmap_dma`] or the container is closed.
+    pub unsafe fn map_dma(
+        &self,
+        vaddr: *mut u8,
+        iova: u64,
+        size: u64,
+        flags: u32,
+    ) -> Result<(), Error> {
+        let map = uapi::VfioDmaMap {
+            argsz: std::mem::size_of::<uapi::VfioDmaMap>() as u32,
+            flags,
+            vaddr: vaddr as u64,
+            iova,
+            size,
+        };
+        let mut buf = [0u8; std::mem::size_of::<uapi::VfioDmaMap>()];
+        buf[0..4].copy_from_slice(&map.argsz.to_ne_bytes());
+        buf[4..8].copy_from_slice(&map.flags.to_ne_bytes());
+        buf[8..16].copy_from_slice(&map.vaddr.to_ne_bytes());
+        buf[16..24].copy_from_slice(&map.iova.to_ne_bytes());
+        buf[24..32].copy_from_slice(&map.size.to_ne_bytes());
+        SystemIoctl
+            .ioctl_buf(self.fd.as_fd(), uapi::VFIO_IOMMU_MAP_DMA, &mut buf)
+            .map(drop)
+            .map_err(|errno| {
+                let hint = match errno.0 {
+                    libc::EINVAL => Some(format!("IOVA {iova:#x}+{size:#x} is outside the container's IOVA ranges (beyond the aperture or inside a reserved hole), or not aligned to the smallest IOMMU page size")),
+                    libc::ENOSPC => Some("the container's mapping limit is reached (DMA_AVAIL is 0): raise vfio_iommu_type1's dma_entry_limit or use larger mappings".to_owned()),
+                    libc::EEXIST => Some(format!("IOVA {iova:#x}+{size:#x} overlaps an existing mapping")),
+                    libc::ENOMEM => Some("cannot pin the memory: raise RLIMIT_MEMLOCK (ulimit -l)".to_owned()),
+                    _ => None,
+                };
+                self.ioctl_error("VFIO_IOMMU_MAP_DMA", errno, hint)
+            })
+    }
+
+    /// `VFIO_IOMMU_UNMAP_DMA`: unmaps `iova..iova+size`; returns the bytes unmapped.
+    ///
+    /// Linux's type1 (seen on 6.1 and 6.12) cannot unmap a mapping that ends at 2^64 (the
+    /// top page of a range ending at 2^64-1, as AMD and virtio-iommu report): `iova + size`
+    /// wraps to 0, the call succeeds with 0 bytes unmapped, and the mapping (and its
+    /// DMA_AVAIL entry) stays until the container is closed. Avoid mapping that page.
+    pub fn unmap_dma(&self, iova: u64, size: u64) -> Result<u64, Error> {
+        let mut buf = [0u8; std::mem::size_of::<uapi::VfioDmaUnmap>()];
+        buf[0..4]
+            .copy_from_slice(&(std::mem::size_of::<uapi::VfioDmaUnmap>() as u32).to_ne_bytes());
+        buf[8..16].copy_from_slice(&iova.to_ne_bytes());
+        buf[16..24].copy_from_slice(&size.to_ne_bytes());
+        SystemIoctl
+            .ioctl_buf(self.fd.as_fd(), uapi::VFIO_IOMMU_UNMAP_DMA, &mut buf)
+            .map_err(|errno| self.ioctl_error("VFIO_IOMMU_UNMAP_DMA", errno, None))?;
+        Ok(u64::from_ne_bytes([
+            buf[16], buf[17], buf[18], buf[19], buf[20], buf[21], buf[22], buf[23],
+        ]))
+    }
+
+    /// The groups attached, in order.
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// The model set by [`Container::set_iommu`].
+    pub fn model(&self) -> Option<u32> {
+        self.model
+    }
+
+    /// Opens a container holding the groups of `targets` with the best type1 model set:
+    /// the whole dance, ready to query or map DMA.
+    pub fn open_targets(targets: &[Target], paths: &HostPaths) -> Result<Container, Error> {
+        // Resolve devices to groups first: a missing device or IOMMU is the root cause
+        // to report, before anything about /dev/vfio.
+        let resolved = targets
+            .iter()
+            .map(|t| match t {
+                Target::Device(addr) => paths.sysfs.group_of_device(addr).map(Target::Group),
+                other => Ok(other.clone()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut container = Container::open(paths)?;
+        let model = container.type1_model()?;
+        for target in &resolved {
+            let group = open_target_group(target, paths)?;
+            container.attach(group)?;
+        }
+        container.set_iommu(model)?;
+        Ok(container)
+    }
+}
+
+impl AsFd for Container {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// The group of a target, opened and checked viable.
+pub fn open_target_group(target: &Target, paths: &HostPaths) -> Result<Group, Error> {
+    match target {
+        Target::Group(n) => Group::open(*n, paths),
+        Target::GroupPath(p) => Group::open_path(p, paths),
+        Target::Device(addr) => Group::open(paths.sysfs.group_of_device(addr)?, paths),
+    }
+}
+
+/// Opens a container for `target` and queries it: the one call for a user with a group
+/// number or a PCI address. The container comes back too, to map DMA with.
+pub fn open_and_query(target: &Target) -> Result<(Container, IommuInfo), Error> {
+    let container = Container::open_targets(std::slice::from_ref(target), &HostPaths::default())?;
+    let info = container.query()?;
+    Ok((container, info))
+}

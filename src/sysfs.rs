@@ -1,0 +1,411 @@
+//! What sysfs says about IOMMU groups: their devices and drivers, their reserved regions,
+//! and the group of a PCI device.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::error::{Errno, Error, GroupBlocker};
+use crate::iova::IovaRange;
+
+/// A PCI address, `domain:bus:device.function`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PciAddress {
+    /// PCI segment (domain); 0 on most machines.
+    pub domain: u32,
+    /// Bus number.
+    pub bus: u8,
+    /// Device number (0-31).
+    pub device: u8,
+    /// Function number (0-7).
+    pub function: u8,
+}
+
+/// A string that is not a PCI address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a PCI address: expected DDDD:BB:DD.F or BB:DD.F in hex (0000:03:00.0)")]
+pub struct ParsePciAddressError(pub String);
+
+impl FromStr for PciAddress {
+    type Err = ParsePciAddressError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ParsePciAddressError(s.to_owned());
+        let (rest, function) = s.rsplit_once('.').ok_or_else(bad)?;
+        let mut parts = rest.rsplit(':');
+        let device = parts.next().ok_or_else(bad)?;
+        let bus = parts.next().ok_or_else(bad)?;
+        let domain = parts.next().unwrap_or("0");
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        let hex = |t: &str, max: u32| -> Result<u32, ParsePciAddressError> {
+            if t.is_empty() || t.len() > 8 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad());
+            }
+            let v = u32::from_str_radix(t, 16).map_err(|_| bad())?;
+            if v > max {
+                return Err(bad());
+            }
+            Ok(v)
+        };
+        Ok(PciAddress {
+            domain: hex(domain, u32::MAX)?,
+            bus: hex(bus, 0xff)? as u8,
+            device: hex(device, 0x1f)? as u8,
+            function: hex(function, 7)? as u8,
+        })
+    }
+}
+
+impl fmt::Display for PciAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04x}:{:02x}:{:02x}.{:x}",
+            self.domain, self.bus, self.device, self.function
+        )
+    }
+}
+
+/// The type of a reserved region in `/sys/kernel/iommu_groups/N/reserved_regions`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RegionKind {
+    /// `direct`: identity-mapped for the device (an RMRR); excluded from the IOVA list.
+    Direct,
+    /// `direct-relaxable`: identity-mapped but may be given up (USB/graphics RMRRs, the
+    /// ISA bridge's 0-16 MiB); *not* excluded from the IOVA list.
+    DirectRelaxable,
+    /// `reserved`: never mappable (AMD's HyperTransport hole, s390's windows).
+    Reserved,
+    /// `msi`: the MSI doorbell window (x86's 0xfee00000).
+    Msi,
+    /// A type this library does not know.
+    Other(String),
+}
+
+impl RegionKind {
+    /// The name sysfs uses.
+    pub fn name(&self) -> &str {
+        match self {
+            RegionKind::Direct => "direct",
+            RegionKind::DirectRelaxable => "direct-relaxable",
+            RegionKind::Reserved => "reserved",
+            RegionKind::Msi => "msi",
+            RegionKind::Other(s) => s,
+        }
+    }
+
+    /// Whether the kernel removes such a region from a VFIO container's IOVA list.
+    pub fn excluded_from_iova_list(&self) -> bool {
+        !matches!(self, RegionKind::DirectRelaxable)
+    }
+
+    fn parse(s: &str) -> RegionKind {
+        match s {
+            "direct" => RegionKind::Direct,
+            "direct-relaxable" => RegionKind::DirectRelaxable,
+            "reserved" => RegionKind::Reserved,
+            "msi" => RegionKind::Msi,
+            other => RegionKind::Other(other.to_owned()),
+        }
+    }
+}
+
+/// One line of `reserved_regions`: an inclusive range and its type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReservedRegion {
+    /// The addresses (inclusive end).
+    pub range: IovaRange,
+    /// The type.
+    pub kind: RegionKind,
+}
+
+/// Parses the text of a `reserved_regions` file (`0x00000000fee00000 0x00000000feefffff msi`
+/// per line). Errors carry the 1-based line number, the line, and the problem.
+pub fn parse_reserved_regions(text: &str) -> Result<Vec<ReservedRegion>, (usize, String, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fail = |problem: &str| (line_no, line.to_owned(), problem.to_owned());
+        let mut fields = line.split_whitespace();
+        let (Some(start), Some(end), Some(kind), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(fail("expected three fields: start end type"));
+        };
+        let num = |t: &str| {
+            t.strip_prefix("0x")
+                .and_then(|h| u64::from_str_radix(h, 16).ok())
+                .ok_or_else(|| fail("addresses must be 0x-prefixed hex of at most 64 bits"))
+        };
+        let range =
+            IovaRange::new(num(start)?, num(end)?).ok_or_else(|| fail("start is above end"))?;
+        out.push(ReservedRegion {
+            range,
+            kind: RegionKind::parse(kind),
+        });
+    }
+    Ok(out)
+}
+
+/// A device in an IOMMU group and its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDevice {
+    /// The device's name in sysfs: a PCI address for PCI devices.
+    pub name: String,
+    /// The bound driver, `None` when unbound.
+    pub driver: Option<String>,
+}
+
+impl GroupDevice {
+    /// Whether the device's driver lets VFIO use the group: unbound, a VFIO driver
+    /// (vfio-pci and the vendor `*_vfio_pci` variants, vfio-platform...), or a driver
+    /// that does no DMA of its own (pci-stub, pcieport).
+    pub fn allows_vfio(&self) -> bool {
+        match self.driver.as_deref() {
+            None => true,
+            Some(d) => d.contains("vfio") || d == "pci-stub" || d == "pcieport",
+        }
+    }
+}
+
+/// A sysfs tree (`/sys` on a live system; another root in tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sysfs {
+    root: PathBuf,
+}
+
+impl Default for Sysfs {
+    fn default() -> Self {
+        Sysfs::new("/sys")
+    }
+}
+
+fn sysfs_error(path: &Path, e: io::Error) -> Error {
+    let errno = Errno::from(e);
+    let hint = match errno.0 {
+        libc::ENOENT => Some("missing (no IOMMU, or the kernel does not expose it)".to_owned()),
+        libc::EACCES | libc::EPERM => Some("permission denied: run as root".to_owned()),
+        _ => None,
+    };
+    Error::Sysfs {
+        path: path.to_owned(),
+        errno,
+        hint,
+    }
+}
+
+impl Sysfs {
+    /// A sysfs mounted at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Sysfs { root: root.into() }
+    }
+
+    /// The root of this tree.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `/sys/kernel/iommu_groups/N`.
+    pub fn group_dir(&self, group: u32) -> PathBuf {
+        self.root.join(format!("kernel/iommu_groups/{group}"))
+    }
+
+    /// `/sys/bus/pci/devices/ADDRESS`.
+    pub fn pci_device_dir(&self, address: &PciAddress) -> PathBuf {
+        self.root.join(format!("bus/pci/devices/{address}"))
+    }
+
+    /// Every IOMMU group, ascending. Empty when the IOMMU is off (the directory exists
+    /// but is empty) or absent.
+    pub fn groups(&self) -> Result<Vec<u32>, Error> {
+        let dir = self.root.join("kernel/iommu_groups");
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(sysfs_error(&dir, e)),
+        };
+        let mut groups: Vec<u32> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        groups.sort_unstable();
+        Ok(groups)
+    }
+
+    /// The IOMMU group of a PCI device.
+    pub fn group_of_device(&self, address: &PciAddress) -> Result<u32, Error> {
+        let dev = self.pci_device_dir(address);
+        if !dev.exists() {
+            return Err(Error::NoSuchDevice {
+                address: address.to_string(),
+                path: dev,
+            });
+        }
+        let link = dev.join("iommu_group");
+        let target = match fs::read_link(&link) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NoIommuGroup {
+                    address: address.to_string(),
+                    path: link,
+                })
+            }
+            Err(e) => return Err(sysfs_error(&link, e)),
+        };
+        target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| Error::SysfsFormat {
+                path: link,
+                line: 1,
+                text: target.display().to_string(),
+                problem: "the link does not end in a group number".to_owned(),
+            })
+    }
+
+    /// The devices of a group with their drivers, sorted by name.
+    pub fn group_devices(&self, group: u32) -> Result<Vec<GroupDevice>, Error> {
+        let dir = self.group_dir(group).join("devices");
+        let mut devices = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(|e| sysfs_error(&dir, e))? {
+            let entry = entry.map_err(|e| sysfs_error(&dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let driver = fs::read_link(entry.path().join("driver"))
+                .ok()
+                .and_then(|t| Some(t.file_name()?.to_string_lossy().into_owned()));
+            devices.push(GroupDevice { name, driver });
+        }
+        devices.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(devices)
+    }
+
+    /// The devices that keep a group from being viable for VFIO, with their drivers.
+    pub fn group_blockers(&self, group: u32) -> Result<Vec<GroupBlocker>, Error> {
+        Ok(self
+            .group_devices(group)?
+            .into_iter()
+            .filter(|d| !d.allows_vfio())
+            .map(|d| GroupBlocker {
+                driver: d.driver.unwrap_or_default(),
+                device: d.name,
+            })
+            .collect())
+    }
+
+    /// The group's reserved regions, as the kernel lists them.
+    pub fn reserved_regions(&self, group: u32) -> Result<Vec<ReservedRegion>, Error> {
+        let path = self.group_dir(group).join("reserved_regions");
+        let text = fs::read_to_string(&path).map_err(|e| sysfs_error(&path, e))?;
+        parse_reserved_regions(&text).map_err(|(line, text, problem)| Error::SysfsFormat {
+            path,
+            line,
+            text,
+            problem,
+        })
+    }
+
+    /// The group's default domain type (`DMA`, `DMA-FQ`, `identity`, `blocked`), when the
+    /// kernel exposes it (Linux 5.11+).
+    pub fn default_domain_type(&self, group: u32) -> Result<Option<String>, Error> {
+        let path = self.group_dir(group).join("type");
+        match fs::read_to_string(&path) {
+            Ok(t) => Ok(Some(t.trim().to_owned())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(sysfs_error(&path, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pci_addresses_parse_and_print() {
+        let a: PciAddress = "0000:03:00.0".parse().unwrap();
+        assert_eq!(
+            a,
+            PciAddress {
+                domain: 0,
+                bus: 3,
+                device: 0,
+                function: 0
+            }
+        );
+        let b: PciAddress = "00:1f.2".parse().unwrap();
+        assert_eq!(b.to_string(), "0000:00:1f.2");
+        let c: PciAddress = "10000:e1:1f.7".parse().unwrap();
+        assert_eq!(c.to_string(), "10000:e1:1f.7");
+        for bad in [
+            "",
+            "03:00",
+            "0000:03:20.0",
+            "03:00.8",
+            "x3:00.0",
+            "0:0:0:0.0",
+            "03:00.0 ",
+            "-1:00.0",
+            "1ff:00.0",
+        ] {
+            assert!(bad.parse::<PciAddress>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn reserved_regions_parse_real_lines() {
+        // From a Linux 6.12 guest with amd-iommu and its ISA bridge group.
+        let text = "0x0000000000000000 0x0000000000ffffff direct-relaxable\n\
+                    0x00000000fee00000 0x00000000feefffff msi\n\
+                    0x000000fd00000000 0x000000ffffffffff reserved\n";
+        let r = parse_reserved_regions(text).unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0].kind, RegionKind::DirectRelaxable);
+        assert!(!r[0].kind.excluded_from_iova_list());
+        assert_eq!(
+            r[1].range,
+            IovaRange::new(0xfee0_0000, 0xfeef_ffff).unwrap()
+        );
+        assert_eq!(r[2].kind, RegionKind::Reserved);
+        assert!(r[2].kind.excluded_from_iova_list());
+        assert_eq!(parse_reserved_regions("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn reserved_regions_reject_bad_lines_with_line_numbers() {
+        let (line, _, problem) =
+            parse_reserved_regions("0x0 0xff msi\n0xff 0x0 msi\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(problem.contains("above"));
+        assert_eq!(parse_reserved_regions("0x0 msi").unwrap_err().0, 1);
+        assert_eq!(
+            parse_reserved_regions("0x0 0x10000000000000000 msi")
+                .unwrap_err()
+                .0,
+            1
+        );
+        assert_eq!(parse_reserved_regions("10 20 msi").unwrap_err().0, 1);
+        let other = parse_reserved_regions("0x0 0x1 future-kind").unwrap();
+        assert_eq!(other[0].kind, RegionKind::Other("future-kind".into()));
+    }
+
+    #[test]
+    fn vfio_friendly_drivers() {
+        let d = |driver: Option<&str>| GroupDevice {
+            name: "0000:00:1f.2".into(),
+            driver: driver.map(str::to_owned),
+        };
+        assert!(d(None).allows_vfio());
+        assert!(d(Some("vfio-pci")).allows_vfio());
+        assert!(d(Some("mlx5_vfio_pci")).allows_vfio());
+        assert!(d(Some("pci-stub")).allows_vfio());
+        assert!(!d(Some("ahci")).allows_vfio());
+        assert!(!d(Some("lpc_ich")).allows_vfio());
+    }
+}

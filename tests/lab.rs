@@ -1,0 +1,520 @@
+//! Cross-checks against a live kernel's VFIO: run inside the lab's guests (`make lab`),
+//! where `LAB=1` and the harness describes the scenario in `LAB_*` variables.
+//!
+//! Outside the lab these tests skip with a message, unless `VFIO_IOMMU_INFO_LIVE_TESTS=1`
+//! asks for them on a host whose VFIO groups they may open and map.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+
+use vfio_iommu_info::ioctl::{SystemIoctl, VfioIoctl};
+use vfio_iommu_info::iova::{self, IovaRange};
+use vfio_iommu_info::query::{capture_type1_with, query_type1};
+use vfio_iommu_info::uapi;
+use vfio_iommu_info::{
+    decode, open_and_query, Container, Errno, Error, Group, HostPaths, IommuInfo, PciAddress,
+    Target,
+};
+
+/// The scenario the harness booted.
+struct Lab {
+    scenario: String,
+    kernel: String,
+    viommu: String,
+    aw_bits: Option<u32>,
+    dma_entry_limit: Option<u32>,
+    groups: Vec<u32>,
+    devices: Vec<PciAddress>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The lab scenario, or `None` (after printing why) when these tests must skip.
+fn lab() -> Option<Lab> {
+    let in_lab = env("LAB").as_deref() == Some("1");
+    let live = env("VFIO_IOMMU_INFO_LIVE_TESTS").as_deref() == Some("1");
+    let has_vfio = Path::new("/dev/vfio/vfio").exists();
+    if in_lab {
+        assert!(
+            has_vfio,
+            "LAB=1 but /dev/vfio/vfio is missing: the guest did not load vfio"
+        );
+    } else if !live || !has_vfio {
+        eprintln!("skipped: not in the lab (make lab runs these inside QEMU guests with a vIOMMU); set VFIO_IOMMU_INFO_LIVE_TESTS=1 on a host with VFIO groups to run them here");
+        return None;
+    }
+    let groups: Vec<u32> = match env("LAB_EDU_GROUPS") {
+        Some(g) => g.split_whitespace().map(|n| n.parse().unwrap()).collect(),
+        None => std::fs::read_dir("/dev/vfio")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect(),
+    };
+    assert!(!groups.is_empty(), "no VFIO group to test");
+    Some(Lab {
+        scenario: env("LAB_SCENARIO").unwrap_or_else(|| "host".into()),
+        kernel: env("LAB_KERNEL").unwrap_or_default(),
+        viommu: env("LAB_VIOMMU").unwrap_or_default(),
+        aw_bits: env("LAB_AW_BITS").map(|v| v.parse().unwrap()),
+        dma_entry_limit: env("LAB_DMA_ENTRY_LIMIT").map(|v| v.parse().unwrap()),
+        groups,
+        devices: env("LAB_EDU_BDFS")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(|a| a.parse().unwrap())
+            .collect(),
+    })
+}
+
+fn open_groups(groups: &[u32]) -> Container {
+    let targets: Vec<Target> = groups.iter().map(|&g| Target::Group(g)).collect();
+    Container::open_targets(&targets, &HostPaths::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Counts `VFIO_IOMMU_GET_INFO` calls on their way to the kernel.
+#[derive(Default)]
+struct Counting {
+    get_info: Cell<usize>,
+}
+
+impl VfioIoctl for Counting {
+    fn ioctl_buf(&self, fd: BorrowedFd<'_>, request: u32, buf: &mut [u8]) -> Result<i32, Errno> {
+        if request == uapi::VFIO_IOMMU_GET_INFO {
+            self.get_info.set(self.get_info.get() + 1);
+        }
+        SystemIoctl.ioctl_buf(fd, request, buf)
+    }
+    fn ioctl_value(&self, fd: BorrowedFd<'_>, request: u32, value: u64) -> Result<i32, Errno> {
+        SystemIoctl.ioctl_value(fd, request, value)
+    }
+    fn ioctl_int_ptr(&self, fd: BorrowedFd<'_>, request: u32, value: i32) -> Result<i32, Errno> {
+        SystemIoctl.ioctl_int_ptr(fd, request, value)
+    }
+}
+
+/// One page of anonymous memory to map for DMA.
+struct Page {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Page {
+    fn new(len: usize) -> Page {
+        // SAFETY: an anonymous private mapping with no address hint; the result is checked.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(ptr, libc::MAP_FAILED, "mmap of {len} bytes failed");
+        // SAFETY: `ptr` is a fresh writable mapping of `len` bytes; touching it faults it in.
+        unsafe { std::ptr::write_bytes(ptr as *mut u8, 0x5A, len) };
+        Page {
+            ptr: ptr as *mut u8,
+            len,
+        }
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping created in `new`; the tests unmap every DMA
+        // mapping of it (or drop the container) before the page.
+        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+    }
+}
+
+fn map(c: &Container, page: &Page, iova: u64) -> Result<(), Error> {
+    // SAFETY: `page` outlives every mapping: each test unmaps (or drops the container,
+    // which unmaps everything) before dropping the page.
+    unsafe {
+        c.map_dma(
+            page.ptr,
+            iova,
+            page.len as u64,
+            uapi::VFIO_DMA_MAP_FLAG_READ | uapi::VFIO_DMA_MAP_FLAG_WRITE,
+        )
+    }
+}
+
+fn ranges(info: &IommuInfo) -> Vec<IovaRange> {
+    info.iova_ranges
+        .present()
+        .cloned()
+        .unwrap_or_else(|| panic!("no IOVA ranges: {:?}", info.iova_ranges))
+}
+
+fn page_size(info: &IommuInfo) -> u64 {
+    info.iova_pgsizes
+        .and_then(|p| p.smallest())
+        .expect("page sizes")
+}
+
+fn align_up(v: u64, page: u64) -> Option<u64> {
+    v.checked_add(page - 1).map(|x| x & !(page - 1))
+}
+
+#[test]
+fn lab_query_makes_exactly_one_get_info_ioctl() {
+    let Some(lab) = lab() else { return };
+    let c = open_groups(&lab.groups[..1]);
+    let counting = Counting::default();
+    let info = c.query_with(&counting).unwrap();
+    assert_eq!(
+        counting.get_info.get(),
+        1,
+        "{}: GET_INFO calls",
+        lab.scenario
+    );
+    assert!(!info.caps_truncated);
+    assert!(info.iova_ranges.present().is_some());
+}
+
+#[test]
+fn lab_answers_match_the_virtual_iommu() {
+    let Some(lab) = lab() else { return };
+    if lab.viommu.is_empty() {
+        eprintln!("skipped: not in a lab scenario");
+        return;
+    }
+    let info = open_groups(&lab.groups[..1]).query().unwrap();
+    let pgsizes = info.iova_pgsizes.unwrap().0;
+    let aperture = info.aperture().unwrap();
+    match lab.viommu.as_str() {
+        "intel" => {
+            assert_eq!(pgsizes, 0x4020_1000, "intel: 4K 2M 1G");
+            let bits = lab.aw_bits.unwrap_or(39);
+            assert_eq!(
+                aperture,
+                IovaRange::new(0, (1u64 << bits) - 1).unwrap(),
+                "aw-bits {bits}"
+            );
+        }
+        "amd" => {
+            // Linux 6.1 advertises up to 2^63 pages; 6.12 limits the bitmap to the page table's reach.
+            let expected = if lab.kernel == "6.1" {
+                0xffff_ff7f_ffff_f000
+            } else {
+                0x000f_ff7f_ffff_f000
+            };
+            assert_eq!(pgsizes, expected);
+            assert_eq!(aperture.start, 0);
+            assert!(
+                info.holes().iter().any(|h| h.start == 0xfd_0000_0000),
+                "AMD's HyperTransport hole: {:?}",
+                info.holes()
+            );
+        }
+        "virtio" => {
+            assert_eq!(pgsizes, 0xffff_ffff_ffff_f000);
+            assert_eq!(aperture, IovaRange::new(0, u64::MAX).unwrap());
+        }
+        other => panic!("unknown LAB_VIOMMU {other}"),
+    }
+    // Every x86 vIOMMU has the MSI window as a hole.
+    assert!(
+        info.holes()
+            .contains(&IovaRange::new(0xfee0_0000, 0xfeef_ffff).unwrap()),
+        "{:?}",
+        info.holes()
+    );
+    let m = info.migration.present().expect("MIGRATION on 5.8+");
+    assert_eq!(
+        (m.pgsize_bitmap.0, m.max_dirty_bitmap_size),
+        (0x1000, 0x1000_0000)
+    );
+}
+
+#[test]
+fn lab_map_dma_succeeds_at_range_edges_and_fails_in_holes_and_beyond() {
+    let Some(lab) = lab() else { return };
+    let c = open_groups(&lab.groups);
+    let info = c.query().unwrap();
+    let page = page_size(&info);
+    let mem = Page::new(page as usize);
+    let mut checked = 0;
+    for r in ranges(&info) {
+        let Some(first) = align_up(r.start, page) else {
+            continue;
+        };
+        let last = (r.end - (page - 1).min(r.end)) & !(page - 1);
+        if first > last || !r.contains_span(last, page) {
+            continue;
+        }
+        for iova in [first, last] {
+            map(&c, &mem, iova)
+                .unwrap_or_else(|e| panic!("{}: map at {iova:#x} in {r}: {e}", lab.scenario));
+            let avail_mapped = c.query().unwrap().dma_avail.present().copied();
+            let unmapped = c.unmap_dma(iova, page).unwrap();
+            if unmapped == 0 && iova.checked_add(page).is_none() {
+                // Linux (6.1 and 6.12 seen) cannot unmap a mapping that ends at 2^64:
+                // iova + size wraps to 0, so UNMAP_DMA finds nothing, unmaps nothing and
+                // succeeds; the entry stays accounted in DMA_AVAIL until the container closes.
+                assert_eq!(
+                    c.query().unwrap().dma_avail.present().copied(),
+                    avail_mapped,
+                    "top page"
+                );
+                eprintln!("{}: the kernel cannot unmap the top page {iova:#x} (0 bytes unmapped, DMA_AVAIL unchanged)", lab.scenario);
+            } else {
+                assert_eq!(
+                    unmapped, page,
+                    "{} (Linux {}): unmap at {iova:#x} in {r}",
+                    lab.scenario, lab.kernel
+                );
+            }
+            checked += 1;
+        }
+    }
+    for h in info.holes() {
+        let Some(iova) = align_up(h.start, page).filter(|&i| h.contains_span(i, page)) else {
+            continue;
+        };
+        let err =
+            map(&c, &mem, iova).expect_err(&format!("map at {iova:#x} inside hole {h} succeeded"));
+        assert_eq!(err.errno(), Some(Errno(libc::EINVAL)), "{err}");
+        assert!(err.to_string().contains("reserved hole"), "{err}");
+        checked += 1;
+    }
+    let ap = info.aperture().unwrap();
+    if let Some(beyond) = ap.end.checked_add(1) {
+        let err = map(&c, &mem, beyond).expect_err("map beyond the aperture succeeded");
+        assert_eq!(err.errno(), Some(Errno(libc::EINVAL)), "{err}");
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} checks ran");
+}
+
+#[test]
+fn lab_dma_avail_drops_by_n_after_n_maps_and_returns_after_unmaps() {
+    let Some(lab) = lab() else { return };
+    let c = open_groups(&lab.groups[..1]);
+    let info = c.query().unwrap();
+    let before = *info.dma_avail.present().expect("DMA_AVAIL on 5.10+");
+    assert_eq!(
+        before,
+        lab.dma_entry_limit.unwrap_or(65535),
+        "a fresh container has the whole dma_entry_limit"
+    );
+    let page = page_size(&info);
+    let mem = Page::new(page as usize);
+    let base = align_up(ranges(&info)[0].start, page).unwrap() + 0x10_0000;
+    let n = 3.min(before);
+    for i in 0..u64::from(n) {
+        map(&c, &mem, base + i * 2 * page).unwrap();
+    }
+    assert_eq!(c.query().unwrap().dma_avail.present(), Some(&(before - n)));
+    for i in 0..u64::from(n) {
+        c.unmap_dma(base + i * 2 * page, page).unwrap();
+    }
+    assert_eq!(c.query().unwrap().dma_avail.present(), Some(&before));
+}
+
+#[test]
+fn lab_dma_entry_limit_is_enforced_with_an_explanation() {
+    let Some(lab) = lab() else { return };
+    let Some(limit) = lab.dma_entry_limit else {
+        eprintln!("skipped: the scenario keeps the default dma_entry_limit (checked by the DMA_AVAIL test)");
+        return;
+    };
+    let c = open_groups(&lab.groups[..1]);
+    let info = c.query().unwrap();
+    let page = page_size(&info);
+    let mem = Page::new(page as usize);
+    let base = align_up(ranges(&info)[0].start, page).unwrap() + 0x10_0000;
+    for i in 0..u64::from(limit) {
+        map(&c, &mem, base + i * 2 * page).unwrap();
+    }
+    assert_eq!(c.query().unwrap().dma_avail.present(), Some(&0));
+    let err = map(&c, &mem, base + u64::from(limit) * 2 * page).expect_err("map past the limit");
+    assert_eq!(err.errno(), Some(Errno(libc::ENOSPC)), "{err}");
+    assert!(err.to_string().contains("dma_entry_limit"), "{err}");
+}
+
+#[test]
+fn lab_iova_list_is_the_aperture_minus_sysfs_reserved_regions() {
+    let Some(lab) = lab() else { return };
+    let c = open_groups(&lab.groups);
+    assert_eq!(c.groups().len(), lab.groups.len());
+    let info = c.query().unwrap();
+    let sysfs = vfio_iommu_info::Sysfs::default();
+    let mut reserved = Vec::new();
+    for &g in &lab.groups {
+        for region in sysfs.reserved_regions(g).unwrap() {
+            if region.kind.excluded_from_iova_list() {
+                reserved.push(region.range);
+            }
+        }
+    }
+    let mut got = ranges(&info);
+    got.sort();
+    let expected = iova::subtract(info.aperture().unwrap(), &reserved);
+    assert_eq!(
+        got, expected,
+        "{}: groups {:?}, reserved {:?}",
+        lab.scenario, lab.groups, reserved
+    );
+}
+
+#[test]
+fn lab_a_live_capture_decodes_to_the_query() {
+    let Some(lab) = lab() else { return };
+    let c = open_groups(&lab.groups[..1]);
+    let raw = capture_type1_with(&SystemIoctl, c.as_fd()).unwrap();
+    assert_eq!(decode(&raw).unwrap(), c.query().unwrap());
+    if let Some(out) = env("LAB_OUT") {
+        // Keep the library's own capture next to the C capture program's.
+        let _ = std::fs::write(Path::new(&out).join("library-capture.bin"), &raw);
+    }
+}
+
+#[test]
+fn lab_query_by_pci_address_and_group_path_agree_with_the_group_number() {
+    let Some(lab) = lab() else { return };
+    let by_group = open_groups(&lab.groups[..1]).query().unwrap();
+    let path = Target::GroupPath(format!("/dev/vfio/{}", lab.groups[0]).into());
+    assert_eq!(open_and_query(&path).unwrap().1, by_group);
+    if let Some(dev) = lab.devices.first() {
+        let (c, info) = open_and_query(&Target::Device(*dev)).unwrap();
+        assert_eq!(info, by_group);
+        assert_eq!(c.groups()[0].number(), Some(lab.groups[0]));
+    }
+}
+
+#[test]
+fn lab_get_info_before_set_iommu_is_einval_with_the_fix() {
+    let Some(lab) = lab() else { return };
+    let paths = HostPaths::default();
+    let mut c = Container::open(&paths).unwrap();
+    c.attach(Group::open(lab.groups[0], &paths).unwrap())
+        .unwrap();
+    let err = c.query().unwrap_err();
+    assert_eq!(err.errno(), Some(Errno(libc::EINVAL)), "{err}");
+    assert!(err.to_string().contains("VFIO_SET_IOMMU"), "{err}");
+}
+
+#[test]
+fn lab_group_fd_and_dev_null_are_not_containers() {
+    let Some(lab) = lab() else { return };
+    let paths = HostPaths::default();
+    let group = Group::open(lab.groups[0], &paths).unwrap();
+    let err = query_type1(group.as_fd()).unwrap_err();
+    assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
+    assert!(err.to_string().contains("not a VFIO container"), "{err}");
+    let null = File::open("/dev/null").unwrap();
+    let err = query_type1(null.as_fd()).unwrap_err();
+    assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
+}
+
+/// Sets `allow_unsafe_interrupts` for the duration of a closure.
+fn with_unsafe_interrupts<R>(value: &str, f: impl FnOnce() -> R) -> R {
+    let p = "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts";
+    let old = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+    std::fs::write(p, value).unwrap();
+    let r = f();
+    std::fs::write(p, old.trim()).unwrap();
+    r
+}
+
+#[test]
+fn lab_set_iommu_needs_interrupt_remapping_or_the_unsafe_parameter() {
+    let Some(lab) = lab() else { return };
+    if lab.viommu.is_empty() {
+        eprintln!("skipped: not in a lab scenario");
+        return;
+    }
+    let result = with_unsafe_interrupts("0", || {
+        let paths = HostPaths::default();
+        let mut c = Container::open(&paths).unwrap();
+        c.attach(Group::open(lab.groups[0], &paths).unwrap())
+            .unwrap();
+        c.set_iommu(uapi::VFIO_TYPE1V2_IOMMU)
+    });
+    if lab.viommu == "virtio" {
+        let err = result.expect_err("virtio-iommu on x86 has no interrupt remapping");
+        assert_eq!(err.errno(), Some(Errno(libc::EPERM)), "{err}");
+        assert!(
+            err.to_string().contains("allow_unsafe_interrupts=1"),
+            "{err}"
+        );
+    } else {
+        result.unwrap_or_else(|e| panic!("{} has interrupt remapping: {e}", lab.viommu));
+    }
+}
+
+/// Binds a device to vfio-pci (or back to no driver) through sysfs.
+fn set_vfio_pci(device: &str, bind: bool) {
+    let dev = format!("/sys/bus/pci/devices/{device}");
+    if bind {
+        std::fs::write(format!("{dev}/driver_override"), "vfio-pci").unwrap();
+        std::fs::write("/sys/bus/pci/drivers_probe", device).unwrap();
+    } else {
+        std::fs::write("/sys/bus/pci/drivers/vfio-pci/unbind", device).unwrap();
+        std::fs::write(format!("{dev}/driver_override"), "\n").unwrap();
+    }
+}
+
+#[test]
+fn lab_a_non_viable_group_names_each_device_on_another_driver() {
+    let Some(lab) = lab() else { return };
+    if lab.viommu.is_empty() {
+        eprintln!("skipped: not in a lab scenario (this test rebinds devices)");
+        return;
+    }
+    let sysfs = vfio_iommu_info::Sysfs::default();
+    // An unbound PCI function whose sibling (same slot) is on a non-VFIO driver: the q35
+    // ISA bridge (00:1f.0 on lpc_ich) and its SATA/SMBus functions share a group. Binding
+    // the unbound one to vfio-pci creates the group's VFIO node, but the group is not
+    // viable. (virtio-iommu groups a device only once a driver binds it, hence siblings.)
+    let driver_of = |name: &str| {
+        std::fs::read_link(format!("/sys/bus/pci/devices/{name}/driver"))
+            .ok()
+            .and_then(|t| Some(t.file_name()?.to_string_lossy().into_owned()))
+    };
+    let names: Vec<String> = std::fs::read_dir("/sys/bus/pci/devices")
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_owned()))
+        .collect();
+    let slot = |n: &str| n.rsplit_once('.').map(|(s, _)| s.to_owned());
+    let (free, blocker, driver) = names
+        .iter()
+        .filter(|n| driver_of(n).is_none())
+        .find_map(|free| {
+            let blocker = names.iter().find(|b| {
+                *b != free
+                    && slot(b) == slot(free)
+                    && driver_of(b).is_some_and(|d| !d.contains("vfio"))
+            })?;
+            Some((free.clone(), blocker.clone(), driver_of(blocker)?))
+        })
+        .expect(
+            "an unbound function beside one on a kernel driver (the lab loads lpc_ich for 00:1f.0)",
+        );
+    set_vfio_pci(&free, true);
+    let opened = sysfs
+        .group_of_device(&free.parse().unwrap())
+        .map(|g| (g, Group::open(g, &HostPaths::default())));
+    set_vfio_pci(&free, false);
+    let (group, result) = opened.unwrap_or_else(|e| panic!("{free} bound to vfio-pci: {e}"));
+    match result {
+        Err(Error::GroupNotViable { group: g, blockers }) => {
+            assert_eq!(g, group);
+            assert!(blockers.iter().any(|b| b.device == blocker), "{blockers:?}");
+            let text = Error::GroupNotViable { group: g, blockers }.to_string();
+            assert!(
+                text.contains(&format!("device {blocker} is still bound to {driver}")),
+                "{text}"
+            );
+        }
+        other => panic!("expected a non-viable group, got {other:?}"),
+    }
+}

@@ -1,0 +1,292 @@
+//! Every ioctl number, constant, size and offset of the uapi layer, asserted against the
+//! values of Linux's `include/uapi/linux/vfio.h` and, where the machine has the header,
+//! against the C compiler's own answer.
+
+use std::mem::{offset_of, size_of};
+use std::process::Command;
+
+use vfio_iommu_info::uapi::*;
+
+/// (C expression, our value). The C side is evaluated by the machine's compiler.
+fn table() -> Vec<(&'static str, u64)> {
+    vec![
+        ("VFIO_GET_API_VERSION", VFIO_GET_API_VERSION as u64),
+        ("VFIO_CHECK_EXTENSION", VFIO_CHECK_EXTENSION as u64),
+        ("VFIO_SET_IOMMU", VFIO_SET_IOMMU as u64),
+        ("VFIO_GROUP_GET_STATUS", VFIO_GROUP_GET_STATUS as u64),
+        ("VFIO_GROUP_SET_CONTAINER", VFIO_GROUP_SET_CONTAINER as u64),
+        (
+            "VFIO_GROUP_UNSET_CONTAINER",
+            VFIO_GROUP_UNSET_CONTAINER as u64,
+        ),
+        ("VFIO_GROUP_GET_DEVICE_FD", VFIO_GROUP_GET_DEVICE_FD as u64),
+        ("VFIO_DEVICE_GET_INFO", VFIO_DEVICE_GET_INFO as u64),
+        (
+            "VFIO_DEVICE_GET_REGION_INFO",
+            VFIO_DEVICE_GET_REGION_INFO as u64,
+        ),
+        ("VFIO_IOMMU_GET_INFO", VFIO_IOMMU_GET_INFO as u64),
+        ("VFIO_IOMMU_MAP_DMA", VFIO_IOMMU_MAP_DMA as u64),
+        ("VFIO_IOMMU_UNMAP_DMA", VFIO_IOMMU_UNMAP_DMA as u64),
+        ("VFIO_API_VERSION", VFIO_API_VERSION as u64),
+        ("VFIO_TYPE1_IOMMU", VFIO_TYPE1_IOMMU as u64),
+        ("VFIO_SPAPR_TCE_IOMMU", VFIO_SPAPR_TCE_IOMMU as u64),
+        ("VFIO_TYPE1v2_IOMMU", VFIO_TYPE1V2_IOMMU as u64),
+        ("VFIO_SPAPR_TCE_v2_IOMMU", VFIO_SPAPR_TCE_V2_IOMMU as u64),
+        ("VFIO_NOIOMMU_IOMMU", VFIO_NOIOMMU_IOMMU as u64),
+        ("VFIO_GROUP_FLAGS_VIABLE", VFIO_GROUP_FLAGS_VIABLE as u64),
+        (
+            "VFIO_GROUP_FLAGS_CONTAINER_SET",
+            VFIO_GROUP_FLAGS_CONTAINER_SET as u64,
+        ),
+        ("VFIO_IOMMU_INFO_PGSIZES", VFIO_IOMMU_INFO_PGSIZES as u64),
+        ("VFIO_IOMMU_INFO_CAPS", VFIO_IOMMU_INFO_CAPS as u64),
+        (
+            "VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE",
+            VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE as u64,
+        ),
+        (
+            "VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION",
+            VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION as u64,
+        ),
+        (
+            "VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL",
+            VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL as u64,
+        ),
+        ("VFIO_DMA_MAP_FLAG_READ", VFIO_DMA_MAP_FLAG_READ as u64),
+        ("VFIO_DMA_MAP_FLAG_WRITE", VFIO_DMA_MAP_FLAG_WRITE as u64),
+        (
+            "offsetof(struct vfio_info_cap_header, id)",
+            cap_header::ID as u64,
+        ),
+        (
+            "offsetof(struct vfio_info_cap_header, version)",
+            cap_header::VERSION as u64,
+        ),
+        (
+            "offsetof(struct vfio_info_cap_header, next)",
+            cap_header::NEXT as u64,
+        ),
+        (
+            "sizeof(struct vfio_info_cap_header)",
+            cap_header::SIZE as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info, argsz)",
+            type1_info::ARGSZ as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info, flags)",
+            type1_info::FLAGS as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info, iova_pgsizes)",
+            type1_info::IOVA_PGSIZES as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info, cap_offset)",
+            type1_info::CAP_OFFSET as u64,
+        ),
+        // 24 on every 64-bit kernel: before 6.6 as implicit tail padding, since 6.6 as `pad`.
+        (
+            "sizeof(struct vfio_iommu_type1_info)",
+            type1_info::PADDED_SIZE as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info_cap_iova_range, nr_iovas)",
+            cap_iova_range::NR_IOVAS as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info_cap_iova_range, reserved)",
+            cap_iova_range::RESERVED as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info_cap_iova_range, iova_ranges)",
+            cap_iova_range::RANGES as u64,
+        ),
+        (
+            "sizeof(struct vfio_iova_range)",
+            cap_iova_range::RANGE_SIZE as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info_cap_migration, flags)",
+            cap_migration::FLAGS as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info_cap_migration, pgsize_bitmap)",
+            cap_migration::PGSIZE_BITMAP as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info_cap_migration, max_dirty_bitmap_size)",
+            cap_migration::MAX_DIRTY_BITMAP_SIZE as u64,
+        ),
+        (
+            "sizeof(struct vfio_iommu_type1_info_cap_migration)",
+            cap_migration::SIZE as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_info_dma_avail, avail)",
+            cap_dma_avail::AVAIL as u64,
+        ),
+        (
+            "sizeof(struct vfio_iommu_type1_info_dma_avail)",
+            cap_dma_avail::SIZE as u64,
+        ),
+        (
+            "sizeof(struct vfio_group_status)",
+            size_of::<VfioGroupStatus>() as u64,
+        ),
+        (
+            "sizeof(struct vfio_iommu_type1_dma_map)",
+            size_of::<VfioDmaMap>() as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_dma_map, vaddr)",
+            offset_of!(VfioDmaMap, vaddr) as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_dma_map, iova)",
+            offset_of!(VfioDmaMap, iova) as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_dma_map, size)",
+            offset_of!(VfioDmaMap, size) as u64,
+        ),
+        (
+            "sizeof(struct vfio_iommu_type1_dma_unmap)",
+            size_of::<VfioDmaUnmap>() as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_dma_unmap, iova)",
+            offset_of!(VfioDmaUnmap, iova) as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_type1_dma_unmap, size)",
+            offset_of!(VfioDmaUnmap, size) as u64,
+        ),
+    ]
+}
+
+#[test]
+fn ioctl_numbers_match_the_documented_values() {
+    // From Documentation and kernel-protocol.md: _IO(';', 100 + n).
+    assert_eq!(VFIO_GET_API_VERSION, 0x3B64);
+    assert_eq!(VFIO_CHECK_EXTENSION, 0x3B65);
+    assert_eq!(VFIO_SET_IOMMU, 0x3B66);
+    assert_eq!(VFIO_GROUP_GET_STATUS, 0x3B67);
+    assert_eq!(VFIO_GROUP_SET_CONTAINER, 0x3B68);
+    assert_eq!(VFIO_GROUP_UNSET_CONTAINER, 0x3B69);
+    assert_eq!(VFIO_GROUP_GET_DEVICE_FD, 0x3B6A);
+    assert_eq!(VFIO_DEVICE_GET_INFO, 0x3B6B);
+    assert_eq!(VFIO_DEVICE_GET_REGION_INFO, 0x3B6C);
+    assert_eq!(VFIO_IOMMU_GET_INFO, 0x3B70);
+    assert_eq!(VFIO_IOMMU_MAP_DMA, 0x3B71);
+    assert_eq!(VFIO_IOMMU_UNMAP_DMA, 0x3B72);
+}
+
+#[test]
+fn layouts_match_the_documented_values() {
+    assert_eq!(
+        (
+            cap_header::ID,
+            cap_header::VERSION,
+            cap_header::NEXT,
+            cap_header::SIZE
+        ),
+        (0, 2, 4, 8)
+    );
+    assert_eq!(
+        (
+            type1_info::ARGSZ,
+            type1_info::FLAGS,
+            type1_info::IOVA_PGSIZES,
+            type1_info::CAP_OFFSET,
+            type1_info::PAD
+        ),
+        (0, 4, 8, 16, 20)
+    );
+    assert_eq!(
+        (
+            type1_info::MIN_SIZE,
+            type1_info::PACKED_SIZE,
+            type1_info::PADDED_SIZE
+        ),
+        (16, 20, 24)
+    );
+    assert_eq!(
+        (
+            cap_iova_range::NR_IOVAS,
+            cap_iova_range::RANGES,
+            cap_iova_range::RANGE_SIZE
+        ),
+        (8, 16, 16)
+    );
+    assert_eq!(
+        (
+            cap_migration::FLAGS,
+            cap_migration::PGSIZE_BITMAP,
+            cap_migration::MAX_DIRTY_BITMAP_SIZE,
+            cap_migration::SIZE
+        ),
+        (8, 16, 24, 32)
+    );
+    assert_eq!((cap_dma_avail::AVAIL, cap_dma_avail::SIZE), (8, 12));
+    assert_eq!(size_of::<VfioGroupStatus>(), 8);
+    assert_eq!(size_of::<VfioDmaMap>(), 32);
+    assert_eq!(size_of::<VfioDmaUnmap>(), 24);
+}
+
+/// Compiles a C program against the machine's `<linux/vfio.h>` that prints every entry of
+/// the table, and compares. Skips (with a message) when there is no compiler or header,
+/// unless `VFIO_IOMMU_INFO_REQUIRE_CC=1` (set by `make test`) makes that a failure.
+#[test]
+fn layouts_match_the_machines_linux_vfio_h() {
+    let required = std::env::var("VFIO_IOMMU_INFO_REQUIRE_CC").as_deref() == Ok("1");
+    if !std::path::Path::new("/usr/include/linux/vfio.h").exists() {
+        assert!(
+            !required,
+            "/usr/include/linux/vfio.h is missing: apt-get install linux-libc-dev"
+        );
+        eprintln!("skipped: /usr/include/linux/vfio.h is missing (apt-get install linux-libc-dev)");
+        return;
+    }
+    let table = table();
+    let mut src = String::from(
+        "#include <stdio.h>\n#include <stddef.h>\n#include <linux/vfio.h>\nint main(void) {\n",
+    );
+    for (expr, _) in &table {
+        src.push_str(&format!(
+            "  printf(\"%llu\\n\", (unsigned long long)({expr}));\n"
+        ));
+    }
+    src.push_str("  return 0;\n}\n");
+    let dir = std::env::temp_dir().join(format!("vfio-uapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = dir.join("uapi.c");
+    let exe = dir.join("uapi");
+    std::fs::write(&c, src).unwrap();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let status = match Command::new(&cc).arg("-o").arg(&exe).arg(&c).status() {
+        Ok(s) => s,
+        Err(e) => {
+            assert!(!required, "cannot run the C compiler {cc}: {e}");
+            eprintln!("skipped: cannot run the C compiler {cc}: {e}");
+            return;
+        }
+    };
+    assert!(status.success(), "{cc} failed on {}", c.display());
+    let out = Command::new(&exe).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let values: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(values.len(), table.len());
+    for ((expr, ours), theirs) in table.iter().zip(values) {
+        assert_eq!(
+            *ours, theirs,
+            "{expr}: ours {ours:#x}, <linux/vfio.h> {theirs:#x}"
+        );
+    }
+}
