@@ -49,7 +49,7 @@ demo: lab-build
 	  echo "== no VFIO groups on this host: booting $(DEMO_SCENARIO) under QEMU =="; \
 	  lab/run -s $(DEMO_SCENARIO) --exec 'for d in $$LAB_EDU_BDFS; do target/debug/examples/query $$d; done'; \
 	  echo; echo "== the same kind of answer from captured buffers (tests/fixtures) =="; \
-	  target/debug/examples/query --decode tests/fixtures/linux-6.1-intel-aw39/info-exact.bin; \
+	  target/debug/examples/query --decode tests/fixtures/linux-6.1-amd/group-2/info-exact.bin; \
 	fi
 
 clean:

@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use vfio_iommu_info::iova::format_size;
+use vfio_iommu_info::iova::format_size_human as format_size;
 use vfio_iommu_info::{
     decode_with_order, open_and_query, ByteOrder, IommuInfo, Reported, Sysfs, Target, Type1Cap,
 };

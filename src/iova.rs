@@ -158,6 +158,23 @@ pub fn format_size(size: u128) -> String {
     format!("{value}{}", UNITS[unit])
 }
 
+/// A size for people: exact when a whole number of a binary unit (`4K`, `12G`), else the
+/// largest unit with one decimal and a `~` (`~1008.0G`, `~4.0G`).
+pub fn format_size_human(size: u128) -> String {
+    let exact = format_size(size);
+    if exact.len() <= 5 {
+        // At most four digits and a unit: readable as it is.
+        return exact;
+    }
+    const UNITS: [&str; 7] = ["", "K", "M", "G", "T", "P", "E"];
+    let mut unit = 0;
+    while unit + 1 < UNITS.len() && size >= 1u128 << (10 * (unit + 1)) {
+        unit += 1;
+    }
+    let value = size as f64 / (1u128 << (10 * unit)) as f64;
+    format!("~{value:.1}{}", UNITS[unit])
+}
+
 impl fmt::Display for PageSizes {
     /// Sizes as `4K 2M 1G`; runs of three or more consecutive sizes as `4K-2M`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -288,5 +305,9 @@ mod tests {
         assert_eq!(format_size(1u128 << 64), "16E");
         assert_eq!(format_size(4097), "4097");
         assert_eq!(format_size(3 << 20), "3M");
+        assert_eq!(format_size_human(4078 << 20), "4078M");
+        assert_eq!(format_size_human(1_032_209u128 << 20), "~1008.0G");
+        assert_eq!(format_size_human((1u128 << 64) - (1u128 << 40)), "~16.0E");
+        assert_eq!(format_size_human(12 << 30), "12G");
     }
 }
