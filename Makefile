@@ -5,6 +5,9 @@ LAB_SCENARIOS ?=
 export VFIO_IOMMU_INFO_REQUIRE_CC := 1
 
 DEMO_SCENARIO ?= linux-6.12-amd
+# Where cargo puts binaries (CARGO_TARGET_DIR or the workspace's target/).
+TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+QUERY := $(TARGET_DIR)/debug/examples/query
 LAB_FLAGS := $(foreach s,$(LAB_SCENARIOS),-s $(s))
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean
@@ -44,13 +47,17 @@ test: fmt-check clippy unit lab
 demo: lab-build
 	@set -e; groups=$$(ls /dev/vfio 2>/dev/null | grep -E '^[0-9]+$$' || true); \
 	if [ -n "$$groups" ]; then \
-	  for g in $$groups; do target/debug/examples/query $$g; echo; done; \
+	  for g in $$groups; do $(QUERY) $$g; echo; done; \
 	else \
 	  echo "== no VFIO groups on this host: booting $(DEMO_SCENARIO) under QEMU =="; \
-	  lab/run -s $(DEMO_SCENARIO) --exec 'for d in $$LAB_EDU_BDFS; do target/debug/examples/query $$d; done'; \
+	  lab/run -s $(DEMO_SCENARIO) --exec 'for d in $$LAB_EDU_BDFS; do $(QUERY) $$d; done'; \
 	  echo; echo "== the same kind of answer from captured buffers (tests/fixtures) =="; \
-	  target/debug/examples/query --decode tests/fixtures/linux-6.1-amd/group-2/info-exact.bin; \
+	  $(QUERY) --decode tests/fixtures/linux-6.1-amd/group-2/info-exact.bin; \
 	fi
+
+# After `make lab`: copy the guests' captures into tests/fixtures/.
+fixtures:
+	lab/update-fixtures
 
 clean:
 	$(CARGO) clean

@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --example query -- 4               # IOMMU group 4
 //! cargo run --example query -- 0000:03:00.0    # the group of a PCI device
-//! cargo run --example query -- --decode tests/fixtures/linux-6.12-amd/info-exact.bin [--big]
+//! cargo run --example query -- --decode tests/fixtures/linux-6.12-amd/group-2/info-exact.bin [--big]
 //! ```
 
 use std::process::ExitCode;

@@ -169,7 +169,12 @@ impl KernelState {
             KernelLayout::Packed => type1_info::PACKED_SIZE,
             KernelLayout::Padded => type1_info::PADDED_SIZE,
         };
-        let written = argsz.min(struct_size);
+        // Linux 5.4-6.5 write back the 16-byte fixed part, or 20 bytes (with cap_offset) when
+        // argsz has room for it; 6.6+ write min(argsz, 24).
+        let written = match self.layout {
+            KernelLayout::Packed if argsz < type1_info::PACKED_SIZE => type1_info::MIN_SIZE,
+            _ => argsz.min(struct_size),
+        };
         let mut fixed = [0u8; type1_info::PADDED_SIZE];
         let mut flags = uapi::VFIO_IOMMU_INFO_PGSIZES;
         let mut out_argsz = argsz;

@@ -96,6 +96,7 @@ impl DecodeError {
 
 /// The ways a VFIO info buffer can be malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeErrorKind {
     /// The buffer is shorter than the structure's fixed part.
     #[error("the buffer is {len} bytes, shorter than the {needed}-byte fixed part")]
@@ -160,6 +161,18 @@ pub enum DecodeErrorKind {
         start: u64,
         /// Its inclusive end.
         end: u64,
+    },
+    /// A capability header starts inside the fields of a known capability.
+    #[error("the capability at offset {cap_offset} overlaps the {name} capability at offsets {other_offset}..{other_end}")]
+    CapOverlaps {
+        /// The offending capability's offset.
+        cap_offset: u64,
+        /// The capability it overlaps.
+        name: &'static str,
+        /// Where that capability starts.
+        other_offset: usize,
+        /// Where its known fields end.
+        other_end: usize,
     },
     /// A capability id that may appear once appears again.
     #[error("{name} capability (id {id}) appears twice; the first is at offset {first_offset}")]
@@ -244,10 +257,12 @@ pub enum Error {
     },
 
     /// The group has devices on drivers that keep VFIO from using it.
-    #[error("IOMMU group {group} is not viable: {}; bind each to vfio-pci (echo vfio-pci > /sys/bus/pci/devices/DEVICE/driver_override; echo DEVICE > /sys/bus/pci/drivers_probe) or unbind it", describe_blockers(.blockers))]
+    #[error("IOMMU group {} is not viable: {}; bind each to vfio-pci (echo vfio-pci > /sys/bus/pci/devices/DEVICE/driver_override; echo DEVICE > /sys/bus/pci/drivers_probe) or unbind it", describe_group(*.group, .path), describe_blockers(.blockers))]
     GroupNotViable {
-        /// The group number.
-        group: u32,
+        /// The group number, when the node's name is one.
+        group: Option<u32>,
+        /// The group's device node.
+        path: PathBuf,
         /// Each device of the group still bound to a driver other than a VFIO driver.
         blockers: Vec<GroupBlocker>,
     },
@@ -270,13 +285,15 @@ pub enum Error {
         version: i32,
     },
 
-    /// The fd answered `VFIO_IOMMU_GET_INFO` but not as a type1 container does.
-    #[error("fd {fd} answered VFIO_IOMMU_GET_INFO without the PGSIZES flag (flags {flags:#x}): it is not a type1 container; the same ioctl number means VFIO_DEVICE_GET_PCI_HOT_RESET_INFO on a vfio-pci device fd and SPAPR_TCE_GET_INFO on an sPAPR container")]
+    /// The fd answered `VFIO_IOMMU_GET_INFO` but is not a type1 container.
+    #[error("fd {fd} answered VFIO_IOMMU_GET_INFO but is not a type1 container ({}): the same ioctl number means VFIO_DEVICE_GET_PCI_HOT_RESET_INFO on a vfio-pci device fd and SPAPR_TCE_GET_INFO on an sPAPR container; pass the /dev/vfio/vfio fd the group was attached to", match .file { Some(f) => f.clone(), None => format!("its reply lacks the PGSIZES flag: flags {flags:#x}") })]
     NotType1Reply {
         /// The fd.
         fd: RawFd,
         /// The flags it returned.
         flags: u32,
+        /// What the file is, when its type gave it away.
+        file: Option<String>,
     },
 
     /// The kernel kept asking for a larger buffer.
@@ -357,6 +374,13 @@ fn describe_blockers(blockers: &[GroupBlocker]) -> String {
         .map(|b| format!("device {} is still bound to {}", b.device, b.driver))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn describe_group(group: Option<u32>, path: &std::path::Path) -> String {
+    match group {
+        Some(n) => format!("{n} ({})", path.display()),
+        None => path.display().to_string(),
+    }
 }
 
 fn hint_suffix(hint: &Option<String>) -> String {

@@ -1,23 +1,19 @@
-//! The ioctls, behind a small trait so tests can play a kernel.
+//! The ioctls. `VFIO_IOMMU_GET_INFO` sits behind a small public trait so tests can play a
+//! kernel; the others the library issues are private, each with its own argument type.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use crate::error::Errno;
+use crate::uapi;
 
-/// Issues VFIO ioctls. [`SystemIoctl`] calls the kernel; tests implement this trait to
-/// serve canned answers (every `argsz` case, sizes that grow between calls, errors) or
-/// to count calls on a real kernel.
+/// Issues `VFIO_IOMMU_GET_INFO`. [`SystemIoctl`] calls the kernel; tests implement this
+/// trait to serve canned answers (every `argsz` case, sizes that grow between calls,
+/// errors) or to count calls on a real kernel.
 pub trait VfioIoctl {
-    /// An ioctl whose argument points to an `argsz`-led structure in `buf` (the first 4
-    /// bytes, native order, hold `argsz`). The kernel writes at most `argsz` bytes.
-    fn ioctl_buf(&self, fd: BorrowedFd<'_>, request: u32, buf: &mut [u8]) -> Result<i32, Errno>;
-
-    /// An ioctl whose argument is an integer (`VFIO_CHECK_EXTENSION`, `VFIO_SET_IOMMU`,
-    /// `VFIO_GET_API_VERSION`).
-    fn ioctl_value(&self, fd: BorrowedFd<'_>, request: u32, value: u64) -> Result<i32, Errno>;
-
-    /// An ioctl whose argument points to an `int` (`VFIO_GROUP_SET_CONTAINER`).
-    fn ioctl_int_ptr(&self, fd: BorrowedFd<'_>, request: u32, value: i32) -> Result<i32, Errno>;
+    /// `VFIO_IOMMU_GET_INFO` with `buf` as the argument: its first 4 bytes (native order)
+    /// hold `argsz`, which the caller sets to at most `buf.len()`; the kernel fills at most
+    /// `argsz` bytes.
+    fn iommu_get_info(&self, fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno>;
 }
 
 /// The real kernel.
@@ -25,47 +21,80 @@ pub trait VfioIoctl {
 pub struct SystemIoctl;
 
 impl VfioIoctl for SystemIoctl {
-    fn ioctl_buf(&self, fd: BorrowedFd<'_>, request: u32, buf: &mut [u8]) -> Result<i32, Errno> {
-        // The kernel trusts argsz as the size of our buffer: never let it say more.
-        let argsz = buf
-            .get(..4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_ne_bytes)
-            .ok_or(Errno(libc::EINVAL))?;
-        if argsz as usize > buf.len() {
-            return Err(Errno(libc::EINVAL));
-        }
-        // SAFETY: `buf` is a live, exclusively borrowed buffer of `buf.len()` bytes and its
-        // argsz (checked above) does not exceed that, so the kernel reads and writes only
-        // inside it; `fd` is a borrowed open descriptor.
-        let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, buf.as_mut_ptr()) };
-        if ret < 0 {
-            Err(Errno::last())
-        } else {
-            Ok(ret)
-        }
+    fn iommu_get_info(&self, fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
+        argsz_ioctl(fd, uapi::VFIO_IOMMU_GET_INFO, buf).map(drop)
     }
+}
 
-    fn ioctl_value(&self, fd: BorrowedFd<'_>, request: u32, value: u64) -> Result<i32, Errno> {
-        // SAFETY: the argument is passed by value, no memory is shared with the kernel;
-        // `fd` is a borrowed open descriptor.
-        let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, value as libc::c_ulong) };
-        if ret < 0 {
-            Err(Errno::last())
-        } else {
-            Ok(ret)
-        }
+fn result(ret: libc::c_int) -> Result<i32, Errno> {
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
     }
+}
 
-    fn ioctl_int_ptr(&self, fd: BorrowedFd<'_>, request: u32, value: i32) -> Result<i32, Errno> {
-        let mut v: libc::c_int = value;
-        // SAFETY: `v` is a live local `int` the kernel reads (and may write) through the
-        // pointer for the duration of the call; `fd` is a borrowed open descriptor.
-        let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, &mut v as *mut libc::c_int) };
-        if ret < 0 {
-            Err(Errno::last())
-        } else {
-            Ok(ret)
-        }
+/// An ioctl whose argument is an `argsz`-led VFIO structure that the kernel reads and
+/// fills within `argsz` (`VFIO_IOMMU_GET_INFO`, `VFIO_GROUP_GET_STATUS`,
+/// `VFIO_IOMMU_UNMAP_DMA`). Refuses with `EINVAL`, without calling the kernel, a buffer
+/// shorter than 16 bytes (every such structure's minimum) or whose `argsz` exceeds it.
+pub(crate) fn argsz_ioctl(fd: BorrowedFd<'_>, request: u32, buf: &mut [u8]) -> Result<i32, Errno> {
+    let argsz = buf
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_ne_bytes)
+        .ok_or(Errno(libc::EINVAL))?;
+    if buf.len() < 16 || argsz as usize > buf.len() {
+        return Err(Errno(libc::EINVAL));
     }
+    // SAFETY: the requests passed here are VFIO's argsz-led ioctls, for which the kernel
+    // reads at most max(argsz, its minimum of 16 or less) bytes and writes at most argsz:
+    // `buf` is a live, exclusively borrowed buffer of at least both (checked above). `fd`
+    // is a borrowed open descriptor.
+    result(unsafe { libc::ioctl(fd.as_raw_fd(), request as _, buf.as_mut_ptr()) })
+}
+
+/// An ioctl whose argument is an integer passed by value (`VFIO_GET_API_VERSION`,
+/// `VFIO_CHECK_EXTENSION`, `VFIO_SET_IOMMU`).
+pub(crate) fn value_ioctl(fd: BorrowedFd<'_>, request: u32, value: u64) -> Result<i32, Errno> {
+    // SAFETY: these requests take their argument by value: no memory is shared with the
+    // kernel. `fd` is a borrowed open descriptor.
+    result(unsafe { libc::ioctl(fd.as_raw_fd(), request as _, value as libc::c_ulong) })
+}
+
+/// `VFIO_GROUP_SET_CONTAINER`: the argument points to the container's fd.
+pub(crate) fn set_container_ioctl(
+    group: BorrowedFd<'_>,
+    container: BorrowedFd<'_>,
+) -> Result<i32, Errno> {
+    let fd: libc::c_int = container.as_raw_fd();
+    // SAFETY: the kernel reads one `int` through the pointer to the live local `fd` during
+    // the call. `group` is a borrowed open descriptor.
+    result(unsafe {
+        libc::ioctl(
+            group.as_raw_fd(),
+            uapi::VFIO_GROUP_SET_CONTAINER as _,
+            &fd as *const libc::c_int,
+        )
+    })
+}
+
+/// `VFIO_IOMMU_MAP_DMA`.
+///
+/// # Safety
+/// `map.vaddr..map.vaddr + map.size` must be memory of this process that stays mapped as
+/// long as the IOMMU mapping exists, and that the caller accepts the device accessing.
+pub(crate) unsafe fn map_dma_ioctl(
+    fd: BorrowedFd<'_>,
+    map: &uapi::VfioDmaMap,
+) -> Result<i32, Errno> {
+    // SAFETY: the kernel reads the 32-byte `map` during the call; what the mapping lets
+    // the device do later is the caller's contract (see above). `fd` is borrowed and open.
+    result(unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            uapi::VFIO_IOMMU_MAP_DMA as _,
+            map as *const uapi::VfioDmaMap,
+        )
+    })
 }

@@ -23,8 +23,12 @@ impl IovaRange {
         }
     }
 
-    /// Number of addresses in the range (1 to 2^64).
+    /// Number of addresses in the range (1 to 2^64; 0 for an inverted range built by hand
+    /// from the public fields).
     pub const fn size(&self) -> u128 {
+        if self.end < self.start {
+            return 0;
+        }
         (self.end - self.start) as u128 + 1
     }
 

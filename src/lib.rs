@@ -46,6 +46,11 @@ pub mod type1;
 pub mod uapi;
 
 pub use bytes::{ByteOrder, ParseByteOrderError};
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 pub use error::{DecodeError, DecodeErrorKind, Errno, Error, GroupBlocker};
 pub use iova::{IovaRange, PageSizes};
 pub use open::{open_and_query, Container, Group, HostPaths, Target};

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::error::{Errno, Error};
-use crate::ioctl::{SystemIoctl, VfioIoctl};
+use crate::ioctl::{
+    argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_ioctl, SystemIoctl, VfioIoctl,
+};
 use crate::query::query_type1_with;
 use crate::sysfs::{PciAddress, Sysfs};
 use crate::type1::IommuInfo;
@@ -120,7 +122,8 @@ impl Group {
                 None => Vec::new(),
             };
             return Err(Error::GroupNotViable {
-                group: number.unwrap_or(u32::MAX),
+                group: number,
+                path: path.to_owned(),
                 blockers,
             });
         }
@@ -146,17 +149,18 @@ impl Group {
 
     /// `VFIO_GROUP_GET_STATUS`: the `VFIO_GROUP_FLAGS_*`.
     pub fn status(&self) -> Result<u32, Error> {
-        let mut buf = [0u8; 8];
+        // struct vfio_group_status is 8 bytes; the buffer has the helper's 16-byte minimum.
+        let mut buf = [0u8; 16];
         buf[..4].copy_from_slice(&8u32.to_ne_bytes());
-        SystemIoctl
-            .ioctl_buf(self.fd.as_fd(), uapi::VFIO_GROUP_GET_STATUS, &mut buf)
-            .map_err(|errno| Error::Ioctl {
+        argsz_ioctl(self.fd.as_fd(), uapi::VFIO_GROUP_GET_STATUS, &mut buf).map_err(|errno| {
+            Error::Ioctl {
                 ioctl: "VFIO_GROUP_GET_STATUS",
                 target: self.describe(),
                 errno,
                 hint: (errno.0 == libc::ENOTTY)
                     .then(|| "this file is not a VFIO group node".to_owned()),
-            })?;
+            }
+        })?;
         Ok(u32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]))
     }
 }
@@ -249,8 +253,7 @@ impl Container {
             path,
             model: None,
         };
-        let version = SystemIoctl
-            .ioctl_value(container.fd.as_fd(), uapi::VFIO_GET_API_VERSION, 0)
+        let version = value_ioctl(container.fd.as_fd(), uapi::VFIO_GET_API_VERSION, 0)
             .map_err(|errno| container.ioctl_error("VFIO_GET_API_VERSION", errno, None))?;
         if version != uapi::VFIO_API_VERSION {
             return Err(Error::ApiVersion {
@@ -298,14 +301,13 @@ impl Container {
     /// `VFIO_CHECK_EXTENSION`: whether the container supports `extension`
     /// (`VFIO_TYPE1v2_IOMMU`...).
     pub fn check_extension(&self, extension: u32) -> Result<bool, Error> {
-        SystemIoctl
-            .ioctl_value(
-                self.fd.as_fd(),
-                uapi::VFIO_CHECK_EXTENSION,
-                u64::from(extension),
-            )
-            .map(|r| r > 0)
-            .map_err(|errno| self.ioctl_error("VFIO_CHECK_EXTENSION", errno, None))
+        value_ioctl(
+            self.fd.as_fd(),
+            uapi::VFIO_CHECK_EXTENSION,
+            u64::from(extension),
+        )
+        .map(|r| r > 0)
+        .map_err(|errno| self.ioctl_error("VFIO_CHECK_EXTENSION", errno, None))
     }
 
     /// The best type1 model the container offers: `VFIO_TYPE1v2_IOMMU`, else
@@ -333,32 +335,31 @@ impl Container {
 
     /// Attaches an open group (`VFIO_GROUP_SET_CONTAINER`).
     pub fn attach(&mut self, group: Group) -> Result<(), Error> {
-        SystemIoctl
-            .ioctl_int_ptr(group.as_fd(), uapi::VFIO_GROUP_SET_CONTAINER, self.fd.as_raw_fd())
-            .map_err(|errno| Error::Ioctl {
-                ioctl: "VFIO_GROUP_SET_CONTAINER",
-                target: group.describe(),
-                errno,
-                hint: match errno.0 {
-                    libc::EBUSY => Some("the group is already attached to a container".to_owned()),
-                    libc::EINVAL if self.model.is_some() => Some("the group's IOMMU cannot join this container's IOMMU domain; use a container of its own".to_owned()),
-                    _ => None,
-                },
-            })?;
+        set_container_ioctl(group.as_fd(), self.fd.as_fd()).map_err(|errno| Error::Ioctl {
+            ioctl: "VFIO_GROUP_SET_CONTAINER",
+            target: group.describe(),
+            errno,
+            hint: match errno.0 {
+                libc::EINVAL if self.model.is_some() => Some("the group is already in a container, or its IOMMU cannot join this container's domain: give it a container of its own".to_owned()),
+                libc::EINVAL => Some("the group is already attached to a container".to_owned()),
+                libc::EBUSY => Some("a kernel driver still owns DMA for a device of the group: unbind it".to_owned()),
+                libc::EPERM => Some("a no-IOMMU group needs CAP_SYS_RAWIO".to_owned()),
+                _ => None,
+            },
+        })?;
         self.groups.push(group);
         Ok(())
     }
 
     /// `VFIO_SET_IOMMU` with `model` (after at least one group is attached).
     pub fn set_iommu(&mut self, model: u32) -> Result<(), Error> {
-        SystemIoctl
-            .ioctl_value(self.fd.as_fd(), uapi::VFIO_SET_IOMMU, u64::from(model))
+        value_ioctl(self.fd.as_fd(), uapi::VFIO_SET_IOMMU, u64::from(model))
             .map_err(|errno| {
                 let hint = match errno.0 {
                     libc::EPERM => Some("the platform has no interrupt remapping, so VFIO refuses the device: load vfio_iommu_type1 with allow_unsafe_interrupts=1 (echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts) or use a platform with interrupt remapping (intel-iommu intremap=on, amd-iommu)".to_owned()),
                     libc::EINVAL if self.groups.is_empty() => Some("attach a group before setting the IOMMU model".to_owned()),
-                    libc::EBUSY => Some("the container's IOMMU model is already set".to_owned()),
-                    libc::ENODEV => Some("the IOMMU model is not supported for this group".to_owned()),
+                    libc::EINVAL => Some("the container's IOMMU model is already set".to_owned()),
+                    libc::ENODEV => Some("no loaded IOMMU backend offers this model for these groups: modprobe vfio_iommu_type1".to_owned()),
                     _ => None,
                 };
                 self.ioctl_error("VFIO_SET_IOMMU", errno, hint)
@@ -398,14 +399,8 @@ impl Container {
             iova,
             size,
         };
-        let mut buf = [0u8; std::mem::size_of::<uapi::VfioDmaMap>()];
-        buf[0..4].copy_from_slice(&map.argsz.to_ne_bytes());
-        buf[4..8].copy_from_slice(&map.flags.to_ne_bytes());
-        buf[8..16].copy_from_slice(&map.vaddr.to_ne_bytes());
-        buf[16..24].copy_from_slice(&map.iova.to_ne_bytes());
-        buf[24..32].copy_from_slice(&map.size.to_ne_bytes());
-        SystemIoctl
-            .ioctl_buf(self.fd.as_fd(), uapi::VFIO_IOMMU_MAP_DMA, &mut buf)
+        // SAFETY: the memory contract is this function's own (see "Safety" above).
+        unsafe { map_dma_ioctl(self.fd.as_fd(), &map) }
             .map(drop)
             .map_err(|errno| {
                 let hint = match errno.0 {
@@ -431,8 +426,7 @@ impl Container {
             .copy_from_slice(&(std::mem::size_of::<uapi::VfioDmaUnmap>() as u32).to_ne_bytes());
         buf[8..16].copy_from_slice(&iova.to_ne_bytes());
         buf[16..24].copy_from_slice(&size.to_ne_bytes());
-        SystemIoctl
-            .ioctl_buf(self.fd.as_fd(), uapi::VFIO_IOMMU_UNMAP_DMA, &mut buf)
+        argsz_ioctl(self.fd.as_fd(), uapi::VFIO_IOMMU_UNMAP_DMA, &mut buf)
             .map_err(|errno| self.ioctl_error("VFIO_IOMMU_UNMAP_DMA", errno, None))?;
         Ok(u64::from_ne_bytes([
             buf[16], buf[17], buf[18], buf[19], buf[20], buf[21], buf[22], buf[23],
@@ -454,13 +448,24 @@ impl Container {
     pub fn open_targets(targets: &[Target], paths: &HostPaths) -> Result<Container, Error> {
         // Resolve devices to groups first: a missing device or IOMMU is the root cause
         // to report, before anything about /dev/vfio.
-        let resolved = targets
-            .iter()
-            .map(|t| match t {
-                Target::Device(addr) => paths.sysfs.group_of_device(addr).map(Target::Group),
-                other => Ok(other.clone()),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut resolved: Vec<Target> = Vec::with_capacity(targets.len());
+        for target in targets {
+            let t = match target {
+                Target::Device(addr) => Target::Group(paths.sysfs.group_of_device(addr)?),
+                Target::GroupPath(p) => {
+                    match p.file_name().and_then(|n| n.to_str()?.parse().ok()) {
+                        Some(n) if p.parent() == Some(paths.vfio_dir.as_path()) => Target::Group(n),
+                        _ => target.clone(),
+                    }
+                }
+                Target::Group(n) => Target::Group(*n),
+            };
+            // Two functions of one device share a group, and a group may be named twice:
+            // open each once (a second open would fail with EBUSY).
+            if !resolved.contains(&t) {
+                resolved.push(t);
+            }
+        }
         let mut container = Container::open(paths)?;
         let model = container.type1_model()?;
         for target in &resolved {

@@ -28,31 +28,34 @@ pub const MAX_INFO_CALLS: usize = 4;
 struct InlineBuf([u8; INLINE_INFO_SIZE]);
 
 /// Queries the IOMMU info of a type1 container (a `/dev/vfio/vfio` fd with a group attached
-/// and `VFIO_SET_IOMMU` done). The fd stays the caller's.
+/// and `VFIO_SET_IOMMU` done, or iommufd's VFIO-compatible container). The fd stays the
+/// caller's.
 ///
 /// One `VFIO_IOMMU_GET_INFO` call on the common path. The same ioctl number means other
-/// things on other files (a vfio-pci device fd, an sPAPR container); a reply without the
-/// `PGSIZES` flag, which every type1 container sets, is refused as [`Error::NotType1Reply`].
+/// things on other VFIO files, so a successful reply is accepted only from a misc
+/// character device (`/dev/vfio/vfio`, `/dev/iommu`), never from a group or device fd, and
+/// only with the `PGSIZES` flag every type1 container sets. (On POWER an sPAPR container
+/// is a `/dev/vfio/vfio` too: check `VFIO_CHECK_EXTENSION` there, as [`Container`] does.)
+///
+/// [`Container`]: crate::Container
 pub fn query_type1(container: BorrowedFd<'_>) -> Result<IommuInfo, Error> {
-    query_type1_with(&SystemIoctl, container)
+    let info = query_type1_with(&SystemIoctl, container)?;
+    ensure_misc_device(container)?;
+    Ok(info)
 }
 
-/// [`query_type1`] through a given ioctl implementation.
+/// `VFIO_IOMMU_GET_INFO` through a given ioctl implementation, without [`query_type1`]'s
+/// check of the fd's file type (the implementation decides what the fd is).
 pub fn query_type1_with<I: VfioIoctl + ?Sized>(
     io: &I,
     container: BorrowedFd<'_>,
 ) -> Result<IommuInfo, Error> {
-    with_info_buffer(io, container, |buf| {
-        let view =
-            InfoView::parse(buf, ByteOrder::Native).map_err(|source| Error::MalformedReply {
-                ioctl: "VFIO_IOMMU_GET_INFO",
-                fd: container.as_raw_fd(),
-                source,
-            })?;
+    with_info_buffer(io, container, |view, _| {
         if view.flags() & uapi::VFIO_IOMMU_INFO_PGSIZES == 0 {
             return Err(Error::NotType1Reply {
                 fd: container.as_raw_fd(),
                 flags: view.flags(),
+                file: None,
             });
         }
         Ok(view.to_info())
@@ -65,15 +68,50 @@ pub fn capture_type1_with<I: VfioIoctl + ?Sized>(
     io: &I,
     container: BorrowedFd<'_>,
 ) -> Result<Vec<u8>, Error> {
-    with_info_buffer(io, container, |buf| Ok(buf.to_vec()))
+    with_info_buffer(io, container, |_, buf| Ok(buf.to_vec()))
 }
 
-/// Calls `VFIO_IOMMU_GET_INFO` until the chain fits (bounded), then hands the filled
-/// buffer to `answer`.
+/// Refuses a successful `VFIO_IOMMU_GET_INFO` reply from a file that is not a misc
+/// character device: a vfio-pci device fd answers the same number with its hot-reset info.
+fn ensure_misc_device(fd: BorrowedFd<'_>) -> Result<(), Error> {
+    // SAFETY: `stat` is plain old data, written by fstat before it is read.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a live, writable `struct stat`; `fd` is a borrowed open descriptor.
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } < 0 {
+        return Err(Error::Ioctl {
+            ioctl: "fstat",
+            target: format!("fd {}", fd.as_raw_fd()),
+            errno: Errno::last(),
+            hint: None,
+        });
+    }
+    const MISC_MAJOR: u32 = 10;
+    let is_char = st.st_mode & libc::S_IFMT == libc::S_IFCHR;
+    if is_char && libc::major(st.st_rdev) == MISC_MAJOR {
+        return Ok(());
+    }
+    let file = if is_char {
+        format!(
+            "character device {}:{}",
+            libc::major(st.st_rdev),
+            libc::minor(st.st_rdev)
+        )
+    } else {
+        "not a character device".to_owned()
+    };
+    Err(Error::NotType1Reply {
+        fd: fd.as_raw_fd(),
+        flags: 0,
+        file: Some(file),
+    })
+}
+
+/// Calls `VFIO_IOMMU_GET_INFO` until the chain fits (bounded), then hands the checked
+/// view and the filled buffer to `answer`.
 fn with_info_buffer<I, R>(
     io: &I,
     fd: BorrowedFd<'_>,
-    answer: impl FnOnce(&[u8]) -> Result<R, Error>,
+    answer: impl FnOnce(&InfoView<'_>, &[u8]) -> Result<R, Error>,
 ) -> Result<R, Error>
 where
     I: VfioIoctl + ?Sized,
@@ -91,41 +129,32 @@ where
         };
         buf.fill(0);
         buf[..4].copy_from_slice(&(size as u32).to_ne_bytes());
-        io.ioctl_buf(fd, uapi::VFIO_IOMMU_GET_INFO, buf)
+        io.iommu_get_info(fd, buf)
             .map_err(|errno| get_info_error(fd, errno))?;
-        match needed_size(buf) {
-            Some(needed) if needed > MAX_INFO_SIZE as u64 => {
-                return Err(Error::SizeTooLarge {
-                    fd: fd.as_raw_fd(),
-                    argsz: needed as u32,
-                    limit: MAX_INFO_SIZE,
-                })
-            }
-            Some(needed) => size = needed as usize,
-            None => return answer(buf),
+        let view =
+            InfoView::parse(buf, ByteOrder::Native).map_err(|source| Error::MalformedReply {
+                ioctl: "VFIO_IOMMU_GET_INFO",
+                fd: fd.as_raw_fd(),
+                source,
+            })?;
+        if !view.caps_truncated() {
+            return answer(&view, buf);
         }
+        let needed = view.argsz() as usize;
+        if needed > MAX_INFO_SIZE {
+            return Err(Error::SizeTooLarge {
+                fd: fd.as_raw_fd(),
+                argsz: view.argsz(),
+                limit: MAX_INFO_SIZE,
+            });
+        }
+        size = needed;
     }
     Err(Error::SizeUnstable {
         fd: fd.as_raw_fd(),
         attempts: MAX_INFO_CALLS,
         last_argsz: size as u32,
     })
-}
-
-/// The size the kernel asks for when its chain did not fit `buf`, or `None` when the
-/// buffer holds the whole answer.
-fn needed_size(buf: &[u8]) -> Option<u64> {
-    let word = |at: usize| {
-        buf.get(at..at + 4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_ne_bytes)
-    };
-    let argsz = word(uapi::type1_info::ARGSZ)?;
-    let flags = word(uapi::type1_info::FLAGS)?;
-    let cap_offset = word(uapi::type1_info::CAP_OFFSET)?;
-    let did_not_fit =
-        flags & uapi::VFIO_IOMMU_INFO_CAPS != 0 && cap_offset == 0 && argsz as usize > buf.len();
-    did_not_fit.then_some(u64::from(argsz))
 }
 
 /// The error for a failed `VFIO_IOMMU_GET_INFO`, with what each errno means here.
@@ -149,5 +178,36 @@ fn get_info_error(fd: BorrowedFd<'_>, errno: Errno) -> Error {
         target: format!("fd {raw}"),
         errno,
         hint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::File;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn only_misc_character_devices_pass_as_containers() {
+        // /dev/null is a character device, but not a misc one (1:3), like a group or a
+        // vfio-pci device fd; a regular file is no device at all.
+        let null = File::open("/dev/null").unwrap();
+        let err = ensure_misc_device(null.as_fd()).unwrap_err();
+        assert!(err.to_string().contains("character device 1:3"), "{err}");
+        let file = File::open("Cargo.toml").unwrap();
+        let err = ensure_misc_device(file.as_fd()).unwrap_err();
+        assert!(err.to_string().contains("not a character device"), "{err}");
+        // /dev/vfio/vfio and /dev/iommu are misc devices; so is /dev/kvm where it exists.
+        if let Ok(kvm) = File::open("/dev/kvm") {
+            ensure_misc_device(kvm.as_fd()).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_refused_kernel_answer_is_reported_before_the_file_type() {
+        // On /dev/null the kernel's ENOTTY, not our file check, is what the user sees.
+        let null = File::open("/dev/null").unwrap();
+        let err = query_type1(null.as_fd()).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
     }
 }

@@ -72,6 +72,7 @@ impl fmt::Display for PciAddress {
 
 /// The type of a reserved region in `/sys/kernel/iommu_groups/N/reserved_regions`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RegionKind {
     /// `direct`: identity-mapped for the device (an RMRR); excluded from the IOVA list.
     Direct,

@@ -16,6 +16,7 @@ const STRUCTURE: &str = "struct vfio_iommu_type1_info";
 
 /// The capabilities of the type1 IOMMU info that this library decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Type1Cap {
     /// `VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE` (id 1, Linux 5.4).
     IovaRange,
@@ -58,6 +59,7 @@ impl Type1Cap {
 /// Why an item of the IOMMU info is absent. Absence is information: it tells the kernel's
 /// age, the container's state, or that the buffer was too small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Absence {
     /// The `CAPS` flag is clear: the kernel predates the capability chain (before Linux
     /// 5.4), or (5.4-5.7) it had nothing to report.
@@ -110,10 +112,10 @@ impl fmt::Display for AbsentCap {
         match self.why {
             Absence::NoCapabilityChain => write!(
                 f,
-                "no capability chain (CAPS flag clear): the kernel predates Linux 5.4, where {} {}",
+                "no capability chain (CAPS flag clear): the kernel predates Linux 5.4 (or, on 5.4-5.7, had nothing to report), and {} {}",
                 self.cap.name(),
                 match self.cap {
-                    Type1Cap::IovaRange => "arrived",
+                    Type1Cap::IovaRange => "arrived in 5.4",
                     Type1Cap::Migration => "is not reported either (it arrived in 5.8)",
                     Type1Cap::DmaAvail => "is not reported either (it arrived in 5.10)",
                 }
@@ -304,19 +306,18 @@ impl<'a> InfoView<'a> {
         }
         view.cap_offset = reader.u32_at(type1_info::CAP_OFFSET);
         let len = buf.len();
-        let did_not_fit = Absence::DidNotFit {
-            needed: argsz,
-            available: len,
-        };
-        match view.cap_offset {
-            None | Some(0) if argsz as usize > len => view.chain = ChainState::Absent(did_not_fit),
-            None | Some(0) => view.chain = ChainState::Absent(Absence::ChainNotPlaced),
-            Some(first) if first as usize >= len && argsz as usize > len => {
-                view.chain = ChainState::Absent(did_not_fit)
-            }
-            Some(first) => {
-                view.chain = ChainState::Walked;
-                view.walk(first)?;
+        if chain_did_not_fit(len, argsz, flags, view.cap_offset) {
+            view.chain = ChainState::Absent(Absence::DidNotFit {
+                needed: argsz,
+                available: len,
+            });
+        } else {
+            match view.cap_offset {
+                None | Some(0) => view.chain = ChainState::Absent(Absence::ChainNotPlaced),
+                Some(first) => {
+                    view.chain = ChainState::Walked;
+                    view.walk(first)?;
+                }
             }
         }
         Ok(view)
@@ -327,33 +328,73 @@ impl<'a> InfoView<'a> {
     }
 
     fn walk(&mut self, first: u32) -> Result<(), DecodeError> {
-        let mut first_seen = [None::<usize>; 3];
+        // Where each known capability's fields lie: no other header may start inside one.
+        let mut spans: [Option<(usize, usize, Type1Cap)>; 3] = [None; 3];
         for (hops, cap) in self.chain(first).enumerate() {
             let cap = cap?;
+            let header_end = cap.offset + crate::uapi::cap_header::SIZE;
+            for &(start, end, known) in spans.iter().flatten() {
+                let kind = if cap.offset == start {
+                    // Back at a header already visited: the chain loops.
+                    DecodeErrorKind::ChainLoops { hops: hops + 1 }
+                } else if cap.offset < end && start < header_end {
+                    DecodeErrorKind::CapOverlaps {
+                        cap_offset: cap.offset as u64,
+                        name: known.name(),
+                        other_offset: start,
+                        other_end: end,
+                    }
+                } else {
+                    continue;
+                };
+                return Err(DecodeError::new(cap.offset, kind));
+            }
             let Some(known) = Type1Cap::from_id(cap.id) else {
                 self.unknown += 1;
                 continue;
             };
-            let slot = &mut first_seen[known as usize];
-            if let Some(first_offset) = *slot {
-                // Back at the same header is a loop; elsewhere, a second copy.
-                let kind = if first_offset == cap.offset {
-                    DecodeErrorKind::ChainLoops { hops: hops + 1 }
-                } else {
+            if let Some((first_offset, _, _)) = spans[known as usize] {
+                return Err(DecodeError::new(
+                    cap.offset,
                     DecodeErrorKind::DuplicateCap {
                         name: known.name(),
                         id: cap.id,
                         first_offset,
-                    }
-                };
-                return Err(DecodeError::new(cap.offset, kind));
+                    },
+                ));
             }
-            *slot = Some(cap.offset);
-            match known {
-                Type1Cap::IovaRange => self.iova = Some(check_iova_range(&cap)?),
-                Type1Cap::Migration => self.migration = Some(read_migration(&cap)?),
-                Type1Cap::DmaAvail => self.dma_avail = Some(read_dma_avail(&cap)?),
+            let size = match known {
+                Type1Cap::IovaRange => {
+                    let (offset, count) = check_iova_range(&cap)?;
+                    self.iova = Some((offset, count));
+                    cap_iova_range::RANGES + count as usize * cap_iova_range::RANGE_SIZE
+                }
+                Type1Cap::Migration => {
+                    self.migration = Some(read_migration(&cap)?);
+                    cap_migration::SIZE
+                }
+                Type1Cap::DmaAvail => {
+                    self.dma_avail = Some(read_dma_avail(&cap)?);
+                    cap_dma_avail::SIZE
+                }
+            };
+            let end = cap.offset + size;
+            if let Some(&(start, other_end, other)) = spans
+                .iter()
+                .flatten()
+                .find(|(start, other_end, _)| cap.offset < *other_end && *start < end)
+            {
+                return Err(DecodeError::new(
+                    cap.offset,
+                    DecodeErrorKind::CapOverlaps {
+                        cap_offset: cap.offset as u64,
+                        name: other.name(),
+                        other_offset: start,
+                        other_end,
+                    },
+                ));
             }
+            spans[known as usize] = Some((cap.offset, end, known));
         }
         Ok(())
     }
@@ -518,6 +559,21 @@ fn read_migration(cap: &RawCap<'_>) -> Result<Migration, DecodeError> {
 fn read_dma_avail(cap: &RawCap<'_>) -> Result<u32, DecodeError> {
     cap.require(cap_dma_avail::SIZE, "DMA_AVAIL")?;
     Ok(cap.u32_at(cap_dma_avail::AVAIL).unwrap_or(0))
+}
+
+/// Whether a `len`-byte buffer holds a kernel's answer that its capabilities did not fit:
+/// the `CAPS` flag is set, `cap_offset` is 0, absent or beyond the buffer, and `argsz`
+/// (the size the kernel needs) exceeds the buffer. The one rule the decoder and the query
+/// engine's grow-and-retry both follow.
+pub(crate) fn chain_did_not_fit(
+    len: usize,
+    argsz: u32,
+    flags: u32,
+    cap_offset: Option<u32>,
+) -> bool {
+    flags & uapi::VFIO_IOMMU_INFO_CAPS != 0
+        && cap_offset.is_none_or(|o| o == 0 || o as usize >= len)
+        && argsz as usize > len
 }
 
 /// The IOVA ranges of an IOVA_RANGE capability, read from the buffer.

@@ -109,9 +109,11 @@ pub mod type1_info {
     /// `offsetofend(iova_pgsizes)`: the smallest `argsz` the kernel accepts, and the whole
     /// structure before Linux 5.4.
     pub const MIN_SIZE: usize = 16;
-    /// The structure on Linux 5.4 to 6.5: capabilities start here, packed.
+    /// The bytes of the fixed part Linux 5.4 to 6.5 write back (through `cap_offset`).
+    /// Their capabilities still start at `sizeof` = 24 on 64-bit, packed at raw sizes.
     pub const PACKED_SIZE: usize = 20;
-    /// The structure since Linux 6.6: capabilities start here, padded to 8 bytes.
+    /// `sizeof(struct vfio_iommu_type1_info)` on 64-bit (since 6.6 with an explicit `pad`):
+    /// where the chain starts; since 6.6 every capability is padded to 8 bytes.
     pub const PADDED_SIZE: usize = 24;
 }
 

@@ -378,6 +378,64 @@ fn malformed_buffers_name_the_offset_and_the_problem() {
 }
 
 #[test]
+fn a_header_inside_a_known_capability_is_an_overlap_not_data() {
+    // IOVA_RANGE at 24 with 2 ranges (24..72); its next points into its own range array,
+    // where the bytes happen to form a DMA_AVAIL header.
+    let mut b = KernelState::padded(
+        0x1000,
+        vec![CapSpec::IovaRange(vec![
+            r(0, 0xfff),
+            r(0x3_0000_0000, 0x3_0000_0fff),
+        ])],
+    )
+    .encode();
+    put32(&mut b, 24 + 4, 56);
+    b[56..58].copy_from_slice(&3u16.to_ne_bytes());
+    b[58..60].copy_from_slice(&1u16.to_ne_bytes());
+    b[60..64].copy_from_slice(&0u32.to_ne_bytes());
+    let e = decode(&b).unwrap_err();
+    assert_eq!(e.offset, 56);
+    assert!(
+        matches!(
+            e.kind,
+            DecodeErrorKind::CapOverlaps {
+                cap_offset: 56,
+                name: "IOVA_RANGE",
+                other_offset: 24,
+                other_end: 72
+            }
+        ),
+        "{e}"
+    );
+    // A known capability laid over an earlier one's fields.
+    let mut b = KernelState::padded(
+        0x1000,
+        vec![CapSpec::Migration(MIGRATION), CapSpec::DmaAvail(5)],
+    )
+    .encode();
+    put32(&mut b, 24 + 4, 40); // DMA_AVAIL "at 40", inside MIGRATION's 24..56
+    b[40..42].copy_from_slice(&3u16.to_ne_bytes());
+    b[44..48].copy_from_slice(&0u32.to_ne_bytes());
+    assert!(matches!(
+        decode(&b).unwrap_err().kind,
+        DecodeErrorKind::CapOverlaps {
+            name: "MIGRATION",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn packed_kernels_write_back_16_bytes_when_argsz_cannot_hold_cap_offset() {
+    let k = kernel(KernelLayout::Packed, 0x1000, vec![r(0, 0xfff)]);
+    let b = k.encode_into_len(18, 0xAA);
+    assert_eq!(&b[16..18], &[0xAA, 0xAA], "bytes 16.. stay the caller's");
+    assert!(decode(&b).unwrap().caps_truncated);
+    let b = k.encode_into_len(20, 0xAA);
+    assert_eq!(&b[16..20], &[0, 0, 0, 0], "cap_offset 0 written");
+}
+
+#[test]
 fn caps_flag_without_a_placed_chain_is_explained_not_guessed() {
     let mut b = one_range_buffer();
     put32(&mut b, 16, 0);
@@ -506,6 +564,31 @@ proptest! {
         }
     }
 
+        #[test]
+    fn chains_laid_out_in_any_physical_order_decode_the_same(
+        caps in arb_caps().prop_filter("two caps or more", |c| c.len() >= 2),
+        seed in any::<u64>(),
+        big in any::<bool>(),
+    ) {
+        let order = if big { ByteOrder::Big } else { ByteOrder::Little };
+        let k = KernelState { layout: KernelLayout::Padded, order, iova_pgsizes: 0x1000, caps };
+        let buf = k.encode();
+        let straight = decode_with_order(&buf, order).unwrap();
+        let scattered = scatter(&buf, &straight, seed, order);
+        let info = decode_with_order(&scattered, order).unwrap();
+        prop_assert_eq!(&info.iova_ranges, &straight.iova_ranges);
+        prop_assert_eq!(&info.migration, &straight.migration);
+        prop_assert_eq!(&info.dma_avail, &straight.dma_avail);
+        let ids = |i: &vfio_iommu_info::IommuInfo| i.chain.iter().map(|c| (c.id, c.version)).collect::<Vec<_>>();
+        prop_assert_eq!(ids(&info), ids(&straight));
+        for (a, b) in info.unknown_caps.iter().zip(&straight.unknown_caps) {
+            prop_assert_eq!((a.id, a.version), (b.id, b.version));
+            let n = a.bytes.len().min(b.bytes.len());
+            prop_assert!(n >= 8);
+            prop_assert_eq!(&a.bytes[8..n], &b.bytes[8..n]);
+        }
+    }
+
     #[test]
     fn holes_and_ranges_partition_the_aperture(ranges in proptest::collection::vec(arb_range(), 1..10)) {
         let ap = vfio_iommu_info::iova::aperture(&ranges).unwrap();
@@ -531,4 +614,44 @@ proptest! {
         let hole_total: u128 = holes.iter().map(|h| h.size()).sum();
         prop_assert_eq!(covered + hole_total, ap.size());
     }
+}
+
+/// Moves each capability of a kernel-built (contiguous) chain to a shuffled physical place
+/// while keeping the logical chain order: `next` pointers then run backwards and forwards.
+fn scatter(buf: &[u8], info: &vfio_iommu_info::IommuInfo, seed: u64, order: ByteOrder) -> Vec<u8> {
+    let offsets: Vec<usize> = info.chain.iter().map(|c| c.offset).collect();
+    let spans: Vec<(usize, usize)> = offsets
+        .iter()
+        .enumerate()
+        .map(|(i, &o)| (o, offsets.get(i + 1).copied().unwrap_or(buf.len())))
+        .collect();
+    let mut perm: Vec<usize> = (0..spans.len()).collect();
+    let mut x = seed | 1;
+    for i in (1..perm.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        perm.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    let mut out = buf[..24].to_vec();
+    let mut new_offset = vec![0usize; spans.len()];
+    for &logical in &perm {
+        let (a, b) = spans[logical];
+        new_offset[logical] = out.len();
+        out.extend_from_slice(&buf[a..b]);
+    }
+    let put = |out: &mut Vec<u8>, at: usize, v: u32| {
+        let bytes = if order == ByteOrder::Big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        };
+        out[at..at + 4].copy_from_slice(&bytes);
+    };
+    put(&mut out, 16, new_offset[0] as u32);
+    for i in 0..spans.len() {
+        let next = new_offset.get(i + 1).copied().unwrap_or(0) as u32;
+        put(&mut out, new_offset[i] + 4, next);
+    }
+    out
 }

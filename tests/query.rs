@@ -10,7 +10,7 @@ use vfio_iommu_info::ioctl::VfioIoctl;
 use vfio_iommu_info::query::{
     capture_type1_with, query_type1_with, INLINE_INFO_SIZE, MAX_INFO_CALLS,
 };
-use vfio_iommu_info::{uapi, Absence, ByteOrder, Errno, Error, IovaRange, Reported};
+use vfio_iommu_info::{Absence, ByteOrder, Errno, Error, IovaRange, Reported};
 
 /// A kernel that answers GET_INFO from a sequence of states (the last one repeats), or
 /// with an errno, and records every argsz it was handed.
@@ -43,8 +43,7 @@ impl FakeKernel {
 }
 
 impl VfioIoctl for FakeKernel {
-    fn ioctl_buf(&self, _fd: BorrowedFd<'_>, request: u32, buf: &mut [u8]) -> Result<i32, Errno> {
-        assert_eq!(request, uapi::VFIO_IOMMU_GET_INFO);
+    fn iommu_get_info(&self, _fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
         let argsz = u32::from_ne_bytes(buf[..4].try_into().unwrap()) as usize;
         // The one thing that would corrupt memory with a real kernel: argsz beyond the buffer.
         assert!(
@@ -61,13 +60,7 @@ impl VfioIoctl for FakeKernel {
         if let Some(p) = self.paint {
             buf[4..].fill(p);
         }
-        state.fill(&mut buf[..argsz]).map(|()| 0).map_err(Errno)
-    }
-    fn ioctl_value(&self, _: BorrowedFd<'_>, _: u32, _: u64) -> Result<i32, Errno> {
-        unreachable!("the query issues GET_INFO only")
-    }
-    fn ioctl_int_ptr(&self, _: BorrowedFd<'_>, _: u32, _: i32) -> Result<i32, Errno> {
-        unreachable!("the query issues GET_INFO only")
+        state.fill(&mut buf[..argsz]).map_err(Errno)
     }
 }
 
@@ -230,17 +223,11 @@ fn kernel_errors_are_explained() {
 fn a_reply_without_pgsizes_is_not_taken_for_type1() {
     struct HotResetInfo;
     impl VfioIoctl for HotResetInfo {
-        fn ioctl_buf(&self, _: BorrowedFd<'_>, _: u32, buf: &mut [u8]) -> Result<i32, Errno> {
+        fn iommu_get_info(&self, _: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
             // vfio_pci_hot_reset_info {argsz, flags 0, count 1} + one device.
             buf[4..8].copy_from_slice(&0u32.to_ne_bytes());
             buf[8..12].copy_from_slice(&1u32.to_ne_bytes());
-            Ok(0)
-        }
-        fn ioctl_value(&self, _: BorrowedFd<'_>, _: u32, _: u64) -> Result<i32, Errno> {
-            unreachable!()
-        }
-        fn ioctl_int_ptr(&self, _: BorrowedFd<'_>, _: u32, _: i32) -> Result<i32, Errno> {
-            unreachable!()
+            Ok(())
         }
     }
     let err = query_type1_with(&HotResetInfo, fd().as_fd()).unwrap_err();
@@ -254,18 +241,12 @@ fn a_reply_without_pgsizes_is_not_taken_for_type1() {
 fn a_malformed_kernel_reply_names_the_ioctl_and_offset() {
     struct Looping;
     impl VfioIoctl for Looping {
-        fn ioctl_buf(&self, _: BorrowedFd<'_>, _: u32, buf: &mut [u8]) -> Result<i32, Errno> {
+        fn iommu_get_info(&self, _: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
             buf[4..8].copy_from_slice(&3u32.to_ne_bytes());
             buf[16..20].copy_from_slice(&24u32.to_ne_bytes());
             buf[24..26].copy_from_slice(&9u16.to_ne_bytes());
             buf[28..32].copy_from_slice(&24u32.to_ne_bytes());
-            Ok(0)
-        }
-        fn ioctl_value(&self, _: BorrowedFd<'_>, _: u32, _: u64) -> Result<i32, Errno> {
-            unreachable!()
-        }
-        fn ioctl_int_ptr(&self, _: BorrowedFd<'_>, _: u32, _: i32) -> Result<i32, Errno> {
-            unreachable!()
+            Ok(())
         }
     }
     let err = query_type1_with(&Looping, fd().as_fd()).unwrap_err();
@@ -286,7 +267,7 @@ fn iommufd_compat_partial_fill_grows_like_type1() {
         calls: RefCell<usize>,
     }
     impl VfioIoctl for Compat {
-        fn ioctl_buf(&self, _: BorrowedFd<'_>, _: u32, buf: &mut [u8]) -> Result<i32, Errno> {
+        fn iommu_get_info(&self, _: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
             *self.calls.borrow_mut() += 1;
             let full = self.inner.encode();
             let argsz = u32::from_ne_bytes(buf[..4].try_into().unwrap()) as usize;
@@ -296,13 +277,7 @@ fn iommufd_compat_partial_fill_grows_like_type1() {
                 buf[16..20].copy_from_slice(&0u32.to_ne_bytes());
             }
             buf[..4].copy_from_slice(&(full.len() as u32).to_ne_bytes());
-            Ok(0)
-        }
-        fn ioctl_value(&self, _: BorrowedFd<'_>, _: u32, _: u64) -> Result<i32, Errno> {
-            unreachable!()
-        }
-        fn ioctl_int_ptr(&self, _: BorrowedFd<'_>, _: u32, _: i32) -> Result<i32, Errno> {
-            unreachable!()
+            Ok(())
         }
     }
     let k = Compat {
@@ -316,4 +291,57 @@ fn iommufd_compat_partial_fill_grows_like_type1() {
     assert_eq!(*k.calls.borrow(), 2);
     assert_eq!(info.iova_ranges.present().unwrap().len(), 90);
     assert_eq!(info.dma_avail, Reported::Present(u32::MAX));
+}
+
+#[test]
+fn a_reply_with_cap_offset_beyond_the_buffer_grows_like_cap_offset_0() {
+    // The decoder calls this "did not fit"; the query must then ask again, not hand back
+    // a truncated answer.
+    struct FarOffset {
+        inner: KernelState,
+        calls: RefCell<usize>,
+    }
+    impl VfioIoctl for FarOffset {
+        fn iommu_get_info(&self, _: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
+            *self.calls.borrow_mut() += 1;
+            self.inner.fill(buf).map_err(Errno)?;
+            if *self.calls.borrow() == 1 {
+                buf[..4].copy_from_slice(&(self.inner.needed_size() as u32).to_ne_bytes());
+                buf[16..20].copy_from_slice(&5000u32.to_ne_bytes());
+            }
+            Ok(())
+        }
+    }
+    let k = FarOffset {
+        inner: state(KernelLayout::Padded, 100),
+        calls: RefCell::new(0),
+    };
+    let info = query_type1_with(&k, fd().as_fd()).unwrap();
+    assert_eq!(*k.calls.borrow(), 2);
+    assert_eq!(info.iova_ranges.present().unwrap().len(), 100);
+}
+
+#[test]
+fn the_system_ioctl_refuses_an_argsz_larger_than_its_buffer() {
+    use vfio_iommu_info::ioctl::SystemIoctl;
+    let null = fd();
+    // The kernel would answer ENOTTY on /dev/null: EINVAL shows the call never reached it.
+    let mut buf = [0u8; 32];
+    buf[..4].copy_from_slice(&64u32.to_ne_bytes());
+    assert_eq!(
+        SystemIoctl.iommu_get_info(null.as_fd(), &mut buf),
+        Err(Errno(libc::EINVAL))
+    );
+    let mut short = [0u8; 12];
+    short[..4].copy_from_slice(&12u32.to_ne_bytes());
+    assert_eq!(
+        SystemIoctl.iommu_get_info(null.as_fd(), &mut short),
+        Err(Errno(libc::EINVAL))
+    );
+    let mut ok = [0u8; 32];
+    ok[..4].copy_from_slice(&32u32.to_ne_bytes());
+    assert_eq!(
+        SystemIoctl.iommu_get_info(null.as_fd(), &mut ok),
+        Err(Errno(libc::ENOTTY))
+    );
 }

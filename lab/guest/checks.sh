@@ -21,7 +21,7 @@ lab_out() { # CHECK FILE [TAIL-LINES]
 : "${LAB_OUT:?not in a lab guest (LAB_OUT unset)}"
 read -ra bdfs <<<"${LAB_EDU_BDFS:-}"
 read -ra groups <<<"${LAB_EDU_GROUPS:-}"
-tmp=$(mktemp -d /tmp/lab-checks.XXXXXX)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lab-checks.XXXXXX")
 
 # --- c. shell-level sanity ---------------------------------------------------
 if [ -c /dev/vfio/vfio ]; then
@@ -106,7 +106,9 @@ fi
 
 # --- b. the project's Rust test binaries (target/lab/tests.list) --------------
 list=target/lab/tests.list
-if [ -f "$list" ]; then
+if [ ! -s "$list" ]; then
+	lab rust-tests fail "$list is missing or empty: build the in-guest tests first (make lab)"
+else
 	mkdir -p "$LAB_OUT/tests"
 	while IFS= read -r line || [ -n "$line" ]; do
 		line=${line%$'\r'}
@@ -152,8 +154,8 @@ if [ -f "$list" ]; then
 		if [ "$rc" -ne 0 ] && [ "${#failed[@]}" -eq 0 ]; then
 			lab "$name" fail "$bin exited $rc without a FAILED test (see $log)"
 			lab_out "$name" "$log" 40
-		elif [ "$rc" -eq 0 ] && [ "$seen" -eq 0 ]; then
-			lab "$name" skip "$bin ran no test"
+				elif [ "$seen" -eq 0 ]; then
+			lab "$name" fail "$bin ran no test"
 		fi
 	done <"$list"
 fi
