@@ -70,6 +70,20 @@ pub(crate) struct Reader<'a> {
     big: bool,
 }
 
+/// A bounds-checked reader of one integer type at an absolute offset.
+macro_rules! read_at {
+    ($name:ident, $t:ty) => {
+        pub(crate) fn $name(&self, offset: usize) -> Option<$t> {
+            let b = self.array::<{ std::mem::size_of::<$t>() }>(offset)?;
+            Some(if self.big {
+                <$t>::from_be_bytes(b)
+            } else {
+                <$t>::from_le_bytes(b)
+            })
+        }
+    };
+}
+
 impl<'a> Reader<'a> {
     pub(crate) fn new(buf: &'a [u8], order: ByteOrder) -> Self {
         Reader {
@@ -92,32 +106,9 @@ impl<'a> Reader<'a> {
         self.buf.get(offset..end)?.try_into().ok()
     }
 
-    pub(crate) fn u16_at(&self, offset: usize) -> Option<u16> {
-        let b = self.array::<2>(offset)?;
-        Some(if self.big {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        })
-    }
-
-    pub(crate) fn u32_at(&self, offset: usize) -> Option<u32> {
-        let b = self.array::<4>(offset)?;
-        Some(if self.big {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    }
-
-    pub(crate) fn u64_at(&self, offset: usize) -> Option<u64> {
-        let b = self.array::<8>(offset)?;
-        Some(if self.big {
-            u64::from_be_bytes(b)
-        } else {
-            u64::from_le_bytes(b)
-        })
-    }
+    read_at!(u16_at, u16);
+    read_at!(u32_at, u32);
+    read_at!(u64_at, u64);
 }
 
 impl fmt::Debug for Reader<'_> {
@@ -126,30 +117,23 @@ impl fmt::Debug for Reader<'_> {
     }
 }
 
-/// Writes integers into a byte buffer in a chosen order (the inverse of [`Reader`]).
-pub(crate) fn put_u16(buf: &mut [u8], offset: usize, v: u16, order: ByteOrder) {
-    let b = match order.resolve() {
-        ByteOrder::Big => v.to_be_bytes(),
-        _ => v.to_le_bytes(),
+/// A writer of one integer type at an absolute offset, in a chosen order (the inverse of
+/// [`Reader`]); panics if the bytes lie outside `buf` (callers size their buffers).
+macro_rules! put {
+    ($name:ident, $t:ty) => {
+        pub(crate) fn $name(buf: &mut [u8], offset: usize, v: $t, order: ByteOrder) {
+            let b = match order.resolve() {
+                ByteOrder::Big => v.to_be_bytes(),
+                _ => v.to_le_bytes(),
+            };
+            buf[offset..offset + b.len()].copy_from_slice(&b);
+        }
     };
-    buf[offset..offset + 2].copy_from_slice(&b);
 }
 
-pub(crate) fn put_u32(buf: &mut [u8], offset: usize, v: u32, order: ByteOrder) {
-    let b = match order.resolve() {
-        ByteOrder::Big => v.to_be_bytes(),
-        _ => v.to_le_bytes(),
-    };
-    buf[offset..offset + 4].copy_from_slice(&b);
-}
-
-pub(crate) fn put_u64(buf: &mut [u8], offset: usize, v: u64, order: ByteOrder) {
-    let b = match order.resolve() {
-        ByteOrder::Big => v.to_be_bytes(),
-        _ => v.to_le_bytes(),
-    };
-    buf[offset..offset + 8].copy_from_slice(&b);
-}
+put!(put_u16, u16);
+put!(put_u32, u32);
+put!(put_u64, u64);
 
 #[cfg(test)]
 mod tests {
