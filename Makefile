@@ -7,7 +7,7 @@ export VFIO_IOMMU_INFO_REQUIRE_CC := 1
 DEMO_SCENARIO ?= linux-6.12-amd
 # Where cargo puts binaries (CARGO_TARGET_DIR or the workspace's target/).
 TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-QUERY := $(TARGET_DIR)/debug/examples/query
+CLI := $(TARGET_DIR)/debug/vfio-iommu-info
 LAB_FLAGS := $(foreach s,$(LAB_SCENARIOS),-s $(s))
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean
@@ -15,25 +15,26 @@ LAB_FLAGS := $(foreach s,$(LAB_SCENARIOS),-s $(s))
 all: build
 
 build:
-	$(CARGO) build --all-targets
+	$(CARGO) build --workspace --all-targets
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit:
-	$(CARGO) test
+	$(CARGO) test --workspace
 
-# Builds what the guests run: the in-guest test binary (listed in target/lab/tests.list
-# for lab/guest/checks.sh) and the example the demo shows.
+# Builds what the guests run: the in-guest test binaries of the core and the CLI (listed
+# in target/lab/tests.list for lab/guest/checks.sh), the CLI and the examples.
 lab-build:
 	mkdir -p target/lab
-	$(CARGO) build --examples
-	$(CARGO) test --no-run --test lab --message-format=json \
-	  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' > target/lab/tests.list
-	test -s target/lab/tests.list
+	$(CARGO) build --workspace --bins --examples
+	{ $(CARGO) test --no-run --test lab --message-format=json; \
+	  $(CARGO) test --no-run -p vfio-iommu-info-cli --test lab_cli --message-format=json; } \
+	  | grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' > target/lab/tests.list
+	test "$$(wc -l < target/lab/tests.list)" -eq 2
 
 # The real-kernel matrix: QEMU guests with intel/amd/virtio vIOMMUs (LAB_SCENARIOS=... for a subset).
 lab: lab-build
@@ -47,12 +48,12 @@ test: fmt-check clippy unit lab
 demo: lab-build
 	@set -e; groups=$$(ls /dev/vfio 2>/dev/null | grep -E '^[0-9]+$$' || true); \
 	if [ -n "$$groups" ]; then \
-	  for g in $$groups; do $(QUERY) $$g; echo; done; \
+	  $(CLI) list; echo; for g in $$groups; do $(CLI) query $$g; echo; done; \
 	else \
 	  echo "== no VFIO groups on this host: booting $(DEMO_SCENARIO) under QEMU =="; \
-	  lab/run -s $(DEMO_SCENARIO) --exec 'for d in $$LAB_EDU_BDFS; do $(QUERY) $$d; done'; \
-	  echo; echo "== the same kind of answer from captured buffers (tests/fixtures) =="; \
-	  $(QUERY) --decode tests/fixtures/linux-6.1-amd/group-2/info-exact.bin; \
+	  lab/run -s $(DEMO_SCENARIO) --exec 'set -x; $(CLI) list; $(CLI) query $$LAB_EDU_BDFS; $(CLI) explain $${LAB_EDU_BDFS%% *} --iova 0xfd00000000 --size 0x200000 || echo "(explain exits 1: a check failed)"'; \
+	  echo; echo "== a capture from a real Linux 6.1 kernel (tests/fixtures) =="; \
+	  $(CLI) decode tests/fixtures/linux-6.1-amd/group-2/info-exact.bin; \
 	fi
 
 # After `make lab`: copy the guests' captures into tests/fixtures/.

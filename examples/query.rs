@@ -49,7 +49,7 @@ fn print_info(info: &IommuInfo, groups: &[u32]) {
     for h in info.holes() {
         let from: Vec<&str> = reserved
             .iter()
-            .filter(|r| r.range.start <= h.end && h.start <= r.range.end)
+            .filter(|r| r.overlaps(h))
             .map(|r| r.kind.name())
             .collect();
         let from = if from.is_empty() {

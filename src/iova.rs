@@ -118,6 +118,85 @@ pub fn subtract(base: IovaRange, remove: &[IovaRange]) -> Vec<IovaRange> {
     out
 }
 
+/// Why `[iova, iova + len)` cannot be mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpanProblem {
+    /// A span of 0 bytes.
+    Empty,
+    /// `iova + len` runs past 2^64.
+    Wraps,
+    /// There is no IOVA list to check against.
+    NoRanges,
+    /// The span reaches outside the aperture (the IOMMU's address width).
+    BeyondAperture {
+        /// The aperture.
+        aperture: IovaRange,
+    },
+    /// The span touches a reserved hole inside the aperture.
+    InHole {
+        /// The (first) hole it touches.
+        hole: IovaRange,
+    },
+    /// The span is not aligned to the smallest IOMMU page size.
+    Misaligned {
+        /// The smallest page size.
+        page: u64,
+    },
+}
+
+impl fmt::Display for SpanProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpanProblem::Empty => f.write_str("the span is empty"),
+            SpanProblem::Wraps => f.write_str("the span runs past the end of the 64-bit address space"),
+            SpanProblem::NoRanges => f.write_str("the container reports no IOVA ranges to map into"),
+            SpanProblem::BeyondAperture { aperture } => write!(
+                f,
+                "beyond the IOMMU aperture {aperture} (the IOMMU cannot address it: check its address width)"
+            ),
+            SpanProblem::InHole { hole } => write!(f, "inside the reserved hole {hole}"),
+            SpanProblem::Misaligned { page } => write!(
+                f,
+                "not aligned to the smallest IOMMU page size ({}): the address and the size must be multiples of it",
+                format_size(u128::from(*page))
+            ),
+        }
+    }
+}
+
+/// Whether `[iova, iova + len)` can be mapped given the usable `ranges` and page sizes:
+/// `Ok`, or the first reason it cannot (outside the aperture, in a hole, misaligned).
+/// Exact to 2^64-1.
+pub fn check_span(
+    ranges: &[IovaRange],
+    pgsizes: Option<PageSizes>,
+    iova: u64,
+    len: u64,
+) -> Result<(), SpanProblem> {
+    if len == 0 {
+        return Err(SpanProblem::Empty);
+    }
+    let last = iova.checked_add(len - 1).ok_or(SpanProblem::Wraps)?;
+    let aperture = aperture(ranges).ok_or(SpanProblem::NoRanges)?;
+    if iova < aperture.start || last > aperture.end {
+        return Err(SpanProblem::BeyondAperture { aperture });
+    }
+    if !ranges.iter().any(|r| r.contains_span(iova, len)) {
+        let hole = holes(ranges)
+            .into_iter()
+            .find(|h| h.start <= last && iova <= h.end)
+            .unwrap_or(aperture);
+        return Err(SpanProblem::InHole { hole });
+    }
+    if let Some(page) = pgsizes.and_then(PageSizes::smallest) {
+        if iova % page != 0 || len % page != 0 {
+            return Err(SpanProblem::Misaligned { page });
+        }
+    }
+    Ok(())
+}
+
 /// A bitmap of IOMMU page sizes: bit `n` set means pages of 2^n bytes are supported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct PageSizes(pub u64);
@@ -279,6 +358,39 @@ mod tests {
         assert_eq!(subtract(r(10, 20), &[r(0, u64::MAX)]), vec![]);
         assert_eq!(subtract(r(0, u64::MAX), &[r(5, u64::MAX)]), vec![r(0, 4)]);
         assert_eq!(subtract(r(0, u64::MAX), &[]), vec![r(0, u64::MAX)]);
+    }
+
+    #[test]
+    fn spans_are_checked_against_aperture_holes_and_pages() {
+        let ranges = [r(0, 0xfedf_ffff), r(0xfef0_0000, 0x7f_ffff_ffff)];
+        let pg = Some(PageSizes(0x4020_1000));
+        assert_eq!(check_span(&ranges, pg, 0x1000, 0x2000), Ok(()));
+        assert_eq!(check_span(&ranges, pg, 0x7f_ffff_f000, 0x1000), Ok(()));
+        assert_eq!(
+            check_span(&ranges, pg, 0x80_0000_0000, 0x1000),
+            Err(SpanProblem::BeyondAperture {
+                aperture: r(0, 0x7f_ffff_ffff)
+            })
+        );
+        assert_eq!(
+            check_span(&ranges, pg, 0xfed0_0000, 0x20_0000),
+            Err(SpanProblem::InHole {
+                hole: r(0xfee0_0000, 0xfeef_ffff)
+            }),
+            "a span straddling into the MSI window"
+        );
+        assert_eq!(
+            check_span(&ranges, pg, 0x1800, 0x1000),
+            Err(SpanProblem::Misaligned { page: 4096 })
+        );
+        assert_eq!(check_span(&ranges, pg, 0, 0), Err(SpanProblem::Empty));
+        assert_eq!(
+            check_span(&ranges, pg, u64::MAX, 2),
+            Err(SpanProblem::Wraps)
+        );
+        assert_eq!(check_span(&[], pg, 0, 1), Err(SpanProblem::NoRanges));
+        let full = [r(0, u64::MAX)];
+        assert_eq!(check_span(&full, pg, u64::MAX - 0xfff, 0x1000), Ok(()));
     }
 
     #[test]

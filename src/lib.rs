@@ -39,6 +39,8 @@ pub mod encode;
 mod error;
 pub mod ioctl;
 pub mod iova;
+#[cfg(feature = "json")]
+pub mod json;
 pub mod open;
 pub mod query;
 pub mod sysfs;
@@ -52,7 +54,7 @@ pub use bytes::{ByteOrder, ParseByteOrderError};
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 pub use error::{DecodeError, DecodeErrorKind, Errno, Error, GroupBlocker};
-pub use iova::{IovaRange, PageSizes};
+pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
 pub use open::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::query_type1;
 pub use sysfs::{PciAddress, RegionKind, ReservedRegion, Sysfs};

@@ -124,6 +124,13 @@ pub struct ReservedRegion {
     pub kind: RegionKind,
 }
 
+impl ReservedRegion {
+    /// Whether the region shares an address with `range`.
+    pub fn overlaps(&self, range: IovaRange) -> bool {
+        self.range.start <= range.end && range.start <= self.range.end
+    }
+}
+
 /// Parses the text of a `reserved_regions` file (`0x00000000fee00000 0x00000000feefffff msi`
 /// per line). Errors carry the 1-based line number, the line, and the problem.
 pub fn parse_reserved_regions(text: &str) -> Result<Vec<ReservedRegion>, (usize, String, String)> {

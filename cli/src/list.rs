@@ -1,0 +1,179 @@
+//! `vfio-iommu-info list`: every IOMMU group, its devices and drivers, whether VFIO can
+//! use it, and its reserved regions. sysfs only: no root, no VFIO needed.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use vfio_iommu_info::{Error, GroupBlocker, HostPaths, ReservedRegion};
+
+use crate::pci_ids::PciIds;
+use crate::render::{columns, hex};
+
+/// A device of a group.
+pub struct Device {
+    name: String,
+    vendor: Option<u16>,
+    device: Option<u16>,
+    class: Option<u32>,
+    description: Option<String>,
+    driver: Option<String>,
+}
+
+/// A group and what VFIO would make of it.
+pub struct GroupInfo {
+    number: u32,
+    domain_type: Option<String>,
+    blockers: Vec<GroupBlocker>,
+    vfio_node: Option<PathBuf>,
+    devices: Vec<Device>,
+    regions: Vec<ReservedRegion>,
+}
+
+fn read_hex(path: PathBuf) -> Option<u32> {
+    let text = std::fs::read_to_string(path).ok()?;
+    u32::from_str_radix(text.trim().trim_start_matches("0x"), 16).ok()
+}
+
+/// Reads every group from sysfs.
+pub fn collect(paths: &HostPaths, ids: &PciIds) -> Result<Vec<GroupInfo>, Error> {
+    let sysfs = &paths.sysfs;
+    let mut groups = Vec::new();
+    for number in sysfs.groups()? {
+        let dir = sysfs.group_dir(number).join("devices");
+        let devices = sysfs
+            .group_devices(number)?
+            .into_iter()
+            .map(|d| {
+                let at = |f: &str| dir.join(&d.name).join(f);
+                let vendor = read_hex(at("vendor")).and_then(|v| u16::try_from(v).ok());
+                let device = read_hex(at("device")).and_then(|v| u16::try_from(v).ok());
+                Device {
+                    description: vendor.zip(device).and_then(|(v, p)| ids.name(v, p)),
+                    class: read_hex(at("class")),
+                    vendor,
+                    device,
+                    driver: d.driver,
+                    name: d.name,
+                }
+            })
+            .collect();
+        let node = paths.vfio_dir.join(number.to_string());
+        groups.push(GroupInfo {
+            number,
+            domain_type: sysfs.default_domain_type(number)?,
+            blockers: sysfs.group_blockers(number)?,
+            vfio_node: node.exists().then_some(node),
+            devices,
+            regions: sysfs.reserved_regions(number).unwrap_or_default(),
+        });
+    }
+    Ok(groups)
+}
+
+/// The human listing: a header line per group, then its devices and its reserved
+/// regions, each block in columns aligned across all groups.
+pub fn render(groups: &[GroupInfo]) -> String {
+    if groups.is_empty() {
+        return "no IOMMU groups: the IOMMU is disabled or absent (enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on or amd_iommu=on)\n".to_owned();
+    }
+    let device_rows: Vec<Vec<String>> = groups
+        .iter()
+        .flat_map(|g| &g.devices)
+        .map(|d| {
+            vec![
+                d.name.clone(),
+                match (d.vendor, d.device) {
+                    (Some(v), Some(p)) => format!("{v:04x}:{p:04x}"),
+                    _ => "-".into(),
+                },
+                d.class
+                    .map(|c| format!("[{:04x}]", c >> 8))
+                    .unwrap_or_else(|| "-".into()),
+                d.driver.clone().unwrap_or_else(|| "(no driver)".into()),
+                d.description.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let region_rows: Vec<Vec<String>> = groups
+        .iter()
+        .flat_map(|g| &g.regions)
+        .map(|r| {
+            vec![
+                "reserved".into(),
+                hex(r.range.start),
+                "-".into(),
+                hex(r.range.end),
+                r.kind.name().to_owned(),
+            ]
+        })
+        .collect();
+    let device_lines = columns(&device_rows, "  ");
+    let region_lines = columns(&region_rows, "  ");
+    let (mut devices, mut regions) = (device_lines.lines(), region_lines.lines());
+    let mut out = String::new();
+    for g in groups {
+        let viable = if g.blockers.is_empty() {
+            "viable".to_owned()
+        } else {
+            let who: Vec<String> = g
+                .blockers
+                .iter()
+                .map(|b| format!("{} on {}", b.device, b.driver))
+                .collect();
+            format!("not viable: {}", who.join(", "))
+        };
+        let node = match &g.vfio_node {
+            Some(p) => format!(", {}", p.display()),
+            None => String::new(),
+        };
+        let kind = g
+            .domain_type
+            .as_deref()
+            .map(|t| format!("type {t}, "))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "IOMMU group {}  ({kind}{viable}{node})\n",
+            g.number
+        ));
+        for line in devices
+            .by_ref()
+            .take(g.devices.len())
+            .chain(regions.by_ref().take(g.regions.len()))
+        {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The JSON listing.
+pub fn to_json(groups: &[GroupInfo]) -> Value {
+    Value::Array(
+        groups
+            .iter()
+            .map(|g| {
+                json!({
+                    "group": g.number,
+                    "type": g.domain_type,
+                    "viable": g.blockers.is_empty(),
+                    "blockers": g.blockers.iter().map(|b| json!({"device": b.device, "driver": b.driver})).collect::<Vec<_>>(),
+                    "vfio_node": g.vfio_node.as_ref().map(|p| p.display().to_string()),
+                    "devices": g.devices.iter().map(|d| json!({
+                        "address": d.name,
+                        "vendor": d.vendor,
+                        "device": d.device,
+                        "class": d.class,
+                        "name": d.description,
+                        "driver": d.driver,
+                    })).collect::<Vec<_>>(),
+                    "reserved_regions": g.regions.iter().map(|r| json!({
+                        "start": r.range.start,
+                        "end": r.range.end,
+                        "type": r.kind.name(),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}

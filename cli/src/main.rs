@@ -1,0 +1,375 @@
+//! `vfio-iommu-info`: where a VFIO device may DMA, and why not elsewhere.
+
+mod explain;
+mod list;
+mod pci_ids;
+mod render;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+use vfio_iommu_info::json::{info_to_json, range};
+use vfio_iommu_info::query::capture_type1_with;
+use vfio_iommu_info::{
+    ioctl::SystemIoctl, ByteOrder, Container, HostPaths, ReservedRegion, Target,
+};
+
+/// Exit status: the system or the kernel refused, or `explain` found a failing check.
+const EXIT_FAILURE: u8 = 1;
+/// Exit status: the capture given to `decode` is malformed or unreadable.
+const EXIT_MALFORMED: u8 = 3;
+/// Exit status: a bug in this program (it never exits with Rust's panic status 101).
+const EXIT_INTERNAL: u8 = 70;
+/// The largest capture `decode` reads: far beyond any real chain, small enough that
+/// /dev/zero or a wrong file is refused quickly.
+const MAX_CAPTURE: u64 = 64 << 20;
+
+const AFTER_HELP: &str = "\
+Examples:
+  vfio-iommu-info list                        every IOMMU group, its devices and drivers
+  vfio-iommu-info query 0000:03:00.0          usable IOVA ranges, holes, page sizes, DMA_AVAIL
+  vfio-iommu-info query 4 --json              the same for IOMMU group 4, as JSON
+  vfio-iommu-info decode info.bin --byte-order big
+                                              a buffer captured on s390x
+  vfio-iommu-info explain 03:00.0 --iova 0xfee00000 --size 4096
+                                              why MAP_DMA at that address fails
+
+Exit status:
+  0   success
+  1   the system or the kernel refused (query), or a check failed (explain)
+  2   bad command line
+  3   decode: the capture is malformed or cannot be read
+  70  internal error (a bug: please report it)";
+
+#[derive(Parser)]
+#[command(name = "vfio-iommu-info", version, about = "Where a VFIO device may map DMA through its IOMMU, and why not elsewhere", after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every IOMMU group: devices (address, vendor:device, class, name, driver), whether
+    /// VFIO can use it, and its reserved regions. Needs neither root nor VFIO.
+    List {
+        /// One JSON array instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The whole VFIO dance for groups or devices, then the IOMMU info: page sizes, IOVA
+    /// ranges, aperture, holes and the reserved regions they come from, DMA_AVAIL,
+    /// dirty tracking. Several targets share one container.
+    Query {
+        /// IOMMU group number (4), group node (/dev/vfio/4) or PCI address (0000:03:00.0, 03:00.0).
+        #[arg(required = true)]
+        targets: Vec<String>,
+        /// One JSON object (the `decode --json` object plus `groups` and `reserved_regions`).
+        #[arg(long)]
+        json: bool,
+        /// Also write the raw VFIO_IOMMU_GET_INFO buffer to this file (for `decode` or a bug report).
+        #[arg(long, value_name = "FILE")]
+        save_raw: Option<PathBuf>,
+    },
+    /// Decodes a raw `struct vfio_iommu_type1_info` buffer as a kernel filled it (the
+    /// buffer's length is the file's length).
+    Decode {
+        /// The capture, or - for standard input.
+        file: String,
+        /// The byte order of the machine the capture came from (s390x is big).
+        #[arg(long, value_enum, default_value_t = Order::Native)]
+        byte_order: Order,
+        /// Exactly one JSON object (keys: argsz, flags, iova_pgsizes, caps_truncated,
+        /// iova_ranges, migration, dma_avail, unknown_caps, and extras).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks everything between you and a working container for a device, with a fix for
+    /// each problem: modules, IOMMU, group and drivers, permissions, interrupt remapping,
+    /// DMA_AVAIL, and an IOVA you name.
+    #[command(alias = "doctor")]
+    Explain {
+        /// IOMMU group number, group node or PCI address.
+        target: String,
+        /// An IOVA you want to map (hex with 0x, or decimal).
+        #[arg(long, value_parser = parse_u64, requires = "size")]
+        iova: Option<u64>,
+        /// The size of that mapping in bytes (hex with 0x, or decimal).
+        #[arg(long, value_parser = parse_u64, requires = "iova")]
+        size: Option<u64>,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Order {
+    Native,
+    Little,
+    Big,
+}
+
+fn parse_u64(s: &str) -> Result<u64, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(&h.replace('_', ""), 16),
+        None => s.replace('_', "").parse(),
+    };
+    r.map_err(|_| format!("{s:?} is not a 64-bit number (hex with 0x, or decimal)"))
+}
+
+/// A failure: the message for stderr (empty: say nothing) and the exit status.
+struct Failure(String, u8);
+
+/// An output error; a reader that went away (`| head`) is no failure to report.
+fn output_error(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Failure(String::new(), 0);
+    }
+    Failure(format!("writing output: {e}"), EXIT_FAILURE)
+}
+
+fn print_json(v: &Value) -> Result<(), Failure> {
+    let mut text = serde_json::to_string_pretty(v)
+        .map_err(|e| Failure(format!("writing JSON: {e}"), EXIT_FAILURE))?;
+    text.push('\n');
+    print_text(&text)
+}
+
+fn print_text(s: &str) -> Result<(), Failure> {
+    std::io::stdout()
+        .lock()
+        .write_all(s.as_bytes())
+        .map_err(output_error)
+}
+
+fn target(s: &str) -> Result<Target, Failure> {
+    s.parse()
+        .map_err(|e: vfio_iommu_info::Error| Failure(e.to_string(), EXIT_FAILURE))
+}
+
+/// Reads a capture, refusing anything larger than [`MAX_CAPTURE`].
+fn read_capture(file: &str) -> Result<Vec<u8>, Failure> {
+    let fail = |e: std::io::Error| {
+        Failure(
+            format!("cannot read {file}: {}", vfio_iommu_info::Errno::from(e)),
+            EXIT_MALFORMED,
+        )
+    };
+    let mut buf = Vec::new();
+    let n = if file == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_CAPTURE + 1)
+            .read_to_end(&mut buf)
+            .map_err(fail)?
+    } else {
+        std::fs::File::open(file)
+            .map_err(fail)?
+            .take(MAX_CAPTURE + 1)
+            .read_to_end(&mut buf)
+            .map_err(fail)?
+    };
+    if n as u64 > MAX_CAPTURE {
+        return Err(Failure(
+            format!(
+                "{file} is larger than {} MiB: not a VFIO_IOMMU_GET_INFO buffer",
+                MAX_CAPTURE >> 20
+            ),
+            EXIT_MALFORMED,
+        ));
+    }
+    Ok(buf)
+}
+
+fn decode(file: &str, order: Order, json: bool) -> Result<(), Failure> {
+    let buf = read_capture(file)?;
+    let order = match order {
+        Order::Native => ByteOrder::Native,
+        Order::Little => ByteOrder::Little,
+        Order::Big => ByteOrder::Big,
+    };
+    let info = vfio_iommu_info::decode_with_order(&buf, order)
+        .map_err(|e| Failure(format!("{file}: {e}"), EXIT_MALFORMED))?;
+    if json {
+        return print_json(&info_to_json(&info));
+    }
+    let chain: Vec<String> = info
+        .chain
+        .iter()
+        .map(|c| {
+            format!(
+                "{}@{}",
+                vfio_iommu_info::Type1Cap::from_id(c.id)
+                    .map_or_else(|| format!("id {}", c.id), |k| k.name().to_owned()),
+                c.offset
+            )
+        })
+        .collect();
+    let mut out = format!(
+        "capture      {file} ({} bytes, {order} byte order)\n",
+        buf.len()
+    );
+    out.push_str(&format!(
+        "header       argsz {}, flags {:#x}, cap_offset {}{}\n",
+        info.argsz,
+        info.flags,
+        info.cap_offset
+            .map_or_else(|| "-".to_owned(), |o| o.to_string()),
+        if info.caps_truncated {
+            " (capabilities did not fit: the kernel needs argsz bytes)"
+        } else {
+            ""
+        }
+    ));
+    if !chain.is_empty() {
+        out.push_str(&format!("chain        {}\n", chain.join(" -> ")));
+    }
+    out.push_str(&render::info(&info, &[]));
+    print_text(&out)
+}
+
+fn query(targets: &[String], json: bool, save_raw: Option<&PathBuf>) -> Result<(), Failure> {
+    let targets = targets
+        .iter()
+        .map(|t| target(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let paths = HostPaths::default();
+    let container = Container::open_targets(&targets, &paths)
+        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    let info = container
+        .query()
+        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    if let Some(path) = save_raw {
+        let raw = capture_type1_with(&SystemIoctl, std::os::fd::AsFd::as_fd(&container))
+            .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+        std::fs::write(path, raw).map_err(|e| {
+            Failure(
+                format!("cannot write {}: {e}", path.display()),
+                EXIT_FAILURE,
+            )
+        })?;
+    }
+    let groups: Vec<u32> = container
+        .groups()
+        .iter()
+        .filter_map(|g| g.number())
+        .collect();
+    let regions: Vec<(u32, ReservedRegion)> = groups
+        .iter()
+        .flat_map(|&g| {
+            paths
+                .sysfs
+                .reserved_regions(g)
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |r| (g, r))
+        })
+        .collect();
+    if json {
+        let mut v = info_to_json(&info);
+        v["groups"] = json!(groups);
+        v["reserved_regions"] = Value::Array(
+            regions
+                .iter()
+                .map(|(g, r)| {
+                    let mut o = range(&r.range);
+                    o["group"] = json!(g);
+                    o["type"] = json!(r.kind.name());
+                    o
+                })
+                .collect(),
+        );
+        return print_json(&v);
+    }
+    let names: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+    let mut out = format!(
+        "target       {} (IOMMU group {})\n",
+        targets
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        names.join(", ")
+    );
+    out.push_str(&render::info(&info, &regions));
+    print_text(&out)
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::List { json } => {
+            let groups = list::collect(&HostPaths::default(), &pci_ids::PciIds::load())
+                .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+            if json {
+                print_json(&list::to_json(&groups))?;
+            } else {
+                print_text(&list::render(&groups))?;
+            }
+        }
+        Command::Query {
+            targets,
+            json,
+            save_raw,
+        } => query(&targets, json, save_raw.as_ref())?,
+        Command::Decode {
+            file,
+            byte_order,
+            json,
+        } => decode(&file, byte_order, json)?,
+        Command::Explain {
+            target: t,
+            iova,
+            size,
+            json,
+        } => {
+            let span = iova
+                .zip(size)
+                .map(|(iova, size)| explain::Span { iova, size });
+            let report = explain::explain(&target(&t)?, span.as_ref(), &HostPaths::default());
+            if json {
+                print_json(&explain::to_json(&report))?;
+            } else {
+                print_text(&explain::render(&report))?;
+            }
+            if report.failed() {
+                return Ok(ExitCode::from(EXIT_FAILURE));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+impl std::fmt::Display for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Order::Native => "native",
+            Order::Little => "little",
+            Order::Big => "big",
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A bug must not look like Rust's panic status (101), nor leave a half-written answer
+    // unexplained.
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(Failure(message, code))) => {
+            if !message.is_empty() {
+                eprintln!("vfio-iommu-info: {message}");
+            }
+            ExitCode::from(code)
+        }
+        Err(_) => {
+            eprintln!(
+                "vfio-iommu-info: internal error (a bug: please report it with the command line)"
+            );
+            ExitCode::from(EXIT_INTERNAL)
+        }
+    }
+}

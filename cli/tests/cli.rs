@@ -1,0 +1,280 @@
+//! The command on the host: `decode` on captures from real kernels and on malformed
+//! buffers, the JSON contract, exit codes, help. (`tests/lab_cli.rs` runs the rest inside
+//! the lab's guests.)
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use vfio_iommu_info::encode::{CapSpec, KernelState};
+use vfio_iommu_info::{ByteOrder, IovaRange};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vfio-iommu-info"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+/// Every `info-exact.bin` with the values its capture program recorded in meta.txt.
+fn exact_captures() -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for scenario in std::fs::read_dir(fixtures()).unwrap() {
+        let scenario = scenario.unwrap().path();
+        for c in std::fs::read_dir(&scenario).into_iter().flatten() {
+            let c = c.unwrap().path();
+            if c.join("meta.txt").exists() {
+                out.push((
+                    c.join("info-exact.bin"),
+                    std::fs::read_to_string(c.join("meta.txt")).unwrap(),
+                ));
+            }
+        }
+    }
+    assert!(out.len() >= 9, "fixtures missing");
+    out
+}
+
+fn tmpfile(name: &str, bytes: &[u8]) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("vfio-cli-{}-{name}", std::process::id()));
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn decode_json_of_real_captures_is_one_object_with_the_contract_keys() {
+    for (file, meta) in exact_captures() {
+        let out = run(&["decode", "--json", file.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stderr.is_empty());
+        let v: Value =
+            serde_json::from_slice(&out.stdout).expect("exactly one JSON object on stdout");
+        assert!(v.is_object());
+        let needed: u64 = meta
+            .lines()
+            .find_map(|l| l.strip_prefix("needed_argsz: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(v["argsz"], needed);
+        assert_eq!(v["flags"], 3);
+        assert_eq!(v["caps_truncated"], false);
+        let pg = meta
+            .lines()
+            .find_map(|l| l.strip_prefix("iova_pgsizes: "))
+            .unwrap();
+        assert_eq!(
+            v["iova_pgsizes"].as_u64(),
+            Some(u64::from_str_radix(&pg[2..], 16).unwrap())
+        );
+        // The ranges as the capture program listed them, in the kernel's order.
+        let ranges: Vec<(u64, u64)> = meta
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix('[')?
+                    .strip_suffix(']')?
+                    .split_once(", ")
+                    .map(|(a, b)| {
+                        (
+                            u64::from_str_radix(&a[2..], 16).unwrap(),
+                            u64::from_str_radix(&b[2..], 16).unwrap(),
+                        )
+                    })
+            })
+            .collect();
+        let got: Vec<(u64, u64)> = v["iova_ranges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(got, ranges, "{}", file.display());
+        assert_eq!(v["migration"]["pgsize_bitmap"], 0x1000);
+        assert_eq!(v["migration"]["max_dirty_bitmap_size"], 0x1000_0000);
+        let avail: u64 = meta
+            .lines()
+            .find_map(|l| l.split("avail=").nth(1))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(v["dma_avail"], avail);
+        assert_eq!(v["unknown_caps"], Value::Array(vec![]));
+    }
+}
+
+#[test]
+fn integers_up_to_2_pow_64_minus_1_are_exact_in_the_json_text() {
+    let file = fixtures().join("linux-6.12-amd/group-2/info-exact.bin");
+    let out = run(&["decode", "--json", file.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\"end\": 18446744073709551615"), "{text}");
+    assert!(!text.contains("e+"), "no floating point");
+}
+
+#[test]
+fn truncated_captures_report_caps_truncated_and_null_items() {
+    let file = fixtures().join("linux-6.12-intel-aw39/group-2/info-short.bin");
+    let v: Value =
+        serde_json::from_slice(&run(&["decode", "--json", file.to_str().unwrap()]).stdout).unwrap();
+    assert_eq!(v["caps_truncated"], true);
+    assert_eq!(v["argsz"], 120);
+    for key in ["iova_ranges", "migration", "dma_avail"] {
+        assert_eq!(v[key], Value::Null, "{key}");
+        assert_eq!(v["absent"][key]["code"], "did_not_fit");
+    }
+}
+
+#[test]
+fn big_endian_captures_need_and_take_the_byte_order() {
+    let k = KernelState {
+        layout: vfio_iommu_info::encode::KernelLayout::Padded,
+        order: ByteOrder::Big,
+        iova_pgsizes: 0x1000,
+        caps: vec![CapSpec::IovaRange(vec![IovaRange::new(
+            0x1_0000_0000,
+            0x1_3fff_ffff,
+        )
+        .unwrap()])],
+    };
+    let f = tmpfile("s390.bin", &k.encode());
+    let out = run(&[
+        "decode",
+        "--json",
+        "--byte-order",
+        "big",
+        f.to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["iova_ranges"][0]["start"], 0x1_0000_0000u64);
+    assert_eq!(v["iova_pgsizes"], 0x1000);
+    let text = run(&["decode", "--byte-order", "big", f.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("big byte order"));
+    let _ = std::fs::remove_file(f);
+}
+
+/// A malformed buffer: one line on stderr naming the offset, nothing on stdout, exit 3.
+fn assert_malformed(bytes: &[u8], offset: usize, problem: &str) {
+    let f = tmpfile(&format!("bad-{offset}-{}", bytes.len()), bytes);
+    for json in [false, true] {
+        let mut args = vec!["decode", f.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        let out = run(&args);
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(
+            out.stdout.is_empty(),
+            "stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("byte offset {offset}")) && err.contains(problem),
+            "{err}"
+        );
+    }
+    let _ = std::fs::remove_file(f);
+}
+
+#[test]
+fn malformed_buffers_fail_with_one_line_naming_the_offset() {
+    assert_malformed(&[0u8; 10], 10, "shorter than the 16-byte fixed part");
+    let good = KernelState::padded(
+        0x1000,
+        vec![CapSpec::IovaRange(vec![IovaRange::new(0, 0xfff).unwrap()])],
+    )
+    .encode();
+    let mut looping = good.clone();
+    looping[28..32].copy_from_slice(&24u32.to_ne_bytes());
+    assert_malformed(&looping, 28, "loops");
+    let mut outside = good.clone();
+    outside[16..20].copy_from_slice(&4000u32.to_ne_bytes());
+    assert_malformed(&outside, 4000, "outside");
+    let mut count = good.clone();
+    count[32..36].copy_from_slice(&0x1000_0001u32.to_ne_bytes());
+    assert_malformed(&count, 32, "nr_iovas = 268435457");
+    let mut into_header = good;
+    into_header[16..20].copy_from_slice(&8u32.to_ne_bytes());
+    assert_malformed(&into_header, 8, "points into the");
+}
+
+#[test]
+fn unreadable_captures_fail_cleanly() {
+    for (file, problem) in [
+        ("/dev/zero", "larger than 64 MiB"),
+        ("/", "Is a directory"),
+        ("/no/such/capture", "No such file"),
+    ] {
+        let out = run(&["decode", file]);
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(3), "{file}: {err}");
+        assert!(err.contains(problem), "{file}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn decode_reads_standard_input() {
+    let file = fixtures().join("linux-6.1-intel-aw39/group-2/info-4096.bin");
+    let out = bin()
+        .args(["decode", "--json", "-"])
+        .stdin(std::fs::File::open(file).unwrap())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["argsz"], 4096);
+    assert_eq!(v["iova_ranges"][1]["end"], 0x7f_ffff_ffffu64);
+}
+
+#[test]
+fn help_has_examples_and_exit_codes_and_bad_usage_exits_2() {
+    let help = String::from_utf8(run(&["--help"]).stdout).unwrap();
+    for needle in [
+        "list",
+        "query",
+        "decode",
+        "explain",
+        "Examples:",
+        "Exit status:",
+        "--byte-order big",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from --help");
+    }
+    assert_eq!(
+        run(&["explain", "3", "--iova", "0x1000"]).status.code(),
+        Some(2),
+        "--iova needs --size"
+    );
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+    let out = run(&["query", "eth0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a target"));
+}
+
+#[test]
+fn list_works_without_root_or_vfio() {
+    let out = run(&["list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&run(&["list", "--json"]).stdout).unwrap();
+    assert!(v.is_array());
+    if v.as_array().unwrap().is_empty() {
+        assert!(String::from_utf8_lossy(&out.stdout).contains("no IOMMU groups"));
+    }
+}

@@ -1,0 +1,253 @@
+//! The command against live kernels: run inside the lab's guests (`make lab`), where
+//! `LAB=1` and `LAB_*` describe the scenario; skipped elsewhere.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// (viommu, edu groups, edu devices), or `None` outside the lab.
+fn lab() -> Option<(String, Vec<String>, Vec<String>)> {
+    if env("LAB").as_deref() != Some("1") {
+        eprintln!("skipped: not in the lab (make lab runs these inside QEMU guests)");
+        return None;
+    }
+    let words = |v: &str| {
+        env(v)
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    Some((
+        env("LAB_VIOMMU").unwrap_or_default(),
+        words("LAB_EDU_GROUPS"),
+        words("LAB_EDU_BDFS"),
+    ))
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vfio-iommu-info"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&ok(args)).unwrap()
+}
+
+#[test]
+fn lab_cli_list_shows_the_edu_groups_and_the_non_viable_isa_group() {
+    let Some((_, groups, devices)) = lab() else {
+        return;
+    };
+    let text = ok(&["list"]);
+    for (g, d) in groups.iter().zip(&devices) {
+        assert!(text.contains(&format!("IOMMU group {g}  (")), "{text}");
+        assert!(
+            text.lines().any(|l| l.contains(d.as_str())
+                && l.contains("1234:11e8")
+                && l.contains("vfio-pci")),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("not viable: 0000:00:1f.0 on lpc_ich"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Intel Corporation")
+            || !std::path::Path::new("/usr/share/misc/pci.ids").exists(),
+        "pci.ids names: {text}"
+    );
+    let v = json(&["list", "--json"]);
+    let edu = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"].as_u64() == groups[0].parse().ok())
+        .unwrap();
+    assert_eq!(edu["viable"], true);
+    assert_eq!(edu["devices"][0]["driver"], "vfio-pci");
+    assert_eq!(edu["devices"][0]["vendor"], 0x1234);
+    assert!(edu["reserved_regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["type"] == "msi"));
+}
+
+#[test]
+fn lab_cli_query_by_group_and_by_pci_address_agree_and_attribute_holes() {
+    let Some((_, groups, devices)) = lab() else {
+        return;
+    };
+    let by_group = json(&["query", "--json", &groups[0]]);
+    let by_device = json(&["query", "--json", &devices[0]]);
+    assert_eq!(by_group, by_device);
+    assert_eq!(by_group["groups"][0].as_u64(), groups[0].parse().ok());
+    assert!(by_group["iova_ranges"].as_array().unwrap().len() >= 2);
+    let text = ok(&["query", &devices[0]]);
+    assert!(
+        text.contains(&format!("msi (group {})", groups[0])),
+        "{text}"
+    );
+    assert!(
+        text.contains("page sizes") && text.contains("DMA_AVAIL"),
+        "{text}"
+    );
+    // Every group of the scenario in one container.
+    let mut args = vec!["query", "--json"];
+    args.extend(groups.iter().map(String::as_str));
+    assert_eq!(
+        json(&args)["groups"].as_array().unwrap().len(),
+        groups.len()
+    );
+}
+
+#[test]
+fn lab_cli_a_raw_capture_from_query_decodes_to_the_same_answer() {
+    let Some((_, groups, _)) = lab() else { return };
+    let raw = std::env::temp_dir().join("lab-cli-raw.bin");
+    let q = json(&[
+        "query",
+        "--json",
+        "--save-raw",
+        raw.to_str().unwrap(),
+        &groups[0],
+    ]);
+    let d = json(&["decode", "--json", raw.to_str().unwrap()]);
+    for key in [
+        "flags",
+        "iova_pgsizes",
+        "caps_truncated",
+        "iova_ranges",
+        "migration",
+        "dma_avail",
+        "unknown_caps",
+        "holes",
+        "aperture",
+    ] {
+        assert_eq!(q[key], d[key], "{key}");
+    }
+}
+
+#[test]
+fn lab_cli_explain_passes_for_a_bound_device_and_catches_a_hole() {
+    let Some((_, _, devices)) = lab() else { return };
+    let text = ok(&["explain", &devices[0]]);
+    assert!(text.contains("all checks passed"), "{text}");
+    let out = run(&[
+        "explain",
+        &devices[0],
+        "--iova",
+        "0xfee00000",
+        "--size",
+        "4096",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("inside the reserved hole") && text.contains("msi"),
+        "{text}"
+    );
+    // 2^55: beyond a 39- or 48-bit intel-iommu, inside amd's and virtio's 64-bit space.
+    let far = 1u64 << 55;
+    let aperture_end = json(&["query", "--json", &devices[0]])["aperture"]["end"]
+        .as_u64()
+        .unwrap();
+    let out = run(&[
+        "explain",
+        "--json",
+        &devices[0],
+        "--iova",
+        &format!("{far:#x}"),
+        "--size",
+        "0x1000",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let iova = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "iova")
+        .unwrap()
+        .clone();
+    if far > aperture_end {
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(iova["status"], "fail");
+        assert!(
+            iova["detail"]
+                .as_str()
+                .unwrap()
+                .contains("beyond the IOMMU aperture"),
+            "{iova}"
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(0), "{v}");
+        assert_eq!(iova["status"], "ok", "{iova}");
+    }
+}
+
+#[test]
+fn lab_cli_explain_names_the_driver_that_blocks_a_group() {
+    let Some(_) = lab() else { return };
+    let out = run(&["explain", "0000:00:1f.0"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("0000:00:1f.0 is still bound to lpc_ich"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fix: echo vfio-pci > /sys/bus/pci/devices/0000:00:1f.0/driver_override"),
+        "{text}"
+    );
+}
+
+#[test]
+fn lab_cli_explain_reports_missing_interrupt_remapping_with_the_fix() {
+    let Some((viommu, _, devices)) = lab() else {
+        return;
+    };
+    let p = "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts";
+    let old = std::fs::read_to_string(p).unwrap();
+    std::fs::write(p, "0").unwrap();
+    let out = run(&["explain", "--json", &devices[0]]);
+    std::fs::write(p, old.trim()).unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let irq = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "interrupt-remapping")
+        .unwrap()
+        .clone();
+    if viommu == "virtio" {
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(irq["status"], "fail", "{v}");
+        assert!(
+            irq["fix"]
+                .as_str()
+                .unwrap()
+                .contains("allow_unsafe_interrupts=1"),
+            "{irq}"
+        );
+    } else {
+        assert_eq!(irq["status"], "ok", "{viommu} remaps interrupts: {v}");
+    }
+}
