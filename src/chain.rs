@@ -76,14 +76,23 @@ pub struct CapChain<'a> {
     hops_left: usize,
     max_hops: usize,
     came_from: Option<usize>,
+    first_field: usize,
 }
 
 impl<'a> CapChain<'a> {
-    /// A chain in `buf` whose first capability is at `first` (0: no chain).
+    /// A chain in `buf` whose first capability is at `first` (0: no chain), read from the
+    /// structure's `cap_offset` field at byte `first_field`.
     ///
     /// `min_offset` is the end of the structure's fixed part: a capability offset below it
-    /// points into the fixed header and is rejected.
-    pub fn new(buf: &'a [u8], order: ByteOrder, first: u32, min_offset: usize) -> Self {
+    /// points into the fixed header and is rejected. A bad pointer is reported at the
+    /// field that holds it (`first_field`, or the previous header's `next`), with its value.
+    pub fn new(
+        buf: &'a [u8],
+        order: ByteOrder,
+        first_field: usize,
+        first: u32,
+        min_offset: usize,
+    ) -> Self {
         let max_hops =
             (buf.len().saturating_sub(min_offset) / cap_header::SIZE).min(MAX_CHAIN_CAPS);
         CapChain {
@@ -93,6 +102,7 @@ impl<'a> CapChain<'a> {
             hops_left: max_hops,
             max_hops,
             came_from: None,
+            first_field,
         }
     }
 
@@ -113,7 +123,7 @@ impl<'a> Iterator for CapChain<'a> {
         // Errors are reported at the offset of the field that holds the bad pointer.
         let pointer_at = match self.came_from {
             Some(prev) => prev + cap_header::NEXT,
-            None => offset,
+            None => self.first_field,
         };
         if offset < self.min_offset {
             return self.fail(DecodeError::new(
@@ -188,7 +198,7 @@ mod tests {
     }
 
     fn walk(buf: &[u8], first: u32) -> Result<Vec<(u16, usize)>, DecodeError> {
-        CapChain::new(buf, ByteOrder::Little, first, 20)
+        CapChain::new(buf, ByteOrder::Little, 16, first, 20)
             .map(|c| c.map(|c| (c.id, c.offset)))
             .collect()
     }
@@ -211,7 +221,7 @@ mod tests {
     fn rejects_offsets_into_the_header_and_past_the_end() {
         let buf = vec![0u8; 40];
         let e = walk(&buf, 8).unwrap_err();
-        assert_eq!(e.offset, 8);
+        assert_eq!(e.offset, 16, "reported at the cap_offset field");
         assert!(matches!(
             e.kind,
             DecodeErrorKind::CapOffsetInHeader { cap_offset: 8, .. }
@@ -247,7 +257,7 @@ mod tests {
     #[test]
     fn hop_bound_is_capped_for_huge_buffers() {
         let buf = vec![0u8; 1 << 20];
-        let chain = CapChain::new(&buf, ByteOrder::Little, 0, 24);
+        let chain = CapChain::new(&buf, ByteOrder::Little, 16, 0, 24);
         assert_eq!(chain.max_hops, MAX_CHAIN_CAPS);
     }
 }

@@ -138,6 +138,9 @@ pub enum SpanProblem {
         /// The (first) hole it touches.
         hole: IovaRange,
     },
+    /// The span runs from one usable range into the next with no hole between: the kernel
+    /// accepts a mapping only inside one range.
+    AcrossRanges,
     /// The span is not aligned to the smallest IOMMU page size.
     Misaligned {
         /// The smallest page size.
@@ -155,7 +158,10 @@ impl fmt::Display for SpanProblem {
                 f,
                 "beyond the IOMMU aperture {aperture} (the IOMMU cannot address it: check its address width)"
             ),
-            SpanProblem::InHole { hole } => write!(f, "inside the reserved hole {hole}"),
+                        SpanProblem::InHole { hole } => write!(f, "inside the reserved hole {hole}"),
+            SpanProblem::AcrossRanges => {
+                f.write_str("across two IOVA ranges: a mapping must lie inside one range")
+            }
             SpanProblem::Misaligned { page } => write!(
                 f,
                 "not aligned to the smallest IOMMU page size ({}): the address and the size must be multiples of it",
@@ -183,11 +189,12 @@ pub fn check_span(
         return Err(SpanProblem::BeyondAperture { aperture });
     }
     if !ranges.iter().any(|r| r.contains_span(iova, len)) {
-        let hole = holes(ranges)
+        return Err(holes(ranges)
             .into_iter()
             .find(|h| h.start <= last && iova <= h.end)
-            .unwrap_or(aperture);
-        return Err(SpanProblem::InHole { hole });
+            .map_or(SpanProblem::AcrossRanges, |hole| SpanProblem::InHole {
+                hole,
+            }));
     }
     if let Some(page) = pgsizes.and_then(PageSizes::smallest) {
         if iova % page != 0 || len % page != 0 {
@@ -259,10 +266,15 @@ pub fn format_size_human(size: u128) -> String {
 }
 
 impl fmt::Display for PageSizes {
-    /// Sizes as `4K 2M 1G`; runs of three or more consecutive sizes as `4K-2M`.
+    /// Every size: `4K 2M 1G`. The alternate form (`{:#}`) writes a run of three or more
+    /// consecutive powers of two as `4K..256G` (AMD's bitmap has 39 sizes).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0 == 0 {
             return f.write_str("none");
+        }
+        if !f.alternate() {
+            let sizes: Vec<String> = self.sizes().map(|s| format_size(u128::from(s))).collect();
+            return f.write_str(&sizes.join(" "));
         }
         let mut parts = Vec::new();
         let mut bit = 0u32;
@@ -277,7 +289,7 @@ impl fmt::Display for PageSizes {
             }
             if last >= bit + 2 {
                 parts.push(format!(
-                    "{}-{}",
+                    "{}..{}",
                     format_size(1u128 << bit),
                     format_size(1u128 << last)
                 ));
@@ -389,6 +401,10 @@ mod tests {
             Err(SpanProblem::Wraps)
         );
         assert_eq!(check_span(&[], pg, 0, 1), Err(SpanProblem::NoRanges));
+        assert_eq!(
+            check_span(&[r(0, 0xffff), r(0x1_0000, 0x1_ffff)], pg, 0xf000, 0x2000),
+            Err(SpanProblem::AcrossRanges)
+        );
         let full = [r(0, u64::MAX)];
         assert_eq!(check_span(&full, pg, u64::MAX - 0xfff, 0x1000), Ok(()));
     }
@@ -404,11 +420,18 @@ mod tests {
             intel.sizes().collect::<Vec<_>>(),
             vec![4096, 2 << 20, 1 << 30]
         );
-        assert_eq!(PageSizes(0xffff_ffff_ffff_f000).to_string(), "4K-8E");
+        assert_eq!(format!("{:#}", PageSizes(0xffff_ffff_ffff_f000)), "4K..8E");
         assert_eq!(
-            PageSizes(0x000f_ff7f_ffff_f000).to_string(),
-            "4K-256G 1T-2P"
+            format!("{:#}", PageSizes(0x000f_ff7f_ffff_f000)),
+            "4K..256G 1T..2P"
         );
+        assert_eq!(format!("{:#}", intel), "4K 2M 1G");
+        assert!(PageSizes(0x000f_ff7f_ffff_f000)
+            .to_string()
+            .starts_with("4K 8K 16K 32K"));
+        assert!(PageSizes(0x000f_ff7f_ffff_f000)
+            .to_string()
+            .ends_with("256G 1T 2T 4T 8T 16T 32T 64T 128T 256T 512T 1P 2P"));
         assert_eq!(PageSizes(0x3000).to_string(), "4K 8K");
         assert_eq!(PageSizes(0).to_string(), "none");
         assert_eq!(PageSizes(0).smallest(), None);

@@ -343,7 +343,7 @@ impl Container {
                 libc::EINVAL if self.model.is_some() => Some("the group is already in a container, or its IOMMU cannot join this container's domain: give it a container of its own".to_owned()),
                 libc::EINVAL => Some("the group is already attached to a container".to_owned()),
                 libc::EBUSY => Some("a kernel driver still owns DMA for a device of the group: unbind it".to_owned()),
-                libc::EPERM => Some("a no-IOMMU group needs CAP_SYS_RAWIO".to_owned()),
+                                libc::EPERM => Some("the platform has no interrupt remapping (iommufd's VFIO container checks it here): load iommufd with allow_unsafe_interrupts=1 or use a platform with interrupt remapping; or, for a no-IOMMU group, the caller lacks CAP_SYS_RAWIO".to_owned()),
                 _ => None,
             },
         })?;
@@ -466,10 +466,15 @@ impl Container {
                 resolved.push(t);
             }
         }
+        // Groups first: a wrong group number or an unbound device is the cause to report,
+        // before anything about the container.
+        let groups = resolved
+            .iter()
+            .map(|t| open_target_group(t, paths))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut container = Container::open(paths)?;
         let model = container.type1_model()?;
-        for target in &resolved {
-            let group = open_target_group(target, paths)?;
+        for group in groups {
             container.attach(group)?;
         }
         container.set_iommu(model)?;

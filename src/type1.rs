@@ -324,12 +324,20 @@ impl<'a> InfoView<'a> {
     }
 
     fn chain(&self, first: u32) -> CapChain<'a> {
-        CapChain::new(self.reader.bytes(), self.order, first, type1_info::PAD)
+        CapChain::new(
+            self.reader.bytes(),
+            self.order,
+            type1_info::CAP_OFFSET,
+            first,
+            type1_info::PAD,
+        )
     }
 
     fn walk(&mut self, first: u32) -> Result<(), DecodeError> {
         // Where each known capability's fields lie: no other header may start inside one.
         let mut spans: [Option<(usize, usize, Type1Cap)>; 3] = [None; 3];
+        // The field that pointed at the current capability: where a bad pointer is reported.
+        let mut pointer_at = type1_info::CAP_OFFSET;
         for (hops, cap) in self.chain(first).enumerate() {
             let cap = cap?;
             let header_end = cap.offset + crate::uapi::cap_header::SIZE;
@@ -347,8 +355,9 @@ impl<'a> InfoView<'a> {
                 } else {
                     continue;
                 };
-                return Err(DecodeError::new(cap.offset, kind));
+                return Err(DecodeError::new(pointer_at, kind));
             }
+            pointer_at = cap.offset + crate::uapi::cap_header::NEXT;
             let Some(known) = Type1Cap::from_id(cap.id) else {
                 self.unknown += 1;
                 continue;

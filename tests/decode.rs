@@ -266,7 +266,10 @@ fn malformed_buffers_name_the_offset_and_the_problem() {
     let mut b = one_range_buffer();
     put32(&mut b, 16, 8);
     let e = decode(&b).unwrap_err();
-    assert_eq!(e.offset, 8);
+    assert_eq!(
+        e.offset, 16,
+        "reported at the cap_offset field, with the value in the text"
+    );
     assert!(
         matches!(
             e.kind,
@@ -276,7 +279,7 @@ fn malformed_buffers_name_the_offset_and_the_problem() {
     );
     assert!(
         e.to_string()
-            .contains("vfio_iommu_type1_info at byte offset 8"),
+            .contains("vfio_iommu_type1_info at byte offset 16: capability offset 8 points into"),
         "{e}"
     );
     // cap_offset past the end, and argsz does not ask for more: not a truncation.
@@ -394,7 +397,10 @@ fn a_header_inside_a_known_capability_is_an_overlap_not_data() {
     b[58..60].copy_from_slice(&1u16.to_ne_bytes());
     b[60..64].copy_from_slice(&0u32.to_ne_bytes());
     let e = decode(&b).unwrap_err();
-    assert_eq!(e.offset, 56);
+    assert_eq!(
+        e.offset, 28,
+        "reported at the next field that points into the capability"
+    );
     assert!(
         matches!(
             e.kind,

@@ -94,13 +94,19 @@ fn accessible(path: &Path) -> bool {
     unsafe { libc::access(c.as_ptr(), libc::R_OK | libc::W_OK) == 0 }
 }
 
+/// A parameter of the module providing the type1 container: vfio_iommu_type1, or iommufd
+/// when its VFIO compatibility provides /dev/vfio/vfio.
 fn read_param(name: &str, paths: &HostPaths) -> Option<String> {
-    let p = paths
-        .sysfs
-        .root()
-        .join("module/vfio_iommu_type1/parameters")
-        .join(name);
-    std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned())
+    ["vfio_iommu_type1", "iommufd"].iter().find_map(|m| {
+        let p = paths
+            .sysfs
+            .root()
+            .join("module")
+            .join(m)
+            .join("parameters")
+            .join(name);
+        std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned())
+    })
 }
 
 /// Runs every check for `target`.
@@ -124,15 +130,22 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
         );
     }
     let root = sysfs.root();
+    let vfio_driver = std::fs::read_dir(root.join("bus/pci/drivers"))
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().contains("vfio"))
+        })
+        .unwrap_or(false);
     let modules = [
         (
             "vfio",
             paths.vfio_dir.join("vfio").exists() || root.join("module/vfio").exists(),
         ),
-        ("vfio-pci", root.join("bus/pci/drivers/vfio-pci").exists()),
+        ("vfio-pci", vfio_driver),
+        // iommufd's VFIO compatibility can stand in for vfio_iommu_type1.
         (
             "vfio_iommu_type1",
-            root.join("module/vfio_iommu_type1").exists(),
+            root.join("module/vfio_iommu_type1").exists() || root.join("module/iommufd").exists(),
         ),
     ];
     let missing: Vec<&str> = modules
@@ -163,6 +176,17 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
         Target::GroupPath(p) => p.file_name().and_then(|n| n.to_str()?.parse().ok()),
     };
     let Some(group) = group else {
+        if let Target::GroupPath(p) = target {
+            r.add(
+                "target",
+                Status::Fail,
+                format!("cannot tell an IOMMU group from {}", p.display()),
+                Some(format!(
+                    "name the group by number or as {}/N, or give the device's PCI address",
+                    paths.vfio_dir.display()
+                )),
+            );
+        }
         r.add("container", Status::Skip, "no IOMMU group to open", None);
         return r;
     };
@@ -212,7 +236,17 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
     // Permissions on the device nodes.
     let node = paths.vfio_dir.join(group.to_string());
     let container_node = paths.vfio_dir.join("vfio");
-    if !node.exists() {
+    if !container_node.exists() {
+        r.add(
+            "permissions",
+            Status::Fail,
+            format!(
+                "{} does not exist: vfio is not loaded",
+                container_node.display()
+            ),
+            Some("modprobe vfio-pci".into()),
+        );
+    } else if !node.exists() {
         r.add(
             "permissions",
             Status::Fail,
@@ -222,18 +256,17 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
             ),
             Some("bind the group's devices to vfio-pci (see above)".into()),
         );
-    } else if !accessible(&node) || !accessible(&container_node) {
+    } else if let Some(denied) = [&container_node, &node]
+        .into_iter()
+        .find(|p| !accessible(p))
+    {
         r.add(
             "permissions",
             Status::Fail,
-            format!(
-                "no read/write access to {} or {}",
-                container_node.display(),
-                node.display()
-            ),
+            format!("no read/write access to {}", denied.display()),
             Some(format!(
                 "run as root, or give this user access: chown $USER {}",
-                node.display()
+                denied.display()
             )),
         );
     } else {
@@ -260,17 +293,23 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
                 "VFIO_SET_IOMMU and VFIO_IOMMU_GET_INFO succeeded",
                 None,
             );
-            let detail = match unsafe_irqs.as_deref() {
-                Some("Y") | Some("1") => "allowed by vfio_iommu_type1 allow_unsafe_interrupts=Y (the platform may lack interrupt remapping: devices can forge MSIs)".to_owned(),
-                _ => "the platform remaps interrupts (allow_unsafe_interrupts is off)".to_owned(),
-            };
-            r.add("interrupt-remapping", Status::Ok, detail, None);
+            match unsafe_irqs.as_deref() {
+                Some("Y") | Some("1") => r.add(
+                    "interrupt-remapping",
+                    Status::Warn,
+                    "allowed only by allow_unsafe_interrupts=Y: without interrupt remapping a device can forge MSIs",
+                    Some("use a platform with interrupt remapping for untrusted devices".into()),
+                ),
+                Some(_) => r.add("interrupt-remapping", Status::Ok, "the platform remaps interrupts (allow_unsafe_interrupts is off)", None),
+                None => r.add("interrupt-remapping", Status::Ok, "VFIO accepted the group (allow_unsafe_interrupts unknown)", None),
+            }
             Some(info)
         }
         Err(e) => {
-            let eperm = matches!(&e, Error::Ioctl { ioctl: "VFIO_SET_IOMMU", errno, .. } if errno.0 == libc::EPERM);
+            // type1 refuses at VFIO_SET_IOMMU, iommufd's VFIO container at attach.
+            let eperm = matches!(&e, Error::Ioctl { ioctl: "VFIO_SET_IOMMU" | "VFIO_GROUP_SET_CONTAINER", errno, .. } if errno.0 == libc::EPERM);
+            r.add("container", Status::Fail, e.to_string(), None);
             if eperm {
-                r.add("container", Status::Fail, e.to_string(), None);
                 r.add(
                     "interrupt-remapping",
                     Status::Fail,
@@ -278,7 +317,6 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
                     Some("load vfio_iommu_type1 with allow_unsafe_interrupts=1 (echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts), or use a platform with interrupt remapping".into()),
                 );
             } else {
-                r.add("container", Status::Fail, e.to_string(), None);
                 r.add(
                     "interrupt-remapping",
                     Status::Skip,
@@ -297,10 +335,46 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
         return r;
     };
     dma_avail_check(&mut r, &info, paths);
+    memlock_check(&mut r);
     if let Some(span) = span {
         iova_check(&mut r, &info, span, group, paths);
     }
     r
+}
+
+/// MAP_DMA pins memory: without CAP_IPC_LOCK it counts against RLIMIT_MEMLOCK.
+fn memlock_check(r: &mut Report) {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        r.add(
+            "memlock",
+            Status::Ok,
+            "running as root: pinned memory is not limited",
+            None,
+        );
+        return;
+    }
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a live, writable rlimit for getrlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
+        return;
+    }
+    if lim.rlim_cur == libc::RLIM_INFINITY {
+        r.add("memlock", Status::Ok, "RLIMIT_MEMLOCK is unlimited", None);
+    } else {
+        r.add(
+            "memlock",
+            Status::Warn,
+            format!(
+                "RLIMIT_MEMLOCK is {}: MAP_DMA fails with ENOMEM once that much memory is pinned",
+                vfio_iommu_info::iova::format_size_human(u128::from(lim.rlim_cur))
+            ),
+            Some("raise it for the VMM (ulimit -l, or LimitMEMLOCK= in a systemd unit) to at least the guest memory".into()),
+        );
+    }
 }
 
 fn device_checks(r: &mut Report, addr: &PciAddress, paths: &HostPaths) -> Option<u32> {
@@ -340,11 +414,45 @@ fn dma_avail_check(r: &mut Report, info: &IommuInfo, paths: &HostPaths) {
         .as_deref()
         .map(|l| format!(" (dma_entry_limit {l})"))
         .unwrap_or_default();
+    let fix = || {
+        Some(
+            "raise vfio_iommu_type1's dma_entry_limit, or map fewer, larger (huge page) regions"
+                .to_owned(),
+        )
+    };
+    // The count is per container: what a new container gets, not what a running VMM's
+    // container has left.
     match &info.dma_avail {
-        Reported::Present(0) => r.add("dma-avail", Status::Fail, format!("no more mappings accepted{of}"), Some("raise vfio_iommu_type1's dma_entry_limit, or map fewer, larger (huge page) regions".into())),
-        Reported::Present(n) if *n < 1024 => r.add("dma-avail", Status::Warn, format!("only {n} more mappings{of}"), Some("raise vfio_iommu_type1's dma_entry_limit, or map fewer, larger (huge page) regions".into())),
-        Reported::Present(n) => r.add("dma-avail", Status::Ok, format!("{n} more mappings{of}"), None),
-        Reported::Absent(why) => r.add("dma-avail", Status::Ok, why.explain(vfio_iommu_info::Type1Cap::DmaAvail), None),
+        Reported::Present(u32::MAX) => r.add(
+            "dma-avail",
+            Status::Ok,
+            "no mapping limit (iommufd's VFIO container)",
+            None,
+        ),
+        Reported::Present(0) => r.add(
+            "dma-avail",
+            Status::Fail,
+            format!("a new container accepts no mappings at all{of}"),
+            fix(),
+        ),
+        Reported::Present(n) if *n < 1024 => r.add(
+            "dma-avail",
+            Status::Warn,
+            format!("a new container accepts only {n} mappings{of}"),
+            fix(),
+        ),
+        Reported::Present(n) => r.add(
+            "dma-avail",
+            Status::Ok,
+            format!("a new container accepts {n} mappings{of}"),
+            None,
+        ),
+        Reported::Absent(why) => r.add(
+            "dma-avail",
+            Status::Ok,
+            why.explain(vfio_iommu_info::Type1Cap::DmaAvail),
+            None,
+        ),
     }
 }
 
@@ -355,44 +463,88 @@ fn iova_check(r: &mut Report, info: &IommuInfo, span: &Span, group: u32, paths: 
         .iter()
         .map(|x| format!("[{}, {}]", hex(x.start), hex(x.end)))
         .collect();
-    match check_span(&ranges, info.iova_pgsizes, span.iova, span.size) {
-        Ok(()) => r.add(
-            "iova",
-            Status::Ok,
-            format!("{what} lies inside the usable IOVA ranges"),
-            None,
-        ),
-        Err(problem) => {
-            let from = match problem {
-                SpanProblem::InHole { hole } => {
-                    let regions = paths.sysfs.reserved_regions(group).unwrap_or_default();
-                    let names: Vec<String> = regions
-                        .iter()
-                        .filter(|x| x.overlaps(hole))
-                        .map(|x| {
-                            format!(
-                                " (reserved region {} - {} {})",
-                                hex(x.range.start),
-                                hex(x.range.end),
-                                x.kind.name()
-                            )
-                        })
-                        .collect();
-                    names.concat()
-                }
-                _ => String::new(),
-            };
+    let inside = || {
+        Some(format!(
+            "map inside one of the usable ranges: {}",
+            usable.join(", ")
+        ))
+    };
+    let problem = match check_span(&ranges, info.iova_pgsizes, span.iova, span.size) {
+        Ok(()) if span.iova.checked_add(span.size).is_none() => {
             r.add(
                 "iova",
-                Status::Fail,
-                format!("{what} is {problem}{from}"),
-                Some(format!(
-                    "map inside the usable ranges: {}",
-                    usable.join(", ")
-                )),
+                Status::Warn,
+                format!("{what} can be mapped but ends at 2^64: Linux (6.1 and 6.12 seen) cannot unmap such a mapping until the container closes"),
+                Some("leave the last page of the 64-bit space unmapped".into()),
             );
+            return;
         }
-    }
+        Ok(()) => {
+            r.add(
+                "iova",
+                Status::Ok,
+                format!("{what} lies inside a usable IOVA range"),
+                None,
+            );
+            return;
+        }
+        Err(p) => p,
+    };
+    let (detail, fix) = match problem {
+        SpanProblem::InHole { hole } => {
+            let regions = paths.sysfs.reserved_regions(group).unwrap_or_default();
+            let from: Vec<String> = regions
+                .iter()
+                .filter(|x| x.kind.excluded_from_iova_list() && x.overlaps(hole))
+                .map(|x| {
+                    format!(
+                        "{} region {} - {}",
+                        x.kind.name(),
+                        hex(x.range.start),
+                        hex(x.range.end)
+                    )
+                })
+                .collect();
+            let from = if from.is_empty() {
+                String::new()
+            } else {
+                format!(" (the {})", from.join(", "))
+            };
+            (
+                format!(
+                    "{what} falls in the reserved hole {} - {}{from}",
+                    hex(hole.start),
+                    hex(hole.end)
+                ),
+                inside(),
+            )
+        }
+        SpanProblem::BeyondAperture { aperture } => (
+            format!(
+                "{what} is beyond the IOMMU aperture {} - {}: the IOMMU cannot address it",
+                hex(aperture.start),
+                hex(aperture.end)
+            ),
+            inside(),
+        ),
+        SpanProblem::AcrossRanges => (
+            format!("{what} runs across two IOVA ranges"),
+            Some("split it into one mapping per range".into()),
+        ),
+        SpanProblem::Misaligned { page } => (
+            format!(
+                "{what} is not aligned to the smallest IOMMU page size ({})",
+                vfio_iommu_info::iova::format_size(u128::from(page))
+            ),
+            Some(format!("align the address and the size to {page:#x} bytes")),
+        ),
+        SpanProblem::NoRanges => (
+            format!("{what} cannot be checked: the container reports no IOVA ranges"),
+            None,
+        ),
+        other => (format!("{what}: {other}"), None),
+    };
+    r.add("iova", Status::Fail, detail, fix);
 }
 
 /// The human report.
@@ -413,11 +565,12 @@ pub fn render(r: &Report) -> String {
             }
         }
     }
-    let failed = r.checks.iter().filter(|c| c.status == Status::Fail).count();
-    out.push_str(&if failed == 0 {
-        "all checks passed\n".to_owned()
-    } else {
-        format!("{failed} check(s) failed\n")
+    let count = |st| r.checks.iter().filter(|c| c.status == st).count();
+    let (failed, warned) = (count(Status::Fail), count(Status::Warn));
+    out.push_str(&match (failed, warned) {
+        (0, 0) => "all checks passed\n".to_owned(),
+        (0, w) => format!("no check failed; {w} warning(s)\n"),
+        (f, _) => format!("{f} check(s) failed\n"),
     });
     out
 }
@@ -434,4 +587,224 @@ pub fn to_json(r: &Report) -> Value {
             "fix": c.fix,
         })).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+    use std::path::PathBuf;
+    use vfio_iommu_info::encode::{CapSpec, KernelState};
+    use vfio_iommu_info::{IovaRange, Sysfs};
+
+    /// A fake host: group 5 holds 00:1f.0 on lpc_ich and 00:1f.3 unbound; `modules` are
+    /// the entries of /sys/module; /dev/vfio exists only when `dev_vfio`.
+    struct Fake(PathBuf);
+
+    impl Fake {
+        fn new(name: &str, modules: &[&str], dev_vfio: bool) -> Fake {
+            let root =
+                std::env::temp_dir().join(format!("vfio-explain-{}-{name}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&root);
+            let sys = root.join("sys");
+            let group = sys.join("kernel/iommu_groups/5");
+            std::fs::create_dir_all(group.join("devices")).unwrap();
+            std::fs::write(
+                group.join("reserved_regions"),
+                "0x00000000fee00000 0x00000000feefffff msi\n",
+            )
+            .unwrap();
+            for (dev, driver) in [("0000:00:1f.0", Some("lpc_ich")), ("0000:00:1f.3", None)] {
+                let d = sys.join("bus/pci/devices").join(dev);
+                std::fs::create_dir_all(&d).unwrap();
+                if let Some(drv) = driver {
+                    symlink(
+                        format!("../../../../bus/pci/drivers/{drv}"),
+                        d.join("driver"),
+                    )
+                    .unwrap();
+                }
+                symlink("../../../../kernel/iommu_groups/5", d.join("iommu_group")).unwrap();
+                symlink(&d, group.join("devices").join(dev)).unwrap();
+            }
+            std::fs::create_dir_all(sys.join("bus/pci/drivers/vfio-pci")).unwrap();
+            for m in modules {
+                std::fs::create_dir_all(sys.join("module").join(m).join("parameters")).unwrap();
+            }
+            if dev_vfio {
+                std::fs::create_dir_all(root.join("dev/vfio")).unwrap();
+            }
+            Fake(root)
+        }
+
+        fn paths(&self) -> HostPaths {
+            HostPaths {
+                vfio_dir: self.0.join("dev/vfio"),
+                sysfs: Sysfs::new(self.0.join("sys")),
+            }
+        }
+
+        fn check<'a>(&self, r: &'a Report, name: &str) -> &'a Check {
+            r.checks
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("no {name} check: {}", render(r)))
+        }
+    }
+
+    impl Drop for Fake {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_target_without_a_group_fails_instead_of_passing() {
+        let f = Fake::new("nogroup", &["vfio", "vfio_iommu_type1"], true);
+        let r = explain(
+            &Target::GroupPath("/tmp/not-a-group".into()),
+            None,
+            &f.paths(),
+        );
+        assert!(r.failed(), "{}", render(&r));
+        assert_eq!(f.check(&r, "target").status, Status::Fail);
+        assert!(!render(&r).contains("all checks passed"));
+    }
+
+    #[test]
+    fn a_device_and_group_on_other_drivers_fail_with_the_rebind_commands() {
+        let f = Fake::new("blocked", &["vfio", "vfio_iommu_type1"], true);
+        let r = explain(
+            &Target::Device("0000:00:1f.0".parse().unwrap()),
+            None,
+            &f.paths(),
+        );
+        let device = f.check(&r, "device");
+        assert_eq!(device.status, Status::Fail);
+        assert!(
+            device.detail.contains("bound to lpc_ich, not vfio-pci"),
+            "{}",
+            device.detail
+        );
+        let group = f.check(&r, "group");
+        assert_eq!(group.status, Status::Fail);
+        assert!(
+            group
+                .detail
+                .contains("0000:00:1f.0 is still bound to lpc_ich"),
+            "{}",
+            group.detail
+        );
+        assert!(group
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("echo vfio-pci > /sys/bus/pci/devices/0000:00:1f.0/driver_override"));
+        assert!(
+            !group.detail.contains("0000:00:1f.3 is still"),
+            "an unbound device does not block"
+        );
+    }
+
+    #[test]
+    fn modules_iommufd_and_a_missing_dev_vfio_are_told_apart() {
+        let f = Fake::new("iommufd", &["vfio", "iommufd"], false);
+        let r = explain(&Target::Group(5), None, &f.paths());
+        assert_eq!(
+            f.check(&r, "modules").status,
+            Status::Ok,
+            "iommufd's container stands in for type1"
+        );
+        let perms = f.check(&r, "permissions");
+        assert_eq!(perms.status, Status::Fail);
+        assert!(
+            perms.detail.contains("vfio is not loaded"),
+            "{}",
+            perms.detail
+        );
+        let f = Fake::new("nomods", &[], false);
+        let r = explain(&Target::Group(5), None, &f.paths());
+        let m = f.check(&r, "modules");
+        assert_eq!(
+            (m.status, m.detail.as_str()),
+            (Status::Fail, "not loaded: vfio, vfio_iommu_type1")
+        );
+    }
+
+    #[test]
+    fn no_iommu_groups_is_the_first_failure() {
+        let f = Fake::new("noiommu", &["vfio"], false);
+        std::fs::remove_dir_all(f.0.join("sys/kernel/iommu_groups")).unwrap();
+        let r = explain(&Target::Group(5), None, &f.paths());
+        assert_eq!(r.checks[0].name, "iommu");
+        assert_eq!(r.checks[0].status, Status::Fail);
+        assert!(r.checks[0]
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("intel_iommu=on"));
+    }
+
+    fn info(ranges: Vec<IovaRange>) -> IommuInfo {
+        vfio_iommu_info::decode(
+            &KernelState::padded(0x4020_1000, vec![CapSpec::IovaRange(ranges)]).encode(),
+        )
+        .unwrap()
+    }
+
+    fn iova_verdict(ranges: Vec<IovaRange>, iova: u64, size: u64) -> Check {
+        let f = Fake::new(&format!("iova-{iova:x}-{size:x}"), &[], false);
+        let mut r = Report {
+            target: "t".into(),
+            checks: Vec::new(),
+        };
+        iova_check(&mut r, &info(ranges), &Span { iova, size }, 5, &f.paths());
+        r.checks.pop().unwrap()
+    }
+
+    #[test]
+    fn every_span_problem_reads_as_a_sentence_with_its_own_fix() {
+        let r = |a, b| IovaRange::new(a, b).unwrap();
+        let intel = || vec![r(0, 0xfedf_ffff), r(0xfef0_0000, 0x7f_ffff_ffff)];
+        let c = iova_verdict(intel(), 0xfee0_0000, 0x1000);
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.detail.contains("falls in the reserved hole 0x00000000fee00000 - 0x00000000feefffff (the msi region"), "{}", c.detail);
+        assert!(c
+            .fix
+            .unwrap()
+            .starts_with("map inside one of the usable ranges"));
+        let c = iova_verdict(intel(), 0x80_0000_0000, 0x1000);
+        assert!(
+            c.detail
+                .contains("is beyond the IOMMU aperture 0x0000000000000000 - 0x0000007fffffffff"),
+            "{}",
+            c.detail
+        );
+        let c = iova_verdict(intel(), 0x1800, 0x1000);
+        assert!(
+            c.detail
+                .contains("is not aligned to the smallest IOMMU page size (4K)"),
+            "{}",
+            c.detail
+        );
+        assert_eq!(
+            c.fix.as_deref(),
+            Some("align the address and the size to 0x1000 bytes")
+        );
+        let c = iova_verdict(vec![r(0, 0xffff), r(0x1_0000, 0x1_ffff)], 0xf000, 0x2000);
+        assert!(
+            c.detail.ends_with("runs across two IOVA ranges"),
+            "{}",
+            c.detail
+        );
+        let c = iova_verdict(intel(), 0x1000, 0x2000);
+        assert_eq!(c.status, Status::Ok);
+        let c = iova_verdict(vec![r(0, u64::MAX)], u64::MAX - 0xfff, 0x1000);
+        assert_eq!(
+            c.status,
+            Status::Warn,
+            "the top page maps but cannot be unmapped: {}",
+            c.detail
+        );
+    }
 }

@@ -27,6 +27,7 @@ pub struct GroupInfo {
     vfio_node: Option<PathBuf>,
     devices: Vec<Device>,
     regions: Vec<ReservedRegion>,
+    error: Option<String>,
 }
 
 fn read_hex(path: PathBuf) -> Option<u32> {
@@ -34,40 +35,67 @@ fn read_hex(path: PathBuf) -> Option<u32> {
     u32::from_str_radix(text.trim().trim_start_matches("0x"), 16).ok()
 }
 
-/// Reads every group from sysfs.
-pub fn collect(paths: &HostPaths, ids: &PciIds) -> Result<Vec<GroupInfo>, Error> {
+/// Reads one group from sysfs.
+fn read_group(number: u32, paths: &HostPaths, ids: &PciIds) -> Result<GroupInfo, Error> {
     let sysfs = &paths.sysfs;
-    let mut groups = Vec::new();
-    for number in sysfs.groups()? {
-        let dir = sysfs.group_dir(number).join("devices");
-        let devices = sysfs
-            .group_devices(number)?
-            .into_iter()
-            .map(|d| {
-                let at = |f: &str| dir.join(&d.name).join(f);
-                let vendor = read_hex(at("vendor")).and_then(|v| u16::try_from(v).ok());
-                let device = read_hex(at("device")).and_then(|v| u16::try_from(v).ok());
-                Device {
-                    description: vendor.zip(device).and_then(|(v, p)| ids.name(v, p)),
-                    class: read_hex(at("class")),
-                    vendor,
-                    device,
-                    driver: d.driver,
-                    name: d.name,
-                }
+    let dir = sysfs.group_dir(number).join("devices");
+    let listed = sysfs.group_devices(number)?;
+    let blockers = listed
+        .iter()
+        .filter(|d| !d.allows_vfio())
+        .map(|d| GroupBlocker {
+            device: d.name.clone(),
+            driver: d.driver.clone().unwrap_or_default(),
+        })
+        .collect();
+    let devices = listed
+        .into_iter()
+        .map(|d| {
+            let at = |f: &str| dir.join(&d.name).join(f);
+            let vendor = read_hex(at("vendor")).and_then(|v| u16::try_from(v).ok());
+            let device = read_hex(at("device")).and_then(|v| u16::try_from(v).ok());
+            Device {
+                description: vendor.zip(device).and_then(|(v, p)| ids.name(v, p)),
+                class: read_hex(at("class")),
+                vendor,
+                device,
+                driver: d.driver,
+                name: d.name,
+            }
+        })
+        .collect();
+    let node = paths.vfio_dir.join(number.to_string());
+    Ok(GroupInfo {
+        number,
+        domain_type: sysfs.default_domain_type(number)?,
+        blockers,
+        vfio_node: node.exists().then_some(node),
+        devices,
+        // Informative only (and absent before Linux 4.11): never a reason to fail the group.
+        regions: sysfs.reserved_regions(number).unwrap_or_default(),
+        error: None,
+    })
+}
+
+/// Reads every group from sysfs; a group that cannot be read (it vanished, or a file is
+/// unreadable) is listed with the error instead of ending the listing.
+pub fn collect(paths: &HostPaths, ids: &PciIds) -> Result<Vec<GroupInfo>, Error> {
+    Ok(paths
+        .sysfs
+        .groups()?
+        .into_iter()
+        .map(|number| {
+            read_group(number, paths, ids).unwrap_or_else(|e| GroupInfo {
+                number,
+                domain_type: None,
+                blockers: Vec::new(),
+                vfio_node: None,
+                devices: Vec::new(),
+                regions: Vec::new(),
+                error: Some(e.to_string()),
             })
-            .collect();
-        let node = paths.vfio_dir.join(number.to_string());
-        groups.push(GroupInfo {
-            number,
-            domain_type: sysfs.default_domain_type(number)?,
-            blockers: sysfs.group_blockers(number)?,
-            vfio_node: node.exists().then_some(node),
-            devices,
-            regions: sysfs.reserved_regions(number).unwrap_or_default(),
-        });
-    }
-    Ok(groups)
+        })
+        .collect())
 }
 
 /// The human listing: a header line per group, then its devices and its reserved
@@ -112,6 +140,10 @@ pub fn render(groups: &[GroupInfo]) -> String {
     let (mut devices, mut regions) = (device_lines.lines(), region_lines.lines());
     let mut out = String::new();
     for g in groups {
+        if let Some(e) = &g.error {
+            out.push_str(&format!("IOMMU group {}  (cannot read: {e})\n", g.number));
+            continue;
+        }
         let viable = if g.blockers.is_empty() {
             "viable".to_owned()
         } else {
@@ -155,6 +187,7 @@ pub fn to_json(groups: &[GroupInfo]) -> Value {
             .map(|g| {
                 json!({
                     "group": g.number,
+                    "error": g.error,
                     "type": g.domain_type,
                     "viable": g.blockers.is_empty(),
                     "blockers": g.blockers.iter().map(|b| json!({"device": b.device, "driver": b.driver})).collect::<Vec<_>>(),

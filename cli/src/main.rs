@@ -6,7 +6,7 @@ mod pci_ids;
 mod render;
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -40,7 +40,7 @@ Examples:
 Exit status:
   0   success
   1   the system or the kernel refused (query), or a check failed (explain)
-  2   bad command line
+  2   bad command line (including a target that is no group, node or PCI address)
   3   decode: the capture is malformed or cannot be read
   70  internal error (a bug: please report it)";
 
@@ -65,8 +65,8 @@ enum Command {
     /// dirty tracking. Several targets share one container.
     Query {
         /// IOMMU group number (4), group node (/dev/vfio/4) or PCI address (0000:03:00.0, 03:00.0).
-        #[arg(required = true)]
-        targets: Vec<String>,
+        #[arg(required = true, value_parser = parse_target)]
+        targets: Vec<Target>,
         /// One JSON object (the `decode --json` object plus `groups` and `reserved_regions`).
         #[arg(long)]
         json: bool,
@@ -78,7 +78,7 @@ enum Command {
     /// buffer's length is the file's length).
     Decode {
         /// The capture, or - for standard input.
-        file: String,
+        file: PathBuf,
         /// The byte order of the machine the capture came from (s390x is big).
         #[arg(long, value_enum, default_value_t = Order::Native)]
         byte_order: Order,
@@ -93,12 +93,13 @@ enum Command {
     #[command(alias = "doctor")]
     Explain {
         /// IOMMU group number, group node or PCI address.
-        target: String,
+        #[arg(value_parser = parse_target)]
+        target: Target,
         /// An IOVA you want to map (hex with 0x, or decimal).
         #[arg(long, value_parser = parse_u64, requires = "size")]
         iova: Option<u64>,
         /// The size of that mapping in bytes (hex with 0x, or decimal).
-        #[arg(long, value_parser = parse_u64, requires = "iova")]
+        #[arg(long, value_parser = parse_size, requires = "iova")]
         size: Option<u64>,
         /// One JSON object instead of text.
         #[arg(long)]
@@ -146,21 +147,27 @@ fn print_text(s: &str) -> Result<(), Failure> {
         .map_err(output_error)
 }
 
-fn target(s: &str) -> Result<Target, Failure> {
-    s.parse()
-        .map_err(|e: vfio_iommu_info::Error| Failure(e.to_string(), EXIT_FAILURE))
+fn parse_size(s: &str) -> Result<u64, String> {
+    match parse_u64(s)? {
+        0 => Err("a mapping of 0 bytes: give the size in bytes".to_owned()),
+        n => Ok(n),
+    }
 }
 
-/// Reads a capture, refusing anything larger than [`MAX_CAPTURE`].
-fn read_capture(file: &str) -> Result<Vec<u8>, Failure> {
+fn parse_target(s: &str) -> Result<Target, String> {
+    s.parse().map_err(|e: vfio_iommu_info::Error| e.to_string())
+}
+
+/// Reads a capture (`-`: standard input), refusing anything larger than [`MAX_CAPTURE`].
+fn read_capture(file: &Path, name: &str) -> Result<Vec<u8>, Failure> {
     let fail = |e: std::io::Error| {
         Failure(
-            format!("cannot read {file}: {}", vfio_iommu_info::Errno::from(e)),
+            format!("cannot read {name}: {}", vfio_iommu_info::Errno::from(e)),
             EXIT_MALFORMED,
         )
     };
     let mut buf = Vec::new();
-    let n = if file == "-" {
+    let n = if file.as_os_str() == "-" {
         std::io::stdin()
             .lock()
             .take(MAX_CAPTURE + 1)
@@ -176,7 +183,7 @@ fn read_capture(file: &str) -> Result<Vec<u8>, Failure> {
     if n as u64 > MAX_CAPTURE {
         return Err(Failure(
             format!(
-                "{file} is larger than {} MiB: not a VFIO_IOMMU_GET_INFO buffer",
+                "{name} is larger than {} MiB: not a VFIO_IOMMU_GET_INFO buffer",
                 MAX_CAPTURE >> 20
             ),
             EXIT_MALFORMED,
@@ -185,15 +192,38 @@ fn read_capture(file: &str) -> Result<Vec<u8>, Failure> {
     Ok(buf)
 }
 
-fn decode(file: &str, order: Order, json: bool) -> Result<(), Failure> {
-    let buf = read_capture(file)?;
+/// The flag to suggest when a native-order decode looks like a capture of the other byte
+/// order: its byte-swapped argsz is the buffer's length, or its swapped flags are type1's.
+fn other_order_hint(buf: &[u8], info: &vfio_iommu_info::IommuInfo) -> Option<&'static str> {
+    let swapped_flags = info.flags.swap_bytes();
+    let looks_swapped = info.argsz.swap_bytes() as usize == buf.len()
+        || (info.flags > 3 && (1..=3).contains(&swapped_flags));
+    looks_swapped.then_some(if cfg!(target_endian = "little") {
+        "--byte-order big"
+    } else {
+        "--byte-order little"
+    })
+}
+
+fn decode(file: &Path, order: Order, json: bool) -> Result<(), Failure> {
+    let name = if file.as_os_str() == "-" {
+        "<stdin>".to_owned()
+    } else {
+        file.display().to_string()
+    };
+    let buf = read_capture(file, &name)?;
     let order = match order {
         Order::Native => ByteOrder::Native,
         Order::Little => ByteOrder::Little,
         Order::Big => ByteOrder::Big,
     };
     let info = vfio_iommu_info::decode_with_order(&buf, order)
-        .map_err(|e| Failure(format!("{file}: {e}"), EXIT_MALFORMED))?;
+        .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
+    if order == ByteOrder::Native {
+        if let Some(flag) = other_order_hint(&buf, &info) {
+            eprintln!("vfio-iommu-info: hint: {name} looks like a capture from a machine of the other byte order: try {flag}");
+        }
+    }
     if json {
         return print_json(&info_to_json(&info));
     }
@@ -201,18 +231,20 @@ fn decode(file: &str, order: Order, json: bool) -> Result<(), Failure> {
         .chain
         .iter()
         .map(|c| {
+            let cap = vfio_iommu_info::Type1Cap::from_id(c.id);
             format!(
                 "{}@{}",
-                vfio_iommu_info::Type1Cap::from_id(c.id)
-                    .map_or_else(|| format!("id {}", c.id), |k| k.name().to_owned()),
+                cap.map_or_else(|| format!("id {}", c.id), |k| k.name().to_owned()),
                 c.offset
             )
         })
         .collect();
-    let mut out = format!(
-        "capture      {file} ({} bytes, {order} byte order)\n",
-        buf.len()
-    );
+    let endian = if order.resolve() == ByteOrder::Big {
+        "big-endian"
+    } else {
+        "little-endian"
+    };
+    let mut out = format!("capture      {name} ({} bytes, {endian})\n", buf.len());
     out.push_str(&format!(
         "header       argsz {}, flags {:#x}, cap_offset {}{}\n",
         info.argsz,
@@ -220,9 +252,12 @@ fn decode(file: &str, order: Order, json: bool) -> Result<(), Failure> {
         info.cap_offset
             .map_or_else(|| "-".to_owned(), |o| o.to_string()),
         if info.caps_truncated {
-            " (capabilities did not fit: the kernel needs argsz bytes)"
+            format!(
+                " (capabilities did not fit: the kernel needs {} bytes)",
+                info.argsz
+            )
         } else {
-            ""
+            String::new()
         }
     ));
     if !chain.is_empty() {
@@ -232,13 +267,9 @@ fn decode(file: &str, order: Order, json: bool) -> Result<(), Failure> {
     print_text(&out)
 }
 
-fn query(targets: &[String], json: bool, save_raw: Option<&PathBuf>) -> Result<(), Failure> {
-    let targets = targets
-        .iter()
-        .map(|t| target(t))
-        .collect::<Result<Vec<_>, _>>()?;
+fn query(targets: &[Target], json: bool, save_raw: Option<&PathBuf>) -> Result<(), Failure> {
     let paths = HostPaths::default();
-    let container = Container::open_targets(&targets, &paths)
+    let container = Container::open_targets(targets, &paths)
         .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
     let info = container
         .query()
@@ -329,7 +360,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let span = iova
                 .zip(size)
                 .map(|(iova, size)| explain::Span { iova, size });
-            let report = explain::explain(&target(&t)?, span.as_ref(), &HostPaths::default());
+            let report = explain::explain(&t, span.as_ref(), &HostPaths::default());
             if json {
                 print_json(&explain::to_json(&report))?;
             } else {
@@ -355,8 +386,13 @@ impl std::fmt::Display for Order {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // A bug must not look like Rust's panic status (101), nor leave a half-written answer
-    // unexplained.
+    // A bug prints one line, not the default hook's message and backtrace note.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map_or_else(|| "?".to_owned(), |l| l.to_string());
+        eprintln!("vfio-iommu-info: internal error at {at}: this is a bug, please report it with the command line");
+    }));
     match std::panic::catch_unwind(|| run(cli)) {
         Ok(Ok(code)) => code,
         Ok(Err(Failure(message, code))) => {
@@ -365,11 +401,6 @@ fn main() -> ExitCode {
             }
             ExitCode::from(code)
         }
-        Err(_) => {
-            eprintln!(
-                "vfio-iommu-info: internal error (a bug: please report it with the command line)"
-            );
-            ExitCode::from(EXIT_INTERNAL)
-        }
+        Err(_) => ExitCode::from(EXIT_INTERNAL),
     }
 }

@@ -21,8 +21,8 @@ impl PciIds {
     pub fn load() -> PciIds {
         PATHS
             .iter()
-            .find_map(|p| std::fs::read_to_string(p).ok())
-            .map(|t| PciIds::parse(&t))
+            .find_map(|p| std::fs::read(p).ok())
+            .map(|bytes| PciIds::parse(&String::from_utf8_lossy(&bytes)))
             .unwrap_or_default()
     }
 
@@ -42,10 +42,14 @@ impl PciIds {
                 Some(r) => (true, r),
                 None => (false, line),
             };
-            let Some((id, name)) = rest.split_once("  ") else {
-                continue;
-            };
-            let Ok(id) = u16::from_str_radix(id, 16) else {
+            let parsed = rest
+                .split_once("  ")
+                .and_then(|(id, name)| Some((u16::from_str_radix(id, 16).ok()?, name)));
+            let Some((id, name)) = parsed else {
+                // An unknown top-level line ends the current vendor's device list.
+                if !indented {
+                    vendor = None;
+                }
                 continue;
             };
             if indented {
@@ -90,6 +94,12 @@ mod tests {
         assert!(
             !ids.devices.contains_key(&(0x1af4, 0x1100)),
             "subsystem lines are not devices"
+        );
+        let broken = PciIds::parse("8086  Intel\nzzzz  not a vendor\n\t1234  Misattributed\n");
+        assert_eq!(
+            broken.name(0x8086, 0x1234).as_deref(),
+            Some("Intel device 1234"),
+            "no device under a broken vendor line"
         );
     }
 }

@@ -48,7 +48,7 @@ fn address_width(ap: IovaRange) -> Option<u32> {
 pub fn hole_sources(hole: IovaRange, regions: &[(u32, ReservedRegion)]) -> String {
     let names: Vec<String> = regions
         .iter()
-        .filter(|(_, r)| r.overlaps(hole))
+        .filter(|(_, r)| r.kind.excluded_from_iova_list() && r.overlaps(hole))
         .map(|(g, r)| format!("{} (group {g})", r.kind.name()))
         .collect();
     names.join(", ")
@@ -62,6 +62,12 @@ pub fn info(info: &IommuInfo, regions: &[(u32, ReservedRegion)]) -> String {
         let _ = writeln!(out, "{l:<13}{v}");
     };
     match info.iova_pgsizes {
+        // AMD's bitmap holds 39 sizes: runs of consecutive powers of two are written a..b.
+        Some(p) if p.sizes().count() > 8 => label(
+            &mut out,
+            "page sizes",
+            &format!("{p:#}  ({:#x}: every power of two in each run)", p.0),
+        ),
         Some(p) => label(&mut out, "page sizes", &format!("{p}  ({:#x})", p.0)),
         None => label(
             &mut out,

@@ -160,7 +160,7 @@ fn big_endian_captures_need_and_take_the_byte_order() {
     assert_eq!(v["iova_ranges"][0]["start"], 0x1_0000_0000u64);
     assert_eq!(v["iova_pgsizes"], 0x1000);
     let text = run(&["decode", "--byte-order", "big", f.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("big byte order"));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("big-endian"));
     let _ = std::fs::remove_file(f);
 }
 
@@ -202,13 +202,13 @@ fn malformed_buffers_fail_with_one_line_naming_the_offset() {
     assert_malformed(&looping, 28, "loops");
     let mut outside = good.clone();
     outside[16..20].copy_from_slice(&4000u32.to_ne_bytes());
-    assert_malformed(&outside, 4000, "outside");
+    assert_malformed(&outside, 16, "header at offset 4000 (8 bytes) lies outside");
     let mut count = good.clone();
     count[32..36].copy_from_slice(&0x1000_0001u32.to_ne_bytes());
     assert_malformed(&count, 32, "nr_iovas = 268435457");
     let mut into_header = good;
     into_header[16..20].copy_from_slice(&8u32.to_ne_bytes());
-    assert_malformed(&into_header, 8, "points into the");
+    assert_malformed(&into_header, 16, "capability offset 8 points into the");
 }
 
 #[test]
@@ -260,8 +260,15 @@ fn help_has_examples_and_exit_codes_and_bad_usage_exits_2() {
     );
     assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
     let out = run(&["query", "eth0"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a bad target is a usage error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a target"));
+    assert_eq!(
+        run(&["explain", "3", "--iova", "0x1000", "--size", "0"])
+            .status
+            .code(),
+        Some(2),
+        "a 0-byte span"
+    );
 }
 
 #[test]
@@ -277,4 +284,65 @@ fn list_works_without_root_or_vfio() {
     if v.as_array().unwrap().is_empty() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("no IOMMU groups"));
     }
+}
+
+#[test]
+fn a_capture_of_the_other_byte_order_decoded_natively_gets_a_hint() {
+    let k = KernelState {
+        layout: vfio_iommu_info::encode::KernelLayout::Padded,
+        order: if cfg!(target_endian = "little") {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        },
+        iova_pgsizes: 0x1000,
+        caps: vec![CapSpec::DmaAvail(5)],
+    };
+    let f = tmpfile("other-order.bin", &k.encode());
+    let out = run(&["decode", "--json", f.to_str().unwrap()]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("hint:") && err.contains("--byte-order"),
+        "{err}"
+    );
+    let out = run(&[
+        "decode",
+        "--json",
+        "--byte-order",
+        if cfg!(target_endian = "little") {
+            "big"
+        } else {
+            "little"
+        },
+        f.to_str().unwrap(),
+    ]);
+    assert!(out.stderr.is_empty(), "no hint with the right order");
+    let _ = std::fs::remove_file(f);
+}
+
+#[test]
+fn empty_and_truncated_inputs() {
+    let empty = tmpfile("empty.bin", b"");
+    let out = run(&["decode", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("byte offset 0"));
+    let out = bin()
+        .args(["decode", "-"])
+        .stdin(std::fs::File::open(&empty).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("<stdin>: malformed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_file(empty);
+    let short = fixtures().join("linux-6.1-amd/group-2/info-argsz24.bin");
+    let out = run(&["decode", "--json", short.to_str().unwrap()]);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "a truncated chain is an answer, not an error"
+    );
+    let text = String::from_utf8(run(&["decode", short.to_str().unwrap()]).stdout).unwrap();
+    assert!(text.contains("the kernel needs 132 bytes"), "{text}");
 }
