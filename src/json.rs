@@ -19,6 +19,18 @@
 
 use serde_json::{json, Map, Value};
 
+/// The keys every `decode --json` object has (the contract); the others are extras.
+pub const CONTRACT_KEYS: [&str; 8] = [
+    "argsz",
+    "flags",
+    "iova_pgsizes",
+    "caps_truncated",
+    "iova_ranges",
+    "migration",
+    "dma_avail",
+    "unknown_caps",
+];
+
 use crate::iova::IovaRange;
 use crate::type1::{IommuInfo, Reported, Type1Cap};
 
@@ -91,16 +103,7 @@ mod tests {
             ],
         );
         let v = info_to_json(&crate::decode(&k.encode()).unwrap());
-        for key in [
-            "argsz",
-            "flags",
-            "iova_pgsizes",
-            "caps_truncated",
-            "iova_ranges",
-            "migration",
-            "dma_avail",
-            "unknown_caps",
-        ] {
+        for key in CONTRACT_KEYS {
             assert!(v.get(key).is_some(), "{key} missing");
         }
         assert_eq!(v["iova_pgsizes"].as_u64(), Some(u64::MAX));
