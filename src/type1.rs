@@ -496,8 +496,7 @@ impl<'a> InfoView<'a> {
             .map(|c| {
                 // The cap extends to the next cap above it, or to the end of the buffer.
                 let end = starts
-                    .iter()
-                    .find(|&&s| s > c.offset)
+                    .get(starts.partition_point(|&s| s <= c.offset))
                     .copied()
                     .unwrap_or(bytes.len());
                 UnknownCap {
