@@ -129,6 +129,12 @@ impl ReservedRegion {
     pub fn overlaps(&self, range: IovaRange) -> bool {
         self.range.start <= range.end && range.start <= self.range.end
     }
+
+    /// Whether the region accounts for (part of) `hole` in a container's IOVA list: it
+    /// overlaps it and is a kind the kernel removes from the list.
+    pub fn causes_hole(&self, hole: IovaRange) -> bool {
+        self.kind.excluded_from_iova_list() && self.overlaps(hole)
+    }
 }
 
 /// Parses the text of a `reserved_regions` file (`0x00000000fee00000 0x00000000feefffff msi`
@@ -181,6 +187,18 @@ impl GroupDevice {
             Some(d) => d.contains("vfio") || d == "pci-stub" || d == "pcieport",
         }
     }
+}
+
+/// The devices of a group that keep VFIO from using it, with their drivers.
+pub fn blockers(devices: &[GroupDevice]) -> Vec<GroupBlocker> {
+    devices
+        .iter()
+        .filter(|d| !d.allows_vfio())
+        .map(|d| GroupBlocker {
+            device: d.name.clone(),
+            driver: d.driver.clone().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// A sysfs tree (`/sys` on a live system; another root in tests).
@@ -296,15 +314,7 @@ impl Sysfs {
 
     /// The devices that keep a group from being viable for VFIO, with their drivers.
     pub fn group_blockers(&self, group: u32) -> Result<Vec<GroupBlocker>, Error> {
-        Ok(self
-            .group_devices(group)?
-            .into_iter()
-            .filter(|d| !d.allows_vfio())
-            .map(|d| GroupBlocker {
-                driver: d.driver.unwrap_or_default(),
-                device: d.name,
-            })
-            .collect())
+        Ok(blockers(&self.group_devices(group)?))
     }
 
     /// The group's reserved regions, as the kernel lists them.

@@ -495,7 +495,7 @@ fn iova_check(r: &mut Report, info: &IommuInfo, span: &Span, group: u32, paths: 
             let regions = paths.sysfs.reserved_regions(group).unwrap_or_default();
             let from: Vec<String> = regions
                 .iter()
-                .filter(|x| x.kind.excluded_from_iova_list() && x.overlaps(hole))
+                .filter(|x| x.causes_hole(hole))
                 .map(|x| {
                     format!(
                         "{} region {} - {}",

@@ -40,14 +40,7 @@ fn read_group(number: u32, paths: &HostPaths, ids: &PciIds) -> Result<GroupInfo,
     let sysfs = &paths.sysfs;
     let dir = sysfs.group_dir(number).join("devices");
     let listed = sysfs.group_devices(number)?;
-    let blockers = listed
-        .iter()
-        .filter(|d| !d.allows_vfio())
-        .map(|d| GroupBlocker {
-            device: d.name.clone(),
-            driver: d.driver.clone().unwrap_or_default(),
-        })
-        .collect();
+    let blockers = vfio_iommu_info::sysfs::blockers(&listed);
     let devices = listed
         .into_iter()
         .map(|d| {

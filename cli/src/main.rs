@@ -374,16 +374,6 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-impl std::fmt::Display for Order {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Order::Native => "native",
-            Order::Little => "little",
-            Order::Big => "big",
-        })
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A bug prints one line, not the default hook's message and backtrace note.

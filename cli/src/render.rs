@@ -48,7 +48,7 @@ fn address_width(ap: IovaRange) -> Option<u32> {
 pub fn hole_sources(hole: IovaRange, regions: &[(u32, ReservedRegion)]) -> String {
     let names: Vec<String> = regions
         .iter()
-        .filter(|(_, r)| r.kind.excluded_from_iova_list() && r.overlaps(hole))
+        .filter(|(_, r)| r.causes_hole(hole))
         .map(|(g, r)| format!("{} (group {g})", r.kind.name()))
         .collect();
     names.join(", ")

@@ -47,6 +47,18 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The `explain --json` check called `name`.
+fn check(report: &Value, name: &str) -> Value {
+    let checks = report["checks"]
+        .as_array()
+        .expect("explain --json has checks");
+    checks
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {report}"))
+        .clone()
+}
+
 fn json(args: &[&str]) -> Value {
     serde_json::from_str(&ok(args)).unwrap()
 }
@@ -183,13 +195,7 @@ fn lab_cli_explain_passes_for_a_bound_device_and_catches_a_hole() {
         "0x1000",
     ]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let iova = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == "iova")
-        .unwrap()
-        .clone();
+    let iova = check(&v, "iova");
     if far > aperture_end {
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(iova["status"], "fail");
@@ -233,20 +239,8 @@ fn lab_cli_explain_reports_missing_interrupt_remapping_with_the_fix() {
     let out = run(&["explain", "--json", &devices[0]]);
     std::fs::write(p, old.trim()).unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let irq = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == "interrupt-remapping")
-        .unwrap()
-        .clone();
-    let container = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == "container")
-        .unwrap()
-        .clone();
+    let irq = check(&v, "interrupt-remapping");
+    let container = check(&v, "container");
     if viommu == "virtio" {
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(container["status"], "fail", "{v}");
