@@ -10,7 +10,22 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 CLI := $(TARGET_DIR)/debug/vfio-iommu-info
 LAB_FLAGS := $(foreach s,$(LAB_SCENARIOS),-s $(s))
 
-.PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean
+# Installation (the C library, its header and pkg-config file, and the tool).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+SO := libvfio_iommu_info.so
+FFI_OUT := $(TARGET_DIR)/ffi
+# A staged install for the C examples (make c-test) and the lab's C checks.
+STAGE := $(CURDIR)/target/c-stage
+C_OUT := $(CURDIR)/target/c-examples
+
+.PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean \
+	lib header elf-check install install-lib c-build c-test
 
 all: build
 
@@ -26,22 +41,66 @@ clippy:
 unit:
 	$(CARGO) test --workspace
 
+# The C library: libvfio_iommu_info.so.0 (SONAME, version node: see ffi/build.rs) and the
+# static archive, built separately because only the shared one carries symbol versions.
+lib:
+	VFIO_IOMMU_INFO_LINK=cdylib $(CARGO) rustc -p vfio-iommu-info-ffi --lib --release --crate-type cdylib
+	mkdir -p $(FFI_OUT)
+	cp $(TARGET_DIR)/release/libvfio_iommu_info_ffi.so $(FFI_OUT)/$(SO).$(VERSION)
+	VFIO_IOMMU_INFO_LINK=staticlib $(CARGO) rustc -p vfio-iommu-info-ffi --lib --release --crate-type staticlib
+	cp $(TARGET_DIR)/release/libvfio_iommu_info_ffi.a $(FFI_OUT)/libvfio_iommu_info.a
+
+# Regenerates include/vfio_iommu_info.h from ffi/src (cbindgen, pinned by Cargo.lock).
+header:
+	VFIO_IOMMU_INFO_BLESS=1 $(CARGO) test -p vfio-iommu-info-ffi --test header
+
+# Reads the shared library's ELF: SONAME, exports, version node.
+elf-check: lib
+	packaging/check-elf $(FFI_OUT)/$(SO).$(VERSION) include/vfio_iommu_info.h
+
+install-lib: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(FFI_OUT)/$(SO).$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SO).$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO).0
+	ln -sf $(SO).0 $(DESTDIR)$(LIBDIR)/$(SO)
+	install -m 0644 $(FFI_OUT)/libvfio_iommu_info.a $(DESTDIR)$(LIBDIR)/
+	install -m 0644 include/vfio_iommu_info.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' packaging/vfio-iommu-info.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/vfio-iommu-info.pc
+
+install: install-lib
+	$(CARGO) build --release -p vfio-iommu-info-cli
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(TARGET_DIR)/release/vfio-iommu-info $(DESTDIR)$(BINDIR)/
+
+# The C examples, built from a copy outside the tree against a staged install with
+# nothing but pkg-config (plain, ASan+UBSan, static), and the header alone as C and C++.
+c-build:
+	rm -rf $(STAGE) && $(MAKE) --no-print-directory install-lib DESTDIR=$(STAGE) PREFIX=/usr
+	packaging/check-elf $(STAGE)/usr/lib/$(SO).$(VERSION) $(STAGE)/usr/include/vfio_iommu_info.h
+	c-examples/build-outside $(STAGE) $(C_OUT)
+
+# The C examples against every fixture (compared with the CLI), under valgrind and ASan.
+c-test: c-build build
+	c-examples/run-tests $(STAGE) $(C_OUT) $(CLI)
+
 # Builds what the guests run: the in-guest test binaries of the core and the CLI (listed
 # in target/lab/tests.list for lab/guest/checks.sh), the CLI and the examples.
-lab-build:
+lab-build: c-build
 	mkdir -p target/lab
 	$(CARGO) build --workspace --bins --examples
 	{ $(CARGO) test --no-run --test lab --message-format=json; \
-	  $(CARGO) test --no-run -p vfio-iommu-info-cli --test lab_cli --message-format=json; } \
+	  $(CARGO) test --no-run -p vfio-iommu-info-cli --test lab_cli --message-format=json; \
+	  $(CARGO) test --no-run -p vfio-iommu-info-ffi --test lab_c --message-format=json; } \
 	  | grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' > target/lab/tests.list
-	test "$$(wc -l < target/lab/tests.list)" -eq 2
+	test "$$(wc -l < target/lab/tests.list)" -eq 3
 
 # The real-kernel matrix: QEMU guests with intel/amd/virtio vIOMMUs (LAB_SCENARIOS=... for a subset).
 lab: lab-build
 	lab/run $(LAB_FLAGS)
 
 # Everything: style, lints, host tests, then the lab.
-test: fmt-check clippy unit lab
+test: fmt-check clippy unit c-test lab
 
 # The tool against a real kernel: this host's own VFIO groups when it has some, else a
 # QEMU guest with a virtual IOMMU and an edu device bound to vfio-pci.

@@ -1,0 +1,246 @@
+//! The whole VFIO dance from a group number, a group path or a PCI address: an opaque
+//! container handle that owns its fds.
+
+use std::ffi::{c_char, c_int};
+use std::os::fd::{AsFd, AsRawFd};
+
+use ::vfio_iommu_info::{Container, HostPaths, Target};
+
+use crate::args::{self, Out};
+use crate::info::{index, vfio_iommu_info};
+use crate::result::{guard, Failure};
+
+/// A VFIO container the library opened, with its groups attached and the best type1 IOMMU
+/// model set: ready to query or to map DMA on. It owns the container fd and the group
+/// fds and closes them in `vfio_iommu_info_container_free()`.
+pub struct vfio_iommu_info_container {
+    container: Container,
+}
+
+/// Opens a container for `targets` and queries it: the one call for a user who has group
+/// numbers or PCI addresses.
+fn open_and_query(
+    function: &str,
+    targets: &[Target],
+    container_out: Option<Out<*mut vfio_iommu_info_container>>,
+    info_out: Out<*mut vfio_iommu_info>,
+) -> Result<(), Failure> {
+    let container = Container::open_targets(targets, &HostPaths::default())
+        .map_err(|e| Failure::from_error(function, &e))?;
+    let info = container
+        .query()
+        .map_err(|e| Failure::from_error(function, &e))?;
+    info_out.write(Box::into_raw(vfio_iommu_info::new(info)));
+    if let Some(out) = container_out {
+        out.write(Box::into_raw(Box::new(vfio_iommu_info_container {
+            container,
+        })));
+    }
+    Ok(())
+}
+
+/// Opens the IOMMU group of `target` in a new container and queries it.
+///
+/// `target` is an IOMMU group number (`"4"`), a group path (`"/dev/vfio/4"`) or a PCI
+/// address (`"0000:03:00.0"` or `"03:00.0"`). The library opens the group, checks it is
+/// viable, opens `/dev/vfio/vfio`, attaches the group, sets the best type1 model and
+/// queries it.
+///
+/// On success, returns 0 and stores a new info object in `*info_out` (freed with
+/// `vfio_iommu_info_free()`) and, when `container_out` is not NULL, the open container in
+/// `*container_out` (freed with `vfio_iommu_info_container_free()`, to map DMA on); with
+/// `container_out` NULL the container is closed before returning. On failure, nothing is
+/// written and the code is the kernel's negative errno (`-ENOENT`: no such group or VFIO
+/// not loaded; `-EACCES`: no permission on `/dev/vfio/N`; `-EBUSY`: the group is open
+/// elsewhere; `-EPERM` at `VFIO_SET_IOMMU`: no interrupt remapping), or
+/// `VFIO_IOMMU_INFO_E_NOT_VIABLE`, `_NO_DEVICE`, `_NO_IOMMU_GROUP`, `_NO_TYPE1`,
+/// `_INVALID` (a target that is none of the three forms, or not UTF-8), `_NULL`, and
+/// rarely `_API_VERSION`, `_SYSFS_FORMAT`, `_MALFORMED`, `_SIZE` (as for
+/// `vfio_iommu_info_query()`) or `_INTERNAL`. The last error names the group, device,
+/// driver or path, and what to do.
+///
+/// # Safety
+/// `target` must be a NUL-terminated string; `info_out` and a non-NULL `container_out`
+/// must point to writable storage for a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_open(
+    target: *const c_char,
+    container_out: *mut *mut vfio_iommu_info_container,
+    info_out: *mut *mut vfio_iommu_info,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_open";
+    guard(|| {
+        let info_out = Out::new(info_out, F, "info_out")?;
+        // SAFETY: the caller guarantees a NUL-terminated string.
+        let text = unsafe { args::utf8(target, F, "target") }?;
+        let target: Target = text.parse().map_err(|e| Failure::from_error(F, &e))?;
+        open_and_query(F, &[target], Out::optional(container_out), info_out)
+    })
+}
+
+/// `vfio_iommu_info_open()` for several targets in one container (the groups a VMM
+/// passes through together): `targets` is an array of `n_targets` strings, each a group
+/// number, a group path or a PCI address. Two functions of one group are opened once.
+/// The returns and ownership are those of `vfio_iommu_info_open()`; `n_targets` 0 is
+/// `VFIO_IOMMU_INFO_E_INVALID`.
+///
+/// # Safety
+/// `targets` must point to `n_targets` NUL-terminated strings; `info_out` and a non-NULL
+/// `container_out` must point to writable storage for a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_open_targets(
+    targets: *const *const c_char,
+    n_targets: usize,
+    container_out: *mut *mut vfio_iommu_info_container,
+    info_out: *mut *mut vfio_iommu_info,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_open_targets";
+    guard(|| {
+        let info_out = Out::new(info_out, F, "info_out")?;
+        if targets.is_null() {
+            return Err(Failure::null(F, "targets"));
+        }
+        if n_targets == 0 {
+            return Err(Failure::invalid(
+                F,
+                "n_targets is 0: name at least one target",
+            ));
+        }
+        let mut parsed = Vec::new();
+        for i in 0..n_targets {
+            // SAFETY: the caller guarantees `n_targets` readable pointers at `targets`,
+            // and `i` is below it.
+            let ptr = unsafe { targets.add(i).read() };
+            // SAFETY: the caller guarantees each is a NUL-terminated string (NULL is
+            // reported).
+            let text = unsafe { args::utf8(ptr, F, &format!("targets[{i}]")) }?;
+            parsed.push(text.parse().map_err(|e| Failure::from_error(F, &e))?);
+        }
+        open_and_query(F, &parsed, Out::optional(container_out), info_out)
+    })
+}
+
+/// Queries the container again (DMA_AVAIL changes as mappings are made). On success,
+/// returns 0 and stores a new info object in `*info_out`, freed with
+/// `vfio_iommu_info_free()`; on failure, the codes of `vfio_iommu_info_query()`.
+///
+/// # Safety
+/// `container` must be a live handle of this library; `info_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_container_query(
+    container: *const vfio_iommu_info_container,
+    info_out: *mut *mut vfio_iommu_info,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_container_query";
+    guard(|| {
+        // SAFETY: per the contract, `container` is NULL or a live handle.
+        let c = unsafe { args::object(container, F, "container") }?;
+        let out = Out::new(info_out, F, "info_out")?;
+        let info = c
+            .container
+            .query()
+            .map_err(|e| Failure::from_error(F, &e))?;
+        out.write(Box::into_raw(vfio_iommu_info::new(info)));
+        Ok(())
+    })
+}
+
+/// The container's fd (`/dev/vfio/vfio`), for `VFIO_IOMMU_MAP_DMA` and the like. It stays
+/// owned by the handle: do not close it; it is valid until the handle is freed.
+///
+/// Returns 0 and writes `*fd`, or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `container` must be a live handle of this library; `fd` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_container_fd(
+    container: *const vfio_iommu_info_container,
+    fd: *mut c_int,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_container_fd";
+    guard(|| {
+        // SAFETY: per the contract, `container` is NULL or a live handle.
+        let c = unsafe { args::object(container, F, "container") }?;
+        Out::new(fd, F, "fd")?.write(c.container.as_fd().as_raw_fd());
+        Ok(())
+    })
+}
+
+/// The number of groups attached to the container.
+///
+/// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `container` must be a live handle of this library; `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_container_group_count(
+    container: *const vfio_iommu_info_container,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_container_group_count";
+    guard(|| {
+        // SAFETY: per the contract, `container` is NULL or a live handle.
+        let c = unsafe { args::object(container, F, "container") }?;
+        Out::new(count, F, "count")?.write(c.container.groups().len());
+        Ok(())
+    })
+}
+
+/// The group at `index`: its fd (`/dev/vfio/N`, for `VFIO_GROUP_GET_DEVICE_FD`; owned by
+/// the handle, do not close it) and its number (-1 when its node's name is not a number).
+///
+/// Returns 0 and writes `*fd` and `*number`, `VFIO_IOMMU_INFO_E_RANGE`, or
+/// `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `container` must be a live handle of this library; `fd` and `number` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_container_group(
+    container: *const vfio_iommu_info_container,
+    index: usize,
+    fd: *mut c_int,
+    number: *mut i64,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_container_group";
+    guard(|| {
+        // SAFETY: per the contract, `container` is NULL or a live handle.
+        let c = unsafe { args::object(container, F, "container") }?;
+        let fd = Out::new(fd, F, "fd")?;
+        let number = Out::new(number, F, "number")?;
+        let groups: Vec<(c_int, i64)> = c
+            .container
+            .groups()
+            .iter()
+            .map(|g| (g.as_fd().as_raw_fd(), g.number().map_or(-1, i64::from)))
+            .collect();
+        let (group_fd, group_number) = self::index(&groups, index, F)?;
+        fd.write(group_fd);
+        number.write(group_number);
+        Ok(())
+    })
+}
+
+/// Closes the container's and its groups' fds and frees the handle. NULL is accepted
+/// and ignored. Mappings made on the container go away with it (the kernel's rule).
+///
+/// # Safety
+/// `container` must be NULL or a handle from this library not already freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_container_free(container: *mut vfio_iommu_info_container) {
+    if container.is_null() {
+        return;
+    }
+    // SAFETY: a non-NULL handle came from `Box::into_raw` in this library and, per the
+    // contract, was not freed before. Dropping closes fds and cannot unwind.
+    drop(unsafe { Box::from_raw(container) });
+}
+
+symbol_versions!(
+    vfio_iommu_info_open,
+    vfio_iommu_info_open_targets,
+    vfio_iommu_info_container_query,
+    vfio_iommu_info_container_fd,
+    vfio_iommu_info_container_group_count,
+    vfio_iommu_info_container_group,
+    vfio_iommu_info_container_free,
+);

@@ -1,0 +1,786 @@
+//! The decoded IOMMU info as an opaque object: decode, query, free and every accessor.
+
+use std::ffi::{c_char, c_int, CString};
+use std::os::fd::BorrowedFd;
+use std::ptr;
+
+use ::vfio_iommu_info::{
+    decode_with_order, query_type1, Absence, ByteOrder, IommuInfo, IovaRange, Type1Cap,
+};
+
+use crate::args::{self, Out, Sized32};
+use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_ABSENT, VFIO_IOMMU_INFO_E_RANGE};
+
+/// Decode the buffer in this machine's byte order.
+pub const VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE: u32 = 0;
+/// Decode a capture from a little-endian machine (x86, arm64, riscv).
+pub const VFIO_IOMMU_INFO_BYTE_ORDER_LITTLE: u32 = 1;
+/// Decode a capture from a big-endian machine (s390x, ppc64).
+pub const VFIO_IOMMU_INFO_BYTE_ORDER_BIG: u32 = 2;
+
+/// `VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE`: the usable IOVA ranges (Linux 5.4).
+pub const VFIO_IOMMU_INFO_CAP_IOVA_RANGE: u32 = 1;
+/// `VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION`: dirty-page tracking (Linux 5.8).
+pub const VFIO_IOMMU_INFO_CAP_MIGRATION: u32 = 2;
+/// `VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL`: how many more mappings are accepted (Linux 5.10).
+pub const VFIO_IOMMU_INFO_CAP_DMA_AVAIL: u32 = 3;
+
+/// The item is present.
+pub const VFIO_IOMMU_INFO_PRESENT: u32 = 0;
+/// Absent: the CAPS flag is clear (a kernel before 5.4, or 5.4-5.7 with nothing to report).
+pub const VFIO_IOMMU_INFO_ABSENT_NO_CAPABILITY_CHAIN: u32 = 1;
+/// Absent: the kernel's capabilities did not fit the buffer (a capture made too small);
+/// the header's `caps_truncated` is 1.
+pub const VFIO_IOMMU_INFO_ABSENT_DID_NOT_FIT: u32 = 2;
+/// Absent: the CAPS flag is set and `argsz` says the buffer was large enough, yet
+/// `cap_offset` is 0: the kernel did not place its chain (a partial fill).
+pub const VFIO_IOMMU_INFO_ABSENT_CHAIN_NOT_PLACED: u32 = 3;
+/// Absent: the chain is there without this capability (the kernel predates it, or for
+/// IOVA_RANGE, no IOMMU-backed group is attached).
+pub const VFIO_IOMMU_INFO_ABSENT_NOT_IN_CHAIN: u32 = 4;
+
+/// A range of IOVA space, both ends inclusive (so it can end at 2^64-1).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vfio_iommu_info_range {
+    /// The first address.
+    pub start: u64,
+    /// The last address (inclusive).
+    pub end: u64,
+}
+
+impl From<IovaRange> for vfio_iommu_info_range {
+    fn from(r: IovaRange) -> Self {
+        vfio_iommu_info_range {
+            start: r.start,
+            end: r.end,
+        }
+    }
+}
+
+/// The fixed part of `struct vfio_iommu_type1_info`, as found in the buffer.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vfio_iommu_info_header {
+    /// Set by the caller to `sizeof(struct vfio_iommu_info_header)`; on success, the
+    /// number of bytes the library filled.
+    pub size: u32,
+    /// `argsz` as the kernel returned it: the size the whole info needs. When it exceeds
+    /// the buffer's size, capabilities did not fit (`caps_truncated`). Kernels before 5.4
+    /// leave it as the caller passed it.
+    pub argsz: u32,
+    /// `flags`: bit 0 `VFIO_IOMMU_INFO_PGSIZES`, bit 1 `VFIO_IOMMU_INFO_CAPS`.
+    pub flags: u32,
+    /// `cap_offset`: where the chain starts; 0 when the CAPS flag is clear or the buffer
+    /// does not hold the field.
+    pub cap_offset: u32,
+    /// 1 when the kernel had capabilities that did not fit the buffer (then every absent
+    /// capability's reason is `VFIO_IOMMU_INFO_ABSENT_DID_NOT_FIT`), else 0.
+    pub caps_truncated: u32,
+}
+
+impl Sized32 for vfio_iommu_info_header {
+    fn with_size(self, size: u32) -> Self {
+        vfio_iommu_info_header { size, ..self }
+    }
+}
+
+/// The dirty-page tracking capability (`VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vfio_iommu_info_migration {
+    /// Set by the caller to `sizeof(struct vfio_iommu_info_migration)`; on success, the
+    /// number of bytes the library filled.
+    pub size: u32,
+    /// The capability's version.
+    pub version: u32,
+    /// Its `flags` (none defined so far).
+    pub flags: u32,
+    /// Always 0 (padding, not from the kernel).
+    pub reserved: u32,
+    /// Page sizes in which dirty pages can be tracked (bit n: 2^n bytes).
+    pub pgsize_bitmap: u64,
+    /// The largest dirty bitmap the kernel returns in one call, in bytes.
+    pub max_dirty_bitmap_size: u64,
+}
+
+impl Sized32 for vfio_iommu_info_migration {
+    fn with_size(self, size: u32) -> Self {
+        vfio_iommu_info_migration { size, ..self }
+    }
+}
+
+/// A capability of the chain, where it sits, and for one this library does not know,
+/// its raw bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vfio_iommu_info_cap {
+    /// Set by the caller to `sizeof(struct vfio_iommu_info_cap)`; on success, the number
+    /// of bytes the library filled.
+    pub size: u32,
+    /// The capability id, the kernel's (`VFIO_IOMMU_INFO_CAP_*` for the known ones).
+    pub id: u16,
+    /// Its version.
+    pub version: u16,
+    /// Offset of its header from the start of the buffer.
+    pub offset: u64,
+    /// For a capability this library does not know: its bytes, header included, up to the
+    /// capability at the next higher offset or the end of the buffer (owned by the info object, valid until it
+    /// is freed). NULL for a known capability.
+    pub bytes: *const u8,
+    /// The number of bytes at `bytes`; 0 when `bytes` is NULL.
+    pub len: usize,
+}
+
+impl Sized32 for vfio_iommu_info_cap {
+    fn with_size(self, size: u32) -> Self {
+        vfio_iommu_info_cap { size, ..self }
+    }
+}
+
+/// What a type1 container told about its IOMMU: an opaque object, from
+/// `vfio_iommu_info_decode()`, `vfio_iommu_info_query()` or `vfio_iommu_info_open()`,
+/// freed by `vfio_iommu_info_free()`. Immutable: it may be read from several threads.
+pub struct vfio_iommu_info {
+    pub(crate) info: IommuInfo,
+    aperture: Option<IovaRange>,
+    holes: Vec<IovaRange>,
+    /// The explanation of each capability's absence, "" when present (`CAPS` order).
+    absence_text: [CString; 3],
+}
+
+const CAPS: [Type1Cap; 3] = [Type1Cap::IovaRange, Type1Cap::Migration, Type1Cap::DmaAvail];
+
+impl vfio_iommu_info {
+    pub(crate) fn new(info: IommuInfo) -> Box<vfio_iommu_info> {
+        let absence_text = CAPS.map(|cap| {
+            let text = info
+                .absence(cap)
+                .map(|a| a.explain(cap))
+                .unwrap_or_default();
+            CString::new(text).unwrap_or_default()
+        });
+        Box::new(vfio_iommu_info {
+            aperture: info.aperture(),
+            holes: info.holes(),
+            absence_text,
+            info,
+        })
+    }
+
+    fn cap_index(cap_id: u32, function: &str) -> Result<usize, Failure> {
+        CAPS.iter()
+            .position(|cap| u32::from(cap.id()) == cap_id)
+            .ok_or_else(|| {
+                Failure::invalid(
+                    function,
+                    format_args!("capability id {cap_id} is not one of VFIO_IOMMU_INFO_CAP_*"),
+                )
+            })
+    }
+
+    fn absent(&self, cap: Type1Cap, function: &str) -> Failure {
+        let why = self
+            .info
+            .absence(cap)
+            .map_or_else(String::new, |a| a.explain(cap));
+        Failure::new(
+            VFIO_IOMMU_INFO_E_ABSENT,
+            format!("{function}: {} is absent: {why}", cap.name()),
+        )
+    }
+
+    /// The C view of the capability at `offset`, with its bytes when it is unknown.
+    fn cap_entry(&self, id: u16, version: u16, offset: usize) -> vfio_iommu_info_cap {
+        let unknown = self.info.unknown_caps.iter().find(|u| u.offset == offset);
+        vfio_iommu_info_cap {
+            size: 0,
+            id,
+            version,
+            offset: offset as u64,
+            bytes: unknown.map_or(ptr::null(), |u| u.bytes.as_ptr()),
+            len: unknown.map_or(0, |u| u.bytes.len()),
+        }
+    }
+
+    fn ranges(&self, function: &str) -> Result<&[IovaRange], Failure> {
+        self.info
+            .iova_ranges
+            .present()
+            .map(Vec::as_slice)
+            .ok_or_else(|| self.absent(Type1Cap::IovaRange, function))
+    }
+}
+
+pub(crate) fn index<T: Copy>(list: &[T], index: usize, function: &str) -> Result<T, Failure> {
+    list.get(index)
+        .copied()
+        .ok_or_else(|| range_failure(function, index, list.len()))
+}
+
+/// Decodes a `struct vfio_iommu_type1_info` buffer captured from a kernel (for example by
+/// `vfio-iommu-info query --save-raw`): `len` bytes at `buf`, as the kernel filled them.
+///
+/// `byte_order` is one of `VFIO_IOMMU_INFO_BYTE_ORDER_*` (`LITTLE` or `BIG` for a capture
+/// from another architecture). `buf` may be NULL only when `len` is 0. The library does
+/// not keep `buf`. A buffer shorter than the 16-byte fixed part (`len` 0 included) is
+/// malformed.
+///
+/// On success, returns 0 and stores a new object in `*out`, which the caller frees with
+/// `vfio_iommu_info_free()`. On failure, returns `VFIO_IOMMU_INFO_E_MALFORMED` (the last
+/// error names the byte offset and what is wrong there), `VFIO_IOMMU_INFO_E_NULL` or
+/// `VFIO_IOMMU_INFO_E_INVALID`, and leaves `*out` untouched.
+///
+/// # Safety
+/// `buf` must point to `len` readable bytes; `out` must point to writable storage for a
+/// pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_decode(
+    buf: *const u8,
+    len: usize,
+    byte_order: u32,
+    out: *mut *mut vfio_iommu_info,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_decode";
+    guard(|| {
+        let out = Out::new(out, F, "out")?;
+        // SAFETY: the caller guarantees `len` readable bytes at `buf`.
+        let data = unsafe { args::bytes(buf, len, F) }?;
+        let order = match byte_order {
+            VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE => ByteOrder::Native,
+            VFIO_IOMMU_INFO_BYTE_ORDER_LITTLE => ByteOrder::Little,
+            VFIO_IOMMU_INFO_BYTE_ORDER_BIG => ByteOrder::Big,
+            other => {
+                return Err(Failure::invalid(
+                    F,
+                    format_args!("byte_order {other} is not one of VFIO_IOMMU_INFO_BYTE_ORDER_*"),
+                ))
+            }
+        };
+        let info = decode_with_order(data, order)
+            .map_err(|e| Failure::from_error(F, &::vfio_iommu_info::Error::Malformed(e)))?;
+        out.write(Box::into_raw(vfio_iommu_info::new(info)));
+        Ok(())
+    })
+}
+
+/// Queries a type1 container: one `VFIO_IOMMU_GET_INFO` on the common path (a larger
+/// buffer only when the capabilities do not fit 1 KiB).
+///
+/// `container_fd` is an open `/dev/vfio/vfio` fd with a group attached and an IOMMU model
+/// set (`VFIO_SET_IOMMU`); it stays the caller's: the library neither keeps nor closes it.
+///
+/// On success, returns 0 and stores a new object in `*out`, freed with
+/// `vfio_iommu_info_free()`. On failure, `*out` is untouched and the code is:
+/// the kernel's negative errno (`-EINVAL`: no IOMMU model set yet; `-ENOTTY`: not a VFIO
+/// fd; `-EBADF`: not an open fd), `VFIO_IOMMU_INFO_E_NOT_CONTAINER` (a VFIO fd that is not
+/// a type1 container, such as a device fd), `VFIO_IOMMU_INFO_E_MALFORMED` or
+/// `VFIO_IOMMU_INFO_E_SIZE`; the last error says which fd and what to do.
+///
+/// # Safety
+/// `out` must point to writable storage for a pointer; `container_fd` must not be closed
+/// by another thread during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_query(
+    container_fd: c_int,
+    out: *mut *mut vfio_iommu_info,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_query";
+    guard(|| {
+        let out = Out::new(out, F, "out")?;
+        if container_fd < 0 {
+            return Err(Failure::new(
+                -libc::EBADF,
+                format!("{F}: container_fd {container_fd} is not a file descriptor"),
+            ));
+        }
+        // SAFETY: `container_fd` is not -1 (checked) and the caller keeps it open for the
+        // duration of the call; the borrow does not outlive it.
+        let fd = unsafe { BorrowedFd::borrow_raw(container_fd) };
+        let info = query_type1(fd).map_err(|e| Failure::from_error(F, &e))?;
+        out.write(Box::into_raw(vfio_iommu_info::new(info)));
+        Ok(())
+    })
+}
+
+/// Frees an info object. NULL is accepted and ignored. Freeing the same object twice is
+/// undefined behaviour.
+///
+/// # Safety
+/// `info` must be NULL or an object from this library not already freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_free(info: *mut vfio_iommu_info) {
+    if info.is_null() {
+        return;
+    }
+    // SAFETY: a non-NULL `info` came from `Box::into_raw` in this library and, per the
+    // contract, was not freed before. Dropping cannot unwind (plain data).
+    drop(unsafe { Box::from_raw(info) });
+}
+
+/// Copies the fixed part of the info (`argsz`, `flags`, `cap_offset`, truncation) into
+/// `*out`, whose `size` the caller sets to `sizeof(struct vfio_iommu_info_header)`.
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_NULL`, or `VFIO_IOMMU_INFO_E_INVALID` when `out->size` is
+/// too small; `*out` is written only on success.
+///
+/// # Safety
+/// `info` must be a live object of this library; `out` must point to a writable struct.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_header(
+    info: *const vfio_iommu_info,
+    out: *mut vfio_iommu_info_header,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_header";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(out, F, "out")?;
+        out.check_size(F, "out")?;
+        let i = &info.info;
+        out.write_sized(vfio_iommu_info_header {
+            size: 0,
+            argsz: i.argsz,
+            flags: i.flags,
+            cap_offset: i.cap_offset.unwrap_or(0),
+            caps_truncated: u32::from(i.caps_truncated),
+        });
+        Ok(())
+    })
+}
+
+/// The supported IOMMU page sizes: bit n set means pages of 2^n bytes. The smallest is
+/// the granule every mapping's address and size must be a multiple of.
+///
+/// Returns 0 and writes `*bitmap`, or `VFIO_IOMMU_INFO_E_ABSENT` when the PGSIZES flag is
+/// clear, or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `bitmap` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_page_sizes(
+    info: *const vfio_iommu_info,
+    bitmap: *mut u64,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_page_sizes";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(bitmap, F, "bitmap")?;
+        let sizes = info.info.iova_pgsizes.ok_or_else(|| {
+            Failure::new(
+                VFIO_IOMMU_INFO_E_ABSENT,
+                format!(
+                    "{F}: the PGSIZES flag is clear (flags {:#x}): the kernel reported no page sizes",
+                    info.info.flags
+                ),
+            )
+        })?;
+        out.write(sizes.bits());
+        Ok(())
+    })
+}
+
+/// The number of usable IOVA ranges (the aperture minus the reserved holes).
+///
+/// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_ABSENT` when the kernel reported
+/// no IOVA_RANGE capability (`vfio_iommu_info_absence()` says why), or
+/// `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_iova_range_count(
+    info: *const vfio_iommu_info,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_iova_range_count";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(count, F, "count")?;
+        out.write(info.ranges(F)?.len());
+        Ok(())
+    })
+}
+
+/// The usable IOVA range at `index`, in the kernel's order (ascending on every kernel
+/// seen). A mapping must lie inside one range.
+///
+/// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
+/// `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `range` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_iova_range(
+    info: *const vfio_iommu_info,
+    index: usize,
+    range: *mut vfio_iommu_info_range,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_iova_range";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(range, F, "range")?;
+        out.write(self::index(info.ranges(F)?, index, F)?.into());
+        Ok(())
+    })
+}
+
+/// The IOMMU aperture, the "DMA window": from the lowest start to the highest end of the
+/// IOVA ranges. Holes lie inside it.
+///
+/// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or
+/// `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `range` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_aperture(
+    info: *const vfio_iommu_info,
+    range: *mut vfio_iommu_info_range,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_aperture";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(range, F, "range")?;
+        info.ranges(F)?;
+        let aperture = info
+            .aperture
+            .ok_or_else(|| info.absent(Type1Cap::IovaRange, F))?;
+        out.write(aperture.into());
+        Ok(())
+    })
+}
+
+/// The number of holes inside the aperture (reserved regions: the MSI window, AMD's
+/// HyperTransport hole, RMRRs): 0 when the ranges are contiguous.
+///
+/// Returns 0 and writes `*count`, `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or
+/// `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_hole_count(
+    info: *const vfio_iommu_info,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_hole_count";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(count, F, "count")?;
+        info.ranges(F)?;
+        out.write(info.holes.len());
+        Ok(())
+    })
+}
+
+/// The hole at `index`, ascending.
+///
+/// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
+/// `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `range` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_hole(
+    info: *const vfio_iommu_info,
+    index: usize,
+    range: *mut vfio_iommu_info_range,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_hole";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(range, F, "range")?;
+        info.ranges(F)?;
+        out.write(self::index(&info.holes, index, F)?.into());
+        Ok(())
+    })
+}
+
+/// The dirty-page tracking capability, into `*out`, whose `size` the caller sets to
+/// `sizeof(struct vfio_iommu_info_migration)`.
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_ABSENT` when not reported (`vfio_iommu_info_absence()`
+/// says why), `VFIO_IOMMU_INFO_E_INVALID` when `out->size` is too small, or
+/// `VFIO_IOMMU_INFO_E_NULL`. `*out` is written only on success.
+///
+/// # Safety
+/// `info` must be a live object of this library; `out` must point to a writable struct.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_migration(
+    info: *const vfio_iommu_info,
+    out: *mut vfio_iommu_info_migration,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_migration";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(out, F, "out")?;
+        out.check_size(F, "out")?;
+        let m = info
+            .info
+            .migration
+            .present()
+            .ok_or_else(|| info.absent(Type1Cap::Migration, F))?;
+        out.write_sized(vfio_iommu_info_migration {
+            size: 0,
+            version: u32::from(m.version),
+            flags: m.flags,
+            reserved: 0,
+            pgsize_bitmap: m.pgsize_bitmap.bits(),
+            max_dirty_bitmap_size: m.max_dirty_bitmap_size,
+        });
+        Ok(())
+    })
+}
+
+/// How many more `VFIO_IOMMU_MAP_DMA` calls the container accepts (DMA_AVAIL), as of the
+/// query (or the capture).
+///
+/// Returns 0 and writes `*avail`, `VFIO_IOMMU_INFO_E_ABSENT` when not reported (before
+/// Linux 5.10 the limit is the vfio_iommu_type1 `dma_entry_limit` parameter, 65535 by
+/// default), or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `avail` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_dma_avail(
+    info: *const vfio_iommu_info,
+    avail: *mut u32,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_dma_avail";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(avail, F, "avail")?;
+        let n = info
+            .info
+            .dma_avail
+            .present()
+            .ok_or_else(|| info.absent(Type1Cap::DmaAvail, F))?;
+        out.write(*n);
+        Ok(())
+    })
+}
+
+/// Whether the capability `cap_id` (`VFIO_IOMMU_INFO_CAP_*`) was reported, and if not,
+/// why: `*reason` is `VFIO_IOMMU_INFO_PRESENT` or a `VFIO_IOMMU_INFO_ABSENT_*` code.
+/// When `text` is not NULL, `*text` receives the explanation in words ("" when present),
+/// a NUL-terminated string owned by `info` and valid until it is freed.
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_INVALID` for an unknown `cap_id`, or
+/// `VFIO_IOMMU_INFO_E_NULL` (`info` or `reason`).
+///
+/// # Safety
+/// `info` must be a live object of this library; `reason` and a non-NULL `text` must be
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_absence(
+    info: *const vfio_iommu_info,
+    cap_id: u32,
+    reason: *mut u32,
+    text: *mut *const c_char,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_absence";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let reason = Out::new(reason, F, "reason")?;
+        let text = Out::optional(text);
+        let i = vfio_iommu_info::cap_index(cap_id, F)?;
+        let code = match info.info.absence(CAPS[i]) {
+            None => VFIO_IOMMU_INFO_PRESENT,
+            Some(Absence::NoCapabilityChain) => VFIO_IOMMU_INFO_ABSENT_NO_CAPABILITY_CHAIN,
+            Some(Absence::DidNotFit { .. }) => VFIO_IOMMU_INFO_ABSENT_DID_NOT_FIT,
+            Some(Absence::ChainNotPlaced) => VFIO_IOMMU_INFO_ABSENT_CHAIN_NOT_PLACED,
+            Some(Absence::NotInChain) => VFIO_IOMMU_INFO_ABSENT_NOT_IN_CHAIN,
+            Some(other) => {
+                return Err(Failure::new(
+                    crate::result::VFIO_IOMMU_INFO_E_INTERNAL,
+                    format!("{F}: absence {other:?} has no code"),
+                ))
+            }
+        };
+        reason.write(code);
+        if let Some(text) = text {
+            text.write(info.absence_text[i].as_ptr());
+        }
+        Ok(())
+    })
+}
+
+/// The number of capabilities in the chain whose id this library does not know (from a
+/// newer kernel); `vfio_iommu_info_unknown_cap()` reads them.
+///
+/// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_unknown_cap_count(
+    info: *const vfio_iommu_info,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_unknown_cap_count";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        Out::new(count, F, "count")?.write(info.info.unknown_caps.len());
+        Ok(())
+    })
+}
+
+/// The unknown capability at `index` (chain order), with its raw bytes, into `*out`,
+/// whose `size` the caller sets to `sizeof(struct vfio_iommu_info_cap)`.
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
+/// `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `out` must point to a writable struct.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_unknown_cap(
+    info: *const vfio_iommu_info,
+    index: usize,
+    out: *mut vfio_iommu_info_cap,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_unknown_cap";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(out, F, "out")?;
+        out.check_size(F, "out")?;
+        let caps = &info.info.unknown_caps;
+        let cap = caps
+            .get(index)
+            .ok_or_else(|| range_failure(F, index, caps.len()))?;
+        out.write_sized(info.cap_entry(cap.id, cap.version, cap.offset));
+        Ok(())
+    })
+}
+
+/// The number of capabilities in the chain, known and unknown.
+///
+/// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_chain_length(
+    info: *const vfio_iommu_info,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_chain_length";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        Out::new(count, F, "count")?.write(info.info.chain.len());
+        Ok(())
+    })
+}
+
+/// The capability at `index` in chain order (where the kernel placed it), into `*out`,
+/// whose `size` the caller sets to `sizeof(struct vfio_iommu_info_cap)`. `bytes` is set
+/// for unknown capabilities only.
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
+/// `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `info` must be a live object of this library; `out` must point to a writable struct.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_chain_entry(
+    info: *const vfio_iommu_info,
+    index: usize,
+    out: *mut vfio_iommu_info_cap,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_chain_entry";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(out, F, "out")?;
+        out.check_size(F, "out")?;
+        let chain = &info.info.chain;
+        let loc = chain
+            .get(index)
+            .ok_or_else(|| range_failure(F, index, chain.len()))?;
+        out.write_sized(info.cap_entry(loc.id, loc.version, loc.offset));
+        Ok(())
+    })
+}
+
+fn range_failure(function: &str, index: usize, len: usize) -> Failure {
+    Failure::new(
+        VFIO_IOMMU_INFO_E_RANGE,
+        format!("{function}: index {index} is past the end of a list of {len}"),
+    )
+}
+
+/// The info as the JSON object `vfio-iommu-info decode --json` prints (the same keys and
+/// values), for logging or for tools. On success, `*json` receives a NUL-terminated string
+/// the caller frees with `vfio_iommu_info_string_free()`.
+///
+/// Returns 0 or `VFIO_IOMMU_INFO_E_NULL`; `*json` is written only on success.
+///
+/// # Safety
+/// `info` must be a live object of this library; `json` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_to_json(
+    info: *const vfio_iommu_info,
+    json: *mut *mut c_char,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_to_json";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(json, F, "json")?;
+        let text = ::vfio_iommu_info::json::info_to_json(&info.info).to_string();
+        // serde_json escapes control characters, so the text holds no NUL byte.
+        let text = CString::new(text).map_err(|e| Failure::invalid(F, e))?;
+        out.write(text.into_raw());
+        Ok(())
+    })
+}
+
+/// Frees a string this library returned (`vfio_iommu_info_to_json()`). NULL is accepted
+/// and ignored.
+///
+/// # Safety
+/// `s` must be NULL or a string from this library not already freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_string_free(s: *mut c_char) {
+    if s.is_null() {
+        return;
+    }
+    // SAFETY: a non-NULL `s` came from `CString::into_raw` in this library and was not
+    // freed before, per the contract.
+    drop(unsafe { CString::from_raw(s) });
+}
+
+symbol_versions!(
+    vfio_iommu_info_decode,
+    vfio_iommu_info_query,
+    vfio_iommu_info_free,
+    vfio_iommu_info_header,
+    vfio_iommu_info_page_sizes,
+    vfio_iommu_info_iova_range_count,
+    vfio_iommu_info_iova_range,
+    vfio_iommu_info_aperture,
+    vfio_iommu_info_hole_count,
+    vfio_iommu_info_hole,
+    vfio_iommu_info_migration,
+    vfio_iommu_info_dma_avail,
+    vfio_iommu_info_absence,
+    vfio_iommu_info_unknown_cap_count,
+    vfio_iommu_info_unknown_cap,
+    vfio_iommu_info_chain_length,
+    vfio_iommu_info_chain_entry,
+    vfio_iommu_info_to_json,
+    vfio_iommu_info_string_free,
+);

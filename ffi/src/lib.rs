@@ -1,0 +1,95 @@
+//! The C ABI of vfio-iommu-info: `libvfio_iommu_info.so.0` and `libvfio_iommu_info.a`,
+//! declared by the generated `include/vfio_iommu_info.h`.
+//!
+//! The contract (also at the top of the header): every fallible function returns 0 or a
+//! negative code: `-errno` where the kernel refused, or a `VFIO_IOMMU_INFO_E_*` code below
+//! -4095 for the library's own failures; out-parameters are written only on success;
+//! every pointer is checked for NULL; objects the library allocates are opaque and freed
+//! by a `_free` that accepts NULL; structs the caller passes start with their `size`;
+//! every export runs inside a panic boundary; a per-thread last error holds the detail.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+// The exported types carry their C names, so the header reads like C.
+#![allow(non_camel_case_types)]
+
+/// Binds each export to the version node `VFIO_IOMMU_INFO_0` of
+/// `packaging/libvfio_iommu_info.map` (see build.rs). A `.symver` must sit in the object
+/// that defines its symbol, so each module lists its own exports; `make elf-check` fails
+/// when one is missing.
+macro_rules! symbol_versions {
+    ($($name:ident),* $(,)?) => {
+        #[cfg(vfio_iommu_info_cdylib)]
+        std::arch::global_asm!($(concat!(
+            ".symver ", stringify!($name), ", ", stringify!($name), "@@VFIO_IOMMU_INFO_0"
+        )),*);
+    };
+}
+
+// The header follows this order: results, the info object, checks, containers.
+mod args;
+mod container;
+mod info;
+mod result;
+mod span;
+
+pub use container::*;
+pub use info::*;
+pub use result::*;
+pub use span::*;
+
+use std::ffi::c_char;
+
+/// The major version this header belongs to; the SONAME is `libvfio_iommu_info.so.0`
+/// while it is 0.
+pub const VFIO_IOMMU_INFO_VERSION_MAJOR: u32 = 0;
+/// The minor version: exports are added, never removed or changed, within a major.
+pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 1;
+/// The patch version.
+pub const VFIO_IOMMU_INFO_VERSION_PATCH: u32 = 0;
+
+/// The version of the library loaded at run time, as
+/// `(major << 16) | (minor << 8) | patch`; compare it with the header's
+/// `VFIO_IOMMU_INFO_VERSION_*` macros.
+#[unsafe(no_mangle)]
+pub extern "C" fn vfio_iommu_info_version() -> u32 {
+    (VFIO_IOMMU_INFO_VERSION_MAJOR << 16)
+        | (VFIO_IOMMU_INFO_VERSION_MINOR << 8)
+        | VFIO_IOMMU_INFO_VERSION_PATCH
+}
+
+/// The version of the library loaded at run time as a static NUL-terminated string
+/// (`"0.1.0"`); never NULL, not to be freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn vfio_iommu_info_version_string() -> *const c_char {
+    const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr().cast()
+}
+
+symbol_versions!(vfio_iommu_info_version, vfio_iommu_info_version_string);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_macros_match_the_package() {
+        let v = |s: &str| s.parse::<u32>().unwrap();
+        assert_eq!(
+            VFIO_IOMMU_INFO_VERSION_MAJOR,
+            v(env!("CARGO_PKG_VERSION_MAJOR"))
+        );
+        assert_eq!(
+            VFIO_IOMMU_INFO_VERSION_MINOR,
+            v(env!("CARGO_PKG_VERSION_MINOR"))
+        );
+        assert_eq!(
+            VFIO_IOMMU_INFO_VERSION_PATCH,
+            v(env!("CARGO_PKG_VERSION_PATCH"))
+        );
+        assert_eq!(vfio_iommu_info_version(), 0x00_01_00);
+        // SAFETY: a static NUL-terminated string.
+        let s = unsafe { std::ffi::CStr::from_ptr(vfio_iommu_info_version_string()) };
+        assert_eq!(s.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    }
+}

@@ -1,0 +1,304 @@
+//! Result codes, the per-thread last error and the panic boundary every export goes
+//! through.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ::vfio_iommu_info::Error;
+
+/// Success.
+pub const VFIO_IOMMU_INFO_OK: c_int = 0;
+/// A buffer (a capture, or a kernel's reply) is malformed; the last error names the byte
+/// offset. Library codes lie below -4095, so they never collide with a negative errno.
+pub const VFIO_IOMMU_INFO_E_MALFORMED: c_int = -4097;
+/// A pointer argument that must not be NULL was NULL.
+pub const VFIO_IOMMU_INFO_E_NULL: c_int = -4098;
+/// An argument is invalid: an unknown byte order or capability id, a target that is not
+/// a group or PCI address, a string that is not UTF-8, a struct whose `size` is too small.
+pub const VFIO_IOMMU_INFO_E_INVALID: c_int = -4099;
+/// The kernel did not report this item; `vfio_iommu_info_absence()` says why.
+pub const VFIO_IOMMU_INFO_E_ABSENT: c_int = -4100;
+/// An index past the end of a list.
+pub const VFIO_IOMMU_INFO_E_RANGE: c_int = -4101;
+/// The IOMMU group is not viable: a device of it is bound to a driver other than a VFIO
+/// driver (the last error names the device and the driver).
+pub const VFIO_IOMMU_INFO_E_NOT_VIABLE: c_int = -4102;
+/// The container offers no type1 IOMMU model.
+pub const VFIO_IOMMU_INFO_E_NO_TYPE1: c_int = -4103;
+/// The fd answered `VFIO_IOMMU_GET_INFO` but is not a type1 container (a vfio-pci device
+/// fd answers the same ioctl number).
+pub const VFIO_IOMMU_INFO_E_NOT_CONTAINER: c_int = -4104;
+/// The kernel asked for an implausibly large buffer, or a size that kept changing.
+pub const VFIO_IOMMU_INFO_E_SIZE: c_int = -4105;
+/// The PCI device does not exist.
+pub const VFIO_IOMMU_INFO_E_NO_DEVICE: c_int = -4106;
+/// The PCI device has no IOMMU group: the IOMMU is disabled or absent.
+pub const VFIO_IOMMU_INFO_E_NO_IOMMU_GROUP: c_int = -4107;
+/// The VFIO API version is not the one this library speaks.
+pub const VFIO_IOMMU_INFO_E_API_VERSION: c_int = -4108;
+/// A sysfs file did not have the expected form.
+pub const VFIO_IOMMU_INFO_E_SYSFS_FORMAT: c_int = -4109;
+/// An internal error (a bug in the library, caught at its boundary); please report it.
+pub const VFIO_IOMMU_INFO_E_INTERNAL: c_int = -4110;
+
+/// A failed call: the code returned to C and the message kept as the last error.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) code: c_int,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(code: c_int, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The failure for a library error, with its code.
+    pub(crate) fn from_error(function: &str, err: &Error) -> Failure {
+        let code = match err {
+            Error::Ioctl { errno, .. } | Error::Open { errno, .. } | Error::Sysfs { errno, .. } => {
+                -errno.0.abs()
+            }
+            Error::Malformed(_) | Error::MalformedReply { .. } => VFIO_IOMMU_INFO_E_MALFORMED,
+            Error::GroupNotViable { .. } => VFIO_IOMMU_INFO_E_NOT_VIABLE,
+            Error::NoType1 { .. } => VFIO_IOMMU_INFO_E_NO_TYPE1,
+            Error::NotType1Reply { .. } => VFIO_IOMMU_INFO_E_NOT_CONTAINER,
+            Error::SizeUnstable { .. } | Error::SizeTooLarge { .. } => VFIO_IOMMU_INFO_E_SIZE,
+            Error::NoSuchDevice { .. } => VFIO_IOMMU_INFO_E_NO_DEVICE,
+            Error::NoIommuGroup { .. } => VFIO_IOMMU_INFO_E_NO_IOMMU_GROUP,
+            Error::BadTarget { .. } => VFIO_IOMMU_INFO_E_INVALID,
+            Error::ApiVersion { .. } => VFIO_IOMMU_INFO_E_API_VERSION,
+            Error::SysfsFormat { .. } => VFIO_IOMMU_INFO_E_SYSFS_FORMAT,
+            _ => VFIO_IOMMU_INFO_E_INTERNAL,
+        };
+        Failure::new(code, format!("{function}: {err}"))
+    }
+
+    pub(crate) fn null(function: &str, argument: &str) -> Failure {
+        Failure::new(
+            VFIO_IOMMU_INFO_E_NULL,
+            format!("{function}: {argument} is NULL"),
+        )
+    }
+
+    pub(crate) fn invalid(function: &str, what: impl std::fmt::Display) -> Failure {
+        Failure::new(VFIO_IOMMU_INFO_E_INVALID, format!("{function}: {what}"))
+    }
+}
+
+thread_local! {
+    /// The detail of this thread's last failed call; `None` after a success.
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+fn set_last_error(message: String) {
+    // A message cannot hold NUL bytes in C; the library's messages never do, but a path
+    // given by the caller could.
+    let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(message));
+}
+
+fn clear_last_error() {
+    LAST_ERROR.with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = None;
+        }
+    });
+}
+
+/// The panic boundary: runs `body`, turns its failure or panic into a code and a last
+/// error message, and never lets a panic unwind into C.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> c_int {
+    clear_last_error();
+    let failure = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => return VFIO_IOMMU_INFO_OK,
+        Ok(Err(failure)) => failure,
+        Err(payload) => Failure::new(
+            VFIO_IOMMU_INFO_E_INTERNAL,
+            format!(
+                "internal error: vfio-iommu-info panicked ({}); this is a bug, please report it",
+                panic_message(payload.as_ref())
+            ),
+        ),
+    };
+    // Formatting the message could itself panic (out of memory aborts instead).
+    let code = failure.code;
+    let _ = catch_unwind(AssertUnwindSafe(|| set_last_error(failure.message)));
+    code
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "no message"
+    }
+}
+
+/// The detail of the calling thread's last failure: what happened, where (fd, path, PCI
+/// address, ioctl, byte offset) and what to do.
+///
+/// Returns a NUL-terminated string owned by the library, never NULL: empty when the last
+/// int-returning call on this thread succeeded. It stays valid until the next
+/// int-returning call on this thread, which resets it; copy it to keep it longer. The
+/// functions that return no `int` leave it alone.
+#[unsafe(no_mangle)]
+pub extern "C" fn vfio_iommu_info_last_error() -> *const c_char {
+    catch_unwind(|| {
+        LAST_ERROR.with(|slot| match slot.try_borrow() {
+            Ok(slot) => slot.as_deref().map_or(c"".as_ptr(), CStr::as_ptr),
+            Err(_) => c"".as_ptr(),
+        })
+    })
+    .unwrap_or(c"".as_ptr())
+}
+
+/// A static description of a code this library returns: `0`, a negative errno, or a
+/// `VFIO_IOMMU_INFO_E_*` code; any other value gives "not a vfio-iommu-info result code".
+///
+/// Returns a NUL-terminated string with static lifetime, never NULL; the caller must not
+/// free it. For the detail of a failure (offsets, paths, what to do), use
+/// `vfio_iommu_info_last_error()`.
+#[unsafe(no_mangle)]
+pub extern "C" fn vfio_iommu_info_strerror(code: c_int) -> *const c_char {
+    let text: &'static CStr = match code {
+        VFIO_IOMMU_INFO_OK => c"success",
+        VFIO_IOMMU_INFO_E_MALFORMED => c"malformed buffer",
+        VFIO_IOMMU_INFO_E_NULL => c"a required pointer argument is NULL",
+        VFIO_IOMMU_INFO_E_INVALID => c"invalid argument",
+        VFIO_IOMMU_INFO_E_ABSENT => c"not reported by the kernel",
+        VFIO_IOMMU_INFO_E_RANGE => c"index out of range",
+        VFIO_IOMMU_INFO_E_NOT_VIABLE => {
+            c"IOMMU group not viable: a device of the group is bound to a non-VFIO driver"
+        }
+        VFIO_IOMMU_INFO_E_NO_TYPE1 => c"the container offers no type1 IOMMU model",
+        VFIO_IOMMU_INFO_E_NOT_CONTAINER => c"not a VFIO type1 container fd",
+        VFIO_IOMMU_INFO_E_SIZE => c"the kernel asked for an implausible or unstable buffer size",
+        VFIO_IOMMU_INFO_E_NO_DEVICE => c"no such PCI device",
+        VFIO_IOMMU_INFO_E_NO_IOMMU_GROUP => {
+            c"the device has no IOMMU group (IOMMU disabled or absent)"
+        }
+        VFIO_IOMMU_INFO_E_API_VERSION => c"unsupported VFIO API version",
+        VFIO_IOMMU_INFO_E_SYSFS_FORMAT => c"unexpected sysfs file format",
+        VFIO_IOMMU_INFO_E_INTERNAL => c"internal error in vfio-iommu-info (a bug)",
+        c if (-4095..0).contains(&c) => errno_text(-c),
+        _ => c"not a vfio-iommu-info result code",
+    };
+    text.as_ptr()
+}
+
+/// Static text for the errnos VFIO and its files return.
+fn errno_text(errno: c_int) -> &'static CStr {
+    match errno {
+        libc::EPERM => c"EPERM: operation not permitted",
+        libc::ENOENT => c"ENOENT: no such file or directory",
+        libc::EIO => c"EIO: input/output error",
+        libc::ENXIO => c"ENXIO: no such device or address",
+        libc::E2BIG => c"E2BIG: argument list too long",
+        libc::EBADF => c"EBADF: bad file descriptor",
+        libc::EAGAIN => c"EAGAIN: resource temporarily unavailable",
+        libc::ENOMEM => c"ENOMEM: cannot allocate memory",
+        libc::EACCES => c"EACCES: permission denied",
+        libc::EFAULT => c"EFAULT: bad address",
+        libc::EBUSY => c"EBUSY: device or resource busy",
+        libc::EEXIST => c"EEXIST: file exists",
+        libc::ENODEV => c"ENODEV: no such device",
+        libc::ENOTDIR => c"ENOTDIR: not a directory",
+        libc::EISDIR => c"EISDIR: is a directory",
+        libc::EINVAL => c"EINVAL: invalid argument",
+        libc::ENOSPC => c"ENOSPC: no space left on device",
+        libc::ENOTTY => c"ENOTTY: inappropriate ioctl for device",
+        libc::ERANGE => c"ERANGE: result out of range",
+        libc::ENOSYS => c"ENOSYS: function not implemented",
+        libc::EMSGSIZE => c"EMSGSIZE: message too long",
+        libc::EOPNOTSUPP => c"EOPNOTSUPP: operation not supported",
+        libc::EOVERFLOW => c"EOVERFLOW: value too large for defined data type",
+        _ => c"an error from the kernel (a negative errno)",
+    }
+}
+
+symbol_versions!(vfio_iommu_info_last_error, vfio_iommu_info_strerror,);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(code: c_int) -> String {
+        // SAFETY: strerror returns a pointer to a static NUL-terminated string.
+        unsafe { CStr::from_ptr(vfio_iommu_info_strerror(code)) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn last() -> String {
+        // SAFETY: last_error returns a NUL-terminated string valid until the next call.
+        unsafe { CStr::from_ptr(vfio_iommu_info_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn library_codes_never_collide_with_errno() {
+        let codes = [
+            VFIO_IOMMU_INFO_E_MALFORMED,
+            VFIO_IOMMU_INFO_E_NULL,
+            VFIO_IOMMU_INFO_E_INVALID,
+            VFIO_IOMMU_INFO_E_ABSENT,
+            VFIO_IOMMU_INFO_E_RANGE,
+            VFIO_IOMMU_INFO_E_NOT_VIABLE,
+            VFIO_IOMMU_INFO_E_NO_TYPE1,
+            VFIO_IOMMU_INFO_E_NOT_CONTAINER,
+            VFIO_IOMMU_INFO_E_SIZE,
+            VFIO_IOMMU_INFO_E_NO_DEVICE,
+            VFIO_IOMMU_INFO_E_NO_IOMMU_GROUP,
+            VFIO_IOMMU_INFO_E_API_VERSION,
+            VFIO_IOMMU_INFO_E_SYSFS_FORMAT,
+            VFIO_IOMMU_INFO_E_INTERNAL,
+        ];
+        for (i, &code) in codes.iter().enumerate() {
+            assert!(code < -4095, "{code} is inside the errno range");
+            assert!(!codes[..i].contains(&code), "{code} twice");
+            assert!(!text(code).contains("not a vfio-iommu-info"), "{code}");
+        }
+        assert_eq!(text(-libc::EPERM), "EPERM: operation not permitted");
+        assert_eq!(text(1), "not a vfio-iommu-info result code");
+        assert_eq!(text(c_int::MIN), "not a vfio-iommu-info result code");
+    }
+
+    #[test]
+    fn guard_reports_failures_and_panics_and_resets_on_success() {
+        let code = guard(|| Err(Failure::new(VFIO_IOMMU_INFO_E_RANGE, "index 9 of 2")));
+        assert_eq!(code, VFIO_IOMMU_INFO_E_RANGE);
+        assert_eq!(last(), "index 9 of 2");
+        assert_eq!(guard(|| Ok(())), VFIO_IOMMU_INFO_OK);
+        assert_eq!(last(), "");
+        let code = guard(|| panic!("boom"));
+        assert_eq!(code, VFIO_IOMMU_INFO_E_INTERNAL);
+        assert!(last().contains("panicked (boom)"), "{}", last());
+        // A NUL in a message (from a caller's path) does not lose the message.
+        guard(|| Err(Failure::new(VFIO_IOMMU_INFO_E_INVALID, "a\0b")));
+        assert_eq!(last(), "a\\0b");
+    }
+
+    #[test]
+    fn kernel_errors_become_negative_errno() {
+        let err = Error::Ioctl {
+            ioctl: "VFIO_SET_IOMMU",
+            target: "container /dev/vfio/vfio".into(),
+            errno: ::vfio_iommu_info::Errno(libc::EPERM),
+            hint: None,
+        };
+        let failure = Failure::from_error("vfio_iommu_info_open", &err);
+        assert_eq!(failure.code, -libc::EPERM);
+        assert!(failure
+            .message
+            .starts_with("vfio_iommu_info_open: VFIO_SET_IOMMU on container"));
+    }
+}

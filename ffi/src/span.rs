@@ -1,0 +1,131 @@
+//! Whether a span of IOVA space can be mapped, and why not.
+
+use std::ffi::{c_char, c_int, CStr};
+
+use ::vfio_iommu_info::{check_span, SpanProblem};
+
+use crate::args::{self, Out, Sized32};
+use crate::info::{vfio_iommu_info, vfio_iommu_info_range};
+use crate::result::guard;
+
+/// The span can be mapped: inside one usable range and aligned to the smallest page size.
+pub const VFIO_IOMMU_INFO_SPAN_OK: u32 = 0;
+/// The span is empty (`len` 0).
+pub const VFIO_IOMMU_INFO_SPAN_EMPTY: u32 = 1;
+/// The span's last byte, `iova + len - 1`, would lie beyond 2^64-1 (a span may end
+/// exactly at 2^64-1).
+pub const VFIO_IOMMU_INFO_SPAN_WRAPS: u32 = 2;
+/// There are no IOVA ranges to check against (see `vfio_iommu_info_absence()`).
+pub const VFIO_IOMMU_INFO_SPAN_NO_RANGES: u32 = 3;
+/// The span reaches outside the aperture (`range`): the IOMMU cannot address it.
+pub const VFIO_IOMMU_INFO_SPAN_BEYOND_APERTURE: u32 = 4;
+/// The span touches a reserved hole (`range`, the first one it touches).
+pub const VFIO_IOMMU_INFO_SPAN_IN_HOLE: u32 = 5;
+/// The span runs from one range into the next with no hole between: a mapping must lie
+/// inside one range.
+pub const VFIO_IOMMU_INFO_SPAN_ACROSS_RANGES: u32 = 6;
+/// The address or the size is not a multiple of the smallest page size (`page_size`).
+pub const VFIO_IOMMU_INFO_SPAN_MISALIGNED: u32 = 7;
+
+/// The answer of `vfio_iommu_info_check()`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vfio_iommu_info_verdict {
+    /// Set by the caller to `sizeof(struct vfio_iommu_info_verdict)`; on success, the
+    /// number of bytes the library filled.
+    pub size: u32,
+    /// `VFIO_IOMMU_INFO_SPAN_OK` or the first problem, a `VFIO_IOMMU_INFO_SPAN_*` code.
+    pub problem: u32,
+    /// For `BEYOND_APERTURE`, the aperture; for `IN_HOLE`, the hole; else zero.
+    pub range: vfio_iommu_info_range,
+    /// For `MISALIGNED`, the smallest page size; else zero.
+    pub page_size: u64,
+}
+
+impl Sized32 for vfio_iommu_info_verdict {
+    fn with_size(self, size: u32) -> Self {
+        vfio_iommu_info_verdict { size, ..self }
+    }
+}
+
+/// Whether `[iova, iova + len)` can be mapped through this container, exact up to
+/// 2^64-1: the answer goes into `*verdict`, whose `size` the caller sets to
+/// `sizeof(struct vfio_iommu_info_verdict)`. A span that cannot be mapped is an answer,
+/// not an error: the function returns 0 with `verdict->problem` set to the first problem
+/// in this order: `EMPTY`, `WRAPS`, `NO_RANGES`, `BEYOND_APERTURE`, `IN_HOLE` or
+/// `ACROSS_RANGES`, `MISALIGNED` (checked only when the kernel reported page sizes).
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`verdict->size`) or `VFIO_IOMMU_INFO_E_NULL`;
+/// `*verdict` is written only on success.
+///
+/// # Safety
+/// `info` must be a live object of this library; `verdict` must point to a writable
+/// struct.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_check(
+    info: *const vfio_iommu_info,
+    iova: u64,
+    len: u64,
+    verdict: *mut vfio_iommu_info_verdict,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_check";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(verdict, F, "verdict")?;
+        out.check_size(F, "verdict")?;
+        let model = &info.info;
+        let ranges = model.iova_ranges.present().map_or(&[][..], Vec::as_slice);
+        let zero = vfio_iommu_info_range { start: 0, end: 0 };
+        let (problem, range, page_size) = match check_span(ranges, model.iova_pgsizes, iova, len) {
+            Ok(()) => (VFIO_IOMMU_INFO_SPAN_OK, zero, 0),
+            Err(SpanProblem::Empty) => (VFIO_IOMMU_INFO_SPAN_EMPTY, zero, 0),
+            Err(SpanProblem::Wraps) => (VFIO_IOMMU_INFO_SPAN_WRAPS, zero, 0),
+            Err(SpanProblem::NoRanges) => (VFIO_IOMMU_INFO_SPAN_NO_RANGES, zero, 0),
+            Err(SpanProblem::BeyondAperture { aperture }) => {
+                (VFIO_IOMMU_INFO_SPAN_BEYOND_APERTURE, aperture.into(), 0)
+            }
+            Err(SpanProblem::InHole { hole }) => (VFIO_IOMMU_INFO_SPAN_IN_HOLE, hole.into(), 0),
+            Err(SpanProblem::AcrossRanges) => (VFIO_IOMMU_INFO_SPAN_ACROSS_RANGES, zero, 0),
+            Err(SpanProblem::Misaligned { page }) => (VFIO_IOMMU_INFO_SPAN_MISALIGNED, zero, page),
+            Err(other) => {
+                return Err(crate::result::Failure::new(
+                    crate::result::VFIO_IOMMU_INFO_E_INTERNAL,
+                    format!("{F}: verdict {other:?} has no code"),
+                ))
+            }
+        };
+        out.write_sized(vfio_iommu_info_verdict {
+            size: 0,
+            problem,
+            range,
+            page_size,
+        });
+        Ok(())
+    })
+}
+
+/// A static description of a `VFIO_IOMMU_INFO_SPAN_*` code; never NULL, not to be freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn vfio_iommu_info_span_problem_str(problem: u32) -> *const c_char {
+    let text: &'static CStr = match problem {
+        VFIO_IOMMU_INFO_SPAN_OK => c"can be mapped",
+        VFIO_IOMMU_INFO_SPAN_EMPTY => c"the span is empty",
+        VFIO_IOMMU_INFO_SPAN_WRAPS => c"the span runs past the end of the 64-bit address space",
+        VFIO_IOMMU_INFO_SPAN_NO_RANGES => c"the container reports no IOVA ranges to map into",
+        VFIO_IOMMU_INFO_SPAN_BEYOND_APERTURE => {
+            c"beyond the IOMMU aperture (the IOMMU cannot address it: check its address width)"
+        }
+        VFIO_IOMMU_INFO_SPAN_IN_HOLE => c"inside a reserved hole",
+        VFIO_IOMMU_INFO_SPAN_ACROSS_RANGES => {
+            c"across two IOVA ranges: a mapping must lie inside one range"
+        }
+        VFIO_IOMMU_INFO_SPAN_MISALIGNED => {
+            c"not aligned to the smallest IOMMU page size: the address and the size must be multiples of it"
+        }
+        _ => c"not a VFIO_IOMMU_INFO_SPAN_* code",
+    };
+    text.as_ptr()
+}
+
+symbol_versions!(vfio_iommu_info_check, vfio_iommu_info_span_problem_str,);

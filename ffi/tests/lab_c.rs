@@ -1,0 +1,238 @@
+//! The C examples, linked against the installed libvfio_iommu_info.so.0, against live
+//! kernels: run inside the lab's guests (`make lab`, after `make c-build`), where `LAB=1`
+//! and `LAB_*` describe the scenario; skipped elsewhere.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use vfio_iommu_info::{check_span, open_and_query, Target};
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn words(name: &str) -> Vec<String> {
+    env(name)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The edu groups, or `None` outside the lab.
+fn lab() -> Option<Vec<String>> {
+    if env("LAB").as_deref() != Some("1") {
+        eprintln!("skipped: not in the lab (make lab runs these inside QEMU guests)");
+        return None;
+    }
+    Some(words("LAB_EDU_GROUPS"))
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs a C example (`query`, `asan-query`...) with the staged library.
+fn c(program: &str, args: &[&str]) -> Output {
+    let path = repo().join("target/c-examples").join(program);
+    c_with(Command::new(&path), args)
+}
+
+fn c_with(mut cmd: Command, args: &[&str]) -> Output {
+    cmd.args(args)
+        .env("LD_LIBRARY_PATH", repo().join("target/c-stage/usr/lib"))
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (make c-build builds the C examples)"))
+}
+
+fn stdout_ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// The lines of `text` starting with `key `, without the key.
+fn lines<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+        .collect()
+}
+
+fn hex(v: u64) -> String {
+    if v == 0 {
+        "0".into()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+#[test]
+fn lab_c_query_agrees_with_the_library_and_its_checks_with_check_span() {
+    let Some(groups) = lab() else { return };
+    assert!(!groups.is_empty(), "no edu group in this scenario");
+    let group = &groups[0];
+    // The library's own answer first (the group is closed again before the C program).
+    let (container, info) = open_and_query(&group.parse::<Target>().unwrap()).unwrap();
+    drop(container);
+    let ranges = info
+        .iova_ranges
+        .present()
+        .expect("a live container reports ranges")
+        .clone();
+    let holes = info.holes();
+    let page = info.iova_pgsizes.and_then(|p| p.smallest()).unwrap();
+
+    let mut args = vec![group.as_str(), "--check", "0x100000", "0x1000"];
+    let hole_start = holes.first().map(|h| hex(h.start));
+    if let Some(start) = &hole_start {
+        args.extend(["--check", start, "0x1000"]);
+    }
+    let top = hex(u64::MAX - 0xfff);
+    args.extend(["--check", &top, "0x1000"]);
+    let text = stdout_ok(&c("query", &args), "query");
+
+    let want: Vec<String> = ranges
+        .iter()
+        .map(|r| format!("{} {}", hex(r.start), hex(r.end)))
+        .collect();
+    assert_eq!(lines(&text, "range"), want, "{text}");
+    let want: Vec<String> = holes
+        .iter()
+        .map(|r| format!("{} {}", hex(r.start), hex(r.end)))
+        .collect();
+    assert_eq!(lines(&text, "hole"), want, "{text}");
+    assert_eq!(
+        lines(&text, "pgsizes"),
+        [hex(info.iova_pgsizes.unwrap().bits())]
+    );
+    assert_eq!(
+        lines(&text, "group")[0],
+        format!(
+            "{group} fd {}",
+            lines(&text, "group")[0].rsplit(' ').next().unwrap()
+        )
+    );
+    // DMA_AVAIL is per container: a fresh one reports the same.
+    assert_eq!(
+        lines(&text, "dma_avail"),
+        [info.dma_avail.present().unwrap().to_string()]
+    );
+
+    // Each verdict of the C check is check_span's.
+    let checks = lines(&text, "check");
+    assert_eq!(
+        checks.len(),
+        2 + usize::from(hole_start.is_some()),
+        "{text}"
+    );
+    for line in checks {
+        let mut f = line.split_whitespace();
+        let iova = u64::from_str_radix(f.next().unwrap().trim_start_matches("0x"), 16).unwrap();
+        let len = u64::from_str_radix(f.next().unwrap().trim_start_matches("0x"), 16).unwrap();
+        let verdict = f.next().unwrap().trim_end_matches(':');
+        let rust = check_span(&ranges, info.iova_pgsizes, iova, len);
+        assert_eq!(verdict == "ok", rust.is_ok(), "{line} vs {rust:?}");
+        if hole_start.is_some() && iova == holes[0].start {
+            assert!(line.contains("inside a reserved hole"), "{line}");
+        }
+    }
+    assert_eq!(page % 4096, 0);
+}
+
+#[test]
+fn lab_c_query_by_pci_address_and_all_groups_in_one_container() {
+    let Some(groups) = lab() else { return };
+    let bdfs = words("LAB_EDU_BDFS");
+    let by_group = stdout_ok(&c("query", &[groups[0].as_str()]), "query group");
+    let by_bdf = stdout_ok(&c("query", &[bdfs[0].as_str()]), "query bdf");
+    assert_eq!(lines(&by_bdf, "range"), lines(&by_group, "range"));
+    assert_eq!(lines(&by_bdf, "group").len(), 1);
+    // Every edu device in one container, each group attached once.
+    let all: Vec<&str> = bdfs
+        .iter()
+        .chain(groups.iter())
+        .map(String::as_str)
+        .collect();
+    let text = stdout_ok(&c("query", &all), "query all");
+    assert_eq!(lines(&text, "group").len(), groups.len(), "{text}");
+}
+
+#[test]
+fn lab_c_a_busy_group_is_the_kernels_errno_with_the_detail() {
+    let Some(groups) = lab() else { return };
+    let group = &groups[0];
+    // While this process holds the group in a container, the C program cannot open it.
+    let (_container, _info) = open_and_query(&group.parse::<Target>().unwrap()).unwrap();
+    let out = c("query", &[group.as_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("-{} (EBUSY", libc::EBUSY)), "{err}");
+    assert!(err.contains(&format!("/dev/vfio/{group}")), "{err}");
+}
+
+#[test]
+fn lab_c_guest_layout_places_ram_where_the_kernel_allows() {
+    let Some(groups) = lab() else { return };
+    let bdf = words("LAB_EDU_BDFS").remove(0);
+    let (container, info) = open_and_query(&groups[0].parse::<Target>().unwrap()).unwrap();
+    drop(container);
+    let ranges = info.iova_ranges.present().unwrap().clone();
+    let out = c(
+        "guest-layout",
+        &["--target", &bdf, "2G", "64M", "1G@0x100000000"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let placed = lines(&text, "place");
+    assert_eq!(
+        placed.len(),
+        3,
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in placed {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let num = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap_or(0);
+        let (size, start) = (num(f[0]), num(f[2]));
+        assert_eq!(
+            check_span(&ranges, info.iova_pgsizes, start, size),
+            Ok(()),
+            "{line}"
+        );
+    }
+    assert!(out.status.success(), "{text}");
+}
+
+#[test]
+fn lab_c_query_is_clean_under_asan_and_valgrind() {
+    let Some(groups) = lab() else { return };
+    let plain = stdout_ok(&c("query", &[groups[0].as_str()]), "query");
+    let asan = c("asan-query", &[groups[0].as_str()]);
+    assert_eq!(stdout_ok(&asan, "asan-query"), plain);
+    let mut vg = Command::new("valgrind");
+    vg.args([
+        "-q",
+        "--error-exitcode=99",
+        "--leak-check=full",
+        "--show-leak-kinds=all",
+        "--errors-for-leak-kinds=all",
+    ])
+    .arg(repo().join("target/c-examples/query"));
+    let out = c_with(vg, &[groups[0].as_str()]);
+    assert_eq!(stdout_ok(&out, "valgrind query"), plain);
+    // valgrind knows no VFIO ioctl (they carry no size in their number) and says so;
+    // any other line is an error or a leak.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let other: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            !(l.contains("Warning: noted but unhandled ioctl 0x3b")
+                || l.contains("This could cause spurious value errors")
+                || l.contains("See README_MISSING_SYSCALL_OR_IOCTL"))
+        })
+        .collect();
+    assert!(other.is_empty(), "{stderr}");
+}
