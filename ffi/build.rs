@@ -1,9 +1,13 @@
 //! The identity of the shared library: SONAME `libvfio_iommu_info.so.0` and the version
 //! node `VFIO_IOMMU_INFO_0` from `packaging/libvfio_iommu_info.map`.
 //!
-//! Applied only when the Makefile links the cdylib (`VFIO_IOMMU_INFO_LINK=cdylib`): the
-//! `.symver` directives that bind each export to the node (see `src/lib.rs`) would give
-//! a static archive duplicate definitions, so the staticlib and the rlib go without.
+//! Applied only when the Makefile links the cdylib (`VFIO_IOMMU_INFO_LINK=cdylib` with
+//! `cargo rustc --lib --crate-type cdylib`). The `.symver` directives that bind each
+//! export to the node (`symbol_versions!` in src/lib.rs) would give a static archive
+//! duplicate definitions, so the staticlib and the rlib are built without them. The
+//! cdylib is then the only artifact linked, so the plain `rustc-link-arg` reaches it
+//! (`rustc-cdylib-link-arg` is deprecated for a manifest that declares no cdylib, and
+//! declaring one would give every build an unversioned .so).
 //!
 //! rustc passes its own anonymous version script for a cdylib; GNU ld refuses a second,
 //! named one, and lld accepts it but binds no symbol to the node by pattern. So the node
@@ -22,12 +26,12 @@ fn main() {
         "cdylib" => {
             let dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
             println!("cargo:rustc-cfg=vfio_iommu_info_cdylib");
-            println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libvfio_iommu_info.so.0");
+            println!("cargo:rustc-link-arg=-Wl,-soname,libvfio_iommu_info.so.0");
             println!(
-                "cargo:rustc-cdylib-link-arg=-Wl,--version-script={dir}/../packaging/libvfio_iommu_info.map"
+                "cargo:rustc-link-arg=-Wl,--version-script={dir}/../packaging/libvfio_iommu_info.map"
             );
             if env::var("TARGET").as_deref() != Ok("x86_64-unknown-linux-gnu") {
-                println!("cargo:rustc-cdylib-link-arg=-fuse-ld=lld");
+                println!("cargo:rustc-link-arg=-fuse-ld=lld");
             }
         }
         "" | "staticlib" | "rlib" => {}
