@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use ::vfio_iommu_info::{Container, HostPaths, Target};
 
 use crate::args::{self, Out};
-use crate::info::{index, vfio_iommu_info};
+use crate::info::{range_failure, vfio_iommu_info};
 use crate::result::{guard, Failure};
 
 /// A VFIO container the library opened, with its groups attached and the best type1 IOMMU
@@ -207,15 +207,12 @@ pub unsafe extern "C" fn vfio_iommu_info_container_group(
         let c = unsafe { args::object(container, F, "container") }?;
         let fd = Out::new(fd, F, "fd")?;
         let number = Out::new(number, F, "number")?;
-        let groups: Vec<(c_int, i64)> = c
-            .container
-            .groups()
-            .iter()
-            .map(|g| (g.as_fd().as_raw_fd(), g.number().map_or(-1, i64::from)))
-            .collect();
-        let (group_fd, group_number) = self::index(&groups, index, F)?;
-        fd.write(group_fd);
-        number.write(group_number);
+        let groups = c.container.groups();
+        let group = groups
+            .get(index)
+            .ok_or_else(|| range_failure(F, index, groups.len()))?;
+        fd.write(group.as_fd().as_raw_fd());
+        number.write(group.number().map_or(-1, i64::from));
         Ok(())
     })
 }

@@ -212,7 +212,7 @@ impl vfio_iommu_info {
     }
 }
 
-pub(crate) fn index<T: Copy>(list: &[T], index: usize, function: &str) -> Result<T, Failure> {
+fn index<T: Copy>(list: &[T], index: usize, function: &str) -> Result<T, Failure> {
     list.get(index)
         .copied()
         .ok_or_else(|| range_failure(function, index, list.len()))
@@ -715,7 +715,7 @@ pub unsafe extern "C" fn vfio_iommu_info_chain_entry(
     })
 }
 
-fn range_failure(function: &str, index: usize, len: usize) -> Failure {
+pub(crate) fn range_failure(function: &str, index: usize, len: usize) -> Failure {
     Failure::new(
         VFIO_IOMMU_INFO_E_RANGE,
         format!("{function}: index {index} is past the end of a list of {len}"),
