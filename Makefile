@@ -25,7 +25,7 @@ STAGE := $(CURDIR)/target/c-stage
 C_OUT := $(CURDIR)/target/c-examples
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean \
-	lib header elf-check install install-lib c-build c-test
+	lib header elf-check install install-lib c-build c-test python-install python-test
 
 all: build
 
@@ -84,9 +84,29 @@ c-build:
 c-test: c-build build
 	c-examples/run-tests $(STAGE) $(C_OUT) $(CLI)
 
+# The Python package: a fresh venv (target/python/venv) with `pip install ./python` (maturin
+# builds the abi3 wheel) and the test tools; the lab's guests run its pytest from there.
+PYTHON ?= python3
+PY_VENV := $(CURDIR)/target/python/venv
+python-install:
+	rm -rf $(PY_VENV) && $(PYTHON) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check ./python
+	cd / && $(PY_VENV)/bin/python -c 'import vfio_iommu_info as v; print("python: vfio_iommu_info", v.__version__, "from", v.__file__)'
+	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-dev.txt
+
+# The stubs against the built module (mypy.stubtest, run outside the source tree so the
+# installed package is the one checked), the tests and stubs under mypy --strict, pytest
+# (the lab tests skip on the host), and the same wheel on every other CPython >= 3.9 here.
+python-test: python-install build
+	cd / && $(PY_VENV)/bin/python -m mypy.stubtest vfio_iommu_info
+	cd python && $(PY_VENV)/bin/python -m mypy --strict tests vfio_iommu_info
+	PYTHONDONTWRITEBYTECODE=1 VFIO_IOMMU_INFO_CLI=$(CLI) $(PY_VENV)/bin/pytest -p no:cacheprovider python/tests
+	python/check-abi3 $(PY_VENV)/bin/python target/python/abi3
+
 # Builds what the guests run: the in-guest test binaries of the core and the CLI (listed
-# in target/lab/tests.list for lab/guest/checks.sh), the CLI and the examples.
-lab-build: c-build
+# in target/lab/tests.list for lab/guest/checks.sh), the CLI, the examples, and the
+# Python package's venv (its pytest runs in the guests too).
+lab-build: c-build python-install
 	mkdir -p target/lab
 	$(CARGO) build --workspace --bins --examples
 	{ $(CARGO) test --no-run --test lab --message-format=json; \
@@ -99,8 +119,8 @@ lab-build: c-build
 lab: lab-build
 	lab/run $(LAB_FLAGS)
 
-# Everything: style, lints, host tests, then the lab.
-test: fmt-check clippy unit c-test lab
+# Everything: style, lints, host tests (Rust, C, Python), then the lab.
+test: fmt-check clippy unit c-test python-test lab
 
 # The tool against a real kernel: this host's own VFIO groups when it has some, else a
 # QEMU guest with a virtual IOMMU and an edu device bound to vfio-pci.

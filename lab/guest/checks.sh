@@ -160,5 +160,50 @@ else
 	done <"$list"
 fi
 
+# --- d. the Python package's pytest suite (make python-install's venv) ------------------
+# Each test of test_lab.py is a check; the rest of the suite (decoding, errors) is one.
+# The comparison of every capture with the CLI's JSON runs on the host only: it spawns
+# the CLI 64 times (25 s under TCG) to compare the same two binaries again.
+pytest=target/python/venv/bin/pytest
+if [ ! -x "$pytest" ]; then
+	lab python-tests fail "$pytest missing: make python-install (make lab does)"
+else
+	log=$LAB_OUT/tests/pytest.log
+	mkdir -p "$LAB_OUT/tests"
+	start=$SECONDS
+	PYTHONDONTWRITEBYTECODE=1 "$pytest" -v -p no:cacheprovider -k 'not test_to_dict_equals_the_cli_json' python/tests </dev/null >"$log" 2>&1
+	rc=$?
+	echo "lab: pytest python/tests: exit $rc after $((SECONDS - start)) s"
+	host_pass=0 host_fail=() lab_seen=0
+	while IFS= read -r l; do
+		[[ $l =~ ^([^[:space:]]+)::(.+)\ (PASSED|FAILED|SKIPPED|ERROR)(\ .*)?$ ]] || continue
+		file=${BASH_REMATCH[1]} t=${BASH_REMATCH[2]} st=${BASH_REMATCH[3]}
+		if [[ $file == */test_lab.py ]]; then
+			lab_seen=$((lab_seen + 1))
+			case $st in
+			PASSED) lab "$t" pass pytest ;;
+			SKIPPED) lab "$t" skip "pytest${BASH_REMATCH[4]}" ;;
+			*) lab "$t" fail "pytest $st" ;;
+			esac
+		elif [ "$st" = PASSED ] || [ "$st" = SKIPPED ]; then
+			host_pass=$((host_pass + 1))
+		else
+			host_fail+=("$t")
+		fi
+	done <"$log"
+	if [ "${#host_fail[@]}" -gt 0 ] || [ "$rc" -ne 0 ] || [ "$lab_seen" -eq 0 ]; then
+		lab_out python-tests "$log" 80
+	fi
+	if [ "$lab_seen" -eq 0 ]; then
+		lab python-tests fail "pytest exited $rc and ran no lab test (see $log)"
+	elif [ "${#host_fail[@]}" -gt 0 ]; then
+		lab python-tests fail "${#host_fail[@]} failed: ${host_fail[*]}"
+	elif [ "$rc" -ne 0 ] && ! grep -q 'FAILED' "$log"; then
+		lab python-tests fail "pytest exited $rc (see $log)"
+	else
+		lab python-tests pass "the rest of the suite: $host_pass passed or skipped"
+	fi
+fi
+
 rm -rf "$tmp"
 exit 0

@@ -1,0 +1,496 @@
+//! The VFIO dance from Python: `open_group`, `for_device`, `open_container` return a
+//! `Container` (a context manager that closes what it opened) with the info queried at
+//! open; `query` reads a container fd the caller owns. Every ioctl runs detached from
+//! the interpreter (other Python threads go on), and the container's state sits behind a
+//! mutex that is only ever taken while detached, so a thread blocked on it never holds
+//! the interpreter that the holder needs to finish.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyInt, PyString};
+use vfio_iommu_info::open::open_target_group;
+use vfio_iommu_info::uapi::{VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE};
+use vfio_iommu_info::{query_type1, Container, Error, HostPaths, PciAddress, Target};
+
+use crate::errors;
+use crate::info::{data_of, PyIommuInfo};
+
+/// The fd of an `int` or of an object with `fileno()`.
+fn fd_of(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    let fd: RawFd = if obj.is_instance_of::<PyInt>() {
+        obj.extract()?
+    } else if obj.hasattr("fileno")? {
+        obj.call_method0("fileno")?.extract()?
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "expected a file descriptor (int) or an object with fileno(), got {}",
+            obj.get_type().name()?
+        )));
+    };
+    if fd < 0 {
+        return Err(PyValueError::new_err(format!(
+            "file descriptor cannot be a negative integer ({fd})"
+        )));
+    }
+    Ok(fd)
+}
+
+/// Queries the IOMMU info of a type1 container fd the caller opened (and keeps).
+#[pyfunction]
+pub(crate) fn query(py: Python<'_>, container_fd: &Bound<'_, PyAny>) -> PyResult<PyIommuInfo> {
+    let fd = fd_of(container_fd)?;
+    py.detach(|| {
+        // SAFETY: `fd` is non-negative, which is all `borrow_raw` requires of the value.
+        // The fd is the caller's and stays open for the call by its contract; should it be
+        // closed concurrently, the ioctl fails with EBADF (or reaches whatever file took
+        // the number, which answers ENOTTY or is rejected as not a type1 container).
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        query_type1(fd)
+    })
+    .map(|info| PyIommuInfo { info })
+    .map_err(|e| errors::to_py(py, e))
+}
+
+/// A target given by Python: a group number, a group path, or (for `for_device` and
+/// `open_container`) a PCI address.
+fn target_of(obj: &Bound<'_, PyAny>, devices: bool) -> PyResult<Target> {
+    if obj.is_instance_of::<PyInt>() {
+        let n: i64 = obj.extract()?;
+        return u32::try_from(n)
+            .map(Target::Group)
+            .map_err(|_| PyValueError::new_err(format!("{n} is not an IOMMU group number")));
+    }
+    let text: String = if obj.is_instance_of::<PyString>() {
+        obj.extract()?
+    } else if obj.hasattr("__fspath__")? {
+        obj.call_method0("__fspath__")?.extract()?
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "expected an IOMMU group number (int), a group path or a PCI address (str), got {}",
+            obj.get_type().name()?
+        )));
+    };
+    let target: Target = text
+        .parse()
+        .map_err(|e: Error| PyValueError::new_err(e.to_string()))?;
+    if let (Target::Device(a), false) = (&target, devices) {
+        return Err(PyValueError::new_err(format!(
+            "{a} is a PCI address, not an IOMMU group: use for_device({:?})",
+            a.to_string()
+        )));
+    }
+    Ok(target)
+}
+
+fn open(py: Python<'_>, targets: Vec<Target>) -> PyResult<PyContainer> {
+    let opened = py.detach(|| {
+        let paths = HostPaths::default();
+        let c = Container::open_targets(&targets, &paths)?;
+        let info = c.query()?;
+        Ok::<_, Error>((c, info))
+    });
+    let (container, info) = opened.map_err(|e| errors::to_py(py, e))?;
+    let groups = container
+        .groups()
+        .iter()
+        .map(|g| match g.number() {
+            Some(n) => GroupName::Number(n),
+            None => GroupName::Path(g.path().to_string_lossy().into_owned()),
+        })
+        .collect();
+    Ok(PyContainer {
+        inner: Mutex::new(Some(container)),
+        info: Py::new(py, PyIommuInfo { info })?,
+        groups,
+    })
+}
+
+/// Opens a container for an IOMMU group (a number, `"4"` or `"/dev/vfio/4"`), attaches
+/// it, sets the type1 model and queries: the whole VFIO dance.
+#[pyfunction]
+pub(crate) fn open_group(py: Python<'_>, group: &Bound<'_, PyAny>) -> PyResult<PyContainer> {
+    let target = target_of(group, false)?;
+    open(py, vec![target])
+}
+
+/// The same for the IOMMU group of a PCI device (`"0000:03:00.0"` or `"03:00.0"`).
+#[pyfunction]
+pub(crate) fn for_device(py: Python<'_>, pci_address: &str) -> PyResult<PyContainer> {
+    let address: PciAddress = pci_address.parse().map_err(|_| {
+        PyValueError::new_err(
+            Error::BadTarget {
+                text: pci_address.to_owned(),
+            }
+            .to_string(),
+        )
+    })?;
+    open(py, vec![Target::Device(address)])
+}
+
+/// One container holding the groups of several targets (groups or PCI addresses).
+#[pyfunction]
+#[pyo3(signature = (*targets))]
+pub(crate) fn open_container(
+    py: Python<'_>,
+    targets: Vec<Bound<'_, PyAny>>,
+) -> PyResult<PyContainer> {
+    if targets.is_empty() {
+        return Err(PyValueError::new_err(
+            "open_container() needs at least one group or PCI address",
+        ));
+    }
+    let targets = targets
+        .iter()
+        .map(|t| target_of(t, true))
+        .collect::<PyResult<Vec<_>>>()?;
+    open(py, targets)
+}
+
+/// Checks that a group can be opened (viable, not busy) without a container: the first
+/// half of the dance, for a pre-flight check. Returns nothing; raises what `open_group`
+/// would.
+#[pyfunction]
+pub(crate) fn check_group(py: Python<'_>, group: &Bound<'_, PyAny>) -> PyResult<()> {
+    let target = target_of(group, true)?;
+    py.detach(|| open_target_group(&target, &HostPaths::default()).map(drop))
+        .map_err(|e| errors::to_py(py, e))
+}
+
+#[derive(Clone)]
+enum GroupName {
+    Number(u32),
+    Path(String),
+}
+
+impl<'py> IntoPyObject<'py> for &GroupName {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match self {
+            GroupName::Number(n) => n.into_pyobject(py)?.into_any(),
+            GroupName::Path(p) => p.into_pyobject(py)?.into_any(),
+        })
+    }
+}
+
+/// An open type1 container with its groups attached and the IOMMU model set.
+#[pyclass(frozen, module = "vfio_iommu_info", name = "Container")]
+pub struct PyContainer {
+    /// `None` once closed.
+    inner: Mutex<Option<Container>>,
+    info: Py<PyIommuInfo>,
+    groups: Vec<GroupName>,
+}
+
+fn closed_error() -> PyErr {
+    PyValueError::new_err("I/O operation on a closed container")
+}
+
+impl PyContainer {
+    /// Runs `f` on the open container, detached from the interpreter.
+    fn with_open<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Container) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        match py.detach(|| self.lock().as_ref().map(f)) {
+            None => Err(closed_error()),
+            Some(r) => r.map_err(|e| errors::to_py(py, e)),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Container>> {
+        // A panic while holding the lock cannot leave the container half-changed: every
+        // change is a single `take` or an ioctl.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[pymethods]
+impl PyContainer {
+    /// The IOMMU info queried when the container was opened.
+    #[getter]
+    fn info(&self, py: Python<'_>) -> Py<PyIommuInfo> {
+        self.info.clone_ref(py)
+    }
+
+    /// Queries the IOMMU info again (DMA_AVAIL changes as mappings come and go).
+    fn query(&self, py: Python<'_>) -> PyResult<PyIommuInfo> {
+        self.with_open(py, |c| c.query())
+            .map(|info| PyIommuInfo { info })
+    }
+
+    /// The container's fd (`/dev/vfio/vfio`), for the caller's own ioctls; it stays
+    /// owned by this object.
+    fn fileno(&self, py: Python<'_>) -> PyResult<RawFd> {
+        self.with_open(py, |c| Ok(c.as_fd().as_raw_fd()))
+    }
+
+    /// The groups attached, in order: numbers (or paths for nodes not named by a number).
+    #[getter]
+    fn groups(&self) -> Vec<&GroupName> {
+        self.groups.iter().collect()
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.lock().is_none())
+    }
+
+    /// Closes the container and its groups; the kernel drops every mapping. Idempotent.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| drop(self.lock().take()));
+    }
+
+    /// Maps `size` bytes of fresh, zeroed memory owned by the returned `DmaBuffer` at
+    /// `iova` (`VFIO_IOMMU_MAP_DMA`), readable and/or writable by the devices.
+    #[pyo3(signature = (iova, size, *, readable = true, writable = true))]
+    fn map_dma(
+        slf: &Bound<'_, Self>,
+        iova: u64,
+        size: u64,
+        readable: bool,
+        writable: bool,
+    ) -> PyResult<PyDmaBuffer> {
+        let py = slf.py();
+        let len = usize::try_from(size)
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| PyValueError::new_err(format!("cannot map {size} bytes")))?;
+        let memory =
+            Memory::new(len).map_err(|e| PyErr::from(std::io::Error::from_raw_os_error(e.0)))?;
+        let flags = if readable { VFIO_DMA_MAP_FLAG_READ } else { 0 }
+            | if writable { VFIO_DMA_MAP_FLAG_WRITE } else { 0 };
+        let vaddr = memory.ptr.as_ptr() as usize;
+        slf.get().with_open(py, |c| {
+            // SAFETY: `vaddr..vaddr+size` is `memory`, an anonymous mapping owned by the
+            // DmaBuffer returned below; it stays mapped until the DmaBuffer unmaps the
+            // IOVA (or the container closes, which drops every mapping) and is dropped.
+            unsafe { c.map_dma(vaddr as *mut u8, iova, size, flags) }
+        })?;
+        Ok(PyDmaBuffer {
+            container: slf.clone().unbind(),
+            memory,
+            iova,
+            size,
+            mapped: AtomicBool::new(true),
+        })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: Vec<Bound<'_, PyAny>>) -> bool {
+        self.close(py);
+        false
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let groups: Vec<String> = self
+            .groups
+            .iter()
+            .map(|g| match g {
+                GroupName::Number(n) => n.to_string(),
+                GroupName::Path(p) => format!("{p:?}"),
+            })
+            .collect();
+        match py.detach(|| self.lock().as_ref().map(|c| c.as_fd().as_raw_fd())) {
+            Some(fd) => format!("<Container fd={fd} groups=[{}]>", groups.join(", ")),
+            None => format!("<Container closed groups=[{}]>", groups.join(", ")),
+        }
+    }
+}
+
+/// Anonymous, zeroed, page-aligned memory of this process; unmapped on drop.
+struct Memory {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: `Memory` owns its mapping exclusively; it is only read and written through
+// volatile byte accesses bounded by `len`, which are sound from any thread (a device may
+// write it at any time, so no reference to it is ever formed).
+unsafe impl Send for Memory {}
+// SAFETY: as above.
+unsafe impl Sync for Memory {}
+
+impl Memory {
+    fn new(len: usize) -> Result<Memory, vfio_iommu_info::Errno> {
+        // SAFETY: an anonymous private mapping at a kernel-chosen address; no existing
+        // memory is affected.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(vfio_iommu_info::Errno::last());
+        }
+        NonNull::new(p.cast())
+            .map(|ptr| Memory { ptr, len })
+            .ok_or(vfio_iommu_info::Errno(libc::ENOMEM))
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // SAFETY: `ptr..ptr+len` is the mapping `new` made, unmapped once here. Pages the
+        // kernel pinned for a DMA mapping that is somehow still live stay pinned and are
+        // not reused, so the device cannot reach memory this process uses afterwards.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+/// Memory mapped for DMA at an IOVA of a container; unmapped when `unmap()` is called,
+/// when the buffer is garbage-collected, or when the container closes.
+#[pyclass(frozen, module = "vfio_iommu_info", name = "DmaBuffer")]
+pub struct PyDmaBuffer {
+    container: Py<PyContainer>,
+    memory: Memory,
+    iova: u64,
+    size: u64,
+    mapped: AtomicBool,
+}
+
+impl PyDmaBuffer {
+    /// The byte range `offset..offset+len` of the buffer, checked.
+    fn span(&self, offset: u64, len: u64) -> PyResult<(usize, usize)> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.size => Ok((offset as usize, len as usize)),
+            _ => Err(PyIndexError::new_err(format!(
+                "bytes {offset}..{offset}+{len} are outside the {}-byte buffer",
+                self.size
+            ))),
+        }
+    }
+}
+
+#[pymethods]
+impl PyDmaBuffer {
+    /// The IOVA the devices see the buffer at.
+    #[getter]
+    fn iova(&self) -> u64 {
+        self.iova
+    }
+
+    /// Its size in bytes.
+    #[getter]
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether the IOVA is still mapped (False after `unmap()` or the container's close).
+    #[getter]
+    fn mapped(&self, py: Python<'_>) -> bool {
+        self.mapped.load(Ordering::Acquire) && !self.container.get().closed(py)
+    }
+
+    /// Copies `length` bytes from `offset` (to the end by default) out of the buffer.
+    #[pyo3(signature = (offset = 0, length = None))]
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        offset: u64,
+        length: Option<u64>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let length = length.unwrap_or(self.size.saturating_sub(offset));
+        let (start, len) = self.span(offset, length)?;
+        PyBytes::new_with(py, len, |out| {
+            let base = self.memory.ptr.as_ptr();
+            for (i, b) in out.iter_mut().enumerate() {
+                // SAFETY: `start + i < start + len <= size`, inside the mapping; volatile
+                // because a device may write the memory behind the compiler's back.
+                *b = unsafe { base.add(start + i).read_volatile() };
+            }
+            Ok(())
+        })
+    }
+
+    /// Copies `data` into the buffer at `offset`.
+    #[pyo3(signature = (data, offset = 0))]
+    fn write(&self, data: &Bound<'_, PyAny>, offset: u64) -> PyResult<()> {
+        let data = data_of(data)?;
+        let bytes = data.as_slice();
+        let (start, _) = self.span(offset, bytes.len() as u64)?;
+        let base = self.memory.ptr.as_ptr();
+        for (i, b) in bytes.iter().enumerate() {
+            // SAFETY: `start + i < start + len(data) <= size`, inside the mapping.
+            unsafe { base.add(start + i).write_volatile(*b) };
+        }
+        Ok(())
+    }
+
+    /// Unmaps the IOVA (`VFIO_IOMMU_UNMAP_DMA`); returns the bytes the kernel unmapped.
+    /// Linux's type1 cannot unmap a mapping that ends at 2^64: it reports 0 bytes and
+    /// the buffer stays mapped until the container closes.
+    fn unmap(&self, py: Python<'_>) -> PyResult<u64> {
+        if !self.mapped.load(Ordering::Acquire) {
+            return Err(PyValueError::new_err(format!(
+                "IOVA {:#x} is not mapped (already unmapped)",
+                self.iova
+            )));
+        }
+        let (iova, size) = (self.iova, self.size);
+        let unmapped = self
+            .container
+            .get()
+            .with_open(py, |c| c.unmap_dma(iova, size))?;
+        if unmapped == size {
+            self.mapped.store(false, Ordering::Release);
+        }
+        Ok(unmapped)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: Vec<Bound<'_, PyAny>>) -> PyResult<bool> {
+        if self.mapped(py) {
+            self.unmap(py)?;
+        }
+        Ok(false)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "<DmaBuffer iova={:#x} size={:#x} {}>",
+            self.iova,
+            self.size,
+            if self.mapped(py) {
+                "mapped"
+            } else {
+                "unmapped"
+            }
+        )
+    }
+}
+
+impl Drop for PyDmaBuffer {
+    fn drop(&mut self) {
+        // Give the mapping (and its DMA_AVAIL entry) back before the memory goes; there
+        // is no one to report a failure to here.
+        if *self.mapped.get_mut() {
+            let guard = self.container.get().lock();
+            if let Some(c) = guard.as_ref() {
+                let _ = c.unmap_dma(self.iova, self.size);
+            }
+        }
+    }
+}

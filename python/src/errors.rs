@@ -1,0 +1,102 @@
+//! The library's errors the Python way: malformed buffers as a `ValueError` subclass with
+//! the byte offset, kernel refusals as `OSError` subclasses carrying errno (Python picks
+//! `PermissionError`, `FileNotFoundError`, ... from the errno), and the conditions the
+//! VFIO dance detects itself as `VfioError` (an `OSError` without errno) with a code.
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use vfio_iommu_info::{DecodeError, Error};
+
+create_exception!(
+    vfio_iommu_info,
+    MalformedInfoError,
+    PyValueError,
+    "A buffer that is not a well-formed VFIO info structure (a capture, or a kernel's reply).\n\n\
+     Attributes: `offset` (the byte offset at fault), `structure` (the C structure), and\n\
+     `ioctl` and `fd` when the buffer came back from an ioctl (else None)."
+);
+
+create_exception!(
+    vfio_iommu_info,
+    VfioError,
+    PyOSError,
+    "The VFIO dance stopped on a condition the library detected (errno is None).\n\n\
+     `code` says which, as the C ABI's codes do: `not_viable`, `no_type1`, `not_container`,\n\
+     `size`, `no_iommu_group`, `api_version`, `sysfs_format`, `internal`. The message says\n\
+     where and what to do."
+);
+
+create_exception!(
+    vfio_iommu_info,
+    GroupNotViableError,
+    VfioError,
+    "An IOMMU group with a device on a driver other than a VFIO driver (code `not_viable`).\n\n\
+     Attributes: `group` (int or None), `path` (the group's node), `blockers` (a list of\n\
+     (device, driver) pairs to rebind)."
+);
+
+/// A malformed buffer, with where it came from when it came back from an ioctl.
+pub(crate) fn malformed(
+    py: Python<'_>,
+    e: &DecodeError,
+    reply: Option<(&str, i32)>,
+    message: String,
+) -> PyErr {
+    let err = MalformedInfoError::new_err(message);
+    let value = err.value(py);
+    let (ioctl, fd) = reply.unzip();
+    // Setting attributes on a fresh exception instance cannot fail short of memory
+    // exhaustion; the exception is still the right one without them.
+    let _ = value.setattr("offset", e.offset);
+    let _ = value.setattr("structure", e.structure);
+    let _ = value.setattr("ioctl", ioctl);
+    let _ = value.setattr("fd", fd);
+    err
+}
+
+fn vfio_error(py: Python<'_>, err: PyErr, code: &str) -> PyErr {
+    let _ = err.value(py).setattr("code", code);
+    err
+}
+
+/// Converts a library error into the Python exception users catch.
+pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
+    let message = e.to_string();
+    if let Some(errno) = e.errno() {
+        // OSError(errno, strerror) picks the subclass (PermissionError for EACCES, ...).
+        return PyOSError::new_err((errno.0, message));
+    }
+    let code = match &e {
+        Error::Malformed(d) => return malformed(py, d, None, message),
+        Error::MalformedReply { ioctl, fd, source } => {
+            return malformed(py, source, Some((ioctl, *fd)), message)
+        }
+        Error::NoSuchDevice { .. } => return PyOSError::new_err((libc::ENOENT, message)),
+        Error::BadTarget { .. } => return PyValueError::new_err(message),
+        Error::GroupNotViable {
+            group,
+            path,
+            blockers,
+        } => {
+            let err = GroupNotViableError::new_err(message);
+            let value = err.value(py);
+            let pairs: Vec<(&str, &str)> = blockers
+                .iter()
+                .map(|b| (b.device.as_str(), b.driver.as_str()))
+                .collect();
+            let _ = value.setattr("group", *group);
+            let _ = value.setattr("path", path.to_string_lossy());
+            let _ = value.setattr("blockers", pairs);
+            return vfio_error(py, err, "not_viable");
+        }
+        Error::NoType1 { .. } => "no_type1",
+        Error::NotType1Reply { .. } => "not_container",
+        Error::SizeUnstable { .. } | Error::SizeTooLarge { .. } => "size",
+        Error::NoIommuGroup { .. } => "no_iommu_group",
+        Error::ApiVersion { .. } => "api_version",
+        Error::SysfsFormat { .. } => "sysfs_format",
+        _ => "internal",
+    };
+    vfio_error(py, VfioError::new_err(message), code)
+}

@@ -1,0 +1,86 @@
+"""Shared fixtures: the real-kernel captures, the CLI, and the lab scenario."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def captures() -> list[Path]:
+    """Every capture under tests/fixtures, plus the files and directories listed in
+    VFIO_IOMMU_INFO_CAPTURES (colon-separated): captures from other kernels."""
+    found = sorted(FIXTURES.rglob("*.bin"))
+    for entry in filter(None, os.environ.get("VFIO_IOMMU_INFO_CAPTURES", "").split(":")):
+        p = Path(entry)
+        found += sorted(p.rglob("*.bin")) if p.is_dir() else [p]
+    return found
+
+
+def cli() -> Path:
+    """The vfio-iommu-info binary (VFIO_IOMMU_INFO_CLI, else the workspace's debug build)."""
+    path = Path(os.environ.get("VFIO_IOMMU_INFO_CLI") or ROOT / "target" / "debug" / "vfio-iommu-info")
+    if not os.access(path, os.X_OK):
+        pytest.fail(
+            f"the CLI is missing at {path}: build it (cargo build -p vfio-iommu-info-cli) "
+            "or set VFIO_IOMMU_INFO_CLI"
+        )
+    return path
+
+
+def cli_json(*args: str) -> tuple[int, Optional[Any], str]:
+    """Runs the CLI with --json: (exit status, parsed stdout or None, stderr)."""
+    r = subprocess.run([str(cli()), *args, "--json"], capture_output=True, text=True)
+    return r.returncode, (json.loads(r.stdout) if r.returncode == 0 else None), r.stderr
+
+
+@dataclass
+class Lab:
+    """The lab scenario the guest runs (lab/README.md's LAB_* environment)."""
+
+    scenario: str
+    kernel: str
+    viommu: str
+    aw_bits: Optional[int]
+    dma_entry_limit: Optional[int]
+    groups: list[int]
+    devices: list[str]
+
+
+def _env(name: str) -> Optional[str]:
+    return os.environ.get(name) or None
+
+
+@pytest.fixture
+def lab() -> Lab:
+    """The scenario; skips outside the lab (LAB=1, set by lab/run inside the guests) unless
+    VFIO_IOMMU_INFO_LIVE_TESTS=1 on a host with VFIO groups."""
+    has_vfio = Path("/dev/vfio/vfio").exists()
+    if _env("LAB") == "1":
+        assert has_vfio, "LAB=1 but /dev/vfio/vfio is missing: the guest did not load vfio"
+    elif _env("VFIO_IOMMU_INFO_LIVE_TESTS") != "1" or not has_vfio:
+        pytest.skip("not in the lab: make lab runs these inside QEMU guests with a vIOMMU")
+    groups_env = _env("LAB_EDU_GROUPS")
+    if groups_env:
+        groups = [int(g) for g in groups_env.split()]
+    else:
+        groups = sorted(int(p.name) for p in Path("/dev/vfio").iterdir() if p.name.isdigit())
+    assert groups, "no VFIO group to test"
+    aw, limit = _env("LAB_AW_BITS"), _env("LAB_DMA_ENTRY_LIMIT")
+    return Lab(
+        scenario=_env("LAB_SCENARIO") or "host",
+        kernel=_env("LAB_KERNEL") or "",
+        viommu=_env("LAB_VIOMMU") or "",
+        aw_bits=int(aw) if aw else None,
+        dma_entry_limit=int(limit) if limit else None,
+        groups=groups,
+        devices=(_env("LAB_EDU_BDFS") or "").split(),
+    )

@@ -1,0 +1,271 @@
+"""Real containers from Python, inside the lab's guests (real kernels, virtual IOMMUs,
+QEMU's edu device on vfio-pci). Skipped elsewhere; see conftest.lab."""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+import vfio_iommu_info as vii
+from conftest import Lab, cli_json
+
+MSI_HOLE = vii.IovaRange(0xFEE00000, 0xFEEFFFFF)
+TOP = 2**64 - 1
+
+
+def test_lab_open_group_answers_what_the_cli_answers(lab: Lab) -> None:
+    group = lab.groups[0]
+    with vii.open_group(group) as c:
+        mine = c.info.to_dict()
+        assert c.groups == [group]
+        assert not c.closed
+    assert c.closed
+    rc, theirs, stderr = cli_json("query", str(group))
+    assert rc == 0, stderr
+    assert theirs is not None
+    extras = {"groups", "reserved_regions"}
+    assert {k: v for k, v in theirs.items() if k not in extras} == mine
+
+
+def test_lab_answers_match_the_virtual_iommu(lab: Lab) -> None:
+    if not lab.viommu:
+        pytest.skip("not in a lab scenario")
+    with vii.open_group(lab.groups[0]) as c:
+        info = c.info
+    ap = info.aperture
+    assert ap is not None
+    if lab.viommu == "intel":
+        assert info.iova_pgsizes == 0x40201000
+        assert ap == vii.IovaRange(0, 2 ** (lab.aw_bits or 39) - 1)
+    elif lab.viommu == "amd":
+        assert ap.start == 0
+        assert any(h.start == 0xFD00000000 for h in info.holes), info.holes
+    elif lab.viommu == "virtio":
+        assert ap == vii.IovaRange(0, TOP)
+    else:
+        pytest.fail(f"unknown LAB_VIOMMU {lab.viommu}")
+    assert MSI_HOLE in info.holes
+    assert info.dma_avail == (lab.dma_entry_limit or 65535)
+    assert info.migration is not None and info.migration.page_sizes == [4096]
+    assert info.absent == {}
+
+
+def test_lab_every_way_of_naming_the_group_agrees(lab: Lab) -> None:
+    group = lab.groups[0]
+    with vii.open_group(group) as c:
+        want = c.info.to_dict()
+        # The caller's own fd: query() borrows it, from an int or an object with fileno().
+        assert vii.query(c.fileno()).to_dict() == want
+        assert vii.query(c).to_dict() == want
+        dup = os.dup(c.fileno())
+    try:
+        # A dup of the container fd outlives close(), but closing the group fds detached
+        # the groups, and with them the IOMMU model: the kernel says EINVAL, and the
+        # library says what is missing.
+        with pytest.raises(OSError) as e:
+            vii.query(dup)
+        assert e.value.errno == errno.EINVAL
+        assert "no IOMMU model is set on this container" in str(e.value)
+    finally:
+        os.close(dup)
+    for name in (str(group), f"/dev/vfio/{group}", Path(f"/dev/vfio/{group}")):
+        with vii.open_group(name) as c:
+            assert c.info.to_dict() == want, name
+    if lab.devices:
+        with vii.for_device(lab.devices[0]) as c:
+            assert c.info.to_dict() == want
+            assert c.groups == [group]
+    with vii.open_container(*lab.groups) as c:
+        assert c.groups == lab.groups
+        assert c.info.iova_ranges is not None
+
+
+def first_free(info: vii.IommuInfo, size: int, below: Optional[int] = None) -> int:
+    """The lowest `size`-aligned IOVA where check() says `size` bytes can be mapped."""
+    assert info.iova_ranges
+    for r in info.iova_ranges:
+        iova = max(r.start, 0x100000) + (-max(r.start, 0x100000) % size)
+        if iova + size - 1 <= r.end and (below is None or iova + size <= below):
+            assert info.check(iova, size) is None
+            return iova
+    raise AssertionError(f"no room for {size} bytes in {info.iova_ranges}")
+
+
+def test_lab_map_dma_where_check_says_yes_and_fail_where_it_says_no(lab: Lab) -> None:
+    with vii.open_group(lab.groups[0]) as c:
+        info = c.info
+        page = info.page_sizes[0]
+        iova = first_free(info, page)
+        avail = c.query().dma_avail
+        assert avail is not None
+        with c.map_dma(iova, page) as buf:
+            assert buf.mapped and (buf.iova, buf.size) == (iova, page)
+            assert c.query().dma_avail == avail - 1
+            buf.write(b"vfio-iommu-info", offset=8)
+            assert buf.read(8, 15) == b"vfio-iommu-info"
+            assert buf.read()[:8] == bytes(8)
+            with pytest.raises(IndexError):
+                buf.read(page - 1, 2)
+            # The same IOVA again: the kernel refuses, and says why.
+            with pytest.raises(OSError) as e:
+                c.map_dma(iova, page)
+            assert e.value.errno == errno.EEXIST and "overlaps an existing mapping" in str(e.value)
+        assert not buf.mapped
+        assert c.query().dma_avail == avail
+        # In the MSI hole: check() says no, and so does the kernel.
+        problem = info.check(MSI_HOLE.start, page)
+        assert problem is not None and problem.code == "in_hole" and problem.range == MSI_HOLE
+        with pytest.raises(OSError) as e:
+            c.map_dma(MSI_HOLE.start, page)
+        assert e.value.errno == errno.EINVAL
+        assert "VFIO_IOMMU_MAP_DMA" in str(e.value) and "reserved hole" in str(e.value)
+        # Beyond the aperture, where there is a beyond (intel's 39 or 48 bits).
+        ap = info.aperture
+        assert ap is not None
+        if ap.end < TOP:
+            problem = info.check(ap.end + 1, page)
+            assert problem is not None and problem.code == "beyond_aperture"
+            with pytest.raises(OSError) as e:
+                c.map_dma(ap.end + 1, page)
+            assert e.value.errno == errno.EINVAL
+        assert c.query().dma_avail == avail
+
+
+def test_lab_a_dropped_buffer_gives_its_mapping_back(lab: Lab) -> None:
+    with vii.open_group(lab.groups[0]) as c:
+        page = c.info.page_sizes[0]
+        avail = c.query().dma_avail
+        assert avail is not None
+        buf = c.map_dma(first_free(c.info, page), page)
+        assert c.query().dma_avail == avail - 1
+        del buf
+        assert c.query().dma_avail == avail
+        buf = c.map_dma(first_free(c.info, page), page)
+    # Closing the container drops every mapping; the buffer knows.
+    assert not buf.mapped
+    with pytest.raises(ValueError, match="closed container"):
+        buf.unmap()
+    with pytest.raises(ValueError, match="closed container"):
+        c.query()
+
+
+def test_lab_a_busy_group_is_ebusy_naming_the_node(lab: Lab) -> None:
+    group = lab.groups[0]
+    with vii.open_group(group):
+        with pytest.raises(OSError) as e:
+            vii.open_group(group)
+        assert e.value.errno == errno.EBUSY
+        assert f"/dev/vfio/{group}" in str(e.value)
+        with pytest.raises(OSError):
+            vii.check_group(group)
+
+
+def test_lab_without_permission_is_permission_error(lab: Lab) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to an unprivileged user")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: nobody, who may open /dev/vfio/vfio but not the group
+        os.close(r)
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            vii.open_group(lab.groups[0])
+            msg = "opened"
+        except PermissionError as e:
+            msg = f"PermissionError {e.errno} {e}"
+        except BaseException as e:  # report anything else to the parent
+            msg = f"{type(e).__name__} {e}"
+        os.write(w, msg.encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        msg = f.read().decode()
+    os.waitpid(pid, 0)
+    assert msg.startswith(f"PermissionError {errno.EACCES} "), msg
+    assert f"/dev/vfio/{lab.groups[0]}" in msg
+
+
+def test_lab_threads_query_one_container_while_another_maps(lab: Lab) -> None:
+    with vii.open_group(lab.groups[0]) as c:
+        want = c.info
+        page = want.page_sizes[0]
+        limit = want.dma_avail
+        assert limit is not None
+        stop = threading.Event()
+        problems: list[str] = []
+
+        def reader() -> None:
+            n = 0
+            while not stop.is_set() or n < 20:
+                info = c.query()
+                n += 1
+                if info.iova_ranges != want.iova_ranges:
+                    problems.append(f"ranges changed: {info.iova_ranges}")
+                if info.dma_avail is None or not limit - 1 <= info.dma_avail <= limit:
+                    problems.append(f"dma_avail {info.dma_avail} outside [{limit - 1}, {limit}]")
+
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        for t in threads:
+            t.start()
+        iova = first_free(want, page)
+        for _ in range(50):
+            with c.map_dma(iova, page):
+                pass
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads), "a reader is stuck"
+        assert problems == []
+        assert c.query().dma_avail == limit
+
+
+def unbound_function_beside_a_kernel_driver() -> Optional[tuple[str, str, str]]:
+    """An unbound PCI function whose sibling (same slot) is on a non-VFIO driver (the q35
+    ISA bridge 00:1f.0 on lpc_ich): binding the free one to vfio-pci makes a group that
+    is not viable."""
+    devices = Path("/sys/bus/pci/devices")
+
+    def driver(name: str) -> Optional[str]:
+        link = devices / name / "driver"
+        return os.readlink(link).rsplit("/", 1)[-1] if link.exists() else None
+
+    names = sorted(p.name for p in devices.iterdir())
+    for free in names:
+        if driver(free) is not None:
+            continue
+        for other in names:
+            d = driver(other)
+            if other != free and other.rsplit(".", 1)[0] == free.rsplit(".", 1)[0] and d and "vfio" not in d:
+                return free, other, d
+    return None
+
+
+def test_lab_a_non_viable_group_names_the_device_to_rebind(lab: Lab) -> None:
+    if not lab.viommu:
+        pytest.skip("not in a lab scenario (this test rebinds devices)")
+    found = unbound_function_beside_a_kernel_driver()
+    assert found, "an unbound function beside one on a kernel driver (the lab loads lpc_ich)"
+    free, blocker, driver = found
+    dev = Path("/sys/bus/pci/devices") / free
+    (dev / "driver_override").write_text("vfio-pci")
+    Path("/sys/bus/pci/drivers_probe").write_text(free)
+    try:
+        group = int(os.readlink(dev / "iommu_group").rsplit("/", 1)[-1])
+        with pytest.raises(vii.GroupNotViableError) as e:
+            vii.open_group(group)
+        with pytest.raises(vii.GroupNotViableError):
+            vii.check_group(free)
+    finally:
+        Path("/sys/bus/pci/drivers/vfio-pci/unbind").write_text(free)
+        (dev / "driver_override").write_text("\n")
+    err = e.value
+    assert isinstance(err, vii.VfioError) and isinstance(err, OSError)
+    assert (err.code, err.group, err.path) == ("not_viable", group, f"/dev/vfio/{group}")
+    assert (blocker, driver) in err.blockers
+    assert f"device {blocker} is still bound to {driver}" in str(err)
