@@ -25,7 +25,7 @@ STAGE := $(CURDIR)/target/c-stage
 C_OUT := $(CURDIR)/target/c-examples
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean \
-	lib header elf-check install install-lib c-build c-test python-install python-test
+	lib header elf-check install install-lib c-build c-test python-install python-test bench
 
 all: build
 
@@ -102,6 +102,13 @@ python-test: python-install build
 	cd python && $(PY_VENV)/bin/python -m mypy --strict tests vfio_iommu_info
 	PYTHONDONTWRITEBYTECODE=1 VFIO_IOMMU_INFO_CLI=$(CLI) $(PY_VENV)/bin/pytest -p no:cacheprovider python/tests
 	python/check-abi3 $(PY_VENV)/bin/python target/python/abi3
+
+# The benchmarks (BENCHMARKS.md), side by side in one run: decode against the unchecked C
+# walk, the allocator against a linear scan (criterion), then Python's decode().
+bench: python-install
+	$(CARGO) bench -p vfio-iommu-info-bench
+	bench/report $(TARGET_DIR)
+	$(PY_VENV)/bin/python bench/python_decode.py
 
 # Builds what the guests run: the in-guest test binaries of the core and the CLI (listed
 # in target/lab/tests.list for lab/guest/checks.sh), the CLI, the examples, and the

@@ -73,6 +73,7 @@ pub(crate) struct Reader<'a> {
 /// A bounds-checked reader of one integer type at an absolute offset.
 macro_rules! read_at {
     ($name:ident, $t:ty) => {
+        #[inline]
         pub(crate) fn $name(&self, offset: usize) -> Option<$t> {
             let b = self.array::<{ std::mem::size_of::<$t>() }>(offset)?;
             Some(if self.big {
@@ -85,6 +86,7 @@ macro_rules! read_at {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub(crate) fn new(buf: &'a [u8], order: ByteOrder) -> Self {
         Reader {
             buf,
@@ -92,6 +94,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.buf.len()
     }
@@ -101,6 +104,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `N` bytes at `offset`, or `None` when any of them lies outside the buffer.
+    #[inline]
     fn array<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
         let end = offset.checked_add(N)?;
         self.buf.get(offset..end)?.try_into().ok()
@@ -121,6 +125,7 @@ impl fmt::Debug for Reader<'_> {
 /// [`Reader`]); panics if the bytes lie outside `buf` (callers size their buffers).
 macro_rules! put {
     ($name:ident, $t:ty) => {
+        #[inline]
         pub(crate) fn $name(buf: &mut [u8], offset: usize, v: $t, order: ByteOrder) {
             let b = match order.resolve() {
                 ByteOrder::Big => v.to_be_bytes(),

@@ -56,11 +56,13 @@ impl<'a> RawCap<'a> {
     }
 
     /// A u32 at `rel` bytes from the header (call [`RawCap::require`] first).
+    #[inline]
     pub(crate) fn u32_at(&self, rel: usize) -> Option<u32> {
         self.reader.u32_at(self.offset.checked_add(rel)?)
     }
 
     /// A u64 at `rel` bytes from the header (call [`RawCap::require`] first).
+    #[inline]
     pub(crate) fn u64_at(&self, rel: usize) -> Option<u64> {
         self.reader.u64_at(self.offset.checked_add(rel)?)
     }
@@ -115,6 +117,7 @@ impl<'a> CapChain<'a> {
 impl<'a> Iterator for CapChain<'a> {
     type Item = Result<RawCap<'a>, DecodeError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let offset = self.next;
         if offset == 0 {

@@ -14,6 +14,12 @@ pub struct IovaRange {
 }
 
 impl IovaRange {
+    /// The whole 64-bit IOVA space, `[0, 2^64-1]`.
+    pub const FULL: IovaRange = IovaRange {
+        start: 0,
+        end: u64::MAX,
+    };
+
     /// `start..=end`; `None` when `start > end`.
     pub const fn new(start: u64, end: u64) -> Option<IovaRange> {
         if start <= end {

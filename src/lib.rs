@@ -33,20 +33,25 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod alloc;
 mod bytes;
 pub mod chain;
+pub mod device;
 pub mod encode;
 mod error;
 pub mod ioctl;
 pub mod iova;
 #[cfg(feature = "json")]
 pub mod json;
+pub mod layout;
 pub mod open;
 pub mod query;
+pub mod space;
 pub mod sysfs;
 pub mod type1;
 pub mod uapi;
 
+pub use alloc::{AllocError, IovaAllocator};
 pub use bytes::{ByteOrder, ParseByteOrderError};
 
 /// The README's examples, compiled as doc tests.
@@ -55,8 +60,10 @@ pub use bytes::{ByteOrder, ParseByteOrderError};
 struct ReadmeDoctests;
 pub use error::{DecodeError, DecodeErrorKind, Errno, Error, GroupBlocker};
 pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
+pub use layout::{guest_layout, Layout, Placement, RamRegion};
 pub use open::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::query_type1;
+pub use space::{Hole, IovaSpace};
 pub use sysfs::{PciAddress, RegionKind, ReservedRegion, Sysfs};
 pub use type1::{
     decode, decode_with_order, Absence, InfoView, IommuInfo, Migration, Reported, Type1Cap,

@@ -1,0 +1,215 @@
+//! The usable IOVA space of a container as one value: the aperture (the seed's "DMA
+//! window"), the holes inside it with the reserved regions that cause them, the list a
+//! virtual IOMMU must advertise as reserved, and the check of a span.
+
+use crate::iova::{self, check_span, IovaRange, PageSizes, SpanProblem};
+use crate::sysfs::ReservedRegion;
+use crate::type1::IommuInfo;
+
+/// A hole inside the aperture, with the reserved regions (from sysfs `reserved_regions`
+/// of the container's groups) that account for it; empty when none is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hole {
+    /// The addresses no range covers.
+    pub range: IovaRange,
+    /// The reserved regions that overlap the hole and that the kernel removes from the
+    /// IOVA list (`msi`, `reserved`, `direct`).
+    pub causes: Vec<ReservedRegion>,
+}
+
+/// The usable IOVA space: ranges (sorted, as the kernel reported them otherwise), page
+/// sizes, and attributed holes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IovaSpace {
+    ranges: Vec<IovaRange>,
+    pgsizes: Option<PageSizes>,
+    holes: Vec<Hole>,
+}
+
+impl IovaSpace {
+    /// The space of these usable `ranges` (any order; overlapping or touching ranges are
+    /// kept apart, as the kernel maps only inside one) and page sizes.
+    pub fn new(ranges: &[IovaRange], pgsizes: Option<PageSizes>) -> IovaSpace {
+        let mut sorted = ranges.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let holes = iova::holes(&sorted)
+            .into_iter()
+            .map(|range| Hole {
+                range,
+                causes: Vec::new(),
+            })
+            .collect();
+        IovaSpace {
+            ranges: sorted,
+            pgsizes,
+            holes,
+        }
+    }
+
+    /// The space a container reported, or `None` when it reported no IOVA ranges (see
+    /// [`IommuInfo::absence`]).
+    pub fn from_info(info: &IommuInfo) -> Option<IovaSpace> {
+        Some(IovaSpace::new(
+            info.iova_ranges.present()?,
+            info.iova_pgsizes,
+        ))
+    }
+
+    /// Attributes each hole to the reserved regions that cause it (the sysfs
+    /// `reserved_regions` of the container's groups, all of them together).
+    pub fn with_reserved_regions(mut self, regions: &[ReservedRegion]) -> IovaSpace {
+        for hole in &mut self.holes {
+            hole.causes = regions
+                .iter()
+                .filter(|r| r.causes_hole(hole.range))
+                .cloned()
+                .collect();
+            hole.causes.sort_by_key(|r| r.range);
+            hole.causes.dedup();
+        }
+        self
+    }
+
+    /// The usable ranges, ascending.
+    pub fn ranges(&self) -> &[IovaRange] {
+        &self.ranges
+    }
+
+    /// The supported IOMMU page sizes, when reported.
+    pub fn page_sizes(&self) -> Option<PageSizes> {
+        self.pgsizes
+    }
+
+    /// The smallest page size: every mapping's address and size are multiples of it.
+    /// 4 KiB when the kernel did not report page sizes.
+    pub fn granule(&self) -> u64 {
+        self.pgsizes.and_then(PageSizes::smallest).unwrap_or(4096)
+    }
+
+    /// The aperture: the lowest start to the highest end. `None` without ranges.
+    pub fn aperture(&self) -> Option<IovaRange> {
+        iova::aperture(&self.ranges)
+    }
+
+    /// The holes inside the aperture, ascending.
+    pub fn holes(&self) -> &[Hole] {
+        &self.holes
+    }
+
+    /// The hole containing `iova`, if any.
+    pub fn hole_at(&self, iova: u64) -> Option<&Hole> {
+        let i = self.holes.partition_point(|h| h.range.end < iova);
+        self.holes.get(i).filter(|h| h.range.contains(iova))
+    }
+
+    /// What a virtual IOMMU must advertise as reserved so that a guest never maps where
+    /// the host cannot (virtio-iommu's `VIRTIO_IOMMU_RESV_MEM_T_RESERVED` regions): the
+    /// complement of the usable ranges in the 64-bit space, below and above the aperture
+    /// included. Empty only when the ranges cover everything.
+    pub fn reserved(&self) -> Vec<IovaRange> {
+        iova::subtract(IovaRange::FULL, &self.ranges)
+    }
+
+    /// Whether `[iova, iova + len)` can be mapped: `Ok`, or the first reason not (see
+    /// [`check_span`]); [`IovaSpace::hole_at`] tells which reserved region a hole comes
+    /// from. Exact to 2^64-1.
+    pub fn check(&self, iova: u64, len: u64) -> Result<(), SpanProblem> {
+        check_span(&self.ranges, self.pgsizes, iova, len)
+    }
+
+    /// The range that holds `[iova, iova + len)` whole, if one does.
+    pub fn range_holding(&self, iova: u64, len: u64) -> Option<IovaRange> {
+        let i = self.ranges.partition_point(|r| r.end < iova);
+        self.ranges[i..]
+            .iter()
+            .take_while(|r| r.start <= iova)
+            .find(|r| r.contains_span(iova, len))
+            .copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sysfs::RegionKind;
+
+    fn r(start: u64, end: u64) -> IovaRange {
+        IovaRange::new(start, end).unwrap()
+    }
+
+    fn amd() -> IovaSpace {
+        // Linux 6.12, amd-iommu (tests/fixtures/linux-6.12-amd).
+        IovaSpace::new(
+            &[
+                r(0x100_0000_0000, u64::MAX),
+                r(0, 0xfedf_ffff),
+                r(0xfef0_0000, 0xfc_ffff_ffff),
+            ],
+            Some(PageSizes(0x000f_ff7f_ffff_f000)),
+        )
+    }
+
+    #[test]
+    fn holes_are_attributed_to_the_regions_that_cause_them() {
+        let regions = [
+            ReservedRegion {
+                range: r(0xfee0_0000, 0xfeef_ffff),
+                kind: RegionKind::Msi,
+            },
+            ReservedRegion {
+                range: r(0xfd_0000_0000, 0xff_ffff_ffff),
+                kind: RegionKind::Reserved,
+            },
+            // Relaxable regions stay in the IOVA list: they cause no hole.
+            ReservedRegion {
+                range: r(0, 0xff_ffff),
+                kind: RegionKind::DirectRelaxable,
+            },
+        ];
+        let space = amd().with_reserved_regions(&regions);
+        let holes = space.holes();
+        assert_eq!(holes.len(), 2);
+        assert_eq!(holes[0].range, r(0xfee0_0000, 0xfeef_ffff));
+        assert_eq!(holes[0].causes, vec![regions[0].clone()]);
+        assert_eq!(holes[1].causes, vec![regions[1].clone()]);
+        assert_eq!(space.hole_at(0xfd_8000_0000), Some(&holes[1]));
+        assert_eq!(space.hole_at(0xfedf_ffff), None);
+        assert_eq!(space.hole_at(0xfef0_0000), None);
+    }
+
+    #[test]
+    fn the_reserved_list_is_the_complement_in_the_64_bit_space() {
+        assert_eq!(
+            amd().reserved(),
+            vec![
+                r(0xfee0_0000, 0xfeef_ffff),
+                r(0xfd_0000_0000, 0xff_ffff_ffff)
+            ]
+        );
+        // intel-iommu, 39 bits: everything above the aperture too.
+        let intel = IovaSpace::new(
+            &[r(0, 0xfedf_ffff), r(0xfef0_0000, 0x7f_ffff_ffff)],
+            Some(PageSizes(0x4020_1000)),
+        );
+        assert_eq!(
+            intel.reserved(),
+            vec![r(0xfee0_0000, 0xfeef_ffff), r(0x80_0000_0000, u64::MAX)]
+        );
+        assert_eq!(IovaSpace::new(&[r(0, u64::MAX)], None).reserved(), vec![]);
+        assert_eq!(IovaSpace::new(&[], None).reserved(), vec![IovaRange::FULL]);
+    }
+
+    #[test]
+    fn range_holding_finds_the_one_range() {
+        let space = amd();
+        assert_eq!(space.range_holding(0, 0x1000), Some(r(0, 0xfedf_ffff)));
+        assert_eq!(space.range_holding(0xfedf_f000, 0x2000), None);
+        assert_eq!(
+            space.range_holding(u64::MAX - 0xfff, 0x1000),
+            Some(r(0x100_0000_0000, u64::MAX))
+        );
+        assert_eq!(space.range_holding(u64::MAX, 2), None);
+        assert_eq!(space.granule(), 0x1000);
+    }
+}
