@@ -94,11 +94,22 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The concrete byte order (never [`ByteOrder::Native`]).
+    #[inline]
+    pub(crate) fn order(&self) -> ByteOrder {
+        if self.big {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        }
+    }
+
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.buf.len()
     }
 
+    #[inline]
     pub(crate) fn bytes(&self) -> &'a [u8] {
         self.buf
     }
@@ -110,9 +121,56 @@ impl<'a> Reader<'a> {
         self.buf.get(offset..end)?.try_into().ok()
     }
 
-    read_at!(u16_at, u16);
     read_at!(u32_at, u32);
-    read_at!(u64_at, u64);
+
+    /// The `N` bytes at `offset` (a fixed-size structure), or `None` when any of them lies
+    /// outside the buffer. Checked once here, its fields then read without further checks.
+    #[inline]
+    pub(crate) fn fields<const N: usize>(&self, offset: usize) -> Option<Fields<'a, N>> {
+        let end = offset.checked_add(N)?;
+        let bytes = self.buf.get(offset..end)?.try_into().ok()?;
+        Some(Fields {
+            bytes,
+            big: self.big,
+        })
+    }
+}
+
+/// A fixed-size structure known to lie inside its buffer, read at constant offsets.
+#[derive(Clone, Copy)]
+pub(crate) struct Fields<'a, const N: usize> {
+    bytes: &'a [u8; N],
+    big: bool,
+}
+
+/// A reader of one integer type at a field offset of a [`Fields`]; an offset past `N` (a
+/// bug in a layout constant, caught by the tests) reads 0 rather than panicking. With a
+/// constant offset the check compiles away.
+macro_rules! field {
+    ($name:ident, $t:ty) => {
+        #[inline]
+        pub(crate) fn $name(&self, at: usize) -> $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            let Some(b) = at
+                .checked_add(SIZE)
+                .and_then(|end| self.bytes.get(at..end))
+                .and_then(|b| <[u8; SIZE]>::try_from(b).ok())
+            else {
+                return 0;
+            };
+            if self.big {
+                <$t>::from_be_bytes(b)
+            } else {
+                <$t>::from_le_bytes(b)
+            }
+        }
+    };
+}
+
+impl<const N: usize> Fields<'_, N> {
+    field!(u16, u16);
+    field!(u32, u32);
+    field!(u64, u64);
 }
 
 impl fmt::Debug for Reader<'_> {
@@ -148,12 +206,18 @@ mod tests {
     fn reads_are_unaligned_and_bounded() {
         let buf = [0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9];
         let le = Reader::new(&buf, ByteOrder::Little);
-        assert_eq!(le.u64_at(1), Some(0x0807_0605_0403_0201));
-        assert_eq!(le.u64_at(2), Some(0x0908_0706_0504_0302));
-        assert_eq!(le.u64_at(3), None);
+        assert_eq!(le.u32_at(1), Some(0x0403_0201));
+        assert_eq!(le.u32_at(6), Some(0x0908_0706));
+        assert_eq!(le.u32_at(7), None);
         assert_eq!(le.u32_at(usize::MAX - 1), None);
+        let f = le.fields::<8>(1).unwrap();
+        assert_eq!(f.u64(0), 0x0807_0605_0403_0201);
+        assert_eq!(f.u16(6), 0x0807);
+        assert_eq!(f.u32(6), 0, "a field past the structure reads 0, no panic");
+        assert!(le.fields::<8>(3).is_none());
+        assert!(le.fields::<8>(usize::MAX - 4).is_none());
         let be = Reader::new(&buf, ByteOrder::Big);
-        assert_eq!(be.u16_at(8), Some(0x0809));
+        assert_eq!(be.fields::<2>(8).unwrap().u16(0), 0x0809);
         assert_eq!(be.u32_at(6), Some(0x0607_0809));
         assert_eq!(be.u32_at(7), None);
     }
@@ -173,10 +237,10 @@ mod tests {
             put_u16(&mut buf, 1, 0xBEEF, order);
             put_u32(&mut buf, 3, 0xDEAD_BEEF, order);
             put_u64(&mut buf, 7, u64::MAX - 5, order);
-            let r = Reader::new(&buf, order);
-            assert_eq!(r.u16_at(1), Some(0xBEEF));
-            assert_eq!(r.u32_at(3), Some(0xDEAD_BEEF));
-            assert_eq!(r.u64_at(7), Some(u64::MAX - 5));
+            let r = Reader::new(&buf, order).fields::<16>(0).unwrap();
+            assert_eq!(r.u16(1), 0xBEEF);
+            assert_eq!(r.u32(3), 0xDEAD_BEEF);
+            assert_eq!(r.u64(7), u64::MAX - 5);
         }
     }
 

@@ -9,7 +9,7 @@
 //! therefore accepts any order, reads unaligned, checks every header against the buffer,
 //! and stops a loop with a hop bound.
 
-use crate::bytes::{ByteOrder, Reader};
+use crate::bytes::{ByteOrder, Fields, Reader};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::uapi::cap_header;
 
@@ -28,6 +28,13 @@ pub struct RawCap<'a> {
     pub offset: usize,
     /// The header's `next` field.
     pub next: u32,
+    /// The chain came back below a header or claimed span it had passed: the caller
+    /// must check this capability against what it claimed.
+    pub(crate) behind: bool,
+    /// The field that pointed here (`cap_offset`, or the previous header's `next`).
+    pub(crate) pointer_at: usize,
+    /// How many capabilities came before this one.
+    pub(crate) index: usize,
     reader: Reader<'a>,
 }
 
@@ -35,50 +42,60 @@ impl<'a> RawCap<'a> {
     /// The buffer from this capability's header to the end of the buffer. How much of it
     /// belongs to the capability is known only from its id and version.
     pub fn tail(&self) -> &'a [u8] {
-        &self.reader.bytes()[self.offset..]
+        self.reader.bytes().get(self.offset..).unwrap_or_default()
     }
 
-    /// Checks that `size` bytes from the header's start lie inside the buffer.
-    pub(crate) fn require(&self, size: usize, name: &'static str) -> Result<(), DecodeError> {
-        let available = self.reader.len() - self.offset;
-        if size > available {
-            return Err(DecodeError::new(
-                self.offset,
-                DecodeErrorKind::CapTooShort {
-                    name,
-                    id: self.id,
-                    needed: size as u64,
-                    available,
-                },
-            ));
-        }
-        Ok(())
-    }
-
-    /// A u32 at `rel` bytes from the header (call [`RawCap::require`] first).
+    /// The byte order of the buffer.
     #[inline]
-    pub(crate) fn u32_at(&self, rel: usize) -> Option<u32> {
-        self.reader.u32_at(self.offset.checked_add(rel)?)
+    pub(crate) fn order(&self) -> ByteOrder {
+        self.reader.order()
     }
 
-    /// A u64 at `rel` bytes from the header (call [`RawCap::require`] first).
+    /// The capability's first `N` bytes (header included), which the capability `name`
+    /// needs; an error when they run past the end of the buffer.
     #[inline]
-    pub(crate) fn u64_at(&self, rel: usize) -> Option<u64> {
-        self.reader.u64_at(self.offset.checked_add(rel)?)
+    pub(crate) fn fields<const N: usize>(
+        &self,
+        name: &'static str,
+    ) -> Result<Fields<'a, N>, DecodeError> {
+        self.reader
+            .fields::<N>(self.offset)
+            .ok_or_else(|| self.too_short(N as u64, name))
+    }
+
+    /// The error for a capability `name` that needs `needed` bytes from its header on.
+    #[cold]
+    pub(crate) fn too_short(&self, needed: u64, name: &'static str) -> DecodeError {
+        DecodeError::new(
+            self.offset,
+            DecodeErrorKind::CapTooShort {
+                name,
+                id: self.id,
+                needed,
+                available: self.reader.len().saturating_sub(self.offset),
+            },
+        )
     }
 }
 
 /// An iterator over a capability chain; yields each capability or the first error, then
 /// stops.
+///
+/// The kernel writes its chains in ascending order, so the walk keeps `above`, the end of
+/// every header passed and every span a decoder [claimed](CapChain::claim_to): a next
+/// capability at or above it cannot point into the fixed part, loop or overlap, and needs
+/// no further check. One below it is checked on a slower path (and flagged, so that the
+/// decoder checks it against its claims); hops are bounded either way.
 #[derive(Clone)]
 pub struct CapChain<'a> {
     reader: Reader<'a>,
     next: usize,
     min_offset: usize,
+    above: usize,
     hops_left: usize,
     max_hops: usize,
-    came_from: Option<usize>,
-    first_field: usize,
+    /// The field holding `next`: where a bad pointer is reported.
+    pointer_at: usize,
 }
 
 impl<'a> CapChain<'a> {
@@ -95,22 +112,64 @@ impl<'a> CapChain<'a> {
         first: u32,
         min_offset: usize,
     ) -> Self {
+        Self::over(Reader::new(buf, order), first_field, first, min_offset)
+    }
+
+    #[inline]
+    pub(crate) fn over(
+        reader: Reader<'a>,
+        first_field: usize,
+        first: u32,
+        min_offset: usize,
+    ) -> Self {
         let max_hops =
-            (buf.len().saturating_sub(min_offset) / cap_header::SIZE).min(MAX_CHAIN_CAPS);
+            (reader.len().saturating_sub(min_offset) / cap_header::SIZE).min(MAX_CHAIN_CAPS);
         CapChain {
-            reader: Reader::new(buf, order),
+            reader,
             next: first as usize,
             min_offset,
+            above: min_offset,
             hops_left: max_hops,
             max_hops,
-            came_from: None,
-            first_field,
+            pointer_at: first_field,
         }
     }
 
-    fn fail(&mut self, err: DecodeError) -> Option<Result<RawCap<'a>, DecodeError>> {
+    /// Records that the capability yielded last owns the bytes up to `end`: a later
+    /// capability starting below `end` is then flagged as behind.
+    #[inline]
+    pub(crate) fn claim_to(&mut self, end: usize) {
+        self.above = self.above.max(end);
+    }
+
+    /// What is wrong with a next capability at `offset`, below `above`: none of the
+    /// fixed part, and not the capability that points at it.
+    #[cold]
+    fn check_behind(&self, offset: usize) -> Result<(), (usize, DecodeErrorKind)> {
+        if offset < self.min_offset {
+            let kind = DecodeErrorKind::CapOffsetInHeader {
+                cap_offset: offset as u64,
+                header_len: self.min_offset,
+            };
+            return Err((self.pointer_at, kind));
+        }
+        // At or above the fixed part, `pointer_at` is the `next` of the capability that
+        // was yielded last (the structure's own pointer lies in its fixed part).
+        if offset + cap_header::NEXT == self.pointer_at {
+            return Err((self.pointer_at, DecodeErrorKind::ChainLoops { hops: 1 }));
+        }
+        Ok(())
+    }
+
+    /// Ends the chain with the error `kind`, reported at byte `at`.
+    #[cold]
+    fn fail(
+        &mut self,
+        at: usize,
+        kind: DecodeErrorKind,
+    ) -> Option<Result<RawCap<'a>, DecodeError>> {
         self.next = 0;
-        Some(Err(err))
+        Some(Err(DecodeError::new(at, kind)))
     }
 }
 
@@ -124,67 +183,39 @@ impl<'a> Iterator for CapChain<'a> {
             return None;
         }
         // Errors are reported at the offset of the field that holds the bad pointer.
-        let pointer_at = match self.came_from {
-            Some(prev) => prev + cap_header::NEXT,
-            None => self.first_field,
+        let behind = offset < self.above;
+        if behind {
+            if let Err((at, kind)) = self.check_behind(offset) {
+                return self.fail(at, kind);
+            }
+        }
+        let Some(header) = self.reader.fields::<{ cap_header::SIZE }>(offset) else {
+            let kind = DecodeErrorKind::CapHeaderOutside {
+                cap_offset: offset as u64,
+                len: self.reader.len(),
+            };
+            return self.fail(self.pointer_at, kind);
         };
-        if offset < self.min_offset {
-            return self.fail(DecodeError::new(
-                pointer_at,
-                DecodeErrorKind::CapOffsetInHeader {
-                    cap_offset: offset as u64,
-                    header_len: self.min_offset,
-                },
-            ));
-        }
-        if offset
-            .checked_add(cap_header::SIZE)
-            .is_none_or(|end| end > self.reader.len())
-        {
-            return self.fail(DecodeError::new(
-                pointer_at,
-                DecodeErrorKind::CapHeaderOutside {
-                    cap_offset: offset as u64,
-                    len: self.reader.len(),
-                },
-            ));
-        }
         if self.hops_left == 0 {
-            return self.fail(DecodeError::new(
-                pointer_at,
-                DecodeErrorKind::ChainLoops {
-                    hops: self.max_hops,
-                },
-            ));
+            let kind = DecodeErrorKind::ChainLoops {
+                hops: self.max_hops,
+            };
+            return self.fail(self.pointer_at, kind);
         }
         self.hops_left -= 1;
-        // The header lies inside the buffer (checked above), so these reads succeed.
-        let (Some(id), Some(version), Some(next)) = (
-            self.reader.u16_at(offset + cap_header::ID),
-            self.reader.u16_at(offset + cap_header::VERSION),
-            self.reader.u32_at(offset + cap_header::NEXT),
-        ) else {
-            return self.fail(DecodeError::new(
-                offset,
-                DecodeErrorKind::CapHeaderOutside {
-                    cap_offset: offset as u64,
-                    len: self.reader.len(),
-                },
-            ));
-        };
-        if next as usize == offset {
-            return self.fail(DecodeError::new(
-                offset + cap_header::NEXT,
-                DecodeErrorKind::ChainLoops { hops: 1 },
-            ));
-        }
-        self.came_from = Some(offset);
+        let next = header.u32(cap_header::NEXT);
+        let pointer_at = self.pointer_at;
+        self.pointer_at = offset + cap_header::NEXT;
         self.next = next as usize;
+        self.claim_to(offset + cap_header::SIZE);
         Some(Ok(RawCap {
-            id,
-            version,
+            id: header.u16(cap_header::ID),
+            version: header.u16(cap_header::VERSION),
             offset,
             next,
+            behind,
+            pointer_at,
+            index: self.max_hops - self.hops_left - 1,
             reader: self.reader,
         }))
     }

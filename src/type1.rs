@@ -6,11 +6,11 @@
 
 use std::fmt;
 
-use crate::bytes::{ByteOrder, Reader};
+use crate::bytes::{ByteOrder, Fields, Reader};
 use crate::chain::{CapChain, RawCap};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::iova::{self, IovaRange, PageSizes};
-use crate::uapi::{self, cap_dma_avail, cap_iova_range, cap_migration, type1_info};
+use crate::uapi::{self, cap_dma_avail, cap_header, cap_iova_range, cap_migration, type1_info};
 
 const STRUCTURE: &str = "struct vfio_iommu_type1_info";
 
@@ -227,9 +227,13 @@ pub struct CapLocation {
 /// What the `CAPS` flag and `cap_offset` say about the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ChainState {
-    /// Not signalled, not present, or not placed: every capability is absent for this reason.
-    Absent(Absence),
-    /// A chain starting at this offset, walked and checked.
+    /// [`Absence::NoCapabilityChain`].
+    NoChain,
+    /// [`Absence::DidNotFit`] (`argsz` is what the kernel needs).
+    DidNotFit,
+    /// [`Absence::ChainNotPlaced`].
+    NotPlaced,
+    /// A chain starting at `cap_offset`, walked and checked.
     Walked,
 }
 
@@ -240,15 +244,23 @@ enum ChainState {
 #[derive(Clone, Copy)]
 pub struct InfoView<'a> {
     reader: Reader<'a>,
-    order: ByteOrder,
     argsz: u32,
     flags: u32,
     iova_pgsizes: u64,
     cap_offset: Option<u32>,
     chain: ChainState,
-    iova: Option<(usize, u32)>,
-    migration: Option<Migration>,
-    dma_avail: Option<u32>,
+    found: Found,
+}
+
+/// What the walk of a chain found, checked. Offsets are 0 for capabilities not found (no
+/// capability starts at 0). Kept small and plain: it lives in registers on the hot path.
+#[derive(Debug, Default, Clone, Copy)]
+struct Found {
+    iova_at: usize,
+    nr_iovas: u32,
+    dma_avail: u32,
+    migration_at: usize,
+    dma_avail_at: usize,
     unknown: usize,
 }
 
@@ -268,37 +280,43 @@ impl<'a> InfoView<'a> {
     /// Checks `buf` (a buffer as the kernel filled it; its length is the buffer's size)
     /// and returns a view of it, or the first problem with its byte offset.
     pub fn parse(buf: &'a [u8], order: ByteOrder) -> Result<InfoView<'a>, DecodeError> {
-        Self::parse_inner(buf, order).map_err(|e| e.in_structure(STRUCTURE))
+        match order.resolve() {
+            ByteOrder::Big => Self::parse_in::<true>(buf),
+            _ => Self::parse_in::<false>(buf),
+        }
     }
 
-    fn parse_inner(buf: &'a [u8], order: ByteOrder) -> Result<InfoView<'a>, DecodeError> {
-        let reader = Reader::new(buf, order);
-        let too_short = || {
-            DecodeError::new(
+    /// One copy of the decoder per byte order, so that no read tests the order at run
+    /// time (kept out of line so that the two copies are not merged back).
+    #[inline(never)]
+    fn parse_in<const BIG: bool>(buf: &'a [u8]) -> Result<InfoView<'a>, DecodeError> {
+        let reader = Reader::new(
+            buf,
+            if BIG {
+                ByteOrder::Big
+            } else {
+                ByteOrder::Little
+            },
+        );
+        let Some(fixed) = reader.fields::<{ type1_info::MIN_SIZE }>(0) else {
+            return Err(DecodeError::new(
                 buf.len(),
                 DecodeErrorKind::TooShort {
                     len: buf.len(),
                     needed: type1_info::MIN_SIZE,
                 },
             )
+            .in_structure(STRUCTURE));
         };
-        let argsz = reader.u32_at(type1_info::ARGSZ).ok_or_else(too_short)?;
-        let flags = reader.u32_at(type1_info::FLAGS).ok_or_else(too_short)?;
-        let iova_pgsizes = reader
-            .u64_at(type1_info::IOVA_PGSIZES)
-            .ok_or_else(too_short)?;
+        let flags = fixed.u32(type1_info::FLAGS);
         let mut view = InfoView {
             reader,
-            order,
-            argsz,
+            argsz: fixed.u32(type1_info::ARGSZ),
             flags,
-            iova_pgsizes,
+            iova_pgsizes: fixed.u64(type1_info::IOVA_PGSIZES),
             cap_offset: None,
-            chain: ChainState::Absent(Absence::NoCapabilityChain),
-            iova: None,
-            migration: None,
-            dma_avail: None,
-            unknown: 0,
+            chain: ChainState::NoChain,
+            found: Found::default(),
         };
         if flags & uapi::VFIO_IOMMU_INFO_CAPS == 0 {
             // Before 5.4 there is no cap_offset; bytes 16.. are whatever the caller wrote.
@@ -306,133 +324,63 @@ impl<'a> InfoView<'a> {
         }
         view.cap_offset = reader.u32_at(type1_info::CAP_OFFSET);
         let len = buf.len();
-        if chain_did_not_fit(len, argsz, flags, view.cap_offset) {
-            view.chain = ChainState::Absent(Absence::DidNotFit {
-                needed: argsz,
-                available: len,
-            });
+        if chain_did_not_fit(len, view.argsz, flags, view.cap_offset) {
+            view.chain = ChainState::DidNotFit;
         } else {
             match view.cap_offset {
-                None | Some(0) => view.chain = ChainState::Absent(Absence::ChainNotPlaced),
+                None | Some(0) => view.chain = ChainState::NotPlaced,
                 Some(first) => {
                     view.chain = ChainState::Walked;
-                    view.walk(first)?;
+                    view.found = walk(reader, first).map_err(|e| e.in_structure(STRUCTURE))?;
                 }
             }
         }
         Ok(view)
     }
 
+    #[inline]
     fn chain(&self, first: u32) -> CapChain<'a> {
-        CapChain::new(
-            self.reader.bytes(),
-            self.order,
-            type1_info::CAP_OFFSET,
-            first,
-            type1_info::PAD,
-        )
+        CapChain::over(self.reader, type1_info::CAP_OFFSET, first, type1_info::PAD)
     }
 
-    fn walk(&mut self, first: u32) -> Result<(), DecodeError> {
-        // Where each known capability's fields lie: no other header may start inside one.
-        let mut spans: [Option<(usize, usize, Type1Cap)>; 3] = [None; 3];
-        // The field that pointed at the current capability: where a bad pointer is reported.
-        let mut pointer_at = type1_info::CAP_OFFSET;
-        for (hops, cap) in self.chain(first).enumerate() {
-            let cap = cap?;
-            let header_end = cap.offset + crate::uapi::cap_header::SIZE;
-            for &(start, end, known) in spans.iter().flatten() {
-                let kind = if cap.offset == start {
-                    // Back at a header already visited: the chain loops.
-                    DecodeErrorKind::ChainLoops { hops: hops + 1 }
-                } else if cap.offset < end && start < header_end {
-                    DecodeErrorKind::CapOverlaps {
-                        cap_offset: cap.offset as u64,
-                        name: known.name(),
-                        other_offset: start,
-                        other_end: end,
-                    }
-                } else {
-                    continue;
-                };
-                return Err(DecodeError::new(pointer_at, kind));
-            }
-            pointer_at = cap.offset + crate::uapi::cap_header::NEXT;
-            let Some(known) = Type1Cap::from_id(cap.id) else {
-                self.unknown += 1;
-                continue;
-            };
-            if let Some((first_offset, _, _)) = spans[known as usize] {
-                return Err(DecodeError::new(
-                    cap.offset,
-                    DecodeErrorKind::DuplicateCap {
-                        name: known.name(),
-                        id: cap.id,
-                        first_offset,
-                    },
-                ));
-            }
-            let size = match known {
-                Type1Cap::IovaRange => {
-                    let (offset, count) = check_iova_range(&cap)?;
-                    self.iova = Some((offset, count));
-                    cap_iova_range::RANGES + count as usize * cap_iova_range::RANGE_SIZE
-                }
-                Type1Cap::Migration => {
-                    self.migration = Some(read_migration(&cap)?);
-                    cap_migration::SIZE
-                }
-                Type1Cap::DmaAvail => {
-                    self.dma_avail = Some(read_dma_avail(&cap)?);
-                    cap_dma_avail::SIZE
-                }
-            };
-            let end = cap.offset + size;
-            if let Some(&(start, other_end, other)) = spans
-                .iter()
-                .flatten()
-                .find(|(start, other_end, _)| cap.offset < *other_end && *start < end)
-            {
-                return Err(DecodeError::new(
-                    cap.offset,
-                    DecodeErrorKind::CapOverlaps {
-                        cap_offset: cap.offset as u64,
-                        name: other.name(),
-                        other_offset: start,
-                        other_end,
-                    },
-                ));
-            }
-            spans[known as usize] = Some((cap.offset, end, known));
-        }
-        Ok(())
-    }
-
+    #[inline]
     fn reported<T>(&self, value: Option<T>) -> Reported<T> {
-        match (self.chain, value) {
-            (ChainState::Absent(why), _) => Reported::Absent(why),
-            (ChainState::Walked, Some(v)) => Reported::Present(v),
-            (ChainState::Walked, None) => Reported::Absent(Absence::NotInChain),
-        }
+        let why = match self.chain {
+            ChainState::Walked => match value {
+                Some(v) => return Reported::Present(v),
+                None => Absence::NotInChain,
+            },
+            ChainState::NoChain => Absence::NoCapabilityChain,
+            ChainState::DidNotFit => Absence::DidNotFit {
+                needed: self.argsz,
+                available: self.reader.len(),
+            },
+            ChainState::NotPlaced => Absence::ChainNotPlaced,
+        };
+        Reported::Absent(why)
     }
 
     /// `argsz` as found: on return, the size the kernel needs when the chain did not fit,
     /// else the caller's buffer size (the kernel does not rewrite it when all fits).
+    #[inline]
     pub fn argsz(&self) -> u32 {
         self.argsz
     }
 
     /// `flags` as found (`VFIO_IOMMU_INFO_PGSIZES`, `VFIO_IOMMU_INFO_CAPS`).
+    #[inline]
     pub fn flags(&self) -> u32 {
         self.flags
     }
 
     /// The IOMMU page sizes, or `None` when the `PGSIZES` flag is clear.
+    #[inline]
     pub fn iova_pgsizes(&self) -> Option<PageSizes> {
         (self.flags & uapi::VFIO_IOMMU_INFO_PGSIZES != 0).then_some(PageSizes(self.iova_pgsizes))
     }
 
     /// `cap_offset` as found, when the `CAPS` flag is set and the buffer holds the field.
+    #[inline]
     pub fn cap_offset(&self) -> Option<u32> {
         self.cap_offset
     }
@@ -440,33 +388,54 @@ impl<'a> InfoView<'a> {
     /// True when the kernel had capabilities that did not fit the buffer: the `CAPS` flag
     /// is set, `cap_offset` is 0 or beyond the buffer, and `argsz` exceeds the buffer.
     pub fn caps_truncated(&self) -> bool {
-        matches!(self.chain, ChainState::Absent(Absence::DidNotFit { .. }))
+        self.chain == ChainState::DidNotFit
     }
 
     /// The usable IOVA ranges in the kernel's order, read from the buffer on demand.
+    #[inline]
     pub fn iova_ranges(&self) -> Reported<IovaRanges<'a>> {
-        self.reported(self.iova.map(|(offset, count)| IovaRanges {
-            reader: self.reader,
-            next: offset + cap_iova_range::RANGES,
-            left: count as usize,
-        }))
+        let bytes = self.reader.bytes();
+        let ranges = self.found.known_offset(Type1Cap::IovaRange).map(|at| {
+            // Checked by `parse`: the ranges lie inside the buffer.
+            let ranges = bytes
+                .get(at + cap_iova_range::RANGES..at + iova_range_size(self.found.nr_iovas))
+                .unwrap_or_default();
+            IovaRanges {
+                ranges: ranges.chunks_exact(cap_iova_range::RANGE_SIZE),
+                order: self.reader.order(),
+            }
+        });
+        self.reported(ranges)
     }
 
     /// The dirty-tracking capability.
+    #[inline]
     pub fn migration(&self) -> Reported<Migration> {
-        self.reported(self.migration)
+        let cap = self
+            .found
+            .known_offset(Type1Cap::Migration)
+            .and_then(|offset| {
+                let fields = self.reader.fields::<{ cap_migration::SIZE }>(offset)?;
+                Some(migration_from(&fields))
+            });
+        self.reported(cap)
     }
 
     /// How many more `VFIO_IOMMU_MAP_DMA` calls the container accepts.
+    #[inline]
     pub fn dma_avail(&self) -> Reported<u32> {
-        self.reported(self.dma_avail)
+        self.reported(
+            self.found
+                .known_offset(Type1Cap::DmaAvail)
+                .map(|_| self.found.dma_avail),
+        )
     }
 
     /// Every capability of the chain in chain order (known and unknown).
     pub fn caps(&self) -> impl Iterator<Item = RawCap<'a>> + 'a {
         let first = match self.chain {
             ChainState::Walked => self.cap_offset.unwrap_or(0),
-            ChainState::Absent(_) => 0,
+            _ => 0,
         };
         // The chain was checked by `parse`, so no item is an error.
         self.chain(first).map_while(Result::ok)
@@ -474,7 +443,7 @@ impl<'a> InfoView<'a> {
 
     /// How many capabilities with ids this library does not know the chain holds.
     pub fn unknown_cap_count(&self) -> usize {
-        self.unknown
+        self.found.unknown
     }
 
     /// Builds the owned model.
@@ -522,51 +491,227 @@ impl<'a> InfoView<'a> {
     }
 }
 
-fn check_iova_range(cap: &RawCap<'_>) -> Result<(usize, u32), DecodeError> {
-    cap.require(cap_iova_range::RANGES, "IOVA_RANGE")?;
-    let count = cap.u32_at(cap_iova_range::NR_IOVAS).unwrap_or(0);
+/// Walks and checks the chain whose first capability is at `first`.
+#[inline(always)]
+fn walk(reader: Reader<'_>, first: u32) -> Result<Found, DecodeError> {
+    let mut found = Found::default();
+    let mut chain = CapChain::over(reader, type1_info::CAP_OFFSET, first, type1_info::PAD);
+    while let Some(cap) = chain.next() {
+        let cap = cap?;
+        if cap.behind {
+            found.check_header_behind(&cap)?;
+        }
+        let Some(which) = Type1Cap::from_id(cap.id) else {
+            found.unknown += 1;
+            continue;
+        };
+        if let Some(first_offset) = found.known_offset(which) {
+            return Err(duplicate_cap(which, &cap, first_offset));
+        }
+        let size = match which {
+            Type1Cap::IovaRange => {
+                found.nr_iovas = check_iova_range(&cap)?;
+                found.iova_at = cap.offset;
+                iova_range_size(found.nr_iovas)
+            }
+            Type1Cap::Migration => {
+                read_migration(&cap)?;
+                found.migration_at = cap.offset;
+                cap_migration::SIZE
+            }
+            Type1Cap::DmaAvail => {
+                found.dma_avail = read_dma_avail(&cap)?;
+                found.dma_avail_at = cap.offset;
+                cap_dma_avail::SIZE
+            }
+        };
+        if cap.behind {
+            found.check_span_behind(&cap, size)?;
+        }
+        chain.claim_to(cap.offset + size);
+    }
+    Ok(found)
+}
+
+impl Found {
+    /// Offset of the known capability `which`, if the walk found it.
+    #[inline]
+    fn known_offset(&self, which: Type1Cap) -> Option<usize> {
+        let at = match which {
+            Type1Cap::IovaRange => self.iova_at,
+            Type1Cap::Migration => self.migration_at,
+            Type1Cap::DmaAvail => self.dma_avail_at,
+        };
+        (at != 0).then_some(at)
+    }
+
+    /// Where the fields of each known capability found so far lie: `(cap, start, end)`.
+    fn known_spans(&self) -> impl Iterator<Item = (Type1Cap, usize, usize)> + '_ {
+        [
+            (Type1Cap::IovaRange, iova_range_size(self.nr_iovas)),
+            (Type1Cap::Migration, cap_migration::SIZE),
+            (Type1Cap::DmaAvail, cap_dma_avail::SIZE),
+        ]
+        .into_iter()
+        .filter_map(|(cap, size)| {
+            let at = self.known_offset(cap)?;
+            Some((cap, at, at + size))
+        })
+    }
+
+    /// The chain went back: the header of `cap` may not start inside a known capability
+    /// (at one's start, the chain loops). Reported at the field that pointed to it.
+    #[cold]
+    fn check_header_behind(&self, cap: &RawCap<'_>) -> Result<(), DecodeError> {
+        let header_end = cap.offset + cap_header::SIZE;
+        for (known, start, end) in self.known_spans() {
+            if cap.offset < end && start < header_end {
+                let kind = if cap.offset == start {
+                    DecodeErrorKind::ChainLoops {
+                        hops: cap.index + 1,
+                    }
+                } else {
+                    DecodeErrorKind::CapOverlaps {
+                        cap_offset: cap.offset as u64,
+                        name: known.name(),
+                        other_offset: start,
+                        other_end: end,
+                    }
+                };
+                return Err(DecodeError::new(cap.pointer_at, kind));
+            }
+        }
+        Ok(())
+    }
+
+    /// The chain went back: the `size` bytes of the known capability at `cap` may not
+    /// overlap another known capability.
+    #[cold]
+    fn check_span_behind(&self, cap: &RawCap<'_>, size: usize) -> Result<(), DecodeError> {
+        let end = cap.offset + size;
+        for (known, start, other_end) in self.known_spans() {
+            // `cap` itself is known already; no other starts at its offset.
+            if start != cap.offset && cap.offset < other_end && start < end {
+                return Err(DecodeError::new(
+                    cap.offset,
+                    DecodeErrorKind::CapOverlaps {
+                        cap_offset: cap.offset as u64,
+                        name: known.name(),
+                        other_offset: start,
+                        other_end,
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an IOVA_RANGE capability (every declared range inside the buffer, none
+/// inverted) and returns its `nr_iovas`.
+#[inline]
+fn check_iova_range(cap: &RawCap<'_>) -> Result<u32, DecodeError> {
+    let fixed = cap.fields::<{ cap_iova_range::RANGES }>("IOVA_RANGE")?;
+    let count = fixed.u32(cap_iova_range::NR_IOVAS);
+    // At most 16 + 16 * (2^32 - 1): no overflow in 64 bits.
     let needed =
         cap_iova_range::RANGES as u64 + cap_iova_range::RANGE_SIZE as u64 * u64::from(count);
-    let available = cap.tail().len();
-    if needed > available as u64 {
-        return Err(DecodeError::new(
-            cap.offset + cap_iova_range::NR_IOVAS,
-            DecodeErrorKind::RangeCountTooLarge {
-                count,
-                needed,
-                available,
-            },
-        ));
-    }
-    for index in 0..count as usize {
-        let at = cap_iova_range::RANGES + index * cap_iova_range::RANGE_SIZE;
-        let start = cap.u64_at(at).unwrap_or(0);
-        let end = cap.u64_at(at + 8).unwrap_or(0);
-        if start > end {
-            return Err(DecodeError::new(
-                cap.offset + at,
-                DecodeErrorKind::InvertedRange { index, start, end },
-            ));
+    let tail = cap.tail();
+    let Some(ranges) = usize::try_from(needed)
+        .ok()
+        .and_then(|n| tail.get(cap_iova_range::RANGES..n))
+    else {
+        return Err(range_count_too_large(cap.offset, count, needed, tail.len()));
+    };
+    let order = cap.order();
+    for (index, range) in ranges.chunks_exact(cap_iova_range::RANGE_SIZE).enumerate() {
+        let r = read_range(range, order);
+        if r.start > r.end {
+            return Err(inverted_range(cap.offset, index, r.start, r.end));
         }
     }
-    Ok((cap.offset, count))
+    Ok(count)
 }
 
+/// The bytes of an IOVA_RANGE capability with `count` ranges (at most 16 + 16 *
+/// (2^32 - 1): no overflow in 64 bits).
+#[inline]
+fn iova_range_size(count: u32) -> usize {
+    cap_iova_range::RANGES + count as usize * cap_iova_range::RANGE_SIZE
+}
+
+/// One `struct vfio_iova_range` from its 16 bytes (as raw as found: possibly inverted).
+#[inline]
+fn read_range(range: &[u8], order: ByteOrder) -> IovaRange {
+    let word = |at: usize| -> u64 {
+        let b = range
+            .get(at..at + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .unwrap_or_default();
+        match order {
+            ByteOrder::Big => u64::from_be_bytes(b),
+            _ => u64::from_le_bytes(b),
+        }
+    };
+    IovaRange {
+        start: word(0),
+        end: word(8),
+    }
+}
+
+#[cold]
+fn range_count_too_large(cap: usize, count: u32, needed: u64, available: usize) -> DecodeError {
+    DecodeError::new(
+        cap + cap_iova_range::NR_IOVAS,
+        DecodeErrorKind::RangeCountTooLarge {
+            count,
+            needed,
+            available,
+        },
+    )
+}
+
+#[cold]
+fn inverted_range(cap: usize, index: usize, start: u64, end: u64) -> DecodeError {
+    DecodeError::new(
+        cap + cap_iova_range::RANGES + index * cap_iova_range::RANGE_SIZE,
+        DecodeErrorKind::InvertedRange { index, start, end },
+    )
+}
+
+#[cold]
+fn duplicate_cap(which: Type1Cap, cap: &RawCap<'_>, first_offset: usize) -> DecodeError {
+    DecodeError::new(
+        cap.offset,
+        DecodeErrorKind::DuplicateCap {
+            name: which.name(),
+            id: cap.id,
+            first_offset,
+        },
+    )
+}
+
+#[inline]
 fn read_migration(cap: &RawCap<'_>) -> Result<Migration, DecodeError> {
-    cap.require(cap_migration::SIZE, "MIGRATION")?;
-    Ok(Migration {
-        version: cap.version,
-        flags: cap.u32_at(cap_migration::FLAGS).unwrap_or(0),
-        pgsize_bitmap: PageSizes(cap.u64_at(cap_migration::PGSIZE_BITMAP).unwrap_or(0)),
-        max_dirty_bitmap_size: cap
-            .u64_at(cap_migration::MAX_DIRTY_BITMAP_SIZE)
-            .unwrap_or(0),
-    })
+    Ok(migration_from(
+        &cap.fields::<{ cap_migration::SIZE }>("MIGRATION")?,
+    ))
 }
 
+#[inline]
+fn migration_from(cap: &Fields<'_, { cap_migration::SIZE }>) -> Migration {
+    Migration {
+        version: cap.u16(cap_header::VERSION),
+        flags: cap.u32(cap_migration::FLAGS),
+        pgsize_bitmap: PageSizes(cap.u64(cap_migration::PGSIZE_BITMAP)),
+        max_dirty_bitmap_size: cap.u64(cap_migration::MAX_DIRTY_BITMAP_SIZE),
+    }
+}
+
+#[inline]
 fn read_dma_avail(cap: &RawCap<'_>) -> Result<u32, DecodeError> {
-    cap.require(cap_dma_avail::SIZE, "DMA_AVAIL")?;
-    Ok(cap.u32_at(cap_dma_avail::AVAIL).unwrap_or(0))
+    let fields = cap.fields::<{ cap_dma_avail::SIZE }>("DMA_AVAIL")?;
+    Ok(fields.u32(cap_dma_avail::AVAIL))
 }
 
 /// Whether a `len`-byte buffer holds a kernel's answer that its capabilities did not fit:
@@ -584,30 +729,25 @@ pub(crate) fn chain_did_not_fit(
         && argsz as usize > len
 }
 
-/// The IOVA ranges of an IOVA_RANGE capability, read from the buffer.
+/// The IOVA ranges of an IOVA_RANGE capability, read from the buffer (checked by
+/// [`InfoView::parse`]: none is inverted).
 #[derive(Debug, Clone)]
 pub struct IovaRanges<'a> {
-    reader: Reader<'a>,
-    next: usize,
-    left: usize,
+    ranges: std::slice::ChunksExact<'a, u8>,
+    order: ByteOrder,
 }
 
 impl Iterator for IovaRanges<'_> {
     type Item = IovaRange;
 
+    #[inline]
     fn next(&mut self) -> Option<IovaRange> {
-        if self.left == 0 {
-            return None;
-        }
-        self.left -= 1;
-        let start = self.reader.u64_at(self.next)?;
-        let end = self.reader.u64_at(self.next + 8)?;
-        self.next += cap_iova_range::RANGE_SIZE;
-        IovaRange::new(start, end)
+        self.ranges.next().map(|r| read_range(r, self.order))
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
+        self.ranges.size_hint()
     }
 }
 

@@ -304,13 +304,37 @@ fn malformed_buffers_name_the_offset_and_the_problem() {
         decode(&b).unwrap_err().kind,
         DecodeErrorKind::CapHeaderOutside { .. }
     ));
-    // Self-loop and two-cap loop.
+    // Self-loop (of a known and of an unknown capability) and two-cap loop.
     let mut b = one_range_buffer();
     put32(&mut b, 24 + 4, 24);
-    assert!(matches!(
-        decode(&b).unwrap_err().kind,
-        DecodeErrorKind::ChainLoops { .. }
-    ));
+    let e = decode(&b).unwrap_err();
+    assert_eq!(
+        e.offset, 28,
+        "reported at the next field that points to itself"
+    );
+    assert!(
+        matches!(e.kind, DecodeErrorKind::ChainLoops { hops: 1 }),
+        "{e}"
+    );
+    let mut b = KernelState::padded(
+        0x1000,
+        vec![
+            CapSpec::DmaAvail(1),
+            CapSpec::Raw {
+                id: 9,
+                version: 1,
+                payload: vec![0; 8],
+            },
+        ],
+    )
+    .encode();
+    put32(&mut b, 40 + 4, 40);
+    let e = decode(&b).unwrap_err();
+    assert_eq!(e.offset, 44, "{e}");
+    assert!(
+        matches!(e.kind, DecodeErrorKind::ChainLoops { hops: 1 }),
+        "{e}"
+    );
     let mut b = KernelState::padded(
         0x1000,
         vec![
@@ -412,6 +436,52 @@ fn a_header_inside_a_known_capability_is_an_overlap_not_data() {
             }
         ),
         "{e}"
+    );
+    // The chain goes back to a known capability whose ranges run over one it passed:
+    // DMA_AVAIL at 96 (in the last range's end, past the IOVA_RANGE's own 24..104) first,
+    // then IOVA_RANGE at 24 with 4 ranges.
+    let mut b = KernelState::padded(
+        0x1000,
+        vec![CapSpec::IovaRange(vec![
+            r(0, 0xfff),
+            r(0x1_0000, 0x1_0fff),
+            r(0x2_0000, 0x2_0fff),
+            r(0x3_0000, 0x3_0fff),
+        ])],
+    )
+    .encode();
+    b.extend([0u8; 16]);
+    put32(&mut b, 16, 96);
+    b[96..98].copy_from_slice(&3u16.to_ne_bytes());
+    b[98..100].copy_from_slice(&1u16.to_ne_bytes());
+    put32(&mut b, 100, 24);
+    put32(&mut b, 104, 7);
+    put32(&mut b, 28, 0);
+    let e = decode(&b).unwrap_err();
+    assert_eq!(
+        e.offset, 24,
+        "reported at the capability that overlaps: {e}"
+    );
+    assert!(
+        matches!(
+            e.kind,
+            DecodeErrorKind::CapOverlaps {
+                cap_offset: 24,
+                name: "DMA_AVAIL",
+                other_offset: 96,
+                other_end: 108
+            }
+        ),
+        "{e}"
+    );
+    // Going back is fine where nothing is overlapped: the same chain with 2 ranges.
+    put32(&mut b, 24 + 8, 2);
+    let info = decode(&b).unwrap();
+    assert_eq!(info.iova_ranges.present().map(Vec::len), Some(2));
+    assert_eq!(info.dma_avail.present(), Some(&7));
+    assert_eq!(
+        info.chain.iter().map(|c| c.offset).collect::<Vec<_>>(),
+        [96, 24]
     );
     // A known capability laid over an earlier one's fields.
     let mut b = KernelState::padded(
