@@ -82,6 +82,23 @@ pub enum AllocError {
     },
 }
 
+impl AllocError {
+    /// A stable machine-readable code: `zero_size`, `bad_align`, `no_room`,
+    /// `not_allocated`, `unusable`, `top_page`, `overlaps`, `misaligned`.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            AllocError::ZeroSize => "zero_size",
+            AllocError::BadAlign(_) => "bad_align",
+            AllocError::NoRoom { .. } => "no_room",
+            AllocError::NotAllocated(_) => "not_allocated",
+            AllocError::Unusable { .. } => "unusable",
+            AllocError::TopPage { .. } => "top_page",
+            AllocError::Overlaps { .. } => "overlaps",
+            AllocError::Misaligned { .. } => "misaligned",
+        }
+    }
+}
+
 /// How many free extents below the best class-fit an allocation looks at for a lower one.
 const LOWER_PEEK: usize = 64;
 

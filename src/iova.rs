@@ -154,6 +154,22 @@ pub enum SpanProblem {
     },
 }
 
+impl SpanProblem {
+    /// A stable machine-readable code: `empty`, `wraps`, `no_ranges`, `beyond_aperture`,
+    /// `in_hole`, `across_ranges`, `misaligned`.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            SpanProblem::Empty => "empty",
+            SpanProblem::Wraps => "wraps",
+            SpanProblem::NoRanges => "no_ranges",
+            SpanProblem::BeyondAperture { .. } => "beyond_aperture",
+            SpanProblem::InHole { .. } => "in_hole",
+            SpanProblem::AcrossRanges => "across_ranges",
+            SpanProblem::Misaligned { .. } => "misaligned",
+        }
+    }
+}
+
 impl fmt::Display for SpanProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

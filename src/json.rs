@@ -31,7 +31,9 @@ pub const CONTRACT_KEYS: [&str; 8] = [
     "unknown_caps",
 ];
 
-use crate::iova::IovaRange;
+use crate::iova::{IovaRange, SpanProblem};
+use crate::layout::{Layout, Placement};
+use crate::space::{Hole, IovaSpace};
 use crate::type1::{IommuInfo, Reported, Type1Cap};
 
 /// `{"start": .., "end": ..}`.
@@ -88,6 +90,102 @@ pub fn info_to_json(info: &IommuInfo) -> Value {
     })
 }
 
+/// `{"code", "message", "range", "page_size"}`: `range` is the aperture or the hole the
+/// span hit (else `null`), `page_size` the smallest page size it is misaligned to (else
+/// `null`).
+pub fn span_problem(p: &SpanProblem) -> Value {
+    let (hit, page) = match p {
+        SpanProblem::BeyondAperture { aperture } => (Some(aperture), None),
+        SpanProblem::InHole { hole } => (Some(hole), None),
+        SpanProblem::Misaligned { page } => (None, Some(*page)),
+        _ => (None, None),
+    };
+    json!({
+        "code": p.code(),
+        "message": p.to_string(),
+        "range": hit.map(range),
+        "page_size": page,
+    })
+}
+
+/// `{"start", "end", "causes": [{"start", "end", "type"}]}`.
+pub fn hole(h: &Hole) -> Value {
+    let mut v = range(&h.range);
+    v["causes"] = h
+        .causes
+        .iter()
+        .map(|r| {
+            let mut c = range(&r.range);
+            c["type"] = json!(r.kind.name());
+            c
+        })
+        .collect();
+    v
+}
+
+/// The JSON form of an [`IovaSpace`] (`vfio-iommu-info plan --json`, key `space`):
+///
+/// | key | value |
+/// |---|---|
+/// | `ranges` | `[{"start", "end"}]` ascending |
+/// | `page_sizes` | integer bitmap, or `null` when not reported |
+/// | `granule` | the smallest page size (4096 when not reported) |
+/// | `aperture` | `{"start", "end"}` or `null` |
+/// | `holes` | `[{"start", "end", "causes": [{"start", "end", "type"}]}]` |
+/// | `reserved` | `[{"start", "end"}]`: what a virtual IOMMU must advertise as reserved |
+pub fn space_to_json(space: &IovaSpace) -> Value {
+    json!({
+        "ranges": space.ranges().iter().map(range).collect::<Vec<_>>(),
+        "page_sizes": space.page_sizes().map(|p| p.0),
+        "granule": space.granule(),
+        "aperture": space.aperture().as_ref().map(range),
+        "holes": space.holes().iter().map(hole).collect::<Vec<_>>(),
+        "reserved": space.reserved().iter().map(range).collect::<Vec<_>>(),
+    })
+}
+
+/// The JSON form of a [`Layout`] (`vfio-iommu-info plan --json`, key `layout`):
+/// `placements` in the order given, each `{"result": "placed", "start", "end", "size",
+/// "align"}`, `{"result": "conflict", "start", "end", "size", "problem", "hole"}` (a
+/// `problem` of `null` means it overlaps another region of the layout) or `{"result":
+/// "no_room", "size"}`; `all_placed`; and `mappings`: `{"per_region", "per_page":
+/// [{"page_size", "entries"}], "dma_avail", "fits", "smallest_fitting_page"}`.
+pub fn layout_to_json(layout: &Layout) -> Value {
+    let size = |r: &IovaRange| u64::try_from(r.size()).unwrap_or(u64::MAX);
+    let placements: Vec<Value> = layout
+        .placements
+        .iter()
+        .map(|p| match p {
+            Placement::Placed { range: r, align } => json!({
+                "result": "placed", "start": r.start, "end": r.end, "size": size(r), "align": align,
+            }),
+            Placement::Conflict {
+                range: r,
+                problem,
+                hole: h,
+            } => json!({
+                "result": "conflict", "start": r.start, "end": r.end, "size": size(r),
+                "problem": problem.as_ref().map(span_problem),
+                "hole": h.as_ref().map(hole),
+            }),
+            Placement::NoRoom { size } => json!({ "result": "no_room", "size": size }),
+        })
+        .collect();
+    json!({
+        "placements": placements,
+        "all_placed": layout.all_placed(),
+        "mappings": {
+            "per_region": layout.per_region,
+            "per_page": layout.per_page.iter()
+                .map(|c| json!({ "page_size": c.page_size, "entries": c.entries }))
+                .collect::<Vec<_>>(),
+            "dma_avail": layout.dma_avail,
+            "fits": layout.fits(),
+            "smallest_fitting_page": layout.smallest_fitting_page(),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +213,49 @@ mod tests {
         assert!(serde_json::to_string(&v)
             .unwrap()
             .contains("18446744073709551615"));
+    }
+
+    #[test]
+    fn space_and_layout_objects() {
+        use crate::layout::{guest_layout, RamRegion};
+        use crate::sysfs::{RegionKind, ReservedRegion};
+        let r = |s, e| IovaRange::new(s, e).unwrap();
+        let space = IovaSpace::new(
+            &[r(0, 0xfedf_ffff), r(0xfef0_0000, 0x7f_ffff_ffff)],
+            Some(crate::PageSizes(0x4020_1000)),
+        )
+        .with_reserved_regions(&[ReservedRegion {
+            range: r(0xfee0_0000, 0xfeef_ffff),
+            kind: RegionKind::Msi,
+        }]);
+        let v = space_to_json(&space);
+        assert_eq!(v["granule"], 4096);
+        assert_eq!(v["holes"][0]["start"], 0xfee0_0000u64);
+        assert_eq!(v["holes"][0]["causes"][0]["type"], "msi");
+        assert_eq!(v["reserved"][1]["start"], 0x80_0000_0000u64);
+        assert_eq!(v["reserved"][1]["end"], u64::MAX);
+        let l = guest_layout(
+            &space,
+            &[
+                RamRegion {
+                    size: 1 << 30,
+                    at: None,
+                },
+                RamRegion {
+                    size: 1 << 20,
+                    at: Some(0xfee0_0000),
+                },
+            ],
+            Some(1),
+        );
+        let v = layout_to_json(&l);
+        assert_eq!(v["placements"][0]["result"], "placed");
+        assert_eq!(v["placements"][0]["align"], 1u64 << 30);
+        assert_eq!(v["placements"][1]["result"], "conflict");
+        assert_eq!(v["placements"][1]["problem"]["code"], "in_hole");
+        assert_eq!(v["placements"][1]["hole"]["causes"][0]["type"], "msi");
+        assert_eq!(v["all_placed"], false);
+        assert_eq!(v["mappings"]["per_region"], 1);
+        assert_eq!(v["mappings"]["fits"], true);
     }
 }

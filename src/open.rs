@@ -14,6 +14,7 @@ use crate::ioctl::{
     argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_ioctl, SystemIoctl, VfioIoctl,
 };
 use crate::query::query_type1_with;
+use crate::space::IovaSpace;
 use crate::sysfs::{PciAddress, Sysfs};
 use crate::type1::IommuInfo;
 use crate::uapi;
@@ -371,6 +372,21 @@ impl Container {
     /// Queries the IOMMU info (one `VFIO_IOMMU_GET_INFO` on the common path).
     pub fn query(&self) -> Result<IommuInfo, Error> {
         self.query_with(&SystemIoctl)
+    }
+
+    /// The usable IOVA space: [`Container::query`], with each hole attributed to the
+    /// reserved regions (sysfs `reserved_regions` under `paths`) of the container's groups.
+    /// `None` when the container reports no IOVA ranges (see [`IommuInfo::absence`]).
+    pub fn space(&self, paths: &HostPaths) -> Result<Option<IovaSpace>, Error> {
+        let info = self.query()?;
+        let Some(space) = IovaSpace::from_info(&info) else {
+            return Ok(None);
+        };
+        let mut regions = Vec::new();
+        for group in self.groups.iter().filter_map(Group::number) {
+            regions.extend(paths.sysfs.reserved_regions(group)?);
+        }
+        Ok(Some(space.with_reserved_regions(&regions)))
     }
 
     /// [`Container::query`] through a given ioctl implementation (to count calls, say).
