@@ -310,6 +310,71 @@ fn lab_map_dma_succeeds_at_range_edges_and_fails_in_holes_and_beyond() {
 }
 
 #[test]
+fn lab_iova_space_check_agrees_with_map_dma_on_a_grid_around_every_edge() {
+    let Some(lab) = lab() else { return };
+    // Declared before the container (see `map`).
+    let one = Page::new(PAGE as usize);
+    let two = Page::new(2 * PAGE as usize);
+    let c = open_groups(&lab.groups);
+    let space = vfio_iommu_info::IovaSpace::from_info(&c.query().unwrap()).unwrap();
+    // Around every range edge, hole edge and the aperture's end: one page at, before and
+    // after the edge, two pages across it, and half a page off.
+    let mut edges: Vec<u64> = Vec::new();
+    for r in space.ranges() {
+        edges.push(r.start);
+        edges.extend(r.end.checked_add(1));
+    }
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    for &e in &edges {
+        for (offset, len) in [
+            (0i64, PAGE),
+            (-(PAGE as i64), PAGE),
+            (-(PAGE as i64), 2 * PAGE),
+            (PAGE as i64, PAGE),
+            (-(PAGE as i64) / 2, PAGE),
+        ] {
+            let Some(iova) = e.checked_add_signed(offset) else {
+                continue;
+            };
+            // A mapping that ends at 2^64 cannot be unmapped again (see above): leave it out.
+            if iova.checked_add(len).is_some() {
+                spans.push((iova, len));
+            }
+        }
+    }
+    spans.sort_unstable();
+    spans.dedup();
+    let (mut yes, mut no) = (0, 0);
+    for (iova, len) in spans {
+        let predicted = space.check(iova, len);
+        let page = if len == PAGE { &one } else { &two };
+        let actual = map(&c, page, iova);
+        match (&predicted, &actual) {
+            (Ok(()), Ok(())) => {
+                assert_eq!(c.unmap_dma(iova, len).unwrap(), len);
+                yes += 1;
+            }
+            (Err(_), Err(e)) => {
+                assert_eq!(e.errno(), Some(Errno(libc::EINVAL)), "{e}");
+                no += 1;
+            }
+            _ => panic!(
+                "{}: check({iova:#x}, {len:#x}) = {predicted:?} but MAP_DMA gave {actual:?}",
+                lab.scenario
+            ),
+        }
+    }
+    eprintln!(
+        "{}: {yes} spans mapped as predicted, {no} refused as predicted",
+        lab.scenario
+    );
+    assert!(
+        yes >= 4 && no >= 4,
+        "too few spans: {yes} mapped, {no} refused"
+    );
+}
+
+#[test]
 fn lab_dma_avail_drops_by_n_after_n_maps_and_returns_after_unmaps() {
     let Some(lab) = lab() else { return };
     let mem = Page::new(PAGE as usize); // dropped after the container
@@ -681,4 +746,25 @@ fn lab_edu_dma_through_the_viommu_lands_at_an_allocated_iova_below_its_28_bit_ma
     );
     // SAFETY: as above; the byte after the transfer is untouched (Page fills with 0x5A).
     assert_eq!(unsafe { dst.ptr.add(LEN).read() }, 0x5A);
+
+    // Unmapped, the same IOVA leads nowhere: the vIOMMU blocks the device's write, and
+    // the page that received the bytes before stays as it is now.
+    assert_eq!(c.unmap_dma(dst_iova, PAGE).unwrap(), PAGE);
+    // SAFETY: `dst` is a live mapping of PAGE bytes, no longer mapped for DMA.
+    unsafe { std::ptr::write_bytes(dst.ptr, 0xA5, LEN) };
+    edu_dma(
+        &dev,
+        &bar0,
+        edu::BUFFER,
+        dst_iova,
+        LEN as u64,
+        edu::DMA_TO_RAM,
+    );
+    // SAFETY: as above.
+    unsafe { std::ptr::copy_nonoverlapping(dst.ptr, got.as_mut_ptr(), LEN) };
+    assert!(
+        got.iter().all(|&b| b == 0xA5),
+        "{}: a DMA to the unmapped IOVA {dst_iova:#x} reached memory",
+        lab.scenario
+    );
 }

@@ -3,6 +3,7 @@
 mod explain;
 mod list;
 mod pci_ids;
+mod plan;
 mod render;
 
 use std::io::{Read, Write};
@@ -36,10 +37,12 @@ Examples:
                                               a buffer captured on s390x
   vfio-iommu-info explain 03:00.0 --iova 0xfee00000 --size 4096
                                               why MAP_DMA at that address fails
+  vfio-iommu-info plan 03:00.0 --ram 2G --ram 1T --alloc 64K --dma-bits 28
+                                              where guest RAM and a driver's buffers can go
 
 Exit status:
   0   success
-  1   the system or the kernel refused (query), or a check failed (explain)
+  1   the system or the kernel refused (query), or a check failed (explain, plan)
   2   bad command line (including a target that is no group, node or PCI address)
   3   decode: the capture is malformed or cannot be read
   70  internal error (a bug: please report it)";
@@ -105,6 +108,39 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Plans DMA before mapping: the usable space (aperture, holes with the reserved
+    /// regions behind them, what a virtual IOMMU must advertise as reserved), checks of
+    /// spans, allocations below a device's DMA limit, and a guest RAM layout for an
+    /// identity map with its mapping count against DMA_AVAIL.
+    Plan {
+        /// IOMMU group number, group node or PCI address (several share one container).
+        #[arg(value_parser = parse_target, required_unless_present = "capture", conflicts_with = "capture")]
+        targets: Vec<Target>,
+        /// Plans from a raw VFIO_IOMMU_GET_INFO capture instead (`query --save-raw`).
+        #[arg(long, value_name = "FILE")]
+        capture: Option<PathBuf>,
+        /// The byte order of the machine the capture came from.
+        #[arg(long, value_enum, default_value_t = Order::Native, requires = "capture")]
+        byte_order: Order,
+        /// A span to check, IOVA:SIZE (sizes take K, M, G, T); repeatable.
+        #[arg(long = "check", value_name = "IOVA:SIZE", value_parser = plan::parse_span)]
+        checks: Vec<(u64, u64)>,
+        /// Allocates SIZE bytes of IOVA, as a user-space driver would; repeatable.
+        #[arg(long = "alloc", value_name = "SIZE", value_parser = plan::parse_size)]
+        allocs: Vec<u64>,
+        /// The device's DMA address width: allocations end below 2^BITS (QEMU's edu: 28).
+        #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u32).range(12..=64))]
+        dma_bits: Option<u32>,
+        /// Alignment of the allocations, a power of two (default: the smallest IOMMU page).
+        #[arg(long, value_name = "ALIGN", value_parser = plan::parse_size, default_value = "0")]
+        align: u64,
+        /// A guest RAM region for an identity map: SIZE (placed) or SIZE@ADDR (fixed); repeatable.
+        #[arg(long = "ram", value_name = "SIZE[@ADDR]", value_parser = plan::parse_ram)]
+        ram: Vec<vfio_iommu_info::RamRegion>,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -114,7 +150,7 @@ enum Order {
     Big,
 }
 
-fn parse_u64(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_u64(s: &str) -> Result<u64, String> {
     let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) => u64::from_str_radix(&h.replace('_', ""), 16),
         None => s.replace('_', "").parse(),
@@ -205,18 +241,29 @@ fn other_order_hint(buf: &[u8], info: &vfio_iommu_info::IommuInfo) -> Option<&'s
     })
 }
 
-fn decode(file: &Path, order: Order, json: bool) -> Result<(), Failure> {
-    let name = if file.as_os_str() == "-" {
+impl From<Order> for ByteOrder {
+    fn from(o: Order) -> ByteOrder {
+        match o {
+            Order::Native => ByteOrder::Native,
+            Order::Little => ByteOrder::Little,
+            Order::Big => ByteOrder::Big,
+        }
+    }
+}
+
+/// The name of a capture file in messages.
+fn capture_name(file: &Path) -> String {
+    if file.as_os_str() == "-" {
         "<stdin>".to_owned()
     } else {
         file.display().to_string()
-    };
+    }
+}
+
+fn decode(file: &Path, order: Order, json: bool) -> Result<(), Failure> {
+    let name = capture_name(file);
     let buf = read_capture(file, &name)?;
-    let order = match order {
-        Order::Native => ByteOrder::Native,
-        Order::Little => ByteOrder::Little,
-        Order::Big => ByteOrder::Big,
-    };
+    let order = ByteOrder::from(order);
     let info = vfio_iommu_info::decode_with_order(&buf, order)
         .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
     if order == ByteOrder::Native {
@@ -284,22 +331,7 @@ fn query(targets: &[Target], json: bool, save_raw: Option<&PathBuf>) -> Result<(
             )
         })?;
     }
-    let groups: Vec<u32> = container
-        .groups()
-        .iter()
-        .filter_map(|g| g.number())
-        .collect();
-    let regions: Vec<(u32, ReservedRegion)> = groups
-        .iter()
-        .flat_map(|&g| {
-            paths
-                .sysfs
-                .reserved_regions(g)
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |r| (g, r))
-        })
-        .collect();
+    let (groups, regions) = groups_and_regions(&container, &paths);
     if json {
         let mut v = info_to_json(&info);
         v["groups"] = json!(groups);
@@ -330,6 +362,82 @@ fn query(targets: &[Target], json: bool, save_raw: Option<&PathBuf>) -> Result<(
     print_text(&out)
 }
 
+/// The container's group numbers, and their reserved regions with the group of each.
+fn groups_and_regions(
+    container: &Container,
+    paths: &HostPaths,
+) -> (Vec<u32>, Vec<(u32, ReservedRegion)>) {
+    let groups: Vec<u32> = container
+        .groups()
+        .iter()
+        .filter_map(|g| g.number())
+        .collect();
+    let regions = groups
+        .iter()
+        .flat_map(|&g| {
+            paths
+                .sysfs
+                .reserved_regions(g)
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |r| (g, r))
+        })
+        .collect();
+    (groups, regions)
+}
+
+/// Where `plan` gets its space from.
+enum PlanSource<'a> {
+    Live(&'a [Target]),
+    Capture(&'a Path, ByteOrder),
+}
+
+fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<ExitCode, Failure> {
+    let (info, regions, name) = match source {
+        PlanSource::Live(targets) => {
+            let paths = HostPaths::default();
+            let container = Container::open_targets(targets, &paths)
+                .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+            let info = container
+                .query()
+                .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+            let (_, regions) = groups_and_regions(&container, &paths);
+            let regions: Vec<ReservedRegion> = regions.into_iter().map(|(_, r)| r).collect();
+            let names: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+            (info, regions, names.join(", "))
+        }
+        PlanSource::Capture(file, order) => {
+            let name = capture_name(file);
+            let buf = read_capture(file, &name)?;
+            let info = vfio_iommu_info::decode_with_order(&buf, order)
+                .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
+            (info, Vec::new(), name)
+        }
+    };
+    let Some(space) = vfio_iommu_info::IovaSpace::from_info(&info) else {
+        let why = info
+            .absence(vfio_iommu_info::Type1Cap::IovaRange)
+            .map(|a| a.explain(vfio_iommu_info::Type1Cap::IovaRange))
+            .unwrap_or_default();
+        return Err(Failure(
+            format!("{name}: no IOVA ranges to plan in: {why}"),
+            EXIT_FAILURE,
+        ));
+    };
+    req.dma_avail = info.dma_avail.present().copied();
+    let p = plan::plan(space.with_reserved_regions(&regions), &req);
+    if json {
+        print_json(&plan::to_json(&p))?;
+    } else {
+        print_text(&plan::render(&p))?;
+    }
+    Ok(if p.failed() {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::List { json } => {
@@ -351,6 +459,35 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             byte_order,
             json,
         } => decode(&file, byte_order, json)?,
+        Command::Plan {
+            targets,
+            capture,
+            byte_order,
+            checks,
+            allocs,
+            dma_bits,
+            align,
+            ram,
+            json,
+        } => {
+            let source = match &capture {
+                Some(file) => PlanSource::Capture(file, byte_order.into()),
+                None => PlanSource::Live(&targets),
+            };
+            let limit = match dma_bits {
+                Some(bits) if bits < 64 => (1u64 << bits) - 1,
+                _ => u64::MAX,
+            };
+            let req = plan::Request {
+                checks,
+                allocs,
+                align,
+                limit,
+                ram,
+                dma_avail: None,
+            };
+            return plan(source, req, json);
+        }
         Command::Explain {
             target: t,
             iova,

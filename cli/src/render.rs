@@ -10,12 +10,14 @@ pub fn hex(v: u64) -> String {
     format!("{v:#018x}")
 }
 
-/// Rows of cells as aligned columns (the last column is not padded), each line indented.
+/// Rows of cells as aligned columns, each line indented. The last cell of a row is not
+/// padded and does not widen its column (a long message ends a short row).
 pub fn columns(rows: &[Vec<String>], indent: &str) -> String {
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..n)
         .map(|c| {
             rows.iter()
+                .filter(|r| c + 1 < r.len())
                 .filter_map(|r| r.get(c))
                 .map(|s| s.chars().count())
                 .max()
@@ -175,6 +177,11 @@ mod tests {
             vec!["aaaa".into(), "b".into(), "cc".into()],
         ];
         assert_eq!(columns(&rows, "  "), "  a     bbb  c\n  aaaa  b    cc\n");
+        let rows = vec![
+            vec!["a".into(), "a long message".into()],
+            vec!["b".into(), "c".into(), "d".into()],
+        ];
+        assert_eq!(columns(&rows, ""), "a  a long message\nb  c  d\n");
     }
 
     #[test]

@@ -346,3 +346,161 @@ fn empty_and_truncated_inputs() {
     let text = String::from_utf8(run(&["decode", short.to_str().unwrap()]).stdout).unwrap();
     assert!(text.contains("the kernel needs 132 bytes"), "{text}");
 }
+
+fn plan_json(args: &[&str]) -> (Value, Option<i32>) {
+    let out = run(&[&["plan", "--json"], args].concat());
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (v, out.status.code())
+}
+
+#[test]
+fn plan_from_an_amd_capture_finds_the_hypertransport_hole_and_places_ram_around_it() {
+    let amd = fixtures().join("linux-6.12-amd/group-2/info-exact.bin");
+    let amd = amd.to_str().unwrap();
+    let (v, code) = plan_json(&[
+        "--capture",
+        amd,
+        "--ram",
+        "1010G",
+        "--ram",
+        "4G",
+        "--ram",
+        "4G@0xfd00000000",
+    ]);
+    assert_eq!(code, Some(1), "a conflict is a failed plan: {v}");
+    let holes = v["space"]["holes"].as_array().unwrap();
+    assert_eq!(holes.len(), 2);
+    assert_eq!(holes[1]["start"], 0xfd_0000_0000u64);
+    assert_eq!(holes[1]["end"], 0xff_ffff_ffffu64);
+    // What a virtio-iommu must advertise: exactly the holes (the aperture is the whole space).
+    assert_eq!(
+        v["space"]["reserved"],
+        Value::Array(
+            holes
+                .iter()
+                .map(|h| { serde_json::json!({"start": h["start"], "end": h["end"]}) })
+                .collect()
+        )
+    );
+    let p = v["layout"]["placements"].as_array().unwrap();
+    // 1010 GiB does not fit below the MSI hole nor in the 1008 GiB range below the
+    // HyperTransport hole: it goes above 1 TiB. 4 GiB fits below.
+    assert_eq!(p[0]["result"], "placed");
+    assert!(p[0]["start"].as_u64().unwrap() >= 0x100_0000_0000, "{v}");
+    assert_eq!(p[1]["result"], "placed");
+    assert!(p[1]["end"].as_u64().unwrap() < 0xfd_0000_0000);
+    assert_eq!(p[2]["result"], "conflict");
+    assert_eq!(p[2]["problem"]["code"], "in_hole");
+    assert_eq!(p[2]["problem"]["range"]["start"], 0xfd_0000_0000u64);
+    assert_eq!(v["layout"]["mappings"]["per_region"], 2);
+    assert_eq!(v["layout"]["mappings"]["dma_avail"], 65535);
+    assert_eq!(v["layout"]["mappings"]["fits"], true);
+}
+
+#[test]
+fn plan_allocates_below_a_dma_mask_and_checks_spans_against_real_captures() {
+    for (capture, _) in exact_captures() {
+        let c = capture.to_str().unwrap();
+        let (v, code) = plan_json(&[
+            "--capture",
+            c,
+            "--dma-bits",
+            "28",
+            "--alloc",
+            "64K",
+            "--alloc",
+            "1M",
+            "--alloc",
+            "4K",
+            "--check",
+            "0xfee00000:4K",
+            "--check",
+            "0x10000:4K",
+        ]);
+        let has_msi_hole = v["space"]["holes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["start"] == 0xfee0_0000u64);
+        if v["space"]["ranges"].as_array().unwrap().is_empty() {
+            continue;
+        }
+        let mut spans = Vec::new();
+        for a in v["allocations"].as_array().unwrap() {
+            let iova = a["iova"].as_u64().unwrap_or_else(|| panic!("{c}: {a}"));
+            let size = a["size"].as_u64().unwrap();
+            assert_eq!(iova % 4096, 0);
+            assert!(iova + size <= 1 << 28, "{c}: {a}");
+            spans.push((iova, size));
+        }
+        spans.sort();
+        assert!(
+            spans.windows(2).all(|w| w[0].0 + w[0].1 <= w[1].0),
+            "{c}: {spans:?}"
+        );
+        let checks = v["checks"].as_array().unwrap();
+        assert_eq!(checks[0]["ok"], !has_msi_hole, "{c}");
+        if has_msi_hole {
+            assert_eq!(checks[0]["problem"]["code"], "in_hole");
+            assert_eq!(code, Some(1));
+        }
+        assert_eq!(checks[1]["ok"], true, "{c}");
+    }
+}
+
+#[test]
+fn plan_reports_what_cannot_be_done_and_refuses_bad_arguments() {
+    let intel = fixtures().join("linux-6.12-intel-aw39/group-2/info-exact.bin");
+    let intel = intel.to_str().unwrap();
+    // 600 GiB does not fit a 39-bit (512 GiB) IOMMU; an allocation beyond it fails too.
+    let (v, code) = plan_json(&["--capture", intel, "--ram", "600G", "--alloc", "1T"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["layout"]["placements"][0]["result"], "no_room");
+    assert_eq!(v["allocations"][0]["error"]["code"], "no_room");
+    assert_eq!(v["space"]["reserved"][1]["start"], 1u64 << 39);
+    // Everything that fits: exit 0, and the text names the DMA window.
+    let out = run(&[
+        "plan",
+        "--capture",
+        intel,
+        "--ram",
+        "2G",
+        "--alloc",
+        "2M",
+        "--dma-bits",
+        "32",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("0x0000007fffffffff  (512G: the DMA window)"),
+        "{text}"
+    );
+    assert!(text.contains("fits"), "{text}");
+    for bad in [
+        vec!["plan"],
+        vec!["plan", "--capture", intel, "--ram", "0"],
+        vec!["plan", "--capture", intel, "--check", "0x1000"],
+        vec!["plan", "--capture", intel, "--dma-bits", "65"],
+        vec!["plan", "--capture", intel, "--alloc", "17000000T"],
+        vec!["plan", "4", "--capture", intel],
+    ] {
+        let out = run(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+    // A capture without IOVA ranges has nothing to plan in: exit 1 with the reason.
+    let pre = KernelState {
+        layout: vfio_iommu_info::encode::KernelLayout::Legacy,
+        ..KernelState::padded(0x1000, vec![])
+    };
+    let f = tmpfile("plan-pre-5.4.bin", &pre.encode());
+    let out = run(&["plan", "--capture", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no IOVA ranges to plan in"));
+}

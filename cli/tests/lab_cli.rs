@@ -262,3 +262,62 @@ fn lab_cli_explain_reports_missing_interrupt_remapping_with_the_fix() {
         assert_eq!(irq["status"], "ok", "{viommu} remaps interrupts: {v}");
     }
 }
+
+#[test]
+fn lab_cli_plan_attributes_every_hole_and_allocates_below_the_edu_dma_mask() {
+    let Some((viommu, groups, devices)) = lab() else {
+        return;
+    };
+    let out = run(&[
+        "plan",
+        "--json",
+        &devices[0],
+        "--dma-bits",
+        "28",
+        "--alloc",
+        "64K",
+        "--alloc",
+        "2M",
+        "--ram",
+        "1G",
+        "--check",
+        "0x10000:4K",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    let query = json(&["query", "--json", &groups[0]]);
+    assert_eq!(
+        v["space"]["ranges"].as_array().unwrap().len(),
+        query["iova_ranges"].as_array().unwrap().len()
+    );
+    let holes = v["space"]["holes"].as_array().unwrap();
+    assert!(!holes.is_empty(), "{v}");
+    for h in holes {
+        // Every hole comes from a reserved region of the group: msi, and AMD's
+        // HyperTransport window (reserved).
+        let types: Vec<&str> = h["causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["type"].as_str())
+            .collect();
+        assert!(!types.is_empty(), "unattributed hole {h} ({viommu})");
+        if h["start"] == 0xfd_0000_0000u64 {
+            assert!(types.contains(&"reserved"), "{h}");
+        } else {
+            assert!(types.contains(&"msi"), "{h}");
+        }
+    }
+    for a in v["allocations"].as_array().unwrap() {
+        let end = a["iova"].as_u64().unwrap() + a["size"].as_u64().unwrap() - 1;
+        assert!(end < 1 << 28, "{a}");
+    }
+    assert_eq!(v["layout"]["placements"][0]["result"], "placed");
+    assert_eq!(v["layout"]["mappings"]["dma_avail"], query["dma_avail"]);
+    // Inside the first hole: the check fails, and plan says so with exit status 1.
+    let hole = holes[0]["start"].as_u64().unwrap();
+    let out = run(&["plan", &groups[0], "--check", &format!("{hole:#x}:4K")]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("no: inside the reserved hole"), "{text}");
+}
