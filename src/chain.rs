@@ -17,6 +17,14 @@ use crate::uapi::cap_header;
 /// bound keeps a hostile 64 MiB buffer from costing millions of hops.
 pub const MAX_CHAIN_CAPS: usize = 4096;
 
+/// The most capabilities a chain in a `len`-byte buffer whose capabilities start at
+/// `min_offset` can hold without two headers sharing a byte (and at most
+/// [`MAX_CHAIN_CAPS`]): one more hop means the chain loops.
+#[inline]
+pub(crate) fn max_hops(len: usize, min_offset: usize) -> usize {
+    (len.saturating_sub(min_offset) / cap_header::SIZE).min(MAX_CHAIN_CAPS)
+}
+
 /// One capability of a chain, not yet interpreted.
 #[derive(Debug, Clone, Copy)]
 pub struct RawCap<'a> {
@@ -122,8 +130,7 @@ impl<'a> CapChain<'a> {
         first: u32,
         min_offset: usize,
     ) -> Self {
-        let max_hops =
-            (reader.len().saturating_sub(min_offset) / cap_header::SIZE).min(MAX_CHAIN_CAPS);
+        let max_hops = max_hops(reader.len(), min_offset);
         CapChain {
             reader,
             next: first as usize,

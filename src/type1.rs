@@ -254,7 +254,7 @@ pub struct InfoView<'a> {
 
 /// What the walk of a chain found, checked. Offsets are 0 for capabilities not found (no
 /// capability starts at 0). Kept small and plain: it lives in registers on the hot path.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Found {
     iova_at: usize,
     nr_iovas: u32,
@@ -331,7 +331,10 @@ impl<'a> InfoView<'a> {
                 None | Some(0) => view.chain = ChainState::NotPlaced,
                 Some(first) => {
                     view.chain = ChainState::Walked;
-                    view.found = walk(reader, first).map_err(|e| e.in_structure(STRUCTURE))?;
+                    view.found = match walk_ascending(reader, first) {
+                        Some(found) => found,
+                        None => walk(reader, first).map_err(|e| e.in_structure(STRUCTURE))?,
+                    };
                 }
             }
         }
@@ -491,8 +494,66 @@ impl<'a> InfoView<'a> {
     }
 }
 
-/// Walks and checks the chain whose first capability is at `first`.
+/// The fast path of [`walk`], for the chains kernels write: every capability above the
+/// previous one's end. It checks what [`walk`] checks, and gives up (`None`) on anything
+/// else (a chain that goes back, or any error), leaving the verdict and the error's
+/// detail to [`walk`]. Sound, not complete: when it returns `Some`, [`walk`] returns the
+/// same (a property test holds it to that).
 #[inline(always)]
+fn walk_ascending(reader: Reader<'_>, first: u32) -> Option<Found> {
+    let bytes = reader.bytes();
+    let mut found = Found::default();
+    let mut hops_left = crate::chain::max_hops(bytes.len(), type1_info::PAD);
+    let mut above = type1_info::PAD;
+    let mut offset = first as usize;
+    while offset != 0 {
+        if offset < above || hops_left == 0 {
+            return None;
+        }
+        hops_left -= 1;
+        let header = reader.fields::<{ cap_header::SIZE }>(offset)?;
+        let next = header.u32(cap_header::NEXT) as usize;
+        above = match Type1Cap::from_id(header.u16(cap_header::ID)) {
+            None => {
+                found.unknown += 1;
+                offset + cap_header::SIZE
+            }
+            Some(Type1Cap::IovaRange) if found.iova_at == 0 => {
+                let fixed = reader.fields::<{ cap_iova_range::RANGES }>(offset)?;
+                let count = fixed.u32(cap_iova_range::NR_IOVAS);
+                let end = offset.checked_add(iova_range_size(count))?;
+                let ranges = bytes.get(offset + cap_iova_range::RANGES..end)?;
+                for range in ranges.chunks_exact(cap_iova_range::RANGE_SIZE) {
+                    let r = read_range(range, reader.order());
+                    if r.start > r.end {
+                        return None;
+                    }
+                }
+                found.iova_at = offset;
+                found.nr_iovas = count;
+                end
+            }
+            Some(Type1Cap::Migration) if found.migration_at == 0 => {
+                reader.fields::<{ cap_migration::SIZE }>(offset)?;
+                found.migration_at = offset;
+                offset + cap_migration::SIZE
+            }
+            Some(Type1Cap::DmaAvail) if found.dma_avail_at == 0 => {
+                let fields = reader.fields::<{ cap_dma_avail::SIZE }>(offset)?;
+                found.dma_avail = fields.u32(cap_dma_avail::AVAIL);
+                found.dma_avail_at = offset;
+                offset + cap_dma_avail::SIZE
+            }
+            // A duplicate: `walk` reports it.
+            Some(_) => return None,
+        };
+        offset = next;
+    }
+    Some(found)
+}
+
+/// Walks and checks the chain whose first capability is at `first`.
+#[inline(never)]
 fn walk(reader: Reader<'_>, first: u32) -> Result<Found, DecodeError> {
     let mut found = Found::default();
     let mut chain = CapChain::over(reader, type1_info::CAP_OFFSET, first, type1_info::PAD);
@@ -816,4 +877,74 @@ pub fn decode(buf: &[u8]) -> Result<IommuInfo, DecodeError> {
 /// [`decode`] for a buffer captured on a machine of the given byte order.
 pub fn decode_with_order(buf: &[u8], order: ByteOrder) -> Result<IommuInfo, DecodeError> {
     Ok(InfoView::parse(buf, order)?.to_info())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::{CapSpec, KernelState};
+    use proptest::prelude::*;
+
+    fn arb_cap() -> impl Strategy<Value = CapSpec> {
+        prop_oneof![
+            proptest::collection::vec((any::<u64>(), any::<u64>()), 0..4).prop_map(|r| {
+                CapSpec::IovaRange(
+                    r.into_iter()
+                        .map(|(a, b)| IovaRange {
+                            start: a.min(b),
+                            end: a.max(b),
+                        })
+                        .collect(),
+                )
+            }),
+            any::<u32>().prop_map(CapSpec::DmaAvail),
+            (any::<u64>(), any::<u64>()).prop_map(|(p, m)| CapSpec::Migration(Migration {
+                version: 1,
+                flags: 0,
+                pgsize_bitmap: PageSizes(p),
+                max_dirty_bitmap_size: m,
+            })),
+            (0u16..8, proptest::collection::vec(any::<u8>(), 0..24)).prop_map(|(id, payload)| {
+                CapSpec::Raw {
+                    id,
+                    version: 1,
+                    payload,
+                }
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The fast path never accepts what the full walk rejects, and agrees with it on
+        /// what it accepts; on the kernel's own chains it does not give up.
+        #[test]
+        fn the_ascending_fast_path_is_sound(
+            caps in proptest::collection::vec(arb_cap(), 0..6),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            big in any::<bool>(),
+        ) {
+            let order = if big { ByteOrder::Big } else { ByteOrder::Little };
+            let mut buf = KernelState { order, ..KernelState::padded(0x1000, caps) }.encode();
+            let pristine = flips.is_empty();
+            for (at, byte) in flips {
+                let i = at % buf.len();
+                buf[i] = byte;
+            }
+            let reader = Reader::new(&buf, order);
+            let Some(first) = reader.u32_at(type1_info::CAP_OFFSET).filter(|&f| f != 0) else {
+                return Ok(());
+            };
+            let fast = walk_ascending(reader, first);
+            let full = walk(reader, first);
+            if let Some(f) = fast {
+                prop_assert_eq!(Ok(f), full);
+            } else if pristine {
+                // Only duplicates of known capabilities, which real kernels never write,
+                // send a well-formed ascending chain to the full walk (and fail there).
+                prop_assert!(full.is_err(), "the fast path gave up on a good chain");
+            }
+        }
+    }
 }
