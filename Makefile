@@ -134,10 +134,10 @@ test: fmt-check clippy unit c-test python-test lab
 demo: lab-build
 	@set -e; groups=$$(ls /dev/vfio 2>/dev/null | grep -E '^[0-9]+$$' || true); \
 	if [ -n "$$groups" ]; then \
-	  $(CLI) list; echo; for g in $$groups; do $(CLI) query $$g; echo; done; \
+	  $(CLI) list; echo; for g in $$groups; do $(CLI) query $$g; echo; $(CLI) plan $$g --ram 4G --alloc 64K --dma-bits 32 || true; echo; done; \
 	else \
 	  echo "== no VFIO groups on this host: booting $(DEMO_SCENARIO) under QEMU =="; \
-	  lab/run -s $(DEMO_SCENARIO) --exec 'set -x; $(CLI) list; $(CLI) query $$LAB_EDU_BDFS; $(CLI) explain $${LAB_EDU_BDFS%% *} --iova 0xfd00000000 --size 0x200000 || echo "(explain exits 1: a check failed)"'; \
+	  lab/run -s $(DEMO_SCENARIO) --exec 'set -x; $(CLI) list; $(CLI) query $$LAB_EDU_BDFS; $(CLI) explain $${LAB_EDU_BDFS%% *} --iova 0xfd00000000 --size 0x200000 || echo "(explain exits 1: a check failed)"; $(CLI) plan $${LAB_EDU_BDFS%% *} --ram 1010G --ram 4G@0xfd00000000 --alloc 64K --dma-bits 28 || echo "(plan exits 1: a region could not be placed)"'; \
 	  echo; echo "== a capture from a real Linux 6.1 kernel (tests/fixtures) =="; \
 	  $(CLI) decode tests/fixtures/linux-6.1-amd/group-2/info-exact.bin; \
 	fi

@@ -128,7 +128,7 @@ pub fn hole(h: &Hole) -> Value {
 /// | key | value |
 /// |---|---|
 /// | `ranges` | `[{"start", "end"}]` ascending |
-/// | `page_sizes` | integer bitmap, or `null` when not reported |
+/// | `iova_pgsizes` | the page-size bitmap (as in `decode --json`), or `null` when not reported |
 /// | `granule` | the smallest page size (4096 when not reported) |
 /// | `aperture` | `{"start", "end"}` or `null` |
 /// | `holes` | `[{"start", "end", "causes": [{"start", "end", "type"}]}]` |
@@ -136,7 +136,7 @@ pub fn hole(h: &Hole) -> Value {
 pub fn space_to_json(space: &IovaSpace) -> Value {
     json!({
         "ranges": space.ranges().iter().map(range).collect::<Vec<_>>(),
-        "page_sizes": space.page_sizes().map(|p| p.0),
+        "iova_pgsizes": space.page_sizes().map(|p| p.0),
         "granule": space.granule(),
         "aperture": space.aperture().as_ref().map(range),
         "holes": space.holes().iter().map(hole).collect::<Vec<_>>(),

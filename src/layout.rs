@@ -135,10 +135,11 @@ pub fn guest_layout(space: &IovaSpace, regions: &[RamRegion], dma_avail: Option<
             .last()
             .unwrap_or(space.granule());
         placements[i] = Some(match alloc.alloc(r.size, align, u64::MAX) {
+            // The allocator rounds the size up to the granule: that is what gets mapped.
             Ok(at) => Placement::Placed {
                 range: IovaRange {
                     start: at,
-                    end: at + (r.size.max(1) - 1),
+                    end: at + (r.size.div_ceil(alloc.granule()) * alloc.granule() - 1),
                 },
                 align,
             },
@@ -158,7 +159,10 @@ pub fn guest_layout(space: &IovaSpace, regions: &[RamRegion], dma_avail: Option<
         .filter(|&p| p <= GIB)
         .map(|page_size| MappingCount {
             page_size,
-            entries: placed.iter().map(|s| s.div_ceil(page_size)).sum(),
+            // Placed regions are disjoint below 2^64, so this cannot overflow; saturate anyway.
+            entries: placed
+                .iter()
+                .fold(0u64, |n, s| n.saturating_add(s.div_ceil(page_size))),
         })
         .collect();
     Layout {

@@ -27,12 +27,20 @@ pub struct IovaSpace {
 }
 
 impl IovaSpace {
-    /// The space of these usable `ranges` (any order; overlapping or touching ranges are
-    /// kept apart, as the kernel maps only inside one) and page sizes.
+    /// The space of these usable `ranges` (any order) and page sizes. Touching ranges are
+    /// kept apart, as the kernel maps only inside one; overlapping ones, which no kernel
+    /// reports but a corrupt capture may hold, are merged.
     pub fn new(ranges: &[IovaRange], pgsizes: Option<PageSizes>) -> IovaSpace {
         let mut sorted = ranges.to_vec();
         sorted.sort_unstable();
-        sorted.dedup();
+        let mut merged: Vec<IovaRange> = Vec::with_capacity(sorted.len());
+        for r in sorted {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        let sorted = merged;
         let holes = iova::holes(&sorted)
             .into_iter()
             .map(|range| Hole {
@@ -136,6 +144,26 @@ mod tests {
 
     fn r(start: u64, end: u64) -> IovaRange {
         IovaRange::new(start, end).unwrap()
+    }
+
+    #[test]
+    fn overlapping_ranges_merge_and_touching_ones_stay_apart() {
+        let s = IovaSpace::new(
+            &[
+                r(0x1000, 0x2fff),
+                r(0, 0x1fff),
+                r(0x1000, 0x1fff),
+                r(0x3000, 0x3fff),
+                r(0x2_0000, u64::MAX),
+                r(0x2_0000, 0x3_0000),
+            ],
+            None,
+        );
+        assert_eq!(
+            s.ranges(),
+            [r(0, 0x2fff), r(0x3000, 0x3fff), r(0x2_0000, u64::MAX)]
+        );
+        assert_eq!(s.holes().len(), 1);
     }
 
     fn amd() -> IovaSpace {

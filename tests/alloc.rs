@@ -171,3 +171,53 @@ fn sixty_four_thousand_live_allocations_then_pairs() {
     assert_eq!(a.alloc(2 * G, 0, u64::MAX).unwrap(), 65536 * G);
     assert_eq!(a.alloc(G, 0, u64::MAX).unwrap(), 0);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Whatever ranges a corrupt capture or a caller hands over (overlapping, unaligned,
+    /// at 2^64-1) and whatever is asked: no panic, and every span handed out is mappable.
+    #[test]
+    fn any_ranges_and_any_requests_never_panic(
+        ranges in prop::collection::vec((any::<u64>(), any::<u64>()), 0..6),
+        near in prop::collection::vec((0u64..0x10_0000, 0u64..0x10_0000), 0..6),
+        pgsizes in any::<u64>(),
+        requests in prop::collection::vec((any::<u64>(), any::<u64>(), any::<u64>(), 0u8..3), 1..40),
+        regions in prop::collection::vec((any::<u64>(), prop::option::of(any::<u64>())), 0..5),
+    ) {
+        let ranges: Vec<IovaRange> = ranges
+            .into_iter()
+            .chain(near)
+            .map(|(a, b)| IovaRange::new(a.min(b), a.max(b)).unwrap())
+            .collect();
+        let space = IovaSpace::new(&ranges, Some(PageSizes(pgsizes)).filter(|p| p.0 != 0));
+        let mut a = IovaAllocator::new(&space);
+        let mut live = Vec::new();
+        for (x, y, z, kind) in requests {
+            match kind {
+                0 => {
+                    if let Ok(iova) = a.alloc(x % (1 << 40), y, z) {
+                        let len = (x % (1 << 40)).div_ceil(a.granule()) * a.granule();
+                        prop_assert_eq!(space.check(iova, len), Ok(()));
+                        live.push(iova);
+                    }
+                }
+                1 => {
+                    let iova = live.get(x as usize % live.len().max(1)).copied().unwrap_or(x);
+                    let _ = a.free(iova);
+                }
+                _ => {
+                    if a.reserve(x, y % (1 << 40)).is_ok() {
+                        prop_assert_eq!(space.check(x, y % (1 << 40)), Ok(()));
+                    }
+                }
+            }
+        }
+        let regions: Vec<vfio_iommu_info::RamRegion> = regions
+            .into_iter()
+            .map(|(size, at)| vfio_iommu_info::RamRegion { size, at })
+            .collect();
+        let layout = vfio_iommu_info::guest_layout(&space, &regions, Some(7));
+        prop_assert_eq!(layout.placements.len(), regions.len());
+    }
+}

@@ -3,7 +3,8 @@
 //! open; `query` reads a container fd the caller owns. Every ioctl runs detached from
 //! the interpreter (other Python threads go on), and the container's state sits behind a
 //! mutex that is only ever taken while detached, so a thread blocked on it never holds
-//! the interpreter that the holder needs to finish.
+//! the interpreter that the holder needs to finish. `Container.space()` queries and reads
+//! the groups' sysfs reserved regions the same way, detached.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::ptr::NonNull;
@@ -19,6 +20,7 @@ use vfio_iommu_info::{query_type1, Container, Error, HostPaths, PciAddress, Targ
 
 use crate::errors;
 use crate::info::{data_of, PyIommuInfo};
+use crate::space::PyIovaSpace;
 
 /// The fd of an `int` or of an object with `fileno()`.
 fn fd_of(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
@@ -225,6 +227,15 @@ impl PyContainer {
     fn query(&self, py: Python<'_>) -> PyResult<PyIommuInfo> {
         self.with_open(py, |c| c.query())
             .map(|info| PyIommuInfo { info })
+    }
+
+    /// The usable IOVA space, queried now, with each hole attributed to the reserved
+    /// regions (sysfs `reserved_regions`) of the container's groups: the MSI window to
+    /// `msi`, AMD's HyperTransport hole to `reserved`. None when the container reports no
+    /// IOVA ranges (see `info.absent`).
+    fn space(&self, py: Python<'_>) -> PyResult<Option<PyIovaSpace>> {
+        self.with_open(py, |c| c.space(&HostPaths::default()))
+            .map(|s| s.map(|space| PyIovaSpace { space }))
     }
 
     /// The container's fd (`/dev/vfio/vfio`), for the caller's own ioctls; it stays

@@ -1,12 +1,15 @@
 //! The library's errors the Python way: malformed buffers as a `ValueError` subclass with
 //! the byte offset, kernel refusals as `OSError` subclasses carrying errno (Python picks
 //! `PermissionError`, `FileNotFoundError`, ... from the errno), and the conditions the
-//! VFIO dance detects itself as `VfioError` (an `OSError` without errno) with a code.
+//! VFIO dance detects itself as `VfioError` (an `OSError` without errno) with a code, and
+//! the IOVA allocator's refusals as `AllocationError` with the core's code.
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use vfio_iommu_info::{DecodeError, Error};
+use vfio_iommu_info::{AllocError, DecodeError, Error};
+
+use crate::info::PySpanProblem;
 
 create_exception!(
     vfio_iommu_info,
@@ -35,6 +38,41 @@ create_exception!(
      Attributes: `group` (int or None), `path` (the group's node), `blockers` (a list of\n\
      (device, driver) pairs to rebind)."
 );
+
+create_exception!(
+    vfio_iommu_info,
+    AllocationError,
+    pyo3::exceptions::PyException,
+    "An IovaAllocator refused: no room below the limit, a reservation that is unusable or\n\
+     overlaps a live span, a free of an address that is not live, a bad size or alignment.\n\n\
+     Not a ValueError: most refusals (`no_room`, `overlaps`, `not_allocated`) depend on the\n\
+     allocator's state, not on the arguments' type or form. Attributes: `code` (the core's\n\
+     stable code: `zero_size`, `bad_align`, `no_room`, `not_allocated`, `unusable`,\n\
+     `top_page`, `overlaps`, `misaligned`), `problem` (the `SpanProblem` of an `unusable`\n\
+     reservation, else None) and `other` (the live `(iova, size)` an `overlaps` reservation\n\
+     hits, else None)."
+);
+
+/// An allocator's refusal as an `AllocationError`.
+pub(crate) fn alloc_error(py: Python<'_>, e: &AllocError) -> PyErr {
+    let err = AllocationError::new_err(e.to_string());
+    let value = err.value(py);
+    let problem = match e {
+        AllocError::Unusable { problem, .. } => Some(PySpanProblem::from(*problem)),
+        _ => None,
+    };
+    let other = match e {
+        AllocError::Overlaps {
+            other, other_len, ..
+        } if *other_len > 0 => Some((*other, *other_len)),
+        _ => None,
+    };
+    // As in `malformed`: setting attributes on a fresh instance fails only without memory.
+    let _ = value.setattr("code", e.code());
+    let _ = value.setattr("problem", problem);
+    let _ = value.setattr("other", other);
+    err
+}
 
 /// A malformed buffer, with where it came from when it came back from an ioctl.
 pub(crate) fn malformed(

@@ -9,6 +9,7 @@ use vfio_iommu_info::type1::{Reported, Type1Cap};
 use vfio_iommu_info::{ByteOrder, IommuInfo, PageSizes, SpanProblem};
 
 use crate::errors;
+use crate::space::PyIovaSpace;
 
 /// An inclusive IOVA range `[start, end]`, as the kernel reports them.
 #[pyclass(frozen, eq, hash, module = "vfio_iommu_info", name = "IovaRange")]
@@ -16,10 +17,19 @@ use crate::errors;
 pub struct PyIovaRange {
     /// The first address.
     #[pyo3(get)]
-    start: u64,
+    pub(crate) start: u64,
     /// The last address (inclusive).
     #[pyo3(get)]
-    end: u64,
+    pub(crate) end: u64,
+}
+
+impl From<PyIovaRange> for vfio_iommu_info::IovaRange {
+    fn from(r: PyIovaRange) -> Self {
+        vfio_iommu_info::IovaRange {
+            start: r.start,
+            end: r.end,
+        }
+    }
 }
 
 impl From<vfio_iommu_info::IovaRange> for PyIovaRange {
@@ -63,7 +73,7 @@ impl PyIovaRange {
     }
 }
 
-fn ranges<'py>(
+pub(crate) fn ranges<'py>(
     py: Python<'py>,
     rs: impl IntoIterator<Item = vfio_iommu_info::IovaRange>,
 ) -> PyResult<Bound<'py, PyList>> {
@@ -191,24 +201,26 @@ pub struct PySpanProblem {
 
 impl From<SpanProblem> for PySpanProblem {
     fn from(p: SpanProblem) -> Self {
-        let (code, range, page_size) = match p {
-            SpanProblem::Empty => ("empty", None, None),
-            SpanProblem::Wraps => ("wraps", None, None),
-            SpanProblem::NoRanges => ("no_ranges", None, None),
-            SpanProblem::BeyondAperture { aperture } => {
-                ("beyond_aperture", Some(aperture.into()), None)
-            }
-            SpanProblem::InHole { hole } => ("in_hole", Some(hole.into()), None),
-            SpanProblem::AcrossRanges => ("across_ranges", None, None),
-            SpanProblem::Misaligned { page } => ("misaligned", None, Some(page)),
-            _ => ("other", None, None),
+        // The code is the core's `SpanProblem::code()`, as `plan --json` prints it.
+        let (range, page_size) = match p {
+            SpanProblem::BeyondAperture { aperture } => (Some(aperture.into()), None),
+            SpanProblem::InHole { hole } => (Some(hole.into()), None),
+            SpanProblem::Misaligned { page } => (None, Some(page)),
+            _ => (None, None),
         };
         PySpanProblem {
-            code,
+            code: p.code(),
             message: p.to_string(),
             range,
             page_size,
         }
+    }
+}
+
+impl PySpanProblem {
+    /// The stable code.
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
     }
 }
 
@@ -375,6 +387,13 @@ impl PyIommuInfo {
             .map(Into::into)
     }
 
+    /// The usable IOVA space these ranges and page sizes make (holes without causes: the
+    /// info does not say which reserved regions made them; `Container.space()` does), or
+    /// None when the info has no IOVA ranges (see `absent`).
+    fn space(&self) -> Option<PyIovaSpace> {
+        vfio_iommu_info::IovaSpace::from_info(&self.info).map(|space| PyIovaSpace { space })
+    }
+
     /// The object `vfio-iommu-info decode --json` prints (None for null).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &vfio_iommu_info::json::info_to_json(&self.info))
@@ -417,7 +436,7 @@ impl PyIommuInfo {
 }
 
 /// A `serde_json::Value` as the Python object `json.loads` would give.
-fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),

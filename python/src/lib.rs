@@ -2,9 +2,12 @@
 //! package `vfio_iommu_info` (python/vfio_iommu_info/) re-exports it; its typed surface
 //! is `_native.pyi`, checked against this module by `mypy.stubtest`.
 
+mod alloc;
 mod container;
 mod errors;
 mod info;
+mod layout;
+mod space;
 
 use pyo3::prelude::*;
 
@@ -27,6 +30,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<info::PyCapability>()?;
     m.add_class::<info::PyAbsence>()?;
     m.add_class::<info::PySpanProblem>()?;
+    m.add_function(wrap_pyfunction!(space::parse_reserved_regions, m)?)?;
+    m.add_class::<space::PyIovaSpace>()?;
+    m.add_class::<space::PyHole>()?;
+    m.add_class::<space::PyReservedRegion>()?;
+    m.add_class::<alloc::PyIovaAllocator>()?;
+    m.add_class::<layout::PyLayout>()?;
+    m.add_class::<layout::PyPlacement>()?;
     m.add_class::<container::PyContainer>()?;
     m.add_class::<container::PyDmaBuffer>()?;
     m.add(
@@ -38,5 +48,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "GroupNotViableError",
         py.get_type::<errors::GroupNotViableError>(),
     )?;
+    m.add("AllocationError", py.get_type::<errors::AllocationError>())?;
     Ok(())
 }

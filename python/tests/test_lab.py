@@ -269,3 +269,76 @@ def test_lab_a_non_viable_group_names_the_device_to_rebind(lab: Lab) -> None:
     assert (err.code, err.group, err.path) == ("not_viable", group, f"/dev/vfio/{group}")
     assert (blocker, driver) in err.blockers
     assert f"device {blocker} is still bound to {driver}" in str(err)
+
+
+EDU_MASK = 2**28 - 1  # QEMU edu's DMA mask: 28 bits
+HT_HOLE = vii.IovaRange(0xFD00000000, 0xFFFFFFFFFF)
+
+
+def test_lab_space_attributes_the_holes_to_the_groups_reserved_regions(lab: Lab) -> None:
+    group = lab.groups[0]
+    with vii.open_group(group) as c:
+        space = c.space()
+        info = c.info
+    assert space is not None and info.iova_ranges is not None
+    assert space.ranges == sorted(info.iova_ranges, key=lambda r: (r.start, r.end))
+    assert [h.range for h in space.holes] == info.holes
+    assert space.aperture == info.aperture and space.page_sizes == info.page_sizes
+    msi = space.hole_at(MSI_HOLE.start)
+    assert msi is not None and msi.range == MSI_HOLE
+    assert [(r.type, r.range) for r in msi.causes] == [("msi", MSI_HOLE)]
+    if lab.viommu == "amd":
+        ht = space.hole_at(HT_HOLE.start)
+        assert ht is not None and ht.range == HT_HOLE
+        assert [(r.type, r.range) for r in ht.causes] == [("reserved", HT_HOLE)]
+    # The same regions the group's sysfs file lists, and what `plan --json` says.
+    sysfs = Path(f"/sys/kernel/iommu_groups/{group}/reserved_regions").read_text()
+    assert space == vii.IovaSpace.from_info(info, vii.parse_reserved_regions(sysfs))
+    rc, theirs, stderr = cli_json("plan", str(group))
+    assert rc == 0, stderr
+    assert theirs is not None and theirs["space"] == space.to_dict()
+
+
+def test_lab_allocations_below_edus_mask_map_and_check_says_no_where_the_kernel_does(lab: Lab) -> None:
+    with vii.open_group(lab.groups[0]) as c:
+        space = c.space()
+        assert space is not None
+        page = space.granule
+        a = space.allocator()
+        sizes = [page, 16 * page, 2 << 20]
+        spans = [(a.alloc(size, size if size == 2 << 20 else 0, EDU_MASK), size) for size in sizes]
+        avail = c.query().dma_avail
+        assert avail is not None and avail >= len(spans)
+        bufs = []
+        for iova, size in spans:
+            assert iova + size - 1 <= EDU_MASK and space.check(iova, size) is None
+            bufs.append(c.map_dma(iova, size))  # the kernel accepts every one
+        assert c.query().dma_avail == avail - len(spans)
+        # Where check() says no, the kernel says EINVAL, and the allocator will not reserve.
+        refused = [(MSI_HOLE.start, page), (MSI_HOLE.start - page, 2 * page), (MSI_HOLE.end + 1 - page, 2 * page), (4 * page + page // 2, page)]
+        ap = space.aperture
+        assert ap is not None
+        if ap.end < TOP:
+            refused += [(ap.end + 1, page), (ap.end + 1 - page, 2 * page)]
+        if lab.viommu == "amd":
+            refused += [(HT_HOLE.start, page), (HT_HOLE.start - page, 2 * page), (HT_HOLE.end + 1 - page, page)]
+        for iova, size in refused:
+            problem = space.check(iova, size)
+            assert problem is not None, hex(iova)
+            with pytest.raises(OSError) as e:
+                c.map_dma(iova, size)
+            assert e.value.errno == errno.EINVAL, (hex(iova), e.value)
+            with pytest.raises(vii.AllocationError) as ae:
+                a.reserve(iova, size)
+            assert ae.value.code in ("unusable", "misaligned"), ae.value
+        # And right next to the holes, where it says yes, the kernel maps.
+        for iova in (MSI_HOLE.start - page, MSI_HOLE.end + 1):
+            assert space.check(iova, page) is None
+            a.reserve(iova, page)
+            with c.map_dma(iova, page):
+                pass
+        for buf in bufs:
+            assert buf.unmap() == buf.size
+        assert c.query().dma_avail == avail
+        for iova, size in spans:
+            assert a.free(iova) == size

@@ -15,6 +15,12 @@ tracking (MIGRATION) and how many more mappings the container accepts (DMA_AVAIL
 Malformed buffers raise ``MalformedInfoError`` (a ``ValueError``, with the byte offset);
 kernel refusals raise ``OSError`` subclasses carrying errno (``PermissionError``,
 ``FileNotFoundError``...); conditions the library detects itself raise ``VfioError``.
+
+Planning: ``Container.space()`` (or ``IovaSpace.from_info(info, reserved_regions)``)
+gives an ``IovaSpace``: the holes with the reserved regions that cause them, ``check()``,
+an ``allocator()`` (``IovaAllocator``: IOVAs below a device's DMA mask; refusals raise
+``AllocationError``) and ``layout()`` (guest RAM for an identity map, counted against
+DMA_AVAIL).
 """
 
 # The public names are the native module's (its __all__, listed in _native.pyi).

@@ -1,6 +1,7 @@
 """The native module of vfio_iommu_info (PyO3). Import from ``vfio_iommu_info``."""
 
 import os
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Literal, Protocol, final
 
@@ -9,14 +10,21 @@ from typing_extensions import Self, TypeAlias
 __version__: str
 __all__ = [
     "Absence",
+    "AllocationError",
     "Capability",
     "Container",
     "DmaBuffer",
     "GroupNotViableError",
+    "Hole",
     "IommuInfo",
+    "IovaAllocator",
     "IovaRange",
+    "IovaSpace",
+    "Layout",
     "MalformedInfoError",
     "Migration",
+    "Placement",
+    "ReservedRegion",
     "SpanProblem",
     "UnknownCap",
     "VfioError",
@@ -26,6 +34,7 @@ __all__ = [
     "for_device",
     "open_container",
     "open_group",
+    "parse_reserved_regions",
     "query",
 ]
 
@@ -37,6 +46,12 @@ class _HasFileno(Protocol):
 
 _Fd: TypeAlias = int | _HasFileno
 _Group: TypeAlias = int | str | os.PathLike[str]
+_Range: TypeAlias = IovaRange | tuple[int, int]
+_Region: TypeAlias = ReservedRegion | tuple[int, int, str]
+_RamRegion: TypeAlias = int | tuple[int, int | None]
+_AllocCode: TypeAlias = Literal[
+    "zero_size", "bad_align", "no_room", "not_allocated", "unusable", "top_page", "overlaps", "misaligned"
+]
 
 class MalformedInfoError(ValueError):
     """A buffer that is not a well-formed VFIO info structure."""
@@ -64,6 +79,17 @@ class GroupNotViableError(VfioError):
     path: str
     blockers: list[tuple[str, str]]
     """(device, driver) for each device to rebind to vfio-pci or unbind."""
+
+class AllocationError(Exception):
+    """An ``IovaAllocator`` refused (not a ``ValueError``: most refusals depend on the
+    allocator's state, not on the arguments)."""
+
+    code: _AllocCode
+    """The core's stable code."""
+    problem: SpanProblem | None
+    """Why an ``unusable`` reservation cannot be mapped, else None."""
+    other: tuple[int, int] | None
+    """The live ``(iova, size)`` an ``overlaps`` reservation hits, else None."""
 
 @final
 class IovaRange:
@@ -202,8 +228,153 @@ class IommuInfo:
     def absent(self) -> dict[Literal["iova_ranges", "migration", "dma_avail"], Absence]: ...
     def check(self, iova: int, size: int) -> SpanProblem | None:
         """None when ``[iova, iova + size)`` can be mapped, else the first reason not."""
+    def space(self) -> IovaSpace | None:
+        """The usable space (holes without causes), or None without IOVA ranges."""
     def to_dict(self) -> dict[str, Any]:
         """The object ``vfio-iommu-info decode --json`` prints."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class ReservedRegion:
+    """A line of an IOMMU group's sysfs ``reserved_regions``."""
+
+    def __new__(cls, start: int, end: int, type: str) -> Self: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int:
+        """Inclusive."""
+    @property
+    def type(self) -> str:
+        """``msi``, ``reserved``, ``direct``, ``direct-relaxable`` or another sysfs type."""
+    @property
+    def range(self) -> IovaRange: ...
+    @property
+    def makes_hole(self) -> bool:
+        """Whether the kernel removes such regions from the IOVA list (all but
+        ``direct-relaxable``)."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __getnewargs__(self) -> tuple[int, int, str]: ...
+
+@final
+class Hole:
+    """A hole inside the aperture and the reserved regions that cause it."""
+
+    @property
+    def range(self) -> IovaRange: ...
+    @property
+    def causes(self) -> list[ReservedRegion]:
+        """Empty when not known."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class IovaSpace:
+    """The usable IOVA space: ranges, page sizes, aperture, holes and their causes."""
+
+    def __new__(cls, ranges: Iterable[_Range], page_sizes: int | Iterable[int] | None = None) -> Self:
+        """``page_sizes``: the bitmap (an int) or the sizes in bytes (empty: unknown)."""
+    @staticmethod
+    def from_info(info: IommuInfo, reserved_regions: Iterable[_Region] | None = None) -> IovaSpace | None:
+        """None when the info has no IOVA ranges."""
+    def with_reserved_regions(self, reserved_regions: Iterable[_Region]) -> IovaSpace: ...
+    @property
+    def ranges(self) -> list[IovaRange]:
+        """Ascending."""
+    @property
+    def page_sizes(self) -> list[int]:
+        """Ascending; empty when not reported."""
+    @property
+    def iova_pgsizes(self) -> int | None:
+        """The bitmap, or None when not reported."""
+    @property
+    def granule(self) -> int:
+        """The smallest page size (4096 when not reported)."""
+    @property
+    def aperture(self) -> IovaRange | None: ...
+    @property
+    def holes(self) -> list[Hole]: ...
+    @property
+    def reserved(self) -> list[IovaRange]:
+        """The complement of the ranges in the 64-bit space: what a virtual IOMMU must
+        advertise as reserved."""
+    def check(self, iova: int, size: int) -> SpanProblem | None:
+        """None when ``[iova, iova + size)`` can be mapped, else the first reason not."""
+    def hole_at(self, iova: int) -> Hole | None: ...
+    def range_holding(self, iova: int, size: int) -> IovaRange | None: ...
+    def allocator(self) -> IovaAllocator: ...
+    def layout(self, regions: Iterable[_RamRegion], dma_avail: int | None = None) -> Layout:
+        """Guest RAM regions for an identity map: sizes, or ``(size, at)`` tuples."""
+    def to_dict(self) -> dict[str, Any]:
+        """The object ``vfio-iommu-info plan --json`` prints under ``space``."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class IovaAllocator:
+    """Hands out IOVA spans the kernel will map; safe to share between threads."""
+
+    def __new__(cls, space: IovaSpace) -> Self: ...
+    def alloc(self, size: int, align: int = 0, limit: int = 18446744073709551615) -> int:
+        """The lowest IOVA of ``size`` bytes aligned to ``align``, ending at or below
+        ``limit`` (a device's DMA mask)."""
+    def free(self, iova: int) -> int:
+        """Frees the span starting at ``iova``; returns its size."""
+    def reserve(self, iova: int, size: int) -> None: ...
+    @property
+    def live(self) -> list[tuple[int, int]]:
+        """``(iova, size)`` of every live allocation and reservation, ascending."""
+    @property
+    def free_extents(self) -> list[IovaRange]: ...
+    @property
+    def granule(self) -> int: ...
+    @property
+    def space(self) -> IovaSpace: ...
+    def __len__(self) -> int: ...
+
+@final
+class Placement:
+    """Where a guest RAM region went, or why it could not."""
+
+    @property
+    def result(self) -> Literal["placed", "conflict", "no_room"]: ...
+    @property
+    def range(self) -> IovaRange | None:
+        """None for ``no_room``."""
+    @property
+    def size(self) -> int:
+        """As asked."""
+    @property
+    def align(self) -> int | None:
+        """The alignment chosen (0 for a fixed region); None unless placed."""
+    @property
+    def problem(self) -> SpanProblem | None:
+        """Why a conflicting region cannot go there; None when it overlaps another region."""
+    @property
+    def hole(self) -> Hole | None: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class Layout:
+    """A guest layout for an identity map, and the mappings it needs."""
+
+    @property
+    def placements(self) -> list[Placement]: ...
+    @property
+    def per_region(self) -> int: ...
+    @property
+    def per_page(self) -> list[tuple[int, int]]:
+        """``(page_size, entries)`` for each page size up to 1 GiB, ascending."""
+    @property
+    def dma_avail(self) -> int | None: ...
+    @property
+    def all_placed(self) -> bool: ...
+    @property
+    def fits(self) -> bool | None: ...
+    @property
+    def smallest_fitting_page(self) -> int | None: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The object ``vfio-iommu-info plan --json`` prints under ``layout``."""
     def __eq__(self, other: object, /) -> bool: ...
 
 @final
@@ -238,6 +409,8 @@ class Container:
     @property
     def closed(self) -> bool: ...
     def query(self) -> IommuInfo: ...
+    def space(self) -> IovaSpace | None:
+        """Queried now, holes attributed to the groups' sysfs reserved regions."""
     def fileno(self) -> int: ...
     def close(self) -> None: ...
     def map_dma(
@@ -266,3 +439,6 @@ def open_container(*targets: _Group) -> Container:
 
 def check_group(group: _Group) -> None:
     """Raises what opening the group would (not viable, busy, missing)."""
+
+def parse_reserved_regions(text: str) -> list[ReservedRegion]:
+    """Parses a group's sysfs ``reserved_regions``."""

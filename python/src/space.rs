@@ -1,0 +1,451 @@
+//! IOVA planning from Python: `IovaSpace` (the usable space of a container, its holes
+//! and the reserved regions that cause them, the check of a span), `Hole` and
+//! `ReservedRegion`, all immutable. The allocator and the guest layout built on a space
+//! are in `alloc.rs` and `layout.rs`.
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyInt, PyList, PyString, PyTuple};
+use vfio_iommu_info::sysfs::parse_reserved_regions as parse_regions;
+use vfio_iommu_info::{
+    guest_layout, Hole, IovaRange, IovaSpace, PageSizes, RamRegion, RegionKind, ReservedRegion,
+};
+
+use crate::alloc::PyIovaAllocator;
+use crate::info::{json_to_py, ranges, PyIommuInfo, PyIovaRange, PySpanProblem};
+use crate::layout::PyLayout;
+
+/// A line of an IOMMU group's sysfs `reserved_regions`: the inclusive addresses and the
+/// `type` (`msi`, `reserved`, `direct`, `direct-relaxable`, or one this library does not
+/// know).
+#[pyclass(frozen, eq, hash, module = "vfio_iommu_info", name = "ReservedRegion")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PyReservedRegion {
+    region: ReservedRegion,
+}
+
+fn region_kind(name: &str) -> RegionKind {
+    match name {
+        "direct" => RegionKind::Direct,
+        "direct-relaxable" => RegionKind::DirectRelaxable,
+        "reserved" => RegionKind::Reserved,
+        "msi" => RegionKind::Msi,
+        other => RegionKind::Other(other.to_owned()),
+    }
+}
+
+fn inverted(what: &str, start: u64, end: u64) -> PyErr {
+    PyValueError::new_err(format!(
+        "{what} start {start:#x} is above its inclusive end {end:#x}"
+    ))
+}
+
+#[pymethods]
+impl PyReservedRegion {
+    #[new]
+    fn new(start: u64, end: u64, r#type: &str) -> PyResult<Self> {
+        let range =
+            IovaRange::new(start, end).ok_or_else(|| inverted("ReservedRegion", start, end))?;
+        if r#type.is_empty() || r#type.contains(char::is_whitespace) {
+            return Err(PyValueError::new_err(format!(
+                "a reserved region's type is one word (msi, reserved, direct, direct-relaxable), not {:?}",
+                r#type
+            )));
+        }
+        Ok(PyReservedRegion {
+            region: ReservedRegion {
+                range,
+                kind: region_kind(r#type),
+            },
+        })
+    }
+
+    /// The first address.
+    #[getter]
+    fn start(&self) -> u64 {
+        self.region.range.start
+    }
+
+    /// The last address (inclusive).
+    #[getter]
+    fn end(&self) -> u64 {
+        self.region.range.end
+    }
+
+    /// The type, as sysfs names it.
+    #[getter]
+    fn r#type(&self) -> &str {
+        self.region.kind.name()
+    }
+
+    /// The addresses as an `IovaRange`.
+    #[getter]
+    fn range(&self) -> PyIovaRange {
+        self.region.range.into()
+    }
+
+    /// Whether the kernel removes such a region from a container's IOVA list (every type
+    /// but `direct-relaxable`): only those make holes.
+    #[getter]
+    fn makes_hole(&self) -> bool {
+        self.region.kind.excluded_from_iova_list()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ReservedRegion(start={:#x}, end={:#x}, type={:?})",
+            self.region.range.start,
+            self.region.range.end,
+            self.region.kind.name()
+        )
+    }
+
+    fn __getnewargs__(&self) -> (u64, u64, &str) {
+        (
+            self.region.range.start,
+            self.region.range.end,
+            self.region.kind.name(),
+        )
+    }
+}
+
+/// A hole inside the aperture: its `range`, and the reserved regions (`causes`) of the
+/// container's groups that account for it (empty when none is known).
+#[pyclass(frozen, eq, hash, module = "vfio_iommu_info", name = "Hole")]
+#[derive(Clone, PartialEq, Eq)]
+pub struct PyHole {
+    hole: Hole,
+}
+
+impl std::hash::Hash for PyHole {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.hole.range.hash(state);
+        self.hole.causes.hash(state);
+    }
+}
+
+impl From<&Hole> for PyHole {
+    fn from(h: &Hole) -> Self {
+        PyHole { hole: h.clone() }
+    }
+}
+
+#[pymethods]
+impl PyHole {
+    /// The addresses no usable range covers.
+    #[getter]
+    fn range(&self) -> PyIovaRange {
+        self.hole.range.into()
+    }
+
+    /// The reserved regions that overlap the hole and make holes (`msi`, `reserved`,
+    /// `direct`), ascending; empty when not known.
+    #[getter]
+    fn causes(&self) -> Vec<PyReservedRegion> {
+        self.hole
+            .causes
+            .iter()
+            .map(|r| PyReservedRegion { region: r.clone() })
+            .collect()
+    }
+
+    fn __repr__(&self) -> String {
+        let causes: Vec<String> = self
+            .hole
+            .causes
+            .iter()
+            .map(|r| PyReservedRegion { region: r.clone() }.__repr__())
+            .collect();
+        format!(
+            "Hole(range=IovaRange(start={:#x}, end={:#x}), causes=[{}])",
+            self.hole.range.start,
+            self.hole.range.end,
+            causes.join(", ")
+        )
+    }
+}
+
+/// Parses the text of an IOMMU group's sysfs `reserved_regions`
+/// (`/sys/kernel/iommu_groups/N/reserved_regions`).
+#[pyfunction]
+pub(crate) fn parse_reserved_regions(text: &str) -> PyResult<Vec<PyReservedRegion>> {
+    parse_regions(text)
+        .map(|rs| {
+            rs.into_iter()
+                .map(|region| PyReservedRegion { region })
+                .collect()
+        })
+        .map_err(|(line_no, line, problem)| {
+            PyValueError::new_err(format!(
+                "reserved_regions line {line_no} ({line:?}): {problem}"
+            ))
+        })
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+}
+
+/// The items of a tuple of exactly `n` items, else None.
+fn tuple_of<'py>(obj: &Bound<'py, PyAny>, n: usize) -> Option<Bound<'py, PyTuple>> {
+    obj.cast::<PyTuple>().ok().filter(|t| t.len() == n).cloned()
+}
+
+/// An `IovaRange` or a `(start, end)` tuple (inclusive end).
+fn range_of(obj: &Bound<'_, PyAny>) -> PyResult<IovaRange> {
+    if let Ok(r) = obj.cast::<PyIovaRange>() {
+        return Ok((*r.get()).into());
+    }
+    let Some(t) = tuple_of(obj, 2) else {
+        return Err(PyTypeError::new_err(format!(
+            "expected an IovaRange or a (start, end) tuple, got {}",
+            type_name(obj)
+        )));
+    };
+    let (start, end): (u64, u64) = (t.get_item(0)?.extract()?, t.get_item(1)?.extract()?);
+    IovaRange::new(start, end).ok_or_else(|| inverted("IovaRange", start, end))
+}
+
+/// A `ReservedRegion` or a `(start, end, type)` tuple.
+fn region_of(obj: &Bound<'_, PyAny>) -> PyResult<ReservedRegion> {
+    if let Ok(r) = obj.cast::<PyReservedRegion>() {
+        return Ok(r.get().region.clone());
+    }
+    let Some(t) = tuple_of(obj, 3) else {
+        return Err(PyTypeError::new_err(format!(
+            "expected a ReservedRegion or a (start, end, type) tuple, got {}",
+            type_name(obj)
+        )));
+    };
+    let (start, end): (u64, u64) = (t.get_item(0)?.extract()?, t.get_item(1)?.extract()?);
+    let kind: String = t.get_item(2)?.extract()?;
+    Ok(PyReservedRegion::new(start, end, &kind)?.region)
+}
+
+fn regions_of(regions: &Bound<'_, PyAny>) -> PyResult<Vec<ReservedRegion>> {
+    regions.try_iter()?.map(|r| region_of(&r?)).collect()
+}
+
+/// The page sizes as the bitmap (an int, as `IommuInfo.iova_pgsizes`) or a list of sizes
+/// (as `IommuInfo.page_sizes`; empty: not reported).
+fn page_sizes_of(obj: &Bound<'_, PyAny>) -> PyResult<Option<PageSizes>> {
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(Some(PageSizes(obj.extract()?)));
+    }
+    if obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "page_sizes is the bitmap (an int) or a list of sizes in bytes, not a str",
+        ));
+    }
+    let mut bits = 0u64;
+    let mut any = false;
+    for size in obj.try_iter()? {
+        let size: u64 = size?.extract()?;
+        if !size.is_power_of_two() {
+            return Err(PyValueError::new_err(format!(
+                "a page size is a power of two, not {size:#x}"
+            )));
+        }
+        bits |= size;
+        any = true;
+    }
+    Ok(any.then_some(PageSizes(bits)))
+}
+
+/// A guest RAM region: a size (placed where it fits) or a `(size, at)` tuple (`at` an
+/// address, or None to let the layout choose).
+fn ram_region_of(obj: &Bound<'_, PyAny>) -> PyResult<RamRegion> {
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(RamRegion {
+            size: obj.extract()?,
+            at: None,
+        });
+    }
+    let Some(t) = tuple_of(obj, 2) else {
+        return Err(PyTypeError::new_err(format!(
+            "expected a size (int) or a (size, at) tuple, got {}",
+            type_name(obj)
+        )));
+    };
+    Ok(RamRegion {
+        size: t.get_item(0)?.extract()?,
+        at: t.get_item(1)?.extract()?,
+    })
+}
+
+/// The usable IOVA space of a container: the ranges the kernel maps into, the page sizes,
+/// the aperture and the holes inside it (with the reserved regions that cause them), what
+/// a virtual IOMMU must advertise as reserved, and the check of a span.
+///
+/// `IovaSpace(ranges, page_sizes=None)`: `ranges` are `IovaRange`s or `(start, end)`
+/// tuples (inclusive ends, any order); `page_sizes` the bitmap (an int, as
+/// `IommuInfo.iova_pgsizes`) or a list of sizes in bytes (as `IommuInfo.page_sizes`).
+#[pyclass(frozen, eq, module = "vfio_iommu_info", name = "IovaSpace")]
+#[derive(Clone, PartialEq, Eq)]
+pub struct PyIovaSpace {
+    pub(crate) space: IovaSpace,
+}
+
+#[pymethods]
+impl PyIovaSpace {
+    #[new]
+    #[pyo3(signature = (ranges, page_sizes = None))]
+    fn new(ranges: &Bound<'_, PyAny>, page_sizes: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let rs = ranges
+            .try_iter()?
+            .map(|r| range_of(&r?))
+            .collect::<PyResult<Vec<_>>>()?;
+        let pgsizes = page_sizes.map(page_sizes_of).transpose()?.flatten();
+        Ok(PyIovaSpace {
+            space: IovaSpace::new(&rs, pgsizes),
+        })
+    }
+
+    /// The space an `IommuInfo` reports, its holes attributed to `reserved_regions`
+    /// (`ReservedRegion`s or `(start, end, type)` tuples: the sysfs `reserved_regions` of
+    /// the container's groups); None when the info has no IOVA ranges (see its `absent`).
+    #[staticmethod]
+    #[pyo3(signature = (info, reserved_regions = None))]
+    fn from_info(
+        info: &Bound<'_, PyIommuInfo>,
+        reserved_regions: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Self>> {
+        let regions = reserved_regions.map(regions_of).transpose()?;
+        Ok(
+            IovaSpace::from_info(&info.get().info).map(|space| PyIovaSpace {
+                space: match regions {
+                    Some(rs) => space.with_reserved_regions(&rs),
+                    None => space,
+                },
+            }),
+        )
+    }
+
+    /// The same space with each hole attributed to the reserved regions among
+    /// `reserved_regions` that cause it (replacing what it had).
+    fn with_reserved_regions(&self, reserved_regions: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let regions = regions_of(reserved_regions)?;
+        Ok(PyIovaSpace {
+            space: self.space.clone().with_reserved_regions(&regions),
+        })
+    }
+
+    /// The usable ranges, ascending.
+    #[getter]
+    fn ranges<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        ranges(py, self.space.ranges().iter().copied())
+    }
+
+    /// The supported IOMMU page sizes in bytes, ascending (empty when not reported).
+    #[getter]
+    fn page_sizes(&self) -> Vec<u64> {
+        self.space
+            .page_sizes()
+            .map(|p| p.sizes().collect())
+            .unwrap_or_default()
+    }
+
+    /// The page-size bitmap, or None when not reported.
+    #[getter]
+    fn iova_pgsizes(&self) -> Option<u64> {
+        self.space.page_sizes().map(PageSizes::bits)
+    }
+
+    /// The smallest page size: every mapping's address and size are multiples of it
+    /// (4096 when the page sizes were not reported).
+    #[getter]
+    fn granule(&self) -> u64 {
+        self.space.granule()
+    }
+
+    /// The lowest start to the highest end, or None without ranges.
+    #[getter]
+    fn aperture(&self) -> Option<PyIovaRange> {
+        self.space.aperture().map(Into::into)
+    }
+
+    /// The holes inside the aperture, ascending, with their causes.
+    #[getter]
+    fn holes(&self) -> Vec<PyHole> {
+        self.space.holes().iter().map(PyHole::from).collect()
+    }
+
+    /// What a virtual IOMMU must advertise as reserved so that a guest never maps where
+    /// the host cannot: the complement of the ranges in the 64-bit space (below and above
+    /// the aperture included), ascending.
+    #[getter]
+    fn reserved<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        ranges(py, self.space.reserved())
+    }
+
+    /// None when `[iova, iova + size)` can be mapped, else the first reason not (outside
+    /// the aperture, in a hole, across ranges, misaligned). Exact to 2**64-1.
+    fn check(&self, iova: u64, size: u64) -> Option<PySpanProblem> {
+        self.space.check(iova, size).err().map(Into::into)
+    }
+
+    /// The hole containing `iova`, or None.
+    fn hole_at(&self, iova: u64) -> Option<PyHole> {
+        self.space.hole_at(iova).map(PyHole::from)
+    }
+
+    /// The usable range that holds `[iova, iova + size)` whole, or None.
+    fn range_holding(&self, iova: u64, size: u64) -> Option<PyIovaRange> {
+        self.space.range_holding(iova, size).map(Into::into)
+    }
+
+    /// A new `IovaAllocator` over this space, everything free.
+    fn allocator(slf: &Bound<'_, Self>) -> PyResult<PyIovaAllocator> {
+        PyIovaAllocator::new(slf)
+    }
+
+    /// Lays out guest RAM `regions` for an identity map (guest physical address == IOVA):
+    /// each a size (placed where it fits, aligned for huge pages) or a `(size, at)` tuple
+    /// (fixed at `at`, or placed when `at` is None). Fixed regions are checked against the
+    /// space and each other; mappings are counted against `dma_avail`.
+    #[pyo3(signature = (regions, dma_avail = None))]
+    fn layout(&self, regions: &Bound<'_, PyAny>, dma_avail: Option<u32>) -> PyResult<PyLayout> {
+        let regions = regions
+            .try_iter()?
+            .map(|r| ram_region_of(&r?))
+            .collect::<PyResult<Vec<_>>>()?;
+        let layout = guest_layout(&self.space, &regions, dma_avail);
+        Ok(PyLayout::new(layout, &regions))
+    }
+
+    /// The object `vfio-iommu-info plan --json` prints under `space` (None for null):
+    /// `ranges`, `iova_pgsizes` (the bitmap), `granule`, `aperture`, `holes` (with
+    /// `causes`), `reserved`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &vfio_iommu_info::json::space_to_json(&self.space))
+    }
+
+    fn __repr__(&self) -> String {
+        let span = |r: &IovaRange| format!("{:#x}-{:#x}", r.start, r.end);
+        let rs: Vec<String> = self.space.ranges().iter().map(span).collect();
+        let holes: Vec<String> = self
+            .space
+            .holes()
+            .iter()
+            .map(|h| {
+                let causes: Vec<&str> = h.causes.iter().map(|c| c.kind.name()).collect();
+                if causes.is_empty() {
+                    span(&h.range)
+                } else {
+                    format!("{} ({})", span(&h.range), causes.join(", "))
+                }
+            })
+            .collect();
+        let pages = match self.space.page_sizes() {
+            Some(p) => format!("{:#x} ({p:#})", p.0),
+            None => "None".to_owned(),
+        };
+        format!(
+            "IovaSpace(ranges=[{}], iova_pgsizes={pages}, holes=[{}])",
+            rs.join(", "),
+            holes.join(", ")
+        )
+    }
+}
