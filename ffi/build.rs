@@ -1,5 +1,6 @@
 //! The identity of the shared library: SONAME `libvfio_iommu_info.so.0` and the version
-//! node `VFIO_IOMMU_INFO_0` from `packaging/libvfio_iommu_info.map`.
+//! nodes `VFIO_IOMMU_INFO_0` (0.1) and `VFIO_IOMMU_INFO_0.2` (0.2) from
+//! `packaging/libvfio_iommu_info.map`.
 //!
 //! Applied only when the Makefile links the cdylib (`VFIO_IOMMU_INFO_LINK=cdylib` with
 //! `cargo rustc --lib --crate-type cdylib`). The `.symver` directives that bind each
@@ -10,8 +11,8 @@
 //! declaring one would give every build an unversioned .so).
 //!
 //! rustc passes its own anonymous version script for a cdylib; GNU ld refuses a second,
-//! named one, and lld accepts it but binds no symbol to the node by pattern. So the node
-//! is only *defined* by our script, and each symbol is bound by `.symver`. rustc links with
+//! named one, and lld accepts it but binds no symbol to a node by pattern. So the nodes
+//! are only *defined* by our script, and each symbol is bound by `.symver`. rustc links with
 //! its bundled lld on x86_64-unknown-linux-gnu; elsewhere we ask for lld. `make elf-check`
 //! reads the result, because this has broken silently in other projects.
 

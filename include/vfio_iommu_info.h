@@ -23,23 +23,35 @@
  * - Out-parameters are written only on success; on failure they keep what they held.
  * - Pointers are checked: a NULL where a pointer is required is VFIO_IOMMU_INFO_E_NULL,
  *   never a crash. (Other invalid pointers cannot be detected.)
- * - Objects the library allocates (struct vfio_iommu_info, struct
- *   vfio_iommu_info_container, strings) are opaque, owned by the caller, and freed exactly
- *   once by their _free function, which accepts NULL. An info object is immutable and
- *   may be read from several threads at once.
- * - Structs the caller passes begin with `uint32_t size`: set it to sizeof the struct
- *   before the call, so that later versions can append fields without breaking callers
- *   built against this header. A size below the struct's size in the release that
+ * - Objects the library allocates (struct vfio_iommu_info, vfio_iommu_info_container,
+ *   vfio_iommu_info_space, vfio_iommu_info_allocator, vfio_iommu_info_layout, strings)
+ *   are opaque, owned by the caller, and freed exactly once by their _free function,
+ *   which accepts NULL. None refers to the object it was made from: free them in any
+ *   order.
+ * - Threads. Info objects, spaces and layouts are immutable and may be read from several
+ *   threads at once. An allocator is internally locked: its functions may be called on
+ *   one allocator from several threads at once, each call atomic. The last error is per
+ *   thread.
+ * - Structs the caller fills in or receives begin with `uint32_t size`: set it to sizeof
+ *   the struct before the call, so that later versions can append fields without breaking
+ *   callers built against this header. A size below the struct's size in the release that
  *   introduced it is VFIO_IOMMU_INFO_E_INVALID (nothing written); a larger size is
- *   accepted. On success the library sets `size` to the bytes it filled.
- * - Integers that name a choice (byte orders, capability ids) are plain integers; an
- *   unknown value is VFIO_IOMMU_INFO_E_INVALID.
+ *   accepted. On success the library sets `size` to the bytes it filled. In an array of
+ *   such structs passed in (struct vfio_iommu_info_ram_region), every element's `size` is
+ *   the same and is the array's stride; the library reads them and never writes.
+ * - Integers that name a choice (byte orders, capability ids, flags) are plain integers;
+ *   an unknown value is VFIO_IOMMU_INFO_E_INVALID. Answers that are not failures (a span
+ *   that cannot be mapped, a region that cannot be placed) are returned with 0, in the
+ *   out-parameter's problem or result field.
  * - No call panics into C or aborts the process: an internal bug is caught and returned
  *   as VFIO_IOMMU_INFO_E_INTERNAL.
  * - IOVA ranges are inclusive at both ends, so a range can end at 2^64-1.
  * - Versions: VFIO_IOMMU_INFO_VERSION_* below are this header's; vfio_iommu_info_version()
  *   is the loaded library's. Within SONAME libvfio_iommu_info.so.0 exports are only added,
- *   each under an ELF symbol version node (VFIO_IOMMU_INFO_0 for the first set).
+ *   each under the ELF symbol version node of the release that added it:
+ *   VFIO_IOMMU_INFO_0 for 0.1, VFIO_IOMMU_INFO_0.2 for 0.2 (IOVA planning: spaces,
+ *   allocators, guest layouts; marked "since 0.2"). A program that uses a 0.2 function
+ *   needs a library of at least 0.2, and the dynamic loader says so by name.
  *
  * A MINIMAL USE (with <inttypes.h> and <stdio.h>)
  *
@@ -57,6 +69,19 @@
  *               printf("%#" PRIx64 "-%#" PRIx64 "\n", r.start, r.end);
  *       }
  *   vfio_iommu_info_free(info);
+ *
+ * PLANNING IOVA SPACE (since 0.2)
+ *
+ *   struct vfio_iommu_info_space *space;
+ *   struct vfio_iommu_info_allocator *alloc;
+ *   uint64_t iova;
+ *   if (vfio_iommu_info_space_from_info(info, &space) == 0 &&
+ *       vfio_iommu_info_allocator_new(space, &alloc) == 0) {
+ *       if (vfio_iommu_info_allocator_alloc(alloc, 1 << 20, 0, (1ull << 28) - 1, &iova) == 0)
+ *           ... VFIO_IOMMU_MAP_DMA at iova, later vfio_iommu_info_allocator_release() ...
+ *       vfio_iommu_info_allocator_free(alloc);
+ *   }
+ *   vfio_iommu_info_space_free(space);
  */
 
 
@@ -67,6 +92,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+/**
+ * vfio_iommu_info_space_hole_at()'s answer when the address lies in no hole (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_NO_HOLE SIZE_MAX
+
 
 /**
  * The major version this header belongs to; the SONAME is `libvfio_iommu_info.so.0`
@@ -77,7 +107,7 @@
 /**
  * The minor version: exports are added, never removed or changed, within a major.
  */
-#define VFIO_IOMMU_INFO_VERSION_MINOR 1
+#define VFIO_IOMMU_INFO_VERSION_MINOR 2
 
 /**
  * The patch version.
@@ -222,6 +252,37 @@
 #define VFIO_IOMMU_INFO_E_INTERNAL -4110
 
 /**
+ * The allocator has no free span of the size and alignment asked for that ends at or
+ * below the limit (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_E_NO_ROOM -4111
+
+/**
+ * The IOVA given to `vfio_iommu_info_allocator_release()` starts no live allocation or
+ * reservation (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_E_NOT_ALLOCATED -4112
+
+/**
+ * A reservation overlaps a live allocation or reservation; the last error names it
+ * (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_E_OVERLAP -4113
+
+/**
+ * A reservation the kernel would not map: outside the aperture, in a hole, across two
+ * ranges, or not aligned to the smallest page size; `vfio_iommu_info_space_check()` on
+ * the same span says which (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_E_UNUSABLE -4114
+
+/**
+ * A reservation that reaches the last page of the 64-bit space, which Linux's type1 can
+ * map but never unmap; the allocator keeps it out (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_E_TOP_PAGE -4115
+
+/**
  * The span can be mapped: inside one usable range and aligned to the smallest page size.
  */
 #define VFIO_IOMMU_INFO_SPAN_OK 0
@@ -264,6 +325,75 @@
 #define VFIO_IOMMU_INFO_SPAN_MISALIGNED 7
 
 /**
+ * Only in a guest layout's placements, never from a check: the fixed region overlaps
+ * another fixed region of the same layout (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_SPAN_OVERLAPS 8
+
+/**
+ * Only in a guest layout's placements, never from a check: the fixed region reaches the
+ * last page of the 64-bit space, which Linux's type1 can map but never unmap (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_SPAN_TOP_PAGE 9
+
+/**
+ * A reserved-region type this library does not know; its sysfs name is in `kind_name`
+ * (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_REGION_OTHER 0
+
+/**
+ * `direct`: identity-mapped for a device (an RMRR); removed from the IOVA ranges
+ * (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_REGION_DIRECT 1
+
+/**
+ * `direct-relaxable`: identity-mapped but may be given up (USB and graphics RMRRs); stays
+ * in the IOVA ranges, so it never causes a hole (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_REGION_DIRECT_RELAXABLE 2
+
+/**
+ * `reserved`: never mappable (AMD's HyperTransport hole at 0xfd00000000) (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_REGION_RESERVED 3
+
+/**
+ * `msi`: the MSI doorbell window (x86's 0xfee00000) (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_REGION_MSI 4
+
+
+
+/**
+ * `vfio_iommu_info_ram_region.flags`: the region must go at `addr` (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_RAM_FIXED 1
+
+/**
+ * `dma_avail` of `vfio_iommu_info_layout_new()` and `vfio_iommu_info_mappings`: unknown
+ * (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_DMA_AVAIL_UNKNOWN -1
+
+/**
+ * The region was placed: at its fixed address, or where the layout chose (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_PLACEMENT_PLACED 0
+
+/**
+ * A fixed region the kernel would not map at its address, or that overlaps another
+ * fixed region (`problem` says which) (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_PLACEMENT_CONFLICT 1
+
+/**
+ * No usable range has room for the region at the alignment it needs (since 0.2).
+ */
+#define VFIO_IOMMU_INFO_PLACEMENT_NO_ROOM 2
+
+/**
  * What a type1 container told about its IOMMU: an opaque object, from
  * `vfio_iommu_info_decode()`, `vfio_iommu_info_query()` or `vfio_iommu_info_open()`,
  * freed by `vfio_iommu_info_free()`. Immutable: it may be read from several threads.
@@ -271,11 +401,40 @@
 struct vfio_iommu_info;
 
 /**
+ * An IOVA allocator over a copy of a space: an opaque object from
+ * `vfio_iommu_info_allocator_new()`, freed by `vfio_iommu_info_allocator_free()`.
+ *
+ * Every span it hands out or reserves is a multiple of the granule (the smallest IOMMU
+ * page size), aligned to it, inside one usable range, and never the last page of the
+ * 64-bit space (Linux's type1 can map that page but never unmap it).
+ *
+ * Thread safety: the allocator is internally locked. Its functions may be called on the
+ * same allocator from several threads at once; each call is atomic. (A call that failed
+ * with `VFIO_IOMMU_INFO_E_INTERNAL` in the middle of a change leaves the allocator
+ * unusable: every later call returns `VFIO_IOMMU_INFO_E_INTERNAL`.)
+ */
+struct vfio_iommu_info_allocator;
+
+/**
  * A VFIO container the library opened, with its groups attached and the best type1 IOMMU
  * model set: ready to query or to map DMA on. It owns the container fd and the group
  * fds and closes them in `vfio_iommu_info_container_free()`.
  */
 struct vfio_iommu_info_container;
+
+/**
+ * A guest layout: an opaque object from `vfio_iommu_info_layout_new()`, freed by
+ * `vfio_iommu_info_layout_free()`. Immutable: it may be read from several threads.
+ */
+struct vfio_iommu_info_layout;
+
+/**
+ * The usable IOVA space of a container: an opaque object from
+ * `vfio_iommu_info_space_from_info()`, `vfio_iommu_info_space_from_container()` or
+ * `vfio_iommu_info_space_new()`, freed by `vfio_iommu_info_space_free()`. Immutable: it
+ * may be read from several threads at once.
+ */
+struct vfio_iommu_info_space;
 
 /**
  * The fixed part of `struct vfio_iommu_type1_info`, as found in the buffer.
@@ -410,6 +569,191 @@ struct vfio_iommu_info_verdict {
     uint64_t page_size;
 };
 
+/**
+ * A hole inside the aperture: addresses no usable range covers, and a summary of the
+ * reserved regions that cause it (since 0.2).
+ */
+struct vfio_iommu_info_hole {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_hole)`; on success, the number
+     * of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * The types of its causes: bit `VFIO_IOMMU_INFO_REGION_*` is set (`1u << type`) when
+     * a cause has that type; 0 when no cause is known.
+     */
+    uint32_t cause_types;
+    /**
+     * The addresses.
+     */
+    struct vfio_iommu_info_range range;
+    /**
+     * The number of reserved regions known to cause it (read them with
+     * `vfio_iommu_info_space_hole_cause()`): 0 for a space made from an info object or
+     * from ranges, which carry no reserved regions.
+     */
+    size_t cause_count;
+};
+
+/**
+ * A reserved region of an IOMMU group (a line of sysfs
+ * `/sys/kernel/iommu_groups/N/reserved_regions`) that causes a hole (since 0.2).
+ */
+struct vfio_iommu_info_reserved_region {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_reserved_region)`; on success,
+     * the number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * Its type: a `VFIO_IOMMU_INFO_REGION_*` code.
+     */
+    uint32_t kind;
+    /**
+     * The addresses (both ends inclusive).
+     */
+    struct vfio_iommu_info_range range;
+    /**
+     * The type as sysfs names it (`"msi"`, `"reserved"`...): a NUL-terminated string
+     * owned by the object read from, valid until it is freed.
+     */
+    const char *kind_name;
+};
+
+/**
+ * A guest RAM region for `vfio_iommu_info_layout_new()`, in an array the caller owns
+ * (since 0.2).
+ */
+struct vfio_iommu_info_ram_region {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_ram_region)`, the same in every
+     * element of the array. Read, never written.
+     */
+    uint32_t size;
+    /**
+     * 0, or `VFIO_IOMMU_INFO_RAM_FIXED`; other bits are `VFIO_IOMMU_INFO_E_INVALID`.
+     */
+    uint32_t flags;
+    /**
+     * The region's length in bytes (not 0).
+     */
+    uint64_t len;
+    /**
+     * With `VFIO_IOMMU_INFO_RAM_FIXED`: its guest physical address (== IOVA); ignored
+     * without.
+     */
+    uint64_t addr;
+};
+
+/**
+ * Where one region went, or why it could not (since 0.2).
+ */
+struct vfio_iommu_info_placement {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_placement)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * `VFIO_IOMMU_INFO_PLACEMENT_PLACED`, `_CONFLICT` or `_NO_ROOM`.
+     */
+    uint32_t result;
+    /**
+     * `PLACED`: the addresses to map (a region the layout placed takes its length rounded
+     * up to the granule); `CONFLICT`: the addresses asked for (the end saturates at
+     * 2^64-1); `NO_ROOM`: zero.
+     */
+    struct vfio_iommu_info_range range;
+    /**
+     * The region's length as given.
+     */
+    uint64_t len;
+    /**
+     * `PLACED` by the layout: the alignment chosen (the largest IOMMU page size not above
+     * min(len, 1 GiB), so huge pages can map it); `PLACED` at a fixed address or
+     * `CONFLICT`: 0; `NO_ROOM`: the alignment it needed.
+     */
+    uint64_t align;
+    /**
+     * `CONFLICT`: why, a `VFIO_IOMMU_INFO_SPAN_*` code (`BEYOND_APERTURE`, `IN_HOLE`,
+     * `ACROSS_RANGES`, `MISALIGNED`, `OVERLAPS` another fixed region, `TOP_PAGE`); else
+     * `VFIO_IOMMU_INFO_SPAN_OK`.
+     */
+    uint32_t problem;
+    /**
+     * `IN_HOLE`: the types of the reserved regions causing the hole (bit
+     * `VFIO_IOMMU_INFO_REGION_*` set), as in `vfio_iommu_info_hole`; else 0.
+     */
+    uint32_t hole_cause_types;
+    /**
+     * `BEYOND_APERTURE`: the aperture; `IN_HOLE`: the hole; else zero.
+     */
+    struct vfio_iommu_info_range problem_range;
+    /**
+     * `MISALIGNED`: the smallest page size; else 0.
+     */
+    uint64_t page_size;
+    /**
+     * `IN_HOLE`: the number of reserved regions causing the hole, read with
+     * `vfio_iommu_info_layout_hole_cause()`; else 0.
+     */
+    size_t hole_cause_count;
+};
+
+/**
+ * The mappings a layout needs, against DMA_AVAIL (since 0.2).
+ */
+struct vfio_iommu_info_mappings {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_mappings)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * 1 when every region was placed, else 0.
+     */
+    uint32_t all_placed;
+    /**
+     * The mappings needed with one `VFIO_IOMMU_MAP_DMA` per placed region (how QEMU maps
+     * RAM).
+     */
+    uint64_t per_region;
+    /**
+     * The DMA_AVAIL given to `vfio_iommu_info_layout_new()`, or
+     * `VFIO_IOMMU_INFO_DMA_AVAIL_UNKNOWN`.
+     */
+    int64_t dma_avail;
+    /**
+     * 1 when `per_region` fits DMA_AVAIL, 0 when not, -1 when DMA_AVAIL is unknown.
+     */
+    int32_t fits;
+    /**
+     * Always 0 (padding).
+     */
+    uint32_t reserved;
+    /**
+     * The smallest page size whose mapping count (`vfio_iommu_info_layout_page()`) fits
+     * DMA_AVAIL, for a VMM that maps page by page; 0 when none does or DMA_AVAIL is
+     * unknown.
+     */
+    uint64_t smallest_fitting_page;
+};
+
+/**
+ * How many mappings the placed regions need in pages of one size (since 0.2).
+ */
+struct vfio_iommu_info_mapping_count {
+    /**
+     * The page size: one `VFIO_IOMMU_MAP_DMA` per page (how DPDK and SPDK map hugepages).
+     */
+    uint64_t page_size;
+    /**
+     * The mappings needed.
+     */
+    uint64_t entries;
+};
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -423,7 +767,7 @@ uint32_t vfio_iommu_info_version(void);
 
 /**
  * The version of the library loaded at run time as a static NUL-terminated string
- * (`"0.1.0"`); never NULL, not to be freed.
+ * (`"0.2.0"`); never NULL, not to be freed.
  */
 const char *vfio_iommu_info_version_string(void);
 
@@ -787,8 +1131,9 @@ int vfio_iommu_info_to_json(const struct vfio_iommu_info *info,
                             char **json);
 
 /**
- * Frees a string this library returned (`vfio_iommu_info_to_json()`). NULL is accepted
- * and ignored.
+ * Frees a string this library returned (`vfio_iommu_info_to_json()`,
+ * `vfio_iommu_info_space_to_json()`, `vfio_iommu_info_layout_to_json()`). NULL is
+ * accepted and ignored.
  *
  * # Safety
  * `s` must be NULL or a string from this library not already freed.
@@ -840,6 +1185,522 @@ int vfio_iommu_info_check(const struct vfio_iommu_info *info,
  * A static description of a `VFIO_IOMMU_INFO_SPAN_*` code; never NULL, not to be freed.
  */
 const char *vfio_iommu_info_span_problem_str(uint32_t problem);
+
+/**
+ * The usable IOVA space an info object reports: its IOVA ranges (ascending; ranges that
+ * overlap, which no kernel reports, merged) and page sizes. Its holes carry no reserved
+ * regions (an info object does not know them; a space from
+ * `vfio_iommu_info_space_from_container()` does).
+ *
+ * On success, returns 0 and stores a new space in `*out`, freed with
+ * `vfio_iommu_info_space_free()`; it does not refer to `info`, which may be freed first.
+ * On failure, `*out` is untouched and the code is `VFIO_IOMMU_INFO_E_ABSENT` (no IOVA
+ * ranges reported: `vfio_iommu_info_absence()` says why) or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `out` must point to writable storage for
+ * a pointer.
+ */
+int vfio_iommu_info_space_from_info(const struct vfio_iommu_info *info,
+                                    struct vfio_iommu_info_space **out);
+
+/**
+ * The usable IOVA space of an open container: it queries the container again and
+ * attributes each hole to the reserved regions (sysfs
+ * `/sys/kernel/iommu_groups/N/reserved_regions`) of the container's groups, so that
+ * `vfio_iommu_info_space_hole_cause()` can say that a hole is the MSI window or AMD's
+ * HyperTransport range.
+ *
+ * On success, returns 0 and stores a new space in `*out`, freed with
+ * `vfio_iommu_info_space_free()` (independent of the container). On failure, `*out` is
+ * untouched and the code is that of `vfio_iommu_info_container_query()`, a negative
+ * errno or `VFIO_IOMMU_INFO_E_SYSFS_FORMAT` for a `reserved_regions` file that cannot be
+ * read, `VFIO_IOMMU_INFO_E_ABSENT` when the container reports no IOVA ranges, or
+ * `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `container` must be a live handle of this library; `out` must point to writable
+ * storage for a pointer.
+ */
+int vfio_iommu_info_space_from_container(const struct vfio_iommu_info_container *container,
+                                         struct vfio_iommu_info_space **out);
+
+/**
+ * A space of the caller's own: `n_ranges` usable ranges at `ranges` (inclusive ends, in
+ * any order; touching ranges stay apart, as the kernel maps only inside one; overlapping
+ * ones are merged) and the page
+ * sizes `page_sizes` (bit n: 2^n bytes; 0 when unknown, then the granule is 4 KiB and
+ * spans are not checked for alignment). For planning against a saved or expected layout
+ * without a capture. `ranges` may be NULL when `n_ranges` is 0 (an empty space: every
+ * check is `VFIO_IOMMU_INFO_SPAN_NO_RANGES`).
+ *
+ * On success, returns 0 and stores a new space in `*out`, freed with
+ * `vfio_iommu_info_space_free()`; the library does not keep `ranges`. On failure, `*out`
+ * is untouched and the code is `VFIO_IOMMU_INFO_E_INVALID` (a range whose start is above
+ * its end, or more ranges than memory can hold) or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `ranges` must point to `n_ranges` readable ranges; `out` must point to writable storage
+ * for a pointer.
+ */
+int vfio_iommu_info_space_new(const struct vfio_iommu_info_range *ranges,
+                              size_t n_ranges,
+                              uint64_t page_sizes,
+                              struct vfio_iommu_info_space **out);
+
+/**
+ * Frees a space. NULL is accepted and ignored. Allocators and layouts made from it do not
+ * refer to it and stay valid.
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `space` must be NULL or a space from this library not already freed.
+ */
+void vfio_iommu_info_space_free(struct vfio_iommu_info_space *space);
+
+/**
+ * The number of usable IOVA ranges.
+ *
+ * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `count` must be writable.
+ */
+int vfio_iommu_info_space_range_count(const struct vfio_iommu_info_space *space,
+                                      size_t *count);
+
+/**
+ * The usable range at `index`, ascending (whatever the kernel's order). A mapping must
+ * lie inside one range.
+ *
+ * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
+ * or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `range` must be writable.
+ */
+int vfio_iommu_info_space_range(const struct vfio_iommu_info_space *space,
+                                size_t index,
+                                struct vfio_iommu_info_range *range);
+
+/**
+ * The supported IOMMU page sizes (bit n: pages of 2^n bytes).
+ *
+ * Returns 0 and writes `*bitmap`, `VFIO_IOMMU_INFO_E_ABSENT` when they are unknown (the
+ * kernel did not report them, or a space made with `page_sizes` 0), or
+ * `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `bitmap` must be writable.
+ */
+int vfio_iommu_info_space_page_sizes(const struct vfio_iommu_info_space *space,
+                                     uint64_t *bitmap);
+
+/**
+ * The granule: the smallest IOMMU page size, which every mapping's address and size must
+ * be a multiple of; 4096 when the page sizes are unknown.
+ *
+ * Returns 0 and writes `*granule`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `granule` must be writable.
+ */
+int vfio_iommu_info_space_granule(const struct vfio_iommu_info_space *space,
+                                  uint64_t *granule);
+
+/**
+ * The aperture: from the lowest start to the highest end of the usable ranges.
+ *
+ * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_ABSENT` for a space without ranges,
+ * or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `range` must be writable.
+ */
+int vfio_iommu_info_space_aperture(const struct vfio_iommu_info_space *space,
+                                   struct vfio_iommu_info_range *range);
+
+/**
+ * The number of holes inside the aperture (0 when the ranges are contiguous).
+ *
+ * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `count` must be writable.
+ */
+int vfio_iommu_info_space_hole_count(const struct vfio_iommu_info_space *space,
+                                     size_t *count);
+
+/**
+ * The hole at `index` (ascending), into `*hole`, whose `size` the caller sets to
+ * `sizeof(struct vfio_iommu_info_hole)`: its range, and the number and types of the
+ * reserved regions that cause it.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`hole->size`) or
+ * `VFIO_IOMMU_INFO_E_NULL`; `*hole` is written only on success. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `hole` must point to a writable struct.
+ */
+int vfio_iommu_info_space_hole(const struct vfio_iommu_info_space *space,
+                               size_t index,
+                               struct vfio_iommu_info_hole *hole);
+
+/**
+ * The reserved region `cause_index` (ascending) among those that cause hole
+ * `hole_index`, into `*region`, whose `size` the caller sets to
+ * `sizeof(struct vfio_iommu_info_reserved_region)`. `region->kind_name` is owned by the
+ * space.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_RANGE` (either index), `VFIO_IOMMU_INFO_E_INVALID`
+ * (`region->size`) or `VFIO_IOMMU_INFO_E_NULL`; `*region` is written only on success.
+ * Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `region` must point to a writable
+ * struct.
+ */
+int vfio_iommu_info_space_hole_cause(const struct vfio_iommu_info_space *space,
+                                     size_t hole_index,
+                                     size_t cause_index,
+                                     struct vfio_iommu_info_reserved_region *region);
+
+/**
+ * Which hole holds `iova`: `*index` receives its index (for
+ * `vfio_iommu_info_space_hole()`), or `VFIO_IOMMU_INFO_NO_HOLE` (`SIZE_MAX`) when `iova`
+ * lies in no hole (in a usable range, or outside the aperture). Not being in a hole is an
+ * answer, not an error.
+ *
+ * Returns 0, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `index` must be writable.
+ */
+int vfio_iommu_info_space_hole_at(const struct vfio_iommu_info_space *space,
+                                  uint64_t iova,
+                                  size_t *index);
+
+/**
+ * The number of ranges a virtual IOMMU must advertise as reserved so that a guest never
+ * maps where the host cannot (virtio-iommu's `VIRTIO_IOMMU_RESV_MEM_T_RESERVED`): the
+ * complement of the usable ranges in the 64-bit space, below and above the aperture
+ * included (not to be confused with the holes' reserved regions).
+ *
+ * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `count` must be writable.
+ */
+int vfio_iommu_info_space_reserved_count(const struct vfio_iommu_info_space *space,
+                                         size_t *count);
+
+/**
+ * The reserved range at `index` (ascending) of the list
+ * `vfio_iommu_info_space_reserved_count()` counts.
+ *
+ * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE`, or `VFIO_IOMMU_INFO_E_NULL`.
+ * Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `range` must be writable.
+ */
+int vfio_iommu_info_space_reserved(const struct vfio_iommu_info_space *space,
+                                   size_t index,
+                                   struct vfio_iommu_info_range *range);
+
+/**
+ * `vfio_iommu_info_check()` against a space: whether `[iova, iova + len)` can be mapped,
+ * exact up to 2^64-1, into `*verdict` (whose `size` the caller sets), with the same
+ * `VFIO_IOMMU_INFO_SPAN_*` problems in the same order. For `IN_HOLE`,
+ * `vfio_iommu_info_space_hole_at(space, verdict->range.start, ...)` finds the hole and
+ * its causes.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`verdict->size`) or `VFIO_IOMMU_INFO_E_NULL`;
+ * `*verdict` is written only on success. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `verdict` must point to a writable
+ * struct.
+ */
+int vfio_iommu_info_space_check(const struct vfio_iommu_info_space *space,
+                                uint64_t iova,
+                                uint64_t len,
+                                struct vfio_iommu_info_verdict *verdict);
+
+/**
+ * The space as the JSON object `vfio-iommu-info plan --json` prints under `space`
+ * (`ranges`, `iova_pgsizes`, `granule`, `aperture`, `holes` with their `causes`,
+ * `reserved`), exact integers up to 2^64-1. On success, `*json` receives a NUL-terminated
+ * string the caller frees with `vfio_iommu_info_string_free()`.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL`; `*json` is written only on success. Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `json` must be writable.
+ */
+int vfio_iommu_info_space_to_json(const struct vfio_iommu_info_space *space,
+                                  char **json);
+
+/**
+ * A new allocator over `space`, everything free. The allocator keeps its own copy of the
+ * space: `space` may be freed first.
+ *
+ * On success, returns 0 and stores the allocator in `*out`, freed with
+ * `vfio_iommu_info_allocator_free()`; on failure, `*out` is untouched and the code is
+ * `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `out` must point to writable storage for
+ * a pointer.
+ */
+int vfio_iommu_info_allocator_new(const struct vfio_iommu_info_space *space,
+                                  struct vfio_iommu_info_allocator **out);
+
+/**
+ * Frees an allocator. NULL is accepted and ignored. (This frees the allocator itself; to
+ * give back one IOVA span, use `vfio_iommu_info_allocator_release()`.)
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `allocator` must be NULL or an allocator from this library not already freed, and no
+ * other thread may be using it.
+ */
+void vfio_iommu_info_allocator_free(struct vfio_iommu_info_allocator *allocator);
+
+/**
+ * Allocates `size` bytes of IOVA space (rounded up to the granule) aligned to `align` (a
+ * power of two; 0, or anything below the granule, means the granule), ending at or below
+ * `limit`: the device's DMA limit, such as `(1ull << 28) - 1` for a device with 28
+ * address bits, `UINT64_MAX` for none. Lower addresses are preferred.
+ *
+ * On success, returns 0 and writes the IOVA to `*iova_out`; the span is
+ * `[*iova_out, *iova_out + size rounded up to the granule)`. On failure, `*iova_out` is
+ * untouched and the code is `VFIO_IOMMU_INFO_E_NO_ROOM` (no free span fits below
+ * `limit`), `VFIO_IOMMU_INFO_E_INVALID` (`size` 0, or an `align` that is not a power of
+ * two) or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `allocator` must be a live allocator of this library; `iova_out` must be writable.
+ */
+int vfio_iommu_info_allocator_alloc(struct vfio_iommu_info_allocator *allocator,
+                                    uint64_t size,
+                                    uint64_t align,
+                                    uint64_t limit,
+                                    uint64_t *iova_out);
+
+/**
+ * Gives back the allocation or reservation that starts at `iova`, so that its span can
+ * be allocated again. When `len_out` is not NULL, `*len_out` receives the span's length.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_NOT_ALLOCATED` when no live allocation or reservation
+ * starts at `iova` (`*len_out` untouched), or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `allocator` must be a live allocator of this library; a non-NULL `len_out` must be
+ * writable.
+ */
+int vfio_iommu_info_allocator_release(struct vfio_iommu_info_allocator *allocator,
+                                      uint64_t iova,
+                                      uint64_t *len_out);
+
+/**
+ * Reserves `[iova, iova + len)` for a fixed mapping (identity-mapped guest RAM, a
+ * device's fixed window): no allocation will use it until it is released with
+ * `vfio_iommu_info_allocator_release(allocator, iova, ...)`.
+ *
+ * Returns 0 or: `VFIO_IOMMU_INFO_E_UNUSABLE` when the kernel would not map the span
+ * (outside the aperture, in a hole, across two ranges, or not a multiple of the granule;
+ * `vfio_iommu_info_space_check()` says which), `VFIO_IOMMU_INFO_E_TOP_PAGE` when it
+ * reaches the last page of the 64-bit space, `VFIO_IOMMU_INFO_E_OVERLAP` when it overlaps
+ * a live allocation or reservation (the last error names one), `VFIO_IOMMU_INFO_E_INVALID`
+ * for `len` 0, or `VFIO_IOMMU_INFO_E_NULL`. Nothing is reserved on failure.
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `allocator` must be a live allocator of this library.
+ */
+int vfio_iommu_info_allocator_reserve(struct vfio_iommu_info_allocator *allocator,
+                                      uint64_t iova,
+                                      uint64_t len);
+
+/**
+ * The number of live allocations and reservations.
+ *
+ * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `allocator` must be a live allocator of this library; `count` must be writable.
+ */
+int vfio_iommu_info_allocator_live_count(const struct vfio_iommu_info_allocator *allocator,
+                                         size_t *count);
+
+/**
+ * The allocator's granule: the smallest IOMMU page size of its space (4096 when unknown),
+ * the unit of every span.
+ *
+ * Returns 0 and writes `*granule`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `allocator` must be a live allocator of this library; `granule` must be writable.
+ */
+int vfio_iommu_info_allocator_granule(const struct vfio_iommu_info_allocator *allocator,
+                                      uint64_t *granule);
+
+/**
+ * Lays out guest RAM in `space` for an identity map (guest physical address == IOVA), the
+ * way a VMM places the memory it will map with `VFIO_IOMMU_MAP_DMA`: the fixed regions
+ * first, each checked against the usable ranges and the fixed regions before it, then the
+ * others in the order given, lowest address first, each aligned to the largest IOMMU page
+ * size not above min(len, 1 GiB) so huge pages can map it.
+ *
+ * `regions` is an array of `n_regions` structs whose `size` the caller sets to
+ * `sizeof(struct vfio_iommu_info_ram_region)` (the same in every element); it may be NULL
+ * when `n_regions` is 0, and the library does not keep it. `dma_avail` is the container's
+ * DMA_AVAIL (`vfio_iommu_info_dma_avail()`), 0 to `UINT32_MAX`, or
+ * `VFIO_IOMMU_INFO_DMA_AVAIL_UNKNOWN`.
+ *
+ * A region that cannot be placed is an answer, not an error: its placement says why. On
+ * success, returns 0 and stores a new layout in `*out`, freed with
+ * `vfio_iommu_info_layout_free()` (independent of `space`). On failure, `*out` is
+ * untouched and the code is `VFIO_IOMMU_INFO_E_INVALID` (an element's `size` too small or
+ * not the same in every element, unknown `flags` bits, a `len` of 0, a `dma_avail` out of
+ * range) or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `regions` must point to `n_regions`
+ * readable elements of `regions[0].size` bytes each; `out` must point to writable storage
+ * for a pointer.
+ */
+int vfio_iommu_info_layout_new(const struct vfio_iommu_info_space *space,
+                               const struct vfio_iommu_info_ram_region *regions,
+                               size_t n_regions,
+                               int64_t dma_avail,
+                               struct vfio_iommu_info_layout **out);
+
+/**
+ * Frees a layout. NULL is accepted and ignored.
+ *
+ * Since 0.2.
+ *
+ * # Safety
+ * `layout` must be NULL or a layout from this library not already freed.
+ */
+void vfio_iommu_info_layout_free(struct vfio_iommu_info_layout *layout);
+
+/**
+ * The number of placements: one per region, in the order the regions were given.
+ *
+ * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `count` must be writable.
+ */
+int vfio_iommu_info_layout_placement_count(const struct vfio_iommu_info_layout *layout,
+                                           size_t *count);
+
+/**
+ * The placement of region `index` (the order given to `vfio_iommu_info_layout_new()`),
+ * into `*out`, whose `size` the caller sets to `sizeof(struct vfio_iommu_info_placement)`.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
+ * `VFIO_IOMMU_INFO_E_NULL`; `*out` is written only on success. Since 0.2.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_layout_placement(const struct vfio_iommu_info_layout *layout,
+                                     size_t index,
+                                     struct vfio_iommu_info_placement *out);
+
+/**
+ * The reserved region `cause_index` among those causing the hole that placement
+ * `index`'s fixed region falls in (`problem` `VFIO_IOMMU_INFO_SPAN_IN_HOLE`,
+ * `hole_cause_count` of them), into `*region`, whose `size` the caller sets to
+ * `sizeof(struct vfio_iommu_info_reserved_region)`. `region->kind_name` is owned by the
+ * layout.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_RANGE` (either index; a placement with no hole has no
+ * causes), `VFIO_IOMMU_INFO_E_INVALID` (`region->size`) or `VFIO_IOMMU_INFO_E_NULL`.
+ * Since 0.2.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `region` must point to a writable
+ * struct.
+ */
+int vfio_iommu_info_layout_hole_cause(const struct vfio_iommu_info_layout *layout,
+                                      size_t index,
+                                      size_t cause_index,
+                                      struct vfio_iommu_info_reserved_region *region);
+
+/**
+ * The mappings the layout needs, against DMA_AVAIL, into `*out`, whose `size` the caller
+ * sets to `sizeof(struct vfio_iommu_info_mappings)`.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or `VFIO_IOMMU_INFO_E_NULL`; `*out`
+ * is written only on success. Since 0.2.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_layout_mappings(const struct vfio_iommu_info_layout *layout,
+                                    struct vfio_iommu_info_mappings *out);
+
+/**
+ * The number of page sizes the layout counts mappings for: the IOMMU page sizes up to
+ * 1 GiB (none when the page sizes are unknown).
+ *
+ * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `count` must be writable.
+ */
+int vfio_iommu_info_layout_page_count(const struct vfio_iommu_info_layout *layout,
+                                      size_t *count);
+
+/**
+ * The mapping count at `index`, ascending by page size: how many `VFIO_IOMMU_MAP_DMA`
+ * calls the placed regions need in pages of that size.
+ *
+ * Returns 0 and writes `*out`, `VFIO_IOMMU_INFO_E_RANGE`, or `VFIO_IOMMU_INFO_E_NULL`.
+ * Since 0.2.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `out` must be writable.
+ */
+int vfio_iommu_info_layout_page(const struct vfio_iommu_info_layout *layout,
+                                size_t index,
+                                struct vfio_iommu_info_mapping_count *out);
+
+/**
+ * The layout as the JSON object `vfio-iommu-info plan --json` prints under `layout`
+ * (`placements`, `all_placed`, `mappings`), exact integers up to 2^64-1. On success,
+ * `*json` receives a NUL-terminated string the caller frees with
+ * `vfio_iommu_info_string_free()`.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL`; `*json` is written only on success. Since 0.2.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `json` must be writable.
+ */
+int vfio_iommu_info_layout_to_json(const struct vfio_iommu_info_layout *layout,
+                                   char **json);
 
 #ifdef __cplusplus
 }  // extern "C"

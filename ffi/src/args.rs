@@ -1,7 +1,7 @@
 //! Checked conversions of what C hands us: pointers, out-parameters, sized structs.
 
 use std::ffi::{c_char, CStr};
-use std::mem::size_of;
+use std::mem::{align_of, size_of};
 use std::ptr::NonNull;
 
 use crate::result::Failure;
@@ -104,6 +104,109 @@ pub(crate) unsafe fn bytes<'a>(
     // SAFETY: `buf` is non-NULL, `len` fits `isize`, and the caller guarantees `len`
     // readable bytes that do not change while we read them.
     Ok(unsafe { std::slice::from_raw_parts(buf, len) })
+}
+
+/// An array of `n` plain structs from C (no `size` field, such as ranges); NULL is allowed
+/// only with `n` 0.
+///
+/// # Safety
+/// A non-NULL `ptr` must point to `n` initialized, aligned `T`s that stay unchanged for
+/// `'a`.
+pub(crate) unsafe fn array<'a, T>(
+    ptr: *const T,
+    n: usize,
+    function: &str,
+    name: &str,
+) -> Result<&'a [T], Failure> {
+    if ptr.is_null() {
+        return if n == 0 {
+            Ok(&[])
+        } else {
+            Err(Failure::null(function, name))
+        };
+    }
+    if n.checked_mul(size_of::<T>())
+        .is_none_or(|bytes| bytes > isize::MAX as usize)
+    {
+        return Err(Failure::invalid(
+            function,
+            format_args!("{n} elements of {name} are more than any array can hold"),
+        ));
+    }
+    // SAFETY: `ptr` is non-NULL, the array's size fits `isize`, and the caller guarantees
+    // `n` initialized, aligned elements that do not change while we read them.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, n) })
+}
+
+/// An array of `n` structs the caller sizes (each begins with `uint32_t size`), copied.
+/// Every element's `size` must be the same, at least `sizeof(T)` of the release that
+/// introduced `T`, and a multiple of its alignment: it is the array's stride, so a caller
+/// built against a later, larger struct passes its array unchanged and the library reads
+/// the fields it knows from each element. NULL is allowed only with `n` 0.
+///
+/// # Safety
+/// A non-NULL `ptr` must point to `n` elements of `ptr->size` bytes each, aligned for
+/// `T`, whose first `sizeof(T)` bytes are initialized.
+pub(crate) unsafe fn sized_array<T: Sized32>(
+    ptr: *const T,
+    n: usize,
+    function: &str,
+    name: &str,
+) -> Result<Vec<T>, Failure> {
+    if ptr.is_null() {
+        return if n == 0 {
+            Ok(Vec::new())
+        } else {
+            Err(Failure::null(function, name))
+        };
+    }
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: `ptr` is non-NULL and points to the caller's first element, whose first
+    // field is an aligned `uint32_t size`.
+    let stride = unsafe { ptr.cast::<u32>().read() } as usize;
+    let ours = size_of::<T>();
+    if stride < ours || stride % align_of::<T>() != 0 {
+        return Err(Failure::invalid(
+            function,
+            format_args!(
+                "{name}[0].size is {stride}, not a size of this struct ({ours} bytes, or a later, larger version): set every element's size to sizeof({name}[0])"
+            ),
+        ));
+    }
+    if stride
+        .checked_mul(n)
+        .is_none_or(|bytes| bytes > isize::MAX as usize)
+    {
+        return Err(Failure::invalid(
+            function,
+            format_args!(
+                "{n} elements of {stride} bytes in {name} are more than any array can hold"
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(n.min(4096));
+    for i in 0..n {
+        // SAFETY: the caller guarantees `n` elements of `stride` bytes at `ptr`, and
+        // `i * stride` is below `n * stride`, which fits `isize` (checked above).
+        let element = unsafe { ptr.cast::<u8>().add(i * stride) }.cast::<T>();
+        // SAFETY: `element` is inside the array and aligned (the stride is a multiple of
+        // `T`'s alignment); its first field is the `uint32_t size`.
+        let size = unsafe { element.cast::<u32>().read() } as usize;
+        if size != stride {
+            return Err(Failure::invalid(
+                function,
+                format_args!(
+                    "{name}[{i}].size is {size}, but {name}[0].size is {stride}: set every element's size to sizeof({name}[0])"
+                ),
+            ));
+        }
+        // SAFETY: the element is aligned and at least `sizeof(T)` bytes long, and the
+        // caller initialized them; `T` is plain integers, valid for any bit pattern.
+        out.push(unsafe { element.read() });
+    }
+    Ok(out)
 }
 
 /// A NUL-terminated UTF-8 string from C.

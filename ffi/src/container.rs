@@ -14,7 +14,7 @@ use crate::result::{guard, Failure};
 /// model set: ready to query or to map DMA on. It owns the container fd and the group
 /// fds and closes them in `vfio_iommu_info_container_free()`.
 pub struct vfio_iommu_info_container {
-    container: Container,
+    pub(crate) container: Container,
 }
 
 /// Opens a container for `targets` and queries it: the one call for a user who has group
@@ -233,6 +233,7 @@ pub unsafe extern "C" fn vfio_iommu_info_container_free(container: *mut vfio_iom
 }
 
 symbol_versions!(
+    "VFIO_IOMMU_INFO_0":
     vfio_iommu_info_open,
     vfio_iommu_info_open_targets,
     vfio_iommu_info_container_query,

@@ -179,7 +179,7 @@ impl vfio_iommu_info {
             })
     }
 
-    fn absent(&self, cap: Type1Cap, function: &str) -> Failure {
+    pub(crate) fn absent(&self, cap: Type1Cap, function: &str) -> Failure {
         let why = self
             .info
             .absence(cap)
@@ -741,15 +741,21 @@ pub unsafe extern "C" fn vfio_iommu_info_to_json(
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(json, F, "json")?;
         let text = ::vfio_iommu_info::json::info_to_json(&info.info).to_string();
-        // serde_json escapes control characters, so the text holds no NUL byte.
-        let text = CString::new(text).map_err(|e| Failure::invalid(F, e))?;
-        out.write(text.into_raw());
+        out.write(json_string(F, text)?);
         Ok(())
     })
 }
 
-/// Frees a string this library returned (`vfio_iommu_info_to_json()`). NULL is accepted
-/// and ignored.
+/// A JSON text as a string for C, freed by `vfio_iommu_info_string_free()`.
+pub(crate) fn json_string(function: &str, text: String) -> Result<*mut c_char, Failure> {
+    // serde_json escapes control characters, so the text holds no NUL byte.
+    let text = CString::new(text).map_err(|e| Failure::invalid(function, e))?;
+    Ok(text.into_raw())
+}
+
+/// Frees a string this library returned (`vfio_iommu_info_to_json()`,
+/// `vfio_iommu_info_space_to_json()`, `vfio_iommu_info_layout_to_json()`). NULL is
+/// accepted and ignored.
 ///
 /// # Safety
 /// `s` must be NULL or a string from this library not already freed.
@@ -764,6 +770,7 @@ pub unsafe extern "C" fn vfio_iommu_info_string_free(s: *mut c_char) {
 }
 
 symbol_versions!(
+    "VFIO_IOMMU_INFO_0":
     vfio_iommu_info_decode,
     vfio_iommu_info_query,
     vfio_iommu_info_free,

@@ -13,29 +13,43 @@
 // The exported types carry their C names, so the header reads like C.
 #![allow(non_camel_case_types)]
 
-/// Binds each export to the version node `VFIO_IOMMU_INFO_0` of
-/// `packaging/libvfio_iommu_info.map` (see build.rs). A `.symver` must sit in the object
-/// that defines its symbol, so each module lists its own exports; `make elf-check` fails
-/// when one is missing.
+/// Binds each export to its version node of `packaging/libvfio_iommu_info.map` (see
+/// build.rs): `VFIO_IOMMU_INFO_0` for the exports of 0.1, `VFIO_IOMMU_INFO_0.2` for those
+/// added in 0.2. A `.symver` must sit in the object that defines its symbol, so each
+/// module lists its own exports under their node; an export never moves to another node.
+/// `make elf-check` fails when one is missing or bound to the wrong node
+/// (`packaging/libvfio_iommu_info.symbols` lists every export with its node).
 macro_rules! symbol_versions {
-    ($($name:ident),* $(,)?) => {
+    ($node:literal: $($name:ident),* $(,)?) => {
         #[cfg(vfio_iommu_info_cdylib)]
         std::arch::global_asm!($(concat!(
-            ".symver ", stringify!($name), ", ", stringify!($name), "@@VFIO_IOMMU_INFO_0"
+            ".symver ", stringify!($name), ", ", stringify!($name), "@@", $node
         )),*);
     };
 }
 
-// The header follows this order: results, the info object, checks, containers.
+// The header follows the order of these modules. 0.1: containers, the info object,
+// results, checks; 0.2: IOVA planning (the space, the allocator, the guest layout).
 mod args;
 mod container;
 mod info;
 mod result;
 mod span;
 
+mod space;
+
+mod allocator;
+mod layout;
+
+#[cfg(test)]
+mod testutil;
+
+pub use allocator::*;
 pub use container::*;
 pub use info::*;
+pub use layout::*;
 pub use result::*;
+pub use space::*;
 pub use span::*;
 
 use std::ffi::c_char;
@@ -44,7 +58,7 @@ use std::ffi::c_char;
 /// while it is 0.
 pub const VFIO_IOMMU_INFO_VERSION_MAJOR: u32 = 0;
 /// The minor version: exports are added, never removed or changed, within a major.
-pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 1;
+pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 2;
 /// The patch version.
 pub const VFIO_IOMMU_INFO_VERSION_PATCH: u32 = 0;
 
@@ -59,14 +73,14 @@ pub extern "C" fn vfio_iommu_info_version() -> u32 {
 }
 
 /// The version of the library loaded at run time as a static NUL-terminated string
-/// (`"0.1.0"`); never NULL, not to be freed.
+/// (`"0.2.0"`); never NULL, not to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_version_string() -> *const c_char {
     const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
     VERSION.as_ptr().cast()
 }
 
-symbol_versions!(vfio_iommu_info_version, vfio_iommu_info_version_string);
+symbol_versions!("VFIO_IOMMU_INFO_0": vfio_iommu_info_version, vfio_iommu_info_version_string);
 
 #[cfg(test)]
 mod tests {
@@ -87,9 +101,32 @@ mod tests {
             VFIO_IOMMU_INFO_VERSION_PATCH,
             v(env!("CARGO_PKG_VERSION_PATCH"))
         );
-        assert_eq!(vfio_iommu_info_version(), 0x00_01_00);
+        assert_eq!(vfio_iommu_info_version(), 0x00_02_00);
         // SAFETY: a static NUL-terminated string.
         let s = unsafe { std::ffi::CStr::from_ptr(vfio_iommu_info_version_string()) };
         assert_eq!(s.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    }
+
+    /// The sizes of the structs on a 64-bit target, as CHANGELOG.md records them: a sized
+    /// struct only grows by appending fields, in a new release.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn struct_sizes_are_the_abi() {
+        use std::mem::size_of;
+        let sizes = [
+            size_of::<vfio_iommu_info_header>(),
+            size_of::<vfio_iommu_info_migration>(),
+            size_of::<vfio_iommu_info_cap>(),
+            size_of::<vfio_iommu_info_verdict>(),
+            size_of::<vfio_iommu_info_range>(),
+            // 0.2
+            size_of::<vfio_iommu_info_hole>(),
+            size_of::<vfio_iommu_info_reserved_region>(),
+            size_of::<vfio_iommu_info_ram_region>(),
+            size_of::<vfio_iommu_info_placement>(),
+            size_of::<vfio_iommu_info_mappings>(),
+            size_of::<vfio_iommu_info_mapping_count>(),
+        ];
+        assert_eq!(sizes, [20, 32, 32, 32, 16, 32, 32, 24, 80, 40, 16]);
     }
 }

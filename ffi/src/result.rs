@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use ::vfio_iommu_info::Error;
+use ::vfio_iommu_info::{AllocError, Error};
 
 /// Success.
 pub const VFIO_IOMMU_INFO_OK: c_int = 0;
@@ -42,6 +42,22 @@ pub const VFIO_IOMMU_INFO_E_API_VERSION: c_int = -4108;
 pub const VFIO_IOMMU_INFO_E_SYSFS_FORMAT: c_int = -4109;
 /// An internal error (a bug in the library, caught at its boundary); please report it.
 pub const VFIO_IOMMU_INFO_E_INTERNAL: c_int = -4110;
+/// The allocator has no free span of the size and alignment asked for that ends at or
+/// below the limit (since 0.2).
+pub const VFIO_IOMMU_INFO_E_NO_ROOM: c_int = -4111;
+/// The IOVA given to `vfio_iommu_info_allocator_release()` starts no live allocation or
+/// reservation (since 0.2).
+pub const VFIO_IOMMU_INFO_E_NOT_ALLOCATED: c_int = -4112;
+/// A reservation overlaps a live allocation or reservation; the last error names it
+/// (since 0.2).
+pub const VFIO_IOMMU_INFO_E_OVERLAP: c_int = -4113;
+/// A reservation the kernel would not map: outside the aperture, in a hole, across two
+/// ranges, or not aligned to the smallest page size; `vfio_iommu_info_space_check()` on
+/// the same span says which (since 0.2).
+pub const VFIO_IOMMU_INFO_E_UNUSABLE: c_int = -4114;
+/// A reservation that reaches the last page of the 64-bit space, which Linux's type1 can
+/// map but never unmap; the allocator keeps it out (since 0.2).
+pub const VFIO_IOMMU_INFO_E_TOP_PAGE: c_int = -4115;
 
 /// A failed call: the code returned to C and the message kept as the last error.
 #[derive(Debug)]
@@ -77,6 +93,22 @@ impl Failure {
             _ => VFIO_IOMMU_INFO_E_INTERNAL,
         };
         Failure::new(code, format!("{function}: {err}"))
+    }
+
+    /// The failure for an allocator's refusal, with its code and the core's message.
+    pub(crate) fn from_alloc(function: &str, err: &AllocError) -> Failure {
+        let code = match err {
+            AllocError::ZeroSize | AllocError::BadAlign(_) => VFIO_IOMMU_INFO_E_INVALID,
+            AllocError::NoRoom { .. } => VFIO_IOMMU_INFO_E_NO_ROOM,
+            AllocError::NotAllocated(_) => VFIO_IOMMU_INFO_E_NOT_ALLOCATED,
+            AllocError::Overlaps { .. } => VFIO_IOMMU_INFO_E_OVERLAP,
+            AllocError::Unusable { .. } | AllocError::Misaligned { .. } => {
+                VFIO_IOMMU_INFO_E_UNUSABLE
+            }
+            AllocError::TopPage { .. } => VFIO_IOMMU_INFO_E_TOP_PAGE,
+            _ => VFIO_IOMMU_INFO_E_INTERNAL,
+        };
+        Failure::new(code, format!("{function}: {err} ({})", err.code()))
     }
 
     pub(crate) fn null(function: &str, argument: &str) -> Failure {
@@ -188,6 +220,19 @@ pub extern "C" fn vfio_iommu_info_strerror(code: c_int) -> *const c_char {
         VFIO_IOMMU_INFO_E_API_VERSION => c"unsupported VFIO API version",
         VFIO_IOMMU_INFO_E_SYSFS_FORMAT => c"unexpected sysfs file format",
         VFIO_IOMMU_INFO_E_INTERNAL => c"internal error in vfio-iommu-info (a bug)",
+        VFIO_IOMMU_INFO_E_NO_ROOM => {
+            c"no free IOVA span of that size and alignment below the limit"
+        }
+        VFIO_IOMMU_INFO_E_NOT_ALLOCATED => {
+            c"not the start of a live IOVA allocation or reservation"
+        }
+        VFIO_IOMMU_INFO_E_OVERLAP => c"overlaps a live IOVA allocation or reservation",
+        VFIO_IOMMU_INFO_E_UNUSABLE => {
+            c"not usable IOVA space: outside the aperture, in a hole, across ranges or misaligned"
+        }
+        VFIO_IOMMU_INFO_E_TOP_PAGE => {
+            c"reaches the last page of the 64-bit IOVA space, which type1 cannot unmap"
+        }
         c if (-4095..0).contains(&c) => errno_text(-c),
         _ => c"not a vfio-iommu-info result code",
     };
@@ -224,7 +269,7 @@ fn errno_text(errno: c_int) -> &'static CStr {
     }
 }
 
-symbol_versions!(vfio_iommu_info_last_error, vfio_iommu_info_strerror,);
+symbol_versions!("VFIO_IOMMU_INFO_0": vfio_iommu_info_last_error, vfio_iommu_info_strerror,);
 
 #[cfg(test)]
 mod tests {
@@ -261,6 +306,11 @@ mod tests {
             VFIO_IOMMU_INFO_E_API_VERSION,
             VFIO_IOMMU_INFO_E_SYSFS_FORMAT,
             VFIO_IOMMU_INFO_E_INTERNAL,
+            VFIO_IOMMU_INFO_E_NO_ROOM,
+            VFIO_IOMMU_INFO_E_NOT_ALLOCATED,
+            VFIO_IOMMU_INFO_E_OVERLAP,
+            VFIO_IOMMU_INFO_E_UNUSABLE,
+            VFIO_IOMMU_INFO_E_TOP_PAGE,
         ];
         for (i, &code) in codes.iter().enumerate() {
             assert!(code < -4095, "{code} is inside the errno range");
@@ -285,6 +335,47 @@ mod tests {
         // A NUL in a message (from a caller's path) does not lose the message.
         guard(|| Err(Failure::new(VFIO_IOMMU_INFO_E_INVALID, "a\0b")));
         assert_eq!(last(), "a\\0b");
+    }
+
+    #[test]
+    fn allocator_refusals_have_their_own_codes() {
+        let cases = [
+            (AllocError::ZeroSize, VFIO_IOMMU_INFO_E_INVALID),
+            (AllocError::BadAlign(3), VFIO_IOMMU_INFO_E_INVALID),
+            (
+                AllocError::NoRoom {
+                    size: 0x1000,
+                    align: 0x1000,
+                    limit: 0xfff_ffff,
+                },
+                VFIO_IOMMU_INFO_E_NO_ROOM,
+            ),
+            (
+                AllocError::NotAllocated(0x1000),
+                VFIO_IOMMU_INFO_E_NOT_ALLOCATED,
+            ),
+            (
+                AllocError::TopPage {
+                    iova: u64::MAX - 0xfff,
+                    len: 0x1000,
+                },
+                VFIO_IOMMU_INFO_E_TOP_PAGE,
+            ),
+            (
+                AllocError::Misaligned {
+                    iova: 0x800,
+                    len: 0x1000,
+                    granule: 0x1000,
+                },
+                VFIO_IOMMU_INFO_E_UNUSABLE,
+            ),
+        ];
+        for (err, code) in cases {
+            let failure = Failure::from_alloc("f", &err);
+            assert_eq!(failure.code, code, "{err:?}");
+            assert_eq!(failure.message, format!("f: {err} ({})", err.code()));
+        }
+        assert!(text(VFIO_IOMMU_INFO_E_TOP_PAGE).contains("last page"));
     }
 
     #[test]

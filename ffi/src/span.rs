@@ -6,7 +6,7 @@ use ::vfio_iommu_info::{check_span, SpanProblem};
 
 use crate::args::{self, Out, Sized32};
 use crate::info::{vfio_iommu_info, vfio_iommu_info_range};
-use crate::result::guard;
+use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_INTERNAL};
 
 /// The span can be mapped: inside one usable range and aligned to the smallest page size.
 pub const VFIO_IOMMU_INFO_SPAN_OK: u32 = 0;
@@ -26,6 +26,12 @@ pub const VFIO_IOMMU_INFO_SPAN_IN_HOLE: u32 = 5;
 pub const VFIO_IOMMU_INFO_SPAN_ACROSS_RANGES: u32 = 6;
 /// The address or the size is not a multiple of the smallest page size (`page_size`).
 pub const VFIO_IOMMU_INFO_SPAN_MISALIGNED: u32 = 7;
+/// Only in a guest layout's placements, never from a check: the fixed region overlaps
+/// another fixed region of the same layout (since 0.2).
+pub const VFIO_IOMMU_INFO_SPAN_OVERLAPS: u32 = 8;
+/// Only in a guest layout's placements, never from a check: the fixed region reaches the
+/// last page of the 64-bit space, which Linux's type1 can map but never unmap (since 0.2).
+pub const VFIO_IOMMU_INFO_SPAN_TOP_PAGE: u32 = 9;
 
 /// The answer of `vfio_iommu_info_check()`.
 #[repr(C)]
@@ -76,32 +82,56 @@ pub unsafe extern "C" fn vfio_iommu_info_check(
         out.check_size(F, "verdict")?;
         let model = &info.info;
         let ranges = model.iova_ranges.present().map_or(&[][..], Vec::as_slice);
-        let zero = vfio_iommu_info_range { start: 0, end: 0 };
-        let (problem, range, page_size) = match check_span(ranges, model.iova_pgsizes, iova, len) {
-            Ok(()) => (VFIO_IOMMU_INFO_SPAN_OK, zero, 0),
-            Err(SpanProblem::Empty) => (VFIO_IOMMU_INFO_SPAN_EMPTY, zero, 0),
-            Err(SpanProblem::Wraps) => (VFIO_IOMMU_INFO_SPAN_WRAPS, zero, 0),
-            Err(SpanProblem::NoRanges) => (VFIO_IOMMU_INFO_SPAN_NO_RANGES, zero, 0),
-            Err(SpanProblem::BeyondAperture { aperture }) => {
-                (VFIO_IOMMU_INFO_SPAN_BEYOND_APERTURE, aperture.into(), 0)
-            }
-            Err(SpanProblem::InHole { hole }) => (VFIO_IOMMU_INFO_SPAN_IN_HOLE, hole.into(), 0),
-            Err(SpanProblem::AcrossRanges) => (VFIO_IOMMU_INFO_SPAN_ACROSS_RANGES, zero, 0),
-            Err(SpanProblem::Misaligned { page }) => (VFIO_IOMMU_INFO_SPAN_MISALIGNED, zero, page),
-            Err(other) => {
-                return Err(crate::result::Failure::new(
-                    crate::result::VFIO_IOMMU_INFO_E_INTERNAL,
-                    format!("{F}: verdict {other:?} has no code"),
-                ))
-            }
-        };
-        out.write_sized(vfio_iommu_info_verdict {
-            size: 0,
-            problem,
-            range,
-            page_size,
-        });
+        let v = span_verdict(F, check_span(ranges, model.iova_pgsizes, iova, len))?;
+        out.write_sized(v);
         Ok(())
+    })
+}
+
+/// The code of a span problem, with the range it names (the aperture or the hole) and
+/// the page size it is misaligned to.
+pub(crate) fn problem_code(
+    function: &str,
+    problem: &SpanProblem,
+) -> Result<(u32, vfio_iommu_info_range, u64), Failure> {
+    let zero = vfio_iommu_info_range { start: 0, end: 0 };
+    Ok(match *problem {
+        SpanProblem::Empty => (VFIO_IOMMU_INFO_SPAN_EMPTY, zero, 0),
+        SpanProblem::Wraps => (VFIO_IOMMU_INFO_SPAN_WRAPS, zero, 0),
+        SpanProblem::NoRanges => (VFIO_IOMMU_INFO_SPAN_NO_RANGES, zero, 0),
+        SpanProblem::BeyondAperture { aperture } => {
+            (VFIO_IOMMU_INFO_SPAN_BEYOND_APERTURE, aperture.into(), 0)
+        }
+        SpanProblem::InHole { hole } => (VFIO_IOMMU_INFO_SPAN_IN_HOLE, hole.into(), 0),
+        SpanProblem::AcrossRanges => (VFIO_IOMMU_INFO_SPAN_ACROSS_RANGES, zero, 0),
+        SpanProblem::Misaligned { page } => (VFIO_IOMMU_INFO_SPAN_MISALIGNED, zero, page),
+        ref other => {
+            return Err(Failure::new(
+                VFIO_IOMMU_INFO_E_INTERNAL,
+                format!("{function}: verdict {other:?} has no code"),
+            ))
+        }
+    })
+}
+
+/// The verdict (its `size` still 0) for the result of a check.
+pub(crate) fn span_verdict(
+    function: &str,
+    result: Result<(), SpanProblem>,
+) -> Result<vfio_iommu_info_verdict, Failure> {
+    let (problem, range, page_size) = match result {
+        Ok(()) => (
+            VFIO_IOMMU_INFO_SPAN_OK,
+            vfio_iommu_info_range { start: 0, end: 0 },
+            0,
+        ),
+        Err(p) => problem_code(function, &p)?,
+    };
+    Ok(vfio_iommu_info_verdict {
+        size: 0,
+        problem,
+        range,
+        page_size,
     })
 }
 
@@ -123,9 +153,13 @@ pub extern "C" fn vfio_iommu_info_span_problem_str(problem: u32) -> *const c_cha
         VFIO_IOMMU_INFO_SPAN_MISALIGNED => {
             c"not aligned to the smallest IOMMU page size: the address and the size must be multiples of it"
         }
+        VFIO_IOMMU_INFO_SPAN_OVERLAPS => c"overlaps another fixed region of the layout",
+        VFIO_IOMMU_INFO_SPAN_TOP_PAGE => {
+            c"reaches the last page of the 64-bit space, which type1 can map but never unmap"
+        }
         _ => c"not a VFIO_IOMMU_INFO_SPAN_* code",
     };
     text.as_ptr()
 }
 
-symbol_versions!(vfio_iommu_info_check, vfio_iommu_info_span_problem_str,);
+symbol_versions!("VFIO_IOMMU_INFO_0": vfio_iommu_info_check, vfio_iommu_info_span_problem_str,);

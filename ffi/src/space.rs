@@ -1,0 +1,1160 @@
+//! The usable IOVA space of a container as an opaque object (since 0.2): its ranges, page
+//! sizes, aperture, the holes with the reserved regions that cause them, the list a
+//! virtual IOMMU must advertise as reserved, and checks of spans.
+
+use std::ffi::{c_char, c_int, CString};
+
+use ::vfio_iommu_info::{
+    Hole, HostPaths, IovaRange, IovaSpace, PageSizes, RegionKind, ReservedRegion, Type1Cap,
+};
+
+use crate::args::{self, Out, Sized32};
+use crate::container::vfio_iommu_info_container;
+use crate::info::{range_failure, vfio_iommu_info, vfio_iommu_info_range};
+use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_ABSENT, VFIO_IOMMU_INFO_E_INTERNAL};
+use crate::span::{span_verdict, vfio_iommu_info_verdict};
+
+/// A reserved-region type this library does not know; its sysfs name is in `kind_name`
+/// (since 0.2).
+pub const VFIO_IOMMU_INFO_REGION_OTHER: u32 = 0;
+/// `direct`: identity-mapped for a device (an RMRR); removed from the IOVA ranges
+/// (since 0.2).
+pub const VFIO_IOMMU_INFO_REGION_DIRECT: u32 = 1;
+/// `direct-relaxable`: identity-mapped but may be given up (USB and graphics RMRRs); stays
+/// in the IOVA ranges, so it never causes a hole (since 0.2).
+pub const VFIO_IOMMU_INFO_REGION_DIRECT_RELAXABLE: u32 = 2;
+/// `reserved`: never mappable (AMD's HyperTransport hole at 0xfd00000000) (since 0.2).
+pub const VFIO_IOMMU_INFO_REGION_RESERVED: u32 = 3;
+/// `msi`: the MSI doorbell window (x86's 0xfee00000) (since 0.2).
+pub const VFIO_IOMMU_INFO_REGION_MSI: u32 = 4;
+
+/// `vfio_iommu_info_space_hole_at()`'s answer when the address lies in no hole: `SIZE_MAX`
+/// (since 0.2). cbindgen cannot write `usize::MAX` as C, so ffi/cbindgen.toml defines it in
+/// the header; a test checks the two agree.
+pub const VFIO_IOMMU_INFO_NO_HOLE: usize = usize::MAX;
+
+/// A hole inside the aperture: addresses no usable range covers, and a summary of the
+/// reserved regions that cause it (since 0.2).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vfio_iommu_info_hole {
+    /// Set by the caller to `sizeof(struct vfio_iommu_info_hole)`; on success, the number
+    /// of bytes the library filled.
+    pub size: u32,
+    /// The types of its causes: bit `VFIO_IOMMU_INFO_REGION_*` is set (`1u << type`) when
+    /// a cause has that type; 0 when no cause is known.
+    pub cause_types: u32,
+    /// The addresses.
+    pub range: vfio_iommu_info_range,
+    /// The number of reserved regions known to cause it (read them with
+    /// `vfio_iommu_info_space_hole_cause()`): 0 for a space made from an info object or
+    /// from ranges, which carry no reserved regions.
+    pub cause_count: usize,
+}
+
+impl Sized32 for vfio_iommu_info_hole {
+    fn with_size(self, size: u32) -> Self {
+        vfio_iommu_info_hole { size, ..self }
+    }
+}
+
+/// A reserved region of an IOMMU group (a line of sysfs
+/// `/sys/kernel/iommu_groups/N/reserved_regions`) that causes a hole (since 0.2).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vfio_iommu_info_reserved_region {
+    /// Set by the caller to `sizeof(struct vfio_iommu_info_reserved_region)`; on success,
+    /// the number of bytes the library filled.
+    pub size: u32,
+    /// Its type: a `VFIO_IOMMU_INFO_REGION_*` code.
+    pub kind: u32,
+    /// The addresses (both ends inclusive).
+    pub range: vfio_iommu_info_range,
+    /// The type as sysfs names it (`"msi"`, `"reserved"`...): a NUL-terminated string
+    /// owned by the object read from, valid until it is freed.
+    pub kind_name: *const c_char,
+}
+
+impl Sized32 for vfio_iommu_info_reserved_region {
+    fn with_size(self, size: u32) -> Self {
+        vfio_iommu_info_reserved_region { size, ..self }
+    }
+}
+
+fn kind_code(kind: &RegionKind) -> u32 {
+    match kind {
+        RegionKind::Direct => VFIO_IOMMU_INFO_REGION_DIRECT,
+        RegionKind::DirectRelaxable => VFIO_IOMMU_INFO_REGION_DIRECT_RELAXABLE,
+        RegionKind::Reserved => VFIO_IOMMU_INFO_REGION_RESERVED,
+        RegionKind::Msi => VFIO_IOMMU_INFO_REGION_MSI,
+        _ => VFIO_IOMMU_INFO_REGION_OTHER,
+    }
+}
+
+/// A hole with the C strings of its causes' type names, which C borrows.
+#[derive(Debug)]
+pub(crate) struct CHole {
+    hole: Hole,
+    names: Vec<CString>,
+}
+
+impl CHole {
+    pub(crate) fn new(hole: Hole) -> CHole {
+        let names = hole
+            .causes
+            .iter()
+            // A sysfs type name holds no NUL byte (it is a word of a text file).
+            .map(|r| CString::new(r.kind.name()).unwrap_or_default())
+            .collect();
+        CHole { hole, names }
+    }
+
+    pub(crate) fn range(&self) -> IovaRange {
+        self.hole.range
+    }
+
+    /// The bitmask of its causes' types.
+    pub(crate) fn cause_types(&self) -> u32 {
+        self.hole
+            .causes
+            .iter()
+            .fold(0, |mask, r| mask | 1 << kind_code(&r.kind))
+    }
+
+    pub(crate) fn cause_count(&self) -> usize {
+        self.hole.causes.len()
+    }
+
+    /// The C view (its `size` still 0).
+    fn view(&self) -> vfio_iommu_info_hole {
+        vfio_iommu_info_hole {
+            size: 0,
+            cause_types: self.cause_types(),
+            range: self.hole.range.into(),
+            cause_count: self.cause_count(),
+        }
+    }
+
+    /// The C view of cause `index` (its `size` still 0).
+    pub(crate) fn cause(
+        &self,
+        index: usize,
+        function: &str,
+    ) -> Result<vfio_iommu_info_reserved_region, Failure> {
+        let causes: &[ReservedRegion] = &self.hole.causes;
+        let (region, name) = causes
+            .get(index)
+            .zip(self.names.get(index))
+            .ok_or_else(|| range_failure(function, index, causes.len()))?;
+        Ok(vfio_iommu_info_reserved_region {
+            size: 0,
+            kind: kind_code(&region.kind),
+            range: region.range.into(),
+            kind_name: name.as_ptr(),
+        })
+    }
+}
+
+/// The usable IOVA space of a container: an opaque object from
+/// `vfio_iommu_info_space_from_info()`, `vfio_iommu_info_space_from_container()` or
+/// `vfio_iommu_info_space_new()`, freed by `vfio_iommu_info_space_free()`. Immutable: it
+/// may be read from several threads at once.
+pub struct vfio_iommu_info_space {
+    pub(crate) space: IovaSpace,
+    holes: Vec<CHole>,
+    reserved: Vec<IovaRange>,
+}
+
+impl vfio_iommu_info_space {
+    fn new(space: IovaSpace) -> Box<vfio_iommu_info_space> {
+        Box::new(vfio_iommu_info_space {
+            holes: space.holes().iter().cloned().map(CHole::new).collect(),
+            reserved: space.reserved(),
+            space,
+        })
+    }
+
+    fn hole(&self, index: usize, function: &str) -> Result<&CHole, Failure> {
+        self.holes
+            .get(index)
+            .ok_or_else(|| range_failure(function, index, self.holes.len()))
+    }
+}
+
+/// Two ranges of `ranges` (sorted, as an `IovaSpace` keeps them) that share an address.
+fn overlapping(ranges: &[IovaRange]) -> Option<(IovaRange, IovaRange)> {
+    ranges
+        .windows(2)
+        .find(|w| w[1].start <= w[0].end)
+        .map(|w| (w[0], w[1]))
+}
+
+/// Stores `space` in `*out`. The core merges overlapping ranges (no kernel reports them; a
+/// corrupt capture or a caller may); an allocator over ranges that still overlapped would
+/// hand out one address twice, so that is checked here as an invariant.
+fn emit(
+    function: &str,
+    space: IovaSpace,
+    out: Out<*mut vfio_iommu_info_space>,
+) -> Result<(), Failure> {
+    if let Some((a, b)) = overlapping(space.ranges()) {
+        return Err(Failure::new(
+            VFIO_IOMMU_INFO_E_INTERNAL,
+            format!("{function}: the space's IOVA ranges {a} and {b} overlap; this is a bug, please report it"),
+        ));
+    }
+    out.write(Box::into_raw(vfio_iommu_info_space::new(space)));
+    Ok(())
+}
+
+/// The usable IOVA space an info object reports: its IOVA ranges (ascending; ranges that
+/// overlap, which no kernel reports, merged) and page sizes. Its holes carry no reserved
+/// regions (an info object does not know them; a space from
+/// `vfio_iommu_info_space_from_container()` does).
+///
+/// On success, returns 0 and stores a new space in `*out`, freed with
+/// `vfio_iommu_info_space_free()`; it does not refer to `info`, which may be freed first.
+/// On failure, `*out` is untouched and the code is `VFIO_IOMMU_INFO_E_ABSENT` (no IOVA
+/// ranges reported: `vfio_iommu_info_absence()` says why) or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// Since 0.2.
+///
+/// # Safety
+/// `info` must be a live object of this library; `out` must point to writable storage for
+/// a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_from_info(
+    info: *const vfio_iommu_info,
+    out: *mut *mut vfio_iommu_info_space,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_from_info";
+    guard(|| {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, F, "info") }?;
+        let out = Out::new(out, F, "out")?;
+        let space =
+            IovaSpace::from_info(&info.info).ok_or_else(|| info.absent(Type1Cap::IovaRange, F))?;
+        emit(F, space, out)
+    })
+}
+
+/// The usable IOVA space of an open container: it queries the container again and
+/// attributes each hole to the reserved regions (sysfs
+/// `/sys/kernel/iommu_groups/N/reserved_regions`) of the container's groups, so that
+/// `vfio_iommu_info_space_hole_cause()` can say that a hole is the MSI window or AMD's
+/// HyperTransport range.
+///
+/// On success, returns 0 and stores a new space in `*out`, freed with
+/// `vfio_iommu_info_space_free()` (independent of the container). On failure, `*out` is
+/// untouched and the code is that of `vfio_iommu_info_container_query()`, a negative
+/// errno or `VFIO_IOMMU_INFO_E_SYSFS_FORMAT` for a `reserved_regions` file that cannot be
+/// read, `VFIO_IOMMU_INFO_E_ABSENT` when the container reports no IOVA ranges, or
+/// `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// Since 0.2.
+///
+/// # Safety
+/// `container` must be a live handle of this library; `out` must point to writable
+/// storage for a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_from_container(
+    container: *const vfio_iommu_info_container,
+    out: *mut *mut vfio_iommu_info_space,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_from_container";
+    guard(|| {
+        // SAFETY: per the contract, `container` is NULL or a live handle.
+        let c = unsafe { args::object(container, F, "container") }?;
+        let out = Out::new(out, F, "out")?;
+        let space = c
+            .container
+            .space(&HostPaths::default())
+            .map_err(|e| Failure::from_error(F, &e))?
+            .ok_or_else(|| {
+                Failure::new(
+                    VFIO_IOMMU_INFO_E_ABSENT,
+                    format!(
+                        "{F}: the container reports no IOVA ranges (IOVA_RANGE is absent): vfio_iommu_info_container_query() and vfio_iommu_info_absence() say why"
+                    ),
+                )
+            })?;
+        emit(F, space, out)
+    })
+}
+
+/// A space of the caller's own: `n_ranges` usable ranges at `ranges` (inclusive ends, in
+/// any order; touching ranges stay apart, as the kernel maps only inside one; overlapping
+/// ones are merged) and the page
+/// sizes `page_sizes` (bit n: 2^n bytes; 0 when unknown, then the granule is 4 KiB and
+/// spans are not checked for alignment). For planning against a saved or expected layout
+/// without a capture. `ranges` may be NULL when `n_ranges` is 0 (an empty space: every
+/// check is `VFIO_IOMMU_INFO_SPAN_NO_RANGES`).
+///
+/// On success, returns 0 and stores a new space in `*out`, freed with
+/// `vfio_iommu_info_space_free()`; the library does not keep `ranges`. On failure, `*out`
+/// is untouched and the code is `VFIO_IOMMU_INFO_E_INVALID` (a range whose start is above
+/// its end, or more ranges than memory can hold) or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// Since 0.2.
+///
+/// # Safety
+/// `ranges` must point to `n_ranges` readable ranges; `out` must point to writable storage
+/// for a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_new(
+    ranges: *const vfio_iommu_info_range,
+    n_ranges: usize,
+    page_sizes: u64,
+    out: *mut *mut vfio_iommu_info_space,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_new";
+    guard(|| {
+        let out = Out::new(out, F, "out")?;
+        // SAFETY: the caller guarantees `n_ranges` readable ranges at `ranges`.
+        let given = unsafe { args::array(ranges, n_ranges, F, "ranges") }?;
+        let mut list = Vec::with_capacity(given.len());
+        for (i, r) in given.iter().enumerate() {
+            list.push(IovaRange::new(r.start, r.end).ok_or_else(|| {
+                Failure::invalid(
+                    F,
+                    format_args!(
+                        "ranges[{i}] is inverted: start {:#x} is above end {:#x} (ends are inclusive)",
+                        r.start, r.end
+                    ),
+                )
+            })?);
+        }
+        let pgsizes = (page_sizes != 0).then_some(PageSizes(page_sizes));
+        emit(F, IovaSpace::new(&list, pgsizes), out)
+    })
+}
+
+/// Frees a space. NULL is accepted and ignored. Allocators and layouts made from it do not
+/// refer to it and stay valid.
+///
+/// Since 0.2.
+///
+/// # Safety
+/// `space` must be NULL or a space from this library not already freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_free(space: *mut vfio_iommu_info_space) {
+    if space.is_null() {
+        return;
+    }
+    // SAFETY: a non-NULL `space` came from `Box::into_raw` in this library and, per the
+    // contract, was not freed before. Dropping plain data cannot unwind.
+    drop(unsafe { Box::from_raw(space) });
+}
+
+/// The number of usable IOVA ranges.
+///
+/// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_range_count(
+    space: *const vfio_iommu_info_space,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_range_count";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        Out::new(count, F, "count")?.write(s.space.ranges().len());
+        Ok(())
+    })
+}
+
+/// The usable range at `index`, ascending (whatever the kernel's order). A mapping must
+/// lie inside one range.
+///
+/// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
+/// or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `range` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_range(
+    space: *const vfio_iommu_info_space,
+    index: usize,
+    range: *mut vfio_iommu_info_range,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_range";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        let out = Out::new(range, F, "range")?;
+        let ranges = s.space.ranges();
+        let r = ranges
+            .get(index)
+            .ok_or_else(|| range_failure(F, index, ranges.len()))?;
+        out.write((*r).into());
+        Ok(())
+    })
+}
+
+/// The supported IOMMU page sizes (bit n: pages of 2^n bytes).
+///
+/// Returns 0 and writes `*bitmap`, `VFIO_IOMMU_INFO_E_ABSENT` when they are unknown (the
+/// kernel did not report them, or a space made with `page_sizes` 0), or
+/// `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `bitmap` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_page_sizes(
+    space: *const vfio_iommu_info_space,
+    bitmap: *mut u64,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_page_sizes";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        let out = Out::new(bitmap, F, "bitmap")?;
+        let sizes = s.space.page_sizes().ok_or_else(|| {
+            Failure::new(
+                VFIO_IOMMU_INFO_E_ABSENT,
+                format!("{F}: the page sizes are unknown (the kernel reported none)"),
+            )
+        })?;
+        out.write(sizes.bits());
+        Ok(())
+    })
+}
+
+/// The granule: the smallest IOMMU page size, which every mapping's address and size must
+/// be a multiple of; 4096 when the page sizes are unknown.
+///
+/// Returns 0 and writes `*granule`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `granule` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_granule(
+    space: *const vfio_iommu_info_space,
+    granule: *mut u64,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_granule";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        Out::new(granule, F, "granule")?.write(s.space.granule());
+        Ok(())
+    })
+}
+
+/// The aperture: from the lowest start to the highest end of the usable ranges.
+///
+/// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_ABSENT` for a space without ranges,
+/// or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `range` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_aperture(
+    space: *const vfio_iommu_info_space,
+    range: *mut vfio_iommu_info_range,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_aperture";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        let out = Out::new(range, F, "range")?;
+        let aperture = s.space.aperture().ok_or_else(|| {
+            Failure::new(
+                VFIO_IOMMU_INFO_E_ABSENT,
+                format!("{F}: the space has no ranges, so no aperture"),
+            )
+        })?;
+        out.write(aperture.into());
+        Ok(())
+    })
+}
+
+/// The number of holes inside the aperture (0 when the ranges are contiguous).
+///
+/// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_hole_count(
+    space: *const vfio_iommu_info_space,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_hole_count";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        Out::new(count, F, "count")?.write(s.holes.len());
+        Ok(())
+    })
+}
+
+/// The hole at `index` (ascending), into `*hole`, whose `size` the caller sets to
+/// `sizeof(struct vfio_iommu_info_hole)`: its range, and the number and types of the
+/// reserved regions that cause it.
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`hole->size`) or
+/// `VFIO_IOMMU_INFO_E_NULL`; `*hole` is written only on success. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `hole` must point to a writable struct.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_hole(
+    space: *const vfio_iommu_info_space,
+    index: usize,
+    hole: *mut vfio_iommu_info_hole,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_hole";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        let out = Out::new(hole, F, "hole")?;
+        out.check_size(F, "hole")?;
+        out.write_sized(s.hole(index, F)?.view());
+        Ok(())
+    })
+}
+
+/// The reserved region `cause_index` (ascending) among those that cause hole
+/// `hole_index`, into `*region`, whose `size` the caller sets to
+/// `sizeof(struct vfio_iommu_info_reserved_region)`. `region->kind_name` is owned by the
+/// space.
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_RANGE` (either index), `VFIO_IOMMU_INFO_E_INVALID`
+/// (`region->size`) or `VFIO_IOMMU_INFO_E_NULL`; `*region` is written only on success.
+/// Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `region` must point to a writable
+/// struct.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_hole_cause(
+    space: *const vfio_iommu_info_space,
+    hole_index: usize,
+    cause_index: usize,
+    region: *mut vfio_iommu_info_reserved_region,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_hole_cause";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        let out = Out::new(region, F, "region")?;
+        out.check_size(F, "region")?;
+        out.write_sized(s.hole(hole_index, F)?.cause(cause_index, F)?);
+        Ok(())
+    })
+}
+
+/// Which hole holds `iova`: `*index` receives its index (for
+/// `vfio_iommu_info_space_hole()`), or `VFIO_IOMMU_INFO_NO_HOLE` (`SIZE_MAX`) when `iova`
+/// lies in no hole (in a usable range, or outside the aperture). Not being in a hole is an
+/// answer, not an error.
+///
+/// Returns 0, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `index` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_hole_at(
+    space: *const vfio_iommu_info_space,
+    iova: u64,
+    index: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_hole_at";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        let out = Out::new(index, F, "index")?;
+        let i = s.space.hole_at(iova).map_or(VFIO_IOMMU_INFO_NO_HOLE, |h| {
+            s.holes.partition_point(|c| c.range().start < h.range.start)
+        });
+        out.write(i);
+        Ok(())
+    })
+}
+
+/// The number of ranges a virtual IOMMU must advertise as reserved so that a guest never
+/// maps where the host cannot (virtio-iommu's `VIRTIO_IOMMU_RESV_MEM_T_RESERVED`): the
+/// complement of the usable ranges in the 64-bit space, below and above the aperture
+/// included (not to be confused with the holes' reserved regions).
+///
+/// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_reserved_count(
+    space: *const vfio_iommu_info_space,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_reserved_count";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        Out::new(count, F, "count")?.write(s.reserved.len());
+        Ok(())
+    })
+}
+
+/// The reserved range at `index` (ascending) of the list
+/// `vfio_iommu_info_space_reserved_count()` counts.
+///
+/// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE`, or `VFIO_IOMMU_INFO_E_NULL`.
+/// Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `range` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_reserved(
+    space: *const vfio_iommu_info_space,
+    index: usize,
+    range: *mut vfio_iommu_info_range,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_reserved";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        let out = Out::new(range, F, "range")?;
+        let r = s
+            .reserved
+            .get(index)
+            .ok_or_else(|| range_failure(F, index, s.reserved.len()))?;
+        out.write((*r).into());
+        Ok(())
+    })
+}
+
+/// `vfio_iommu_info_check()` against a space: whether `[iova, iova + len)` can be mapped,
+/// exact up to 2^64-1, into `*verdict` (whose `size` the caller sets), with the same
+/// `VFIO_IOMMU_INFO_SPAN_*` problems in the same order. For `IN_HOLE`,
+/// `vfio_iommu_info_space_hole_at(space, verdict->range.start, ...)` finds the hole and
+/// its causes.
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`verdict->size`) or `VFIO_IOMMU_INFO_E_NULL`;
+/// `*verdict` is written only on success. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `verdict` must point to a writable
+/// struct.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_check(
+    space: *const vfio_iommu_info_space,
+    iova: u64,
+    len: u64,
+    verdict: *mut vfio_iommu_info_verdict,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_check";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        let out = Out::new(verdict, F, "verdict")?;
+        out.check_size(F, "verdict")?;
+        out.write_sized(span_verdict(F, s.space.check(iova, len))?);
+        Ok(())
+    })
+}
+
+/// The space as the JSON object `vfio-iommu-info plan --json` prints under `space`
+/// (`ranges`, `iova_pgsizes`, `granule`, `aperture`, `holes` with their `causes`,
+/// `reserved`), exact integers up to 2^64-1. On success, `*json` receives a NUL-terminated
+/// string the caller frees with `vfio_iommu_info_string_free()`.
+///
+/// Returns 0 or `VFIO_IOMMU_INFO_E_NULL`; `*json` is written only on success. Since 0.2.
+///
+/// # Safety
+/// `space` must be a live space of this library; `json` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_to_json(
+    space: *const vfio_iommu_info_space,
+    json: *mut *mut c_char,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_to_json";
+    guard(|| {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, F, "space") }?;
+        let out = Out::new(json, F, "json")?;
+        let text = ::vfio_iommu_info::json::space_to_json(&s.space).to_string();
+        out.write(crate::info::json_string(F, text)?);
+        Ok(())
+    })
+}
+
+symbol_versions!(
+    "VFIO_IOMMU_INFO_0.2":
+    vfio_iommu_info_space_from_info,
+    vfio_iommu_info_space_from_container,
+    vfio_iommu_info_space_new,
+    vfio_iommu_info_space_free,
+    vfio_iommu_info_space_range_count,
+    vfio_iommu_info_space_range,
+    vfio_iommu_info_space_page_sizes,
+    vfio_iommu_info_space_granule,
+    vfio_iommu_info_space_aperture,
+    vfio_iommu_info_space_hole_count,
+    vfio_iommu_info_space_hole,
+    vfio_iommu_info_space_hole_cause,
+    vfio_iommu_info_space_hole_at,
+    vfio_iommu_info_space_reserved_count,
+    vfio_iommu_info_space_reserved,
+    vfio_iommu_info_space_check,
+    vfio_iommu_info_space_to_json,
+);
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A space object for a model built in a test (with reserved regions, which only
+    /// `vfio_iommu_info_space_from_container()` attaches otherwise).
+    pub(crate) fn boxed(space: IovaSpace) -> *mut vfio_iommu_info_space {
+        Box::into_raw(vfio_iommu_info_space::new(space))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ptr;
+
+    use super::*;
+    use crate::info::{vfio_iommu_info_decode, vfio_iommu_info_free, vfio_iommu_info_string_free};
+    use crate::result::{
+        VFIO_IOMMU_INFO_E_INVALID, VFIO_IOMMU_INFO_E_NULL, VFIO_IOMMU_INFO_E_RANGE,
+    };
+    use crate::span::{
+        VFIO_IOMMU_INFO_SPAN_BEYOND_APERTURE, VFIO_IOMMU_INFO_SPAN_IN_HOLE,
+        VFIO_IOMMU_INFO_SPAN_NO_RANGES, VFIO_IOMMU_INFO_SPAN_OK,
+    };
+    use crate::testutil::*;
+
+    fn r(start: u64, end: u64) -> vfio_iommu_info_range {
+        vfio_iommu_info_range { start, end }
+    }
+
+    /// Every list of a space, read through the C functions.
+    struct Read {
+        ranges: Vec<vfio_iommu_info_range>,
+        holes: Vec<vfio_iommu_info_hole>,
+        reserved: Vec<vfio_iommu_info_range>,
+    }
+
+    fn read(space: *const vfio_iommu_info_space) -> Read {
+        // SAFETY: `space` is live; out-pointers are locals.
+        unsafe {
+            let mut n = 0usize;
+            assert_eq!(vfio_iommu_info_space_range_count(space, &mut n), 0);
+            let ranges = (0..n)
+                .map(|i| {
+                    let mut x = r(1, 1);
+                    assert_eq!(vfio_iommu_info_space_range(space, i, &mut x), 0);
+                    x
+                })
+                .collect();
+            assert_eq!(vfio_iommu_info_space_hole_count(space, &mut n), 0);
+            let holes = (0..n)
+                .map(|i| {
+                    let mut h: vfio_iommu_info_hole = sized();
+                    assert_eq!(vfio_iommu_info_space_hole(space, i, &mut h), 0);
+                    h
+                })
+                .collect();
+            assert_eq!(vfio_iommu_info_space_reserved_count(space, &mut n), 0);
+            let reserved = (0..n)
+                .map(|i| {
+                    let mut x = r(1, 1);
+                    assert_eq!(vfio_iommu_info_space_reserved(space, i, &mut x), 0);
+                    x
+                })
+                .collect();
+            Read {
+                ranges,
+                holes,
+                reserved,
+            }
+        }
+    }
+
+    fn check(space: *const vfio_iommu_info_space, iova: u64, len: u64) -> vfio_iommu_info_verdict {
+        let mut v: vfio_iommu_info_verdict = sized();
+        // SAFETY: `space` is live; `v` is a local with its size set.
+        assert_eq!(
+            unsafe { vfio_iommu_info_space_check(space, iova, len, &mut v) },
+            0
+        );
+        v
+    }
+
+    fn hole_at(space: *const vfio_iommu_info_space, iova: u64) -> usize {
+        let mut i = 7;
+        // SAFETY: `space` is live; `i` is a local.
+        assert_eq!(
+            unsafe { vfio_iommu_info_space_hole_at(space, iova, &mut i) },
+            0
+        );
+        i
+    }
+
+    #[test]
+    fn the_amd_capture_has_the_hypertransport_hole() {
+        let space = space_of(AMD);
+        let got = read(space);
+        assert_eq!(
+            got.ranges,
+            [
+                r(0, 0xfedf_ffff),
+                r(0xfef0_0000, 0xfc_ffff_ffff),
+                r(0x100_0000_0000, u64::MAX)
+            ]
+        );
+        let holes: Vec<_> = got
+            .holes
+            .iter()
+            .map(|h| (h.range, h.cause_count, h.cause_types))
+            .collect();
+        assert_eq!(
+            holes,
+            [
+                (r(0xfee0_0000, 0xfeef_ffff), 0, 0),
+                (r(0xfd_0000_0000, 0xff_ffff_ffff), 0, 0)
+            ],
+            "a space from an info object knows no reserved regions"
+        );
+        assert_eq!(
+            got.holes[0].size as usize,
+            std::mem::size_of::<vfio_iommu_info_hole>()
+        );
+        // The ranges reach 2^64-1: nothing above the aperture to reserve.
+        assert_eq!(
+            got.reserved,
+            [
+                r(0xfee0_0000, 0xfeef_ffff),
+                r(0xfd_0000_0000, 0xff_ffff_ffff)
+            ]
+        );
+        assert_eq!(hole_at(space, 0xfd_8000_0000), 1);
+        assert_eq!(hole_at(space, 0xff_ffff_ffff), 1);
+        assert_eq!(hole_at(space, 0x100_0000_0000), VFIO_IOMMU_INFO_NO_HOLE);
+        assert_eq!(hole_at(space, 0), VFIO_IOMMU_INFO_NO_HOLE);
+        let v = check(space, 0xfd_0000_0000, 0x20_0000);
+        assert_eq!(
+            (v.problem, v.range),
+            (
+                VFIO_IOMMU_INFO_SPAN_IN_HOLE,
+                r(0xfd_0000_0000, 0xff_ffff_ffff)
+            )
+        );
+        assert_eq!(
+            check(space, u64::MAX - 0xfff, 0x1000).problem,
+            VFIO_IOMMU_INFO_SPAN_OK
+        );
+        // SAFETY: `space` is live until freed; out-pointers are locals.
+        unsafe {
+            let (mut granule, mut bitmap, mut aperture) = (0, 0, r(1, 1));
+            assert_eq!(vfio_iommu_info_space_granule(space, &mut granule), 0);
+            assert_eq!(vfio_iommu_info_space_page_sizes(space, &mut bitmap), 0);
+            assert_eq!(vfio_iommu_info_space_aperture(space, &mut aperture), 0);
+            assert_eq!(
+                (granule, bitmap, aperture),
+                (0x1000, 0x000f_ff7f_ffff_f000, r(0, u64::MAX))
+            );
+            let mut json = ptr::null_mut();
+            assert_eq!(vfio_iommu_info_space_to_json(space, &mut json), 0);
+            let model =
+                IovaSpace::from_info(&::vfio_iommu_info::decode(&capture(AMD)).unwrap()).unwrap();
+            assert_eq!(
+                c_str(json),
+                ::vfio_iommu_info::json::space_to_json(&model).to_string()
+            );
+            vfio_iommu_info_string_free(json);
+            vfio_iommu_info_space_free(space);
+        }
+    }
+
+    #[test]
+    fn the_intel_39_bit_aperture_ends_at_2_39_minus_1() {
+        let space = space_of(INTEL39);
+        let got = read(space);
+        let top = (1u64 << 39) - 1;
+        assert_eq!(got.ranges.last().unwrap().end, top);
+        // A virtual IOMMU must reserve everything above the aperture.
+        assert_eq!(got.reserved.last(), Some(&r(top + 1, u64::MAX)));
+        let v = check(space, top - 0xfff, 0x2000);
+        assert_eq!(
+            (v.problem, v.range),
+            (VFIO_IOMMU_INFO_SPAN_BEYOND_APERTURE, r(0, top))
+        );
+        assert_eq!(
+            hole_at(space, top + 1),
+            VFIO_IOMMU_INFO_NO_HOLE,
+            "above the aperture is no hole"
+        );
+        // SAFETY: freed once.
+        unsafe { vfio_iommu_info_space_free(space) };
+    }
+
+    #[test]
+    fn holes_name_their_reserved_regions() {
+        let model = IovaSpace::from_info(&::vfio_iommu_info::decode(&capture(AMD)).unwrap())
+            .unwrap()
+            .with_reserved_regions(&reserved_regions(AMD));
+        let space = tests_support::boxed(model);
+        let got = read(space);
+        assert_eq!(got.holes[0].cause_types, 1 << VFIO_IOMMU_INFO_REGION_MSI);
+        assert_eq!(
+            got.holes[1].cause_types,
+            1 << VFIO_IOMMU_INFO_REGION_RESERVED
+        );
+        assert_eq!(got.holes[1].cause_count, 1);
+        // SAFETY: `space` is live until freed; out-structs are locals.
+        unsafe {
+            let mut c: vfio_iommu_info_reserved_region = sized();
+            assert_eq!(vfio_iommu_info_space_hole_cause(space, 1, 0, &mut c), 0);
+            assert_eq!(
+                (c.kind, c.range),
+                (
+                    VFIO_IOMMU_INFO_REGION_RESERVED,
+                    r(0xfd_0000_0000, 0xff_ffff_ffff)
+                )
+            );
+            assert_eq!(c_str(c.kind_name), "reserved");
+            let before = c;
+            assert_eq!(
+                vfio_iommu_info_space_hole_cause(space, 1, 1, &mut c),
+                VFIO_IOMMU_INFO_E_RANGE
+            );
+            assert_eq!(
+                vfio_iommu_info_space_hole_cause(space, 2, 0, &mut c),
+                VFIO_IOMMU_INFO_E_RANGE
+            );
+            assert!(
+                last_error().contains("index 2 is past the end of a list of 2"),
+                "{}",
+                last_error()
+            );
+            c.size = 8;
+            assert_eq!(
+                vfio_iommu_info_space_hole_cause(space, 0, 0, &mut c),
+                VFIO_IOMMU_INFO_E_INVALID
+            );
+            assert_eq!(
+                (c.kind, c.range, c.kind_name),
+                (before.kind, before.range, before.kind_name)
+            );
+            vfio_iommu_info_space_free(space);
+        }
+    }
+
+    #[test]
+    fn a_space_of_the_callers_ranges() {
+        // Out of order, duplicated, touching: sorted, deduplicated, kept apart.
+        let ranges = [
+            r(0x2000, 0x3fff),
+            r(0, 0xfff),
+            r(0x2000, 0x3fff),
+            r(0x4000, 0x4fff),
+        ];
+        let mut space = ptr::null_mut();
+        // SAFETY: valid arrays and out-pointers; `space` is freed once.
+        unsafe {
+            assert_eq!(
+                vfio_iommu_info_space_new(ranges.as_ptr(), ranges.len(), 0x1000, &mut space),
+                0
+            );
+            let got = read(space);
+            assert_eq!(
+                got.ranges,
+                [r(0, 0xfff), r(0x2000, 0x3fff), r(0x4000, 0x4fff)]
+            );
+            assert_eq!(got.holes.len(), 1);
+            assert_eq!(got.reserved, [r(0x1000, 0x1fff), r(0x5000, u64::MAX)]);
+            vfio_iommu_info_space_free(space);
+
+            // Page sizes 0: unknown; the granule is 4 KiB and alignment is not checked.
+            assert_eq!(
+                vfio_iommu_info_space_new(ranges.as_ptr(), 1, 0, &mut space),
+                0
+            );
+            let mut bitmap = 5;
+            assert_eq!(
+                vfio_iommu_info_space_page_sizes(space, &mut bitmap),
+                VFIO_IOMMU_INFO_E_ABSENT
+            );
+            assert_eq!(bitmap, 5);
+            let mut granule = 0;
+            assert_eq!(vfio_iommu_info_space_granule(space, &mut granule), 0);
+            assert_eq!(granule, 4096);
+            assert_eq!(check(space, 0x2001, 1).problem, VFIO_IOMMU_INFO_SPAN_OK);
+            vfio_iommu_info_space_free(space);
+
+            // No ranges at all: a space where nothing can be mapped.
+            assert_eq!(vfio_iommu_info_space_new(ptr::null(), 0, 0, &mut space), 0);
+            let mut aperture = r(3, 3);
+            assert_eq!(
+                vfio_iommu_info_space_aperture(space, &mut aperture),
+                VFIO_IOMMU_INFO_E_ABSENT
+            );
+            assert_eq!(aperture, r(3, 3));
+            assert_eq!(
+                check(space, 0, 0x1000).problem,
+                VFIO_IOMMU_INFO_SPAN_NO_RANGES
+            );
+            assert_eq!(read(space).reserved, [r(0, u64::MAX)]);
+            vfio_iommu_info_space_free(space);
+        }
+    }
+
+    #[test]
+    fn bad_ranges_are_refused_and_leave_out_alone() {
+        let mut space = ptr::null_mut();
+        // SAFETY: valid arrays, NULLs, and local out-pointers.
+        unsafe {
+            let inverted = [r(0, 0xfff), r(0x3000, 0x2000)];
+            assert_eq!(
+                vfio_iommu_info_space_new(inverted.as_ptr(), 2, 0, &mut space),
+                VFIO_IOMMU_INFO_E_INVALID
+            );
+            assert!(
+                last_error().contains("ranges[1] is inverted"),
+                "{}",
+                last_error()
+            );
+            assert_eq!(
+                vfio_iommu_info_space_new(ptr::null(), 1, 0, &mut space),
+                VFIO_IOMMU_INFO_E_NULL
+            );
+            assert_eq!(
+                vfio_iommu_info_space_new(inverted.as_ptr(), usize::MAX, 0, &mut space),
+                VFIO_IOMMU_INFO_E_INVALID
+            );
+            assert_eq!(
+                vfio_iommu_info_space_new(inverted.as_ptr(), 1, 0, ptr::null_mut()),
+                VFIO_IOMMU_INFO_E_NULL
+            );
+            assert!(space.is_null(), "out written on failure");
+
+            // Overlapping ranges (no kernel reports them) are merged, from a capture or
+            // from the caller: an allocator over them must not hand out an address twice.
+            use ::vfio_iommu_info::encode::{CapSpec, KernelState};
+            use ::vfio_iommu_info::IovaRange;
+            let buf = KernelState::padded(
+                0x1000,
+                vec![CapSpec::IovaRange(vec![
+                    IovaRange::new(0, 0x1fff).unwrap(),
+                    IovaRange::new(0x1000, 0x2fff).unwrap(),
+                ])],
+            )
+            .encode();
+            let info = decode(&buf);
+            assert_eq!(vfio_iommu_info_space_from_info(info, &mut space), 0);
+            vfio_iommu_info_free(info);
+            assert_eq!(read(space).ranges, [r(0, 0x2fff)]);
+            vfio_iommu_info_space_free(space);
+            let overlapping = [r(0x1000, 0x2fff), r(0, 0x1fff)];
+            space = ptr::null_mut();
+            assert_eq!(
+                vfio_iommu_info_space_new(overlapping.as_ptr(), 2, 0, &mut space),
+                0
+            );
+            assert_eq!(read(space).ranges, [r(0, 0x2fff)]);
+            vfio_iommu_info_space_free(space);
+            space = ptr::null_mut();
+
+            // A pre-5.4 kernel reported no ranges: absent, with the reason.
+            let mut old = [0u8; 16];
+            old[0] = 16;
+            old[4] = 1;
+            old[8..16].copy_from_slice(&0x1000u64.to_ne_bytes());
+            let mut info = ptr::null_mut();
+            assert_eq!(
+                vfio_iommu_info_decode(old.as_ptr(), old.len(), 0, &mut info),
+                0
+            );
+            assert_eq!(
+                vfio_iommu_info_space_from_info(info, &mut space),
+                VFIO_IOMMU_INFO_E_ABSENT
+            );
+            assert!(
+                last_error().contains("no capability chain"),
+                "{}",
+                last_error()
+            );
+            vfio_iommu_info_free(info);
+            assert!(space.is_null());
+        }
+    }
+
+    #[test]
+    fn null_pointers_are_codes() {
+        let space = space_of(AMD);
+        let none: *const vfio_iommu_info_space = ptr::null();
+        // SAFETY: every pointer is NULL, a local, or the live `space`.
+        unsafe {
+            let (mut n, mut x, mut range) = (3usize, 3u64, r(3, 3));
+            let mut hole: vfio_iommu_info_hole = sized();
+            let mut cause: vfio_iommu_info_reserved_region = sized();
+            let mut v: vfio_iommu_info_verdict = sized();
+            let mut json = ptr::null_mut();
+            let mut out = ptr::null_mut();
+            let codes = [
+                vfio_iommu_info_space_from_info(ptr::null(), &mut out),
+                vfio_iommu_info_space_from_container(ptr::null(), &mut out),
+                vfio_iommu_info_space_range_count(none, &mut n),
+                vfio_iommu_info_space_range_count(space, ptr::null_mut()),
+                vfio_iommu_info_space_range(none, 0, &mut range),
+                vfio_iommu_info_space_range(space, 0, ptr::null_mut()),
+                vfio_iommu_info_space_page_sizes(none, &mut x),
+                vfio_iommu_info_space_granule(space, ptr::null_mut()),
+                vfio_iommu_info_space_aperture(none, &mut range),
+                vfio_iommu_info_space_hole_count(none, &mut n),
+                vfio_iommu_info_space_hole(none, 0, &mut hole),
+                vfio_iommu_info_space_hole(space, 0, ptr::null_mut()),
+                vfio_iommu_info_space_hole_cause(none, 0, 0, &mut cause),
+                vfio_iommu_info_space_hole_at(none, 0, &mut n),
+                vfio_iommu_info_space_hole_at(space, 0, ptr::null_mut()),
+                vfio_iommu_info_space_reserved_count(none, &mut n),
+                vfio_iommu_info_space_reserved(none, 0, &mut range),
+                vfio_iommu_info_space_check(none, 0, 1, &mut v),
+                vfio_iommu_info_space_check(space, 0, 1, ptr::null_mut()),
+                vfio_iommu_info_space_to_json(none, &mut json),
+                vfio_iommu_info_space_to_json(space, ptr::null_mut()),
+            ];
+            assert!(
+                codes.iter().all(|&c| c == VFIO_IOMMU_INFO_E_NULL),
+                "{codes:?}"
+            );
+            assert_eq!(
+                (n, x, range, json, out),
+                (3, 3, r(3, 3), ptr::null_mut(), ptr::null_mut())
+            );
+            assert_eq!(
+                vfio_iommu_info_space_range(space, 3, &mut range),
+                VFIO_IOMMU_INFO_E_RANGE
+            );
+            assert_eq!(
+                vfio_iommu_info_space_reserved(space, 2, &mut range),
+                VFIO_IOMMU_INFO_E_RANGE
+            );
+            assert_eq!(range, r(3, 3));
+            hole.size = 4;
+            assert_eq!(
+                vfio_iommu_info_space_hole(space, 0, &mut hole),
+                VFIO_IOMMU_INFO_E_INVALID
+            );
+            assert_eq!((hole.size, hole.range), (4, r(0, 0)));
+            vfio_iommu_info_space_free(ptr::null_mut());
+            vfio_iommu_info_space_free(space);
+        }
+    }
+
+    #[test]
+    fn the_no_hole_define_of_the_header_is_this_constant() {
+        assert_eq!(VFIO_IOMMU_INFO_NO_HOLE, usize::MAX);
+        let header = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../include/vfio_iommu_info.h"),
+        )
+        .unwrap();
+        assert!(header.contains("\n#define VFIO_IOMMU_INFO_NO_HOLE SIZE_MAX\n"));
+    }
+}
