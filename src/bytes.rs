@@ -70,21 +70,6 @@ pub(crate) struct Reader<'a> {
     big: bool,
 }
 
-/// A bounds-checked reader of one integer type at an absolute offset.
-macro_rules! read_at {
-    ($name:ident, $t:ty) => {
-        #[inline]
-        pub(crate) fn $name(&self, offset: usize) -> Option<$t> {
-            let b = self.array::<{ std::mem::size_of::<$t>() }>(offset)?;
-            Some(if self.big {
-                <$t>::from_be_bytes(b)
-            } else {
-                <$t>::from_le_bytes(b)
-            })
-        }
-    };
-}
-
 impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn new(buf: &'a [u8], order: ByteOrder) -> Self {
@@ -114,14 +99,11 @@ impl<'a> Reader<'a> {
         self.buf
     }
 
-    /// `N` bytes at `offset`, or `None` when any of them lies outside the buffer.
+    /// The u32 at `offset`, or `None` when it does not lie wholly inside the buffer.
     #[inline]
-    fn array<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
-        let end = offset.checked_add(N)?;
-        self.buf.get(offset..end)?.try_into().ok()
+    pub(crate) fn u32_at(&self, offset: usize) -> Option<u32> {
+        Some(self.fields::<4>(offset)?.u32(0))
     }
-
-    read_at!(u32_at, u32);
 
     /// The `N` bytes at `offset` (a fixed-size structure), or `None` when any of them lies
     /// outside the buffer. Checked once here, its fields then read without further checks.

@@ -36,9 +36,6 @@ pub struct RawCap<'a> {
     pub offset: usize,
     /// The header's `next` field.
     pub next: u32,
-    /// The chain came back below a header or claimed span it had passed: the caller
-    /// must check this capability against what it claimed.
-    pub(crate) behind: bool,
     /// The field that pointed here (`cap_offset`, or the previous header's `next`).
     pub(crate) pointer_at: usize,
     /// How many capabilities came before this one.
@@ -88,18 +85,11 @@ impl<'a> RawCap<'a> {
 
 /// An iterator over a capability chain; yields each capability or the first error, then
 /// stops.
-///
-/// The kernel writes its chains in ascending order, so the walk keeps `above`, the end of
-/// every header passed and every span a decoder [claimed](CapChain::claim_to): a next
-/// capability at or above it cannot point into the fixed part, loop or overlap, and needs
-/// no further check. One below it is checked on a slower path (and flagged, so that the
-/// decoder checks it against its claims); hops are bounded either way.
 #[derive(Clone)]
 pub struct CapChain<'a> {
     reader: Reader<'a>,
     next: usize,
     min_offset: usize,
-    above: usize,
     hops_left: usize,
     max_hops: usize,
     /// The field holding `next`: where a bad pointer is reported.
@@ -135,37 +125,10 @@ impl<'a> CapChain<'a> {
             reader,
             next: first as usize,
             min_offset,
-            above: min_offset,
             hops_left: max_hops,
             max_hops,
             pointer_at: first_field,
         }
-    }
-
-    /// Records that the capability yielded last owns the bytes up to `end`: a later
-    /// capability starting below `end` is then flagged as behind.
-    #[inline]
-    pub(crate) fn claim_to(&mut self, end: usize) {
-        self.above = self.above.max(end);
-    }
-
-    /// What is wrong with a next capability at `offset`, below `above`: none of the
-    /// fixed part, and not the capability that points at it.
-    #[cold]
-    fn check_behind(&self, offset: usize) -> Result<(), (usize, DecodeErrorKind)> {
-        if offset < self.min_offset {
-            let kind = DecodeErrorKind::CapOffsetInHeader {
-                cap_offset: offset as u64,
-                header_len: self.min_offset,
-            };
-            return Err((self.pointer_at, kind));
-        }
-        // At or above the fixed part, `pointer_at` is the `next` of the capability that
-        // was yielded last (the structure's own pointer lies in its fixed part).
-        if offset + cap_header::NEXT == self.pointer_at {
-            return Err((self.pointer_at, DecodeErrorKind::ChainLoops { hops: 1 }));
-        }
-        Ok(())
     }
 
     /// Ends the chain with the error `kind`, reported at byte `at`.
@@ -190,11 +153,12 @@ impl<'a> Iterator for CapChain<'a> {
             return None;
         }
         // Errors are reported at the offset of the field that holds the bad pointer.
-        let behind = offset < self.above;
-        if behind {
-            if let Err((at, kind)) = self.check_behind(offset) {
-                return self.fail(at, kind);
-            }
+        if offset < self.min_offset {
+            let kind = DecodeErrorKind::CapOffsetInHeader {
+                cap_offset: offset as u64,
+                header_len: self.min_offset,
+            };
+            return self.fail(self.pointer_at, kind);
         }
         let Some(header) = self.reader.fields::<{ cap_header::SIZE }>(offset) else {
             let kind = DecodeErrorKind::CapHeaderOutside {
@@ -211,16 +175,20 @@ impl<'a> Iterator for CapChain<'a> {
         }
         self.hops_left -= 1;
         let next = header.u32(cap_header::NEXT);
+        if next as usize == offset {
+            return self.fail(
+                offset + cap_header::NEXT,
+                DecodeErrorKind::ChainLoops { hops: 1 },
+            );
+        }
         let pointer_at = self.pointer_at;
         self.pointer_at = offset + cap_header::NEXT;
         self.next = next as usize;
-        self.claim_to(offset + cap_header::SIZE);
         Some(Ok(RawCap {
             id: header.u16(cap_header::ID),
             version: header.u16(cap_header::VERSION),
             offset,
             next,
-            behind,
             pointer_at,
             index: self.max_hops - self.hops_left - 1,
             reader: self.reader,

@@ -552,16 +552,14 @@ fn walk_ascending(reader: Reader<'_>, first: u32) -> Option<Found> {
     Some(found)
 }
 
-/// Walks and checks the chain whose first capability is at `first`.
+/// Walks and checks the chain whose first capability is at `first`, in any order, and
+/// says what is wrong and where (run when [`walk_ascending`] gives up).
 #[inline(never)]
 fn walk(reader: Reader<'_>, first: u32) -> Result<Found, DecodeError> {
     let mut found = Found::default();
-    let mut chain = CapChain::over(reader, type1_info::CAP_OFFSET, first, type1_info::PAD);
-    while let Some(cap) = chain.next() {
+    for cap in CapChain::over(reader, type1_info::CAP_OFFSET, first, type1_info::PAD) {
         let cap = cap?;
-        if cap.behind {
-            found.check_header_behind(&cap)?;
-        }
+        found.check_header(&cap)?;
         let Some(which) = Type1Cap::from_id(cap.id) else {
             found.unknown += 1;
             continue;
@@ -586,10 +584,7 @@ fn walk(reader: Reader<'_>, first: u32) -> Result<Found, DecodeError> {
                 cap_dma_avail::SIZE
             }
         };
-        if cap.behind {
-            found.check_span_behind(&cap, size)?;
-        }
-        chain.claim_to(cap.offset + size);
+        found.check_span(&cap, size)?;
     }
     Ok(found)
 }
@@ -620,10 +615,9 @@ impl Found {
         })
     }
 
-    /// The chain went back: the header of `cap` may not start inside a known capability
-    /// (at one's start, the chain loops). Reported at the field that pointed to it.
-    #[cold]
-    fn check_header_behind(&self, cap: &RawCap<'_>) -> Result<(), DecodeError> {
+    /// The header of `cap` may not start inside a known capability (at one's start, the
+    /// chain loops). Reported at the field that pointed to it.
+    fn check_header(&self, cap: &RawCap<'_>) -> Result<(), DecodeError> {
         let header_end = cap.offset + cap_header::SIZE;
         for (known, start, end) in self.known_spans() {
             if cap.offset < end && start < header_end {
@@ -645,10 +639,9 @@ impl Found {
         Ok(())
     }
 
-    /// The chain went back: the `size` bytes of the known capability at `cap` may not
-    /// overlap another known capability.
-    #[cold]
-    fn check_span_behind(&self, cap: &RawCap<'_>, size: usize) -> Result<(), DecodeError> {
+    /// The `size` bytes of the known capability at `cap` may not overlap another known
+    /// capability.
+    fn check_span(&self, cap: &RawCap<'_>, size: usize) -> Result<(), DecodeError> {
         let end = cap.offset + size;
         for (known, start, other_end) in self.known_spans() {
             // `cap` itself is known already; no other starts at its offset.

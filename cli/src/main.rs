@@ -260,10 +260,14 @@ fn capture_name(file: &Path) -> String {
     }
 }
 
-fn decode(file: &Path, order: Order, json: bool) -> Result<(), Failure> {
+/// A capture read and decoded: its name in messages, its bytes and the info. A native
+/// decode that looks like the other byte order gets a hint on stderr.
+fn decode_capture(
+    file: &Path,
+    order: ByteOrder,
+) -> Result<(String, Vec<u8>, vfio_iommu_info::IommuInfo), Failure> {
     let name = capture_name(file);
     let buf = read_capture(file, &name)?;
-    let order = ByteOrder::from(order);
     let info = vfio_iommu_info::decode_with_order(&buf, order)
         .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
     if order == ByteOrder::Native {
@@ -271,6 +275,25 @@ fn decode(file: &Path, order: Order, json: bool) -> Result<(), Failure> {
             eprintln!("vfio-iommu-info: hint: {name} looks like a capture from a machine of the other byte order: try {flag}");
         }
     }
+    Ok((name, buf, info))
+}
+
+/// The targets opened in one container, and its IOMMU info.
+fn open_and_query(
+    targets: &[Target],
+    paths: &HostPaths,
+) -> Result<(Container, vfio_iommu_info::IommuInfo), Failure> {
+    let container = Container::open_targets(targets, paths)
+        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    let info = container
+        .query()
+        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    Ok((container, info))
+}
+
+fn decode(file: &Path, order: Order, json: bool) -> Result<(), Failure> {
+    let order = ByteOrder::from(order);
+    let (name, buf, info) = decode_capture(file, order)?;
     if json {
         return print_json(&info_to_json(&info));
     }
@@ -316,11 +339,7 @@ fn decode(file: &Path, order: Order, json: bool) -> Result<(), Failure> {
 
 fn query(targets: &[Target], json: bool, save_raw: Option<&PathBuf>) -> Result<(), Failure> {
     let paths = HostPaths::default();
-    let container = Container::open_targets(targets, &paths)
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
-    let info = container
-        .query()
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    let (container, info) = open_and_query(targets, &paths)?;
     if let Some(path) = save_raw {
         let raw = capture_type1_with(&SystemIoctl, std::os::fd::AsFd::as_fd(&container))
             .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
@@ -396,21 +415,14 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
     let (info, regions, name) = match source {
         PlanSource::Live(targets) => {
             let paths = HostPaths::default();
-            let container = Container::open_targets(targets, &paths)
-                .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
-            let info = container
-                .query()
-                .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+            let (container, info) = open_and_query(targets, &paths)?;
             let (_, regions) = groups_and_regions(&container, &paths);
             let regions: Vec<ReservedRegion> = regions.into_iter().map(|(_, r)| r).collect();
             let names: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
             (info, regions, names.join(", "))
         }
         PlanSource::Capture(file, order) => {
-            let name = capture_name(file);
-            let buf = read_capture(file, &name)?;
-            let info = vfio_iommu_info::decode_with_order(&buf, order)
-                .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
+            let (name, _, info) = decode_capture(file, order)?;
             (info, Vec::new(), name)
         }
     };
