@@ -687,7 +687,8 @@ struct vfio_iommu_info_placement {
      */
     uint32_t hole_cause_types;
     /**
-     * `BEYOND_APERTURE`: the aperture; `IN_HOLE`: the hole; else zero.
+     * `BEYOND_APERTURE`: the aperture; `IN_HOLE`: the hole; `OVERLAPS`: the fixed region
+     * it overlaps (one given before it); else zero.
      */
     struct vfio_iommu_info_range problem_range;
     /**

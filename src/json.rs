@@ -32,7 +32,7 @@ pub const CONTRACT_KEYS: [&str; 8] = [
 ];
 
 use crate::iova::{IovaRange, SpanProblem};
-use crate::layout::{Layout, Placement};
+use crate::layout::{Conflict, Layout, Placement};
 use crate::space::{Hole, IovaSpace};
 use crate::type1::{IommuInfo, Reported, Type1Cap};
 
@@ -108,6 +108,22 @@ pub fn span_problem(p: &SpanProblem) -> Value {
     })
 }
 
+/// Why a fixed region of a layout cannot go at its address, as [`span_problem`] (with
+/// the codes of [`Conflict::code`]): for `overlaps_region`, `range` is the other region's
+/// addresses and `region` its index.
+pub fn conflict(c: &Conflict) -> Value {
+    match c {
+        Conflict::Unusable(p) => span_problem(p),
+        Conflict::OverlapsRegion { index, range: r } => json!({
+            "code": c.code(), "message": c.to_string(), "range": range(r), "page_size": null,
+            "region": index,
+        }),
+        _ => json!({
+            "code": c.code(), "message": c.to_string(), "range": null, "page_size": null,
+        }),
+    }
+}
+
 /// `{"start", "end", "causes": [{"start", "end", "type"}]}`.
 pub fn hole(h: &Hole) -> Value {
     let mut v = range(&h.range);
@@ -146,9 +162,9 @@ pub fn space_to_json(space: &IovaSpace) -> Value {
 
 /// The JSON form of a [`Layout`] (`vfio-iommu-info plan --json`, key `layout`):
 /// `placements` in the order given, each `{"result": "placed", "start", "end", "size",
-/// "align"}`, `{"result": "conflict", "start", "end", "size", "problem", "hole"}` (a
-/// `problem` of `null` means it overlaps another region of the layout) or `{"result":
-/// "no_room", "size"}`; `all_placed`; and `mappings`: `{"per_region", "per_page":
+/// "align"}`, `{"result": "conflict", "start", "end", "size", "problem", "hole"}` (the
+/// `problem` as [`conflict`]) or `{"result": "no_room", "size", "align"}`; `all_placed`;
+/// and `mappings`: `{"per_region", "per_page":
 /// [{"page_size", "entries"}], "dma_avail", "fits", "smallest_fitting_page"}`.
 pub fn layout_to_json(layout: &Layout) -> Value {
     let size = |r: &IovaRange| u64::try_from(r.size()).unwrap_or(u64::MAX);
@@ -161,14 +177,16 @@ pub fn layout_to_json(layout: &Layout) -> Value {
             }),
             Placement::Conflict {
                 range: r,
-                problem,
+                reason,
                 hole: h,
             } => json!({
                 "result": "conflict", "start": r.start, "end": r.end, "size": size(r),
-                "problem": problem.as_ref().map(span_problem),
+                "problem": conflict(reason),
                 "hole": h.as_ref().map(hole),
             }),
-            Placement::NoRoom { size } => json!({ "result": "no_room", "size": size }),
+            Placement::NoRoom { size, align } => json!({
+                "result": "no_room", "size": size, "align": align,
+            }),
         })
         .collect();
     json!({
@@ -247,7 +265,8 @@ mod tests {
                 },
             ],
             Some(1),
-        );
+        )
+        .unwrap();
         let v = layout_to_json(&l);
         assert_eq!(v["placements"][0]["result"], "placed");
         assert_eq!(v["placements"][0]["align"], 1u64 << 30);

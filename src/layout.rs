@@ -3,6 +3,9 @@
 //! (the conflicts QEMU users meet above 1010 GiB on AMD), and counts the mappings against
 //! DMA_AVAIL for each page size a VMM could map in (huge pages need fewer entries).
 
+use std::collections::BTreeMap;
+use std::fmt;
+
 use crate::alloc::{AllocError, IovaAllocator};
 use crate::iova::{IovaRange, SpanProblem};
 use crate::space::{Hole, IovaSpace};
@@ -27,13 +30,12 @@ pub enum Placement {
         /// ones: 0).
         align: u64,
     },
-    /// A fixed region the kernel would not map there.
+    /// A fixed region that cannot go at its address.
     Conflict {
         /// The addresses asked for (the end saturates at 2^64-1).
         range: IovaRange,
-        /// Why: beyond the aperture, in a hole (see `hole`), misaligned, or `None`
-        /// when it overlaps another region of the layout.
-        problem: Option<SpanProblem>,
+        /// Why.
+        reason: Conflict,
         /// The hole it falls in, with the reserved regions that cause it.
         hole: Option<Hole>,
     },
@@ -41,6 +43,80 @@ pub enum Placement {
     NoRoom {
         /// Bytes.
         size: u64,
+        /// The alignment it needed (the one [`Placement::Placed`] would report).
+        align: u64,
+    },
+}
+
+/// Why a fixed region cannot go at its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// The kernel would not map it there: beyond the aperture, in a hole, across two
+    /// ranges, or not aligned to the smallest IOMMU page size.
+    Unusable(SpanProblem),
+    /// It overlaps a fixed region given before it.
+    OverlapsRegion {
+        /// That region's index in the layout.
+        index: usize,
+        /// That region's addresses.
+        range: IovaRange,
+    },
+    /// It reaches the last page of the 64-bit space, which Linux's type1 maps but can
+    /// never unmap (`iova + size` wraps to 0).
+    TopPage,
+    /// The allocator refused it for a reason none of the above names (none does in this
+    /// version: kept so that a new allocator rule is reported, not mislabelled).
+    Refused(AllocError),
+}
+
+impl Conflict {
+    /// A stable machine-readable code: the [`SpanProblem::code`] of an unusable span,
+    /// `overlaps_region`, `top_page`, or the [`AllocError::code`] of a refusal.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Conflict::Unusable(problem) => problem.code(),
+            Conflict::OverlapsRegion { .. } => "overlaps_region",
+            Conflict::TopPage => "top_page",
+            Conflict::Refused(e) => e.code(),
+        }
+    }
+
+    /// The span problem, for an unusable span.
+    pub fn problem(&self) -> Option<&SpanProblem> {
+        match self {
+            Conflict::Unusable(problem) => Some(problem),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conflict::Unusable(problem) => problem.fmt(f),
+            Conflict::OverlapsRegion { index, range } => write!(
+                f,
+                "it overlaps region {index} at [{:#x}, {:#x}]",
+                range.start, range.end
+            ),
+            Conflict::TopPage => f.write_str(
+                "it reaches the last page of the 64-bit space, which Linux's type1 can map but never unmap (iova + size wraps to 0)",
+            ),
+            Conflict::Refused(e) => e.fmt(f),
+        }
+    }
+}
+
+/// A region [`guest_layout`] cannot lay out at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// A region of 0 bytes.
+    #[error("guest RAM region {index} has size 0: a region needs at least one byte")]
+    EmptyRegion {
+        /// Its index.
+        index: usize,
     },
 }
 
@@ -95,30 +171,42 @@ const GIB: u64 = 1 << 30;
 /// Lays out `regions` in `space` for an identity map: fixed regions first (checked
 /// against the ranges and each other), then the others ascending, each aligned to the
 /// largest IOMMU page size not above min(size, 1 GiB) so huge pages can map it.
-pub fn guest_layout(space: &IovaSpace, regions: &[RamRegion], dma_avail: Option<u32>) -> Layout {
+///
+/// A region that cannot be placed is an answer (its [`Placement`] says why); only a
+/// region of 0 bytes is an error.
+pub fn guest_layout(
+    space: &IovaSpace,
+    regions: &[RamRegion],
+    dma_avail: Option<u32>,
+) -> Result<Layout, LayoutError> {
+    if let Some(index) = regions.iter().position(|r| r.size == 0) {
+        return Err(LayoutError::EmptyRegion { index });
+    }
     let mut alloc = IovaAllocator::new(space);
     let mut placements: Vec<Option<Placement>> = vec![None; regions.len()];
+    let mut fixed = BTreeMap::new();
     for (i, r) in regions.iter().enumerate() {
         let Some(at) = r.at else { continue };
         let range = IovaRange {
             start: at,
-            end: at.saturating_add(r.size.saturating_sub(1)),
+            end: at.saturating_add(r.size - 1),
         };
         placements[i] = Some(match alloc.reserve(at, r.size) {
-            Ok(()) => Placement::Placed { range, align: 0 },
+            Ok(()) => {
+                fixed.insert(at, (i, range));
+                Placement::Placed { range, align: 0 }
+            }
             Err(e) => {
-                let problem = match e {
-                    AllocError::Unusable { problem, .. } => Some(problem),
-                    AllocError::Overlaps { .. } => None,
-                    _ => space.check(at, r.size).err(),
-                };
-                let hole = match problem {
-                    Some(SpanProblem::InHole { hole }) => space.hole_at(hole.start).cloned(),
+                let reason = conflict(e, &fixed);
+                let hole = match reason {
+                    Conflict::Unusable(SpanProblem::InHole { hole }) => {
+                        space.hole_at(hole.start).cloned()
+                    }
                     _ => None,
                 };
                 Placement::Conflict {
                     range,
-                    problem,
+                    reason,
                     hole,
                 }
             }
@@ -129,11 +217,7 @@ pub fn guest_layout(space: &IovaSpace, regions: &[RamRegion], dma_avail: Option<
         if r.at.is_some() {
             continue;
         }
-        let align = pages
-            .sizes()
-            .filter(|&p| p <= r.size.min(GIB))
-            .last()
-            .unwrap_or(space.granule());
+        let align = layout_align(space, r.size);
         placements[i] = Some(match alloc.alloc(r.size, align, u64::MAX) {
             // The allocator rounds the size up to the granule: that is what gets mapped.
             Ok(at) => Placement::Placed {
@@ -143,7 +227,10 @@ pub fn guest_layout(space: &IovaSpace, regions: &[RamRegion], dma_avail: Option<
                 },
                 align,
             },
-            Err(_) => Placement::NoRoom { size: r.size },
+            Err(_) => Placement::NoRoom {
+                size: r.size,
+                align,
+            },
         });
     }
     let placements: Vec<Placement> = placements.into_iter().flatten().collect();
@@ -165,11 +252,41 @@ pub fn guest_layout(space: &IovaSpace, regions: &[RamRegion], dma_avail: Option<
                 .fold(0u64, |n, s| n.saturating_add(s.div_ceil(page_size))),
         })
         .collect();
-    Layout {
+    Ok(Layout {
         placements,
         per_region: placed.len() as u64,
         per_page,
         dma_avail,
+    })
+}
+
+/// The alignment the layout gives a region it places: the largest IOMMU page size not
+/// above min(size, 1 GiB), so huge pages can map it; else the granule.
+fn layout_align(space: &IovaSpace, size: u64) -> u64 {
+    space
+        .page_sizes()
+        .unwrap_or_default()
+        .sizes()
+        .filter(|&p| p <= size.min(GIB))
+        .last()
+        .unwrap_or(space.granule())
+}
+
+/// Why the allocator refused to reserve a fixed region. `fixed` maps the start of each
+/// fixed region placed so far (the allocator's only live spans) to its index and range.
+fn conflict(e: AllocError, fixed: &BTreeMap<u64, (usize, IovaRange)>) -> Conflict {
+    match e {
+        AllocError::Unusable { problem, .. } => Conflict::Unusable(problem),
+        AllocError::TopPage { .. } => Conflict::TopPage,
+        // Only when the page sizes are unknown: the allocator still maps in 4 KiB pages.
+        AllocError::Misaligned { granule, .. } => {
+            Conflict::Unusable(SpanProblem::Misaligned { page: granule })
+        }
+        AllocError::Overlaps { other, .. } => match fixed.get(&other) {
+            Some(&(index, range)) => Conflict::OverlapsRegion { index, range },
+            None => Conflict::Refused(e),
+        },
+        e => Conflict::Refused(e),
     }
 }
 
@@ -212,7 +329,7 @@ mod tests {
                 at: None,
             },
         ];
-        let layout = guest_layout(&space, &regions, Some(65535));
+        let layout = guest_layout(&space, &regions, Some(65535)).unwrap();
         assert_eq!(
             layout.placements[0],
             Placement::Placed {
@@ -222,7 +339,7 @@ mod tests {
         );
         match &layout.placements[1] {
             Placement::Conflict {
-                problem: Some(SpanProblem::InHole { hole }),
+                reason: Conflict::Unusable(SpanProblem::InHole { hole }),
                 hole: Some(h),
                 ..
             } => {
@@ -280,13 +397,112 @@ mod tests {
                 at: None,
             },
         ];
-        let layout = guest_layout(&space, &regions, None);
+        let layout = guest_layout(&space, &regions, None).unwrap();
         assert!(matches!(layout.placements[0], Placement::Placed { .. }));
-        assert!(matches!(
+        let reason = Conflict::OverlapsRegion {
+            index: 0,
+            range: r(0, 4 * GIB - 1),
+        };
+        assert_eq!(reason.code(), "overlaps_region");
+        assert_eq!(
+            reason.to_string(),
+            "it overlaps region 0 at [0x0, 0xffffffff]"
+        );
+        assert_eq!(
             layout.placements[1],
-            Placement::Conflict { problem: None, .. }
-        ));
-        assert_eq!(layout.placements[2], Placement::NoRoom { size: 1 << 40 });
+            Placement::Conflict {
+                range: r(2 * GIB, 3 * GIB - 1),
+                reason,
+                hole: None
+            }
+        );
+        assert_eq!(
+            layout.placements[2],
+            Placement::NoRoom {
+                size: 1 << 40,
+                align: GIB
+            }
+        );
         assert_eq!(layout.fits(), None);
+    }
+
+    #[test]
+    fn the_overlapped_region_is_named_among_many() {
+        let space = IovaSpace::new(&[r(0, 0x7f_ffff_ffff)], Some(PageSizes(0x1000)));
+        let mut regions: Vec<RamRegion> = (0..8)
+            .map(|i| RamRegion {
+                size: 0x1000,
+                at: Some(i * 0x10_0000),
+            })
+            .collect();
+        // Over region 5's page, starting before it.
+        regions.push(RamRegion {
+            size: 0x2000,
+            at: Some(5 * 0x10_0000 - 0x1000),
+        });
+        let layout = guest_layout(&space, &regions, None).unwrap();
+        match &layout.placements[8] {
+            Placement::Conflict { reason, .. } => assert_eq!(
+                *reason,
+                Conflict::OverlapsRegion {
+                    index: 5,
+                    range: r(0x50_0000, 0x50_0fff)
+                }
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_top_page_and_unknown_page_sizes_are_named_not_called_overlaps() {
+        // Usable to 2^64-1: the kernel's ranges allow the top page, the allocator not.
+        let space = IovaSpace::new(&[r(0, u64::MAX)], Some(PageSizes(0x1000)));
+        let top = RamRegion {
+            size: 0x2000,
+            at: Some(u64::MAX - 0x1fff),
+        };
+        let layout = guest_layout(&space, &[top], None).unwrap();
+        match &layout.placements[0] {
+            Placement::Conflict { reason, range, .. } => {
+                assert_eq!(*reason, Conflict::TopPage);
+                assert_eq!(reason.code(), "top_page");
+                assert_eq!(range.end, u64::MAX);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without page sizes the space checks no alignment, but mappings are 4 KiB pages.
+        let unknown = IovaSpace::new(&[r(0, 0xffff_ffff)], None);
+        let odd = RamRegion {
+            size: 0x1000,
+            at: Some(0x800),
+        };
+        let layout = guest_layout(&unknown, &[odd], None).unwrap();
+        assert!(matches!(
+            &layout.placements[0],
+            Placement::Conflict {
+                reason: Conflict::Unusable(SpanProblem::Misaligned { page: 0x1000 }),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn an_empty_region_is_an_error_not_a_placement() {
+        let space = IovaSpace::new(&[r(0, 0xffff_ffff)], None);
+        for at in [None, Some(0)] {
+            let regions = [
+                RamRegion {
+                    size: GIB,
+                    at: None,
+                },
+                RamRegion { size: 0, at },
+            ];
+            let e = guest_layout(&space, &regions, None).unwrap_err();
+            assert_eq!(e, LayoutError::EmptyRegion { index: 1 });
+            assert_eq!(
+                e.to_string(),
+                "guest RAM region 1 has size 0: a region needs at least one byte"
+            );
+        }
     }
 }

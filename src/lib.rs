@@ -60,7 +60,7 @@ pub use bytes::{ByteOrder, ParseByteOrderError};
 struct ReadmeDoctests;
 pub use error::{DecodeError, DecodeErrorKind, Errno, Error, GroupBlocker};
 pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
-pub use layout::{guest_layout, Layout, Placement, RamRegion};
+pub use layout::{guest_layout, Conflict, Layout, LayoutError, Placement, RamRegion};
 pub use open::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::query_type1;
 pub use space::{Hole, IovaSpace};

@@ -6,6 +6,7 @@ use std::ffi::CString;
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -111,6 +112,14 @@ impl Group {
             errno,
             hint: group_open_hint(errno, number, path, paths),
         })?;
+        // A node under another name (a symlink, a bind mount): its device says the group.
+        let number = number.or_else(|| {
+            let rdev = std::fs::File::from(fd.try_clone().ok()?)
+                .metadata()
+                .ok()?
+                .rdev();
+            paths.sysfs.vfio_group_of_rdev(rdev)
+        });
         let group = Group {
             fd,
             number,
@@ -131,7 +140,8 @@ impl Group {
         Ok(group)
     }
 
-    /// The group number, when the node's name is one.
+    /// The group number: the node's name, or else the group its device belongs to (see
+    /// [`Sysfs::vfio_group_of_rdev`]); `None` when neither says (a `noiommu-N` node).
     pub fn number(&self) -> Option<u32> {
         self.number
     }

@@ -317,6 +317,28 @@ impl Sysfs {
         Ok(blockers(&self.group_devices(group)?))
     }
 
+    /// The IOMMU group of a VFIO group node, from the node's device number `rdev`,
+    /// whatever its path: the kernel names a group's device after the group, so
+    /// `dev/char/MAJOR:MINOR` links to `.../virtual/vfio/N`. `None` when the link is missing
+    /// or names no group number (a `noiommu-N` node, or a device that is not a group).
+    pub fn vfio_group_of_rdev(&self, rdev: u64) -> Option<u32> {
+        let link = self.root.join(format!(
+            "dev/char/{}:{}",
+            libc::major(rdev),
+            libc::minor(rdev)
+        ));
+        let target = fs::read_link(link).ok()?;
+        let name = target.file_name()?.to_str()?;
+        // Exactly the kernel's "%d": no sign, no leading zero.
+        if name.is_empty()
+            || !name.bytes().all(|b| b.is_ascii_digit())
+            || name.len() > 1 && name.starts_with('0')
+        {
+            return None;
+        }
+        name.parse().ok()
+    }
+
     /// The group's reserved regions, as the kernel lists them.
     pub fn reserved_regions(&self, group: u32) -> Result<Vec<ReservedRegion>, Error> {
         let path = self.group_dir(group).join("reserved_regions");
@@ -374,6 +396,30 @@ mod tests {
         ] {
             assert!(bad.parse::<PciAddress>().is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn a_group_node_is_named_by_its_device_link_whatever_its_path() {
+        let root = std::env::temp_dir().join(format!("vii-sysfs-rdev-{}", std::process::id()));
+        let chr = root.join("dev/char");
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&chr).unwrap();
+        let link = |name: &str, target: &str| {
+            std::os::unix::fs::symlink(target, chr.join(name)).unwrap();
+        };
+        // As on a Linux 6.12 guest: major 244 is vfio's, the group devices are virtual.
+        link("244:0", "../../devices/virtual/vfio/7");
+        link("244:1", "../../devices/virtual/vfio/noiommu-3");
+        link("244:2", "../../devices/virtual/vfio/07");
+        link("1:3", "../../devices/virtual/mem/null");
+        let sysfs = Sysfs::new(&root);
+        let dev = |major: u32, minor: u32| libc::makedev(major, minor);
+        assert_eq!(sysfs.vfio_group_of_rdev(dev(244, 0)), Some(7));
+        assert_eq!(sysfs.vfio_group_of_rdev(dev(244, 1)), None);
+        assert_eq!(sysfs.vfio_group_of_rdev(dev(244, 2)), None);
+        assert_eq!(sysfs.vfio_group_of_rdev(dev(1, 3)), None);
+        assert_eq!(sysfs.vfio_group_of_rdev(dev(244, 9)), None, "no link");
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

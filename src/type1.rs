@@ -249,15 +249,17 @@ pub struct InfoView<'a> {
     iova_pgsizes: u64,
     cap_offset: Option<u32>,
     chain: ChainState,
-    found: Found,
+    found: Found<'a>,
 }
 
 /// What the walk of a chain found, checked. Offsets are 0 for capabilities not found (no
 /// capability starts at 0). Kept small and plain: it lives in registers on the hot path.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Found {
+struct Found<'a> {
     iova_at: usize,
-    nr_iovas: u32,
+    /// The IOVA_RANGE capability's ranges, checked (empty without one): the accessor
+    /// reads them without checking again.
+    ranges: &'a [u8],
     dma_avail: u32,
     migration_at: usize,
     dma_avail_at: usize,
@@ -279,6 +281,7 @@ impl fmt::Debug for InfoView<'_> {
 impl<'a> InfoView<'a> {
     /// Checks `buf` (a buffer as the kernel filled it; its length is the buffer's size)
     /// and returns a view of it, or the first problem with its byte offset.
+    #[inline]
     pub fn parse(buf: &'a [u8], order: ByteOrder) -> Result<InfoView<'a>, DecodeError> {
         match order.resolve() {
             ByteOrder::Big => Self::parse_in::<true>(buf),
@@ -287,8 +290,10 @@ impl<'a> InfoView<'a> {
     }
 
     /// One copy of the decoder per byte order, so that no read tests the order at run
-    /// time (kept out of line so that the two copies are not merged back).
-    #[inline(never)]
+    /// time. Inlined (with [`InfoView::parse`]) so that the view lives in the caller's
+    /// registers and the accessors' tests fold into the walk's: this halves a decode
+    /// (BENCHMARKS.md). The full walk and the error builders stay out of line.
+    #[inline]
     fn parse_in<const BIG: bool>(buf: &'a [u8]) -> Result<InfoView<'a>, DecodeError> {
         let reader = Reader::new(
             buf,
@@ -323,21 +328,25 @@ impl<'a> InfoView<'a> {
             return Ok(view);
         }
         view.cap_offset = reader.u32_at(type1_info::CAP_OFFSET);
-        let len = buf.len();
-        if chain_did_not_fit(len, view.argsz, flags, view.cap_offset) {
-            view.chain = ChainState::DidNotFit;
-        } else {
-            match view.cap_offset {
-                None | Some(0) => view.chain = ChainState::NotPlaced,
-                Some(first) => {
-                    view.chain = ChainState::Walked;
-                    view.found = match walk_ascending(reader, first) {
-                        Some(found) => found,
-                        None => walk(reader, first).map_err(|e| e.in_structure(STRUCTURE))?,
-                    };
-                }
+        let first = match view.cap_offset {
+            // The common case first: a chain that starts inside the buffer.
+            Some(first) if first != 0 && (first as usize) < buf.len() => first,
+            cap_offset if chain_did_not_fit(buf.len(), view.argsz, flags, cap_offset) => {
+                view.chain = ChainState::DidNotFit;
+                return Ok(view);
             }
-        }
+            None | Some(0) => {
+                view.chain = ChainState::NotPlaced;
+                return Ok(view);
+            }
+            // Beyond the buffer although argsz says it fits: the walk reports the offset.
+            Some(first) => first,
+        };
+        view.chain = ChainState::Walked;
+        view.found = match walk_ascending(reader, first) {
+            Some(found) => found,
+            None => walk(reader, first).map_err(|e| e.in_structure(STRUCTURE))?,
+        };
         Ok(view)
     }
 
@@ -397,17 +406,13 @@ impl<'a> InfoView<'a> {
     /// The usable IOVA ranges in the kernel's order, read from the buffer on demand.
     #[inline]
     pub fn iova_ranges(&self) -> Reported<IovaRanges<'a>> {
-        let bytes = self.reader.bytes();
-        let ranges = self.found.known_offset(Type1Cap::IovaRange).map(|at| {
-            // Checked by `parse`: the ranges lie inside the buffer.
-            let ranges = bytes
-                .get(at + cap_iova_range::RANGES..at + iova_range_size(self.found.nr_iovas))
-                .unwrap_or_default();
-            IovaRanges {
-                ranges: ranges.chunks_exact(cap_iova_range::RANGE_SIZE),
+        let ranges = self
+            .found
+            .known_offset(Type1Cap::IovaRange)
+            .map(|_| IovaRanges {
+                ranges: self.found.ranges.chunks_exact(cap_iova_range::RANGE_SIZE),
                 order: self.reader.order(),
-            }
-        });
+            });
         self.reported(ranges)
     }
 
@@ -500,17 +505,21 @@ impl<'a> InfoView<'a> {
 /// detail to [`walk`]. Sound, not complete: when it returns `Some`, [`walk`] returns the
 /// same (a property test holds it to that).
 #[inline(always)]
-fn walk_ascending(reader: Reader<'_>, first: u32) -> Option<Found> {
+fn walk_ascending(reader: Reader<'_>, first: u32) -> Option<Found<'_>> {
     let bytes = reader.bytes();
+    // Each capability starts at least a header above the previous one, so a buffer this
+    // small holds no more of them than the full walk's hop bound: no hop count is needed.
+    // (Kernels need a few hundred bytes; a larger buffer takes the full walk.)
+    if bytes.len() > type1_info::PAD + cap_header::SIZE * crate::chain::MAX_CHAIN_CAPS {
+        return None;
+    }
     let mut found = Found::default();
-    let mut hops_left = crate::chain::max_hops(bytes.len(), type1_info::PAD);
     let mut above = type1_info::PAD;
     let mut offset = first as usize;
     while offset != 0 {
-        if offset < above || hops_left == 0 {
+        if offset < above {
             return None;
         }
-        hops_left -= 1;
         let header = reader.fields::<{ cap_header::SIZE }>(offset)?;
         let next = header.u32(cap_header::NEXT) as usize;
         above = match Type1Cap::from_id(header.u16(cap_header::ID)) {
@@ -530,7 +539,7 @@ fn walk_ascending(reader: Reader<'_>, first: u32) -> Option<Found> {
                     }
                 }
                 found.iova_at = offset;
-                found.nr_iovas = count;
+                found.ranges = ranges;
                 end
             }
             Some(Type1Cap::Migration) if found.migration_at == 0 => {
@@ -555,7 +564,7 @@ fn walk_ascending(reader: Reader<'_>, first: u32) -> Option<Found> {
 /// Walks and checks the chain whose first capability is at `first`, in any order, and
 /// says what is wrong and where (run when [`walk_ascending`] gives up).
 #[inline(never)]
-fn walk(reader: Reader<'_>, first: u32) -> Result<Found, DecodeError> {
+fn walk(reader: Reader<'_>, first: u32) -> Result<Found<'_>, DecodeError> {
     let mut found = Found::default();
     for cap in CapChain::over(reader, type1_info::CAP_OFFSET, first, type1_info::PAD) {
         let cap = cap?;
@@ -569,9 +578,9 @@ fn walk(reader: Reader<'_>, first: u32) -> Result<Found, DecodeError> {
         }
         let size = match which {
             Type1Cap::IovaRange => {
-                found.nr_iovas = check_iova_range(&cap)?;
+                found.ranges = check_iova_range(&cap)?;
                 found.iova_at = cap.offset;
-                iova_range_size(found.nr_iovas)
+                cap_iova_range::RANGES + found.ranges.len()
             }
             Type1Cap::Migration => {
                 read_migration(&cap)?;
@@ -589,7 +598,7 @@ fn walk(reader: Reader<'_>, first: u32) -> Result<Found, DecodeError> {
     Ok(found)
 }
 
-impl Found {
+impl Found<'_> {
     /// Offset of the known capability `which`, if the walk found it.
     #[inline]
     fn known_offset(&self, which: Type1Cap) -> Option<usize> {
@@ -604,7 +613,10 @@ impl Found {
     /// Where the fields of each known capability found so far lie: `(cap, start, end)`.
     fn known_spans(&self) -> impl Iterator<Item = (Type1Cap, usize, usize)> + '_ {
         [
-            (Type1Cap::IovaRange, iova_range_size(self.nr_iovas)),
+            (
+                Type1Cap::IovaRange,
+                cap_iova_range::RANGES + self.ranges.len(),
+            ),
             (Type1Cap::Migration, cap_migration::SIZE),
             (Type1Cap::DmaAvail, cap_dma_avail::SIZE),
         ]
@@ -662,9 +674,9 @@ impl Found {
 }
 
 /// Checks an IOVA_RANGE capability (every declared range inside the buffer, none
-/// inverted) and returns its `nr_iovas`.
+/// inverted) and returns the bytes of its ranges.
 #[inline]
-fn check_iova_range(cap: &RawCap<'_>) -> Result<u32, DecodeError> {
+fn check_iova_range<'a>(cap: &RawCap<'a>) -> Result<&'a [u8], DecodeError> {
     let fixed = cap.fields::<{ cap_iova_range::RANGES }>("IOVA_RANGE")?;
     let count = fixed.u32(cap_iova_range::NR_IOVAS);
     // At most 16 + 16 * (2^32 - 1): no overflow in 64 bits.
@@ -684,7 +696,7 @@ fn check_iova_range(cap: &RawCap<'_>) -> Result<u32, DecodeError> {
             return Err(inverted_range(cap.offset, index, r.start, r.end));
         }
     }
-    Ok(count)
+    Ok(ranges)
 }
 
 /// The bytes of an IOVA_RANGE capability with `count` ranges (at most 16 + 16 *
@@ -875,6 +887,7 @@ pub fn decode_with_order(buf: &[u8], order: ByteOrder) -> Result<IommuInfo, Deco
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bytes::{put_u16, put_u32};
     use crate::encode::{CapSpec, KernelState};
     use proptest::prelude::*;
 
@@ -905,6 +918,41 @@ mod tests {
                 }
             }),
         ]
+    }
+
+    /// A buffer too large for the fast path's hop argument takes the full walk, with the
+    /// same answer; a chain of more capabilities than the hop bound is a loop to both.
+    #[test]
+    fn large_buffers_take_the_full_walk_with_the_same_answer() {
+        let k = KernelState::padded(
+            0x1000,
+            vec![
+                CapSpec::DmaAvail(7),
+                CapSpec::IovaRange(vec![IovaRange::new(0, 0xfedf_ffff).unwrap()]),
+            ],
+        );
+        let small = k.encode();
+        let limit = type1_info::PAD + cap_header::SIZE * crate::chain::MAX_CHAIN_CAPS;
+        for len in [limit, limit + 1, 1 << 20] {
+            let big = k.encode_into_len(len, 0xa5);
+            let r = Reader::new(&big, ByteOrder::Native);
+            assert_eq!(walk_ascending(r, 24).is_some(), len == limit, "{len}");
+            let (a, b) = (decode(&small).unwrap(), decode(&big).unwrap());
+            assert_eq!((a.iova_ranges, a.dma_avail), (b.iova_ranges, b.dma_avail));
+        }
+        // MAX_CHAIN_CAPS + 1 unknown caps, ascending, in a buffer just large enough.
+        let n = crate::chain::MAX_CHAIN_CAPS + 1;
+        let mut buf = KernelState::padded(0x1000, vec![]).encode_into_len(24 + 8 * n, 0);
+        put_u32(&mut buf, 4, 3, ByteOrder::Native);
+        put_u32(&mut buf, type1_info::CAP_OFFSET, 24, ByteOrder::Native);
+        for i in 0..n {
+            let at = 24 + 8 * i;
+            put_u16(&mut buf, at, 0x77, ByteOrder::Native);
+            let next = if i + 1 == n { 0 } else { at as u32 + 8 };
+            put_u32(&mut buf, at + 4, next, ByteOrder::Native);
+        }
+        let e = InfoView::parse(&buf, ByteOrder::Native).unwrap_err();
+        assert!(matches!(e.kind, DecodeErrorKind::ChainLoops { .. }), "{e}");
     }
 
     proptest! {

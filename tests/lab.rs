@@ -470,6 +470,27 @@ fn lab_query_by_pci_address_and_group_path_agree_with_the_group_number() {
     let by_group = open_groups(&lab.groups[..1]).query().unwrap();
     let path = Target::GroupPath(format!("/dev/vfio/{}", lab.groups[0]).into());
     assert_eq!(open_and_query(&path).unwrap().1, by_group);
+    // A node under another name (as a container runtime may bind it): the group number
+    // comes from the node's device, and the space's holes still get their causes.
+    let alias = std::env::temp_dir().join(format!("vfio-node-alias-{}", std::process::id()));
+    let _ = std::fs::remove_file(&alias);
+    std::os::unix::fs::symlink(format!("/dev/vfio/{}", lab.groups[0]), &alias).unwrap();
+    let c = Container::open_targets(&[Target::GroupPath(alias.clone())], &HostPaths::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(&alias).unwrap();
+    assert_eq!(c.groups()[0].number(), Some(lab.groups[0]));
+    let space = c.space(&HostPaths::default()).unwrap().unwrap();
+    assert!(!space.holes().is_empty(), "{}: no hole", lab.scenario);
+    for hole in space.holes() {
+        assert!(
+            !hole.causes.is_empty(),
+            "{}: hole {:?} has no cause through {}",
+            lab.scenario,
+            hole.range,
+            alias.display()
+        );
+    }
+    drop(c);
     if let Some(dev) = lab.devices.first() {
         let (c, info) = open_and_query(&Target::Device(*dev)).unwrap();
         assert_eq!(info, by_group);

@@ -437,7 +437,8 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
         ));
     };
     req.dma_avail = info.dma_avail.present().copied();
-    let p = plan::plan(space.with_reserved_regions(&regions), &req);
+    let p = plan::plan(space.with_reserved_regions(&regions), &req)
+        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
     if json {
         print_json(&plan::to_json(&p))?;
     } else {

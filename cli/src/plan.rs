@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use vfio_iommu_info::iova::format_size_human;
 use vfio_iommu_info::json::{hole, layout_to_json, space_to_json, span_problem};
 use vfio_iommu_info::{
-    guest_layout, AllocError, IovaAllocator, IovaRange, IovaSpace, Layout, Placement, RamRegion,
-    SpanProblem,
+    guest_layout, AllocError, IovaAllocator, IovaRange, IovaSpace, Layout, LayoutError, Placement,
+    RamRegion, SpanProblem,
 };
 
 use crate::render::{columns, hex};
@@ -69,8 +69,9 @@ impl Plan {
     }
 }
 
-/// Plans `req` in `space`.
-pub fn plan(space: IovaSpace, req: &Request) -> Plan {
+/// Plans `req` in `space` (an error only for a guest RAM region of 0 bytes, which
+/// [`parse_ram`] refuses).
+pub fn plan(space: IovaSpace, req: &Request) -> Result<Plan, LayoutError> {
     let checks = req
         .checks
         .iter()
@@ -89,9 +90,13 @@ pub fn plan(space: IovaSpace, req: &Request) -> Plan {
             result: alloc.alloc(size, req.align, req.limit),
         })
         .collect();
-    let layout = (!req.ram.is_empty()).then(|| guest_layout(&space, &req.ram, req.dma_avail));
+    let layout = if req.ram.is_empty() {
+        None
+    } else {
+        Some(guest_layout(&space, &req.ram, req.dma_avail)?)
+    };
     let align = req.align.max(space.granule());
-    Plan {
+    Ok(Plan {
         space,
         checks,
         allocs,
@@ -99,7 +104,7 @@ pub fn plan(space: IovaSpace, req: &Request) -> Plan {
         align,
         layout,
         dma_avail: req.dma_avail,
-    }
+    })
 }
 
 /// The `plan --json` object: `space` (see `vfio_iommu_info::json::space_to_json`),
@@ -293,13 +298,12 @@ fn render_layout(out: &mut String, layout: &Layout) {
             }
             Placement::Conflict {
                 range,
-                problem,
+                reason,
                 hole: h,
             } => {
-                let why = match (problem, h) {
-                    (Some(problem), Some(h)) => format!("{problem}: {}", causes(h)),
-                    (Some(problem), None) => problem.to_string(),
-                    (None, _) => "overlaps another region of the layout".to_owned(),
+                let why = match h {
+                    Some(h) => format!("{reason}: {}", causes(h)),
+                    None => reason.to_string(),
                 };
                 vec![
                     format!("{}@{:#x}", format_size_human(range.size()), range.start),
@@ -307,10 +311,13 @@ fn render_layout(out: &mut String, layout: &Layout) {
                     format!("conflict: {why}"),
                 ]
             }
-            Placement::NoRoom { size: n } => vec![
+            Placement::NoRoom { size: n, align } => vec![
                 size(*n),
                 "->".into(),
-                "no room: no usable range has it free at the alignment needed".into(),
+                format!(
+                    "no room: no usable range has it free aligned to {}",
+                    size(*align)
+                ),
             ],
         })
         .collect();

@@ -399,6 +399,43 @@ fn plan_from_an_amd_capture_finds_the_hypertransport_hole_and_places_ram_around_
 }
 
 #[test]
+fn plan_names_the_region_a_fixed_one_overlaps_and_refuses_the_top_page() {
+    // AMD's last range runs to 2^64-1: the kernel's ranges allow the top page.
+    let amd = fixtures().join("linux-6.12-amd/group-2/info-exact.bin");
+    let amd = amd.to_str().unwrap();
+    let args = [
+        "--capture",
+        amd,
+        "--ram",
+        "1G@0",
+        "--ram",
+        "1G@0x20000000",
+        "--ram",
+        "4K@0xfffffffffffff000",
+    ];
+    let (v, code) = plan_json(&args);
+    assert_eq!(code, Some(1));
+    let p = v["layout"]["placements"].as_array().unwrap();
+    assert_eq!(p[0]["result"], "placed");
+    assert_eq!(p[1]["result"], "conflict");
+    assert_eq!(p[1]["problem"]["code"], "overlaps_region");
+    assert_eq!(p[1]["problem"]["region"], 0);
+    assert_eq!(p[1]["problem"]["range"]["end"], 0x3fff_ffffu64);
+    assert_eq!(p[2]["problem"]["code"], "top_page");
+    assert_eq!(p[2]["end"], u64::MAX);
+    let out = run(&[&["plan"], &args[..]].concat());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("conflict: it overlaps region 0 at [0x0, 0x3fffffff]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("conflict: it reaches the last page of the 64-bit space"),
+        "{text}"
+    );
+}
+
+#[test]
 fn plan_allocates_below_a_dma_mask_and_checks_spans_against_real_captures() {
     for (capture, _) in exact_captures() {
         let c = capture.to_str().unwrap();
@@ -457,6 +494,7 @@ fn plan_reports_what_cannot_be_done_and_refuses_bad_arguments() {
     let (v, code) = plan_json(&["--capture", intel, "--ram", "600G", "--alloc", "1T"]);
     assert_eq!(code, Some(1));
     assert_eq!(v["layout"]["placements"][0]["result"], "no_room");
+    assert_eq!(v["layout"]["placements"][0]["align"], 1u64 << 30);
     assert_eq!(v["allocations"][0]["error"]["code"], "no_room");
     assert_eq!(v["space"]["reserved"][1]["start"], 1u64 << 39);
     // Everything that fits: exit 0, and the text names the DMA window.

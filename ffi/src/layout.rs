@@ -4,16 +4,15 @@
 
 use std::ffi::{c_char, c_int};
 
-use ::vfio_iommu_info::layout::{guest_layout, Layout, Placement, RamRegion};
-use ::vfio_iommu_info::IovaSpace;
+use ::vfio_iommu_info::layout::{guest_layout, Conflict, Layout, Placement, RamRegion};
 
 use crate::args::{self, Out, Sized32};
 use crate::info::{range_failure, vfio_iommu_info_range};
-use crate::result::{guard, Failure};
+use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_INTERNAL};
 use crate::space::{vfio_iommu_info_reserved_region, vfio_iommu_info_space, CHole};
 use crate::span::{
-    problem_code, VFIO_IOMMU_INFO_SPAN_MISALIGNED, VFIO_IOMMU_INFO_SPAN_OK,
-    VFIO_IOMMU_INFO_SPAN_OVERLAPS, VFIO_IOMMU_INFO_SPAN_TOP_PAGE,
+    problem_code, VFIO_IOMMU_INFO_SPAN_OK, VFIO_IOMMU_INFO_SPAN_OVERLAPS,
+    VFIO_IOMMU_INFO_SPAN_TOP_PAGE,
 };
 
 /// `vfio_iommu_info_ram_region.flags`: the region must go at `addr` (since 0.2).
@@ -80,7 +79,8 @@ pub struct vfio_iommu_info_placement {
     /// `IN_HOLE`: the types of the reserved regions causing the hole (bit
     /// `VFIO_IOMMU_INFO_REGION_*` set), as in `vfio_iommu_info_hole`; else 0.
     pub hole_cause_types: u32,
-    /// `BEYOND_APERTURE`: the aperture; `IN_HOLE`: the hole; else zero.
+    /// `BEYOND_APERTURE`: the aperture; `IN_HOLE`: the hole; `OVERLAPS`: the fixed region
+    /// it overlaps (one given before it); else zero.
     pub problem_range: vfio_iommu_info_range,
     /// `MISALIGNED`: the smallest page size; else 0.
     pub page_size: u64,
@@ -146,41 +146,29 @@ pub struct vfio_iommu_info_layout {
     holes: Vec<Option<CHole>>,
 }
 
-const GIB: u64 = 1 << 30;
-
-/// The alignment `guest_layout` asks of a region it places: the largest IOMMU page size
-/// not above min(len, 1 GiB), else the granule. (The core's `Placement::NoRoom` does not
-/// carry it, so a NO_ROOM placement gets it from here.)
-fn layout_align(space: &IovaSpace, len: u64) -> u64 {
-    space
-        .page_sizes()
-        .unwrap_or_default()
-        .sizes()
-        .filter(|&p| p <= len.min(GIB))
-        .last()
-        .unwrap_or(space.granule())
-}
-
-/// The code of a conflict the core leaves without a span problem: the core's
-/// `guest_layout` reports `problem: None` for an overlap with another fixed region, but
-/// also for a span its allocator refuses although the kernel's ranges allow it: one that
-/// reaches the last page of the 64-bit space, or one not aligned to the 4 KiB granule when
-/// the page sizes are unknown.
-fn unexplained_conflict(space: &IovaSpace, at: u64, len: u64) -> (u32, u64) {
-    let g = space.granule();
-    if at % g != 0 || len % g != 0 {
-        return (VFIO_IOMMU_INFO_SPAN_MISALIGNED, g);
-    }
-    let top_page = u64::MAX - (g - 1);
-    match at.checked_add(len - 1) {
-        Some(last) if last < top_page => (VFIO_IOMMU_INFO_SPAN_OVERLAPS, 0),
-        _ => (VFIO_IOMMU_INFO_SPAN_TOP_PAGE, 0),
-    }
+/// The code, range and page size of a conflict's reason.
+fn conflict_code(
+    function: &str,
+    reason: &Conflict,
+) -> Result<(u32, vfio_iommu_info_range, u64), Failure> {
+    let zero = vfio_iommu_info_range { start: 0, end: 0 };
+    Ok(match reason {
+        Conflict::Unusable(p) => problem_code(function, p)?,
+        Conflict::OverlapsRegion { range, .. } => {
+            (VFIO_IOMMU_INFO_SPAN_OVERLAPS, (*range).into(), 0)
+        }
+        Conflict::TopPage => (VFIO_IOMMU_INFO_SPAN_TOP_PAGE, zero, 0),
+        other => {
+            return Err(Failure::new(
+                VFIO_IOMMU_INFO_E_INTERNAL,
+                format!("{function}: conflict {other:?} has no code"),
+            ))
+        }
+    })
 }
 
 fn c_placement(
     function: &str,
-    space: &IovaSpace,
     placement: &Placement,
     region: &RamRegion,
 ) -> Result<(vfio_iommu_info_placement, Option<CHole>), Failure> {
@@ -205,18 +193,12 @@ fn c_placement(
         }
         Placement::Conflict {
             range,
-            problem,
+            reason,
             hole: h,
         } => {
             c.result = VFIO_IOMMU_INFO_PLACEMENT_CONFLICT;
             c.range = (*range).into();
-            (c.problem, c.problem_range, c.page_size) = match problem {
-                Some(p) => problem_code(function, p)?,
-                None => {
-                    let (code, page) = unexplained_conflict(space, range.start, region.size);
-                    (code, zero, page)
-                }
-            };
+            (c.problem, c.problem_range, c.page_size) = conflict_code(function, reason)?;
             if let Some(h) = h {
                 let h = CHole::new(h.clone());
                 c.hole_cause_types = h.cause_types();
@@ -224,9 +206,9 @@ fn c_placement(
                 hole = Some(h);
             }
         }
-        Placement::NoRoom { .. } => {
+        Placement::NoRoom { align, .. } => {
             c.result = VFIO_IOMMU_INFO_PLACEMENT_NO_ROOM;
-            c.align = layout_align(space, region.size);
+            c.align = *align;
         }
     }
     Ok((c, hole))
@@ -313,10 +295,11 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_new(
                 at: (r.flags & VFIO_IOMMU_INFO_RAM_FIXED != 0).then_some(r.addr),
             });
         }
-        let layout = guest_layout(&s.space, &ram, dma_avail);
+        let layout = guest_layout(&s.space, &ram, dma_avail)
+            .map_err(|e| Failure::invalid(F, format_args!("{e}")))?;
         if layout.placements.len() != ram.len() {
             return Err(Failure::new(
-                crate::result::VFIO_IOMMU_INFO_E_INTERNAL,
+                VFIO_IOMMU_INFO_E_INTERNAL,
                 format!(
                     "{F}: {} placements for {} regions",
                     layout.placements.len(),
@@ -327,7 +310,7 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_new(
         let mut placements = Vec::with_capacity(ram.len());
         let mut holes = Vec::with_capacity(ram.len());
         for (p, r) in layout.placements.iter().zip(&ram) {
-            let (c, hole) = c_placement(F, &s.space, p, r)?;
+            let (c, hole) = c_placement(F, p, r)?;
             placements.push(c);
             holes.push(hole);
         }
@@ -566,9 +549,13 @@ mod tests {
     use std::ptr;
 
     use ::vfio_iommu_info::layout::guest_layout;
+    use ::vfio_iommu_info::IovaSpace;
 
     use super::*;
     use crate::info::vfio_iommu_info_string_free;
+    use crate::span::VFIO_IOMMU_INFO_SPAN_MISALIGNED;
+
+    const GIB: u64 = 1 << 30;
     use crate::result::{
         VFIO_IOMMU_INFO_E_INVALID, VFIO_IOMMU_INFO_E_NULL, VFIO_IOMMU_INFO_E_RANGE,
     };
@@ -705,7 +692,7 @@ mod tests {
                 at: (r.flags != 0).then_some(r.addr),
             })
             .collect();
-        let model = guest_layout(&model_space, &ram, Some(65535));
+        let model = guest_layout(&model_space, &ram, Some(65535)).unwrap();
         // SAFETY: `l` is live until freed; out-pointers are locals.
         unsafe {
             let mut n = 0;
@@ -783,6 +770,7 @@ mod tests {
                     (VFIO_IOMMU_INFO_PLACEMENT_PLACED, VFIO_IOMMU_INFO_SPAN_OK),
                 ]
             );
+            assert_eq!(p[1].problem_range, r(0, GIB - 1), "the region it overlaps");
             assert_eq!(p[2].range, r(u64::MAX - 0xfff, u64::MAX));
             assert_eq!(
                 (p[3].hole_cause_count, p[3].hole_cause_types),
@@ -1032,7 +1020,6 @@ mod tests {
     #[test]
     fn edge_inputs_never_reach_a_panic() {
         use crate::allocator::*;
-        use crate::result::VFIO_IOMMU_INFO_E_INTERNAL;
         use crate::space::vfio_iommu_info_space_check;
         use crate::span::vfio_iommu_info_verdict;
         const M: u64 = u64::MAX;

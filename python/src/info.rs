@@ -6,7 +6,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView};
 use serde_json::Value;
 use vfio_iommu_info::iova::check_span;
 use vfio_iommu_info::type1::{Reported, Type1Cap};
-use vfio_iommu_info::{ByteOrder, IommuInfo, PageSizes, SpanProblem};
+use vfio_iommu_info::{ByteOrder, Conflict, IommuInfo, PageSizes, SpanProblem};
 
 use crate::errors;
 use crate::space::PyIovaSpace;
@@ -213,6 +213,25 @@ impl From<SpanProblem> for PySpanProblem {
             message: p.to_string(),
             range,
             page_size,
+        }
+    }
+}
+
+impl From<&Conflict> for PySpanProblem {
+    fn from(c: &Conflict) -> Self {
+        // As `plan --json` prints a layout's conflict: the other region's range for
+        // `overlaps_region`.
+        match c {
+            Conflict::Unusable(p) => (*p).into(),
+            _ => PySpanProblem {
+                code: c.code(),
+                message: c.to_string(),
+                range: match c {
+                    Conflict::OverlapsRegion { range, .. } => Some((*range).into()),
+                    _ => None,
+                },
+                page_size: None,
+            },
         }
     }
 }

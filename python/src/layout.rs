@@ -1,14 +1,14 @@
 //! `Layout` and `Placement` from Python: a guest layout for an identity map, immutable.
 
 use pyo3::prelude::*;
-use vfio_iommu_info::{Layout, Placement, RamRegion};
+use vfio_iommu_info::{Conflict, Layout, Placement, RamRegion};
 
 use crate::info::{json_to_py, PyIovaRange, PySpanProblem};
 use crate::space::PyHole;
 
 /// Where a guest RAM region went, or why it could not: `result` is `"placed"`,
-/// `"conflict"` (a fixed region the kernel would not map there, or that overlaps another
-/// region of the layout) or `"no_room"`.
+/// `"conflict"` (a fixed region the kernel would not map there, that overlaps another
+/// fixed region, or that reaches the last page of the 64-bit space) or `"no_room"`.
 #[pyclass(frozen, eq, module = "vfio_iommu_info", name = "Placement")]
 #[derive(Clone, PartialEq, Eq)]
 pub struct PyPlacement {
@@ -17,6 +17,7 @@ pub struct PyPlacement {
     size: u64,
     align: Option<u64>,
     problem: Option<PySpanProblem>,
+    overlaps: Option<usize>,
     hole: Option<PyHole>,
 }
 
@@ -28,6 +29,7 @@ impl PyPlacement {
             size: region.size,
             align: None,
             problem: None,
+            overlaps: None,
             hole: None,
         };
         match p {
@@ -39,16 +41,23 @@ impl PyPlacement {
             },
             Placement::Conflict {
                 range,
-                problem,
+                reason,
                 hole,
             } => PyPlacement {
                 result: "conflict",
                 range: Some((*range).into()),
-                problem: problem.map(Into::into),
+                problem: Some(reason.into()),
+                overlaps: match reason {
+                    Conflict::OverlapsRegion { index, .. } => Some(*index),
+                    _ => None,
+                },
                 hole: hole.as_ref().map(Into::into),
                 ..none
             },
-            Placement::NoRoom { .. } => none,
+            Placement::NoRoom { align, .. } => PyPlacement {
+                align: Some(*align),
+                ..none
+            },
         }
     }
 }
@@ -74,18 +83,24 @@ impl PyPlacement {
         self.size
     }
 
-    /// The alignment the layout chose for a region it placed (0 for a fixed one); None
-    /// unless placed.
+    /// The alignment the layout chose for a region it placed (0 for a fixed one), or the
+    /// one a no_room region needed; None for a conflict.
     #[getter]
     fn align(&self) -> Option<u64> {
         self.align
     }
 
-    /// Why a fixed region cannot go there (beyond the aperture, in a hole, misaligned...);
-    /// None otherwise, and for a conflict with another region of the layout.
+    /// Why a fixed region cannot go there (beyond the aperture, in a hole, misaligned,
+    /// `overlaps_region`, `top_page`...); None unless a conflict.
     #[getter]
     fn problem(&self) -> Option<PySpanProblem> {
         self.problem.clone()
+    }
+
+    /// The index of the fixed region an `overlaps_region` conflict overlaps; else None.
+    #[getter]
+    fn overlaps(&self) -> Option<usize> {
+        self.overlaps
     }
 
     /// The hole a conflicting region falls in, with the reserved regions that cause it;
@@ -106,10 +121,9 @@ impl PyPlacement {
             ("conflict", Some(r)) => format!(
                 "Placement(result=\"conflict\", range={}, problem={})",
                 range(r),
-                self.problem.as_ref().map_or(
-                    "None (overlaps another region)".to_owned(),
-                    |p| format!("{:?}", p.code())
-                )
+                self.problem
+                    .as_ref()
+                    .map_or("None".to_owned(), |p| format!("{:?}", p.code()))
             ),
             _ => format!("Placement(result=\"no_room\", size={:#x})", self.size),
         }

@@ -411,7 +411,8 @@ impl PyIovaSpace {
             .try_iter()?
             .map(|r| ram_region_of(&r?))
             .collect::<PyResult<Vec<_>>>()?;
-        let layout = guest_layout(&self.space, &regions, dma_avail);
+        let layout = guest_layout(&self.space, &regions, dma_avail)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(PyLayout::new(layout, &regions))
     }
 

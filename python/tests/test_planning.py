@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import pytest
 
@@ -494,12 +494,15 @@ def test_layout_conflicts_and_no_room() -> None:
     layout = space.layout([(2 * GIB, 0), (GIB, GIB), (GIB, MSI.start), (GIB, 2**39), (0x1800, 0x100000), 1 << 40])
     ok, overlap, msi, beyond, misaligned, huge = layout.placements
     assert ok.result == "placed"
-    assert (overlap.result, overlap.problem, overlap.hole) == ("conflict", None, None)  # overlaps ok
+    assert (overlap.result, overlap.overlaps, overlap.hole) == ("conflict", 0, None)
+    assert overlap.problem is not None and (overlap.problem.code, overlap.problem.range) == ("overlaps_region", vii.IovaRange(0, 2 * GIB - 1))
+    assert overlap.problem.message == "it overlaps region 0 at [0x0, 0x7fffffff]"
+    assert msi.overlaps is None
     assert msi.problem is not None and msi.problem.code == "in_hole" and msi.hole is not None
     assert msi.hole.causes == [vii.ReservedRegion(MSI.start, MSI.end, "msi")]
     assert beyond.problem is not None and beyond.problem.code == "beyond_aperture" and beyond.hole is None
     assert misaligned.problem is not None and (misaligned.problem.code, misaligned.problem.page_size) == ("misaligned", 4096)
-    assert (huge.result, huge.range, huge.size, huge.align, huge.problem) == ("no_room", None, 1 << 40, None, None)
+    assert (huge.result, huge.range, huge.size, huge.align, huge.problem) == ("no_room", None, 1 << 40, GIB, None)
     assert (layout.all_placed, layout.per_region, layout.dma_avail, layout.fits, layout.smallest_fitting_page) == (False, 1, None, None, None)
     assert "no_room" in repr(huge)
     # Region sizes and addresses: ints up to 2**64-1, nothing else.
@@ -513,6 +516,21 @@ def test_layout_conflicts_and_no_room() -> None:
         space.layout(["1G"])  # type: ignore[list-item]
     assert space.layout([]).placements == []
     assert space.layout([(TOP, TOP)]).placements[0].problem is not None
+    # A region of 0 bytes is a mistake in the arguments, not a placement.
+    empties: list[Union[int, tuple[int, Optional[int]]]] = [0, (0, 0), (0, None)]
+    for empty in empties:
+        with pytest.raises(ValueError, match="guest RAM region 1 has size 0"):
+            space.layout([GIB, empty])
+
+
+def test_the_top_page_is_a_conflict_of_its_own() -> None:
+    # AMD's last range runs to 2**64-1: the kernel's ranges allow the top page, but
+    # type1 could never unmap it.
+    top = amd().layout([(0x2000, TOP - 0x1FFF)]).placements[0]
+    assert (top.result, top.overlaps, top.hole) == ("conflict", None, None)
+    assert top.range == vii.IovaRange(TOP - 0x1FFF, TOP)
+    assert top.problem is not None and (top.problem.code, top.problem.range) == ("top_page", None)
+    assert "never unmap" in top.problem.message
 
 
 def test_mapping_counts_against_a_real_dma_entry_limit() -> None:
@@ -562,16 +580,18 @@ def test_to_dict_says_what_the_attributes_say() -> None:
         "reserved": [range_dict(r) for r in space.reserved],
     }
     assert d["ranges"][-1]["end"] == TOP and json.loads(json.dumps(d)) == d
-    layout = space.layout([3 * GIB, (8 * GIB, 1012 * GIB), 64 * GIB, 1 << 63], 65535)
+    layout = space.layout([3 * GIB, (8 * GIB, 1012 * GIB), 64 * GIB, TOP, (GIB, 1010 * GIB), (GIB, 1011 * GIB - 4096)], 65535)
+    assert [p.result for p in layout.placements] == ["placed", "conflict", "placed", "no_room", "placed", "conflict"]
     d = layout.to_dict()
     for p, q in zip(layout.placements, d["placements"]):
         assert q["result"] == p.result and q["size"] == p.size
         if p.result != "no_room":
             assert p.range is not None and (q["start"], q["end"]) == (p.range.start, p.range.end)
-        if p.result == "placed":
+        if p.result != "conflict":
             assert q["align"] == p.align
         if p.result == "conflict":
-            assert q["problem"] == problem_dict(p.problem) and q["hole"] == hole_dict(p.hole)
+            region = {} if p.overlaps is None else {"region": p.overlaps}
+            assert q["problem"] == {**(problem_dict(p.problem) or {}), **region} and q["hole"] == hole_dict(p.hole)
     assert d["all_placed"] == layout.all_placed
     assert d["mappings"] == {
         "per_region": layout.per_region,

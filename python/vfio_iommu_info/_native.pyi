@@ -182,13 +182,17 @@ class SpanProblem:
         "in_hole",
         "across_ranges",
         "misaligned",
+        "overlaps_region",
+        "top_page",
         "other",
-    ]: ...
+    ]:
+        """``overlaps_region`` and ``top_page`` only in a ``Placement``, never from a check."""
     @property
     def message(self) -> str: ...
     @property
     def range(self) -> IovaRange | None:
-        """The aperture (``beyond_aperture``) or the hole (``in_hole``)."""
+        """The aperture (``beyond_aperture``), the hole (``in_hole``), or the region
+        overlapped (``overlaps_region``)."""
     @property
     def page_size(self) -> int | None:
         """The smallest IOMMU page size (``misaligned``)."""
@@ -305,7 +309,8 @@ class IovaSpace:
     def range_holding(self, iova: int, size: int) -> IovaRange | None: ...
     def allocator(self) -> IovaAllocator: ...
     def layout(self, regions: Iterable[_RamRegion], dma_avail: int | None = None) -> Layout:
-        """Guest RAM regions for an identity map: sizes, or ``(size, at)`` tuples."""
+        """Guest RAM regions for an identity map: sizes, or ``(size, at)`` tuples.
+        ``ValueError`` for a region of 0 bytes."""
     def to_dict(self) -> dict[str, Any]:
         """The object ``vfio-iommu-info plan --json`` prints under ``space``."""
     def __eq__(self, other: object, /) -> bool: ...
@@ -346,10 +351,14 @@ class Placement:
         """As asked."""
     @property
     def align(self) -> int | None:
-        """The alignment chosen (0 for a fixed region); None unless placed."""
+        """The alignment chosen (0 for a fixed region) or needed (``no_room``); None for
+        a conflict."""
     @property
     def problem(self) -> SpanProblem | None:
-        """Why a conflicting region cannot go there; None when it overlaps another region."""
+        """Why a conflicting region cannot go there; None unless a conflict."""
+    @property
+    def overlaps(self) -> int | None:
+        """The index of the fixed region an ``overlaps_region`` conflict overlaps."""
     @property
     def hole(self) -> Hole | None: ...
     def __eq__(self, other: object, /) -> bool: ...
