@@ -150,6 +150,7 @@ macro_rules! field {
 }
 
 impl<const N: usize> Fields<'_, N> {
+    field!(u8, u8);
     field!(u16, u16);
     field!(u32, u32);
     field!(u64, u64);

@@ -6,6 +6,8 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
+use crate::bytes::ByteOrder;
+use crate::device_info::{decode_device_info, DeviceInfo};
 use crate::error::{Errno, Error};
 use crate::ioctl::argsz_ioctl;
 use crate::open::Group;
@@ -91,6 +93,48 @@ impl Device {
             errno,
             hint: None,
         }
+    }
+
+    /// `VFIO_DEVICE_GET_INFO`, as the kernel filled it: one call with room for the
+    /// capabilities real kernels report, a second with the size the kernel asks for when
+    /// they did not fit (bounded: a kernel that keeps asking for more is an error).
+    pub fn info_bytes(&self) -> Result<Vec<u8>, Error> {
+        const FIRST: usize = 256;
+        const MOST: usize = 64 << 10;
+        let mut len = FIRST;
+        for _ in 0..3 {
+            let mut buf = vec![0u8; len];
+            buf[0..4].copy_from_slice(&(len as u32).to_ne_bytes());
+            argsz_ioctl(self.fd.as_fd(), uapi::VFIO_DEVICE_GET_INFO, &mut buf)
+                .map_err(|e| self.error("VFIO_DEVICE_GET_INFO", e))?;
+            let argsz = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+            let caps_flag = u32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]])
+                & crate::device_info::FLAG_CAPS
+                != 0;
+            if !caps_flag || argsz <= len || argsz > MOST {
+                return Ok(buf);
+            }
+            len = argsz;
+        }
+        Err(Error::Ioctl {
+            ioctl: "VFIO_DEVICE_GET_INFO",
+            target: format!("device {} (fd {})", self.name, self.fd.as_raw_fd()),
+            errno: Errno(libc::EMSGSIZE),
+            hint: Some(format!(
+                "the kernel asked for a larger buffer three times (last {len} bytes)"
+            )),
+        })
+    }
+
+    /// `VFIO_DEVICE_GET_INFO`, decoded: flags, region and interrupt counts, and the
+    /// capability chain (the s390 zPCI DMA window).
+    pub fn info(&self) -> Result<DeviceInfo, Error> {
+        let buf = self.info_bytes()?;
+        decode_device_info(&buf, ByteOrder::Native).map_err(|source| Error::MalformedReply {
+            ioctl: "VFIO_DEVICE_GET_INFO",
+            fd: self.fd.as_raw_fd(),
+            source,
+        })
     }
 
     /// `VFIO_DEVICE_GET_REGION_INFO` for region `index`.

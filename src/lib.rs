@@ -37,6 +37,7 @@ pub mod alloc;
 mod bytes;
 pub mod chain;
 pub mod device;
+pub mod device_info;
 pub mod encode;
 mod error;
 pub mod ioctl;

@@ -691,6 +691,55 @@ fn edu_dma(
     }
 }
 
+/// The PCI address of the (edu) device in the container's first group.
+fn first_group_device(lab: &Lab, c: &Container) -> String {
+    let group = c.groups()[0].number().unwrap();
+    let sysfs = vfio_iommu_info::Sysfs::default();
+    lab.devices
+        .iter()
+        .find(|d| sysfs.group_of_device(d).ok() == Some(group))
+        .expect("the edu device of the first group")
+        .to_string()
+}
+
+#[test]
+fn lab_device_info_counts_edus_regions_and_irqs_and_has_no_zpci_window_on_x86() {
+    let Some(lab) = lab() else { return };
+    if lab.viommu.is_empty() {
+        eprintln!("skipped: not in a lab scenario (needs QEMU's edu device)");
+        return;
+    }
+    let c = open_groups(&lab.groups[..1]);
+    c.query().unwrap();
+    let dev = c.groups()[0]
+        .open_device(&first_group_device(&lab, &c))
+        .unwrap();
+    let info = dev.info().unwrap();
+    let raw = dev.info_bytes().unwrap();
+    assert_eq!(
+        vfio_iommu_info::device_info::decode_device_info(&raw, vfio_iommu_info::ByteOrder::Native)
+            .unwrap(),
+        info
+    );
+    assert_ne!(
+        info.flags & vfio_iommu_info::device_info::FLAG_PCI,
+        0,
+        "{info:?}"
+    );
+    // vfio-pci: BARs 0-5, ROM, config, VGA; INTx, MSI, MSI-X, ERR, REQ.
+    assert_eq!(
+        (info.num_regions, info.num_irqs),
+        (9, 5),
+        "{}",
+        lab.scenario
+    );
+    assert_eq!(info.dma_window(), None, "no zPCI on x86");
+    assert!(!info.caps_truncated);
+    assert_eq!(dev.region(0).unwrap().size, 1 << 20, "edu's 1 MiB MMIO BAR");
+    let past = dev.region(info.num_regions).unwrap_err();
+    assert_eq!(past.errno(), Some(Errno(libc::EINVAL)), "{past}");
+}
+
 #[test]
 fn lab_edu_dma_through_the_viommu_lands_at_an_allocated_iova_below_its_28_bit_mask() {
     let Some(lab) = lab() else { return };
@@ -703,14 +752,7 @@ fn lab_edu_dma_through_the_viommu_lands_at_an_allocated_iova_below_its_28_bit_ma
     let src = Page::new(PAGE as usize);
     let dst = Page::new(PAGE as usize);
     let c = open_groups(&lab.groups[..1]);
-    let group = c.groups()[0].number().unwrap();
-    let sysfs = vfio_iommu_info::Sysfs::default();
-    let device = lab
-        .devices
-        .iter()
-        .find(|d| sysfs.group_of_device(d).ok() == Some(group))
-        .expect("the edu device of the first group")
-        .to_string();
+    let device = first_group_device(&lab, &c);
 
     // The allocator: guest RAM identity-mapped over the bottom 128 MiB, then two pages
     // for the device, which addresses only 28 bits.
