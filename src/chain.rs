@@ -196,6 +196,89 @@ impl<'a> Iterator for CapChain<'a> {
     }
 }
 
+/// A known capability's fields in the buffer: its name and `start..end`.
+pub(crate) type KnownSpan = (&'static str, usize, usize);
+
+/// The header of `cap` may not start inside the fields of a known capability (at one's
+/// start, the chain loops). Reported at the field that pointed to it.
+pub(crate) fn check_header(
+    cap: &RawCap<'_>,
+    known: impl IntoIterator<Item = KnownSpan>,
+) -> Result<(), DecodeError> {
+    let header_end = cap.offset + cap_header::SIZE;
+    for (name, start, end) in known {
+        if cap.offset < end && start < header_end {
+            let kind = if cap.offset == start {
+                DecodeErrorKind::ChainLoops {
+                    hops: cap.index + 1,
+                }
+            } else {
+                DecodeErrorKind::CapOverlaps {
+                    cap_offset: cap.offset as u64,
+                    name,
+                    other_offset: start,
+                    other_end: end,
+                }
+            };
+            return Err(DecodeError::new(cap.pointer_at, kind));
+        }
+    }
+    Ok(())
+}
+
+/// The first `size` bytes of the known capability `cap` may not overlap the fields of
+/// another known capability (`known` may hold `cap` itself).
+pub(crate) fn check_fields(
+    cap: &RawCap<'_>,
+    size: usize,
+    known: impl IntoIterator<Item = KnownSpan>,
+) -> Result<(), DecodeError> {
+    let end = cap.offset + size;
+    for (name, start, other_end) in known {
+        // No other capability starts at `cap`'s offset: `check_header` saw to that.
+        if start != cap.offset && cap.offset < other_end && start < end {
+            return Err(DecodeError::new(
+                cap.offset,
+                DecodeErrorKind::CapOverlaps {
+                    cap_offset: cap.offset as u64,
+                    name,
+                    other_offset: start,
+                    other_end,
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A capability `name` that may appear once, found again at `cap`.
+#[cold]
+pub(crate) fn duplicate_cap(
+    name: &'static str,
+    cap: &RawCap<'_>,
+    first_offset: usize,
+) -> DecodeError {
+    DecodeError::new(
+        cap.offset,
+        DecodeErrorKind::DuplicateCap {
+            name,
+            id: cap.id,
+            first_offset,
+        },
+    )
+}
+
+/// The bytes of an unknown capability at `offset`: up to the next capability above it
+/// (`starts`, every capability's offset, sorted), or to the end of `buf`. Its length is
+/// not knowable without knowing it.
+pub(crate) fn up_to_next_cap<'a>(buf: &'a [u8], starts: &[usize], offset: usize) -> &'a [u8] {
+    let end = starts
+        .get(starts.partition_point(|&s| s <= offset))
+        .copied()
+        .unwrap_or(buf.len());
+    buf.get(offset..end).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 //! earliest.
 
 use crate::bytes::{ByteOrder, Reader};
-use crate::chain::{CapChain, RawCap};
+use crate::chain::{self, CapChain, RawCap};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::iova::IovaRange;
 use crate::type1::UnknownCap;
@@ -212,75 +212,25 @@ fn decode(buf: &[u8], order: ByteOrder) -> Result<DeviceInfo, DecodeError> {
         None | Some(0) => return Ok(info),
         Some(first) => first,
     };
-    let mut spans: Vec<(&'static str, usize, usize)> = Vec::new();
+    let mut spans: Vec<chain::KnownSpan> = Vec::new();
     let mut offsets = Vec::new();
     for cap in CapChain::new(buf, order, CAP_OFFSET, first, CAPS_START) {
         let cap = cap?;
-        check_header(&cap, &spans)?;
+        chain::check_header(&cap, spans.iter().copied())?;
         let (decoded, size) = decode_cap(&cap)?;
         if !matches!(decoded, DeviceCap::Unknown(_)) {
             let name = decoded.name();
             if let Some(&(_, first_offset, _)) = spans.iter().find(|s| s.0 == name) {
-                return Err(DecodeError::new(
-                    cap.offset,
-                    DecodeErrorKind::DuplicateCap {
-                        name,
-                        id: cap.id,
-                        first_offset,
-                    },
-                ));
+                return Err(chain::duplicate_cap(name, &cap, first_offset));
             }
-            let end = cap.offset + size;
-            if let Some(&(other, start, other_end)) = spans
-                .iter()
-                .find(|&&(_, start, other_end)| cap.offset < other_end && start < end)
-            {
-                return Err(DecodeError::new(
-                    cap.offset,
-                    DecodeErrorKind::CapOverlaps {
-                        cap_offset: cap.offset as u64,
-                        name: other,
-                        other_offset: start,
-                        other_end,
-                    },
-                ));
-            }
-            spans.push((name, cap.offset, end));
+            chain::check_fields(&cap, size, spans.iter().copied())?;
+            spans.push((name, cap.offset, cap.offset + size));
         }
         info.caps.push(decoded);
         offsets.push(cap.offset);
     }
     fill_unknown_bytes(buf, &mut info.caps, &offsets);
     Ok(info)
-}
-
-/// A header may not start inside a known capability (at one's start, the chain loops).
-fn check_header(
-    cap: &RawCap<'_>,
-    spans: &[(&'static str, usize, usize)],
-) -> Result<(), DecodeError> {
-    let header_end = cap.offset + crate::uapi::cap_header::SIZE;
-    match spans
-        .iter()
-        .find(|&&(_, start, end)| cap.offset < end && start < header_end)
-    {
-        None => Ok(()),
-        Some(&(name, start, end)) => Err(DecodeError::new(
-            cap.pointer_at,
-            if cap.offset == start {
-                DecodeErrorKind::ChainLoops {
-                    hops: cap.index + 1,
-                }
-            } else {
-                DecodeErrorKind::CapOverlaps {
-                    cap_offset: cap.offset as u64,
-                    name,
-                    other_offset: start,
-                    other_end: end,
-                }
-            },
-        )),
-    }
 }
 
 /// One capability and the bytes of it this library reads (for the overlap check).
@@ -379,18 +329,13 @@ fn decode_cap(cap: &RawCap<'_>) -> Result<(DeviceCap, usize), DecodeError> {
 }
 
 /// An unknown capability's bytes run to the next capability above it, or to the end of
-/// the buffer (its length is not knowable without knowing it). `offsets` are the
-/// capabilities' offsets, in chain order.
+/// the buffer. `offsets` are the capabilities' offsets, in chain order.
 fn fill_unknown_bytes(buf: &[u8], caps: &mut [DeviceCap], offsets: &[usize]) {
     let mut starts = offsets.to_vec();
     starts.sort_unstable();
     for cap in caps.iter_mut() {
         if let DeviceCap::Unknown(u) = cap {
-            let end = starts
-                .get(starts.partition_point(|&s| s <= u.offset))
-                .copied()
-                .unwrap_or(buf.len());
-            u.bytes = buf.get(u.offset..end).unwrap_or_default().to_vec();
+            u.bytes = chain::up_to_next_cap(buf, &starts, u.offset).to_vec();
         }
     }
 }

@@ -34,6 +34,17 @@ fn result(ret: libc::c_int) -> Result<i32, Errno> {
     }
 }
 
+/// `fstat` of a borrowed descriptor.
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, Errno> {
+    // SAFETY: `stat` is plain old data, written by fstat before it is read.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a live, writable `struct stat`; `fd` is a borrowed open descriptor.
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } < 0 {
+        return Err(Errno::last());
+    }
+    Ok(st)
+}
+
 /// An ioctl whose argument is an `argsz`-led VFIO structure that the kernel reads and
 /// fills within `argsz` (`VFIO_IOMMU_GET_INFO`, `VFIO_GROUP_GET_STATUS`,
 /// `VFIO_IOMMU_UNMAP_DMA`). Refuses with `EINVAL`, without calling the kernel, a buffer

@@ -6,7 +6,6 @@ use std::ffi::CString;
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -114,11 +113,8 @@ impl Group {
         })?;
         // A node under another name (a symlink, a bind mount): its device says the group.
         let number = number.or_else(|| {
-            let rdev = std::fs::File::from(fd.try_clone().ok()?)
-                .metadata()
-                .ok()?
-                .rdev();
-            paths.sysfs.vfio_group_of_rdev(rdev)
+            let st = crate::ioctl::fstat(fd.as_fd()).ok()?;
+            paths.sysfs.vfio_group_of_rdev(st.st_rdev)
         });
         let group = Group {
             fd,

@@ -74,17 +74,12 @@ pub fn capture_type1_with<I: VfioIoctl + ?Sized>(
 /// Refuses a successful `VFIO_IOMMU_GET_INFO` reply from a file that is not a misc
 /// character device: a vfio-pci device fd answers the same number with its hot-reset info.
 fn ensure_misc_device(fd: BorrowedFd<'_>) -> Result<(), Error> {
-    // SAFETY: `stat` is plain old data, written by fstat before it is read.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a live, writable `struct stat`; `fd` is a borrowed open descriptor.
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } < 0 {
-        return Err(Error::Ioctl {
-            ioctl: "fstat",
-            target: format!("fd {}", fd.as_raw_fd()),
-            errno: Errno::last(),
-            hint: None,
-        });
-    }
+    let st = crate::ioctl::fstat(fd).map_err(|errno| Error::Ioctl {
+        ioctl: "fstat",
+        target: format!("fd {}", fd.as_raw_fd()),
+        errno,
+        hint: None,
+    })?;
     const MISC_MAJOR: u32 = 10;
     let is_char = st.st_mode & libc::S_IFMT == libc::S_IFCHR;
     if is_char && libc::major(st.st_rdev) == MISC_MAJOR {

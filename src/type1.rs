@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::bytes::{ByteOrder, Fields, Reader};
-use crate::chain::{CapChain, RawCap};
+use crate::chain::{self, CapChain, RawCap};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::iova::{self, IovaRange, PageSizes};
 use crate::uapi::{self, cap_dma_avail, cap_header, cap_iova_range, cap_migration, type1_info};
@@ -470,18 +470,11 @@ impl<'a> InfoView<'a> {
         let unknown_caps = self
             .caps()
             .filter(|c| Type1Cap::from_id(c.id).is_none())
-            .map(|c| {
-                // The cap extends to the next cap above it, or to the end of the buffer.
-                let end = starts
-                    .get(starts.partition_point(|&s| s <= c.offset))
-                    .copied()
-                    .unwrap_or(bytes.len());
-                UnknownCap {
-                    id: c.id,
-                    version: c.version,
-                    offset: c.offset,
-                    bytes: bytes[c.offset..end].to_vec(),
-                }
+            .map(|c| UnknownCap {
+                id: c.id,
+                version: c.version,
+                offset: c.offset,
+                bytes: chain::up_to_next_cap(bytes, &starts, c.offset).to_vec(),
             })
             .collect();
         IommuInfo {
@@ -568,13 +561,13 @@ fn walk(reader: Reader<'_>, first: u32) -> Result<Found<'_>, DecodeError> {
     let mut found = Found::default();
     for cap in CapChain::over(reader, type1_info::CAP_OFFSET, first, type1_info::PAD) {
         let cap = cap?;
-        found.check_header(&cap)?;
+        chain::check_header(&cap, found.known_spans())?;
         let Some(which) = Type1Cap::from_id(cap.id) else {
             found.unknown += 1;
             continue;
         };
         if let Some(first_offset) = found.known_offset(which) {
-            return Err(duplicate_cap(which, &cap, first_offset));
+            return Err(chain::duplicate_cap(which.name(), &cap, first_offset));
         }
         let size = match which {
             Type1Cap::IovaRange => {
@@ -593,7 +586,7 @@ fn walk(reader: Reader<'_>, first: u32) -> Result<Found<'_>, DecodeError> {
                 cap_dma_avail::SIZE
             }
         };
-        found.check_span(&cap, size)?;
+        chain::check_fields(&cap, size, found.known_spans())?;
     }
     Ok(found)
 }
@@ -610,8 +603,8 @@ impl Found<'_> {
         (at != 0).then_some(at)
     }
 
-    /// Where the fields of each known capability found so far lie: `(cap, start, end)`.
-    fn known_spans(&self) -> impl Iterator<Item = (Type1Cap, usize, usize)> + '_ {
+    /// Where the fields of each known capability found so far lie.
+    fn known_spans(&self) -> impl Iterator<Item = chain::KnownSpan> + '_ {
         [
             (
                 Type1Cap::IovaRange,
@@ -623,53 +616,8 @@ impl Found<'_> {
         .into_iter()
         .filter_map(|(cap, size)| {
             let at = self.known_offset(cap)?;
-            Some((cap, at, at + size))
+            Some((cap.name(), at, at + size))
         })
-    }
-
-    /// The header of `cap` may not start inside a known capability (at one's start, the
-    /// chain loops). Reported at the field that pointed to it.
-    fn check_header(&self, cap: &RawCap<'_>) -> Result<(), DecodeError> {
-        let header_end = cap.offset + cap_header::SIZE;
-        for (known, start, end) in self.known_spans() {
-            if cap.offset < end && start < header_end {
-                let kind = if cap.offset == start {
-                    DecodeErrorKind::ChainLoops {
-                        hops: cap.index + 1,
-                    }
-                } else {
-                    DecodeErrorKind::CapOverlaps {
-                        cap_offset: cap.offset as u64,
-                        name: known.name(),
-                        other_offset: start,
-                        other_end: end,
-                    }
-                };
-                return Err(DecodeError::new(cap.pointer_at, kind));
-            }
-        }
-        Ok(())
-    }
-
-    /// The `size` bytes of the known capability at `cap` may not overlap another known
-    /// capability.
-    fn check_span(&self, cap: &RawCap<'_>, size: usize) -> Result<(), DecodeError> {
-        let end = cap.offset + size;
-        for (known, start, other_end) in self.known_spans() {
-            // `cap` itself is known already; no other starts at its offset.
-            if start != cap.offset && cap.offset < other_end && start < end {
-                return Err(DecodeError::new(
-                    cap.offset,
-                    DecodeErrorKind::CapOverlaps {
-                        cap_offset: cap.offset as u64,
-                        name: known.name(),
-                        other_offset: start,
-                        other_end,
-                    },
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -742,18 +690,6 @@ fn inverted_range(cap: usize, index: usize, start: u64, end: u64) -> DecodeError
     DecodeError::new(
         cap + cap_iova_range::RANGES + index * cap_iova_range::RANGE_SIZE,
         DecodeErrorKind::InvertedRange { index, start, end },
-    )
-}
-
-#[cold]
-fn duplicate_cap(which: Type1Cap, cap: &RawCap<'_>, first_offset: usize) -> DecodeError {
-    DecodeError::new(
-        cap.offset,
-        DecodeErrorKind::DuplicateCap {
-            name: which.name(),
-            id: cap.id,
-            first_offset,
-        },
     )
 }
 
