@@ -117,10 +117,13 @@ lab-build: c-build python-install
 	mkdir -p target/lab
 	$(CARGO) build --workspace --bins --examples
 	{ $(CARGO) test --no-run --test lab --message-format=json; \
+	  $(CARGO) test --no-run --test lab_iommufd --message-format=json; \
 	  $(CARGO) test --no-run -p vfio-iommu-info-cli --test lab_cli --message-format=json; \
 	  $(CARGO) test --no-run -p vfio-iommu-info-ffi --test lab_c --message-format=json; } \
 	  | grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' > target/lab/tests.list
-	test "$$(wc -l < target/lab/tests.list)" -eq 3
+	test "$$(wc -l < target/lab/tests.list)" -eq 4
+	# The host side of the s390x scenario: lab/s390x.sh runs it on the guest's capture.
+	$(CARGO) test --no-run --test s390x
 
 # The real-kernel matrix: QEMU guests with intel/amd/virtio vIOMMUs (LAB_SCENARIOS=... for a subset).
 lab: lab-build
@@ -137,9 +140,11 @@ demo: lab-build
 	  $(CLI) list; echo; for g in $$groups; do $(CLI) query $$g; echo; $(CLI) plan $$g --ram 4G --alloc 64K --dma-bits 32 || true; echo; done; \
 	else \
 	  echo "== no VFIO groups on this host: booting $(DEMO_SCENARIO) under QEMU =="; \
-	  lab/run -s $(DEMO_SCENARIO) --exec 'set -x; $(CLI) list; $(CLI) query $$LAB_EDU_BDFS; $(CLI) explain $${LAB_EDU_BDFS%% *} --iova 0xfd00000000 --size 0x200000 || echo "(explain exits 1: a check failed)"; $(CLI) plan $${LAB_EDU_BDFS%% *} --ram 1010G --ram 4G@0xfd00000000 --alloc 64K --dma-bits 28 || echo "(plan exits 1: a region could not be placed)"'; \
+	  lab/run -s $(DEMO_SCENARIO) --exec 'set -x; $(CLI) list; $(CLI) query $$LAB_EDU_BDFS; $(CLI) device $${LAB_EDU_BDFS%% *}; $(CLI) explain $${LAB_EDU_BDFS%% *} --iova 0xfd00000000 --size 0x200000 || echo "(explain exits 1: a check failed)"; $(CLI) plan $${LAB_EDU_BDFS%% *} --ram 1010G --ram 4G@0xfd00000000 --alloc 64K --dma-bits 28 || echo "(plan exits 1: a region could not be placed)"'; \
 	  echo; echo "== a capture from a real Linux 6.1 kernel (tests/fixtures) =="; \
 	  $(CLI) decode tests/fixtures/linux-6.1-amd/group-2/info-exact.bin; \
+	  echo; echo "== the seed's s390 DMA window, captured from a real s390x Linux 6.12 (tests/fixtures) =="; \
+	  $(CLI) decode --kind device tests/fixtures/linux-6.12-s390x-zpci/device-exact.bin --byte-order big; \
 	fi
 
 # After `make lab`: copy the guests' captures into tests/fixtures/.

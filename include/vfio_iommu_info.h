@@ -24,14 +24,14 @@
  * - Pointers are checked: a NULL where a pointer is required is VFIO_IOMMU_INFO_E_NULL,
  *   never a crash. (Other invalid pointers cannot be detected.)
  * - Objects the library allocates (struct vfio_iommu_info, vfio_iommu_info_container,
- *   vfio_iommu_info_space, vfio_iommu_info_allocator, vfio_iommu_info_layout, strings)
- *   are opaque, owned by the caller, and freed exactly once by their _free function,
- *   which accepts NULL. None refers to the object it was made from: free them in any
- *   order.
- * - Threads. Info objects, spaces and layouts are immutable and may be read from several
- *   threads at once. An allocator is internally locked: its functions may be called on
- *   one allocator from several threads at once, each call atomic. The last error is per
- *   thread.
+ *   vfio_iommu_info_space, vfio_iommu_info_allocator, vfio_iommu_info_layout,
+ *   vfio_iommu_info_device_info, vfio_iommu_info_region_info, vfio_iommu_info_iommufd,
+ *   strings) are opaque, owned by the caller, and freed exactly once by their _free
+ *   function, which accepts NULL. None refers to the object it was made from: free them in any order.
+ * - Threads. Info objects (IOMMU, device and region info), iommufd handles, spaces and
+ *   layouts are immutable and may be read from several threads at once. An allocator is internally
+ *   locked: its functions may be called on one allocator from several threads at once,
+ *   each call atomic. The last error is per thread.
  * - Structs the caller fills in or receives begin with `uint32_t size`: set it to sizeof
  *   the struct before the call, so that later versions can append fields without breaking
  *   callers built against this header. A size below the struct's size in the release that
@@ -50,8 +50,10 @@
  *   is the loaded library's. Within SONAME libvfio_iommu_info.so.0 exports are only added,
  *   each under the ELF symbol version node of the release that added it:
  *   VFIO_IOMMU_INFO_0 for 0.1, VFIO_IOMMU_INFO_0.2 for 0.2 (IOVA planning: spaces,
- *   allocators, guest layouts; marked "since 0.2"). A program that uses a 0.2 function
- *   needs a library of at least 0.2, and the dynamic loader says so by name.
+ *   allocators, guest layouts; marked "since 0.2"), VFIO_IOMMU_INFO_0.3 for 0.3 (device
+ *   info and region info, iommufd and the facts with their sources; marked "since 0.3").
+ *   A program that uses a 0.2 function needs a library of at least 0.2, and the dynamic
+ *   loader says so by name.
  *
  * A MINIMAL USE (with <inttypes.h> and <stdio.h>)
  *
@@ -82,6 +84,37 @@
  *       vfio_iommu_info_allocator_free(alloc);
  *   }
  *   vfio_iommu_info_space_free(space);
+ *
+ * DEVICE AND REGION INFO (since 0.3)
+ *
+ * The buffers of VFIO_DEVICE_GET_INFO and VFIO_DEVICE_GET_REGION_INFO (on a device fd
+ * the caller opened with VFIO_GROUP_GET_DEVICE_FD), decoded with their capability chains:
+ *
+ *   struct vfio_iommu_info_device_info *dev;
+ *   struct vfio_iommu_info_range window;
+ *   if (vfio_iommu_info_device_info_decode(buf, len, VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE,
+ *                                          &dev) == 0) {
+ *       if (vfio_iommu_info_device_info_dma_window(dev, &window) == 0)
+ *           ... the s390 zPCI function's DMA window (ZPCI_BASE) ...
+ *       vfio_iommu_info_device_info_free(dev);
+ *   }
+ *
+ * IOMMUFD AND WHERE EACH FACT COMES FROM (since 0.3)
+ *
+ * vfio_iommu_info_iommufd_open() does the iommufd dance for one PCI device (/dev/iommu,
+ * its VFIO cdev, bind, a fresh IOAS, attach); the handle holds the IOAS's IOVA ranges,
+ * its required alignment and the IOMMU hardware info. A struct vfio_iommu_info_facts
+ * tags every fact with its VFIO_IOMMU_INFO_SOURCE_* (0: absent), for iommufd or for a
+ * type1 answer, whose meaning depends on who serves the container
+ * (vfio_iommu_info_container_backend(): type1, or iommufd's compat container):
+ *
+ *   struct vfio_iommu_info_iommufd *fd;
+ *   struct vfio_iommu_info_facts facts = { .size = sizeof(facts) };
+ *   if (vfio_iommu_info_iommufd_open("0000:03:00.0", &fd) == 0) {
+ *       if (vfio_iommu_info_iommufd_facts(fd, &facts) == 0 && facts.page_sizes_source)
+ *           ... facts.page_sizes, from vfio_iommu_info_source_str(facts.page_sizes_source)
+ *       vfio_iommu_info_iommufd_free(fd);
+ *   }
  */
 
 
@@ -107,7 +140,7 @@
 /**
  * The minor version: exports are added, never removed or changed, within a major.
  */
-#define VFIO_IOMMU_INFO_VERSION_MINOR 2
+#define VFIO_IOMMU_INFO_VERSION_MINOR 3
 
 /**
  * The patch version.
@@ -206,7 +239,8 @@
 
 /**
  * The IOMMU group is not viable: a device of it is bound to a driver other than a VFIO
- * driver (the last error names the device and the driver).
+ * driver (the last error names the device and the driver). On the iommufd path (since
+ * 0.3): the device itself is not on vfio-pci.
  */
 #define VFIO_IOMMU_INFO_E_NOT_VIABLE -4102
 
@@ -281,6 +315,13 @@
  * map but never unmap; the allocator keeps it out (since 0.2).
  */
 #define VFIO_IOMMU_INFO_E_TOP_PAGE -4115
+
+/**
+ * The PCI device is on vfio-pci but has no VFIO device node (`/dev/vfio/devices/vfioN`):
+ * the kernel lacks `CONFIG_VFIO_DEVICE_CDEV` (Linux 6.6+); use the group path
+ * (`vfio_iommu_info_open()`) (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV -4116
 
 /**
  * The span can be mapped: inside one usable range and aligned to the smallest page size.
@@ -394,6 +435,101 @@
 #define VFIO_IOMMU_INFO_PLACEMENT_NO_ROOM 2
 
 /**
+ * `vfio_iommu_info_region_type.pci_vendor` of a type that is not a PCI vendor type (no
+ * 16-bit vendor id has this value) (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_NO_PCI_VENDOR UINT32_MAX
+
+/**
+ * The backend: `/dev/vfio/vfio` served by `vfio_iommu_type1` (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_BACKEND_TYPE1 1
+
+/**
+ * The backend: `/dev/vfio/vfio` served by iommufd's VFIO compatibility
+ * (`CONFIG_IOMMUFD_VFIO_CONTAINER`); it answers type1's ioctls with iommufd's meanings
+ * (DMA_AVAIL of `UINT32_MAX` means no limit; no MIGRATION capability) (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_BACKEND_IOMMUFD_COMPAT 2
+
+/**
+ * The backend: `/dev/iommu` with the device's VFIO cdev (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_BACKEND_IOMMUFD 3
+
+/**
+ * A fact's source: none, the fact is absent (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_NONE 0
+
+/**
+ * A fact's source: `iova_pgsizes` of `VFIO_IOMMU_GET_INFO` (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_TYPE1_PAGE_SIZES 1
+
+/**
+ * A fact's source: the type1 IOVA_RANGE capability (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_TYPE1_IOVA_RANGE_CAP 2
+
+/**
+ * A fact's source: the type1 DMA_AVAIL capability (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_TYPE1_DMA_AVAIL_CAP 3
+
+/**
+ * A fact's source: the type1 MIGRATION capability (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_TYPE1_MIGRATION_CAP 4
+
+/**
+ * A fact's source: `IOMMU_IOAS_IOVA_RANGES` (the ranges, or `out_iova_alignment`)
+ * (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_IOMMUFD_IOAS 5
+
+/**
+ * A fact's source: the decoded registers of `IOMMU_GET_HW_INFO` (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_INFO 6
+
+/**
+ * A fact's source: `out_capabilities` of `IOMMU_GET_HW_INFO` (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_CAPABILITIES 7
+
+/**
+ * A fact's source: sysfs `reserved_regions` (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_SYSFS 8
+
+/**
+ * `vfio_iommu_info_facts.mapping_limit_kind`: `mapping_limit_remaining` more mappings
+ * are accepted (type1's DMA_AVAIL) (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_LIMIT_REMAINING 1
+
+/**
+ * `vfio_iommu_info_facts.mapping_limit_kind`: no mapping count limit (iommufd, and its
+ * compat container's DMA_AVAIL of `UINT32_MAX`); pinned memory is limited by
+ * `RLIMIT_MEMLOCK` and the memory cgroup instead (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_LIMIT_UNLIMITED 2
+
+/**
+ * `vfio_iommu_info_facts.dirty_tracking_kind`: type1's MIGRATION capability, dirty
+ * bitmaps through `VFIO_IOMMU_DIRTY_PAGES` (tracked by pinning, not by the IOMMU), with
+ * `dirty_pgsize_bitmap` and `dirty_max_bitmap_size` (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_DIRTY_TYPE1 1
+
+/**
+ * `vfio_iommu_info_facts.dirty_tracking_kind`: iommufd's `IOMMU_HW_CAP_DIRTY_TRACKING`:
+ * `dirty_hardware` says whether the IOMMU tracks dirty pages for the device (since 0.3).
+ */
+#define VFIO_IOMMU_INFO_DIRTY_HARDWARE 2
+
+/**
  * What a type1 container told about its IOMMU: an opaque object, from
  * `vfio_iommu_info_decode()`, `vfio_iommu_info_query()` or `vfio_iommu_info_open()`,
  * freed by `vfio_iommu_info_free()`. Immutable: it may be read from several threads.
@@ -423,10 +559,32 @@ struct vfio_iommu_info_allocator;
 struct vfio_iommu_info_container;
 
 /**
+ * What `VFIO_DEVICE_GET_INFO` said about a device: an opaque object from
+ * `vfio_iommu_info_device_info_decode()`, freed by `vfio_iommu_info_device_info_free()`.
+ * Immutable: it may be read from several threads (since 0.3).
+ */
+struct vfio_iommu_info_device_info;
+
+/**
+ * One PCI device on the iommufd path: `/dev/iommu` and the device's VFIO cdev, bound,
+ * attached to a fresh IOAS; its IOVA ranges and hardware info read when it was opened
+ * (since 0.3). Opaque, from `vfio_iommu_info_iommufd_open()`, freed by
+ * `vfio_iommu_info_iommufd_free()`. Immutable: it may be read from several threads.
+ */
+struct vfio_iommu_info_iommufd;
+
+/**
  * A guest layout: an opaque object from `vfio_iommu_info_layout_new()`, freed by
  * `vfio_iommu_info_layout_free()`. Immutable: it may be read from several threads.
  */
 struct vfio_iommu_info_layout;
+
+/**
+ * What `VFIO_DEVICE_GET_REGION_INFO` said about one region: an opaque object from
+ * `vfio_iommu_info_region_info_decode()`, freed by `vfio_iommu_info_region_info_free()`.
+ * Immutable: it may be read from several threads (since 0.3).
+ */
+struct vfio_iommu_info_region_info;
 
 /**
  * The usable IOVA space of a container: an opaque object from
@@ -536,8 +694,9 @@ struct vfio_iommu_info_cap {
     uint64_t offset;
     /**
      * For a capability this library does not know: its bytes, header included, up to the
-     * capability at the next higher offset or the end of the buffer (owned by the info object, valid until it
-     * is freed). NULL for a known capability.
+     * capability at the next higher offset or the end of the buffer (owned by the object
+     * read from, an info, device-info or region-info object, valid until it is freed).
+     * NULL for a known capability.
      */
     const uint8_t *bytes;
     /**
@@ -755,6 +914,510 @@ struct vfio_iommu_info_mapping_count {
     uint64_t entries;
 };
 
+/**
+ * The fixed part of `struct vfio_device_info`, as found in the buffer (since 0.3).
+ */
+struct vfio_iommu_info_device_header {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_device_header)`; on success,
+     * the number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * `argsz` as the kernel returned it: the size it needs when `caps_truncated` is 1.
+     */
+    uint32_t argsz;
+    /**
+     * `VFIO_DEVICE_FLAGS_*`: bit 0 RESET, bit 1 PCI, bit 7 CAPS...
+     */
+    uint32_t flags;
+    /**
+     * How many regions the device has (`VFIO_DEVICE_GET_REGION_INFO` indexes).
+     */
+    uint32_t num_regions;
+    /**
+     * How many interrupt types it has (`VFIO_DEVICE_GET_IRQ_INFO` indexes).
+     */
+    uint32_t num_irqs;
+    /**
+     * `cap_offset`: where the chain starts; 0 when the CAPS flag is clear, the buffer
+     * (a kernel before 5.10) does not hold the field, or the chain did not fit.
+     */
+    uint32_t cap_offset;
+    /**
+     * 1 when the kernel had capabilities that did not fit the buffer (query again with
+     * `argsz` bytes), else 0.
+     */
+    uint32_t caps_truncated;
+};
+
+/**
+ * `VFIO_DEVICE_INFO_CAP_ZPCI_BASE`: where an s390 PCI function may DMA, and who it is
+ * (since 0.3). The kernel's 8- and 16-bit fields are widened to 32 bits.
+ */
+struct vfio_iommu_info_zpci_base {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_zpci_base)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * The capability's version (2 adds `fh`).
+     */
+    uint32_t version;
+    /**
+     * First IOVA of the function's DMA window.
+     */
+    uint64_t start_dma;
+    /**
+     * Last IOVA of the window (inclusive).
+     */
+    uint64_t end_dma;
+    /**
+     * Physical channel id.
+     */
+    uint32_t pchid;
+    /**
+     * Virtual function number.
+     */
+    uint32_t vfn;
+    /**
+     * Function measurement block length.
+     */
+    uint32_t fmb_length;
+    /**
+     * PCI function type.
+     */
+    uint32_t pft;
+    /**
+     * Function group id.
+     */
+    uint32_t gid;
+    /**
+     * 1 when `fh` was reported (version 2 and later), else 0.
+     */
+    uint32_t has_fh;
+    /**
+     * Function handle; 0 when `has_fh` is 0.
+     */
+    uint32_t fh;
+    /**
+     * Always 0 (padding, not from the kernel).
+     */
+    uint32_t reserved;
+};
+
+/**
+ * `VFIO_DEVICE_INFO_CAP_ZPCI_GROUP`: what an s390 PCI function's group supports
+ * (since 0.3).
+ */
+struct vfio_iommu_info_zpci_group {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_zpci_group)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * The capability's version (2 adds `imaxstbl`).
+     */
+    uint32_t version;
+    /**
+     * DMA address space mask.
+     */
+    uint64_t dasm;
+    /**
+     * MSI address.
+     */
+    uint64_t msi_addr;
+    /**
+     * `VFIO_DEVICE_INFO_ZPCI_FLAG_*`.
+     */
+    uint64_t flags;
+    /**
+     * Measurement update interval.
+     */
+    uint32_t mui;
+    /**
+     * Maximum number of MSIs.
+     */
+    uint32_t noi;
+    /**
+     * Maximum store block length.
+     */
+    uint32_t maxstbl;
+    /**
+     * The zPCI architecture version (`version` in the kernel's struct).
+     */
+    uint32_t zpci_version;
+    /**
+     * 1 when `imaxstbl` was reported (version 2 and later), else 0.
+     */
+    uint32_t has_imaxstbl;
+    /**
+     * Maximum interpreted store block length; 0 when `has_imaxstbl` is 0.
+     */
+    uint32_t imaxstbl;
+};
+
+/**
+ * The fixed part of `struct vfio_region_info`, as found in the buffer (since 0.3).
+ */
+struct vfio_iommu_info_region_header {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_region_header)`; on success,
+     * the number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * `argsz` as the kernel returned it: the size it needs when `caps_truncated` is 1.
+     */
+    uint32_t argsz;
+    /**
+     * `VFIO_REGION_INFO_FLAG_*`: bit 0 READ, bit 1 WRITE, bit 2 MMAP, bit 3 CAPS.
+     */
+    uint32_t flags;
+    /**
+     * The region index.
+     */
+    uint32_t index;
+    /**
+     * `cap_offset`: where the chain starts; 0 when the CAPS flag is clear (the kernel
+     * then leaves the field as the caller passed it) or the chain did not fit.
+     */
+    uint32_t cap_offset;
+    /**
+     * 1 when the kernel had capabilities that did not fit the buffer (query again with
+     * `argsz` bytes), else 0.
+     */
+    uint32_t caps_truncated;
+    /**
+     * The region's size in bytes (0 for an unimplemented region, such as an unused BAR).
+     */
+    uint64_t region_size;
+    /**
+     * Where the region is in the device fd (for `pread`, `pwrite` and `mmap`).
+     */
+    uint64_t offset;
+};
+
+/**
+ * `VFIO_REGION_INFO_CAP_TYPE`: what a device-specific region is (since 0.3).
+ */
+struct vfio_iommu_info_region_type {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_region_type)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * The capability's version.
+     */
+    uint32_t version;
+    /**
+     * `type`: a `VFIO_REGION_TYPE_*`, or `VFIO_REGION_TYPE_PCI_VENDOR_TYPE` with a PCI
+     * vendor id in the low 16 bits.
+     */
+    uint32_t region_type;
+    /**
+     * `subtype`, in the namespace of the type (or of the vendor).
+     */
+    uint32_t subtype;
+    /**
+     * The PCI vendor id of a PCI vendor type, else `VFIO_IOMMU_INFO_NO_PCI_VENDOR`.
+     */
+    uint32_t pci_vendor;
+    /**
+     * Always 0 (padding, not from the kernel).
+     */
+    uint32_t reserved;
+    /**
+     * The subtype's `<linux/vfio.h>` name without `VFIO_REGION_SUBTYPE_`
+     * (`"INTEL_IGD_OPREGION"`...), or NULL for a type and subtype it does not define
+     * together: a static string, not to be freed.
+     */
+    const char *name;
+    /**
+     * The type's name without `VFIO_REGION_TYPE_` (`"PCI_VENDOR"`, `"GFX"`, `"CCW"`,
+     * `"MIGRATION_DEPRECATED"`), or NULL: a static string, not to be freed.
+     */
+    const char *type_name;
+};
+
+/**
+ * An area of a region that may be mmapped, relative to the region's start (since 0.3).
+ */
+struct vfio_iommu_info_mmap_area {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_mmap_area)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * 1 when the area lies inside the region; 0 for a SPARSE_MMAP area that runs past
+     * its end (no kernel reports one; an mmap of it would fail or reach another region).
+     */
+    uint32_t within_region;
+    /**
+     * Where the area starts in the region (add the region's `offset` for `mmap`).
+     */
+    uint64_t offset;
+    /**
+     * Its length in bytes.
+     */
+    uint64_t len;
+};
+
+/**
+ * What one backend says about mapping DMA, every fact with its source
+ * (`VFIO_IOMMU_INFO_SOURCE_*`; `VFIO_IOMMU_INFO_SOURCE_NONE` when the backend did not
+ * say, and then the fact's value fields are 0) (since 0.3). Why a fact is absent is in
+ * the `notes` of the JSON form (`vfio_iommu_info_facts_type1_to_json()`,
+ * `vfio_iommu_info_iommufd_to_json()`).
+ */
+struct vfio_iommu_info_facts {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_facts)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * The interface that answered: `VFIO_IOMMU_INFO_BACKEND_*`.
+     */
+    uint32_t backend;
+    /**
+     * The source of the usable IOVA ranges.
+     */
+    uint32_t iova_ranges_source;
+    /**
+     * The source of `page_sizes`.
+     */
+    uint32_t page_sizes_source;
+    /**
+     * How many usable IOVA ranges; read them from the object the facts came from
+     * (`vfio_iommu_info_iova_range()`, `vfio_iommu_info_iommufd_iova_range()`).
+     */
+    size_t iova_range_count;
+    /**
+     * The page sizes mappings can use (bit n: 2^n bytes): type1's bitmap, or for
+     * iommufd derived from the hardware registers when the driver reports them.
+     */
+    uint64_t page_sizes;
+    /**
+     * The source of `iova_alignment`.
+     */
+    uint32_t iova_alignment_source;
+    /**
+     * The source of `address_width`.
+     */
+    uint32_t address_width_source;
+    /**
+     * The alignment every mapping's IOVA and length must have (iommufd's
+     * `out_iova_alignment`: the largest page size an attached domain requires; not the
+     * page sizes the IOMMU supports).
+     */
+    uint64_t iova_alignment;
+    /**
+     * The IOVA width the IOMMU translates, in bits (from hardware registers).
+     */
+    uint32_t address_width;
+    /**
+     * The source of the mapping limit.
+     */
+    uint32_t mapping_limit_source;
+    /**
+     * `VFIO_IOMMU_INFO_LIMIT_REMAINING` or `VFIO_IOMMU_INFO_LIMIT_UNLIMITED`; 0 when
+     * absent.
+     */
+    uint32_t mapping_limit_kind;
+    /**
+     * How many more mappings are accepted, for `VFIO_IOMMU_INFO_LIMIT_REMAINING`.
+     */
+    uint32_t mapping_limit_remaining;
+    /**
+     * The source of the dirty-tracking fact.
+     */
+    uint32_t dirty_tracking_source;
+    /**
+     * `VFIO_IOMMU_INFO_DIRTY_TYPE1` or `VFIO_IOMMU_INFO_DIRTY_HARDWARE`; 0 when absent.
+     */
+    uint32_t dirty_tracking_kind;
+    /**
+     * For `VFIO_IOMMU_INFO_DIRTY_TYPE1`: the page sizes the dirty bitmap can be kept at.
+     */
+    uint64_t dirty_pgsize_bitmap;
+    /**
+     * For `VFIO_IOMMU_INFO_DIRTY_TYPE1`: the largest dirty bitmap, in bytes.
+     */
+    uint64_t dirty_max_bitmap_size;
+    /**
+     * For `VFIO_IOMMU_INFO_DIRTY_HARDWARE`: 1 when the IOMMU tracks dirty pages for the
+     * device (`IOMMU_HWPT_SET_DIRTY_TRACKING`), 0 when not.
+     */
+    uint32_t dirty_hardware;
+    /**
+     * Always 0 (padding, not from the kernel).
+     */
+    uint32_t reserved;
+};
+
+/**
+ * The ids and fds of an iommufd handle (since 0.3).
+ */
+struct vfio_iommu_info_iommufd_ids {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_iommufd_ids)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * The iommufd (`/dev/iommu`) fd, for `IOMMU_IOAS_MAP` and the like; owned by the
+     * handle: do not close it.
+     */
+    int iommufd_fd;
+    /**
+     * The device's fd (its VFIO cdev, bound and attached), for `VFIO_DEVICE_GET_INFO`,
+     * region access and the like; owned by the handle: do not close it.
+     */
+    int device_fd;
+    /**
+     * The device id `VFIO_DEVICE_BIND_IOMMUFD` gave.
+     */
+    uint32_t dev_id;
+    /**
+     * The IOAS the device is attached to (map into it).
+     */
+    uint32_t ioas;
+    /**
+     * The HWPT (hardware page table) the attach created or reused.
+     */
+    uint32_t hwpt;
+    /**
+     * `out_iova_alignment` of the IOAS: every mapping's IOVA and length must be a
+     * multiple of it.
+     */
+    uint64_t iova_alignment;
+    /**
+     * The device node's path (`/dev/vfio/devices/vfioN`), a NUL-terminated string owned
+     * by the handle, valid until it is freed.
+     */
+    const char *cdev_path;
+};
+
+/**
+ * `IOMMU_GET_HW_INFO`: the IOMMU hardware behind the device, decoded, with the raw
+ * registers (since 0.3). The register fields of the types other than `data_type`'s are
+ * 0.
+ */
+struct vfio_iommu_info_hw_info {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_hw_info)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * `out_data_type`: `IOMMU_HW_INFO_TYPE_*` of `<linux/iommufd.h>` (0 NONE: the driver
+     * reports no data, 1 INTEL_VTD, 2 ARM_SMMUV3, 3 TEGRA241_CMDQV, 4 AMD).
+     */
+    uint32_t data_type;
+    /**
+     * The length of the kernel's data (`data_len` on return).
+     */
+    uint32_t data_len;
+    /**
+     * 1 when the kernel had more data than the library received, else 0.
+     */
+    uint32_t truncated;
+    /**
+     * 1 when the kernel reports `capabilities` (Linux 6.7+), 0 when it predates them
+     * (6.6 leaves the field 0 whatever the hardware).
+     */
+    uint32_t capabilities_known;
+    /**
+     * `out_max_pasid_log2` (Linux 6.12+; 0 without PASID or on older kernels).
+     */
+    uint32_t max_pasid_log2;
+    /**
+     * `out_capabilities`: `IOMMU_HW_CAP_*` (bit 0 DIRTY_TRACKING); 0 when
+     * `capabilities_known` is 0.
+     */
+    uint64_t capabilities;
+    /**
+     * The data type's name: `"none"`, `"intel-vtd"`, `"arm-smmuv3"`, `"tegra241-cmdqv"`,
+     * `"amd"` or `"unknown"`; a static string.
+     */
+    const char *type_name;
+    /**
+     * The data bytes received, owned by the handle, valid until it is freed; NULL when
+     * `data_received` is 0.
+     */
+    const uint8_t *data;
+    /**
+     * The number of bytes at `data`: `min(data_len, what the library asked for)`.
+     */
+    size_t data_received;
+    /**
+     * 1 when the register fields of `data_type` below were decoded (VT-d, SMMUv3, AMD),
+     * 0 for a type without registers or data too short for its structure.
+     */
+    uint32_t registers_valid;
+    /**
+     * The widest IOVA the hardware translates, in bits, from the registers (VT-d MGAW,
+     * SMMUv3 IDR5.OAS, AMD HATS); 0 when unknown.
+     */
+    uint32_t address_width;
+    /**
+     * The page sizes of the hardware's second-stage (host) page table, bit n for 2^n
+     * bytes, from the registers (VT-d SLLPS, SMMUv3 IDR5 granules); 0 when unknown.
+     */
+    uint64_t page_sizes;
+    /**
+     * 1 when the registers say the hardware can track dirty pages (VT-d scalable mode,
+     * SLADS and SMPWC; SMMUv3 HTTU; AMD HDSup), else 0. The kernel's own answer, which
+     * also needs the driver's support, is bit 0 of `capabilities`.
+     */
+    uint32_t dirty_tracking_hardware;
+    /**
+     * VT-d: `flags` (bit 0: the Sapphire Rapids erratum 772415).
+     */
+    uint32_t vtd_flags;
+    /**
+     * VT-d: CAP_REG.
+     */
+    uint64_t vtd_cap;
+    /**
+     * VT-d: ECAP_REG.
+     */
+    uint64_t vtd_ecap;
+    /**
+     * SMMUv3: `flags`.
+     */
+    uint32_t smmuv3_flags;
+    /**
+     * SMMUv3: IDR0 to IDR5.
+     */
+    uint32_t smmuv3_idr[6];
+    /**
+     * SMMUv3: IIDR (implementation).
+     */
+    uint32_t smmuv3_iidr;
+    /**
+     * SMMUv3: AIDR (architecture version).
+     */
+    uint32_t smmuv3_aidr;
+    /**
+     * Always 0 (padding, not from the kernel).
+     */
+    uint32_t reserved;
+    /**
+     * AMD: EFR (Extended Feature Register).
+     */
+    uint64_t amd_efr;
+    /**
+     * AMD: EFR2.
+     */
+    uint64_t amd_efr2;
+};
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -768,7 +1431,7 @@ uint32_t vfio_iommu_info_version(void);
 
 /**
  * The version of the library loaded at run time as a static NUL-terminated string
- * (`"0.2.0"`); never NULL, not to be freed.
+ * (`"0.3.0"`); never NULL, not to be freed.
  */
 const char *vfio_iommu_info_version_string(void);
 
@@ -1702,6 +2365,494 @@ int vfio_iommu_info_layout_page(const struct vfio_iommu_info_layout *layout,
  */
 int vfio_iommu_info_layout_to_json(const struct vfio_iommu_info_layout *layout,
                                    char **json);
+
+/**
+ * Decodes a `struct vfio_device_info` buffer as the kernel filled it
+ * (`VFIO_DEVICE_GET_INFO` on a device fd, or a capture): `len` bytes at `buf`, in
+ * `byte_order` (`VFIO_IOMMU_INFO_BYTE_ORDER_*`), since 0.3. `buf` may be NULL only when
+ * `len` is 0; the library does not keep it. A buffer shorter than the 16-byte fixed part
+ * is malformed.
+ *
+ * On success, returns 0 and stores a new object in `*out`, freed with
+ * `vfio_iommu_info_device_info_free()`. On failure, returns `VFIO_IOMMU_INFO_E_MALFORMED`
+ * (the last error names the byte offset and what is wrong there), `_E_NULL` or
+ * `_E_INVALID` (`byte_order`), and leaves `*out` untouched.
+ *
+ * # Safety
+ * `buf` must point to `len` readable bytes; `out` must point to writable storage for a
+ * pointer.
+ */
+int vfio_iommu_info_device_info_decode(const uint8_t *buf,
+                                       size_t len,
+                                       uint32_t byte_order,
+                                       struct vfio_iommu_info_device_info **out);
+
+/**
+ * Frees a device-info object (since 0.3). NULL is accepted and ignored.
+ *
+ * # Safety
+ * `info` must be NULL or an object from this library not already freed.
+ */
+void vfio_iommu_info_device_info_free(struct vfio_iommu_info_device_info *info);
+
+/**
+ * Copies the fixed part of the device info into `*out`, whose `size` the caller sets to
+ * `sizeof(struct vfio_iommu_info_device_header)` (since 0.3).
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_NULL`, or `VFIO_IOMMU_INFO_E_INVALID` when `out->size`
+ * is too small; `*out` is written only on success.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_device_info_header(const struct vfio_iommu_info_device_info *info,
+                                       struct vfio_iommu_info_device_header *out);
+
+/**
+ * The s390 PCI function's DMA window: ZPCI_BASE's `[start_dma, end_dma]`, both ends
+ * inclusive (since 0.3). A device without it (any non-s390 device, or a kernel before
+ * 5.10) is `VFIO_IOMMU_INFO_E_ABSENT`, with the reason in the last error.
+ *
+ * Returns 0 and writes `*window`, `VFIO_IOMMU_INFO_E_ABSENT`, `VFIO_IOMMU_INFO_E_MALFORMED`
+ * when the kernel reported `start_dma` above `end_dma`, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `window` must be writable.
+ */
+int vfio_iommu_info_device_info_dma_window(const struct vfio_iommu_info_device_info *info,
+                                           struct vfio_iommu_info_range *window);
+
+/**
+ * The ZPCI_BASE capability, into `*out`, whose `size` the caller sets to
+ * `sizeof(struct vfio_iommu_info_zpci_base)` (since 0.3).
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_ABSENT` (not an s390 PCI function, or a kernel before
+ * 5.10), `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_device_info_zpci_base(const struct vfio_iommu_info_device_info *info,
+                                          struct vfio_iommu_info_zpci_base *out);
+
+/**
+ * The ZPCI_GROUP capability, into `*out`, whose `size` the caller sets to
+ * `sizeof(struct vfio_iommu_info_zpci_group)` (since 0.3).
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_ABSENT`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
+ * `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_device_info_zpci_group(const struct vfio_iommu_info_device_info *info,
+                                           struct vfio_iommu_info_zpci_group *out);
+
+/**
+ * The ZPCI_UTIL capability's utility string (EBCDIC, as the kernel gives it, not
+ * NUL-terminated): `*bytes` receives a pointer owned by `info`, valid until it is freed,
+ * and `*len` its length (since 0.3).
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_ABSENT` or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `bytes` and `len` must be writable.
+ */
+int vfio_iommu_info_device_info_zpci_util(const struct vfio_iommu_info_device_info *info,
+                                          const uint8_t **bytes,
+                                          size_t *len);
+
+/**
+ * The ZPCI_PFIP capability's PCI function path bytes: `*bytes` receives a pointer
+ * owned by `info`, valid until it is freed, and `*len` its length (since 0.3).
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_ABSENT` or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `bytes` and `len` must be writable.
+ */
+int vfio_iommu_info_device_info_zpci_pfip(const struct vfio_iommu_info_device_info *info,
+                                          const uint8_t **bytes,
+                                          size_t *len);
+
+/**
+ * The PCI_ATOMIC_COMP capability's flags: `VFIO_PCI_ATOMIC_COMP32` (1), `_COMP64` (2),
+ * `_COMP128` (4), the AtomicOp completers the root port supports (since 0.3).
+ *
+ * Returns 0 and writes `*flags`, `VFIO_IOMMU_INFO_E_ABSENT` or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `flags` must be writable.
+ */
+int vfio_iommu_info_device_info_atomic_comp(const struct vfio_iommu_info_device_info *info,
+                                            uint32_t *flags);
+
+/**
+ * The number of capabilities in the device-info chain, known and unknown (since 0.3).
+ *
+ * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `count` must be writable.
+ */
+int vfio_iommu_info_device_info_chain_length(const struct vfio_iommu_info_device_info *info,
+                                             size_t *count);
+
+/**
+ * The device-info capability at `index` in chain order, into `*out`, whose `size` the
+ * caller sets to `sizeof(struct vfio_iommu_info_cap)`; `id` is the kernel's
+ * `VFIO_DEVICE_INFO_CAP_*` and `bytes` is set for a capability this library does not
+ * know (since 0.3).
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
+ * `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_device_info_chain_entry(const struct vfio_iommu_info_device_info *info,
+                                            size_t index,
+                                            struct vfio_iommu_info_cap *out);
+
+/**
+ * Decodes a `struct vfio_region_info` buffer as the kernel filled it
+ * (`VFIO_DEVICE_GET_REGION_INFO` on a device fd, or a capture): `len` bytes at `buf`,
+ * in `byte_order` (`VFIO_IOMMU_INFO_BYTE_ORDER_*`), since 0.3. `buf` may be NULL only
+ * when `len` is 0; the library does not keep it. A buffer shorter than the 32-byte
+ * structure is malformed.
+ *
+ * On success, returns 0 and stores a new object in `*out`, freed with
+ * `vfio_iommu_info_region_info_free()`. On failure, returns `VFIO_IOMMU_INFO_E_MALFORMED`
+ * (the last error names the byte offset and what is wrong there), `_E_NULL` or
+ * `_E_INVALID` (`byte_order`), and leaves `*out` untouched.
+ *
+ * # Safety
+ * `buf` must point to `len` readable bytes; `out` must point to writable storage for a
+ * pointer.
+ */
+int vfio_iommu_info_region_info_decode(const uint8_t *buf,
+                                       size_t len,
+                                       uint32_t byte_order,
+                                       struct vfio_iommu_info_region_info **out);
+
+/**
+ * Frees a region-info object (since 0.3). NULL is accepted and ignored.
+ *
+ * # Safety
+ * `info` must be NULL or an object from this library not already freed.
+ */
+void vfio_iommu_info_region_info_free(struct vfio_iommu_info_region_info *info);
+
+/**
+ * Copies the fixed part of the region info into `*out`, whose `size` the caller sets to
+ * `sizeof(struct vfio_iommu_info_region_header)` (since 0.3).
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_NULL`, or `VFIO_IOMMU_INFO_E_INVALID` when `out->size`
+ * is too small; `*out` is written only on success.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_region_info_header(const struct vfio_iommu_info_region_info *info,
+                                       struct vfio_iommu_info_region_header *out);
+
+/**
+ * The TYPE capability of a device-specific region (vfio-pci's regions from index 9: an
+ * Intel IGD OpRegion, a vGPU's EDID...), into `*out`, whose `size` the caller sets to
+ * `sizeof(struct vfio_iommu_info_region_type)` (since 0.3). Unknown types and subtypes
+ * keep their numbers, with `name` NULL.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_ABSENT` (a region with no TYPE capability, such as a
+ * PCI BAR), `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_region_info_type(const struct vfio_iommu_info_region_info *info,
+                                     struct vfio_iommu_info_region_type *out);
+
+/**
+ * Whether the region carries MSIX_MAPPABLE (Linux 4.16+): the MSI-X table in this BAR
+ * may be mmapped with the rest of it. `*mappable` is 1 or 0 (since 0.3).
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `mappable` must be writable.
+ */
+int vfio_iommu_info_region_info_msix_mappable(const struct vfio_iommu_info_region_info *info,
+                                              uint32_t *mappable);
+
+/**
+ * The number of areas of the region that may be mmapped (since 0.3): 0 without the
+ * MMAP flag; with it, the areas of the SPARSE_MMAP capability when the region has one
+ * (possibly 0), else 1, the whole region.
+ *
+ * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `count` must be writable.
+ */
+int vfio_iommu_info_region_info_mmap_area_count(const struct vfio_iommu_info_region_info *info,
+                                                size_t *count);
+
+/**
+ * The mmappable area at `index`, in the kernel's order, into `*out`, whose `size` the
+ * caller sets to `sizeof(struct vfio_iommu_info_mmap_area)` (since 0.3). `mmap` it at
+ * the region's `offset` plus the area's `offset`; skip an area whose `within_region`
+ * is 0.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
+ * `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_region_info_mmap_area(const struct vfio_iommu_info_region_info *info,
+                                          size_t index,
+                                          struct vfio_iommu_info_mmap_area *out);
+
+/**
+ * The number of capabilities in the region-info chain, known and unknown (since 0.3).
+ *
+ * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `count` must be writable.
+ */
+int vfio_iommu_info_region_info_chain_length(const struct vfio_iommu_info_region_info *info,
+                                             size_t *count);
+
+/**
+ * The region-info capability at `index` in chain order, into `*out`, whose `size` the
+ * caller sets to `sizeof(struct vfio_iommu_info_cap)`; `id` is the kernel's
+ * `VFIO_REGION_INFO_CAP_*` (1 SPARSE_MMAP, 2 TYPE, 3 MSIX_MAPPABLE, 4 and 5 the NVLINK2
+ * capabilities of old POWER kernels) and `bytes` is set for a capability this library
+ * does not know (since 0.3).
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
+ * `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_region_info_chain_entry(const struct vfio_iommu_info_region_info *info,
+                                            size_t index,
+                                            struct vfio_iommu_info_cap *out);
+
+/**
+ * A static name of a `VFIO_IOMMU_INFO_BACKEND_*` code (`"type1"`, `"iommufd-compat"`,
+ * `"iommufd"`, as `vfio-iommu-info query --json` prints it), or `"unknown"`; never
+ * NULL, not to be freed (since 0.3).
+ */
+const char *vfio_iommu_info_backend_str(uint32_t backend);
+
+/**
+ * A static name of a `VFIO_IOMMU_INFO_SOURCE_*` code, as the JSON forms print it
+ * (`"type1:iova-range-cap"`, `"iommufd:ioas-iova-ranges"`...; `"none"` for
+ * `VFIO_IOMMU_INFO_SOURCE_NONE`), or `"unknown"`; never NULL, not to be freed
+ * (since 0.3).
+ */
+const char *vfio_iommu_info_source_str(uint32_t source);
+
+/**
+ * The facts of a type1 answer (`VFIO_IOMMU_GET_INFO`, an info object), into `*out`,
+ * whose `size` the caller sets to `sizeof(struct vfio_iommu_info_facts)` (since 0.3).
+ *
+ * `backend` says who answered: `VFIO_IOMMU_INFO_BACKEND_TYPE1` or
+ * `VFIO_IOMMU_INFO_BACKEND_IOMMUFD_COMPAT` (from `vfio_iommu_info_container_backend()`
+ * or `vfio_iommu_info_query_backend()`); the same numbers mean different things: the
+ * compat container's DMA_AVAIL of `UINT32_MAX` is `VFIO_IOMMU_INFO_LIMIT_UNLIMITED`.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (another `backend`, or `out->size` too small)
+ * or `VFIO_IOMMU_INFO_E_NULL`; `*out` is written only on success.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_facts_type1(const struct vfio_iommu_info *info,
+                                uint32_t backend,
+                                struct vfio_iommu_info_facts *out);
+
+/**
+ * The facts of a type1 answer as the JSON object `vfio-iommu-info query --json` prints
+ * under `facts`: `backend`, each fact `null` or `{"value", "source"}`, and `notes` (why a
+ * fact is absent or means something other than it seems) (since 0.3). `backend` is as
+ * for `vfio_iommu_info_facts_type1()`. On success, `*json` receives a string freed with
+ * `vfio_iommu_info_string_free()`.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`backend`) or `VFIO_IOMMU_INFO_E_NULL`;
+ * `*json` is written only on success.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `json` must be writable.
+ */
+int vfio_iommu_info_facts_type1_to_json(const struct vfio_iommu_info *info,
+                                        uint32_t backend,
+                                        char **json);
+
+/**
+ * Who serves an open container: `*backend` is `VFIO_IOMMU_INFO_BACKEND_TYPE1` (the VFIO
+ * container with `vfio_iommu_type1`) or `VFIO_IOMMU_INFO_BACKEND_IOMMUFD_COMPAT`
+ * (iommufd's compatibility container behind `/dev/vfio/vfio`), asked with the
+ * iommufd-only `IOMMU_VFIO_IOAS` ioctl (since 0.3).
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `container` must be a live handle of this library; `backend` must be writable.
+ */
+int vfio_iommu_info_container_backend(const struct vfio_iommu_info_container *container,
+                                      uint32_t *backend);
+
+/**
+ * `vfio_iommu_info_container_backend()` for a container fd the caller opened (after
+ * `VFIO_SET_IOMMU`), as `vfio_iommu_info_query()` takes it; the fd stays the caller's
+ * (since 0.3). The answer means nothing for an fd that is not a VFIO container.
+ *
+ * Returns 0, `-EBADF` (not an open fd) or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `backend` must be writable; `container_fd` must not be closed by another thread during
+ * the call.
+ */
+int vfio_iommu_info_query_backend(int container_fd,
+                                  uint32_t *backend);
+
+/**
+ * Opens PCI device `pci_address` (`"0000:03:00.0"` or `"03:00.0"`, on vfio-pci) on the
+ * iommufd path: opens `/dev/iommu` and the device's VFIO cdev
+ * (`/dev/vfio/devices/vfioN`, found through sysfs), binds the device
+ * (`VFIO_DEVICE_BIND_IOMMUFD`), allocates an IOAS, attaches the device to it, and reads
+ * the IOAS's usable IOVA ranges (`IOMMU_IOAS_IOVA_RANGES`, one ioctl on the common path)
+ * and the device's IOMMU hardware info (`IOMMU_GET_HW_INFO`) (since 0.3). Linux 6.6+
+ * with `CONFIG_IOMMUFD` and `CONFIG_VFIO_DEVICE_CDEV`.
+ *
+ * On success, returns 0 and stores a new handle in `*out`, freed with
+ * `vfio_iommu_info_iommufd_free()` (which closes the device, detaching and unbinding it,
+ * then the iommufd). A failing `IOMMU_GET_HW_INFO` does not fail the open:
+ * `vfio_iommu_info_iommufd_hw_info()` reports it. On failure, `*out` is untouched and
+ * the code is the kernel's negative errno (`-ENOENT`: no `/dev/iommu`, the kernel has no
+ * iommufd; `-EACCES`: no permission on a node; `-EBUSY` at `VFIO_DEVICE_BIND_IOMMUFD`:
+ * the device's group is open the legacy way; `-EPERM` at attach: no interrupt
+ * remapping), or `VFIO_IOMMU_INFO_E_NO_DEVICE` (no such PCI device),
+ * `VFIO_IOMMU_INFO_E_NOT_VIABLE` (the device is not on vfio-pci),
+ * `VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV` (on vfio-pci without a VFIO cdev),
+ * `VFIO_IOMMU_INFO_E_INVALID` (not a PCI address, or not UTF-8), `_NULL`,
+ * `_SYSFS_FORMAT`, `_MALFORMED` (inverted ranges in the kernel's reply) or `_INTERNAL`.
+ * The last error names the path, device or ioctl, and what to do.
+ *
+ * # Safety
+ * `pci_address` must be a NUL-terminated string; `out` must point to writable storage
+ * for a pointer.
+ */
+int vfio_iommu_info_iommufd_open(const char *pci_address,
+                                 struct vfio_iommu_info_iommufd **out);
+
+/**
+ * Closes the device (detaching and unbinding it) and then the iommufd (freeing the IOAS
+ * and its mappings), and frees the handle (since 0.3). NULL is accepted and ignored.
+ *
+ * # Safety
+ * `iommufd` must be NULL or a handle from this library not already freed.
+ */
+void vfio_iommu_info_iommufd_free(struct vfio_iommu_info_iommufd *iommufd);
+
+/**
+ * The handle's fds, ids, IOVA alignment and device node, into `*out`, whose `size` the
+ * caller sets to `sizeof(struct vfio_iommu_info_iommufd_ids)` (since 0.3).
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `iommufd` must be a live handle of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_iommufd_ids(const struct vfio_iommu_info_iommufd *iommufd,
+                                struct vfio_iommu_info_iommufd_ids *out);
+
+/**
+ * The number of usable IOVA ranges of the handle's IOAS, as read at open (since 0.3).
+ *
+ * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `iommufd` must be a live handle of this library; `count` must be writable.
+ */
+int vfio_iommu_info_iommufd_iova_range_count(const struct vfio_iommu_info_iommufd *iommufd,
+                                             size_t *count);
+
+/**
+ * The usable IOVA range at `index`, ascending (the kernel's order) (since 0.3). A
+ * mapping must lie inside one range and be aligned to `iova_alignment`.
+ *
+ * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
+ * or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `iommufd` must be a live handle of this library; `range` must be writable.
+ */
+int vfio_iommu_info_iommufd_iova_range(const struct vfio_iommu_info_iommufd *iommufd,
+                                       size_t index,
+                                       struct vfio_iommu_info_range *range);
+
+/**
+ * The aperture of the handle's IOAS: from the lowest start to the highest end of its
+ * IOVA ranges; the holes lie between the ranges (since 0.3).
+ *
+ * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_ABSENT` when the IOAS has no range,
+ * or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `iommufd` must be a live handle of this library; `range` must be writable.
+ */
+int vfio_iommu_info_iommufd_aperture(const struct vfio_iommu_info_iommufd *iommufd,
+                                     struct vfio_iommu_info_range *range);
+
+/**
+ * The IOMMU hardware behind the device (`IOMMU_GET_HW_INFO`, read at open), into
+ * `*out`, whose `size` the caller sets to `sizeof(struct vfio_iommu_info_hw_info)`
+ * (since 0.3).
+ *
+ * Returns 0; the kernel's negative errno when `IOMMU_GET_HW_INFO` failed at open
+ * (`-ENOTTY`: a kernel before 6.6), with the last error saying so; or
+ * `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or `VFIO_IOMMU_INFO_E_NULL`. `*out` is
+ * written only on success.
+ *
+ * # Safety
+ * `iommufd` must be a live handle of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_iommufd_hw_info(const struct vfio_iommu_info_iommufd *iommufd,
+                                    struct vfio_iommu_info_hw_info *out);
+
+/**
+ * The facts of the iommufd path for the device, into `*out`, whose `size` the caller
+ * sets to `sizeof(struct vfio_iommu_info_facts)` (since 0.3): the IOAS's ranges and
+ * alignment (`VFIO_IOMMU_INFO_SOURCE_IOMMUFD_IOAS`), no mapping count limit, and from
+ * the hardware info the page sizes and address width (when the driver reports
+ * registers) and dirty tracking (Linux 6.7+).
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `iommufd` must be a live handle of this library; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_iommufd_facts(const struct vfio_iommu_info_iommufd *iommufd,
+                                  struct vfio_iommu_info_facts *out);
+
+/**
+ * The handle as JSON, with the keys and values `vfio-iommu-info query --backend iommufd
+ * --json` prints for them: `device`, `cdev`, `dev_id`, `ioas`, `hwpt`, `iova_ranges`,
+ * `iova_alignment`, `hw_info` (or `{"error": message}`), `facts` (with `notes`)
+ * (since 0.3). On success, `*json` receives a string freed with
+ * `vfio_iommu_info_string_free()`.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL`; `*json` is written only on success.
+ *
+ * # Safety
+ * `iommufd` must be a live handle of this library; `json` must be writable.
+ */
+int vfio_iommu_info_iommufd_to_json(const struct vfio_iommu_info_iommufd *iommufd,
+                                    char **json);
 
 #ifdef __cplusplus
 }  // extern "C"

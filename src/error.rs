@@ -152,6 +152,28 @@ pub enum DecodeErrorKind {
         /// Bytes left in the buffer from the capability's header on.
         available: usize,
     },
+    /// A SPARSE_MMAP region capability declares more areas than the buffer holds.
+    #[error("SPARSE_MMAP capability declares nr_areas = {count}, which needs {needed} bytes, but only {available} remain in the buffer")]
+    AreaCountTooLarge {
+        /// The declared `nr_areas`.
+        count: u32,
+        /// Bytes the capability would need (16 + 16 * count, computed without overflow).
+        needed: u64,
+        /// Bytes left in the buffer from the capability's header on.
+        available: usize,
+    },
+    /// A known capability in a version whose layout this library cannot read.
+    #[error("{name} capability (id {id}) has version {version}, which this library cannot read: {reason}")]
+    UnsupportedCapVersion {
+        /// The capability's name.
+        name: &'static str,
+        /// The capability's id.
+        id: u16,
+        /// The version found.
+        version: u16,
+        /// Why, and what to do.
+        reason: &'static str,
+    },
     /// An IOVA range whose start lies above its (inclusive) end.
     #[error("IOVA range {index} is inverted: start {start:#x} > end {end:#x}")]
     InvertedRange {
@@ -333,6 +355,26 @@ pub enum Error {
         /// The address.
         address: String,
         /// The sysfs path looked at.
+        path: PathBuf,
+    },
+
+    /// A device that is not on vfio-pci, which iommufd's device node needs.
+    #[error("PCI device {address} must be on vfio-pci but is {}: echo vfio-pci > /sys/bus/pci/devices/{address}/driver_override; {}echo {address} > /sys/bus/pci/drivers_probe", match .driver { Some(d) => format!("bound to {d}"), None => "bound to no driver".to_owned() }, match .driver { Some(_) => format!("echo {} > /sys/bus/pci/devices/{}/driver/unbind; ", .address, .address), None => String::new() })]
+    NotOnVfio {
+        /// The device.
+        address: String,
+        /// Its driver, `None` when unbound.
+        driver: Option<String>,
+    },
+
+    /// A device on vfio-pci without a VFIO character device.
+    #[error("PCI device {address} is on {driver} but has no VFIO device node ({} is missing): the kernel lacks CONFIG_VFIO_DEVICE_CDEV (Linux 6.6+); use the VFIO group path (vfio-iommu-info's --backend type1)", path.display())]
+    NoDeviceCdev {
+        /// The device.
+        address: String,
+        /// Its driver.
+        driver: String,
+        /// The sysfs directory that would name the node.
         path: PathBuf,
     },
 

@@ -204,6 +204,192 @@ pub fn layout_to_json(layout: &Layout) -> Value {
     })
 }
 
+/// The JSON form of [`DmaFacts`](crate::facts::DmaFacts) (`query --json`, key `facts`):
+/// `backend` (`type1`, `iommufd-compat`, `iommufd`); one key per fact, each `null` when
+/// the backend did not say, or `{"value", "source"}` (`source` as
+/// [`Source::name`](crate::facts::Source::name)): `iova_ranges` (`[{"start", "end"}]`),
+/// `page_sizes` (integer bitmap), `iova_alignment`, `address_width` (integers),
+/// `mapping_limit` (`{"remaining": n}` or `"unlimited"`), `dirty_tracking`
+/// (`{"type1": {"pgsize_bitmap", "max_dirty_bitmap_size"}}` or `{"hardware": bool}`);
+/// and `notes` (strings).
+pub fn facts_to_json(f: &crate::facts::DmaFacts) -> Value {
+    use crate::facts::{DirtyTracking, Fact, MappingLimit};
+    fn fact<T>(f: &Option<Fact<T>>, value: impl Fn(&T) -> Value) -> Value {
+        match f {
+            Some(f) => json!({ "value": value(&f.value), "source": f.source.name() }),
+            None => Value::Null,
+        }
+    }
+    json!({
+        "backend": f.backend.name(),
+        "iova_ranges": fact(&f.iova_ranges, |r| r.iter().map(range).collect::<Vec<_>>().into()),
+        "page_sizes": fact(&f.page_sizes, |p| json!(p.bits())),
+        "iova_alignment": fact(&f.iova_alignment, |a| json!(a)),
+        "address_width": fact(&f.address_width, |w| json!(w)),
+        "mapping_limit": fact(&f.mapping_limit, |m| match m {
+            MappingLimit::Remaining(n) => json!({ "remaining": n }),
+            MappingLimit::Unlimited => json!("unlimited"),
+        }),
+        "dirty_tracking": fact(&f.dirty_tracking, |d| match d {
+            DirtyTracking::Type1 { pgsize_bitmap, max_dirty_bitmap_size } => json!({
+                "type1": { "pgsize_bitmap": pgsize_bitmap.bits(), "max_dirty_bitmap_size": max_dirty_bitmap_size }
+            }),
+            DirtyTracking::Hardware(b) => json!({ "hardware": b }),
+        }),
+        "notes": f.notes,
+    })
+}
+
+/// The JSON form of [`HwInfo`](crate::hw_info::HwInfo): `type` (name), `data_type`,
+/// `data_len`, `truncated`, `capabilities` (integer or `null` before Linux 6.7),
+/// `max_pasid_log2`, `data` (hex string of the bytes received), and `decoded`: `null`, or
+/// the registers with what they mean (`{"intel_vtd": {"cap", "ecap", "flags",
+/// "address_width", "supported_address_widths", "second_stage_page_sizes",
+/// "first_stage_page_sizes", "scalable_mode", "dirty_tracking_hardware", "nested",
+/// "interrupt_remapping"}}`, `{"arm_smmuv3": {...}}`, `{"amd": {...}}`), or
+/// `{"error": message}`.
+pub fn hw_info_to_json(hw: &crate::hw_info::HwInfo) -> Value {
+    use crate::hw_info::HwData;
+    let decoded = match hw.decode() {
+        Ok(HwData::None) => Value::Null,
+        Ok(HwData::IntelVtd(v)) => json!({ "intel_vtd": {
+            "cap": v.cap, "ecap": v.ecap, "flags": v.flags,
+            "address_width": v.address_width(),
+            "supported_address_widths": v.supported_address_widths(),
+            "second_stage_page_sizes": v.second_stage_page_sizes().bits(),
+            "first_stage_page_sizes": v.first_stage_page_sizes().map(|p| p.bits()),
+            "scalable_mode": v.scalable_mode(),
+            "dirty_tracking_hardware": v.dirty_tracking_hardware(),
+            "nested": v.nested(),
+            "interrupt_remapping": v.interrupt_remapping(),
+        }}),
+        Ok(HwData::ArmSmmuV3(s)) => json!({ "arm_smmuv3": {
+            "idr": s.idr, "iidr": s.iidr, "aidr": s.aidr, "flags": s.flags,
+            "output_address_bits": s.output_address_bits(),
+            "page_sizes": s.page_sizes().map(|p| p.bits()),
+            "stage1": s.stages().0, "stage2": s.stages().1,
+            "dirty_tracking_hardware": s.dirty_tracking_hardware(),
+        }}),
+        Ok(HwData::Amd(a)) => json!({ "amd": {
+            "efr": a.efr, "efr2": a.efr2,
+            "host_address_bits": a.host_address_bits(),
+            "dirty_tracking_hardware": a.dirty_tracking_hardware(),
+            "pasid_max_bits": a.pasid_max_bits(),
+        }}),
+        Ok(HwData::Unknown { .. }) => Value::Null,
+        Err(e) => json!({ "error": e.to_string() }),
+    };
+    json!({
+        "type": hw.type_name(),
+        "data_type": hw.data_type,
+        "data_len": hw.data_len,
+        "truncated": hw.truncated(),
+        "capabilities": hw.capabilities,
+        "max_pasid_log2": hw.max_pasid_log2,
+        "data": hw.data.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        "decoded": decoded,
+    })
+}
+
+/// The JSON form of [`DeviceInfo`](crate::device_info::DeviceInfo)
+/// (`vfio-iommu-info device --json`, `decode --kind device --json`): `argsz`, `flags`,
+/// `num_regions`, `num_irqs`, `cap_offset` (or `null`), `caps_truncated`, `dma_window`
+/// (ZPCI_BASE's `[start_dma, end_dma]` or `null`), and `caps` in chain order, each with
+/// `name`, `version` and its fields (`zpci_base`: `start_dma end_dma pchid vfn fmb_length
+/// pft gid fh`; `zpci_group`: `dasm msi_addr flags mui noi maxstbl zpci_version
+/// imaxstbl`; `zpci_util`/`zpci_pfip`: `bytes` as hex; `pci_atomic_comp`: `flags`;
+/// unknown: `id offset bytes`).
+pub fn device_info_to_json(d: &crate::device_info::DeviceInfo) -> Value {
+    use crate::device_info::DeviceCap;
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let caps: Vec<Value> = d
+        .caps
+        .iter()
+        .map(|c| match c {
+            DeviceCap::ZpciBase(b) => json!({
+                "name": c.name(), "version": b.version, "start_dma": b.start_dma,
+                "end_dma": b.end_dma, "pchid": b.pchid, "vfn": b.vfn,
+                "fmb_length": b.fmb_length, "pft": b.pft, "gid": b.gid, "fh": b.fh,
+            }),
+            DeviceCap::ZpciGroup(g) => json!({
+                "name": c.name(), "version": g.version, "dasm": g.dasm,
+                "msi_addr": g.msi_addr, "flags": g.flags, "mui": g.mui, "noi": g.noi,
+                "maxstbl": g.maxstbl, "zpci_version": g.zpci_version, "imaxstbl": g.imaxstbl,
+            }),
+            DeviceCap::ZpciUtil { version, util_str } => {
+                json!({ "name": c.name(), "version": version, "bytes": hex(util_str) })
+            }
+            DeviceCap::ZpciPfip { version, pfip } => {
+                json!({ "name": c.name(), "version": version, "bytes": hex(pfip) })
+            }
+            DeviceCap::PciAtomicComp { version, flags } => {
+                json!({ "name": c.name(), "version": version, "flags": flags })
+            }
+            DeviceCap::Unknown(u) => json!({
+                "name": c.name(), "id": u.id, "version": u.version, "offset": u.offset,
+                "bytes": hex(&u.bytes),
+            }),
+        })
+        .collect();
+    json!({
+        "argsz": d.argsz,
+        "flags": d.flags,
+        "num_regions": d.num_regions,
+        "num_irqs": d.num_irqs,
+        "cap_offset": d.cap_offset,
+        "caps_truncated": d.caps_truncated,
+        "dma_window": d.dma_window().as_ref().map(range),
+        "caps": caps,
+    })
+}
+
+/// The JSON form of [`RegionInfo`](crate::region_info::RegionInfo): `index`, `argsz`,
+/// `flags`, `size`, `offset`, `cap_offset` (or `null`), `caps_truncated`, and `caps` in
+/// chain order, each with `name` and `version` and its fields (`SPARSE_MMAP`: `areas`
+/// `[{"offset", "size"}]`; `TYPE`: `type`, `subtype`, `type_name` (or `null`);
+/// `NVLINK2_SSATGT`: `tgt`; `NVLINK2_LNKSPD`: `link_speed`; unknown: `id`, `offset`).
+pub fn region_info_to_json(r: &crate::region_info::RegionInfo) -> Value {
+    use crate::region_info::RegionCap;
+    let caps: Vec<Value> = r
+        .caps
+        .iter()
+        .map(|c| {
+            let mut v = json!({ "name": c.name(), "version": c.version() });
+            match c {
+                RegionCap::SparseMmap { areas, .. } => {
+                    v["areas"] = areas
+                        .iter()
+                        .map(|a| json!({ "offset": a.offset, "size": a.size }))
+                        .collect();
+                }
+                RegionCap::Type(t) => {
+                    v["type"] = json!(t.region_type);
+                    v["subtype"] = json!(t.subtype);
+                    v["type_name"] = json!(t.name());
+                }
+                RegionCap::Nvlink2Ssatgt { tgt, .. } => v["tgt"] = json!(tgt),
+                RegionCap::Nvlink2Lnkspd { link_speed, .. } => v["link_speed"] = json!(link_speed),
+                RegionCap::Unknown(u) => {
+                    v["id"] = json!(u.id);
+                    v["offset"] = json!(u.offset);
+                }
+                _ => {}
+            }
+            v
+        })
+        .collect();
+    json!({
+        "index": r.index,
+        "argsz": r.argsz,
+        "flags": r.flags,
+        "size": r.size,
+        "offset": r.offset,
+        "cap_offset": r.cap_offset,
+        "caps_truncated": r.caps_truncated,
+        "caps": caps,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,18 +35,23 @@
 
 pub mod alloc;
 mod bytes;
+pub mod cdev;
 pub mod chain;
 pub mod device;
 pub mod device_info;
 pub mod encode;
 mod error;
+pub mod facts;
+pub mod hw_info;
 pub mod ioctl;
+pub mod iommufd;
 pub mod iova;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod layout;
 pub mod open;
 pub mod query;
+pub mod region_info;
 pub mod space;
 pub mod sysfs;
 pub mod type1;

@@ -26,6 +26,8 @@ pub struct HostPaths {
     pub vfio_dir: PathBuf,
     /// The sysfs tree.
     pub sysfs: Sysfs,
+    /// iommufd's node (`/dev/iommu`).
+    pub iommufd: PathBuf,
 }
 
 impl Default for HostPaths {
@@ -33,6 +35,7 @@ impl Default for HostPaths {
         HostPaths {
             vfio_dir: PathBuf::from("/dev/vfio"),
             sysfs: Sysfs::default(),
+            iommufd: PathBuf::from("/dev/iommu"),
         }
     }
 }
@@ -74,7 +77,7 @@ impl fmt::Display for Target {
     }
 }
 
-fn open_rdwr(path: &Path) -> Result<OwnedFd, Errno> {
+pub(crate) fn open_rdwr(path: &Path) -> Result<OwnedFd, Errno> {
     let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno(libc::EINVAL))?;
     // SAFETY: `c` is a NUL-terminated path that outlives the call; open has no other
     // memory effects.

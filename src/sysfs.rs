@@ -296,6 +296,47 @@ impl Sysfs {
             })
     }
 
+    /// The driver a PCI device is bound to (`None` when unbound).
+    pub fn driver_of_device(&self, address: &PciAddress) -> Result<Option<String>, Error> {
+        let dev = self.pci_device_dir(address);
+        if !dev.exists() {
+            return Err(Error::NoSuchDevice {
+                address: address.to_string(),
+                path: dev,
+            });
+        }
+        let link = dev.join("driver");
+        match fs::read_link(&link) {
+            Ok(t) => Ok(t.file_name().map(|n| n.to_string_lossy().into_owned())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(sysfs_error(&link, e)),
+        }
+    }
+
+    /// The name of a PCI device's VFIO character device (`vfio0`, from
+    /// `.../DEVICE/vfio-dev/vfio0/dev`), `None` when it has none (not on a VFIO driver, or
+    /// a kernel without `CONFIG_VFIO_DEVICE_CDEV`, whose `vfio-dev` entries have no `dev`).
+    pub fn vfio_cdev_of_device(&self, address: &PciAddress) -> Result<Option<String>, Error> {
+        let dir = self.pci_device_dir(address).join("vfio-dev");
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(sysfs_error(&dir, e)),
+        };
+        // Every VFIO device has a vfio-dev entry (Linux 6.1+); only those with a device
+        // node (CONFIG_VFIO_DEVICE_CDEV) have its `dev` number.
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_owned))
+            .filter(|n| dir.join(n).join("dev").exists())
+            .filter(|n| {
+                n.strip_prefix("vfio")
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .collect();
+        names.sort_unstable();
+        Ok(names.into_iter().next())
+    }
+
     /// The devices of a group with their drivers, sorted by name.
     pub fn group_devices(&self, group: u32) -> Result<Vec<GroupDevice>, Error> {
         let dir = self.group_dir(group).join("devices");

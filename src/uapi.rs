@@ -149,6 +149,54 @@ pub mod cap_dma_avail {
     pub const SIZE: usize = 12;
 }
 
+/// `struct vfio_region_info` (`VFIO_DEVICE_GET_REGION_INFO`): 32 bytes on every kernel,
+/// all of which the kernel writes back; capabilities start right after it.
+pub mod region_info {
+    /// Offset of `argsz`.
+    pub const ARGSZ: usize = 0;
+    /// Offset of `flags` (`VFIO_REGION_INFO_FLAG_*`).
+    pub const FLAGS: usize = 4;
+    /// Offset of `index`.
+    pub const INDEX: usize = 8;
+    /// Offset of `cap_offset`.
+    pub const CAP_OFFSET: usize = 12;
+    /// Offset of `size` (u64).
+    pub const SIZE_FIELD: usize = 16;
+    /// Offset of `offset` (u64): where the region is in the device fd.
+    pub const OFFSET: usize = 24;
+    /// `sizeof(struct vfio_region_info)`: the smallest `argsz` the kernel accepts, and
+    /// where its chain starts.
+    pub const SIZE: usize = 32;
+    /// `VFIO_REGION_INFO_CAP_SPARSE_MMAP`.
+    pub const CAP_SPARSE_MMAP: u16 = 1;
+    /// `VFIO_REGION_INFO_CAP_TYPE`.
+    pub const CAP_TYPE: u16 = 2;
+    /// `VFIO_REGION_INFO_CAP_MSIX_MAPPABLE` (header only).
+    pub const CAP_MSIX_MAPPABLE: u16 = 3;
+    /// `VFIO_REGION_INFO_CAP_NVLINK2_SSATGT` (no longer produced since Linux 5.13).
+    pub const CAP_NVLINK2_SSATGT: u16 = 4;
+    /// `VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD` (no longer produced since Linux 5.13).
+    pub const CAP_NVLINK2_LNKSPD: u16 = 5;
+    /// Offset of `nr_areas` (u32) in `struct vfio_region_info_cap_sparse_mmap`.
+    pub const SPARSE_NR_AREAS: usize = 8;
+    /// Offset of the `areas[]` array of `struct vfio_region_sparse_mmap_area`.
+    pub const SPARSE_AREAS: usize = 16;
+    /// Size of one `struct vfio_region_sparse_mmap_area` {`offset` u64, `size` u64}.
+    pub const SPARSE_AREA_SIZE: usize = 16;
+    /// Offset of `type` (u32) in `struct vfio_region_info_cap_type`.
+    pub const TYPE_TYPE: usize = 8;
+    /// Offset of `subtype` (u32) in `struct vfio_region_info_cap_type`.
+    pub const TYPE_SUBTYPE: usize = 12;
+    /// `sizeof(struct vfio_region_info_cap_type)`.
+    pub const TYPE_SIZE: usize = 16;
+    /// Offset of `tgt` (u64) in `struct vfio_region_info_cap_nvlink2_ssatgt`.
+    pub const SSATGT_TGT: usize = 8;
+    /// Offset of `link_speed` (u32) in `struct vfio_region_info_cap_nvlink2_lnkspd`.
+    pub const LNKSPD_LINK_SPEED: usize = 8;
+    /// `sizeof` either NVLINK2 capability.
+    pub const NVLINK2_SIZE: usize = 16;
+}
+
 /// `struct vfio_group_status`, the argument of [`VFIO_GROUP_GET_STATUS`](super::VFIO_GROUP_GET_STATUS).
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -188,4 +236,219 @@ pub struct VfioDmaUnmap {
     pub iova: u64,
     /// Size in bytes; on return, the size actually unmapped.
     pub size: u64,
+}
+
+// --- iommufd (include/uapi/linux/iommufd.h) and the VFIO device cdev ---------------
+
+/// `IOMMUFD_TYPE`: the ioctl "type" byte of iommufd, the same `';'` as VFIO's.
+pub const IOMMUFD_TYPE: u32 = b';' as u32;
+
+/// `_IO(IOMMUFD_TYPE, nr)`: like VFIO, iommufd ioctls carry no size (the structures start
+/// with `size`).
+pub const fn iommufd_io(nr: u32) -> u32 {
+    (IOMMUFD_TYPE << 8) | nr
+}
+
+/// `IOMMU_DESTROY` (0x3B80) on `/dev/iommu`: frees an object (an IOAS, a HWPT) by id.
+pub const IOMMU_DESTROY: u32 = iommufd_io(0x80);
+/// `IOMMU_IOAS_ALLOC` (0x3B81): a new, empty I/O address space.
+pub const IOMMU_IOAS_ALLOC: u32 = iommufd_io(0x81);
+/// `IOMMU_IOAS_IOVA_RANGES` (0x3B84): the IOVA ranges an IOAS may map.
+pub const IOMMU_IOAS_IOVA_RANGES: u32 = iommufd_io(0x84);
+/// `IOMMU_IOAS_MAP` (0x3B85): map user memory into an IOAS.
+pub const IOMMU_IOAS_MAP: u32 = iommufd_io(0x85);
+/// `IOMMU_IOAS_UNMAP` (0x3B86): unmap a range of an IOAS.
+pub const IOMMU_IOAS_UNMAP: u32 = iommufd_io(0x86);
+/// `IOMMU_VFIO_IOAS` (0x3B88): get or set the IOAS of the VFIO compatibility container;
+/// only an iommufd answers it, which is how a `/dev/vfio/vfio` served by iommufd shows.
+pub const IOMMU_VFIO_IOAS: u32 = iommufd_io(0x88);
+/// `IOMMU_GET_HW_INFO` (0x3B8A, Linux 6.6): the IOMMU's hardware description for a device.
+pub const IOMMU_GET_HW_INFO: u32 = iommufd_io(0x8a);
+/// `IOMMU_HWPT_GET_DIRTY_BITMAP` (0x3B8C, Linux 6.7). Only probed: a kernel that does not
+/// know it (ENOTTY) predates `out_capabilities` of [`IOMMU_GET_HW_INFO`].
+pub const IOMMU_HWPT_GET_DIRTY_BITMAP: u32 = iommufd_io(0x8c);
+
+/// `VFIO_DEVICE_BIND_IOMMUFD` (0x3B76, Linux 6.6) on a device cdev.
+pub const VFIO_DEVICE_BIND_IOMMUFD: u32 = vfio_io(18);
+/// `VFIO_DEVICE_ATTACH_IOMMUFD_PT` (0x3B77) on a bound device cdev.
+pub const VFIO_DEVICE_ATTACH_IOMMUFD_PT: u32 = vfio_io(19);
+/// `VFIO_DEVICE_DETACH_IOMMUFD_PT` (0x3B78) on a bound device cdev.
+pub const VFIO_DEVICE_DETACH_IOMMUFD_PT: u32 = vfio_io(20);
+
+/// `IOMMU_IOAS_MAP_FIXED_IOVA`: map at the given IOVA rather than let the kernel choose.
+pub const IOMMU_IOAS_MAP_FIXED_IOVA: u32 = 1 << 0;
+/// `IOMMU_IOAS_MAP_WRITEABLE`: the device may write the mapping.
+pub const IOMMU_IOAS_MAP_WRITEABLE: u32 = 1 << 1;
+/// `IOMMU_IOAS_MAP_READABLE`: the device may read the mapping.
+pub const IOMMU_IOAS_MAP_READABLE: u32 = 1 << 2;
+
+/// `IOMMU_VFIO_IOAS_GET`: the op of [`IommuVfioIoas`] that reads the compat IOAS id.
+pub const IOMMU_VFIO_IOAS_GET: u16 = 0;
+
+/// `enum iommu_hw_info_type`: `IOMMU_HW_INFO_TYPE_NONE`, the driver reports no data.
+pub const IOMMU_HW_INFO_TYPE_NONE: u32 = 0;
+/// `IOMMU_HW_INFO_TYPE_INTEL_VTD`: `struct iommu_hw_info_vtd`.
+pub const IOMMU_HW_INFO_TYPE_INTEL_VTD: u32 = 1;
+/// `IOMMU_HW_INFO_TYPE_ARM_SMMUV3` (Linux 6.8): `struct iommu_hw_info_arm_smmuv3`.
+pub const IOMMU_HW_INFO_TYPE_ARM_SMMUV3: u32 = 2;
+/// `IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV` (Linux 6.16): NVIDIA's SMMUv3 extension.
+pub const IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV: u32 = 3;
+/// `IOMMU_HW_INFO_TYPE_AMD` (Linux 6.17): `struct iommu_hw_info_amd`.
+pub const IOMMU_HW_INFO_TYPE_AMD: u32 = 4;
+
+/// `IOMMU_HW_CAP_DIRTY_TRACKING` in `out_capabilities` (Linux 6.7).
+pub const IOMMU_HW_CAP_DIRTY_TRACKING: u64 = 1 << 0;
+/// `IOMMU_HW_CAP_PCI_PASID_EXEC` (Linux 6.12).
+pub const IOMMU_HW_CAP_PCI_PASID_EXEC: u64 = 1 << 1;
+/// `IOMMU_HW_CAP_PCI_PASID_PRIV` (Linux 6.12).
+pub const IOMMU_HW_CAP_PCI_PASID_PRIV: u64 = 1 << 2;
+
+/// `struct iommu_destroy`, the argument of [`IOMMU_DESTROY`].
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IommuDestroy {
+    /// Size of this structure.
+    pub size: u32,
+    /// The object to free.
+    pub id: u32,
+}
+
+/// `struct iommu_ioas_alloc`, the argument of [`IOMMU_IOAS_ALLOC`].
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IommuIoasAlloc {
+    /// Size of this structure.
+    pub size: u32,
+    /// Must be 0.
+    pub flags: u32,
+    /// Out: the new IOAS's id.
+    pub out_ioas_id: u32,
+}
+
+/// `struct iommu_iova_range`: one element of the array [`IOMMU_IOAS_IOVA_RANGES`] fills.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IommuIovaRange {
+    /// First IOVA.
+    pub start: u64,
+    /// Last IOVA (inclusive).
+    pub last: u64,
+}
+
+/// `struct iommu_ioas_iova_ranges`, the argument of [`IOMMU_IOAS_IOVA_RANGES`].
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IommuIoasIovaRanges {
+    /// Size of this structure.
+    pub size: u32,
+    /// The IOAS to ask about.
+    pub ioas_id: u32,
+    /// In: elements of `allowed_iovas`; out: how many ranges there are (may be more).
+    pub num_iovas: u32,
+    /// Must be 0.
+    pub reserved: u32,
+    /// User pointer to an array of `num_iovas` [`IommuIovaRange`].
+    pub allowed_iovas: u64,
+    /// Out: the alignment every mapping's IOVA and length must have.
+    pub out_iova_alignment: u64,
+}
+
+/// `struct iommu_ioas_map`, the argument of [`IOMMU_IOAS_MAP`].
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IommuIoasMap {
+    /// Size of this structure.
+    pub size: u32,
+    /// `IOMMU_IOAS_MAP_*`.
+    pub flags: u32,
+    /// The IOAS to map into.
+    pub ioas_id: u32,
+    /// Must be 0.
+    pub reserved: u32,
+    /// Process virtual address of the memory.
+    pub user_va: u64,
+    /// Length in bytes.
+    pub length: u64,
+    /// In (with FIXED_IOVA) or out: the IOVA.
+    pub iova: u64,
+}
+
+/// `struct iommu_ioas_unmap`, the argument of [`IOMMU_IOAS_UNMAP`].
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IommuIoasUnmap {
+    /// Size of this structure.
+    pub size: u32,
+    /// The IOAS.
+    pub ioas_id: u32,
+    /// First IOVA to unmap.
+    pub iova: u64,
+    /// In: bytes to unmap; out: bytes unmapped.
+    pub length: u64,
+}
+
+/// `struct iommu_vfio_ioas`, the argument of [`IOMMU_VFIO_IOAS`].
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IommuVfioIoas {
+    /// Size of this structure.
+    pub size: u32,
+    /// In (SET) or out (GET): the compat IOAS.
+    pub ioas_id: u32,
+    /// `IOMMU_VFIO_IOAS_GET` (0), `_SET` (1) or `_CLEAR` (2).
+    pub op: u16,
+    /// Must be 0.
+    pub reserved: u16,
+}
+
+/// `struct iommu_hw_info` (40 bytes since Linux 6.7; 32 in 6.6, without
+/// `out_capabilities`), the argument of [`IOMMU_GET_HW_INFO`].
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IommuHwInfo {
+    /// Size of this structure.
+    pub size: u32,
+    /// Must be 0 (Linux 6.17 added an input-type flag).
+    pub flags: u32,
+    /// The bound device's id (from `VFIO_DEVICE_BIND_IOMMUFD`).
+    pub dev_id: u32,
+    /// In: bytes at `data_uptr`; out: the length of the kernel's data (may be larger).
+    pub data_len: u32,
+    /// User pointer to the type-specific data buffer.
+    pub data_uptr: u64,
+    /// Out: `IOMMU_HW_INFO_TYPE_*`.
+    pub out_data_type: u32,
+    /// Out (Linux 6.12): log2 of the PASIDs the device supports, 0 without PASID.
+    pub out_max_pasid_log2: u8,
+    /// Must be 0.
+    pub reserved: [u8; 3],
+    /// Out (Linux 6.7): `IOMMU_HW_CAP_*`.
+    pub out_capabilities: u64,
+}
+
+/// `struct vfio_device_bind_iommufd`, the argument of [`VFIO_DEVICE_BIND_IOMMUFD`].
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct VfioDeviceBindIommufd {
+    /// Size of this structure.
+    pub argsz: u32,
+    /// Must be 0.
+    pub flags: u32,
+    /// The `/dev/iommu` fd to bind to.
+    pub iommufd: i32,
+    /// Out: the device's id in that iommufd.
+    pub out_devid: u32,
+}
+
+/// `struct vfio_device_attach_iommufd_pt`, the argument of
+/// [`VFIO_DEVICE_ATTACH_IOMMUFD_PT`].
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct VfioDeviceAttachIommufdPt {
+    /// Size of this structure.
+    pub argsz: u32,
+    /// Must be 0.
+    pub flags: u32,
+    /// In: an IOAS or HWPT id; out: the HWPT the device was attached to.
+    pub pt_id: u32,
 }

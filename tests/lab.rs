@@ -740,6 +740,148 @@ fn lab_device_info_counts_edus_regions_and_irqs_and_has_no_zpci_window_on_x86() 
     assert_eq!(past.errno(), Some(Errno(libc::EINVAL)), "{past}");
 }
 
+/// The size of each of a PCI device's resources from sysfs `resource` (start, end and
+/// flags a line: BARs 0-5, then the ROM); 0 for an unused one.
+fn sysfs_resource_sizes(bdf: &str) -> Vec<u64> {
+    let path = Path::new("/sys/bus/pci/devices").join(bdf).join("resource");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|line| {
+            let v: Vec<u64> = line
+                .split_whitespace()
+                .map(|w| u64::from_str_radix(w.trim_start_matches("0x"), 16).unwrap())
+                .collect();
+            if v[1] == 0 {
+                0
+            } else {
+                v[1] - v[0] + 1
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn lab_region_info_of_every_edu_region_agrees_with_sysfs_and_bar0_mmaps() {
+    use vfio_iommu_info::region_info::{
+        decode_region_info, MmapArea, FLAG_MMAP, FLAG_READ, FLAG_WRITE, PCI_ROM_REGION,
+        PCI_VGA_REGION,
+    };
+    let Some(lab) = lab() else { return };
+    if lab.viommu.is_empty() {
+        eprintln!("skipped: not in a lab scenario (needs QEMU's edu device)");
+        return;
+    }
+    let c = open_groups(&lab.groups[..1]);
+    c.query().unwrap();
+    let bdf = first_group_device(&lab, &c);
+    let dev = c.groups()[0].open_device(&bdf).unwrap();
+    let num_regions = dev.info().unwrap().num_regions;
+    let sysfs = sysfs_resource_sizes(&bdf);
+    let config = std::fs::metadata(Path::new("/sys/bus/pci/devices").join(&bdf).join("config"))
+        .unwrap()
+        .len();
+    let mut seen = Vec::new();
+    for index in 0..num_regions {
+        let raw = match dev.region_bytes(index) {
+            Ok(raw) => raw,
+            Err(e) => {
+                // vfio-pci refuses the VGA region of a device that is no VGA device.
+                assert_eq!(
+                    (index, e.errno()),
+                    (PCI_VGA_REGION, Some(Errno(libc::EINVAL))),
+                    "{e}"
+                );
+                assert_eq!(
+                    dev.region(index).unwrap_err().errno(),
+                    Some(Errno(libc::EINVAL))
+                );
+                seen.push(format!("{index}: EINVAL"));
+                continue;
+            }
+        };
+        let r = decode_region_info(&raw, vfio_iommu_info::ByteOrder::Native)
+            .unwrap_or_else(|e| panic!("region {index}: {e}"));
+        assert_eq!(dev.region(index).unwrap(), r);
+        seen.push(format!(
+            "{index}: flags {:#x} size {:#x} offset {:#x} caps {}",
+            r.flags,
+            r.size,
+            r.offset,
+            r.caps.len()
+        ));
+        // vfio-pci puts region N at N << 40 in the device fd (VFIO_PCI_INDEX_TO_OFFSET).
+        assert_eq!(
+            (r.index, r.offset),
+            (index, u64::from(index) << 40),
+            "{r:?}"
+        );
+        assert_eq!((r.argsz, r.cap_offset), (256, None), "{r:?}");
+        assert!(
+            r.caps.is_empty() && !r.caps_truncated,
+            "edu has no MSI-X: {r:?}"
+        );
+        match index {
+            0 => {
+                assert_eq!(
+                    (r.size, r.flags),
+                    (1 << 20, FLAG_READ | FLAG_WRITE | FLAG_MMAP)
+                );
+                assert_eq!(r.size, sysfs[0], "BAR0 as sysfs resource says");
+                assert_eq!(
+                    r.mmap_areas(),
+                    vec![MmapArea {
+                        offset: 0,
+                        size: 1 << 20
+                    }]
+                );
+            }
+            1..=5 => assert_eq!((r.size, r.flags, sysfs[index as usize]), (0, 0, 0), "{r:?}"),
+            PCI_ROM_REGION => assert_eq!((r.size, r.flags, sysfs[6]), (0, 0, 0), "no ROM: {r:?}"),
+            vfio_iommu_info::device::PCI_CONFIG_REGION => {
+                assert_eq!((r.size, r.flags), (config, FLAG_READ | FLAG_WRITE), "{r:?}");
+            }
+            _ => panic!("edu has no region {index}: {r:?}"),
+        }
+    }
+    eprintln!("{} regions of {bdf}: {seen:?}", lab.scenario);
+
+    // MMAP is real: BAR0 mapped through the device fd reads edu's identification
+    // register (0x010000ed: version 1.0, id 0xed) as pread does.
+    let bar0 = dev.region(0).unwrap();
+    let mut id = [0u8; 4];
+    dev.read(&bar0, 0, &mut id).unwrap();
+    let area = bar0.mmap_areas()[0];
+    // SAFETY: a new shared read-only mapping of the device fd, at BAR0's offset and size,
+    // which the kernel checks; nothing else refers to the address it returns.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            area.size as usize,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            std::os::fd::AsRawFd::as_raw_fd(&dev.as_fd()),
+            (bar0.offset + area.offset) as libc::off_t,
+        )
+    };
+    assert_ne!(
+        ptr,
+        libc::MAP_FAILED,
+        "mmap of BAR0: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: `ptr` maps at least 4 readable bytes of MMIO; a volatile 32-bit read is one
+    // register access.
+    let mapped = unsafe { ptr.cast::<u32>().read_volatile() };
+    // SAFETY: unmaps exactly the mapping made above, which nothing uses any more.
+    assert_eq!(unsafe { libc::munmap(ptr, area.size as usize) }, 0);
+    assert_eq!(mapped, u32::from_le_bytes(id), "mmap and pread disagree");
+    assert_eq!(
+        mapped, 0x0100_00ed,
+        "{}: edu's identification register",
+        lab.scenario
+    );
+}
+
 #[test]
 fn lab_edu_dma_through_the_viommu_lands_at_an_allocated_iova_below_its_28_bit_mask() {
     let Some(lab) = lab() else { return };

@@ -55,6 +55,7 @@ impl FakeHost {
         HostPaths {
             vfio_dir: self.root.join("dev/vfio"),
             sysfs: Sysfs::new(self.root.join("sys")),
+            iommufd: self.root.join("dev/iommu"),
         }
     }
 }
@@ -218,4 +219,55 @@ fn a_non_viable_group_names_each_blocker() {
         "{text}"
     );
     assert!(text.contains("device 0000:00:1f.0 is still bound to lpc_ich, device 0000:00:1f.2 is still bound to ahci"), "{text}");
+}
+
+#[test]
+fn the_cdev_path_names_the_driver_or_the_missing_kernel_option() {
+    use vfio_iommu_info::cdev::DeviceCdev;
+    let host = FakeHost::new("cdev");
+    let sys = host.root.join("sys/bus/pci/devices");
+    let paths = host.paths();
+    // On another driver: the fix names it.
+    let e = DeviceCdev::open(&addr("0000:00:1f.0"), &paths).unwrap_err();
+    assert!(
+        matches!(&e, Error::NotOnVfio { driver: Some(d), .. } if d == "lpc_ich"),
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("echo 0000:00:1f.0 > /sys/bus/pci/devices/0000:00:1f.0/driver/unbind"),
+        "{text}"
+    );
+    // Unbound: no unbind step.
+    let e = DeviceCdev::open(&addr("0000:00:1f.3"), &paths).unwrap_err();
+    assert!(matches!(&e, Error::NotOnVfio { driver: None, .. }), "{e}");
+    assert!(!e.to_string().contains("unbind"), "{e}");
+    // On vfio-pci with a vfio-dev entry but no device number (a kernel without
+    // CONFIG_VFIO_DEVICE_CDEV, like Debian's): the kernel option is named.
+    let d = sys.join("0000:00:1f.3");
+    symlink("../../../../bus/pci/drivers/vfio-pci", d.join("driver")).unwrap();
+    fs::create_dir_all(d.join("vfio-dev/vfio3")).unwrap();
+    let e = DeviceCdev::open(&addr("0000:00:1f.3"), &paths).unwrap_err();
+    assert!(matches!(&e, Error::NoDeviceCdev { .. }), "{e}");
+    assert!(e.to_string().contains("CONFIG_VFIO_DEVICE_CDEV"), "{e}");
+    // With its `dev` number: the node is looked for under /dev/vfio/devices.
+    fs::write(d.join("vfio-dev/vfio3/dev"), "237:3\n").unwrap();
+    assert_eq!(
+        paths
+            .sysfs
+            .vfio_cdev_of_device(&addr("0000:00:1f.3"))
+            .unwrap()
+            .as_deref(),
+        Some("vfio3")
+    );
+    let e = DeviceCdev::open(&addr("0000:00:1f.3"), &paths).unwrap_err();
+    assert!(
+        matches!(&e, Error::Open { path, .. } if path.ends_with("dev/vfio/devices/vfio3")),
+        "{e}"
+    );
+    // A device that does not exist.
+    assert!(matches!(
+        DeviceCdev::open(&addr("0000:00:09.0"), &paths),
+        Err(Error::NoSuchDevice { .. })
+    ));
 }

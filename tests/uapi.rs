@@ -132,6 +132,182 @@ fn table() -> Vec<(&'static str, u64)> {
             "sizeof(struct vfio_iommu_type1_info_dma_avail)",
             cap_dma_avail::SIZE as u64,
         ),
+        // struct vfio_region_info and its capabilities (region_info.rs).
+        (
+            "offsetof(struct vfio_region_info, argsz)",
+            region_info::ARGSZ as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info, flags)",
+            region_info::FLAGS as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info, index)",
+            region_info::INDEX as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info, cap_offset)",
+            region_info::CAP_OFFSET as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info, size)",
+            region_info::SIZE_FIELD as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info, offset)",
+            region_info::OFFSET as u64,
+        ),
+        ("sizeof(struct vfio_region_info)", region_info::SIZE as u64),
+        (
+            "VFIO_REGION_INFO_CAP_SPARSE_MMAP",
+            region_info::CAP_SPARSE_MMAP as u64,
+        ),
+        ("VFIO_REGION_INFO_CAP_TYPE", region_info::CAP_TYPE as u64),
+        (
+            "VFIO_REGION_INFO_CAP_MSIX_MAPPABLE",
+            region_info::CAP_MSIX_MAPPABLE as u64,
+        ),
+        (
+            "VFIO_REGION_INFO_CAP_NVLINK2_SSATGT",
+            region_info::CAP_NVLINK2_SSATGT as u64,
+        ),
+        (
+            "VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD",
+            region_info::CAP_NVLINK2_LNKSPD as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info_cap_sparse_mmap, nr_areas)",
+            region_info::SPARSE_NR_AREAS as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info_cap_sparse_mmap, areas)",
+            region_info::SPARSE_AREAS as u64,
+        ),
+        (
+            "sizeof(struct vfio_region_sparse_mmap_area)",
+            region_info::SPARSE_AREA_SIZE as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info_cap_type, type)",
+            region_info::TYPE_TYPE as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info_cap_type, subtype)",
+            region_info::TYPE_SUBTYPE as u64,
+        ),
+        (
+            "sizeof(struct vfio_region_info_cap_type)",
+            region_info::TYPE_SIZE as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info_cap_nvlink2_ssatgt, tgt)",
+            region_info::SSATGT_TGT as u64,
+        ),
+        (
+            "offsetof(struct vfio_region_info_cap_nvlink2_lnkspd, link_speed)",
+            region_info::LNKSPD_LINK_SPEED as u64,
+        ),
+        (
+            "sizeof(struct vfio_region_info_cap_nvlink2_ssatgt)",
+            region_info::NVLINK2_SIZE as u64,
+        ),
+        (
+            "sizeof(struct vfio_region_info_cap_nvlink2_lnkspd)",
+            region_info::NVLINK2_SIZE as u64,
+        ),
+        (
+            "VFIO_REGION_INFO_FLAG_READ",
+            vfio_iommu_info::region_info::FLAG_READ as u64,
+        ),
+        (
+            "VFIO_REGION_INFO_FLAG_WRITE",
+            vfio_iommu_info::region_info::FLAG_WRITE as u64,
+        ),
+        (
+            "VFIO_REGION_INFO_FLAG_MMAP",
+            vfio_iommu_info::region_info::FLAG_MMAP as u64,
+        ),
+        (
+            "VFIO_REGION_INFO_FLAG_CAPS",
+            vfio_iommu_info::region_info::FLAG_CAPS as u64,
+        ),
+        // `(1 << 31)` is a negative int in C; the kernel stores it in a __u32.
+        (
+            "(__u32)VFIO_REGION_TYPE_PCI_VENDOR_TYPE",
+            vfio_iommu_info::region_info::region_type::PCI_VENDOR_TYPE as u64,
+        ),
+        (
+            "VFIO_REGION_TYPE_PCI_VENDOR_MASK",
+            vfio_iommu_info::region_info::region_type::PCI_VENDOR_MASK as u64,
+        ),
+        (
+            "VFIO_REGION_TYPE_GFX",
+            vfio_iommu_info::region_info::region_type::GFX as u64,
+        ),
+        (
+            "VFIO_REGION_TYPE_CCW",
+            vfio_iommu_info::region_info::region_type::CCW as u64,
+        ),
+        (
+            "VFIO_REGION_TYPE_MIGRATION_DEPRECATED",
+            vfio_iommu_info::region_info::region_type::MIGRATION_DEPRECATED as u64,
+        ),
+        (
+            "VFIO_REGION_SUBTYPE_INTEL_IGD_OPREGION",
+            vfio_iommu_info::region_info::region_type::INTEL_IGD_OPREGION as u64,
+        ),
+        (
+            "VFIO_REGION_SUBTYPE_INTEL_IGD_HOST_CFG",
+            vfio_iommu_info::region_info::region_type::INTEL_IGD_HOST_CFG as u64,
+        ),
+        (
+            "VFIO_REGION_SUBTYPE_INTEL_IGD_LPC_CFG",
+            vfio_iommu_info::region_info::region_type::INTEL_IGD_LPC_CFG as u64,
+        ),
+        (
+            "VFIO_REGION_SUBTYPE_NVIDIA_NVLINK2_RAM",
+            vfio_iommu_info::region_info::region_type::NVIDIA_NVLINK2_RAM as u64,
+        ),
+        (
+            "VFIO_REGION_SUBTYPE_IBM_NVLINK2_ATSD",
+            vfio_iommu_info::region_info::region_type::IBM_NVLINK2_ATSD as u64,
+        ),
+        (
+            "VFIO_REGION_SUBTYPE_GFX_EDID",
+            vfio_iommu_info::region_info::region_type::GFX_EDID as u64,
+        ),
+        (
+            "VFIO_REGION_SUBTYPE_CCW_ASYNC_CMD",
+            vfio_iommu_info::region_info::region_type::CCW_ASYNC_CMD as u64,
+        ),
+        (
+            "VFIO_REGION_SUBTYPE_CCW_SCHIB",
+            vfio_iommu_info::region_info::region_type::CCW_SCHIB as u64,
+        ),
+        (
+            "VFIO_REGION_SUBTYPE_CCW_CRW",
+            vfio_iommu_info::region_info::region_type::CCW_CRW as u64,
+        ),
+        (
+            "VFIO_REGION_SUBTYPE_MIGRATION_DEPRECATED",
+            vfio_iommu_info::region_info::region_type::MIGRATION_DEPRECATED_SUBTYPE as u64,
+        ),
+        (
+            "VFIO_PCI_ROM_REGION_INDEX",
+            vfio_iommu_info::region_info::PCI_ROM_REGION as u64,
+        ),
+        (
+            "VFIO_PCI_CONFIG_REGION_INDEX",
+            vfio_iommu_info::device::PCI_CONFIG_REGION as u64,
+        ),
+        (
+            "VFIO_PCI_VGA_REGION_INDEX",
+            vfio_iommu_info::region_info::PCI_VGA_REGION as u64,
+        ),
+        (
+            "VFIO_PCI_NUM_REGIONS",
+            vfio_iommu_info::region_info::PCI_NUM_REGIONS as u64,
+        ),
         (
             "sizeof(struct vfio_group_status)",
             size_of::<VfioGroupStatus>() as u64,

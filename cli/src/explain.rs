@@ -641,6 +641,7 @@ mod tests {
             HostPaths {
                 vfio_dir: self.0.join("dev/vfio"),
                 sysfs: Sysfs::new(self.0.join("sys")),
+                iommufd: self.0.join("dev/iommu"),
             }
         }
 

@@ -1,5 +1,7 @@
 //! `vfio-iommu-info`: where a VFIO device may DMA, and why not elsewhere.
 
+mod backend;
+mod device;
 mod explain;
 mod list;
 mod pci_ids;
@@ -12,7 +14,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
-use vfio_iommu_info::json::{info_to_json, range};
+use vfio_iommu_info::facts::DmaFacts;
+use vfio_iommu_info::iommufd::container_backend;
+use vfio_iommu_info::json::{facts_to_json, info_to_json, range};
 use vfio_iommu_info::query::capture_type1_with;
 use vfio_iommu_info::{
     ioctl::SystemIoctl, ByteOrder, Container, HostPaths, ReservedRegion, Target,
@@ -20,6 +24,8 @@ use vfio_iommu_info::{
 
 /// Exit status: the system or the kernel refused, or `explain` found a failing check.
 const EXIT_FAILURE: u8 = 1;
+/// Exit status: a bad command line (clap's own status for usage errors).
+const EXIT_USAGE: u8 = 2;
 /// Exit status: the capture given to `decode` is malformed or unreadable.
 const EXIT_MALFORMED: u8 = 3;
 /// Exit status: a bug in this program (it never exits with Rust's panic status 101).
@@ -33,8 +39,13 @@ Examples:
   vfio-iommu-info list                        every IOMMU group, its devices and drivers
   vfio-iommu-info query 0000:03:00.0          usable IOVA ranges, holes, page sizes, DMA_AVAIL
   vfio-iommu-info query 4 --json              the same for IOMMU group 4, as JSON
+  vfio-iommu-info query 03:00.0 --backend iommufd
+                                              the same through /dev/iommu and the device's cdev
+  vfio-iommu-info device 03:00.0              device and region info (the s390 zPCI DMA window)
   vfio-iommu-info decode info.bin --byte-order big
                                               a buffer captured on s390x
+  vfio-iommu-info decode --kind device dev.bin --byte-order big
+                                              a VFIO_DEVICE_GET_INFO capture
   vfio-iommu-info explain 03:00.0 --iova 0xfee00000 --size 4096
                                               why MAP_DMA at that address fails
   vfio-iommu-info plan 03:00.0 --ram 2G --ram 1T --alloc 64K --dma-bits 28
@@ -73,15 +84,40 @@ enum Command {
         /// One JSON object (the `decode --json` object plus `groups` and `reserved_regions`).
         #[arg(long)]
         json: bool,
-        /// Also write the raw VFIO_IOMMU_GET_INFO buffer to this file (for `decode` or a bug report).
+        /// Also write the raw VFIO_IOMMU_GET_INFO buffer to this file (for `decode` or a bug report; type1 only).
         #[arg(long, value_name = "FILE")]
         save_raw: Option<PathBuf>,
+        /// Which kernel interface answers: the VFIO container (type1, or iommufd's compat
+        /// container behind it), iommufd with the device's cdev (one PCI address), or auto
+        /// (type1 when /dev/vfio/vfio exists, else iommufd).
+        #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
+        backend: backend::BackendArg,
     },
-    /// Decodes a raw `struct vfio_iommu_type1_info` buffer as a kernel filled it (the
-    /// buffer's length is the file's length).
+    /// What a device says about itself: VFIO_DEVICE_GET_INFO (flags, counts, the s390 zPCI
+    /// DMA window and the other capabilities) and every region (size, offset, flags, sparse
+    /// mmap areas, types), through its group or its iommufd cdev.
+    Device {
+        /// The device's PCI address (0000:03:00.0, 03:00.0).
+        #[arg(value_parser = parse_target)]
+        target: Target,
+        /// Open the device through its group (type1), its iommufd cdev, or auto (the group
+        /// when /dev/vfio/vfio exists).
+        #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
+        backend: backend::BackendArg,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decodes a raw buffer as a kernel filled it (the buffer's length is the file's
+    /// length): `struct vfio_iommu_type1_info` by default, or with `--kind` a device-info
+    /// or region-info buffer.
     Decode {
         /// The capture, or - for standard input.
         file: PathBuf,
+        /// What the buffer is: VFIO_IOMMU_GET_INFO (iommu), VFIO_DEVICE_GET_INFO (device)
+        /// or VFIO_DEVICE_GET_REGION_INFO (region).
+        #[arg(long, value_enum, default_value_t = Kind::Iommu)]
+        kind: Kind,
         /// The byte order of the machine the capture came from (s390x is big).
         #[arg(long, value_enum, default_value_t = Order::Native)]
         byte_order: Order,
@@ -141,6 +177,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The buffer `decode` reads.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Kind {
+    Iommu,
+    Device,
+    Region,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -291,7 +335,52 @@ fn open_and_query(
     Ok((container, info))
 }
 
-fn decode(file: &Path, order: Order, json: bool) -> Result<(), Failure> {
+/// `decode --kind device|region`.
+fn decode_device_buffer(file: &Path, kind: Kind, order: Order, json: bool) -> Result<(), Failure> {
+    let name = capture_name(file);
+    let buf = read_capture(file, &name)?;
+    let order = ByteOrder::from(order);
+    let malformed =
+        |e: vfio_iommu_info::DecodeError| Failure(format!("{name}: {e}"), EXIT_MALFORMED);
+    // argsz is the buffer's length in an exact capture: when only its byte-swapped value
+    // is, the capture comes from a machine of the other byte order.
+    if let Some(&[a, b, c, d]) = buf.get(..4) {
+        let big = order.resolve() == ByteOrder::Big;
+        let argsz = if big {
+            u32::from_be_bytes([a, b, c, d])
+        } else {
+            u32::from_le_bytes([a, b, c, d])
+        };
+        if argsz as usize != buf.len() && argsz.swap_bytes() as usize == buf.len() {
+            eprintln!(
+                "vfio-iommu-info: hint: {name} looks like a capture from a machine of the other byte order: try --byte-order {}",
+                if big { "little" } else { "big" }
+            );
+        }
+    }
+    if kind == Kind::Device {
+        let info =
+            vfio_iommu_info::device_info::decode_device_info(&buf, order).map_err(malformed)?;
+        if json {
+            return print_json(&vfio_iommu_info::json::device_info_to_json(&info));
+        }
+        let mut out = format!("{:<13}{name} ({} bytes, {order})\n", "capture", buf.len());
+        out.push_str(&device::render_device_info(&info));
+        return print_text(&out);
+    }
+    let info = vfio_iommu_info::region_info::decode_region_info(&buf, order).map_err(malformed)?;
+    if json {
+        return print_json(&vfio_iommu_info::json::region_info_to_json(&info));
+    }
+    let mut out = format!("{:<13}{name} ({} bytes, {order})\n", "capture", buf.len());
+    out.push_str(&render::columns(&[device::region_row(&info)], "  "));
+    print_text(&out)
+}
+
+fn decode(file: &Path, kind: Kind, order: Order, json: bool) -> Result<(), Failure> {
+    if kind != Kind::Iommu {
+        return decode_device_buffer(file, kind, order, json);
+    }
     let order = ByteOrder::from(order);
     let (name, buf, info) = decode_capture(file, order)?;
     if json {
@@ -337,9 +426,30 @@ fn decode(file: &Path, order: Order, json: bool) -> Result<(), Failure> {
     print_text(&out)
 }
 
-fn query(targets: &[Target], json: bool, save_raw: Option<&PathBuf>) -> Result<(), Failure> {
+fn query(
+    targets: &[Target],
+    json: bool,
+    save_raw: Option<&PathBuf>,
+    backend: backend::BackendArg,
+) -> Result<(), Failure> {
     let paths = HostPaths::default();
+    let reason = match backend::choose(backend, targets, &paths)? {
+        backend::Chosen::Iommufd(address, reason) => {
+            if save_raw.is_some() {
+                return Err(Failure(
+                    "--save-raw records the type1 VFIO_IOMMU_GET_INFO buffer: use it with --backend type1".to_owned(),
+                    EXIT_USAGE,
+                ));
+            }
+            return backend::query_iommufd(&address, &reason, &paths, json);
+        }
+        backend::Chosen::Type1(reason) => reason,
+    };
     let (container, info) = open_and_query(targets, &paths)?;
+    let facts = DmaFacts::from_type1(
+        &info,
+        container_backend(std::os::fd::AsFd::as_fd(&container)).into(),
+    );
     if let Some(path) = save_raw {
         let raw = capture_type1_with(&SystemIoctl, std::os::fd::AsFd::as_fd(&container))
             .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
@@ -353,6 +463,9 @@ fn query(targets: &[Target], json: bool, save_raw: Option<&PathBuf>) -> Result<(
     let (groups, regions) = groups_and_regions(&container, &paths);
     if json {
         let mut v = info_to_json(&info);
+        v["backend"] = json!(facts.backend.name());
+        v["backend_reason"] = json!(reason);
+        v["facts"] = facts_to_json(&facts);
         v["groups"] = json!(groups);
         v["reserved_regions"] = Value::Array(
             regions
@@ -377,7 +490,13 @@ fn query(targets: &[Target], json: bool, save_raw: Option<&PathBuf>) -> Result<(
             .join(", "),
         names.join(", ")
     );
+    out.push_str(&backend::type1_line(
+        &facts,
+        &reason,
+        &paths.vfio_dir.join("vfio"),
+    ));
     out.push_str(&render::info(&info, &regions));
+    out.push_str(&render::provenance(&facts));
     print_text(&out)
 }
 
@@ -466,12 +585,19 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             targets,
             json,
             save_raw,
-        } => query(&targets, json, save_raw.as_ref())?,
+            backend,
+        } => query(&targets, json, save_raw.as_ref(), backend)?,
         Command::Decode {
             file,
+            kind,
             byte_order,
             json,
-        } => decode(&file, byte_order, json)?,
+        } => decode(&file, kind, byte_order, json)?,
+        Command::Device {
+            target,
+            backend,
+            json,
+        } => device::device(&target, backend, json)?,
         Command::Plan {
             targets,
             capture,

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use vfio_iommu_info::iova::format_size_human;
+use vfio_iommu_info::facts::{DirtyTracking, DmaFacts, MappingLimit, Source};
+use vfio_iommu_info::hw_info::{HwData, HwInfo};
+use vfio_iommu_info::iova::{self, format_size_human};
 use vfio_iommu_info::{IommuInfo, IovaRange, Reported, ReservedRegion, Type1Cap};
 
 /// `0x00000000fee00000`: every address the same width, so columns line up.
@@ -56,6 +58,129 @@ pub fn hole_sources(hole: IovaRange, regions: &[(u32, ReservedRegion)]) -> Strin
     names.join(", ")
 }
 
+/// The IOVA ranges with their sizes, the aperture, and the holes with the reserved
+/// regions (and group) each comes from.
+pub fn ranges_block(ranges: &[IovaRange], regions: &[(u32, ReservedRegion)]) -> String {
+    let mut out = String::new();
+    let label = |out: &mut String, l: &str, v: &str| {
+        let _ = writeln!(out, "{l:<13}{v}");
+    };
+    label(&mut out, "IOVA ranges", &ranges.len().to_string());
+    let rows: Vec<Vec<String>> = ranges
+        .iter()
+        .map(|r| {
+            vec![
+                hex(r.start),
+                "-".into(),
+                hex(r.end),
+                format_size_human(r.size()),
+            ]
+        })
+        .collect();
+    out.push_str(&columns(&rows, "  "));
+    if let Some(ap) = iova::aperture(ranges) {
+        let width = address_width(ap)
+            .map(|b| format!(", {b}-bit"))
+            .unwrap_or_default();
+        label(
+            &mut out,
+            "aperture",
+            &format!(
+                "{} - {}  ({}{width}: the DMA window)",
+                hex(ap.start),
+                hex(ap.end),
+                format_size_human(ap.size())
+            ),
+        );
+    }
+    let holes = iova::holes(ranges);
+    label(&mut out, "holes", &holes.len().to_string());
+    let rows: Vec<Vec<String>> = holes
+        .iter()
+        .map(|h| {
+            vec![
+                hex(h.start),
+                "-".into(),
+                hex(h.end),
+                format_size_human(h.size()),
+                hole_sources(*h, regions),
+            ]
+        })
+        .collect();
+    out.push_str(&columns(&rows, "  "));
+    out
+}
+
+/// Where each fact came from (`sources` rows: fact, value, source) and the notes on what
+/// is missing or means something else than it seems.
+pub fn provenance(f: &DmaFacts) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut row = |name: &str, value: String, source: Source| {
+        rows.push(vec![name.to_owned(), value, format!("[{source}]")]);
+    };
+    if let Some(r) = &f.iova_ranges {
+        row("IOVA ranges", format!("{} ranges", r.value.len()), r.source);
+    }
+    if let Some(p) = &f.page_sizes {
+        row("page sizes", format!("{:#x}", p.value.bits()), p.source);
+    }
+    if let Some(a) = &f.iova_alignment {
+        row("alignment", format!("{:#x}", a.value), a.source);
+    }
+    if let Some(w) = &f.address_width {
+        row("address width", format!("{} bits", w.value), w.source);
+    }
+    if let Some(m) = &f.mapping_limit {
+        let v = match m.value {
+            MappingLimit::Remaining(n) => format!("{n} more mappings"),
+            MappingLimit::Unlimited => "no count limit".to_owned(),
+        };
+        row("mapping limit", v, m.source);
+    }
+    if let Some(d) = &f.dirty_tracking {
+        let v = match d.value {
+            DirtyTracking::Type1 { pgsize_bitmap, .. } => {
+                format!("type1 bitmaps ({pgsize_bitmap})")
+            }
+            DirtyTracking::Hardware(true) => "the IOMMU tracks dirty pages".to_owned(),
+            DirtyTracking::Hardware(false) => "the IOMMU cannot track dirty pages".to_owned(),
+        };
+        row("dirty tracking", v, d.source);
+    }
+    let mut out = String::from("sources\n");
+    out.push_str(&columns(&rows, "  "));
+    for n in &f.notes {
+        let _ = writeln!(out, "{:<13}{n}", "note");
+    }
+    out
+}
+
+/// `IOMMU_GET_HW_INFO` in one line: the type, its length, and what the registers say.
+pub fn hw_info(h: &HwInfo) -> String {
+    let caps = match h.capabilities {
+        Some(c) => format!("capabilities {c:#x}"),
+        None => "capabilities not reported (Linux 6.6)".to_owned(),
+    };
+    let regs = match h.decode() {
+        Ok(HwData::IntelVtd(v)) => format!(
+            ": cap {:#x} ecap {:#x}, {}-bit, page sizes {}, scalable mode {}",
+            v.cap,
+            v.ecap,
+            v.address_width(),
+            v.second_stage_page_sizes(),
+            if v.scalable_mode() { "on" } else { "off" }
+        ),
+        Ok(HwData::ArmSmmuV3(s)) => {
+            format!(": IDR {:x?}, IIDR {:#x}, AIDR {:#x}", s.idr, s.iidr, s.aidr)
+        }
+        Ok(HwData::Amd(a)) => format!(": EFR {:#x} EFR2 {:#x}", a.efr, a.efr2),
+        Ok(HwData::None) => ": the driver reports no hardware data".to_owned(),
+        Ok(_) => String::new(),
+        Err(e) => format!(": {e}"),
+    };
+    format!("{} ({} bytes), {caps}{regs}", h.type_name(), h.data_len)
+}
+
 /// What a VMM needs from an `IommuInfo`, as a labelled block; `regions` (with their group)
 /// attribute the holes when known.
 pub fn info(info: &IommuInfo, regions: &[(u32, ReservedRegion)]) -> String {
@@ -78,58 +203,12 @@ pub fn info(info: &IommuInfo, regions: &[(u32, ReservedRegion)]) -> String {
         ),
     }
     match &info.iova_ranges {
-        Reported::Present(ranges) => {
-            label(&mut out, "IOVA ranges", &ranges.len().to_string());
-            let rows: Vec<Vec<String>> = ranges
-                .iter()
-                .map(|r| {
-                    vec![
-                        hex(r.start),
-                        "-".into(),
-                        hex(r.end),
-                        format_size_human(r.size()),
-                    ]
-                })
-                .collect();
-            out.push_str(&columns(&rows, "  "));
-        }
+        Reported::Present(ranges) => out.push_str(&ranges_block(ranges, regions)),
         Reported::Absent(why) => label(
             &mut out,
             "IOVA ranges",
             &format!("none: {}", why.explain(Type1Cap::IovaRange)),
         ),
-    }
-    if let Some(ap) = info.aperture() {
-        let width = address_width(ap)
-            .map(|b| format!(", {b}-bit"))
-            .unwrap_or_default();
-        label(
-            &mut out,
-            "aperture",
-            &format!(
-                "{} - {}  ({}{width}: the DMA window)",
-                hex(ap.start),
-                hex(ap.end),
-                format_size_human(ap.size())
-            ),
-        );
-    }
-    let holes = info.holes();
-    if info.iova_ranges.present().is_some() {
-        label(&mut out, "holes", &holes.len().to_string());
-        let rows: Vec<Vec<String>> = holes
-            .iter()
-            .map(|h| {
-                vec![
-                    hex(h.start),
-                    "-".into(),
-                    hex(h.end),
-                    format_size_human(h.size()),
-                    hole_sources(*h, regions),
-                ]
-            })
-            .collect();
-        out.push_str(&columns(&rows, "  "));
     }
     match &info.dma_avail {
         Reported::Present(n) => label(&mut out, "DMA_AVAIL", &format!("{n} more mappings")),

@@ -542,3 +542,107 @@ fn plan_reports_what_cannot_be_done_and_refuses_bad_arguments() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no IOVA ranges to plan in"));
 }
+
+#[test]
+fn decode_kind_device_and_region_read_the_real_s390x_capture() {
+    let dir = fixtures().join("linux-6.12-s390x-zpci");
+    let path = |f: &str| dir.join(f).display().to_string();
+    let out = run(&[
+        "decode",
+        "--kind",
+        "device",
+        &path("device-exact.bin"),
+        "--byte-order",
+        "big",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["flags"], 0x82);
+    assert_eq!(
+        (v["num_regions"].as_u64(), v["num_irqs"].as_u64()),
+        (Some(9), Some(5))
+    );
+    assert_eq!(v["dma_window"]["start"], 0x1_0000_0000_u64);
+    assert_eq!(v["dma_window"]["end"], 0x1_3fff_ffff_u64);
+    let names: Vec<&str> = v["caps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ZPCI_BASE", "ZPCI_GROUP", "ZPCI_PFIP"]);
+    assert_eq!(v["caps"][0]["fh"], 0x8002_0000_u64);
+    let text = String::from_utf8(
+        run(&[
+            "decode",
+            "--kind",
+            "device",
+            &path("device-exact.bin"),
+            "--byte-order",
+            "big",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("zPCI window  0x0000000100000000 - 0x000000013fffffff"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ZPCI_BASE v2 (fh 0x80020000, gid 255)"),
+        "{text}"
+    );
+    // The same buffer read in the wrong byte order: nonsense counts, no window, and a hint.
+    let out = run(&[
+        "decode",
+        "--kind",
+        "device",
+        &path("device-exact.bin"),
+        "--byte-order",
+        "little",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("other byte order: try --byte-order big"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("zPCI window  none"));
+    // A region: BAR1 of the virtio-rng, 4 KiB, no mmap on s390.
+    let out = run(&[
+        "decode",
+        "--kind",
+        "region",
+        &path("region-1.bin"),
+        "--byte-order",
+        "big",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["index"].as_u64(), v["size"].as_u64(), v["flags"].as_u64()),
+        (Some(1), Some(0x1000), Some(3))
+    );
+    assert_eq!(
+        v["cap_offset"],
+        Value::Null,
+        "no CAPS flag: the field is not read"
+    );
+    // A truncated device-info buffer (argsz 16 fixed part only) says so.
+    let out = run(&[
+        "decode",
+        "--kind",
+        "device",
+        &path("device-argsz16.bin"),
+        "--byte-order",
+        "big",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["dma_window"], Value::Null);
+    assert!(v["caps"].as_array().unwrap().is_empty());
+}

@@ -321,3 +321,156 @@ fn lab_cli_plan_attributes_every_hole_and_allocates_below_the_edu_dma_mask() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("no: inside the reserved hole"), "{text}");
 }
+
+#[test]
+fn lab_cli_query_names_its_backend_and_the_iommufd_answer_agrees_with_type1() {
+    let Some((_viommu, groups, bdfs)) = lab() else {
+        return;
+    };
+    let bdf = &bdfs[0];
+    // auto picks the container where /dev/vfio/vfio exists, and says why.
+    let auto = json(&["query", bdf, "--json"]);
+    assert_eq!(auto["backend"], "type1", "{auto}");
+    assert!(
+        auto["backend_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("auto:"),
+        "{auto}"
+    );
+    assert_eq!(
+        auto["facts"]["iova_ranges"]["source"],
+        "type1:iova-range-cap"
+    );
+    assert_eq!(auto["facts"]["page_sizes"]["source"], "type1:iova_pgsizes");
+    let text = ok(&["query", bdf, "--backend", "type1"]);
+    assert!(
+        text.contains("backend      type1 (--backend type1): /dev/vfio/vfio"),
+        "{text}"
+    );
+    assert!(text.contains("[type1:iova-range-cap]"), "{text}");
+    // iommufd wants one PCI address.
+    let out = run(&["query", &groups[0], "--backend", "iommufd"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exactly one PCI address"));
+    if env("LAB_IOMMUFD").as_deref() != Some("1") {
+        let out = run(&["query", bdf, "--backend", "iommufd"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("/dev/iommu") && err.contains("CONFIG_IOMMUFD"),
+            "{err}"
+        );
+        return;
+    }
+    let fd = json(&["query", bdf, "--backend", "iommufd", "--json"]);
+    assert_eq!(fd["backend"], "iommufd", "{fd}");
+    assert_eq!(
+        fd["iova_ranges"], auto["iova_ranges"],
+        "the same device, two interfaces"
+    );
+    assert_eq!(fd["aperture"], auto["aperture"]);
+    assert_eq!(fd["iova_alignment"], 4096);
+    assert_eq!(
+        fd["facts"]["iova_ranges"]["source"],
+        "iommufd:ioas-iova-ranges"
+    );
+    assert_eq!(fd["facts"]["mapping_limit"]["value"], "unlimited");
+    assert_eq!(fd["facts"]["dirty_tracking"]["value"]["hardware"], false);
+    assert!(fd["holes"].as_array().unwrap().iter().any(|h| h["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "msi")));
+    let text = ok(&["query", bdf, "--backend", "iommufd"]);
+    assert!(
+        text.contains("backend      iommufd (--backend iommufd): /dev/vfio/devices/vfio"),
+        "{text}"
+    );
+    assert!(text.contains("alignment    0x1000"), "{text}");
+    assert!(text.contains("[iommufd:ioas-iova-ranges]"), "{text}");
+    if env("LAB_VIOMMU").as_deref() == Some("intel") {
+        assert_eq!(fd["hw_info"]["type"], "intel-vtd");
+        assert_eq!(fd["facts"]["page_sizes"]["value"], auto["iova_pgsizes"]);
+        assert_eq!(fd["facts"]["page_sizes"]["source"], "iommufd:hw-info");
+        assert!(text.contains("hw info      intel-vtd (24 bytes)"), "{text}");
+    } else {
+        assert_eq!(fd["hw_info"]["type"], "none");
+        assert!(fd["facts"]["page_sizes"].is_null());
+    }
+}
+
+#[test]
+fn lab_cli_device_lists_edus_regions_through_its_group_and_its_cdev() {
+    let Some((_viommu, groups, bdfs)) = lab() else {
+        return;
+    };
+    let bdf = &bdfs[0];
+    let v = json(&["device", bdf, "--json"]);
+    assert_eq!(v["via"], format!("/dev/vfio/{} (group)", groups[0]));
+    assert_eq!(
+        (
+            v["info"]["num_regions"].as_u64(),
+            v["info"]["num_irqs"].as_u64()
+        ),
+        (Some(9), Some(5))
+    );
+    assert_eq!(v["dma_window"], Value::Null, "x86 has no zPCI window");
+    let regions = v["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), 9);
+    assert_eq!(
+        (regions[0]["size"].as_u64(), regions[0]["flags"].as_u64()),
+        (Some(0x10_0000), Some(7))
+    );
+    assert_eq!(
+        (regions[7]["size"].as_u64(), regions[7]["flags"].as_u64()),
+        (Some(0x100), Some(3))
+    );
+    assert_eq!(
+        regions[8]["errno"],
+        libc_einval(),
+        "no VGA on edu: {}",
+        regions[8]
+    );
+    let text = ok(&["device", bdf]);
+    assert!(
+        text.contains("zPCI window  none (not an s390 zPCI device)"),
+        "{text}"
+    );
+    assert!(text.contains("BAR0    1M"), "{text}");
+    let cdev = run(&["device", bdf, "--backend", "iommufd", "--json"]);
+    if env("LAB_IOMMUFD").as_deref() != Some("1") {
+        assert_eq!(cdev.status.code(), Some(1));
+        return;
+    }
+    assert!(
+        cdev.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cdev.stderr)
+    );
+    let w: Value = serde_json::from_slice(&cdev.stdout).unwrap();
+    assert!(
+        w["via"]
+            .as_str()
+            .unwrap()
+            .starts_with("/dev/vfio/devices/vfio"),
+        "{w}"
+    );
+    assert_eq!(
+        w["info"], v["info"],
+        "the same device info through the cdev"
+    );
+    // The same regions (an error's text names the fd, which differs).
+    let without_text = |v: &Value| {
+        let mut r = v["regions"].clone();
+        for region in r.as_array_mut().unwrap() {
+            region.as_object_mut().unwrap().remove("error");
+        }
+        r
+    };
+    assert_eq!(without_text(&w), without_text(&v));
+}
+
+fn libc_einval() -> Value {
+    Value::from(22)
+}

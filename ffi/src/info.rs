@@ -125,8 +125,9 @@ pub struct vfio_iommu_info_cap {
     /// Offset of its header from the start of the buffer.
     pub offset: u64,
     /// For a capability this library does not know: its bytes, header included, up to the
-    /// capability at the next higher offset or the end of the buffer (owned by the info object, valid until it
-    /// is freed). NULL for a known capability.
+    /// capability at the next higher offset or the end of the buffer (owned by the object
+    /// read from, an info, device-info or region-info object, valid until it is freed).
+    /// NULL for a known capability.
     pub bytes: *const u8,
     /// The number of bytes at `bytes`; 0 when `bytes` is NULL.
     pub len: usize,

@@ -15,7 +15,7 @@
 
 /// Binds each export to its version node of `packaging/libvfio_iommu_info.map` (see
 /// build.rs): `VFIO_IOMMU_INFO_0` for the exports of 0.1, `VFIO_IOMMU_INFO_0.2` for those
-/// added in 0.2. A `.symver` must sit in the object that defines its symbol, so each
+/// added in 0.2, `VFIO_IOMMU_INFO_0.3` for those added in 0.3. A `.symver` must sit in the object that defines its symbol, so each
 /// module lists its own exports under their node; an export never moves to another node.
 /// `make elf-check` fails when one is missing or bound to the wrong node
 /// (`packaging/libvfio_iommu_info.symbols` lists every export with its node).
@@ -29,7 +29,8 @@ macro_rules! symbol_versions {
 }
 
 // The header follows the order of these modules. 0.1: containers, the info object,
-// results, checks; 0.2: IOVA planning (the space, the allocator, the guest layout).
+// results, checks; 0.2: IOVA planning (the space, the allocator, the guest layout); 0.3:
+// device info and region info, then iommufd and the facts with their sources.
 mod args;
 mod container;
 mod info;
@@ -41,12 +42,17 @@ mod space;
 mod allocator;
 mod layout;
 
+mod device;
+mod iommufd;
+
 #[cfg(test)]
 mod testutil;
 
 pub use allocator::*;
 pub use container::*;
+pub use device::*;
 pub use info::*;
+pub use iommufd::*;
 pub use layout::*;
 pub use result::*;
 pub use space::*;
@@ -58,7 +64,7 @@ use std::ffi::c_char;
 /// while it is 0.
 pub const VFIO_IOMMU_INFO_VERSION_MAJOR: u32 = 0;
 /// The minor version: exports are added, never removed or changed, within a major.
-pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 2;
+pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 3;
 /// The patch version.
 pub const VFIO_IOMMU_INFO_VERSION_PATCH: u32 = 0;
 
@@ -73,7 +79,7 @@ pub extern "C" fn vfio_iommu_info_version() -> u32 {
 }
 
 /// The version of the library loaded at run time as a static NUL-terminated string
-/// (`"0.2.0"`); never NULL, not to be freed.
+/// (`"0.3.0"`); never NULL, not to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_version_string() -> *const c_char {
     const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
@@ -101,7 +107,7 @@ mod tests {
             VFIO_IOMMU_INFO_VERSION_PATCH,
             v(env!("CARGO_PKG_VERSION_PATCH"))
         );
-        assert_eq!(vfio_iommu_info_version(), 0x00_02_00);
+        assert_eq!(vfio_iommu_info_version(), 0x00_03_00);
         // SAFETY: a static NUL-terminated string.
         let s = unsafe { std::ffi::CStr::from_ptr(vfio_iommu_info_version_string()) };
         assert_eq!(s.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
@@ -126,7 +132,17 @@ mod tests {
             size_of::<vfio_iommu_info_placement>(),
             size_of::<vfio_iommu_info_mappings>(),
             size_of::<vfio_iommu_info_mapping_count>(),
+            // 0.3
+            size_of::<vfio_iommu_info_device_header>(),
+            size_of::<vfio_iommu_info_zpci_base>(),
+            size_of::<vfio_iommu_info_zpci_group>(),
+            size_of::<vfio_iommu_info_region_header>(),
+            size_of::<vfio_iommu_info_mmap_area>(),
+            size_of::<vfio_iommu_info_region_type>(),
         ];
-        assert_eq!(sizes, [20, 32, 32, 32, 16, 32, 32, 24, 80, 40, 16]);
+        assert_eq!(
+            sizes,
+            [20, 32, 32, 32, 16, 32, 32, 24, 80, 40, 16, 28, 56, 56, 40, 24, 40]
+        );
     }
 }

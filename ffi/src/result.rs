@@ -23,7 +23,8 @@ pub const VFIO_IOMMU_INFO_E_ABSENT: c_int = -4100;
 /// An index past the end of a list.
 pub const VFIO_IOMMU_INFO_E_RANGE: c_int = -4101;
 /// The IOMMU group is not viable: a device of it is bound to a driver other than a VFIO
-/// driver (the last error names the device and the driver).
+/// driver (the last error names the device and the driver). On the iommufd path (since
+/// 0.3): the device itself is not on vfio-pci.
 pub const VFIO_IOMMU_INFO_E_NOT_VIABLE: c_int = -4102;
 /// The container offers no type1 IOMMU model.
 pub const VFIO_IOMMU_INFO_E_NO_TYPE1: c_int = -4103;
@@ -58,6 +59,10 @@ pub const VFIO_IOMMU_INFO_E_UNUSABLE: c_int = -4114;
 /// A reservation that reaches the last page of the 64-bit space, which Linux's type1 can
 /// map but never unmap; the allocator keeps it out (since 0.2).
 pub const VFIO_IOMMU_INFO_E_TOP_PAGE: c_int = -4115;
+/// The PCI device is on vfio-pci but has no VFIO device node (`/dev/vfio/devices/vfioN`):
+/// the kernel lacks `CONFIG_VFIO_DEVICE_CDEV` (Linux 6.6+); use the group path
+/// (`vfio_iommu_info_open()`) (since 0.3).
+pub const VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV: c_int = -4116;
 
 /// A failed call: the code returned to C and the message kept as the last error.
 #[derive(Debug)]
@@ -81,7 +86,8 @@ impl Failure {
                 -errno.0.abs()
             }
             Error::Malformed(_) | Error::MalformedReply { .. } => VFIO_IOMMU_INFO_E_MALFORMED,
-            Error::GroupNotViable { .. } => VFIO_IOMMU_INFO_E_NOT_VIABLE,
+            Error::GroupNotViable { .. } | Error::NotOnVfio { .. } => VFIO_IOMMU_INFO_E_NOT_VIABLE,
+            Error::NoDeviceCdev { .. } => VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV,
             Error::NoType1 { .. } => VFIO_IOMMU_INFO_E_NO_TYPE1,
             Error::NotType1Reply { .. } => VFIO_IOMMU_INFO_E_NOT_CONTAINER,
             Error::SizeUnstable { .. } | Error::SizeTooLarge { .. } => VFIO_IOMMU_INFO_E_SIZE,
@@ -233,6 +239,9 @@ pub extern "C" fn vfio_iommu_info_strerror(code: c_int) -> *const c_char {
         VFIO_IOMMU_INFO_E_TOP_PAGE => {
             c"reaches the last page of the 64-bit IOVA space, which type1 cannot unmap"
         }
+        VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV => {
+            c"the device has no VFIO device node (the kernel lacks CONFIG_VFIO_DEVICE_CDEV)"
+        }
         c if (-4095..0).contains(&c) => errno_text(-c),
         _ => c"not a vfio-iommu-info result code",
     };
@@ -311,6 +320,7 @@ mod tests {
             VFIO_IOMMU_INFO_E_OVERLAP,
             VFIO_IOMMU_INFO_E_UNUSABLE,
             VFIO_IOMMU_INFO_E_TOP_PAGE,
+            VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV,
         ];
         for (i, &code) in codes.iter().enumerate() {
             assert!(code < -4095, "{code} is inside the errno range");

@@ -236,3 +236,195 @@ fn lab_c_query_is_clean_under_asan_and_valgrind() {
         .collect();
     assert!(other.is_empty(), "{stderr}");
 }
+
+/// The first line of `text` starting with `key `, without the key.
+fn line<'a>(text: &'a str, key: &str) -> &'a str {
+    lines(text, key)
+        .first()
+        .copied()
+        .unwrap_or_else(|| panic!("no {key:?} line in\n{text}"))
+}
+
+/// valgrind's stderr without its notes on the ioctls it does not know (VFIO's and
+/// iommufd's carry no size in their numbers): any other line is an error or a leak.
+fn valgrind_complaints(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| {
+            !(l.contains("Warning: noted but unhandled ioctl 0x3b")
+                || l.contains("This could cause spurious value errors")
+                || l.contains("See README_MISSING_SYSCALL_OR_IOCTL"))
+        })
+        .collect()
+}
+
+/// The iommufd example (since 0.3): with iommufd (LAB_IOMMUFD=1), what the C program
+/// prints is the library's own answer for the device (ranges, alignment, hardware info,
+/// every fact with its source, the JSON), the type1 answer for the same device has the
+/// same ranges, and the program is clean under ASan and valgrind; without iommufd
+/// (Debian's kernels), the open fails with -ENOENT naming /dev/iommu and what to do.
+#[test]
+fn lab_c_iommufd_answers_as_the_library_or_fails_cleanly_without_iommufd() {
+    use vfio_iommu_info::cdev::IommufdDevice;
+    use vfio_iommu_info::facts::DmaFacts;
+    use vfio_iommu_info::json::{facts_to_json, hw_info_to_json};
+    use vfio_iommu_info::{HostPaths, PciAddress};
+
+    let Some(_groups) = lab() else { return };
+    let bdf = words("LAB_EDU_BDFS").remove(0);
+    if env("LAB_IOMMUFD").as_deref() != Some("1") {
+        for program in ["iommufd", "asan-iommufd"] {
+            let out = c(program, &[bdf.as_str()]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{program}: {err}");
+            assert!(out.stdout.is_empty(), "{program} printed before failing");
+            assert!(
+                err.starts_with(&format!(
+                    "iommufd: open: -{} (ENOENT: no such file or directory): vfio_iommu_info_iommufd_open: cannot open /dev/iommu",
+                    libc::ENOENT
+                )),
+                "{program}: {err}"
+            );
+            assert!(err.contains("CONFIG_IOMMUFD"), "{program}: {err}");
+        }
+        return;
+    }
+    let viommu = env("LAB_VIOMMU").unwrap_or_default();
+    // The library's answer first; the device is closed again before the C program runs.
+    let address: PciAddress = bdf.parse().unwrap();
+    let dev =
+        IommufdDevice::open(&address, &HostPaths::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ranges = dev.iova_ranges().unwrap();
+    let hw = dev.hw_info().unwrap();
+    drop(dev);
+    let facts = DmaFacts::from_iommufd(&ranges, Some(&hw));
+
+    let text = stdout_ok(&c("iommufd", &["--type1", bdf.as_str()]), "iommufd --type1");
+    let want: Vec<String> = ranges
+        .ranges
+        .iter()
+        .map(|r| format!("{} {}", hex(r.start), hex(r.end)))
+        .collect();
+    assert_eq!(lines(&text, "range"), want, "{text}");
+    assert_eq!(
+        lines(&text, "type1_range"),
+        want,
+        "the same device, two interfaces\n{text}"
+    );
+    assert_eq!(
+        line(&text, "aperture"),
+        format!(
+            "{} {}",
+            hex(ranges.ranges[0].start),
+            hex(ranges.ranges.last().unwrap().end)
+        )
+    );
+    assert_eq!(line(&text, "alignment"), "0x1000");
+    assert!(
+        line(&text, "cdev").starts_with("/dev/vfio/devices/vfio"),
+        "{text}"
+    );
+    assert_eq!(
+        line(&text, "hw_capabilities"),
+        "0",
+        "6.12 reports them; no dirty tracking"
+    );
+    assert_eq!(line(&text, "fact backend"), "iommufd");
+    assert_eq!(
+        line(&text, "fact iova_ranges"),
+        format!("{} iommufd:ioas-iova-ranges", ranges.ranges.len())
+    );
+    assert_eq!(
+        line(&text, "fact iova_alignment"),
+        "0x1000 iommufd:ioas-iova-ranges"
+    );
+    assert_eq!(
+        line(&text, "fact mapping_limit"),
+        "unlimited iommufd:ioas-iova-ranges"
+    );
+    assert_eq!(
+        line(&text, "fact dirty_tracking"),
+        "hardware 0 iommufd:hw-info-capabilities"
+    );
+    match viommu.as_str() {
+        "intel" => {
+            let aw = env("LAB_AW_BITS").unwrap();
+            assert_eq!(line(&text, "hw_info"), "intel-vtd 1 24 24 0");
+            assert_eq!(line(&text, "hw_address_width"), aw);
+            assert_eq!(line(&text, "hw_page_sizes"), "0x40201000");
+            assert_eq!(line(&text, "fact page_sizes"), "0x40201000 iommufd:hw-info");
+            assert_eq!(
+                line(&text, "fact address_width"),
+                format!("{aw} iommufd:hw-info")
+            );
+            let vtd: Vec<&str> = line(&text, "vtd").split(' ').collect();
+            let cap = u64::from_str_radix(vtd[0].trim_start_matches("0x"), 16).unwrap();
+            assert_eq!(((cap >> 16) & 0x3f) + 1, aw.parse::<u64>().unwrap(), "MGAW");
+            // type1 reports the same page sizes through its own interface.
+            assert_eq!(
+                line(&text, "type1_fact page_sizes"),
+                "0x40201000 type1:iova_pgsizes"
+            );
+        }
+        "amd" => {
+            // Linux 6.12's AMD driver has no hw_info (IOMMU_HW_INFO_TYPE_AMD is 6.17).
+            assert_eq!(line(&text, "hw_info"), "none 0 0 0 0");
+            assert_eq!(line(&text, "hw_address_width"), "0");
+            assert_eq!(line(&text, "fact page_sizes"), "absent");
+            assert_eq!(line(&text, "fact address_width"), "absent");
+            assert!(lines(&text, "vtd").is_empty() && lines(&text, "amd").is_empty());
+        }
+        other => panic!("no iommufd scenario with {other}"),
+    }
+    // The JSON is the library's objects.
+    let json: serde_json::Value = serde_json::from_str(line(&text, "json")).unwrap();
+    assert_eq!(json["facts"], facts_to_json(&facts), "{json}");
+    assert_eq!(json["hw_info"], hw_info_to_json(&hw));
+    assert_eq!(json["device"], address.to_string());
+    let ids: Vec<u64> = line(&text, "ids")
+        .split(' ')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(
+        (
+            json["dev_id"].as_u64(),
+            json["ioas"].as_u64(),
+            json["hwpt"].as_u64()
+        ),
+        (Some(ids[0]), Some(ids[1]), Some(ids[2]))
+    );
+    // The legacy container of the lab's kernels is the real type1.
+    assert_eq!(line(&text, "container_backend"), "type1");
+    assert_eq!(line(&text, "type1_fact backend"), "type1");
+    assert!(
+        line(&text, "type1_fact mapping_limit").starts_with("remaining "),
+        "{text}"
+    );
+
+    // ASan+UBSan: the same answer (fd numbers aside).
+    let plain = stdout_ok(&c("iommufd", &[bdf.as_str()]), "iommufd");
+    let asan = stdout_ok(&c("asan-iommufd", &[bdf.as_str()]), "asan-iommufd");
+    let without_fds = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.starts_with("fds "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(without_fds(&asan), without_fds(&plain));
+    let mut vg = Command::new("valgrind");
+    vg.args([
+        "-q",
+        "--error-exitcode=99",
+        "--leak-check=full",
+        "--show-leak-kinds=all",
+        "--errors-for-leak-kinds=all",
+    ])
+    .arg(repo().join("target/c-examples/iommufd"));
+    let out = c_with(vg, &[bdf.as_str()]);
+    assert_eq!(
+        without_fds(&stdout_ok(&out, "valgrind iommufd")),
+        without_fds(&plain)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(valgrind_complaints(&stderr).is_empty(), "{stderr}");
+}

@@ -18,12 +18,16 @@ use vfio_iommu_info::open::open_target_group;
 use vfio_iommu_info::uapi::{VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE};
 use vfio_iommu_info::{query_type1, Container, Error, HostPaths, PciAddress, Target};
 
+use vfio_iommu_info::facts::{Backend, DmaFacts};
+use vfio_iommu_info::iommufd::container_backend;
+
 use crate::errors;
 use crate::info::{data_of, PyIommuInfo};
+use crate::iommufd::PyFacts;
 use crate::space::PyIovaSpace;
 
 /// The fd of an `int` or of an object with `fileno()`.
-fn fd_of(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+pub(crate) fn fd_of(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
     let fd: RawFd = if obj.is_instance_of::<PyInt>() {
         obj.extract()?
     } else if obj.hasattr("fileno")? {
@@ -97,6 +101,8 @@ fn open(py: Python<'_>, targets: Vec<Target>) -> PyResult<PyContainer> {
         Ok::<_, Error>((c, info))
     });
     let (container, info) = opened.map_err(|e| errors::to_py(py, e))?;
+    // One ioctl (IOMMU_VFIO_IOAS), answered by iommufd's compat container only.
+    let backend = py.detach(|| Backend::from(container_backend(container.as_fd())));
     let groups = container
         .groups()
         .iter()
@@ -109,6 +115,7 @@ fn open(py: Python<'_>, targets: Vec<Target>) -> PyResult<PyContainer> {
         inner: Mutex::new(Some(container)),
         info: Py::new(py, PyIommuInfo { info })?,
         groups,
+        backend,
     })
 }
 
@@ -189,6 +196,8 @@ pub struct PyContainer {
     inner: Mutex<Option<Container>>,
     info: Py<PyIommuInfo>,
     groups: Vec<GroupName>,
+    /// Who serves the container, asked at open.
+    backend: Backend,
 }
 
 fn closed_error() -> PyErr {
@@ -221,6 +230,19 @@ impl PyContainer {
     #[getter]
     fn info(&self, py: Python<'_>) -> Py<PyIommuInfo> {
         self.info.clone_ref(py)
+    }
+
+    /// Who serves the container: `"type1"` (`vfio_iommu_type1`) or `"iommufd-compat"`
+    /// (iommufd's compatibility container behind `/dev/vfio/vfio`), asked at open.
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// The facts of `info` as this container's backend means them, each with its source.
+    #[getter]
+    fn facts(&self) -> PyFacts {
+        PyFacts::new(DmaFacts::from_type1(&self.info.get().info, self.backend))
     }
 
     /// Queries the IOMMU info again (DMA_AVAIL changes as mappings come and go).

@@ -25,8 +25,10 @@ create_exception!(
     VfioError,
     PyOSError,
     "The VFIO dance stopped on a condition the library detected (errno is None).\n\n\
-     `code` says which, as the C ABI's codes do: `not_viable`, `no_type1`, `not_container`,\n\
-     `size`, `no_iommu_group`, `api_version`, `sysfs_format`, `internal`. The message says\n\
+     `code` says which, as the C ABI's codes do: `not_viable` (for iommufd: the device is\n\
+     not on vfio-pci), `no_device_cdev` (on vfio-pci without a VFIO device node),\n\
+     `no_type1`, `not_container`, `size`, `no_iommu_group`, `api_version`, `sysfs_format`,\n\
+     `internal`. The message says\n\
      where and what to do."
 );
 
@@ -128,6 +130,10 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
             let _ = value.setattr("blockers", pairs);
             return vfio_error(py, err, "not_viable");
         }
+        // iommufd's device node needs the device itself on vfio-pci: the C ABI's
+        // VFIO_IOMMU_INFO_E_NOT_VIABLE, without a group to name.
+        Error::NotOnVfio { .. } => "not_viable",
+        Error::NoDeviceCdev { .. } => "no_device_cdev",
         Error::NoType1 { .. } => "no_type1",
         Error::NotType1Reply { .. } => "not_container",
         Error::SizeUnstable { .. } | Error::SizeTooLarge { .. } => "size",

@@ -117,6 +117,17 @@ pub struct PyUnknownCap {
     data: Vec<u8>,
 }
 
+impl From<&vfio_iommu_info::type1::UnknownCap> for PyUnknownCap {
+    fn from(u: &vfio_iommu_info::type1::UnknownCap) -> Self {
+        PyUnknownCap {
+            id: u.id,
+            version: u.version,
+            offset: u.offset,
+            data: u.bytes.clone(),
+        }
+    }
+}
+
 #[pymethods]
 impl PyUnknownCap {
     fn __repr__(&self) -> String {
@@ -144,8 +155,25 @@ pub struct PyCapability {
     id: u16,
     version: u16,
     offset: usize,
-    /// `IOVA_RANGE`, `MIGRATION`, `DMA_AVAIL`, or None for an id this library does not know.
+    /// `IOVA_RANGE`, `MIGRATION`, `DMA_AVAIL` (IOMMU info), `ZPCI_BASE`... (device info),
+    /// `SPARSE_MMAP`... (region info), or None for an id this library does not know.
     name: Option<&'static str>,
+}
+
+impl PyCapability {
+    /// Where a capability sits, with its name (`None` for an id this library does not
+    /// know).
+    pub(crate) fn new(
+        at: &vfio_iommu_info::type1::CapLocation,
+        name: Option<&'static str>,
+    ) -> Self {
+        PyCapability {
+            id: at.id,
+            version: at.version,
+            offset: at.offset,
+            name,
+        }
+    }
 }
 
 #[pymethods]
@@ -338,12 +366,7 @@ impl PyIommuInfo {
         self.info
             .unknown_caps
             .iter()
-            .map(|u| PyUnknownCap {
-                id: u.id,
-                version: u.version,
-                offset: u.offset,
-                data: u.bytes.clone(),
-            })
+            .map(PyUnknownCap::from)
             .collect()
     }
 

@@ -4,8 +4,10 @@
 
 mod alloc;
 mod container;
+mod device;
 mod errors;
 mod info;
+mod iommufd;
 mod layout;
 mod space;
 
@@ -39,6 +41,23 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<layout::PyPlacement>()?;
     m.add_class::<container::PyContainer>()?;
     m.add_class::<container::PyDmaBuffer>()?;
+    m.add_function(wrap_pyfunction!(device::decode_device_info, m)?)?;
+    m.add_function(wrap_pyfunction!(device::decode_region_info, m)?)?;
+    m.add_class::<device::PyDeviceInfo>()?;
+    m.add_class::<device::PyZpciBase>()?;
+    m.add_class::<device::PyZpciGroup>()?;
+    m.add_class::<device::PyRegionInfo>()?;
+    m.add_class::<device::PyRegionType>()?;
+    m.add_class::<device::PyMmapArea>()?;
+    m.add_function(wrap_pyfunction!(iommufd::open_iommufd, m)?)?;
+    m.add_function(wrap_pyfunction!(iommufd::type1_facts, m)?)?;
+    m.add_function(wrap_pyfunction!(iommufd::container_backend, m)?)?;
+    m.add_class::<iommufd::PyIommufdDevice>()?;
+    m.add_class::<iommufd::PyHwInfo>()?;
+    m.add_class::<iommufd::PyFacts>()?;
+    m.add_class::<iommufd::PyFact>()?;
+    m.add_class::<iommufd::PyMappingLimit>()?;
+    m.add_class::<iommufd::PyDirtyTracking>()?;
     m.add(
         "MalformedInfoError",
         py.get_type::<errors::MalformedInfoError>(),

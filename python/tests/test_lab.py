@@ -28,8 +28,10 @@ def test_lab_open_group_answers_what_the_cli_answers(lab: Lab) -> None:
     rc, theirs, stderr = cli_json("query", str(group))
     assert rc == 0, stderr
     assert theirs is not None
-    extras = {"groups", "reserved_regions"}
+    extras = {"groups", "reserved_regions", "backend", "backend_reason", "facts"}
     assert {k: v for k, v in theirs.items() if k not in extras} == mine
+    assert theirs["backend"] == "type1", theirs["backend_reason"]
+    assert theirs["facts"]["iova_ranges"]["value"] == mine["iova_ranges"]
 
 
 def test_lab_answers_match_the_virtual_iommu(lab: Lab) -> None:
@@ -342,3 +344,87 @@ def test_lab_allocations_below_edus_mask_map_and_check_says_no_where_the_kernel_
         assert c.query().dma_avail == avail
         for iova, size in spans:
             assert a.free(iova) == size
+
+
+def test_lab_container_backend_and_facts_are_the_clis(lab: Lab) -> None:
+    group = lab.groups[0]
+    with vii.open_group(group) as c:
+        # The lab's kernels serve /dev/vfio/vfio with the real type1 (iommufd's compat
+        # container is not built in).
+        assert c.backend == "type1"
+        assert vii.container_backend(c.fileno()) == "type1"
+        facts = c.facts
+        assert facts.to_dict() == vii.type1_facts(c.info).to_dict()
+        ranges = c.info.iova_ranges
+    assert facts.iova_ranges is not None and facts.iova_ranges.value == ranges
+    assert facts.iova_ranges.source == "type1:iova-range-cap"
+    assert facts.mapping_limit is not None
+    assert facts.mapping_limit.value.remaining == (lab.dma_entry_limit or 65535)
+    rc, theirs, stderr = cli_json("query", str(group))
+    assert rc == 0 and theirs is not None, stderr
+    assert theirs["facts"] == facts.to_dict()
+
+
+def test_lab_open_iommufd_answers_or_says_the_kernel_has_none(lab: Lab) -> None:
+    if not lab.devices:
+        pytest.skip("no edu device named (LAB_EDU_BDFS)")
+    bdf = lab.devices[0]
+    if os.environ.get("LAB_IOMMUFD") != "1":
+        # Debian's kernels: no /dev/iommu; the error says what to do.
+        with pytest.raises(FileNotFoundError) as e:
+            vii.open_iommufd(bdf)
+        assert e.value.errno == errno.ENOENT
+        assert "cannot open /dev/iommu" in str(e.value) and "CONFIG_IOMMUFD" in str(e.value)
+        return
+    with vii.open_iommufd(bdf) as d:
+        assert d.pci_address == bdf and d.cdev.startswith("/dev/vfio/devices/vfio")
+        assert d.dev_id > 0 and d.ioas > 0 and d.hwpt > 0
+        assert d.fileno() >= 0
+        assert d.iova_alignment == 4096
+        ranges = d.iova_ranges
+        assert all(r.end < MSI_HOLE.start or r.start > MSI_HOLE.end for r in ranges), ranges
+        assert d.aperture == vii.IovaRange(ranges[0].start, ranges[-1].end)
+        hw = d.hw_info
+        facts = d.facts
+        mine = d.to_dict()
+    assert d.closed
+    with pytest.raises(ValueError, match="closed"):
+        d.fileno()
+    assert d.iova_ranges == ranges  # what was read at open stays readable
+    assert (hw.capabilities, hw.dirty_tracking, hw.truncated) == (0, False, False)
+    if lab.viommu == "intel":
+        assert (hw.type_name, hw.data_type, hw.data_len) == ("intel-vtd", 1, 24)
+        assert hw.address_width == lab.aw_bits
+        assert hw.page_sizes == 0x40201000
+        regs = hw.registers
+        assert regs is not None and ((regs["cap"] >> 16) & 0x3F) + 1 == lab.aw_bits
+        assert facts.page_sizes is not None and facts.page_sizes.source == "iommufd:hw-info"
+        assert facts.page_sizes.value == 0x40201000
+        assert facts.address_width is not None and facts.address_width.value == lab.aw_bits
+        assert ranges[-1].end == 2 ** (lab.aw_bits or 0) - 1
+    elif lab.viommu == "amd":
+        # Linux 6.12's AMD driver has no hw_info (IOMMU_HW_INFO_TYPE_AMD is 6.17).
+        assert (hw.type_name, hw.data_type, hw.data_len, hw.data) == ("none", 0, 0, b"")
+        assert hw.address_width is None and hw.page_sizes is None and hw.registers is None
+        assert facts.page_sizes is None and facts.address_width is None
+        assert any("IOMMU_HW_INFO_TYPE_NONE" in n for n in facts.notes), facts.notes
+    else:
+        pytest.fail(f"no iommufd scenario with {lab.viommu}")
+    assert facts.backend == "iommufd"
+    assert facts.iova_ranges is not None and facts.iova_ranges.value == ranges
+    assert facts.iova_ranges.source == "iommufd:ioas-iova-ranges"
+    assert facts.iova_alignment is not None and facts.iova_alignment.value == 4096
+    assert facts.mapping_limit is not None and facts.mapping_limit.value.unlimited
+    assert facts.dirty_tracking is not None
+    assert (facts.dirty_tracking.value.kind, facts.dirty_tracking.value.hardware) == ("hardware", False)
+    assert facts.dirty_tracking.source == "iommufd:hw-info-capabilities"
+    # The same device through the group path, once the cdev is closed: the same ranges.
+    with vii.for_device(bdf) as c:
+        type1 = c.facts
+    assert type1.iova_ranges is not None and type1.iova_ranges.value == ranges
+    assert facts.differences(type1) == []
+    # The CLI's iommufd answer has the same keys and values.
+    rc, theirs, stderr = cli_json("query", bdf, "--backend", "iommufd")
+    assert rc == 0 and theirs is not None, stderr
+    assert {k: theirs[k] for k in mine} == mine
+    assert mine["hw_info"] == hw.to_dict() and mine["facts"] == facts.to_dict()

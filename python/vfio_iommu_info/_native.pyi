@@ -3,7 +3,7 @@
 import os
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Literal, Protocol, final
+from typing import Any, Generic, Literal, Protocol, TypeVar, final
 
 from typing_extensions import Self, TypeAlias
 
@@ -13,29 +13,46 @@ __all__ = [
     "AllocationError",
     "Capability",
     "Container",
+    "DeviceInfo",
+    "DirtyTracking",
     "DmaBuffer",
+    "Fact",
+    "Facts",
     "GroupNotViableError",
     "Hole",
+    "HwInfo",
     "IommuInfo",
+    "IommufdDevice",
     "IovaAllocator",
     "IovaRange",
     "IovaSpace",
     "Layout",
     "MalformedInfoError",
+    "MappingLimit",
     "Migration",
+    "MmapArea",
     "Placement",
+    "RegionInfo",
+    "RegionType",
     "ReservedRegion",
     "SpanProblem",
     "UnknownCap",
     "VfioError",
+    "ZpciBase",
+    "ZpciGroup",
     "__version__",
     "check_group",
+    "container_backend",
     "decode",
+    "decode_device_info",
+    "decode_region_info",
     "for_device",
     "open_container",
     "open_group",
+    "open_iommufd",
     "parse_reserved_regions",
     "query",
+    "type1_facts",
 ]
 
 _ByteOrder: TypeAlias = Literal["native", "little", "big", "le", "be"]
@@ -49,6 +66,33 @@ _Group: TypeAlias = int | str | os.PathLike[str]
 _Range: TypeAlias = IovaRange | tuple[int, int]
 _Region: TypeAlias = ReservedRegion | tuple[int, int, str]
 _RamRegion: TypeAlias = int | tuple[int, int | None]
+_CapName: TypeAlias = Literal[
+    "IOVA_RANGE",
+    "MIGRATION",
+    "DMA_AVAIL",
+    "ZPCI_BASE",
+    "ZPCI_GROUP",
+    "ZPCI_UTIL",
+    "ZPCI_PFIP",
+    "PCI_ATOMIC_COMP",
+    "SPARSE_MMAP",
+    "TYPE",
+    "MSIX_MAPPABLE",
+    "NVLINK2_SSATGT",
+    "NVLINK2_LNKSPD",
+]
+_Backend: TypeAlias = Literal["type1", "iommufd-compat", "iommufd"]
+_Source: TypeAlias = Literal[
+    "type1:iova_pgsizes",
+    "type1:iova-range-cap",
+    "type1:dma-avail-cap",
+    "type1:migration-cap",
+    "iommufd:ioas-iova-ranges",
+    "iommufd:hw-info",
+    "iommufd:hw-info-capabilities",
+    "sysfs:reserved_regions",
+]
+_T = TypeVar("_T", covariant=True)
 _AllocCode: TypeAlias = Literal[
     "zero_size", "bad_align", "no_room", "not_allocated", "unusable", "top_page", "overlaps", "misaligned"
 ]
@@ -69,8 +113,9 @@ class VfioError(OSError):
     """A condition the library detected itself (``errno`` is None)."""
 
     code: str
-    """``not_viable``, ``no_type1``, ``not_container``, ``size``, ``no_iommu_group``,
-    ``api_version``, ``sysfs_format`` or ``internal``."""
+    """``not_viable`` (for iommufd: the device is not on vfio-pci), ``no_device_cdev``
+    (on vfio-pci without a VFIO device node), ``no_type1``, ``not_container``, ``size``,
+    ``no_iommu_group``, ``api_version``, ``sysfs_format`` or ``internal``."""
 
 class GroupNotViableError(VfioError):
     """An IOMMU group with a device on a driver other than a VFIO driver."""
@@ -150,7 +195,11 @@ class Capability:
     @property
     def offset(self) -> int: ...
     @property
-    def name(self) -> Literal["IOVA_RANGE", "MIGRATION", "DMA_AVAIL"] | None: ...
+    def name(self) -> _CapName | None:
+        """IOMMU info: ``IOVA_RANGE``, ``MIGRATION``, ``DMA_AVAIL``; device info:
+        ``ZPCI_BASE``, ``ZPCI_GROUP``, ``ZPCI_UTIL``, ``ZPCI_PFIP``, ``PCI_ATOMIC_COMP``;
+        region info: ``SPARSE_MMAP``, ``TYPE``, ``MSIX_MAPPABLE``, ``NVLINK2_SSATGT``,
+        ``NVLINK2_LNKSPD``; None for an id this library does not know."""
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -417,6 +466,12 @@ class Container:
     def groups(self) -> list[int | str]: ...
     @property
     def closed(self) -> bool: ...
+    @property
+    def backend(self) -> Literal["type1", "iommufd-compat"]:
+        """Who serves the container (asked at open)."""
+    @property
+    def facts(self) -> Facts:
+        """The facts of ``info`` as the container's backend means them."""
     def query(self) -> IommuInfo: ...
     def space(self) -> IovaSpace | None:
         """Queried now, holes attributed to the groups' sysfs reserved regions."""
@@ -431,8 +486,343 @@ class Container:
         *_exc: type[BaseException] | BaseException | TracebackType | None,
     ) -> bool: ...
 
+@final
+class ZpciBase:
+    """The ZPCI_BASE device capability: where an s390 PCI function may DMA."""
+
+    @property
+    def version(self) -> int: ...
+    @property
+    def start_dma(self) -> int: ...
+    @property
+    def end_dma(self) -> int:
+        """Inclusive."""
+    @property
+    def pchid(self) -> int: ...
+    @property
+    def vfn(self) -> int: ...
+    @property
+    def fmb_length(self) -> int: ...
+    @property
+    def pft(self) -> int: ...
+    @property
+    def gid(self) -> int: ...
+    @property
+    def fh(self) -> int | None:
+        """The function handle (version 2 and later)."""
+    @property
+    def dma_window(self) -> IovaRange | None:
+        """``[start_dma, end_dma]``, or None when the kernel reports it inverted."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class ZpciGroup:
+    """The ZPCI_GROUP device capability: what an s390 PCI function's group supports."""
+
+    @property
+    def version(self) -> int: ...
+    @property
+    def dasm(self) -> int: ...
+    @property
+    def msi_addr(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def mui(self) -> int: ...
+    @property
+    def noi(self) -> int: ...
+    @property
+    def maxstbl(self) -> int: ...
+    @property
+    def zpci_version(self) -> int:
+        """The zPCI architecture version (``version`` in the kernel's struct)."""
+    @property
+    def imaxstbl(self) -> int | None:
+        """Version 2 and later."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class DeviceInfo:
+    """What ``VFIO_DEVICE_GET_INFO`` said about a device."""
+
+    @property
+    def argsz(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def num_regions(self) -> int: ...
+    @property
+    def num_irqs(self) -> int: ...
+    @property
+    def cap_offset(self) -> int | None: ...
+    @property
+    def caps_truncated(self) -> bool:
+        """The kernel's capabilities did not fit the buffer (query again with ``argsz``)."""
+    @property
+    def dma_window(self) -> IovaRange | None:
+        """The s390 function's DMA window (ZPCI_BASE), or None."""
+    @property
+    def zpci_base(self) -> ZpciBase | None: ...
+    @property
+    def zpci_group(self) -> ZpciGroup | None: ...
+    @property
+    def zpci_util(self) -> bytes | None:
+        """The utility string, EBCDIC."""
+    @property
+    def zpci_pfip(self) -> bytes | None: ...
+    @property
+    def atomic_comp(self) -> int | None:
+        """PCI_ATOMIC_COMP's flags: 1 32-bit, 2 64-bit, 4 128-bit completers."""
+    @property
+    def unknown_caps(self) -> list[UnknownCap]: ...
+    @property
+    def chain(self) -> list[Capability]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class MmapArea:
+    """``size`` bytes from ``offset`` of a region that may be mmapped."""
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def end(self) -> int | None:
+        """``offset + size``, or None past 2**64."""
+    def lies_within(self, region_size: int) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class RegionType:
+    """The TYPE region capability: what a device-specific region is."""
+
+    @property
+    def version(self) -> int: ...
+    @property
+    def type(self) -> int:
+        """A ``VFIO_REGION_TYPE_*``, or ``(1 << 31) | pci_vendor``."""
+    @property
+    def subtype(self) -> int: ...
+    @property
+    def pci_vendor(self) -> int | None: ...
+    @property
+    def name(self) -> str | None:
+        """The subtype's ``<linux/vfio.h>`` name (``INTEL_IGD_OPREGION``...), or None."""
+    @property
+    def type_name(self) -> Literal["PCI_VENDOR", "GFX", "CCW", "MIGRATION_DEPRECATED"] | None: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class RegionInfo:
+    """What ``VFIO_DEVICE_GET_REGION_INFO`` said about one region."""
+
+    @property
+    def argsz(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def cap_offset(self) -> int | None:
+        """None without the CAPS flag (the kernel then leaves the caller's value)."""
+    @property
+    def caps_truncated(self) -> bool: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def offset(self) -> int:
+        """Where the region is in the device fd."""
+    @property
+    def readable(self) -> bool: ...
+    @property
+    def writable(self) -> bool: ...
+    @property
+    def mmappable(self) -> bool: ...
+    @property
+    def sparse_mmap(self) -> list[MmapArea] | None: ...
+    @property
+    def region_type(self) -> RegionType | None: ...
+    @property
+    def msix_mappable(self) -> bool: ...
+    @property
+    def nvlink2_ssatgt(self) -> int | None: ...
+    @property
+    def nvlink2_lnkspd(self) -> int | None: ...
+    @property
+    def mmap_areas(self) -> list[MmapArea]:
+        """Nothing without MMAP; the SPARSE_MMAP areas; else the whole region."""
+    @property
+    def areas_outside(self) -> list[MmapArea]:
+        """SPARSE_MMAP areas running past the region's end."""
+    @property
+    def unknown_caps(self) -> list[UnknownCap]: ...
+    @property
+    def chain(self) -> list[Capability]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class Fact(Generic[_T]):
+    """A fact and where it came from."""
+
+    @property
+    def value(self) -> _T: ...
+    @property
+    def source(self) -> _Source: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class MappingLimit:
+    """How many more mappings the kernel accepts."""
+
+    @property
+    def remaining(self) -> int | None:
+        """This many more (type1's DMA_AVAIL), or None when ``unlimited``."""
+    @property
+    def unlimited(self) -> bool:
+        """No mapping count limit (iommufd; its compat container's DMA_AVAIL of U32_MAX)."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class DirtyTracking:
+    """Dirty-page tracking as the backend describes it."""
+
+    @property
+    def kind(self) -> Literal["type1", "hardware"]: ...
+    @property
+    def pgsize_bitmap(self) -> int | None:
+        """type1: the page sizes the dirty bitmap can be kept at."""
+    @property
+    def max_dirty_bitmap_size(self) -> int | None:
+        """type1: the largest dirty bitmap, in bytes."""
+    @property
+    def hardware(self) -> bool | None:
+        """hardware: whether the IOMMU tracks dirty pages for the device."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class Facts:
+    """What one backend says about mapping DMA, each fact with its source (None: absent,
+    ``notes`` says why)."""
+
+    @property
+    def backend(self) -> _Backend: ...
+    @property
+    def iova_ranges(self) -> Fact[list[IovaRange]] | None: ...
+    @property
+    def page_sizes(self) -> Fact[int] | None:
+        """A bitmap (bit n: 2**n bytes)."""
+    @property
+    def iova_alignment(self) -> Fact[int] | None:
+        """iommufd's ``out_iova_alignment`` (not the page sizes the IOMMU supports)."""
+    @property
+    def address_width(self) -> Fact[int] | None: ...
+    @property
+    def mapping_limit(self) -> Fact[MappingLimit] | None: ...
+    @property
+    def dirty_tracking(self) -> Fact[DirtyTracking] | None: ...
+    @property
+    def notes(self) -> list[str]: ...
+    def differences(self, other: Facts) -> list[tuple[str, str, str]]:
+        """``(field, this value, other value)`` where the two disagree on a fact both have."""
+    def to_dict(self) -> dict[str, Any]:
+        """The object ``vfio-iommu-info query --json`` prints under ``facts``."""
+
+@final
+class HwInfo:
+    """``IOMMU_GET_HW_INFO``: the IOMMU hardware behind a device."""
+
+    @property
+    def type_name(self) -> Literal["none", "intel-vtd", "arm-smmuv3", "tegra241-cmdqv", "amd", "unknown"]: ...
+    @property
+    def data_type(self) -> int: ...
+    @property
+    def data_len(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def truncated(self) -> bool: ...
+    @property
+    def capabilities(self) -> int | None:
+        """``IOMMU_HW_CAP_*``, or None before Linux 6.7."""
+    @property
+    def max_pasid_log2(self) -> int: ...
+    @property
+    def address_width(self) -> int | None: ...
+    @property
+    def page_sizes(self) -> int | None: ...
+    @property
+    def dirty_tracking(self) -> bool | None:
+        """The kernel's IOMMU_HW_CAP_DIRTY_TRACKING, or None before Linux 6.7."""
+    @property
+    def dirty_tracking_hardware(self) -> bool | None:
+        """What the registers say, or None without registers."""
+    @property
+    def registers(self) -> dict[str, Any] | None:
+        """VT-d ``cap``/``ecap``/``flags``, SMMUv3 ``idr``/``iidr``/``aidr``/``flags``,
+        AMD ``efr``/``efr2``; None without registers."""
+    @property
+    def decode_error(self) -> str | None: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The object ``query --backend iommufd --json`` prints under ``hw_info``."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class IommufdDevice:
+    """A PCI device bound to its own iommufd and attached to a fresh IOAS."""
+
+    @property
+    def pci_address(self) -> str: ...
+    @property
+    def cdev(self) -> str: ...
+    @property
+    def dev_id(self) -> int: ...
+    @property
+    def ioas(self) -> int: ...
+    @property
+    def hwpt(self) -> int: ...
+    @property
+    def iova_ranges(self) -> list[IovaRange]: ...
+    @property
+    def iova_alignment(self) -> int: ...
+    @property
+    def aperture(self) -> IovaRange | None: ...
+    @property
+    def hw_info(self) -> HwInfo:
+        """Read at open; raises the kernel's OSError when IOMMU_GET_HW_INFO failed."""
+    @property
+    def facts(self) -> Facts: ...
+    @property
+    def closed(self) -> bool: ...
+    def fileno(self) -> int:
+        """The iommufd fd (owned by this object)."""
+    def close(self) -> None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        *_exc: type[BaseException] | BaseException | TracebackType | None,
+    ) -> bool: ...
+
+def open_iommufd(pci_address: str) -> IommufdDevice:
+    """The iommufd dance for one PCI device: /dev/iommu, its VFIO cdev, bind, IOAS, attach."""
+
+def type1_facts(info: IommuInfo, backend: Literal["type1", "iommufd-compat"] = "type1") -> Facts:
+    """The facts of a type1 answer as ``backend`` means them."""
+
+def container_backend(container_fd: _Fd) -> Literal["type1", "iommufd-compat"]:
+    """Who serves a container fd the caller opened (after VFIO_SET_IOMMU)."""
+
 def decode(data: _Buffer, byte_order: _ByteOrder = "native") -> IommuInfo:
     """Decodes a ``VFIO_IOMMU_GET_INFO`` buffer as a kernel filled it."""
+
+def decode_device_info(data: _Buffer, byte_order: _ByteOrder = "native") -> DeviceInfo:
+    """Decodes a ``VFIO_DEVICE_GET_INFO`` buffer as a kernel filled it."""
+
+def decode_region_info(data: _Buffer, byte_order: _ByteOrder = "native") -> RegionInfo:
+    """Decodes a ``VFIO_DEVICE_GET_REGION_INFO`` buffer as a kernel filled it."""
 
 def query(container_fd: _Fd) -> IommuInfo:
     """Queries a type1 container fd the caller owns (one ioctl on the common path)."""

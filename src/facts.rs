@@ -1,0 +1,418 @@
+//! One model of what a backend says about DMA mapping, every fact tagged with where it came
+//! from, so answers from type1, iommufd's compat container, iommufd itself and sysfs can be
+//! compared without mixing up what each interface means (a type1 page-size bitmap is not
+//! iommufd's required alignment; iommufd compat's `DMA_AVAIL` of `U32_MAX` means "no
+//! limit", not "4 billion left").
+
+use std::fmt;
+
+use crate::hw_info::{HwData, HwInfo};
+use crate::iommufd::{ContainerBackend, IoasRanges};
+use crate::iova::{IovaRange, PageSizes};
+use crate::type1::{Absence, IommuInfo, Type1Cap};
+
+/// Which kernel interface answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// `/dev/vfio/vfio` served by `vfio_iommu_type1`.
+    Type1,
+    /// `/dev/vfio/vfio` served by iommufd's VFIO compatibility (`CONFIG_IOMMUFD_VFIO_CONTAINER`).
+    IommufdCompat,
+    /// `/dev/iommu` with the device's VFIO cdev.
+    Iommufd,
+}
+
+impl Backend {
+    /// A stable name: `type1`, `iommufd-compat`, `iommufd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Type1 => "type1",
+            Backend::IommufdCompat => "iommufd-compat",
+            Backend::Iommufd => "iommufd",
+        }
+    }
+}
+
+impl From<ContainerBackend> for Backend {
+    fn from(b: ContainerBackend) -> Self {
+        match b {
+            ContainerBackend::Vfio => Backend::Type1,
+            ContainerBackend::IommufdCompat { .. } => Backend::IommufdCompat,
+        }
+    }
+}
+
+/// Where a fact came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// `iova_pgsizes` of `VFIO_IOMMU_GET_INFO`.
+    Type1PageSizes,
+    /// The type1 `IOVA_RANGE` capability.
+    Type1IovaRangeCap,
+    /// The type1 `DMA_AVAIL` capability.
+    Type1DmaAvailCap,
+    /// The type1 `MIGRATION` capability.
+    Type1MigrationCap,
+    /// `IOMMU_IOAS_IOVA_RANGES` (ranges, or `out_iova_alignment`).
+    IommufdIoas,
+    /// The type-specific data of `IOMMU_GET_HW_INFO` (decoded registers).
+    IommufdHwInfo,
+    /// `out_capabilities` of `IOMMU_GET_HW_INFO`.
+    IommufdHwCapabilities,
+    /// sysfs `reserved_regions`.
+    Sysfs,
+}
+
+impl Source {
+    /// A stable name, e.g. `type1:iova-range-cap`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Type1PageSizes => "type1:iova_pgsizes",
+            Source::Type1IovaRangeCap => "type1:iova-range-cap",
+            Source::Type1DmaAvailCap => "type1:dma-avail-cap",
+            Source::Type1MigrationCap => "type1:migration-cap",
+            Source::IommufdIoas => "iommufd:ioas-iova-ranges",
+            Source::IommufdHwInfo => "iommufd:hw-info",
+            Source::IommufdHwCapabilities => "iommufd:hw-info-capabilities",
+            Source::Sysfs => "sysfs:reserved_regions",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact<T> {
+    /// The value.
+    pub value: T,
+    /// Its source.
+    pub source: Source,
+}
+
+fn fact<T>(value: T, source: Source) -> Option<Fact<T>> {
+    Some(Fact { value, source })
+}
+
+/// How many more mappings the kernel accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MappingLimit {
+    /// This many more (type1's `dma_entry_limit` minus the mappings made).
+    Remaining(u32),
+    /// No per-container count: iommufd limits pinned memory through the memory cgroup
+    /// and `RLIMIT_MEMLOCK` instead (its compat container reports `U32_MAX`).
+    Unlimited,
+}
+
+/// Dirty-page tracking, as the backend describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirtyTracking {
+    /// type1's `MIGRATION` capability: dirty bitmaps through `VFIO_IOMMU_DIRTY_PAGES`
+    /// (tracked by pinning, not by the IOMMU), with these granules and bitmap limit.
+    Type1 {
+        /// Page sizes the bitmap can be kept at.
+        pgsize_bitmap: PageSizes,
+        /// The largest bitmap, in bytes.
+        max_dirty_bitmap_size: u64,
+    },
+    /// iommufd's `IOMMU_HW_CAP_DIRTY_TRACKING`: whether the IOMMU hardware tracks dirty
+    /// pages for this device (through `IOMMU_HWPT_SET_DIRTY_TRACKING`).
+    Hardware(bool),
+}
+
+/// What one backend says about mapping DMA for a device or container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DmaFacts {
+    /// The interface that answered.
+    pub backend: Backend,
+    /// The usable IOVA ranges.
+    pub iova_ranges: Option<Fact<Vec<IovaRange>>>,
+    /// The page sizes mappings can use (type1's bitmap; for iommufd, derived from the
+    /// hardware registers when the driver reports them).
+    pub page_sizes: Option<Fact<PageSizes>>,
+    /// The alignment every mapping's IOVA and length must have (iommufd's
+    /// `out_iova_alignment`).
+    pub iova_alignment: Option<Fact<u64>>,
+    /// The mapping count limit.
+    pub mapping_limit: Option<Fact<MappingLimit>>,
+    /// Dirty tracking.
+    pub dirty_tracking: Option<Fact<DirtyTracking>>,
+    /// The IOVA width the IOMMU translates, in bits (from hardware registers).
+    pub address_width: Option<Fact<u8>>,
+    /// Why a fact is missing or means something other than it seems, one sentence each.
+    pub notes: Vec<String>,
+}
+
+impl DmaFacts {
+    /// The facts of a `VFIO_IOMMU_GET_INFO` answer; `backend` says whether a real type1
+    /// container or iommufd's compatibility container gave it (see
+    /// [`crate::iommufd::container_backend`]).
+    pub fn from_type1(info: &IommuInfo, backend: Backend) -> DmaFacts {
+        let compat = backend == Backend::IommufdCompat;
+        let mut notes = Vec::new();
+        let iova_ranges = match info.iova_ranges.present() {
+            Some(r) => fact(r.clone(), Source::Type1IovaRangeCap),
+            None => {
+                notes.push(absence_note(
+                    Type1Cap::IovaRange,
+                    info.iova_ranges.absence(),
+                ));
+                None
+            }
+        };
+        let mapping_limit = match info.dma_avail.present() {
+            Some(&u32::MAX) if compat => {
+                notes.push("iommufd's compat container reports DMA_AVAIL = U32_MAX: it has no mapping count limit (pinned memory is limited by RLIMIT_MEMLOCK and the memory cgroup)".to_owned());
+                fact(MappingLimit::Unlimited, Source::Type1DmaAvailCap)
+            }
+            Some(&n) => fact(MappingLimit::Remaining(n), Source::Type1DmaAvailCap),
+            None => {
+                notes.push(absence_note(Type1Cap::DmaAvail, info.dma_avail.absence()));
+                None
+            }
+        };
+        let dirty_tracking = match info.migration.present() {
+            Some(m) => fact(
+                DirtyTracking::Type1 {
+                    pgsize_bitmap: m.pgsize_bitmap,
+                    max_dirty_bitmap_size: m.max_dirty_bitmap_size,
+                },
+                Source::Type1MigrationCap,
+            ),
+            None if compat => {
+                notes.push("iommufd's compat container has no MIGRATION capability: dirty tracking is iommufd's (IOMMU_HWPT_SET_DIRTY_TRACKING), ask through the iommufd backend".to_owned());
+                None
+            }
+            None => {
+                notes.push(absence_note(Type1Cap::Migration, info.migration.absence()));
+                None
+            }
+        };
+        DmaFacts {
+            backend,
+            iova_ranges,
+            page_sizes: info
+                .iova_pgsizes
+                .and_then(|p| fact(p, Source::Type1PageSizes)),
+            iova_alignment: None,
+            mapping_limit,
+            dirty_tracking,
+            address_width: None,
+            notes,
+        }
+    }
+
+    /// The facts of the iommufd backend: an attached IOAS's ranges and the device's
+    /// hardware info (`None` when `IOMMU_GET_HW_INFO` was not asked or failed).
+    pub fn from_iommufd(ranges: &IoasRanges, hw: Option<&HwInfo>) -> DmaFacts {
+        let mut notes = vec!["iommufd has no mapping count limit: pinned memory is limited by RLIMIT_MEMLOCK and the memory cgroup".to_owned()];
+        let data = hw.map(HwInfo::decode);
+        let decoded = match &data {
+            Some(Ok(d)) => Some(d),
+            Some(Err(e)) => {
+                notes.push(format!("IOMMU_GET_HW_INFO data not decoded: {e}"));
+                None
+            }
+            None => {
+                notes.push("no IOMMU_GET_HW_INFO answer".to_owned());
+                None
+            }
+        };
+        if let Some(HwData::None) = decoded {
+            notes.push("the IOMMU driver reports no hardware data (IOMMU_HW_INFO_TYPE_NONE): page sizes and address width are unknown to iommufd; the IOVA ranges and alignment still hold".to_owned());
+        }
+        let dirty_tracking = match hw.map(HwInfo::dirty_tracking) {
+            Some(Some(d)) => fact(DirtyTracking::Hardware(d), Source::IommufdHwCapabilities),
+            Some(None) => {
+                notes.push("this kernel (6.6) predates IOMMU_GET_HW_INFO's capabilities: dirty tracking unknown".to_owned());
+                None
+            }
+            None => None,
+        };
+        DmaFacts {
+            backend: Backend::Iommufd,
+            iova_ranges: fact(ranges.ranges.clone(), Source::IommufdIoas),
+            page_sizes: decoded
+                .and_then(HwData::page_sizes)
+                .and_then(|p| fact(p, Source::IommufdHwInfo)),
+            iova_alignment: fact(ranges.alignment, Source::IommufdIoas),
+            mapping_limit: fact(MappingLimit::Unlimited, Source::IommufdIoas),
+            dirty_tracking,
+            address_width: decoded
+                .and_then(HwData::address_width)
+                .and_then(|w| fact(w, Source::IommufdHwInfo)),
+            notes,
+        }
+    }
+
+    /// Where two answers (two backends for one device, or two hosts) disagree on a fact
+    /// both have. Facts only one side has are not differences; compare `notes` for those.
+    pub fn differences(&self, other: &DmaFacts) -> Vec<Difference> {
+        let mut out = Vec::new();
+        let mut cmp = |field: &'static str, a: Option<String>, b: Option<String>| {
+            if let (Some(a), Some(b)) = (a, b) {
+                if a != b {
+                    out.push(Difference {
+                        field,
+                        this: a,
+                        other: b,
+                    });
+                }
+            }
+        };
+        let ranges = |f: &DmaFacts| {
+            f.iova_ranges.as_ref().map(|r| {
+                r.value
+                    .iter()
+                    .map(|r| format!("[{:#x}, {:#x}]", r.start, r.end))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+        };
+        cmp("iova_ranges", ranges(self), ranges(other));
+        let pages = |f: &DmaFacts| {
+            f.page_sizes
+                .as_ref()
+                .map(|p| format!("{:#x}", p.value.bits()))
+        };
+        cmp("page_sizes", pages(self), pages(other));
+        let width = |f: &DmaFacts| f.address_width.as_ref().map(|w| w.value.to_string());
+        cmp("address_width", width(self), width(other));
+        out
+    }
+}
+
+/// A fact two answers disagree on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// The field (`iova_ranges`, `page_sizes`, `address_width`).
+    pub field: &'static str,
+    /// This side's value.
+    pub this: String,
+    /// The other side's value.
+    pub other: String,
+}
+
+fn absence_note(cap: Type1Cap, absence: Option<Absence>) -> String {
+    match absence {
+        Some(a) => format!("{}: {}", cap.name(), a.explain(cap)),
+        None => format!("{}: not reported", cap.name()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::type1::Reported;
+
+    fn type1_info(dma_avail: Reported<u32>) -> IommuInfo {
+        IommuInfo {
+            argsz: 0,
+            flags: 3,
+            iova_pgsizes: Some(PageSizes(0x4020_1000)),
+            cap_offset: Some(24),
+            caps_truncated: false,
+            iova_ranges: Reported::Present(vec![
+                IovaRange::new(0, 0xfedf_ffff).unwrap(),
+                IovaRange::new(0xfef0_0000, 0xff_ffff_ffff).unwrap(),
+            ]),
+            migration: Reported::Absent(Absence::NotInChain),
+            dma_avail,
+            unknown_caps: vec![],
+            chain: vec![],
+        }
+    }
+
+    #[test]
+    fn compat_u32_max_is_no_limit_and_its_missing_migration_is_explained() {
+        let compat = DmaFacts::from_type1(
+            &type1_info(Reported::Present(u32::MAX)),
+            Backend::IommufdCompat,
+        );
+        assert_eq!(compat.mapping_limit.unwrap().value, MappingLimit::Unlimited);
+        assert!(compat.dirty_tracking.is_none());
+        assert!(compat
+            .notes
+            .iter()
+            .any(|n| n.contains("compat container has no MIGRATION")));
+        // The same number from the real type1 is a count.
+        let real = DmaFacts::from_type1(&type1_info(Reported::Present(u32::MAX)), Backend::Type1);
+        assert_eq!(
+            real.mapping_limit.unwrap().value,
+            MappingLimit::Remaining(u32::MAX)
+        );
+        assert_eq!(real.page_sizes.unwrap().source, Source::Type1PageSizes);
+    }
+
+    #[test]
+    fn iommufd_keeps_alignment_apart_from_page_sizes_and_compares_with_type1() {
+        let ranges = IoasRanges {
+            ranges: vec![
+                IovaRange::new(0, 0xfedf_ffff).unwrap(),
+                IovaRange::new(0xfef0_0000, 0xff_ffff_ffff).unwrap(),
+            ],
+            alignment: 4096,
+            calls: 1,
+        };
+        let mut vtd = Vec::new();
+        vtd.extend_from_slice(&1u32.to_ne_bytes());
+        vtd.extend_from_slice(&0u32.to_ne_bytes());
+        vtd.extend_from_slice(&((39u64 << 16) | (0b11 << 34)).to_ne_bytes());
+        vtd.extend_from_slice(&0u64.to_ne_bytes());
+        let hw = HwInfo {
+            data_type: 1,
+            data_len: 24,
+            data: vtd,
+            capabilities: Some(0),
+            max_pasid_log2: 0,
+        };
+        let f = DmaFacts::from_iommufd(&ranges, Some(&hw));
+        assert_eq!(f.iova_alignment.as_ref().unwrap().value, 4096);
+        assert_eq!(f.page_sizes.as_ref().unwrap().value, PageSizes(0x4020_1000));
+        assert_eq!(f.page_sizes.as_ref().unwrap().source, Source::IommufdHwInfo);
+        assert_eq!(f.address_width.as_ref().unwrap().value, 40);
+        assert_eq!(
+            f.dirty_tracking.as_ref().unwrap().value,
+            DirtyTracking::Hardware(false)
+        );
+        let t = DmaFacts::from_type1(&type1_info(Reported::Present(65535)), Backend::Type1);
+        assert_eq!(f.differences(&t), vec![]);
+        let mut other = t.clone();
+        other.page_sizes = fact(PageSizes(0x1000), Source::Type1PageSizes);
+        assert_eq!(
+            f.differences(&other),
+            vec![Difference {
+                field: "page_sizes",
+                this: "0x40201000".into(),
+                other: "0x1000".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_driver_without_hw_data_says_so() {
+        let ranges = IoasRanges {
+            ranges: vec![IovaRange::FULL],
+            alignment: 4096,
+            calls: 1,
+        };
+        let hw = HwInfo {
+            data_type: 0,
+            data_len: 0,
+            data: vec![],
+            capabilities: None,
+            max_pasid_log2: 0,
+        };
+        let f = DmaFacts::from_iommufd(&ranges, Some(&hw));
+        assert!(f.page_sizes.is_none() && f.address_width.is_none() && f.dirty_tracking.is_none());
+        assert!(f
+            .notes
+            .iter()
+            .any(|n| n.contains("IOMMU_HW_INFO_TYPE_NONE")));
+        assert!(f.notes.iter().any(|n| n.contains("predates")));
+    }
+}

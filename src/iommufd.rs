@@ -1,0 +1,528 @@
+//! iommufd (`/dev/iommu`): I/O address spaces (IOAS), their usable IOVA ranges, mappings,
+//! and the IOMMU hardware description of a bound device.
+//!
+//! The IOVA ranges of an IOAS are the answer to "where may I map": `IOMMU_IOAS_IOVA_RANGES`
+//! fills a caller-provided array and returns the total count, with `EMSGSIZE` when the
+//! array was too small (the part that fit is filled). [`Iommufd::iova_ranges`] passes an
+//! inline array big enough for every IOMMU seen in practice, so the common case is one
+//! ioctl, and retries (bounded) with the count the kernel gave when it is not.
+//! `out_iova_alignment` is kept as what it is: the alignment every mapping's IOVA and
+//! length must have (the largest page size *required* by an attached domain), not the
+//! page sizes the IOMMU supports.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use crate::error::{DecodeError, DecodeErrorKind, Errno, Error};
+use crate::hw_info::HwInfo;
+use crate::iova::IovaRange;
+use crate::open::{open_rdwr, HostPaths};
+use crate::uapi::{self, IommuHwInfo, IommuIoasIovaRanges, IommuIovaRange};
+
+/// Ranges held inline by the first `IOMMU_IOAS_IOVA_RANGES` call: x86 vIOMMUs give 2-3,
+/// an s390 zPCI device 1; more costs a second call.
+pub const INLINE_RANGES: usize = 16;
+/// The most ranges [`Iommufd::iova_ranges`] accepts (1 MiB of ranges); beyond it the
+/// kernel's count is refused as implausible rather than allocated.
+pub const MAX_RANGES: u32 = 1 << 16;
+/// Calls [`Iommufd::iova_ranges`] makes before it gives up on a count that keeps growing.
+const RANGE_ATTEMPTS: u32 = 4;
+/// The hardware-info buffer of the first `IOMMU_GET_HW_INFO` call: larger than every
+/// structure the kernel defines (40 bytes for SMMUv3).
+const HW_INFO_INLINE: usize = 64;
+/// The largest hardware-info data [`Iommufd::hw_info`] fetches.
+const HW_INFO_MAX: u32 = 4096;
+
+/// The usable IOVA ranges of an IOAS and its required alignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoasRanges {
+    /// The ranges, in the kernel's (ascending) order.
+    pub ranges: Vec<IovaRange>,
+    /// `out_iova_alignment`: every mapping's IOVA and length must be a multiple of it.
+    pub alignment: u64,
+    /// How many `IOMMU_IOAS_IOVA_RANGES` calls the answer took (1 on the common path).
+    pub calls: u32,
+}
+
+/// An open `/dev/iommu`.
+#[derive(Debug)]
+pub struct Iommufd {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+/// `ioctl(fd, request, arg)` for a structure argument; the kernel reads and writes `*arg`.
+fn struct_ioctl<T>(fd: BorrowedFd<'_>, request: u32, arg: &mut T) -> Result<i32, Errno> {
+    // SAFETY: `arg` is a live, exclusively borrowed repr(C) structure whose first field is
+    // its size, which the caller set to size_of::<T>(); the kernel reads and writes at most
+    // that many bytes. Any user pointers inside it are the caller's responsibility (see
+    // the callers' own SAFETY comments).
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg as *mut T) };
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn size_of<T>() -> u32 {
+    std::mem::size_of::<T>() as u32
+}
+
+impl Iommufd {
+    /// Opens the iommufd node of `paths` (`/dev/iommu`).
+    pub fn open(paths: &HostPaths) -> Result<Iommufd, Error> {
+        Iommufd::open_path(&paths.iommufd)
+    }
+
+    /// Opens an iommufd node at `path`.
+    pub fn open_path(path: &Path) -> Result<Iommufd, Error> {
+        let fd = open_rdwr(path).map_err(|errno| Error::Open {
+            path: path.to_owned(),
+            errno,
+            hint: Some(match errno.0 {
+                libc::ENOENT => "this kernel has no iommufd (CONFIG_IOMMUFD, Linux 6.2+): `modprobe iommufd`, or use the VFIO group path (/dev/vfio/vfio; vfio-iommu-info's --backend type1)".to_owned(),
+                libc::EACCES | libc::EPERM => format!("opening {} needs read-write access (root, or a udev rule giving your user the node)", path.display()),
+                _ => "is it iommufd's misc device (10:MINOR, named iommu)?".to_owned(),
+            }),
+        })?;
+        Ok(Iommufd {
+            fd,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The path it was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn error(&self, ioctl: &'static str, errno: Errno, hint: Option<String>) -> Error {
+        Error::Ioctl {
+            ioctl,
+            target: format!("{} (fd {})", self.path.display(), self.fd.as_raw_fd()),
+            errno,
+            hint,
+        }
+    }
+
+    /// `IOMMU_IOAS_ALLOC`: a new, empty I/O address space; returns its id.
+    pub fn alloc_ioas(&self) -> Result<u32, Error> {
+        let mut arg = uapi::IommuIoasAlloc {
+            size: size_of::<uapi::IommuIoasAlloc>(),
+            ..Default::default()
+        };
+        struct_ioctl(self.fd.as_fd(), uapi::IOMMU_IOAS_ALLOC, &mut arg)
+            .map_err(|e| self.error("IOMMU_IOAS_ALLOC", e, None))?;
+        Ok(arg.out_ioas_id)
+    }
+
+    /// `IOMMU_DESTROY`: frees the object `id` (an IOAS no device is attached to, a HWPT).
+    pub fn destroy(&self, id: u32) -> Result<(), Error> {
+        let mut arg = uapi::IommuDestroy {
+            size: size_of::<uapi::IommuDestroy>(),
+            id,
+        };
+        struct_ioctl(self.fd.as_fd(), uapi::IOMMU_DESTROY, &mut arg).map_err(|e| {
+            let hint = match e.0 {
+                libc::ENOENT => Some(format!("no object {id} in this iommufd")),
+                libc::EBUSY => Some(format!(
+                    "object {id} is still in use (a device is attached to it)"
+                )),
+                _ => None,
+            };
+            self.error("IOMMU_DESTROY", e, hint)
+        })?;
+        Ok(())
+    }
+
+    /// `IOMMU_IOAS_IOVA_RANGES`: where IOAS `ioas` may map. One ioctl when the ranges fit
+    /// [`INLINE_RANGES`]; otherwise bounded retries with the kernel's count.
+    pub fn iova_ranges(&self, ioas: u32) -> Result<IoasRanges, Error> {
+        let fd = self.fd.as_fd();
+        self.iova_ranges_using(ioas, |arg, array| {
+            arg.allowed_iovas = array.as_mut_ptr() as u64;
+            // SAFETY (of the user pointer inside `arg`): `allowed_iovas` points to `array`,
+            // `num_iovas` elements of repr(C) iommu_iova_range that stay alive and
+            // exclusively borrowed for the call; the kernel writes at most that many.
+            struct_ioctl(fd, uapi::IOMMU_IOAS_IOVA_RANGES, arg)
+        })
+    }
+
+    /// The retry logic of [`Iommufd::iova_ranges`] around `call`, which performs one
+    /// `IOMMU_IOAS_IOVA_RANGES` with `arg` on `array` (a fake kernel in the tests).
+    fn iova_ranges_using(
+        &self,
+        ioas: u32,
+        mut call: impl FnMut(&mut IommuIoasIovaRanges, &mut [IommuIovaRange]) -> Result<i32, Errno>,
+    ) -> Result<IoasRanges, Error> {
+        let mut inline = [IommuIovaRange::default(); INLINE_RANGES];
+        let mut heap: Vec<IommuIovaRange> = Vec::new();
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            let array: &mut [IommuIovaRange] = if heap.is_empty() {
+                &mut inline
+            } else {
+                &mut heap
+            };
+            let mut arg = IommuIoasIovaRanges {
+                size: size_of::<IommuIoasIovaRanges>(),
+                ioas_id: ioas,
+                num_iovas: array.len() as u32,
+                reserved: 0,
+                allowed_iovas: 0,
+                out_iova_alignment: 0,
+            };
+            let result = call(&mut arg, array);
+            let capacity = array.len() as u32;
+            match result {
+                Ok(_) if arg.num_iovas <= capacity => {
+                    let got = &array[..arg.num_iovas as usize];
+                    let ranges = checked_ranges(got).map_err(|source| Error::MalformedReply {
+                        ioctl: "IOMMU_IOAS_IOVA_RANGES",
+                        fd: self.fd.as_raw_fd(),
+                        source,
+                    })?;
+                    return Ok(IoasRanges {
+                        ranges,
+                        alignment: arg.out_iova_alignment,
+                        calls,
+                    });
+                }
+                // EMSGSIZE: the count grew past the array (a success with a larger count
+                // would be a kernel bug; treat it the same way).
+                Ok(_) | Err(Errno(libc::EMSGSIZE)) => {
+                    let wanted = arg.num_iovas;
+                    if wanted > MAX_RANGES {
+                        return Err(self.error(
+                            "IOMMU_IOAS_IOVA_RANGES",
+                            Errno(libc::EMSGSIZE),
+                            Some(format!("the kernel reports {wanted} IOVA ranges for IOAS {ioas}, more than the {MAX_RANGES} this library accepts")),
+                        ));
+                    }
+                    if calls >= RANGE_ATTEMPTS {
+                        return Err(self.error(
+                            "IOMMU_IOAS_IOVA_RANGES",
+                            Errno(libc::EMSGSIZE),
+                            Some(format!("the range count of IOAS {ioas} kept growing ({calls} calls, last {wanted}): devices are being attached concurrently, try again")),
+                        ));
+                    }
+                    heap = vec![IommuIovaRange::default(); wanted.max(capacity + 1) as usize];
+                }
+                Err(e) => {
+                    let hint = match e.0 {
+                        libc::ENOENT => Some(format!("no IOAS {ioas} in this iommufd")),
+                        libc::EINVAL => Some(format!("object {ioas} is not an IOAS")),
+                        _ => None,
+                    };
+                    return Err(self.error("IOMMU_IOAS_IOVA_RANGES", e, hint));
+                }
+            }
+        }
+    }
+
+    /// `IOMMU_IOAS_MAP` with `IOMMU_IOAS_MAP_FIXED_IOVA`: maps `len` bytes of this
+    /// process at `user_va` to `iova` in IOAS `ioas` (`flags`: READABLE and/or WRITEABLE).
+    ///
+    /// # Safety
+    /// `user_va..user_va+len` must be memory of this process that stays mapped, and that
+    /// the caller accepts devices reading and (with WRITEABLE) writing, until
+    /// [`Iommufd::unmap`] or the iommufd is closed.
+    pub unsafe fn map_fixed(
+        &self,
+        ioas: u32,
+        user_va: u64,
+        len: u64,
+        iova: u64,
+        flags: u32,
+    ) -> Result<(), Error> {
+        let mut arg = uapi::IommuIoasMap {
+            size: size_of::<uapi::IommuIoasMap>(),
+            flags: flags | uapi::IOMMU_IOAS_MAP_FIXED_IOVA,
+            ioas_id: ioas,
+            reserved: 0,
+            user_va,
+            length: len,
+            iova,
+        };
+        // The user memory is the caller's promise (this function's safety contract).
+        struct_ioctl(self.fd.as_fd(), uapi::IOMMU_IOAS_MAP, &mut arg).map_err(|e| {
+            let hint = match e.0 {
+                libc::ENOENT => Some(format!("no IOAS {ioas} in this iommufd")),
+                libc::EINVAL => Some(format!("[{iova:#x}, +{len:#x}) is not aligned to the IOAS's iova alignment, or outside its IOVA ranges (IOMMU_IOAS_IOVA_RANGES lists them)")),
+                libc::EEXIST => Some(format!("[{iova:#x}, +{len:#x}) overlaps an existing mapping")),
+                _ => None,
+            };
+            self.error("IOMMU_IOAS_MAP", e, hint)
+        })?;
+        Ok(())
+    }
+
+    /// `IOMMU_IOAS_UNMAP`: unmaps `[iova, iova+len)` of IOAS `ioas`; returns the bytes
+    /// unmapped.
+    pub fn unmap(&self, ioas: u32, iova: u64, len: u64) -> Result<u64, Error> {
+        let mut arg = uapi::IommuIoasUnmap {
+            size: size_of::<uapi::IommuIoasUnmap>(),
+            ioas_id: ioas,
+            iova,
+            length: len,
+        };
+        struct_ioctl(self.fd.as_fd(), uapi::IOMMU_IOAS_UNMAP, &mut arg)
+            .map_err(|e| self.error("IOMMU_IOAS_UNMAP", e, None))?;
+        Ok(arg.length)
+    }
+
+    /// `IOMMU_GET_HW_INFO` for the bound device `dev_id`: one call with a buffer larger
+    /// than every structure the kernel defines, one more (bounded) if its `data_len` says
+    /// the data did not fit.
+    pub fn hw_info(&self, dev_id: u32) -> Result<HwInfo, Error> {
+        let mut len = HW_INFO_INLINE as u32;
+        loop {
+            let mut data = vec![0u8; len as usize];
+            let mut arg = IommuHwInfo {
+                size: size_of::<IommuHwInfo>(),
+                dev_id,
+                data_len: len,
+                data_uptr: data.as_mut_ptr() as u64,
+                ..Default::default()
+            };
+            // SAFETY (of the user pointer inside `arg`): `data_uptr` points to `data`,
+            // `data_len` bytes that stay alive and unaliased for the call.
+            struct_ioctl(self.fd.as_fd(), uapi::IOMMU_GET_HW_INFO, &mut arg).map_err(|e| {
+                let hint = match e.0 {
+                    libc::ENOENT => Some(format!("no device {dev_id} bound to this iommufd")),
+                    libc::ENOTTY => {
+                        Some("the kernel predates IOMMU_GET_HW_INFO (Linux 6.6)".to_owned())
+                    }
+                    libc::EOPNOTSUPP => {
+                        Some("the kernel refused the request's flags or reserved bytes".to_owned())
+                    }
+                    _ => None,
+                };
+                self.error("IOMMU_GET_HW_INFO", e, hint)
+            })?;
+            if arg.data_len > len && len < HW_INFO_MAX {
+                len = arg.data_len.min(HW_INFO_MAX);
+                continue;
+            }
+            data.truncate(arg.data_len.min(len) as usize);
+            let capabilities = if arg.out_capabilities == 0 && !self.knows_capabilities() {
+                None
+            } else {
+                Some(arg.out_capabilities)
+            };
+            return Ok(HwInfo {
+                data_type: arg.out_data_type,
+                data_len: arg.data_len,
+                data,
+                capabilities,
+                max_pasid_log2: arg.out_max_pasid_log2,
+            });
+        }
+    }
+
+    /// Whether the kernel fills `out_capabilities` (Linux 6.7+, with the dirty-tracking
+    /// ioctls): a 6.6 kernel leaves it 0 whatever the hardware. Probed without side
+    /// effects: a 0-size `IOMMU_HWPT_GET_DIRTY_BITMAP` is EINVAL where it exists.
+    fn knows_capabilities(&self) -> bool {
+        let mut size = 0u32;
+        // SAFETY: the kernel reads the leading u32 `size` of the argument (0 here, below
+        // every command's minimum, so it stops there with EINVAL) from `size`, a live u32;
+        // an unknown command is refused before any read.
+        let ret = unsafe {
+            libc::ioctl(
+                self.fd.as_raw_fd(),
+                uapi::IOMMU_HWPT_GET_DIRTY_BITMAP as _,
+                &mut size as *mut u32,
+            )
+        };
+        !(ret < 0 && Errno::last().0 == libc::ENOTTY)
+    }
+}
+
+impl AsFd for Iommufd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// The kernel's ranges as [`IovaRange`]s; an inverted one is a malformed reply.
+fn checked_ranges(got: &[IommuIovaRange]) -> Result<Vec<IovaRange>, DecodeError> {
+    got.iter()
+        .enumerate()
+        .map(|(index, r)| {
+            IovaRange::new(r.start, r.last).ok_or_else(|| {
+                DecodeError::new(
+                    index * std::mem::size_of::<IommuIovaRange>(),
+                    DecodeErrorKind::InvertedRange {
+                        index,
+                        start: r.start,
+                        end: r.last,
+                    },
+                )
+                .in_structure("iommu_iova_range array")
+            })
+        })
+        .collect()
+}
+
+/// What answers `IOMMU_VFIO_IOAS` on a type1 container fd: iommufd's VFIO compatibility
+/// (`CONFIG_IOMMUFD_VFIO_CONTAINER`, where `/dev/vfio/vfio` is served by iommufd) or the
+/// real VFIO container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerBackend {
+    /// The VFIO container with `vfio_iommu_type1`.
+    Vfio,
+    /// iommufd's compatibility container; `ioas` is its IOAS once `VFIO_SET_IOMMU` made one.
+    IommufdCompat {
+        /// The compat IOAS id, when there is one.
+        ioas: Option<u32>,
+    },
+}
+
+/// Asks a container fd (after `VFIO_SET_IOMMU`) who serves it: the VFIO type1 driver
+/// answers the iommufd-only `IOMMU_VFIO_IOAS` with ENOTTY; iommufd answers it.
+pub fn container_backend(container: BorrowedFd<'_>) -> ContainerBackend {
+    let mut arg = uapi::IommuVfioIoas {
+        size: size_of::<uapi::IommuVfioIoas>(),
+        op: uapi::IOMMU_VFIO_IOAS_GET,
+        ..Default::default()
+    };
+    match struct_ioctl(container, uapi::IOMMU_VFIO_IOAS, &mut arg) {
+        Ok(_) => ContainerBackend::IommufdCompat {
+            ioas: Some(arg.ioas_id),
+        },
+        // The legacy container's type1 driver, and (before SET_IOMMU) the container itself.
+        Err(Errno(libc::ENOTTY)) | Err(Errno(libc::EINVAL)) => ContainerBackend::Vfio,
+        Err(_) => ContainerBackend::IommufdCompat { ioas: None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_checked() {
+        let ok = [
+            IommuIovaRange {
+                start: 0,
+                last: 0xfedf_ffff,
+            },
+            IommuIovaRange {
+                start: 0xfef0_0000,
+                last: u64::MAX,
+            },
+        ];
+        assert_eq!(
+            checked_ranges(&ok).unwrap(),
+            vec![
+                IovaRange::new(0, 0xfedf_ffff).unwrap(),
+                IovaRange::new(0xfef0_0000, u64::MAX).unwrap()
+            ]
+        );
+        let bad = [ok[0], IommuIovaRange { start: 5, last: 4 }];
+        let e = checked_ranges(&bad).unwrap_err();
+        assert_eq!(e.offset, 16);
+        assert!(matches!(
+            e.kind,
+            DecodeErrorKind::InvertedRange {
+                index: 1,
+                start: 5,
+                end: 4
+            }
+        ));
+    }
+
+    /// A fake kernel with `count(call)` ranges [i<<30, i<<30 | 0xfff], filling what fits
+    /// and answering EMSGSIZE like `iommufd_ioas_iova_ranges`.
+    fn fake(
+        count: impl Fn(u32) -> u32,
+    ) -> impl FnMut(&mut IommuIoasIovaRanges, &mut [IommuIovaRange]) -> Result<i32, Errno> {
+        let mut calls = 0;
+        move |arg, array| {
+            calls += 1;
+            let n = count(calls);
+            assert_eq!(arg.num_iovas as usize, array.len());
+            for (i, slot) in array.iter_mut().enumerate().take(n as usize) {
+                *slot = IommuIovaRange {
+                    start: (i as u64) << 30,
+                    last: ((i as u64) << 30) | 0xfff,
+                };
+            }
+            let room = arg.num_iovas;
+            arg.num_iovas = n;
+            arg.out_iova_alignment = 4096;
+            if n > room {
+                Err(Errno(libc::EMSGSIZE))
+            } else {
+                Ok(0)
+            }
+        }
+    }
+
+    fn null_iommufd() -> Iommufd {
+        Iommufd::open_path(Path::new("/dev/null")).unwrap()
+    }
+
+    #[test]
+    fn ranges_that_fit_take_one_call_and_more_take_a_second() {
+        let fd = null_iommufd();
+        let r = fd.iova_ranges_using(1, fake(|_| 3)).unwrap();
+        assert_eq!((r.ranges.len(), r.calls, r.alignment), (3, 1, 4096));
+        let r = fd.iova_ranges_using(1, fake(|_| 20)).unwrap();
+        assert_eq!((r.ranges.len(), r.calls), (20, 2));
+        assert_eq!(
+            r.ranges[19],
+            IovaRange::new(19 << 30, (19 << 30) | 0xfff).unwrap()
+        );
+        // Exactly the inline capacity still fits.
+        let r = fd
+            .iova_ranges_using(1, fake(|_| INLINE_RANGES as u32))
+            .unwrap();
+        assert_eq!(r.calls, 1);
+    }
+
+    #[test]
+    fn a_count_that_keeps_growing_or_is_implausible_is_refused() {
+        let fd = null_iommufd();
+        // Grows by one on every call (devices attached concurrently).
+        let e = fd.iova_ranges_using(7, fake(|call| 16 + call)).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("kept growing (4 calls, last 20)"), "{text}");
+        // Grew once, then settled: fine.
+        let r = fd
+            .iova_ranges_using(7, fake(|call| if call == 1 { 17 } else { 18 }))
+            .unwrap();
+        assert_eq!((r.ranges.len(), r.calls), (18, 3));
+        // An absurd count is not allocated.
+        let e = fd
+            .iova_ranges_using(7, fake(|_| MAX_RANGES + 1))
+            .unwrap_err();
+        assert!(e.to_string().contains("more than the 65536"), "{e}");
+        // Another errno is reported with what it means.
+        let e = fd
+            .iova_ranges_using(7, |_, _| Err(Errno(libc::ENOENT)))
+            .unwrap_err();
+        assert!(e.to_string().contains("no IOAS 7"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_node_says_how_to_get_iommufd() {
+        let e = Iommufd::open_path(Path::new("/nonexistent/iommu")).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("/nonexistent/iommu"), "{text}");
+        assert!(
+            text.contains("CONFIG_IOMMUFD") && text.contains("--backend type1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_container_is_not_called_iommufd() {
+        // /dev/null answers every ioctl with ENOTTY.
+        let f = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(container_backend(f.as_fd()), ContainerBackend::Vfio);
+    }
+}

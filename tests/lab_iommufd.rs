@@ -1,0 +1,347 @@
+//! The iommufd backend against real kernels: run inside the lab's guests (`make lab`).
+//!
+//! In the scenarios whose kernel has iommufd (`LAB_IOMMUFD=1`, lab/kernels/) these bind
+//! QEMU's edu device through its VFIO cdev, allocate and attach an IOAS, read its IOVA
+//! ranges and the vIOMMU's hardware info, map and unmap, and compare with the type1 answer
+//! for the same device. In the others (Debian's kernels, no iommufd) they check that the
+//! library says so precisely. On a host outside the lab they skip.
+
+use std::path::Path;
+
+use vfio_iommu_info::cdev::{DeviceCdev, IommufdDevice};
+use vfio_iommu_info::facts::{Backend, DirtyTracking, DmaFacts, MappingLimit, Source};
+use vfio_iommu_info::hw_info::HwData;
+use vfio_iommu_info::iommufd::Iommufd;
+use vfio_iommu_info::{open_and_query, uapi, Error, HostPaths, IovaRange, PciAddress, Target};
+
+struct Lab {
+    iommufd: bool,
+    viommu: String,
+    aw_bits: Option<u32>,
+    edu: PciAddress,
+    group: u32,
+}
+
+fn lab() -> Option<Lab> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if env("LAB").as_deref() != Some("1") {
+        eprintln!("skipped: not in the lab (make lab runs these inside QEMU guests)");
+        return None;
+    }
+    let edu = env("LAB_EDU_BDFS").expect("LAB_EDU_BDFS");
+    let group = env("LAB_EDU_GROUPS").expect("LAB_EDU_GROUPS");
+    Some(Lab {
+        iommufd: env("LAB_IOMMUFD").as_deref() == Some("1"),
+        viommu: env("LAB_VIOMMU").unwrap_or_default(),
+        aw_bits: env("LAB_AW_BITS").map(|v| v.parse().unwrap()),
+        edu: edu.split_whitespace().next().unwrap().parse().unwrap(),
+        group: group.split_whitespace().next().unwrap().parse().unwrap(),
+    })
+}
+
+/// Anonymous memory to map.
+struct Page {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Page {
+    fn new(len: usize) -> Page {
+        // SAFETY: an anonymous private mapping with no address hint; the result is checked.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(ptr, libc::MAP_FAILED, "mmap of {len} bytes failed");
+        Page { ptr, len }
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` and `len` are the mapping made in `new`, unmapped once here.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+/// The type1 answer for the same device, as facts.
+fn type1_facts(lab: &Lab) -> DmaFacts {
+    let (_container, info) =
+        open_and_query(&Target::Device(lab.edu)).unwrap_or_else(|e| panic!("{e}"));
+    DmaFacts::from_type1(&info, Backend::Type1)
+}
+
+#[test]
+fn lab_iommufd_query_takes_one_ranges_call_and_agrees_with_type1() {
+    let Some(lab) = lab() else { return };
+    let paths = HostPaths::default();
+    if !lab.iommufd {
+        // Debian's kernels: no /dev/iommu, and the device has no cdev.
+        let e = IommufdDevice::open(&lab.edu, &paths).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(&e, Error::Open { path, errno, .. } if path == Path::new("/dev/iommu") && errno.0 == libc::ENOENT),
+            "{text}"
+        );
+        assert!(
+            text.contains("CONFIG_IOMMUFD") && text.contains("--backend type1"),
+            "{text}"
+        );
+        let e = DeviceCdev::open(&lab.edu, &paths).unwrap_err();
+        assert!(
+            matches!(&e, Error::NoDeviceCdev { driver, .. } if driver == "vfio-pci"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("CONFIG_VFIO_DEVICE_CDEV"), "{e}");
+        return;
+    }
+    let dev = IommufdDevice::open(&lab.edu, &paths).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        dev.cdev_path().starts_with("/dev/vfio/devices"),
+        "{:?}",
+        dev.cdev_path()
+    );
+    let ranges = dev.iova_ranges().unwrap();
+    assert_eq!(
+        ranges.calls, 1,
+        "the common path is one IOMMU_IOAS_IOVA_RANGES ioctl"
+    );
+    assert_eq!(
+        ranges.alignment, 4096,
+        "a 4 KiB-page domain requires 4 KiB alignment"
+    );
+    // The MSI window is a hole on every x86 vIOMMU.
+    let msi = IovaRange::new(0xfee0_0000, 0xfeef_ffff).unwrap();
+    assert!(
+        ranges
+            .ranges
+            .iter()
+            .all(|r| r.end < msi.start || r.start > msi.end),
+        "{:?}",
+        ranges.ranges
+    );
+    let hw = dev.hw_info().unwrap();
+    let iommufd = DmaFacts::from_iommufd(&ranges, Some(&hw));
+    drop(dev);
+    // The same device through the legacy group path, once the cdev is closed.
+    let type1 = type1_facts(&lab);
+    assert_eq!(
+        iommufd.differences(&type1),
+        vec![],
+        "iommufd {iommufd:?}\ntype1 {type1:?}"
+    );
+    assert_eq!(
+        iommufd.iova_ranges.as_ref().unwrap().value,
+        type1.iova_ranges.as_ref().unwrap().value
+    );
+    assert_eq!(
+        iommufd.iova_ranges.as_ref().unwrap().source,
+        Source::IommufdIoas
+    );
+    assert_eq!(
+        type1.iova_ranges.as_ref().unwrap().source,
+        Source::Type1IovaRangeCap
+    );
+    assert_eq!(
+        iommufd.mapping_limit.as_ref().unwrap().value,
+        MappingLimit::Unlimited
+    );
+    assert!(matches!(
+        type1.mapping_limit.as_ref().unwrap().value,
+        MappingLimit::Remaining(n) if n > 60000
+    ));
+    eprintln!("iommufd {iommufd:#?}\ntype1 {type1:#?}");
+}
+
+#[test]
+fn lab_iommufd_ranges_before_and_after_attach() {
+    let Some(lab) = lab() else { return };
+    if !lab.iommufd {
+        assert!(!Path::new("/dev/iommu").exists());
+        return;
+    }
+    let paths = HostPaths::default();
+    let fd = Iommufd::open(&paths).unwrap();
+    let ioas = fd.alloc_ioas().unwrap();
+    let before = fd.iova_ranges(ioas).unwrap();
+    assert_eq!(
+        before.ranges,
+        vec![IovaRange::FULL],
+        "an empty IOAS can map anywhere"
+    );
+    assert_eq!(before.calls, 1);
+
+    // A device attached to a fresh IOAS narrows it to the vIOMMU's aperture minus holes.
+    let dev = IommufdDevice::open(&lab.edu, &paths).unwrap();
+    let after = dev.iova_ranges().unwrap();
+    let last = after.ranges.last().unwrap().end;
+    match lab.viommu.as_str() {
+        "intel" => assert_eq!(last, (1u64 << lab.aw_bits.unwrap()) - 1),
+        "amd" => assert!(
+            after.ranges.iter().any(|r| r.end == 0xfc_ffff_ffff),
+            "{after:?}"
+        ),
+        other => panic!("no iommufd scenario with {other}"),
+    }
+    assert!(after.ranges.len() >= 2, "{after:?}");
+}
+
+#[test]
+fn lab_iommufd_map_inside_a_range_succeeds_and_in_a_hole_fails() {
+    let Some(lab) = lab() else { return };
+    if !lab.iommufd {
+        return assert!(Iommufd::open(&HostPaths::default()).is_err());
+    }
+    let dev = IommufdDevice::open(&lab.edu, &HostPaths::default()).unwrap();
+    let page = Page::new(2 << 20);
+    let rw = uapi::IOMMU_IOAS_MAP_READABLE | uapi::IOMMU_IOAS_MAP_WRITEABLE;
+    let fd = dev.iommufd();
+    // SAFETY: `page` stays mapped until after the unmap below (and the iommufd is closed
+    // before it at the end of the test at the latest); the edu device does no DMA here.
+    unsafe { fd.map_fixed(dev.ioas(), page.ptr as u64, 4096, 0x10_0000, rw) }
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Twice at the same IOVA: EEXIST.
+    // SAFETY: as above.
+    let e = unsafe { fd.map_fixed(dev.ioas(), page.ptr as u64, 4096, 0x10_0000, rw) }.unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EEXIST), "{e}");
+    // In the MSI hole: refused, and the error says where to look.
+    // SAFETY: as above.
+    let e =
+        unsafe { fd.map_fixed(dev.ioas(), page.ptr as u64, 4096, 0xfee0_0000, rw) }.unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL), "{e}");
+    assert!(e.to_string().contains("IOMMU_IOAS_IOVA_RANGES"), "{e}");
+    // Misaligned: refused too.
+    // SAFETY: as above.
+    let e = unsafe { fd.map_fixed(dev.ioas(), page.ptr as u64, 4096, 0x10_0800, rw) }.unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL), "{e}");
+    assert_eq!(fd.unmap(dev.ioas(), 0x10_0000, 4096).unwrap(), 4096);
+    // A 2 MiB mapping at the top of the first range's aligned part.
+    let first = dev.iova_ranges().unwrap().ranges[0];
+    let top = (first.end + 1 - (2 << 20)) & !((2 << 20) - 1);
+    // SAFETY: as above.
+    unsafe { fd.map_fixed(dev.ioas(), page.ptr as u64, 2 << 20, top, rw) }.unwrap();
+    assert_eq!(fd.unmap(dev.ioas(), top, 2 << 20).unwrap(), 2 << 20);
+}
+
+#[test]
+fn lab_iommufd_hw_info_describes_the_viommu() {
+    let Some(lab) = lab() else { return };
+    if !lab.iommufd {
+        return assert!(IommufdDevice::open(&lab.edu, &HostPaths::default()).is_err());
+    }
+    let dev = IommufdDevice::open(&lab.edu, &HostPaths::default()).unwrap();
+    let hw = dev.hw_info().unwrap();
+    assert!(!hw.truncated());
+    assert_eq!(
+        hw.capabilities,
+        Some(0),
+        "6.12 reports capabilities; QEMU's vIOMMUs track no dirty bits"
+    );
+    let facts = DmaFacts::from_iommufd(&dev.iova_ranges().unwrap(), Some(&hw));
+    assert_eq!(
+        facts.dirty_tracking.as_ref().map(|d| (d.value, d.source)),
+        Some((
+            DirtyTracking::Hardware(false),
+            Source::IommufdHwCapabilities
+        ))
+    );
+    match lab.viommu.as_str() {
+        "intel" => {
+            assert_eq!((hw.type_name(), hw.data_len), ("intel-vtd", 24));
+            let HwData::IntelVtd(vtd) = hw.decode().unwrap() else {
+                panic!("{hw:?}")
+            };
+            assert_eq!(u32::from(vtd.address_width()), lab.aw_bits.unwrap());
+            assert_eq!(vtd.second_stage_page_sizes().bits(), 0x4020_1000);
+            assert!(vtd.interrupt_remapping(), "intremap=on");
+            assert_eq!(
+                facts.address_width.as_ref().unwrap().value as u32,
+                lab.aw_bits.unwrap()
+            );
+            assert_eq!(
+                facts.page_sizes.as_ref().unwrap().source,
+                Source::IommufdHwInfo
+            );
+        }
+        "amd" => {
+            // Linux 6.12's AMD driver has no hw_info (IOMMU_HW_INFO_TYPE_AMD is 6.17).
+            assert_eq!((hw.type_name(), hw.data_len), ("none", 0));
+            assert_eq!(hw.decode().unwrap(), HwData::None);
+            assert!(facts.page_sizes.is_none() && facts.address_width.is_none());
+            assert!(facts
+                .notes
+                .iter()
+                .any(|n| n.contains("IOMMU_HW_INFO_TYPE_NONE")));
+        }
+        other => panic!("no iommufd scenario with {other}"),
+    }
+}
+
+#[test]
+fn lab_iommufd_device_info_through_the_cdev_matches_the_group_path() {
+    let Some(lab) = lab() else { return };
+    if !lab.iommufd {
+        return assert!(DeviceCdev::open(&lab.edu, &HostPaths::default()).is_err());
+    }
+    let dev = IommufdDevice::open(&lab.edu, &HostPaths::default()).unwrap();
+    let info = dev.device().info().unwrap();
+    assert_eq!((info.num_regions, info.num_irqs), (9, 5));
+    assert!(info.dma_window().is_none(), "x86 has no zPCI window");
+}
+
+#[test]
+fn lab_iommufd_cdev_errors_name_the_cause() {
+    let Some(lab) = lab() else { return };
+    let paths = HostPaths::default();
+    // A PCI address that does not exist, and a device on another driver: the same answers
+    // on every kernel.
+    let missing: PciAddress = "0000:00:1e.7".parse().unwrap();
+    assert!(matches!(
+        DeviceCdev::open(&missing, &paths),
+        Err(Error::NoSuchDevice { .. })
+    ));
+    let isa: PciAddress = "0000:00:1f.0".parse().unwrap();
+    let e = DeviceCdev::open(&isa, &paths).unwrap_err();
+    assert!(
+        matches!(&e, Error::NotOnVfio { driver: Some(d), .. } if d == "lpc_ich"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("driver_override"), "{e}");
+    if !lab.iommufd {
+        return;
+    }
+    let fd = Iommufd::open(&paths).unwrap();
+    let cdev = DeviceCdev::open(&lab.edu, &paths).unwrap();
+    // Attach before bind.
+    let e = cdev.attach(1).unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL), "{e}");
+    cdev.bind(&fd).unwrap();
+    // Bind twice.
+    let e = cdev.bind(&fd).unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL), "{e}");
+    assert!(e.to_string().contains("already bound"), "{e}");
+    // Attach to an id that does not exist.
+    let e = cdev.attach(0xdead).unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::ENOENT), "{e}");
+    assert!(e.to_string().contains("no IOAS or HWPT 57005"), "{e}");
+    // Ranges of an IOAS that does not exist.
+    let e = fd.iova_ranges(0xdead).unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::ENOENT), "{e}");
+    drop(cdev);
+    // The legacy path holds the group: binding the cdev is refused, and the error says who.
+    let (container, _info) = open_and_query(&Target::Group(lab.group)).unwrap();
+    let cdev = DeviceCdev::open(&lab.edu, &paths).unwrap();
+    let e = cdev.bind(&fd).unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EBUSY), "{e}");
+    assert!(
+        e.to_string().contains(&format!("/dev/vfio/{}", lab.group)),
+        "{e}"
+    );
+    drop(container);
+}
