@@ -1255,9 +1255,13 @@ struct vfio_iommu_info_facts {
      */
     uint32_t dirty_hardware;
     /**
-     * Always 0 (padding, not from the kernel).
+     * The source of the reserved-regions fact (`VFIO_IOMMU_INFO_SOURCE_SYSFS`: the sysfs
+     * `reserved_regions` of the groups behind the answer, read by
+     * `vfio_iommu_info_iommufd_open()`); 0 when absent, as from
+     * `vfio_iommu_info_facts_type1()`, which has no groups. The regions themselves are in
+     * the `_to_json()` object (`facts.reserved_regions`).
      */
-    uint32_t reserved;
+    uint32_t reserved_regions_source;
 };
 
 /**

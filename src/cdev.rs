@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::device::Device;
 use crate::error::{Errno, Error};
+use crate::facts::DmaFacts;
 use crate::hw_info::HwInfo;
 use crate::iommufd::{IoasRanges, Iommufd};
 use crate::open::{open_rdwr, HostPaths};
@@ -172,6 +173,7 @@ pub struct IommufdDevice {
     // Field order is drop order: the device (detach, unbind) before the iommufd.
     device: Device,
     iommufd: Iommufd,
+    address: PciAddress,
     cdev: PathBuf,
     dev_id: u32,
     ioas: u32,
@@ -191,6 +193,7 @@ impl IommufdDevice {
         Ok(IommufdDevice {
             device: Device::from_cdev(cdev.fd, cdev.name),
             iommufd,
+            address: *address,
             cdev: path,
             dev_id,
             ioas,
@@ -206,6 +209,19 @@ impl IommufdDevice {
     /// The IOMMU hardware behind the device.
     pub fn hw_info(&self) -> Result<HwInfo, Error> {
         self.iommufd.hw_info(self.dev_id)
+    }
+
+    /// The iommufd answer as [`DmaFacts`]: `ranges` and `hw` (from
+    /// [`IommufdDevice::iova_ranges`] and [`IommufdDevice::hw_info`]) and the sysfs
+    /// reserved regions of the device's group.
+    pub fn facts(&self, ranges: &IoasRanges, hw: Option<&HwInfo>, paths: &HostPaths) -> DmaFacts {
+        DmaFacts::from_iommufd(ranges, hw)
+            .with_sysfs(paths.sysfs.reserved_regions_of_device(&self.address))
+    }
+
+    /// The PCI address.
+    pub fn address(&self) -> &PciAddress {
+        &self.address
     }
 
     /// The iommufd it is bound to (to map into [`IommufdDevice::ioas`]).

@@ -6,9 +6,11 @@
 
 use std::fmt;
 
+use crate::error::Error;
 use crate::hw_info::{HwData, HwInfo};
 use crate::iommufd::{ContainerBackend, IoasRanges};
 use crate::iova::{IovaRange, PageSizes};
+use crate::sysfs::ReservedRegion;
 use crate::type1::{Absence, IommuInfo, Type1Cap};
 
 /// Which kernel interface answered.
@@ -143,6 +145,8 @@ pub struct DmaFacts {
     pub dirty_tracking: Option<Fact<DirtyTracking>>,
     /// The IOVA width the IOMMU translates, in bits (from hardware registers).
     pub address_width: Option<Fact<u8>>,
+    /// The reserved regions of the IOMMU groups behind the answer (the causes of its holes).
+    pub reserved_regions: Option<Fact<Vec<ReservedRegion>>>,
     /// Why a fact is missing or means something other than it seems, one sentence each.
     pub notes: Vec<String>,
 }
@@ -202,6 +206,7 @@ impl DmaFacts {
             mapping_limit,
             dirty_tracking,
             address_width: None,
+            reserved_regions: None,
             notes,
         }
     }
@@ -245,8 +250,20 @@ impl DmaFacts {
             address_width: decoded
                 .and_then(HwData::address_width)
                 .and_then(|w| fact(w, Source::IommufdHwInfo)),
+            reserved_regions: None,
             notes,
         }
+    }
+
+    /// Adds the groups' sysfs reserved regions, or a note saying why they are missing.
+    pub fn with_sysfs(mut self, regions: Result<Vec<ReservedRegion>, Error>) -> DmaFacts {
+        match regions {
+            Ok(r) => self.reserved_regions = fact(r, Source::Sysfs),
+            Err(e) => self
+                .notes
+                .push(format!("sysfs reserved regions not read: {e}")),
+        }
+        self
     }
 
     /// Where two answers (two backends for one device, or two hosts) disagree on a fact
@@ -282,6 +299,25 @@ impl DmaFacts {
         cmp("page_sizes", pages(self), pages(other));
         let width = |f: &DmaFacts| f.address_width.as_ref().map(|w| w.value.to_string());
         cmp("address_width", width(self), width(other));
+        let reserved = |f: &DmaFacts| {
+            f.reserved_regions.as_ref().map(|r| {
+                let mut v: Vec<String> = r
+                    .value
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "[{:#x}, {:#x}] {}",
+                            r.range.start,
+                            r.range.end,
+                            r.kind.name()
+                        )
+                    })
+                    .collect();
+                v.sort();
+                v.join(" ")
+            })
+        };
+        cmp("reserved_regions", reserved(self), reserved(other));
         out
     }
 }
@@ -289,7 +325,7 @@ impl DmaFacts {
 /// A fact two answers disagree on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
-    /// The field (`iova_ranges`, `page_sizes`, `address_width`).
+    /// The field (`iova_ranges`, `page_sizes`, `address_width`, `reserved_regions`).
     pub field: &'static str,
     /// This side's value.
     pub this: String,
@@ -391,6 +427,29 @@ mod tests {
                 other: "0x1000".into()
             }]
         );
+    }
+
+    #[test]
+    fn sysfs_regions_are_a_fact_or_a_note() {
+        let regions =
+            crate::sysfs::parse_reserved_regions("0x00000000fee00000 0x00000000feefffff msi\n")
+                .unwrap();
+        let t = DmaFacts::from_type1(&type1_info(Reported::Present(1)), Backend::Type1);
+        let with = t.clone().with_sysfs(Ok(regions.clone()));
+        assert_eq!(
+            with.reserved_regions.as_ref().unwrap().source,
+            Source::Sysfs
+        );
+        assert_eq!(with.reserved_regions.as_ref().unwrap().value, regions);
+        let without = t.with_sysfs(Err(Error::BadTarget { text: "x".into() }));
+        assert!(without.reserved_regions.is_none());
+        assert!(without
+            .notes
+            .iter()
+            .any(|n| n.starts_with("sysfs reserved regions not read")));
+        let mut other = with.clone();
+        other.reserved_regions = fact(vec![], Source::Sysfs);
+        assert_eq!(with.differences(&other)[0].field, "reserved_regions");
     }
 
     #[test]

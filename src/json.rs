@@ -210,8 +210,8 @@ pub fn layout_to_json(layout: &Layout) -> Value {
 /// [`Source::name`](crate::facts::Source::name)): `iova_ranges` (`[{"start", "end"}]`),
 /// `page_sizes` (integer bitmap), `iova_alignment`, `address_width` (integers),
 /// `mapping_limit` (`{"remaining": n}` or `"unlimited"`), `dirty_tracking`
-/// (`{"type1": {"pgsize_bitmap", "max_dirty_bitmap_size"}}` or `{"hardware": bool}`);
-/// and `notes` (strings).
+/// (`{"type1": {"pgsize_bitmap", "max_dirty_bitmap_size"}}` or `{"hardware": bool}`),
+/// `reserved_regions` (`[{"start", "end", "type"}]` from sysfs); and `notes` (strings).
 pub fn facts_to_json(f: &crate::facts::DmaFacts) -> Value {
     use crate::facts::{DirtyTracking, Fact, MappingLimit};
     fn fact<T>(f: &Option<Fact<T>>, value: impl Fn(&T) -> Value) -> Value {
@@ -236,6 +236,11 @@ pub fn facts_to_json(f: &crate::facts::DmaFacts) -> Value {
             }),
             DirtyTracking::Hardware(b) => json!({ "hardware": b }),
         }),
+        "reserved_regions": fact(&f.reserved_regions, |r| r.iter().map(|r| {
+            let mut o = range(&r.range);
+            o["type"] = json!(r.kind.name());
+            o
+        }).collect::<Vec<_>>().into()),
         "notes": f.notes,
     })
 }

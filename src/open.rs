@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::error::{Errno, Error};
+use crate::facts::DmaFacts;
 use crate::ioctl::{
     argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_ioctl, SystemIoctl, VfioIoctl,
 };
+use crate::iommufd::container_backend;
 use crate::query::query_type1_with;
 use crate::space::IovaSpace;
-use crate::sysfs::{PciAddress, Sysfs};
+use crate::sysfs::{PciAddress, ReservedRegion, Sysfs};
 use crate::type1::IommuInfo;
 use crate::uapi;
 
@@ -391,11 +393,25 @@ impl Container {
         let Some(space) = IovaSpace::from_info(&info) else {
             return Ok(None);
         };
+        Ok(Some(
+            space.with_reserved_regions(&self.reserved_regions(paths)?),
+        ))
+    }
+
+    /// The sysfs reserved regions of every group of the container (those with a number).
+    pub fn reserved_regions(&self, paths: &HostPaths) -> Result<Vec<ReservedRegion>, Error> {
         let mut regions = Vec::new();
         for group in self.groups.iter().filter_map(Group::number) {
             regions.extend(paths.sysfs.reserved_regions(group)?);
         }
-        Ok(Some(space.with_reserved_regions(&regions)))
+        Ok(regions)
+    }
+
+    /// The container's answer as [`DmaFacts`]: the IOMMU info, who serves the container
+    /// (type1 or iommufd's compat container), and the groups' sysfs reserved regions.
+    pub fn facts(&self, info: &IommuInfo, paths: &HostPaths) -> DmaFacts {
+        DmaFacts::from_type1(info, container_backend(self.as_fd()).into())
+            .with_sysfs(self.reserved_regions(paths))
     }
 
     /// [`Container::query`] through a given ioctl implementation (to count calls, say).

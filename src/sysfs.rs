@@ -296,6 +296,14 @@ impl Sysfs {
             })
     }
 
+    /// The reserved regions of a PCI device's IOMMU group.
+    pub fn reserved_regions_of_device(
+        &self,
+        address: &PciAddress,
+    ) -> Result<Vec<ReservedRegion>, Error> {
+        self.reserved_regions(self.group_of_device(address)?)
+    }
+
     /// The driver a PCI device is bound to (`None` when unbound).
     pub fn driver_of_device(&self, address: &PciAddress) -> Result<Option<String>, Error> {
         let dev = self.pci_device_dir(address);

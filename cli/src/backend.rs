@@ -88,7 +88,7 @@ pub fn query_iommufd(
     let dev = IommufdDevice::open(address, paths).map_err(failed)?;
     let ranges = dev.iova_ranges().map_err(failed)?;
     let hw = dev.hw_info();
-    let facts = DmaFacts::from_iommufd(&ranges, hw.as_ref().ok());
+    let facts = dev.facts(&ranges, hw.as_ref().ok(), paths);
     let group = paths.sysfs.group_of_device(address).ok();
     let regions: Vec<(u32, ReservedRegion)> = group
         .map(|g| {

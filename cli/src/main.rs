@@ -14,8 +14,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
-use vfio_iommu_info::facts::DmaFacts;
-use vfio_iommu_info::iommufd::container_backend;
 use vfio_iommu_info::json::{facts_to_json, info_to_json, range};
 use vfio_iommu_info::query::capture_type1_with;
 use vfio_iommu_info::{
@@ -446,10 +444,7 @@ fn query(
         backend::Chosen::Type1(reason) => reason,
     };
     let (container, info) = open_and_query(targets, &paths)?;
-    let facts = DmaFacts::from_type1(
-        &info,
-        container_backend(std::os::fd::AsFd::as_fd(&container)).into(),
-    );
+    let facts = container.facts(&info, &paths);
     if let Some(path) = save_raw {
         let raw = capture_type1_with(&SystemIoctl, std::os::fd::AsFd::as_fd(&container))
             .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;

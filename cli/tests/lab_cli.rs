@@ -343,6 +343,26 @@ fn lab_cli_query_names_its_backend_and_the_iommufd_answer_agrees_with_type1() {
         "type1:iova-range-cap"
     );
     assert_eq!(auto["facts"]["page_sizes"]["source"], "type1:iova_pgsizes");
+    // The groups' reserved regions, from sysfs, are a fact too: the same list as the
+    // query's own `reserved_regions`, without the group numbers.
+    assert_eq!(
+        auto["facts"]["reserved_regions"]["source"],
+        "sysfs:reserved_regions"
+    );
+    let plain: Vec<Value> = auto["reserved_regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().unwrap().remove("group");
+            r
+        })
+        .collect();
+    assert_eq!(
+        auto["facts"]["reserved_regions"]["value"],
+        Value::from(plain)
+    );
     let text = ok(&["query", bdf, "--backend", "type1"]);
     assert!(
         text.contains("backend      type1 (--backend type1): /dev/vfio/vfio"),
@@ -376,6 +396,10 @@ fn lab_cli_query_names_its_backend_and_the_iommufd_answer_agrees_with_type1() {
         "iommufd:ioas-iova-ranges"
     );
     assert_eq!(fd["facts"]["mapping_limit"]["value"], "unlimited");
+    assert_eq!(
+        fd["facts"]["reserved_regions"],
+        auto["facts"]["reserved_regions"]
+    );
     assert_eq!(fd["facts"]["dirty_tracking"]["value"]["hardware"], false);
     assert!(fd["holes"].as_array().unwrap().iter().any(|h| h["causes"]
         .as_array()

@@ -117,8 +117,12 @@ pub struct vfio_iommu_info_facts {
     /// For `VFIO_IOMMU_INFO_DIRTY_HARDWARE`: 1 when the IOMMU tracks dirty pages for the
     /// device (`IOMMU_HWPT_SET_DIRTY_TRACKING`), 0 when not.
     pub dirty_hardware: u32,
-    /// Always 0 (padding, not from the kernel).
-    pub reserved: u32,
+    /// The source of the reserved-regions fact (`VFIO_IOMMU_INFO_SOURCE_SYSFS`: the sysfs
+    /// `reserved_regions` of the groups behind the answer, read by
+    /// `vfio_iommu_info_iommufd_open()`); 0 when absent, as from
+    /// `vfio_iommu_info_facts_type1()`, which has no groups. The regions themselves are in
+    /// the `_to_json()` object (`facts.reserved_regions`).
+    pub reserved_regions_source: u32,
 }
 
 impl Sized32 for vfio_iommu_info_facts {
@@ -257,7 +261,7 @@ impl vfio_iommu_info_iommufd {
             let f = Failure::from_error(function, &e);
             (f.code, e.to_string())
         });
-        let facts = DmaFacts::from_iommufd(&ranges, hw.as_ref().ok());
+        let facts = device.facts(&ranges, hw.as_ref().ok(), paths);
         let cdev =
             CString::new(device.cdev_path().as_os_str().as_encoded_bytes()).unwrap_or_default();
         Ok(vfio_iommu_info_iommufd {
@@ -330,6 +334,7 @@ pub(crate) fn c_facts(f: &DmaFacts) -> vfio_iommu_info_facts {
         address_width: f.address_width.as_ref().map_or(0, |w| u32::from(w.value)),
         mapping_limit_source: src(&f.mapping_limit),
         dirty_tracking_source: src(&f.dirty_tracking),
+        reserved_regions_source: src(&f.reserved_regions),
         ..Default::default()
     };
     match f.mapping_limit.as_ref().map(|m| m.value) {
@@ -985,6 +990,7 @@ mod tests {
                 source: Source::Type1MigrationCap,
             }),
             address_width: None,
+            reserved_regions: None,
             notes: vec![],
         };
         let c = c_facts(&f);

@@ -183,7 +183,7 @@ fn facts_refuse_bad_arguments_and_write_nothing() {
     let canary = vfio_iommu_info_facts {
         size: std::mem::size_of::<vfio_iommu_info_facts>() as u32,
         backend: 0xaa,
-        reserved: 0xaa,
+        reserved_regions_source: 0xaa,
         ..Default::default()
     };
     let mut out = canary;

@@ -266,7 +266,7 @@ fn valgrind_complaints(stderr: &str) -> Vec<&str> {
 #[test]
 fn lab_c_iommufd_answers_as_the_library_or_fails_cleanly_without_iommufd() {
     use vfio_iommu_info::cdev::IommufdDevice;
-    use vfio_iommu_info::facts::DmaFacts;
+    use vfio_iommu_info::facts::Source;
     use vfio_iommu_info::json::{facts_to_json, hw_info_to_json};
     use vfio_iommu_info::{HostPaths, PciAddress};
 
@@ -296,8 +296,13 @@ fn lab_c_iommufd_answers_as_the_library_or_fails_cleanly_without_iommufd() {
         IommufdDevice::open(&address, &HostPaths::default()).unwrap_or_else(|e| panic!("{e}"));
     let ranges = dev.iova_ranges().unwrap();
     let hw = dev.hw_info().unwrap();
+    let facts = dev.facts(&ranges, Some(&hw), &HostPaths::default());
     drop(dev);
-    let facts = DmaFacts::from_iommufd(&ranges, Some(&hw));
+    assert_eq!(
+        facts.reserved_regions.as_ref().map(|r| r.source),
+        Some(Source::Sysfs),
+        "the group's sysfs reserved regions"
+    );
 
     let text = stdout_ok(&c("iommufd", &["--type1", bdf.as_str()]), "iommufd --type1");
     let want: Vec<String> = ranges

@@ -239,10 +239,22 @@ impl PyContainer {
         self.backend.name()
     }
 
-    /// The facts of `info` as this container's backend means them, each with its source.
+    /// The facts of `info` as this container's backend means them, each with its source,
+    /// with the groups' sysfs reserved regions while the container is open.
     #[getter]
-    fn facts(&self) -> PyFacts {
-        PyFacts::new(DmaFacts::from_type1(&self.info.get().info, self.backend))
+    fn facts(&self, py: Python<'_>) -> PyFacts {
+        let info = &self.info.get().info;
+        let facts = DmaFacts::from_type1(info, self.backend);
+        PyFacts::new(
+            match py.detach(|| {
+                self.lock()
+                    .as_ref()
+                    .map(|c| c.reserved_regions(&HostPaths::default()))
+            }) {
+                Some(regions) => facts.with_sysfs(regions),
+                None => facts,
+            },
+        )
     }
 
     /// Queries the IOMMU info again (DMA_AVAIL changes as mappings come and go).

@@ -20,6 +20,7 @@ use vfio_iommu_info::{Error, HostPaths, PciAddress};
 
 use crate::errors;
 use crate::info::{json_to_py, ranges, PyIommuInfo, PyIovaRange};
+use crate::space::PyReservedRegion;
 
 /// A fact and where it came from (`source`: `"type1:iova-range-cap"`,
 /// `"iommufd:ioas-iova-ranges"`, `"iommufd:hw-info"`...).
@@ -234,9 +235,25 @@ impl PyFacts {
         self.facts.notes.clone()
     }
 
+    /// The sysfs reserved regions of the IOMMU groups behind the answer (a list of
+    /// `ReservedRegion`): the causes of its holes.
+    #[getter]
+    fn reserved_regions(&self, py: Python<'_>) -> PyResult<Option<PyFact>> {
+        fact(&self.facts.reserved_regions, |r| {
+            let list: Vec<PyReservedRegion> = r
+                .iter()
+                .map(|region| PyReservedRegion {
+                    region: region.clone(),
+                })
+                .collect();
+            Ok(list.into_pyobject(py)?.into_any())
+        })
+    }
+
     /// Where this answer and `other` (another backend for the same device, or another
     /// host) disagree on a fact both have: `(field, this value, other value)` for
-    /// `iova_ranges`, `page_sizes` and `address_width`. Empty when they agree.
+    /// `iova_ranges`, `page_sizes`, `address_width` and `reserved_regions`. Empty when
+    /// they agree.
     fn differences(&self, other: &PyFacts) -> Vec<(&'static str, String, String)> {
         self.facts
             .differences(&other.facts)
@@ -605,10 +622,10 @@ pub(crate) fn open_iommufd(py: Python<'_>, pci_address: &str) -> PyResult<PyIomm
         let hw = dev
             .hw_info()
             .map_err(|e: Error| (e.errno().map_or(libc::EIO, |e| e.0), e.to_string()));
-        Ok::<_, Error>((dev, ranges, hw))
+        let facts = dev.facts(&ranges, hw.as_ref().ok(), &HostPaths::default());
+        Ok::<_, Error>((dev, ranges, hw, facts))
     });
-    let (dev, ranges, hw) = opened.map_err(|e| errors::to_py(py, e))?;
-    let facts = DmaFacts::from_iommufd(&ranges, hw.as_ref().ok());
+    let (dev, ranges, hw, facts) = opened.map_err(|e| errors::to_py(py, e))?;
     Ok(PyIommufdDevice {
         address,
         cdev: dev.cdev_path().display().to_string(),

@@ -21,7 +21,7 @@ use crate::layout::PyLayout;
 #[pyclass(frozen, eq, hash, module = "vfio_iommu_info", name = "ReservedRegion")]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PyReservedRegion {
-    region: ReservedRegion,
+    pub(crate) region: ReservedRegion,
 }
 
 fn region_kind(name: &str) -> RegionKind {

@@ -725,6 +725,9 @@ class Facts:
     def dirty_tracking(self) -> Fact[DirtyTracking] | None: ...
     @property
     def notes(self) -> list[str]: ...
+    @property
+    def reserved_regions(self) -> Fact[list[ReservedRegion]] | None:
+        """The sysfs reserved regions of the groups behind the answer."""
     def differences(self, other: Facts) -> list[tuple[str, str, str]]:
         """``(field, this value, other value)`` where the two disagree on a fact both have."""
     def to_dict(self) -> dict[str, Any]:
