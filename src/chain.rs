@@ -11,6 +11,7 @@
 
 use crate::bytes::{ByteOrder, Fields, Reader};
 use crate::error::{DecodeError, DecodeErrorKind};
+use crate::type1::{CapLocation, UnknownCap};
 use crate::uapi::cap_header;
 
 /// The most capabilities one chain may hold. Real chains hold at most a handful; the
@@ -194,6 +195,56 @@ impl<'a> Iterator for CapChain<'a> {
             reader: self.reader,
         }))
     }
+}
+
+/// A capability decoded from a device-info or region-info chain, as [`walk_caps`] needs
+/// to see it.
+pub(crate) trait ChainCap {
+    /// The name of a known capability (which may appear once); `None` for an unknown one.
+    fn known_name(&self) -> Option<&'static str>;
+    /// An unknown capability, whose bytes [`walk_caps`] fills in up to the next one.
+    fn unknown_mut(&mut self) -> Option<&mut UnknownCap>;
+}
+
+/// Walks `chain`, decoding each capability with `decode` (the value and, for a known
+/// one, how many bytes its fields take from its header on), with the shared checks: no
+/// header inside a known capability, no known capability twice, no overlapping fields.
+/// Returns the capabilities and where each sits, in chain order; an unknown one gets its
+/// bytes up to the next capability (or the end of `buf`).
+pub(crate) fn walk_caps<C: ChainCap>(
+    buf: &[u8],
+    chain: CapChain<'_>,
+    mut decode: impl FnMut(&RawCap<'_>) -> Result<(C, usize), DecodeError>,
+) -> Result<(Vec<C>, Vec<CapLocation>), DecodeError> {
+    let mut spans: Vec<KnownSpan> = Vec::new();
+    let mut caps = Vec::new();
+    let mut locations = Vec::new();
+    for cap in chain {
+        let cap = cap?;
+        check_header(&cap, spans.iter().copied())?;
+        let (decoded, size) = decode(&cap)?;
+        if let Some(name) = decoded.known_name() {
+            if let Some(&(_, first_offset, _)) = spans.iter().find(|s| s.0 == name) {
+                return Err(duplicate_cap(name, &cap, first_offset));
+            }
+            check_fields(&cap, size, spans.iter().copied())?;
+            spans.push((name, cap.offset, cap.offset + size));
+        }
+        caps.push(decoded);
+        locations.push(CapLocation {
+            id: cap.id,
+            version: cap.version,
+            offset: cap.offset,
+        });
+    }
+    let mut starts: Vec<usize> = locations.iter().map(|l| l.offset).collect();
+    starts.sort_unstable();
+    for cap in caps.iter_mut() {
+        if let Some(u) = cap.unknown_mut() {
+            u.bytes = up_to_next_cap(buf, &starts, u.offset).to_vec();
+        }
+    }
+    Ok((caps, locations))
 }
 
 /// A known capability's fields in the buffer: its name and `start..end`.

@@ -215,29 +215,13 @@ fn decode(buf: &[u8], order: ByteOrder) -> Result<DeviceInfo, DecodeError> {
         None | Some(0) => return Ok(info),
         Some(first) => first,
     };
-    let mut spans: Vec<chain::KnownSpan> = Vec::new();
-    let mut offsets = Vec::new();
-    for cap in CapChain::new(buf, order, CAP_OFFSET, first, CAPS_START) {
-        let cap = cap?;
-        chain::check_header(&cap, spans.iter().copied())?;
-        let (decoded, size) = decode_cap(&cap)?;
-        if !matches!(decoded, DeviceCap::Unknown(_)) {
-            let name = decoded.name();
-            if let Some(&(_, first_offset, _)) = spans.iter().find(|s| s.0 == name) {
-                return Err(chain::duplicate_cap(name, &cap, first_offset));
-            }
-            chain::check_fields(&cap, size, spans.iter().copied())?;
-            spans.push((name, cap.offset, cap.offset + size));
-        }
-        info.caps.push(decoded);
-        info.chain.push(CapLocation {
-            id: cap.id,
-            version: cap.version,
-            offset: cap.offset,
-        });
-        offsets.push(cap.offset);
-    }
-    fill_unknown_bytes(buf, &mut info.caps, &offsets);
+    let (caps, chain) = chain::walk_caps(
+        buf,
+        CapChain::new(buf, order, CAP_OFFSET, first, CAPS_START),
+        decode_cap,
+    )?;
+    info.caps = caps;
+    info.chain = chain;
     Ok(info)
 }
 
@@ -336,14 +320,17 @@ fn decode_cap(cap: &RawCap<'_>) -> Result<(DeviceCap, usize), DecodeError> {
     })
 }
 
-/// An unknown capability's bytes run to the next capability above it, or to the end of
-/// the buffer. `offsets` are the capabilities' offsets, in chain order.
-fn fill_unknown_bytes(buf: &[u8], caps: &mut [DeviceCap], offsets: &[usize]) {
-    let mut starts = offsets.to_vec();
-    starts.sort_unstable();
-    for cap in caps.iter_mut() {
-        if let DeviceCap::Unknown(u) = cap {
-            u.bytes = chain::up_to_next_cap(buf, &starts, u.offset).to_vec();
+/// How the shared chain walk sees a capability: known ones by name, unknown ones
+/// getting their bytes.
+impl chain::ChainCap for DeviceCap {
+    fn known_name(&self) -> Option<&'static str> {
+        (!matches!(self, DeviceCap::Unknown(_))).then(|| self.name())
+    }
+
+    fn unknown_mut(&mut self) -> Option<&mut UnknownCap> {
+        match self {
+            DeviceCap::Unknown(u) => Some(u),
+            _ => None,
         }
     }
 }

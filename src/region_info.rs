@@ -391,28 +391,13 @@ fn decode(buf: &[u8], order: ByteOrder) -> Result<RegionInfo, DecodeError> {
             return Ok(info);
         }
     }
-    let mut spans: Vec<chain::KnownSpan> = Vec::new();
-    for cap in CapChain::new(buf, order, layout::CAP_OFFSET, first, layout::SIZE) {
-        let cap = cap?;
-        chain::check_header(&cap, spans.iter().copied())?;
-        let (decoded, size) = decode_cap(&cap)?;
-        if !matches!(decoded, RegionCap::Unknown(_)) {
-            let name = decoded.name();
-            if let Some(&(_, first_offset, _)) = spans.iter().find(|s| s.0 == name) {
-                return Err(chain::duplicate_cap(name, &cap, first_offset));
-            }
-            chain::check_fields(&cap, size, spans.iter().copied())?;
-            spans.push((name, cap.offset, cap.offset + size));
-        }
-        info.caps.push(decoded);
-        info.chain.push(CapLocation {
-            id: cap.id,
-            version: cap.version,
-            offset: cap.offset,
-        });
-    }
-    let offsets: Vec<usize> = info.chain.iter().map(|c| c.offset).collect();
-    fill_unknown_bytes(buf, &mut info.caps, &offsets);
+    let (caps, chain) = chain::walk_caps(
+        buf,
+        CapChain::new(buf, order, layout::CAP_OFFSET, first, layout::SIZE),
+        decode_cap,
+    )?;
+    info.caps = caps;
+    info.chain = chain;
     Ok(info)
 }
 
@@ -556,14 +541,17 @@ fn read_areas(cap: &RawCap<'_>) -> Result<Vec<MmapArea>, DecodeError> {
         .collect())
 }
 
-/// An unknown capability's bytes run to the next capability above it, or to the end of
-/// the buffer. `offsets` are the capabilities' offsets, in chain order.
-fn fill_unknown_bytes(buf: &[u8], caps: &mut [RegionCap], offsets: &[usize]) {
-    let mut starts = offsets.to_vec();
-    starts.sort_unstable();
-    for cap in caps.iter_mut() {
-        if let RegionCap::Unknown(u) = cap {
-            u.bytes = chain::up_to_next_cap(buf, &starts, u.offset).to_vec();
+/// How the shared chain walk sees a capability: known ones by name, unknown ones
+/// getting their bytes.
+impl chain::ChainCap for RegionCap {
+    fn known_name(&self) -> Option<&'static str> {
+        (!matches!(self, RegionCap::Unknown(_))).then(|| self.name())
+    }
+
+    fn unknown_mut(&mut self) -> Option<&mut UnknownCap> {
+        match self {
+            RegionCap::Unknown(u) => Some(u),
+            _ => None,
         }
     }
 }
