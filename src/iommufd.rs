@@ -389,12 +389,17 @@ pub fn container_backend(container: BorrowedFd<'_>) -> ContainerBackend {
         op: uapi::IOMMU_VFIO_IOAS_GET,
         ..Default::default()
     };
-    match struct_ioctl(container, uapi::IOMMU_VFIO_IOAS, &mut arg) {
-        Ok(_) => ContainerBackend::IommufdCompat {
-            ioas: Some(arg.ioas_id),
-        },
+    let answer = struct_ioctl(container, uapi::IOMMU_VFIO_IOAS, &mut arg).map(|_| arg.ioas_id);
+    backend_from_answer(answer)
+}
+
+/// Who answered `IOMMU_VFIO_IOAS` GET, from its result (the compat IOAS id, or the errno).
+fn backend_from_answer(answer: Result<u32, Errno>) -> ContainerBackend {
+    match answer {
+        Ok(ioas) => ContainerBackend::IommufdCompat { ioas: Some(ioas) },
         // The legacy container's type1 driver, and (before SET_IOMMU) the container itself.
         Err(Errno(libc::ENOTTY)) | Err(Errno(libc::EINVAL)) => ContainerBackend::Vfio,
+        // iommufd itself, without a compat IOAS yet (ENODEV) or refusing otherwise.
         Err(_) => ContainerBackend::IommufdCompat { ioas: None },
     }
 }
@@ -524,5 +529,23 @@ mod tests {
         // /dev/null answers every ioctl with ENOTTY.
         let f = std::fs::File::open("/dev/null").unwrap();
         assert_eq!(container_backend(f.as_fd()), ContainerBackend::Vfio);
+    }
+
+    #[test]
+    fn iommufd_answers_where_the_type1_driver_does_not() {
+        assert_eq!(
+            backend_from_answer(Ok(7)),
+            ContainerBackend::IommufdCompat { ioas: Some(7) }
+        );
+        assert_eq!(
+            backend_from_answer(Err(Errno(libc::ENODEV))),
+            ContainerBackend::IommufdCompat { ioas: None }
+        );
+        for errno in [libc::ENOTTY, libc::EINVAL] {
+            assert_eq!(
+                backend_from_answer(Err(Errno(errno))),
+                ContainerBackend::Vfio
+            );
+        }
     }
 }

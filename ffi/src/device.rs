@@ -13,10 +13,11 @@ use std::ptr;
 use ::vfio_iommu_info::device_info::{decode_device_info, DeviceCap, DeviceInfo};
 use ::vfio_iommu_info::region_info::{decode_region_info, RegionCap, RegionInfo, RegionType};
 use ::vfio_iommu_info::type1::{CapLocation, UnknownCap};
-use ::vfio_iommu_info::ByteOrder;
 
 use crate::args::{self, Out, Sized32};
-use crate::info::{range_failure, vfio_iommu_info_cap, vfio_iommu_info_range};
+use crate::info::{
+    malformed, parse_byte_order, range_failure, vfio_iommu_info_cap, vfio_iommu_info_range,
+};
 use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_ABSENT, VFIO_IOMMU_INFO_E_MALFORMED};
 
 /// `vfio_iommu_info_region_type.pci_vendor` of a type that is not a PCI vendor type (no
@@ -226,22 +227,6 @@ pub struct vfio_iommu_info_region_info {
     info: RegionInfo,
 }
 
-fn byte_order(code: u32, function: &str) -> Result<ByteOrder, Failure> {
-    match code {
-        crate::info::VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE => Ok(ByteOrder::Native),
-        crate::info::VFIO_IOMMU_INFO_BYTE_ORDER_LITTLE => Ok(ByteOrder::Little),
-        crate::info::VFIO_IOMMU_INFO_BYTE_ORDER_BIG => Ok(ByteOrder::Big),
-        other => Err(Failure::invalid(
-            function,
-            format_args!("byte_order {other} is not one of VFIO_IOMMU_INFO_BYTE_ORDER_*"),
-        )),
-    }
-}
-
-fn malformed(function: &str, e: ::vfio_iommu_info::DecodeError) -> Failure {
-    Failure::from_error(function, &::vfio_iommu_info::Error::Malformed(e))
-}
-
 /// The C view of a chain entry: `bytes` for an unknown capability only.
 fn entry(loc: &CapLocation, unknown: Option<&UnknownCap>) -> vfio_iommu_info_cap {
     vfio_iommu_info_cap {
@@ -331,7 +316,7 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_decode(
         let out = Out::new(out, F, "out")?;
         // SAFETY: the caller guarantees `len` readable bytes at `buf`.
         let data = unsafe { args::bytes(buf, len, F) }?;
-        let order = self::byte_order(byte_order, F)?;
+        let order = parse_byte_order(byte_order, F)?;
         let info = decode_device_info(data, order).map_err(|e| malformed(F, e))?;
         out.write(Box::into_raw(Box::new(vfio_iommu_info_device_info {
             info,
@@ -692,7 +677,7 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_decode(
         let out = Out::new(out, F, "out")?;
         // SAFETY: the caller guarantees `len` readable bytes at `buf`.
         let data = unsafe { args::bytes(buf, len, F) }?;
-        let order = self::byte_order(byte_order, F)?;
+        let order = parse_byte_order(byte_order, F)?;
         let info = decode_region_info(data, order).map_err(|e| malformed(F, e))?;
         out.write(Box::into_raw(Box::new(vfio_iommu_info_region_info {
             info,

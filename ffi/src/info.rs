@@ -39,6 +39,24 @@ pub const VFIO_IOMMU_INFO_ABSENT_CHAIN_NOT_PLACED: u32 = 3;
 /// IOVA_RANGE, no IOMMU-backed group is attached).
 pub const VFIO_IOMMU_INFO_ABSENT_NOT_IN_CHAIN: u32 = 4;
 
+/// A `VFIO_IOMMU_INFO_BYTE_ORDER_*` code as a byte order.
+pub(crate) fn parse_byte_order(code: u32, function: &str) -> Result<ByteOrder, Failure> {
+    match code {
+        VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE => Ok(ByteOrder::Native),
+        VFIO_IOMMU_INFO_BYTE_ORDER_LITTLE => Ok(ByteOrder::Little),
+        VFIO_IOMMU_INFO_BYTE_ORDER_BIG => Ok(ByteOrder::Big),
+        other => Err(Failure::invalid(
+            function,
+            format_args!("byte_order {other} is not one of VFIO_IOMMU_INFO_BYTE_ORDER_*"),
+        )),
+    }
+}
+
+/// A malformed buffer as the C library reports it (`VFIO_IOMMU_INFO_E_MALFORMED`).
+pub(crate) fn malformed(function: &str, e: ::vfio_iommu_info::DecodeError) -> Failure {
+    Failure::from_error(function, &::vfio_iommu_info::Error::Malformed(e))
+}
+
 /// A range of IOVA space, both ends inclusive (so it can end at 2^64-1).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,19 +265,8 @@ pub unsafe extern "C" fn vfio_iommu_info_decode(
         let out = Out::new(out, F, "out")?;
         // SAFETY: the caller guarantees `len` readable bytes at `buf`.
         let data = unsafe { args::bytes(buf, len, F) }?;
-        let order = match byte_order {
-            VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE => ByteOrder::Native,
-            VFIO_IOMMU_INFO_BYTE_ORDER_LITTLE => ByteOrder::Little,
-            VFIO_IOMMU_INFO_BYTE_ORDER_BIG => ByteOrder::Big,
-            other => {
-                return Err(Failure::invalid(
-                    F,
-                    format_args!("byte_order {other} is not one of VFIO_IOMMU_INFO_BYTE_ORDER_*"),
-                ))
-            }
-        };
-        let info = decode_with_order(data, order)
-            .map_err(|e| Failure::from_error(F, &::vfio_iommu_info::Error::Malformed(e)))?;
+        let order = parse_byte_order(byte_order, F)?;
+        let info = decode_with_order(data, order).map_err(|e| malformed(F, e))?;
         out.write(Box::into_raw(vfio_iommu_info::new(info)));
         Ok(())
     })
