@@ -25,7 +25,8 @@ STAGE := $(CURDIR)/target/c-stage
 C_OUT := $(CURDIR)/target/c-examples
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean \
-	lib header elf-check install install-lib c-build c-test python-install python-test bench
+	lib header elf-check abi-check abi-baseline install install-lib c-build c-test python-install \
+	python-test bench fuzz-smoke fuzz
 
 all: build
 
@@ -40,6 +41,16 @@ clippy:
 
 unit:
 	$(CARGO) test --workspace
+
+# Coverage-guided fuzzing (FUZZING.md): every fuzz target for FUZZ_SMOKE_SECONDS after
+# replaying fuzz/regressions/ (about a minute warm), or for FUZZ_SECONDS (`make fuzz`).
+FUZZ_SMOKE_SECONDS ?= 8
+FUZZ_SECONDS ?= 420
+fuzz-smoke:
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) fuzz/run smoke
+
+fuzz:
+	fuzz/run long $(FUZZ_SECONDS)
 
 # The C library: libvfio_iommu_info.so.0 (SONAME, version node: see ffi/build.rs) and the
 # static archive, built separately because only the shared one carries symbol versions.
@@ -57,6 +68,18 @@ header:
 # Reads the shared library's ELF: SONAME, exports, version node.
 elf-check: lib
 	packaging/check-elf $(FFI_OUT)/$(SO).$(VERSION) include/vfio_iommu_info.h
+
+# The header's ABI (functions with their version nodes, struct layouts, constants) against
+# packaging/abi/libvfio_iommu_info.so.0.abi with libabigail's abidiff (packaging/check-abi),
+# then the check's self-test: incompatible variants of the header must fail, an addition pass.
+abi-check:
+	packaging/check-abi
+	packaging/check-abi --self-test
+
+# Records the header's ABI as the baseline, after a compatible addition (a release's new
+# functions and constants, a field appended to a sized struct); review and commit it.
+abi-baseline:
+	packaging/check-abi --update
 
 install-lib: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
@@ -130,7 +153,7 @@ lab: lab-build
 	lab/run $(LAB_FLAGS)
 
 # Everything: style, lints, host tests (Rust, C, Python), then the lab.
-test: fmt-check clippy unit c-test python-test lab
+test: fmt-check clippy unit fuzz-smoke abi-check c-test python-test lab
 
 # The tool against a real kernel: this host's own VFIO groups when it has some, else a
 # QEMU guest with a virtual IOMMU and an edu device bound to vfio-pci.

@@ -31,7 +31,10 @@
  * - Threads. Info objects (IOMMU, device and region info), iommufd handles, spaces and
  *   layouts are immutable and may be read from several threads at once. An allocator is internally
  *   locked: its functions may be called on one allocator from several threads at once,
- *   each call atomic. The last error is per thread.
+ *   each call atomic. A container handle may be queried from several threads at once
+ *   (vfio_iommu_info_container_query, or vfio_iommu_info_query on its fd) while another
+ *   thread maps and unmaps on its fd: each answer is a whole snapshot of one
+ *   VFIO_IOMMU_GET_INFO (the lab checks it). The last error is per thread.
  * - Structs the caller fills in or receives begin with `uint32_t size`: set it to sizeof
  *   the struct before the call, so that later versions can append fields without breaking
  *   callers built against this header. A size below the struct's size in the release that
@@ -2712,9 +2715,10 @@ int vfio_iommu_info_container_backend(const struct vfio_iommu_info_container *co
 /**
  * `vfio_iommu_info_container_backend()` for a container fd the caller opened (after
  * `VFIO_SET_IOMMU`), as `vfio_iommu_info_query()` takes it; the fd stays the caller's
- * (since 0.3). The answer means nothing for an fd that is not a VFIO container.
+ * (since 0.3).
  *
- * Returns 0, `-EBADF` (not an open fd) or `VFIO_IOMMU_INFO_E_NULL`.
+ * Returns 0, `-EBADF` (not an open fd), `-ENOTTY` (an fd that is not a VFIO container,
+ * such as a group or device fd: the last error names it) or `VFIO_IOMMU_INFO_E_NULL`.
  *
  * # Safety
  * `backend` must be writable; `container_fd` must not be closed by another thread during

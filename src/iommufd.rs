@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{DecodeError, DecodeErrorKind, Errno, Error};
 use crate::hw_info::HwInfo;
+use crate::ioctl::value_ioctl;
 use crate::iova::IovaRange;
 use crate::open::{open_rdwr, HostPaths};
 use crate::uapi::{self, IommuHwInfo, IommuIoasIovaRanges, IommuIovaRange};
@@ -98,6 +99,15 @@ impl Iommufd {
     }
 
     fn error(&self, ioctl: &'static str, errno: Errno, hint: Option<String>) -> Error {
+        // Any file opens read-write; only iommufd's node knows its ioctls.
+        let hint = hint.or_else(|| {
+            (errno.0 == libc::ENOTTY).then(|| {
+                format!(
+                    "{} is not iommufd's node (/dev/iommu, a misc character device 10:N)",
+                    self.path.display()
+                )
+            })
+        });
         Error::Ioctl {
             ioctl,
             target: format!("{} (fd {})", self.path.display(), self.fd.as_raw_fd()),
@@ -147,6 +157,18 @@ impl Iommufd {
             // exclusively borrowed for the call; the kernel writes at most that many.
             struct_ioctl(fd, uapi::IOMMU_IOAS_IOVA_RANGES, arg)
         })
+    }
+
+    /// `iova_ranges_using` for the fuzz target `iommufd` (fuzz/), which drives a fake
+    /// kernel from its input. Not part of the API: only with the `__fuzzing` feature.
+    #[cfg(feature = "__fuzzing")]
+    #[doc(hidden)]
+    pub fn fuzz_iova_ranges_using(
+        &self,
+        ioas: u32,
+        call: impl FnMut(&mut IommuIoasIovaRanges, &mut [IommuIovaRange]) -> Result<i32, Errno>,
+    ) -> Result<IoasRanges, Error> {
+        self.iova_ranges_using(ioas, call)
     }
 
     /// The retry logic of [`Iommufd::iova_ranges`] around `call`, which performs one
@@ -381,9 +403,22 @@ pub enum ContainerBackend {
     },
 }
 
-/// Asks a container fd (after `VFIO_SET_IOMMU`) who serves it: the VFIO type1 driver
-/// answers the iommufd-only `IOMMU_VFIO_IOAS` with ENOTTY; iommufd answers it.
-pub fn container_backend(container: BorrowedFd<'_>) -> ContainerBackend {
+/// Asks a container fd (after `VFIO_SET_IOMMU`) who serves it. The fd must first answer
+/// `VFIO_GET_API_VERSION`, as `/dev/vfio/vfio` does whoever serves it: a group or device
+/// fd, another file or a closed fd is an error naming the fd, never a guess.
+pub fn container_backend(container: BorrowedFd<'_>) -> Result<ContainerBackend, Error> {
+    value_ioctl(container, uapi::VFIO_GET_API_VERSION, 0).map_err(|errno| Error::Ioctl {
+        ioctl: "VFIO_GET_API_VERSION",
+        target: format!("fd {}", container.as_raw_fd()),
+        errno,
+        hint: crate::query::not_a_container_hint(container.as_raw_fd(), errno),
+    })?;
+    Ok(backend_of_container(container))
+}
+
+/// Who serves a fd known to be a VFIO container: the VFIO type1 driver answers the
+/// iommufd-only `IOMMU_VFIO_IOAS` with ENOTTY; iommufd answers it.
+pub(crate) fn backend_of_container(container: BorrowedFd<'_>) -> ContainerBackend {
     let mut arg = uapi::IommuVfioIoas {
         size: size_of::<uapi::IommuVfioIoas>(),
         op: uapi::IOMMU_VFIO_IOAS_GET,
@@ -525,10 +560,18 @@ mod tests {
     }
 
     #[test]
-    fn a_file_that_is_not_a_container_is_not_called_iommufd() {
-        // /dev/null answers every ioctl with ENOTTY.
+    fn a_file_that_is_not_a_container_is_an_error_not_a_backend() {
+        // /dev/null answers every ioctl with ENOTTY, as a group or device fd answers
+        // VFIO_GET_API_VERSION; a closed fd is EBADF.
         let f = std::fs::File::open("/dev/null").unwrap();
-        assert_eq!(container_backend(f.as_fd()), ContainerBackend::Vfio);
+        let err = container_backend(f.as_fd()).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("VFIO_GET_API_VERSION"), "{text}");
+        assert!(
+            text.contains(&format!("fd {} is not a VFIO container", f.as_raw_fd())),
+            "{text}"
+        );
     }
 
     #[test]

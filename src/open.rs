@@ -14,7 +14,7 @@ use crate::facts::DmaFacts;
 use crate::ioctl::{
     argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_ioctl, SystemIoctl, VfioIoctl,
 };
-use crate::iommufd::container_backend;
+use crate::iommufd::{backend_of_container, ContainerBackend};
 use crate::query::query_type1_with;
 use crate::space::IovaSpace;
 use crate::sysfs::{PciAddress, ReservedRegion, Sysfs};
@@ -225,6 +225,11 @@ fn group_open_hint(
             "the group is already open (another process, such as a running VM, holds it)"
                 .to_owned(),
         ),
+        libc::EISDIR => Some(format!(
+            "{} is a directory, not a VFIO group node: name a group number or its node ({}/N)",
+            path.display(),
+            paths.vfio_dir.display()
+        )),
         _ => None,
     }
 }
@@ -407,11 +412,16 @@ impl Container {
         Ok(regions)
     }
 
+    /// Who serves this container: the VFIO type1 driver or iommufd's compat container
+    /// (one `IOMMU_VFIO_IOAS` ioctl).
+    pub fn backend(&self) -> ContainerBackend {
+        backend_of_container(self.fd.as_fd())
+    }
+
     /// The container's answer as [`DmaFacts`]: the IOMMU info, who serves the container
     /// (type1 or iommufd's compat container), and the groups' sysfs reserved regions.
     pub fn facts(&self, info: &IommuInfo, paths: &HostPaths) -> DmaFacts {
-        DmaFacts::from_type1(info, container_backend(self.as_fd()).into())
-            .with_sysfs(self.reserved_regions(paths))
+        DmaFacts::from_type1(info, self.backend().into()).with_sysfs(self.reserved_regions(paths))
     }
 
     /// [`Container::query`] through a given ioctl implementation (to count calls, say).

@@ -159,10 +159,7 @@ fn get_info_error(fd: BorrowedFd<'_>, errno: Errno) -> Error {
         libc::EINVAL => Some(
             "no IOMMU model is set on this container: attach a group (VFIO_GROUP_SET_CONTAINER) and call VFIO_SET_IOMMU with VFIO_TYPE1v2_IOMMU first".to_owned(),
         ),
-        libc::ENOTTY => Some(format!(
-            "fd {raw} is not a VFIO container (a group fd, a device fd, or another file?): open /dev/vfio/vfio and attach a group to it"
-        )),
-        libc::EBADF => Some(format!("fd {raw} is not an open file descriptor")),
+        libc::ENOTTY | libc::EBADF => not_a_container_hint(raw, errno),
         libc::ENODEV => Some(
             "the iommufd VFIO-compatibility container has no IOAS: attach a device first".to_owned(),
         ),
@@ -173,6 +170,17 @@ fn get_info_error(fd: BorrowedFd<'_>, errno: Errno) -> Error {
         target: format!("fd {raw}"),
         errno,
         hint,
+    }
+}
+
+/// What ENOTTY and EBADF mean for a fd given as a VFIO container.
+pub(crate) fn not_a_container_hint(raw: i32, errno: Errno) -> Option<String> {
+    match errno.0 {
+        libc::ENOTTY => Some(format!(
+            "fd {raw} is not a VFIO container (a group fd, a device fd, or another file?): open /dev/vfio/vfio and attach a group to it"
+        )),
+        libc::EBADF => Some(format!("fd {raw} is not an open file descriptor")),
+        _ => None,
     }
 }
 

@@ -227,6 +227,25 @@ fn sysfs_error(path: &Path, e: io::Error) -> Error {
     }
 }
 
+/// The text of the sysfs file `path`, or an error naming the line that is not UTF-8 (the
+/// kernel writes ASCII: such a file is not the kernel's).
+fn utf8_text(path: &Path, bytes: Vec<u8>) -> Result<String, Error> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let end = bytes[at..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| at + i);
+        Error::SysfsFormat {
+            path: path.to_owned(),
+            line: bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1,
+            text: String::from_utf8_lossy(&bytes[start..end]).into_owned(),
+            problem: format!(
+                "byte {at} of the file is not UTF-8: the kernel writes ASCII here, so the file is corrupt or not the kernel's"
+            ),
+        }
+    })
+}
+
 impl Sysfs {
     /// A sysfs mounted at `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -391,7 +410,8 @@ impl Sysfs {
     /// The group's reserved regions, as the kernel lists them.
     pub fn reserved_regions(&self, group: u32) -> Result<Vec<ReservedRegion>, Error> {
         let path = self.group_dir(group).join("reserved_regions");
-        let text = fs::read_to_string(&path).map_err(|e| sysfs_error(&path, e))?;
+        let bytes = fs::read(&path).map_err(|e| sysfs_error(&path, e))?;
+        let text = utf8_text(&path, bytes)?;
         parse_reserved_regions(&text).map_err(|(line, text, problem)| Error::SysfsFormat {
             path,
             line,
@@ -404,8 +424,8 @@ impl Sysfs {
     /// kernel exposes it (Linux 5.11+).
     pub fn default_domain_type(&self, group: u32) -> Result<Option<String>, Error> {
         let path = self.group_dir(group).join("type");
-        match fs::read_to_string(&path) {
-            Ok(t) => Ok(Some(t.trim().to_owned())),
+        match fs::read(&path) {
+            Ok(t) => Ok(Some(utf8_text(&path, t)?.trim().to_owned())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(sysfs_error(&path, e)),
         }

@@ -518,6 +518,10 @@ fn lab_group_fd_and_dev_null_are_not_containers() {
     let err = query_type1(group.as_fd()).unwrap_err();
     assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
     assert!(err.to_string().contains("not a VFIO container"), "{err}");
+    // Nor is it served by a backend: the question is refused, not answered "type1".
+    let err = vfio_iommu_info::iommufd::container_backend(group.as_fd()).unwrap_err();
+    assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
+    assert!(err.to_string().contains("not a VFIO container"), "{err}");
     let null = File::open("/dev/null").unwrap();
     let err = query_type1(null.as_fd()).unwrap_err();
     assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
@@ -619,8 +623,38 @@ fn lab_a_non_viable_group_names_each_device_on_another_driver() {
     let opened = sysfs
         .group_of_device(&free.parse().unwrap())
         .map(|g| (g, Group::open(g, &HostPaths::default())));
+    // The same group through the command and the C library (built by `make lab-build`).
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let programs = [
+        repo.join("target/debug/vfio-iommu-info"),
+        repo.join("target/c-examples/query"),
+    ];
+    let others: Vec<_> = match &opened {
+        Ok((g, _)) => programs
+            .iter()
+            .map(|p| {
+                let mut cmd = std::process::Command::new(p);
+                if p.ends_with("vfio-iommu-info") {
+                    cmd.arg("query");
+                }
+                cmd.arg(g.to_string())
+                    .env("LD_LIBRARY_PATH", repo.join("target/c-stage/usr/lib"))
+                    .output()
+                    .unwrap_or_else(|e| panic!("{}: {e} (make lab-build builds it)", p.display()))
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     set_vfio_pci(&free, false);
     let (group, result) = opened.unwrap_or_else(|e| panic!("{free} bound to vfio-pci: {e}"));
+    for out in others {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("device {blocker} is still bound to {driver}")),
+            "{stderr}"
+        );
+    }
     match result {
         Err(Error::GroupNotViable {
             group: g,
@@ -971,5 +1005,164 @@ fn lab_edu_dma_through_the_viommu_lands_at_an_allocated_iova_below_its_28_bit_ma
         got.iter().all(|&b| b == 0xA5),
         "{}: a DMA to the unmapped IOVA {dst_iova:#x} reached memory",
         lab.scenario
+    );
+}
+
+/// Several threads query one container while another maps and unmaps: every answer is a
+/// whole snapshot (the ranges and page sizes of the first query, DMA_AVAIL within what
+/// the writer can hold at once), no query fails, and nothing deadlocks (a watchdog fails
+/// the test after two minutes).
+#[test]
+fn lab_threads_query_one_container_while_another_maps_and_unmaps() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    let Some(lab) = lab() else { return };
+    /// Mappings the writer holds at once, at most.
+    const HELD: u64 = 4;
+    /// Map-then-unmap rounds of the writer.
+    const ROUNDS: u64 = 40;
+    /// Queries each reader makes at least, even if the writer is done first.
+    const MIN_QUERIES: usize = 20;
+    const READERS: usize = 3;
+
+    let mem = Page::new(PAGE as usize); // dropped after the container
+    let c = open_groups(&lab.groups[..1]);
+    let want = c.query().unwrap();
+    let limit = *want.dma_avail.present().expect("DMA_AVAIL on 5.10+");
+    assert!(
+        u64::from(limit) >= HELD,
+        "dma_entry_limit {limit} below {HELD}"
+    );
+    let page = page_size(&want);
+    let base = align_up(ranges(&want)[0].start, page).unwrap() + 0x10_0000;
+
+    static DONE: AtomicBool = AtomicBool::new(false);
+    std::thread::spawn(|| {
+        for _ in 0..120 {
+            std::thread::sleep(Duration::from_secs(1));
+            if DONE.load(Ordering::Relaxed) {
+                return;
+            }
+        }
+        eprintln!("lab_threads_query: still running after 120 s: a reader or the writer is stuck");
+        std::process::exit(1);
+    });
+
+    let stop = AtomicBool::new(false);
+    let below_limit = AtomicUsize::new(0);
+    let queries = AtomicUsize::new(0);
+    let problems: Vec<String> = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..READERS)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut problems = Vec::new();
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) || n < MIN_QUERIES {
+                        n += 1;
+                        let info = match c.query() {
+                            Ok(info) => info,
+                            Err(e) => {
+                                problems.push(format!("query {n} failed: {e}"));
+                                continue;
+                            }
+                        };
+                        if info.iova_ranges != want.iova_ranges
+                            || info.iova_pgsizes != want.iova_pgsizes
+                            || info.migration != want.migration
+                        {
+                            problems.push(format!("query {n} changed: {info:?}"));
+                        }
+                        match info.dma_avail.present() {
+                            Some(&a) if u64::from(a) + HELD >= u64::from(limit) && a <= limit => {
+                                if a < limit {
+                                    below_limit.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                            other => problems.push(format!(
+                                "query {n}: DMA_AVAIL {other:?} outside [{}, {limit}]",
+                                u64::from(limit) - HELD
+                            )),
+                        }
+                    }
+                    queries.fetch_add(n, Ordering::Relaxed);
+                    problems
+                })
+            })
+            .collect();
+        let mut problems = Vec::new();
+        for round in 0..ROUNDS {
+            for i in 0..HELD {
+                if let Err(e) = map(&c, &mem, base + i * 2 * page) {
+                    problems.push(format!("round {round}: map {i}: {e}"));
+                }
+            }
+            for i in 0..HELD {
+                if let Err(e) = c.unmap_dma(base + i * 2 * page, page) {
+                    problems.push(format!("round {round}: unmap {i}: {e}"));
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            problems.extend(r.join().expect("a reader panicked"));
+        }
+        problems
+    });
+    DONE.store(true, Ordering::Relaxed);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(c.query().unwrap().dma_avail.present(), Some(&limit));
+    eprintln!(
+        "{READERS} readers made {} queries, {} of them with mappings held, during {ROUNDS} rounds of {HELD} maps and unmaps",
+        queries.load(Ordering::Relaxed),
+        below_limit.load(Ordering::Relaxed)
+    );
+}
+
+/// Without permission on the group node (root's, mode 0600 in the lab), opening by group
+/// number or by PCI address is EACCES naming the node and the fix. The test runs itself
+/// again as `nobody` (uid 65534), which then makes the checks.
+#[test]
+fn lab_without_permission_the_error_names_the_node_and_the_fix() {
+    use std::os::unix::process::CommandExt;
+
+    let Some(lab) = lab() else { return };
+    if env("LAB_CHILD_AS_NOBODY").is_some() {
+        let node = format!("/dev/vfio/{}", lab.groups[0]);
+        let mut targets = vec![Target::Group(lab.groups[0])];
+        targets.extend(lab.devices.first().map(|d| Target::Device(*d)));
+        for target in targets {
+            let err = open_and_query(&target).expect_err("nobody opened a group");
+            assert_eq!(err.errno(), Some(Errno(libc::EACCES)), "{err}");
+            let text = err.to_string();
+            assert!(text.contains(&format!("cannot open {node}")), "{text}");
+            assert!(
+                text.contains("run as root or give this user access"),
+                "{text}"
+            );
+        }
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run itself as nobody");
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "lab_without_permission_the_error_names_the_node_and_the_fix",
+        ])
+        .env("LAB_CHILD_AS_NOBODY", "1")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "as nobody: {}\n{text}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
     );
 }

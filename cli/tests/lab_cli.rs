@@ -498,3 +498,59 @@ fn lab_cli_device_lists_edus_regions_through_its_group_and_its_cdev() {
 fn libc_einval() -> Value {
     Value::from(22)
 }
+
+/// Targets the kernel refuses, each with its cause and the fix: a device on another
+/// driver (its group has no VFIO node), a PCI address and a group that do not exist, and
+/// an unprivileged user (the group node is root's). Exit status 1, never a panic.
+#[test]
+fn lab_cli_bad_targets_fail_with_the_cause_and_the_fix() {
+    use std::os::unix::process::CommandExt;
+
+    let Some((_, groups, devices)) = lab() else {
+        return;
+    };
+    let fails = |out: Output, want: &[&str]| {
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        for w in want {
+            assert!(stderr.contains(w), "{w:?} not in {stderr}");
+        }
+    };
+    for command in ["query", "device"] {
+        fails(
+            run(&[command, "0000:00:1f.0"]),
+            &[
+                "no device of it is bound to vfio-pci",
+                "0000:00:1f.0 (lpc_ich)",
+                "driver_override",
+            ],
+        );
+        fails(
+            run(&[command, "0000:00:1f.7"]),
+            &["PCI device 0000:00:1f.7 does not exist", "lspci -D"],
+        );
+    }
+    fails(
+        run(&["query", "4095"]),
+        &["/dev/vfio/4095", "there is no IOMMU group 4095"],
+    );
+    let as_nobody = |target: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vfio-iommu-info"))
+            .args(["query", target])
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap()
+    };
+    let node = format!("/dev/vfio/{}", groups[0]);
+    for target in [groups[0].as_str(), devices[0].as_str()] {
+        fails(
+            as_nobody(target),
+            &[
+                &format!("cannot open {node}: Permission denied (EACCES)"),
+                "run as root or give this user access",
+            ],
+        );
+    }
+}

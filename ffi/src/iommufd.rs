@@ -570,7 +570,7 @@ pub unsafe extern "C" fn vfio_iommu_info_container_backend(
         // SAFETY: per the contract, `container` is NULL or a live handle.
         let c = unsafe { args::object(container, F, "container") }?;
         let out = Out::new(backend, F, "backend")?;
-        let b = Backend::from(container_backend(c.container.as_fd()));
+        let b = Backend::from(c.container.backend());
         out.write(backend_code(b));
         Ok(())
     })
@@ -578,9 +578,10 @@ pub unsafe extern "C" fn vfio_iommu_info_container_backend(
 
 /// `vfio_iommu_info_container_backend()` for a container fd the caller opened (after
 /// `VFIO_SET_IOMMU`), as `vfio_iommu_info_query()` takes it; the fd stays the caller's
-/// (since 0.3). The answer means nothing for an fd that is not a VFIO container.
+/// (since 0.3).
 ///
-/// Returns 0, `-EBADF` (not an open fd) or `VFIO_IOMMU_INFO_E_NULL`.
+/// Returns 0, `-EBADF` (not an open fd), `-ENOTTY` (an fd that is not a VFIO container,
+/// such as a group or device fd: the last error names it) or `VFIO_IOMMU_INFO_E_NULL`.
 ///
 /// # Safety
 /// `backend` must be writable; `container_fd` must not be closed by another thread during
@@ -604,7 +605,8 @@ pub unsafe extern "C" fn vfio_iommu_info_query_backend(
         // SAFETY: `container_fd` is open (checked) and the caller keeps it open for the
         // duration of the call; the borrow does not outlive it.
         let fd = unsafe { BorrowedFd::borrow_raw(container_fd) };
-        out.write(backend_code(Backend::from(container_backend(fd))));
+        let b = container_backend(fd).map_err(|e| Failure::from_error(F, &e))?;
+        out.write(backend_code(Backend::from(b)));
         Ok(())
     })
 }

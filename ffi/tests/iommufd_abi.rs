@@ -241,13 +241,20 @@ fn the_backend_of_an_fd() {
             -libc::EBADF
         );
         assert_eq!(backend, 0xaa);
-        // A file that answers ENOTTY to IOMMU_VFIO_IOAS is served by no iommufd.
+        // A file that is not a VFIO container is an error, not a guess (it answers ENOTTY
+        // to VFIO_GET_API_VERSION as a group or device fd does).
         let null = File::open("/dev/null").unwrap();
         assert_eq!(
             vfio_iommu_info_query_backend(null.as_raw_fd(), &mut backend),
-            0
+            -libc::ENOTTY
         );
-        assert_eq!(backend, VFIO_IOMMU_INFO_BACKEND_TYPE1);
+        assert_eq!(backend, 0xaa);
+        let fd = null.as_raw_fd();
+        assert!(
+            last_error().contains(&format!("fd {fd} is not a VFIO container")),
+            "{}",
+            last_error()
+        );
         assert_eq!(
             vfio_iommu_info_query_backend(null.as_raw_fd(), ptr::null_mut()),
             VFIO_IOMMU_INFO_E_NULL

@@ -174,6 +174,26 @@ fn lab_c_a_busy_group_is_the_kernels_errno_with_the_detail() {
     assert!(err.contains(&format!("/dev/vfio/{group}")), "{err}");
 }
 
+/// As an unprivileged user (the group node is root's), the C program's open fails with
+/// -EACCES, and the last error names the node and the fix.
+#[test]
+fn lab_c_without_permission_is_eacces_naming_the_node() {
+    use std::os::unix::process::CommandExt;
+
+    let Some(groups) = lab() else { return };
+    let mut cmd = Command::new(repo().join("target/c-examples/query"));
+    cmd.uid(65534).gid(65534);
+    let out = c_with(cmd, &[groups[0].as_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("-{} (EACCES", libc::EACCES)), "{err}");
+    assert!(err.contains(&format!("/dev/vfio/{}", groups[0])), "{err}");
+    assert!(
+        err.contains("run as root or give this user access"),
+        "{err}"
+    );
+}
+
 #[test]
 fn lab_c_guest_layout_places_ram_where_the_kernel_allows() {
     let Some(groups) = lab() else { return };
@@ -212,29 +232,64 @@ fn lab_c_query_is_clean_under_asan_and_valgrind() {
     let plain = stdout_ok(&c("query", &[groups[0].as_str()]), "query");
     let asan = c("asan-query", &[groups[0].as_str()]);
     assert_eq!(stdout_ok(&asan, "asan-query"), plain);
-    let mut vg = Command::new("valgrind");
-    vg.args([
-        "-q",
-        "--error-exitcode=99",
-        "--leak-check=full",
-        "--show-leak-kinds=all",
-        "--errors-for-leak-kinds=all",
-    ])
-    .arg(repo().join("target/c-examples/query"));
-    let out = c_with(vg, &[groups[0].as_str()]);
+    let out = memcheck("query", &[groups[0].as_str()]);
     assert_eq!(stdout_ok(&out, "valgrind query"), plain);
-    // valgrind knows no VFIO ioctl (they carry no size in their number) and says so;
-    // any other line is an error or a leak.
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let other: Vec<&str> = stderr
-        .lines()
-        .filter(|l| {
-            !(l.contains("Warning: noted but unhandled ioctl 0x3b")
-                || l.contains("This could cause spurious value errors")
-                || l.contains("See README_MISSING_SYSCALL_OR_IOCTL"))
-        })
-        .collect();
-    assert!(other.is_empty(), "{stderr}");
+}
+
+/// The same as the core's threads test, through the C ABI (c-examples/threads.c): three
+/// threads query one container (through the handle and through its fd) while the main
+/// thread maps and unmaps; every answer is a whole snapshot, no call fails, nothing hangs
+/// (the program is killed by the lab's timeout otherwise). Plain, under ASan+UBSan, and
+/// under valgrind (fewer rounds: it runs the threads one at a time).
+#[test]
+fn lab_c_threads_query_one_container_while_another_maps() {
+    let Some(groups) = lab() else { return };
+    for (program, rounds) in [("threads", "40"), ("asan-threads", "20")] {
+        let out = c(program, &[groups[0].as_str(), "3", rounds, "4"]);
+        let text = stdout_ok(&out, program);
+        let summary: Vec<u64> = line(&text, "threads")
+            .split(' ')
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert_eq!(summary[0], 3, "{text}");
+        assert!(
+            summary[1] >= 3 * 20,
+            "each reader queries 20 times at least: {text}"
+        );
+        eprintln!(
+            "{program}: {} queries, {} with mappings held",
+            summary[1], summary[2]
+        );
+    }
+    let out = memcheck("threads", &[groups[0].as_str(), "2", "5", "2"]);
+    let text = stdout_ok(&out, "valgrind threads");
+    assert!(text.starts_with("threads 2 "), "{text}");
+}
+
+/// c-examples/bad-input-test's lab mode: the C entry points given what a confused caller
+/// has on a real VFIO host (a group fd as a container, a container without an IOMMU model,
+/// a group already held, a device on another driver, NULL out-parameters of a live
+/// container), each a specific code and message with the out-parameters untouched; plain,
+/// under ASan+UBSan and under valgrind. The q35 ISA bridge 00:1f.0 is on lpc_ich.
+#[test]
+fn lab_c_bad_inputs_on_a_real_vfio_host_fail_cleanly() {
+    let Some(groups) = lab() else { return };
+    let args = ["lab", groups[0].as_str(), "0000:00:1f.0"];
+    let check = |out: &Output, what: &str| {
+        let text = stdout_ok(out, what);
+        let summary = line(&text, "bad-input-test:");
+        assert!(summary.ends_with(" passed, 0 failed"), "{what}: {text}");
+        let problems: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("FAIL ") || l.starts_with("skip "))
+            .collect();
+        assert!(problems.is_empty(), "{what}: {problems:?}");
+        eprintln!("{what}: {summary}");
+    };
+    check(&c("bad-input-test", &args), "bad-input-test");
+    check(&c("asan-bad-input-test", &args), "asan-bad-input-test");
+    let out = memcheck("bad-input-test", &args);
+    check(&out, "valgrind bad-input-test");
 }
 
 /// The first line of `text` starting with `key `, without the key.
@@ -245,17 +300,31 @@ fn line<'a>(text: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {key:?} line in\n{text}"))
 }
 
-/// valgrind's stderr without its notes on the ioctls it does not know (VFIO's and
-/// iommufd's carry no size in their numbers): any other line is an error or a leak.
-fn valgrind_complaints(stderr: &str) -> Vec<&str> {
-    stderr
+/// Runs a C example under valgrind memcheck (errors and every kind of leak fail it) and
+/// asserts that valgrind said nothing but its notes on the ioctls it does not know
+/// (VFIO's and iommufd's carry no size in their numbers).
+fn memcheck(program: &str, args: &[&str]) -> Output {
+    let mut vg = Command::new("valgrind");
+    vg.args([
+        "-q",
+        "--error-exitcode=99",
+        "--leak-check=full",
+        "--show-leak-kinds=all",
+        "--errors-for-leak-kinds=all",
+    ])
+    .arg(repo().join("target/c-examples").join(program));
+    let out = c_with(vg, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let complaints: Vec<&str> = stderr
         .lines()
         .filter(|l| {
             !(l.contains("Warning: noted but unhandled ioctl 0x3b")
                 || l.contains("This could cause spurious value errors")
                 || l.contains("See README_MISSING_SYSCALL_OR_IOCTL"))
         })
-        .collect()
+        .collect();
+    assert!(complaints.is_empty(), "valgrind {program}: {stderr}");
+    out
 }
 
 /// The iommufd example (since 0.3): with iommufd (LAB_IOMMUFD=1), what the C program
@@ -416,20 +485,9 @@ fn lab_c_iommufd_answers_as_the_library_or_fails_cleanly_without_iommufd() {
             .collect()
     };
     assert_eq!(without_fds(&asan), without_fds(&plain));
-    let mut vg = Command::new("valgrind");
-    vg.args([
-        "-q",
-        "--error-exitcode=99",
-        "--leak-check=full",
-        "--show-leak-kinds=all",
-        "--errors-for-leak-kinds=all",
-    ])
-    .arg(repo().join("target/c-examples/iommufd"));
-    let out = c_with(vg, &[bdf.as_str()]);
+    let out = memcheck("iommufd", &[bdf.as_str()]);
     assert_eq!(
         without_fds(&stdout_ok(&out, "valgrind iommufd")),
         without_fds(&plain)
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(valgrind_complaints(&stderr).is_empty(), "{stderr}");
 }

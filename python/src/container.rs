@@ -19,7 +19,6 @@ use vfio_iommu_info::uapi::{VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE};
 use vfio_iommu_info::{query_type1, Container, Error, HostPaths, PciAddress, Target};
 
 use vfio_iommu_info::facts::{Backend, DmaFacts};
-use vfio_iommu_info::iommufd::container_backend;
 
 use crate::errors;
 use crate::info::{data_of, PyIommuInfo};
@@ -102,7 +101,7 @@ fn open(py: Python<'_>, targets: Vec<Target>) -> PyResult<PyContainer> {
     });
     let (container, info) = opened.map_err(|e| errors::to_py(py, e))?;
     // One ioctl (IOMMU_VFIO_IOAS), answered by iommufd's compat container only.
-    let backend = py.detach(|| Backend::from(container_backend(container.as_fd())));
+    let backend = py.detach(|| Backend::from(container.backend()));
     let groups = container
         .groups()
         .iter()

@@ -665,7 +665,8 @@ pub(crate) fn type1_facts(info: &PyIommuInfo, backend: &str) -> PyResult<PyFacts
 
 /// Who serves a container fd the caller opened (after `VFIO_SET_IOMMU`): `"type1"`
 /// (`vfio_iommu_type1`) or `"iommufd-compat"` (iommufd's compatibility container behind
-/// `/dev/vfio/vfio`). The answer means nothing for an fd that is not a VFIO container.
+/// `/dev/vfio/vfio`). A fd that is not a VFIO container (a group or device fd, another
+/// file, a closed fd) raises OSError naming it.
 #[pyfunction]
 pub(crate) fn container_backend(
     py: Python<'_>,
@@ -673,21 +674,13 @@ pub(crate) fn container_backend(
 ) -> PyResult<&'static str> {
     let fd = crate::container::fd_of(container_fd)?;
     py.detach(|| {
-        // SAFETY: F_GETFD reads the fd's flags; it touches no memory and fails with EBADF
-        // for a number that is not an open fd.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            return Err(vfio_iommu_info::Errno::last());
-        }
-        // SAFETY: `fd` is open (checked) and the caller keeps it open for the call by its
-        // contract; should it be closed concurrently, the ioctl fails or reaches whatever
-        // file took the number, which answers as no iommufd.
+        // SAFETY: `fd` is non-negative, which is all `borrow_raw` requires of the value.
+        // The fd is the caller's and stays open for the call by its contract; should it be
+        // closed concurrently, the ioctls fail with EBADF (or reach whatever file took the
+        // number, which answers VFIO_GET_API_VERSION with ENOTTY unless it is a container).
         let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-        Ok(Backend::from(backend_of(fd)).name())
+        backend_of(fd)
     })
-    .map_err(|errno| {
-        PyOSError::new_err((
-            errno.0,
-            format!("container_backend: fd {fd} is not an open file descriptor ({errno})"),
-        ))
-    })
+    .map(|b| Backend::from(b).name())
+    .map_err(|e| errors::to_py(py, e))
 }

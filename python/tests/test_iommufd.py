@@ -109,9 +109,12 @@ def test_facts_values_compare_and_print() -> None:
 
 def test_container_backend_of_fds() -> None:
     with open("/dev/null", "rb") as f:
-        # Anything that answers ENOTTY to IOMMU_VFIO_IOAS is served by no iommufd.
-        assert vii.container_backend(f) == "type1"
-        assert vii.container_backend(f.fileno()) == "type1"
+        # Not a VFIO container: an error naming the fd, not a guess.
+        for fd in (f, f.fileno()):
+            with pytest.raises(OSError) as e:
+                vii.container_backend(fd)
+            assert e.value.errno == errno.ENOTTY
+            assert f"fd {f.fileno()} is not a VFIO container" in str(e.value)
     with pytest.raises(ValueError, match="negative"):
         vii.container_backend(-1)
     closed = 2**31 - 2  # a number no process has open

@@ -436,3 +436,32 @@ def test_lab_open_iommufd_answers_or_says_the_kernel_has_none(lab: Lab) -> None:
     assert rc == 0 and theirs is not None, stderr
     assert {k: theirs[k] for k in mine} == mine
     assert mine["hw_info"] == hw.to_dict() and mine["facts"] == facts.to_dict()
+
+
+VFIO_GROUP_SET_CONTAINER = 0x3B68  # _IO(';', 100 + 4)
+
+
+def test_lab_a_group_fd_and_a_container_without_iommu_model_are_refused(lab: Lab) -> None:
+    """The fds a confused caller might hand over: a group fd is not a container (ENOTTY),
+    and a container with its group attached but no VFIO_SET_IOMMU yet is EINVAL naming
+    the missing step. Each is an OSError with the errno and the fix, from query and from
+    container_backend alike."""
+    import fcntl
+    import struct
+
+    group = os.open(f"/dev/vfio/{lab.groups[0]}", os.O_RDWR)
+    container = os.open("/dev/vfio/vfio", os.O_RDWR)
+    try:
+        for call in (vii.query, vii.container_backend):
+            with pytest.raises(OSError) as e:
+                call(group)
+            assert e.value.errno == errno.ENOTTY, e.value
+            assert "not a VFIO container" in str(e.value)
+        fcntl.ioctl(group, VFIO_GROUP_SET_CONTAINER, struct.pack("i", container))
+        with pytest.raises(OSError) as e:
+            vii.query(container)
+        assert e.value.errno == errno.EINVAL, e.value
+        assert "VFIO_SET_IOMMU" in str(e.value)
+    finally:
+        os.close(group)
+        os.close(container)

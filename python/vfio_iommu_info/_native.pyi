@@ -816,7 +816,8 @@ def type1_facts(info: IommuInfo, backend: Literal["type1", "iommufd-compat"] = "
     """The facts of a type1 answer as ``backend`` means them."""
 
 def container_backend(container_fd: _Fd) -> Literal["type1", "iommufd-compat"]:
-    """Who serves a container fd the caller opened (after VFIO_SET_IOMMU)."""
+    """Who serves a container fd the caller opened (after VFIO_SET_IOMMU); OSError when
+    the fd is not a VFIO container."""
 
 def decode(data: _Buffer, byte_order: _ByteOrder = "native") -> IommuInfo:
     """Decodes a ``VFIO_IOMMU_GET_INFO`` buffer as a kernel filled it."""
