@@ -1140,6 +1140,8 @@ fn lab_without_permission_the_error_names_the_node_and_the_fix() {
                 text.contains("run as root or give this user access"),
                 "{text}"
             );
+            // The parent looks for this line: a child that skipped would pass too.
+            eprintln!("checked as nobody: {target}");
         }
         return;
     }
@@ -1152,6 +1154,7 @@ fn lab_without_permission_the_error_names_the_node_and_the_fix() {
         .args([
             "--exact",
             "lab_without_permission_the_error_names_the_node_and_the_fix",
+            "--nocapture",
         ])
         .env("LAB_CHILD_AS_NOBODY", "1")
         .uid(65534)
@@ -1159,10 +1162,14 @@ fn lab_without_permission_the_error_names_the_node_and_the_fix() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && text.contains("1 passed"),
-        "as nobody: {}\n{text}{}",
+        "as nobody: {}\n{text}{stderr}",
         out.status,
-        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stderr.contains(&format!("checked as nobody: group {}", lab.groups[0])),
+        "the child made no check: {stderr}"
     );
 }
