@@ -378,6 +378,41 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A path or fd that is not the VFIO or iommufd node asked for: refused before any
+    /// read, write or ioctl (opening a device node can act on its own: `/dev/watchdog`).
+    #[error("{} is {found}, not {expected}: refusing to open it read-write or send it VFIO ioctls{}", what.display(), hint_suffix(.hint))]
+    WrongNode {
+        /// The path given, or `fd N` for a caller's descriptor.
+        what: PathBuf,
+        /// What it had to be ("a VFIO group node").
+        expected: &'static str,
+        /// What it is ("a regular file", "a character device 10:130 (watchdog)").
+        found: String,
+        /// The errno it is reported with to callers that think in errno: EISDIR for a
+        /// directory, ENOTTY otherwise (the answer a VFIO ioctl would have had).
+        errno: Errno,
+        /// What to do.
+        hint: Option<String>,
+    },
+
+    /// `VFIO_NOIOMMU_IOMMU` asked of the safe API: with no IOMMU behind the device, a
+    /// device doing DMA could reach all of memory.
+    #[error("{container}: refusing VFIO_NOIOMMU_IOMMU: no IOMMU would stand between the device and all of memory; this library reports IOMMUs, use a platform with one (or the raw ioctl, knowingly)")]
+    NoIommuModel {
+        /// The container.
+        container: String,
+    },
+
+    /// A mapping that would end at 2^64: type1 accepts it but cannot unmap it (the end
+    /// wraps to 0; seen on Linux 6.1 and 6.12), so it would stay until the container closes.
+    #[error("refusing to map IOVA {iova:#x}+{size:#x}: it ends at 2^64, and type1 cannot unmap the top page (its end wraps to 0); leave the last page of the 64-bit space unmapped")]
+    TopPageMapping {
+        /// The mapping's first IOVA.
+        iova: u64,
+        /// Its size.
+        size: u64,
+    },
+
     /// A target string that is not a group number, a `/dev/vfio/N` path, or a PCI address.
     #[error("{text:?} is not a target: expected an IOMMU group number (4), a group path (/dev/vfio/4) or a PCI address (0000:03:00.0 or 03:00.0)")]
     BadTarget {
@@ -390,9 +425,10 @@ impl Error {
     /// The kernel's errno, when the kernel refused something.
     pub fn errno(&self) -> Option<Errno> {
         match self {
-            Error::Ioctl { errno, .. } | Error::Open { errno, .. } | Error::Sysfs { errno, .. } => {
-                Some(*errno)
-            }
+            Error::Ioctl { errno, .. }
+            | Error::Open { errno, .. }
+            | Error::Sysfs { errno, .. }
+            | Error::WrongNode { errno, .. } => Some(*errno),
             _ => None,
         }
     }

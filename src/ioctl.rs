@@ -35,7 +35,7 @@ fn result(ret: libc::c_int) -> Result<i32, Errno> {
 }
 
 /// `fstat` of a borrowed descriptor.
-pub(crate) fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, Errno> {
+pub fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, Errno> {
     // SAFETY: `stat` is plain old data, written by fstat before it is read.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a live, writable `struct stat`; `fd` is a borrowed open descriptor.
@@ -43,6 +43,39 @@ pub(crate) fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, Errno> {
         return Err(Errno::last());
     }
     Ok(st)
+}
+
+/// Whether two descriptors of this process refer to the same open file description (the
+/// same `open()`), by `kcmp(KCMP_FILE)`; where the kernel lacks `kcmp` (no
+/// `CONFIG_KCMP`: ENOSYS) or forbids it (EPERM), by the file's identity (device, inode,
+/// rdev), which cannot tell two opens of one node apart. A closed descriptor is an error.
+///
+/// A binding that hands out a descriptor number it owns keeps a private duplicate and
+/// asks this before it closes the number: after the user closed it, the number may name
+/// an unrelated file the process opened since.
+pub fn same_open_file(a: BorrowedFd<'_>, b: BorrowedFd<'_>) -> Result<bool, Errno> {
+    const KCMP_FILE: libc::c_long = 0;
+    // SAFETY: kcmp only compares kernel objects named by plain integers; no memory is
+    // shared with the kernel.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_kcmp,
+            libc::c_long::from(libc::getpid()),
+            libc::c_long::from(libc::getpid()),
+            KCMP_FILE,
+            libc::c_long::from(a.as_raw_fd()),
+            libc::c_long::from(b.as_raw_fd()),
+        )
+    };
+    if ret >= 0 {
+        return Ok(ret == 0);
+    }
+    let errno = Errno::last();
+    if errno.0 != libc::ENOSYS && errno.0 != libc::EPERM {
+        return Err(errno);
+    }
+    let (sa, sb) = (fstat(a)?, fstat(b)?);
+    Ok((sa.st_dev, sa.st_ino, sa.st_rdev) == (sb.st_dev, sb.st_ino, sb.st_rdev))
 }
 
 /// An ioctl whose argument is an `argsz`-led VFIO structure that the kernel reads and
@@ -108,4 +141,31 @@ pub(crate) unsafe fn map_dma_ioctl(
             map as *const uapi::VfioDmaMap,
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn same_open_file_tells_a_duplicate_from_another_open_of_the_same_file() {
+        let a = std::fs::File::open("/dev/null").unwrap();
+        let dup = a.try_clone().unwrap();
+        let other = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(same_open_file(a.as_fd(), dup.as_fd()), Ok(true));
+        // kcmp tells two opens of one node apart (Debian's kernels have CONFIG_KCMP).
+        assert_eq!(same_open_file(a.as_fd(), other.as_fd()), Ok(false));
+        let zero = std::fs::File::open("/dev/zero").unwrap();
+        assert_eq!(same_open_file(a.as_fd(), zero.as_fd()), Ok(false));
+    }
+
+    #[test]
+    fn same_open_file_refuses_a_closed_descriptor() {
+        let a = std::fs::File::open("/dev/null").unwrap();
+        // SAFETY: i32::MAX is above any RLIMIT_NOFILE, so never open; only kcmp and fstat
+        // see it, and refuse it.
+        let closed = unsafe { BorrowedFd::borrow_raw(i32::MAX) };
+        assert!(same_open_file(a.as_fd(), closed).is_err());
+    }
 }

@@ -30,6 +30,9 @@ pub struct HostPaths {
     pub sysfs: Sysfs,
     /// iommufd's node (`/dev/iommu`).
     pub iommufd: PathBuf,
+    /// procfs, whose `devices` and `misc` tables name the VFIO and iommufd device numbers
+    /// a node must have before it is opened read-write (see [`crate::node`]).
+    pub proc: PathBuf,
 }
 
 impl Default for HostPaths {
@@ -38,6 +41,7 @@ impl Default for HostPaths {
             vfio_dir: PathBuf::from("/dev/vfio"),
             sysfs: Sysfs::default(),
             iommufd: PathBuf::from("/dev/iommu"),
+            proc: PathBuf::from("/proc"),
         }
     }
 }
@@ -369,7 +373,15 @@ impl Container {
     }
 
     /// `VFIO_SET_IOMMU` with `model` (after at least one group is attached).
+    /// `VFIO_NOIOMMU_IOMMU` is refused ([`Error::NoIommuModel`]): without an IOMMU, the
+    /// safe calls that follow (mapping, a device's bus mastering) would let the device
+    /// reach all of memory.
     pub fn set_iommu(&mut self, model: u32) -> Result<(), Error> {
+        if model == uapi::VFIO_NOIOMMU_IOMMU {
+            return Err(Error::NoIommuModel {
+                container: self.describe(),
+            });
+        }
         value_ioctl(self.fd.as_fd(), uapi::VFIO_SET_IOMMU, u64::from(model))
             .map_err(|errno| {
                 let hint = match errno.0 {
@@ -436,6 +448,9 @@ impl Container {
     /// `vaddr..vaddr+size` must be memory of this process that stays mapped, and that the
     /// caller accepts the device reading and (with `VFIO_DMA_MAP_FLAG_WRITE`) writing,
     /// until [`Container::unmap_dma`] or the container is closed.
+    ///
+    /// A mapping that ends at 2^64 is refused ([`Error::TopPageMapping`]): type1 could
+    /// not unmap it (see [`Container::unmap_dma`]).
     pub unsafe fn map_dma(
         &self,
         vaddr: *mut u8,
@@ -443,6 +458,9 @@ impl Container {
         size: u64,
         flags: u32,
     ) -> Result<(), Error> {
+        if size != 0 && iova.checked_add(size - 1) == Some(u64::MAX) {
+            return Err(Error::TopPageMapping { iova, size });
+        }
         let map = uapi::VfioDmaMap {
             argsz: std::mem::size_of::<uapi::VfioDmaMap>() as u32,
             flags,

@@ -952,6 +952,7 @@ impl EmptyHost {
             vfio_dir: self.root.join("dev/vfio"),
             sysfs: Sysfs::new(self.root.join("sys")),
             iommufd: self.root.join("dev/iommu"),
+            ..HostPaths::default()
         }
     }
 }

@@ -56,6 +56,7 @@ impl FakeHost {
             vfio_dir: self.root.join("dev/vfio"),
             sysfs: Sysfs::new(self.root.join("sys")),
             iommufd: self.root.join("dev/iommu"),
+            ..HostPaths::default()
         }
     }
 }

@@ -642,6 +642,7 @@ mod tests {
                 vfio_dir: self.0.join("dev/vfio"),
                 sysfs: Sysfs::new(self.0.join("sys")),
                 iommufd: self.0.join("dev/iommu"),
+                ..HostPaths::default()
             }
         }
 

@@ -1119,6 +1119,7 @@ mod tests {
                 vfio_dir: self.root.join("dev/vfio"),
                 sysfs: ::vfio_iommu_info::Sysfs::new(self.root.join("sys")),
                 iommufd: PathBuf::from(iommufd),
+                ..HostPaths::default()
             }
         }
 

@@ -82,13 +82,15 @@ impl Failure {
     /// The failure for a library error, with its code.
     pub(crate) fn from_error(function: &str, err: &Error) -> Failure {
         let code = match err {
-            Error::Ioctl { errno, .. } | Error::Open { errno, .. } | Error::Sysfs { errno, .. } => {
-                -errno.0.abs()
-            }
+            Error::Ioctl { errno, .. }
+            | Error::Open { errno, .. }
+            | Error::Sysfs { errno, .. }
+            | Error::WrongNode { errno, .. } => -errno.0.abs(),
             Error::Malformed(_) | Error::MalformedReply { .. } => VFIO_IOMMU_INFO_E_MALFORMED,
             Error::GroupNotViable { .. } | Error::NotOnVfio { .. } => VFIO_IOMMU_INFO_E_NOT_VIABLE,
             Error::NoDeviceCdev { .. } => VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV,
-            Error::NoType1 { .. } => VFIO_IOMMU_INFO_E_NO_TYPE1,
+            Error::NoType1 { .. } | Error::NoIommuModel { .. } => VFIO_IOMMU_INFO_E_NO_TYPE1,
+            Error::TopPageMapping { .. } => VFIO_IOMMU_INFO_E_TOP_PAGE,
             Error::NotType1Reply { .. } => VFIO_IOMMU_INFO_E_NOT_CONTAINER,
             Error::SizeUnstable { .. } | Error::SizeTooLarge { .. } => VFIO_IOMMU_INFO_E_SIZE,
             Error::NoSuchDevice { .. } => VFIO_IOMMU_INFO_E_NO_DEVICE,

@@ -134,7 +134,8 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
         // VFIO_IOMMU_INFO_E_NOT_VIABLE, without a group to name.
         Error::NotOnVfio { .. } => "not_viable",
         Error::NoDeviceCdev { .. } => "no_device_cdev",
-        Error::NoType1 { .. } => "no_type1",
+        Error::NoType1 { .. } | Error::NoIommuModel { .. } => "no_type1",
+        Error::TopPageMapping { .. } => "top_page",
         Error::NotType1Reply { .. } => "not_container",
         Error::SizeUnstable { .. } | Error::SizeTooLarge { .. } => "size",
         Error::NoIommuGroup { .. } => "no_iommu_group",
