@@ -12,7 +12,8 @@ use crate::error::{Errno, Error};
 use crate::facts::DmaFacts;
 use crate::hw_info::HwInfo;
 use crate::iommufd::{IoasRanges, Iommufd};
-use crate::open::{open_rdwr, HostPaths};
+use crate::node::{open_node, NodeKind};
+use crate::open::HostPaths;
 use crate::sysfs::PciAddress;
 use crate::uapi;
 
@@ -62,14 +63,12 @@ impl DeviceCdev {
         };
         let path = paths.vfio_dir.join("devices").join(&name);
         let group = paths.sysfs.group_of_device(address).ok();
-        let fd = open_rdwr(&path).map_err(|errno| Error::Open {
-            path: path.clone(),
-            errno,
-            hint: Some(match errno.0 {
+        let fd = open_node(&path, NodeKind::DeviceCdev, &paths.proc, |errno| {
+            Some(match errno.0 {
                 libc::ENOENT => format!("sysfs names {name} but the node is missing: is devtmpfs mounted on /dev?"),
                 libc::EACCES | libc::EPERM => "opening it needs read-write access (root, or a udev rule for /dev/vfio/devices)".to_owned(),
                 _ => format!("the VFIO device node of {address}"),
-            }),
+            })
         })?;
         Ok(DeviceCdev {
             fd,
@@ -80,12 +79,9 @@ impl DeviceCdev {
     }
 
     /// Opens a device node by path (`/dev/vfio/devices/vfio0`); `name` names it in errors.
+    /// Anything but a VFIO device node is refused before it is opened.
     pub fn open_path(path: &Path, name: &str) -> Result<DeviceCdev, Error> {
-        let fd = open_rdwr(path).map_err(|errno| Error::Open {
-            path: path.to_owned(),
-            errno,
-            hint: None,
-        })?;
+        let fd = open_node(path, NodeKind::DeviceCdev, Path::new("/proc"), |_| None)?;
         Ok(DeviceCdev {
             fd,
             path: path.to_owned(),

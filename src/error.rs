@@ -380,7 +380,7 @@ pub enum Error {
 
     /// A path or fd that is not the VFIO or iommufd node asked for: refused before any
     /// read, write or ioctl (opening a device node can act on its own: `/dev/watchdog`).
-    #[error("{} is {found}, not {expected}: refusing to open it read-write or send it VFIO ioctls{}", what.display(), hint_suffix(.hint))]
+    #[error("{} is {found}, not {expected}: refused before any read-write open or ioctl{}", what.display(), hint_suffix(.hint))]
     WrongNode {
         /// The path given, or `fd N` for a caller's descriptor.
         what: PathBuf,

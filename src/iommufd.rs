@@ -17,7 +17,8 @@ use crate::error::{DecodeError, DecodeErrorKind, Errno, Error};
 use crate::hw_info::HwInfo;
 use crate::ioctl::value_ioctl;
 use crate::iova::IovaRange;
-use crate::open::{open_rdwr, HostPaths};
+use crate::node::{check_fd, open_node, NodeKind};
+use crate::open::HostPaths;
 use crate::uapi::{self, IommuHwInfo, IommuIoasIovaRanges, IommuIovaRange};
 
 /// Ranges held inline by the first `IOMMU_IOAS_IOVA_RANGES` call: x86 vIOMMUs give 2-3,
@@ -32,7 +33,10 @@ const RANGE_ATTEMPTS: u32 = 4;
 /// structure the kernel defines (40 bytes for SMMUv3).
 const HW_INFO_INLINE: usize = 64;
 /// The largest hardware-info data [`Iommufd::hw_info`] fetches.
-const HW_INFO_MAX: u32 = 4096;
+pub const HW_INFO_MAX: u32 = 4096;
+/// The `IOMMU_GET_HW_INFO` calls [`Iommufd::hw_info`] makes at most: a kernel whose
+/// `data_len` grows on every call does not keep it asking.
+pub const HW_INFO_CALLS: u32 = 2;
 
 /// The usable IOVA ranges of an IOAS and its required alignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,19 +77,21 @@ fn size_of<T>() -> u32 {
 impl Iommufd {
     /// Opens the iommufd node of `paths` (`/dev/iommu`).
     pub fn open(paths: &HostPaths) -> Result<Iommufd, Error> {
-        Iommufd::open_path(&paths.iommufd)
+        Iommufd::open_in(&paths.iommufd, &paths.proc)
     }
 
-    /// Opens an iommufd node at `path`.
+    /// Opens an iommufd node at `path` (refused unless it is iommufd's misc device).
     pub fn open_path(path: &Path) -> Result<Iommufd, Error> {
-        let fd = open_rdwr(path).map_err(|errno| Error::Open {
-            path: path.to_owned(),
-            errno,
-            hint: Some(match errno.0 {
+        Iommufd::open_in(path, Path::new("/proc"))
+    }
+
+    fn open_in(path: &Path, proc: &Path) -> Result<Iommufd, Error> {
+        let fd = open_node(path, NodeKind::Iommufd, proc, |errno| {
+            Some(match errno.0 {
                 libc::ENOENT => "this kernel has no iommufd (CONFIG_IOMMUFD, Linux 6.2+): `modprobe iommufd`, or use the VFIO group path (/dev/vfio/vfio; vfio-iommu-info's --backend type1)".to_owned(),
                 libc::EACCES | libc::EPERM => format!("opening {} needs read-write access (root, or a udev rule giving your user the node)", path.display()),
                 _ => "is it iommufd's misc device (10:MINOR, named iommu)?".to_owned(),
-            }),
+            })
         })?;
         Ok(Iommufd {
             fd,
@@ -99,7 +105,7 @@ impl Iommufd {
     }
 
     fn error(&self, ioctl: &'static str, errno: Errno, hint: Option<String>) -> Error {
-        // Any file opens read-write; only iommufd's node knows its ioctls.
+        // Only iommufd's node is opened, but a kernel's iommufd may predate an ioctl.
         let hint = hint.or_else(|| {
             (errno.0 == libc::ENOTTY).then(|| {
                 format!(
@@ -296,11 +302,38 @@ impl Iommufd {
     }
 
     /// `IOMMU_GET_HW_INFO` for the bound device `dev_id`: one call with a buffer larger
-    /// than every structure the kernel defines, one more (bounded) if its `data_len` says
-    /// the data did not fit.
+    /// than every structure the kernel defines, one more if its `data_len` says the data
+    /// did not fit; at most [`HW_INFO_CALLS`] calls and [`HW_INFO_MAX`] bytes. Data that
+    /// still did not fit comes back cut, with the kernel's `data_len` (the decoders say
+    /// it is truncated).
     pub fn hw_info(&self, dev_id: u32) -> Result<HwInfo, Error> {
+        let info = self.hw_info_using(dev_id, |arg| {
+            // SAFETY (of the user pointer inside `arg`): `hw_info_using` points
+            // `data_uptr` at a live, exclusively borrowed buffer of `data_len` bytes.
+            struct_ioctl(self.fd.as_fd(), uapi::IOMMU_GET_HW_INFO, arg)
+        })?;
+        let capabilities = if info.capabilities == Some(0) && !self.knows_capabilities() {
+            None
+        } else {
+            info.capabilities
+        };
+        Ok(HwInfo {
+            capabilities,
+            ..info
+        })
+    }
+
+    /// The retry logic of [`Iommufd::hw_info`] around `call`, which performs one
+    /// `IOMMU_GET_HW_INFO` with `arg` (a fake kernel in the tests).
+    fn hw_info_using(
+        &self,
+        dev_id: u32,
+        mut call: impl FnMut(&mut IommuHwInfo) -> Result<i32, Errno>,
+    ) -> Result<HwInfo, Error> {
         let mut len = HW_INFO_INLINE as u32;
+        let mut calls = 0;
         loop {
+            calls += 1;
             let mut data = vec![0u8; len as usize];
             let mut arg = IommuHwInfo {
                 size: size_of::<IommuHwInfo>(),
@@ -309,9 +342,7 @@ impl Iommufd {
                 data_uptr: data.as_mut_ptr() as u64,
                 ..Default::default()
             };
-            // SAFETY (of the user pointer inside `arg`): `data_uptr` points to `data`,
-            // `data_len` bytes that stay alive and unaliased for the call.
-            struct_ioctl(self.fd.as_fd(), uapi::IOMMU_GET_HW_INFO, &mut arg).map_err(|e| {
+            call(&mut arg).map_err(|e| {
                 let hint = match e.0 {
                     libc::ENOENT => Some(format!("no device {dev_id} bound to this iommufd")),
                     libc::ENOTTY => {
@@ -324,21 +355,16 @@ impl Iommufd {
                 };
                 self.error("IOMMU_GET_HW_INFO", e, hint)
             })?;
-            if arg.data_len > len && len < HW_INFO_MAX {
+            if arg.data_len > len && len < HW_INFO_MAX && calls < HW_INFO_CALLS {
                 len = arg.data_len.min(HW_INFO_MAX);
                 continue;
             }
             data.truncate(arg.data_len.min(len) as usize);
-            let capabilities = if arg.out_capabilities == 0 && !self.knows_capabilities() {
-                None
-            } else {
-                Some(arg.out_capabilities)
-            };
             return Ok(HwInfo {
                 data_type: arg.out_data_type,
                 data_len: arg.data_len,
                 data,
-                capabilities,
+                capabilities: Some(arg.out_capabilities),
                 max_pasid_log2: arg.out_max_pasid_log2,
             });
         }
@@ -407,6 +433,11 @@ pub enum ContainerBackend {
 /// `VFIO_GET_API_VERSION`, as `/dev/vfio/vfio` does whoever serves it: a group or device
 /// fd, another file or a closed fd is an error naming the fd, never a guess.
 pub fn container_backend(container: BorrowedFd<'_>) -> Result<ContainerBackend, Error> {
+    check_fd(
+        container,
+        &[NodeKind::Container, NodeKind::Iommufd],
+        Path::new("/proc"),
+    )?;
     value_ioctl(container, uapi::VFIO_GET_API_VERSION, 0).map_err(|errno| Error::Ioctl {
         ioctl: "VFIO_GET_API_VERSION",
         target: format!("fd {}", container.as_raw_fd()),
@@ -502,8 +533,13 @@ mod tests {
         }
     }
 
+    /// /dev/null plays iommufd for the fake kernels (the library itself would refuse
+    /// to open it as one).
     fn null_iommufd() -> Iommufd {
-        Iommufd::open_path(Path::new("/dev/null")).unwrap()
+        Iommufd {
+            fd: std::fs::File::open("/dev/null").unwrap().into(),
+            path: "/dev/null".into(),
+        }
     }
 
     #[test]
@@ -549,6 +585,44 @@ mod tests {
     }
 
     #[test]
+    fn hw_info_that_keeps_growing_takes_two_calls_and_comes_back_cut() {
+        let fd = null_iommufd();
+        let mut calls = 0;
+        // A kernel whose data_len is always one byte more than the buffer.
+        let info = fd
+            .hw_info_using(1, |arg| {
+                calls += 1;
+                arg.data_len += 1;
+                arg.out_data_type = 2;
+                Ok(0)
+            })
+            .unwrap();
+        assert_eq!(calls, HW_INFO_CALLS);
+        assert_eq!(info.data.len(), HW_INFO_INLINE + 1);
+        assert_eq!(info.data_len as usize, HW_INFO_INLINE + 2);
+        // One that asks for more than the limit gets the limit, cut.
+        let mut calls = 0;
+        let info = fd
+            .hw_info_using(1, |arg| {
+                calls += 1;
+                arg.data_len = u32::MAX;
+                Ok(0)
+            })
+            .unwrap();
+        assert_eq!((calls, info.data.len()), (2, HW_INFO_MAX as usize));
+        // Data that fits takes one call.
+        let mut calls = 0;
+        let info = fd
+            .hw_info_using(1, |arg| {
+                calls += 1;
+                arg.data_len = 40;
+                Ok(0)
+            })
+            .unwrap();
+        assert_eq!((calls, info.data.len()), (1, 40));
+    }
+
+    #[test]
     fn a_missing_node_says_how_to_get_iommufd() {
         let e = Iommufd::open_path(Path::new("/nonexistent/iommu")).unwrap_err();
         let text = e.to_string();
@@ -561,15 +635,17 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_a_container_is_an_error_not_a_backend() {
-        // /dev/null answers every ioctl with ENOTTY, as a group or device fd answers
-        // VFIO_GET_API_VERSION; a closed fd is EBADF.
+        // /dev/null, like a group or device fd, is no container: refused before any
+        // ioctl, with ENOTTY (what the ioctl would have answered).
         let f = std::fs::File::open("/dev/null").unwrap();
         let err = container_backend(f.as_fd()).unwrap_err();
         assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
         let text = err.to_string();
-        assert!(text.contains("VFIO_GET_API_VERSION"), "{text}");
         assert!(
-            text.contains(&format!("fd {} is not a VFIO container", f.as_raw_fd())),
+            text.contains(&format!(
+                "fd {} is a character device 1:3 (mem), not the VFIO container",
+                f.as_raw_fd()
+            )),
             "{text}"
         );
     }

@@ -49,6 +49,7 @@ pub mod iova;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod layout;
+pub mod node;
 pub mod open;
 pub mod query;
 pub mod region_info;

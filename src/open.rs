@@ -2,10 +2,8 @@
 //! open `/dev/vfio/vfio`, check the API and the type1 extension, open the group, check it
 //! is viable, attach it, set the IOMMU model, query.
 
-use std::ffi::CString;
 use std::fmt;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -15,6 +13,7 @@ use crate::ioctl::{
     argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_ioctl, SystemIoctl, VfioIoctl,
 };
 use crate::iommufd::{backend_of_container, ContainerBackend};
+use crate::node::{open_node, NodeKind};
 use crate::query::query_type1_with;
 use crate::space::IovaSpace;
 use crate::sysfs::{PciAddress, ReservedRegion, Sysfs};
@@ -83,18 +82,6 @@ impl fmt::Display for Target {
     }
 }
 
-pub(crate) fn open_rdwr(path: &Path) -> Result<OwnedFd, Errno> {
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno(libc::EINVAL))?;
-    // SAFETY: `c` is a NUL-terminated path that outlives the call; open has no other
-    // memory effects.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: `fd` was just returned by open and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 /// An open VFIO group (`/dev/vfio/N`).
 #[derive(Debug)]
 pub struct Group {
@@ -115,10 +102,8 @@ impl Group {
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.parse::<u32>().ok());
-        let fd = open_rdwr(path).map_err(|errno| Error::Open {
-            path: path.to_owned(),
-            errno,
-            hint: group_open_hint(errno, number, path, paths),
+        let fd = open_node(path, NodeKind::Group, &paths.proc, |errno| {
+            group_open_hint(errno, number, path, paths)
         })?;
         // A node under another name (a symlink, a bind mount): its device says the group.
         let number = number.or_else(|| {
@@ -253,10 +238,11 @@ impl Container {
     /// Opens `/dev/vfio/vfio` and checks the VFIO API version.
     pub fn open(paths: &HostPaths) -> Result<Container, Error> {
         let path = paths.vfio_dir.join("vfio");
-        let fd = open_rdwr(&path).map_err(|errno| Error::Open {
-            path: path.clone(),
-            errno,
-            hint: match errno.0 {
+        let fd = open_node(
+            &path,
+            NodeKind::Container,
+            &paths.proc,
+            |errno| match errno.0 {
                 libc::ENOENT => Some(
                     "the vfio module is not loaded: modprobe vfio-pci (and vfio_iommu_type1)"
                         .to_owned(),
@@ -267,7 +253,7 @@ impl Container {
                 )),
                 _ => None,
             },
-        })?;
+        )?;
         let container = Container {
             groups: Vec::new(),
             fd,

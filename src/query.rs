@@ -9,10 +9,12 @@
 //! data ends.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::Path;
 
 use crate::bytes::ByteOrder;
 use crate::error::{Errno, Error};
 use crate::ioctl::{SystemIoctl, VfioIoctl};
+use crate::node::{check_fd, NodeKind};
 use crate::type1::{InfoView, IommuInfo};
 use crate::uapi;
 
@@ -39,9 +41,12 @@ struct InlineBuf([u8; INLINE_INFO_SIZE]);
 ///
 /// [`Container`]: crate::Container
 pub fn query_type1(container: BorrowedFd<'_>) -> Result<IommuInfo, Error> {
-    let info = query_type1_with(&SystemIoctl, container)?;
-    ensure_misc_device(container)?;
-    Ok(info)
+    check_fd(
+        container,
+        &[NodeKind::Container, NodeKind::Iommufd],
+        Path::new("/proc"),
+    )?;
+    query_type1_with(&SystemIoctl, container)
 }
 
 /// `VFIO_IOMMU_GET_INFO` through a given ioctl implementation, without [`query_type1`]'s
@@ -69,36 +74,6 @@ pub fn capture_type1_with<I: VfioIoctl + ?Sized>(
     container: BorrowedFd<'_>,
 ) -> Result<Vec<u8>, Error> {
     with_info_buffer(io, container, |_, buf| Ok(buf.to_vec()))
-}
-
-/// Refuses a successful `VFIO_IOMMU_GET_INFO` reply from a file that is not a misc
-/// character device: a vfio-pci device fd answers the same number with its hot-reset info.
-fn ensure_misc_device(fd: BorrowedFd<'_>) -> Result<(), Error> {
-    let st = crate::ioctl::fstat(fd).map_err(|errno| Error::Ioctl {
-        ioctl: "fstat",
-        target: format!("fd {}", fd.as_raw_fd()),
-        errno,
-        hint: None,
-    })?;
-    const MISC_MAJOR: u32 = 10;
-    let is_char = st.st_mode & libc::S_IFMT == libc::S_IFCHR;
-    if is_char && libc::major(st.st_rdev) == MISC_MAJOR {
-        return Ok(());
-    }
-    let file = if is_char {
-        format!(
-            "character device {}:{}",
-            libc::major(st.st_rdev),
-            libc::minor(st.st_rdev)
-        )
-    } else {
-        "not a character device".to_owned()
-    };
-    Err(Error::NotType1Reply {
-        fd: fd.as_raw_fd(),
-        flags: 0,
-        file: Some(file),
-    })
 }
 
 /// Calls `VFIO_IOMMU_GET_INFO` until the chain fits (bounded), then hands the checked
@@ -191,26 +166,32 @@ mod tests {
     use std::os::fd::AsFd;
 
     #[test]
-    fn only_misc_character_devices_pass_as_containers() {
-        // /dev/null is a character device, but not a misc one (1:3), like a group or a
-        // vfio-pci device fd; a regular file is no device at all.
-        let null = File::open("/dev/null").unwrap();
-        let err = ensure_misc_device(null.as_fd()).unwrap_err();
-        assert!(err.to_string().contains("character device 1:3"), "{err}");
-        let file = File::open("Cargo.toml").unwrap();
-        let err = ensure_misc_device(file.as_fd()).unwrap_err();
-        assert!(err.to_string().contains("not a character device"), "{err}");
-        // /dev/vfio/vfio and /dev/iommu are misc devices; so is /dev/kvm where it exists.
-        if let Ok(kvm) = File::open("/dev/kvm") {
-            ensure_misc_device(kvm.as_fd()).unwrap();
-        }
-    }
-
-    #[test]
-    fn a_refused_kernel_answer_is_reported_before_the_file_type() {
-        // On /dev/null the kernel's ENOTTY, not our file check, is what the user sees.
+    fn only_the_container_or_iommufd_is_sent_the_ioctl() {
+        // /dev/null is a character device like a group or a vfio-pci device fd, but not
+        // VFIO's; a regular file is no device at all; /dev/kvm is a misc device, but not
+        // the container. Each is refused before VFIO_IOMMU_GET_INFO reaches it.
         let null = File::open("/dev/null").unwrap();
         let err = query_type1(null.as_fd()).unwrap_err();
+        assert!(matches!(err, Error::WrongNode { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("is a character device 1:3 (mem), not the VFIO container"),
+            "{err}"
+        );
         assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
+        let file = File::open("Cargo.toml").unwrap();
+        let err = query_type1(file.as_fd()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("is a regular file, not the VFIO container"),
+            "{err}"
+        );
+        if let Ok(kvm) = File::open("/dev/kvm") {
+            let err = query_type1(kvm.as_fd()).unwrap_err();
+            assert!(
+                err.to_string().contains("(kvm), not the VFIO container"),
+                "{err}"
+            );
+        }
     }
 }

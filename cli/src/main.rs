@@ -4,6 +4,7 @@ mod backend;
 mod device;
 mod explain;
 mod list;
+mod output;
 mod pci_ids;
 mod plan;
 mod render;
@@ -82,9 +83,15 @@ enum Command {
         /// One JSON object (the `decode --json` object plus `groups` and `reserved_regions`).
         #[arg(long)]
         json: bool,
-        /// Also write the raw VFIO_IOMMU_GET_INFO buffer to this file (for `decode` or a bug report; type1 only).
+        /// Also write the raw VFIO_IOMMU_GET_INFO buffer to this file (for `decode` or a bug
+        /// report; type1 only). The file is created new, mode 0644 before the umask: an
+        /// existing name (a file, a symbolic link, a FIFO) is refused.
         #[arg(long, value_name = "FILE")]
         save_raw: Option<PathBuf>,
+        /// With --save-raw: replace an existing regular file (a new file renamed over it;
+        /// a symbolic link, a FIFO or a directory is still refused).
+        #[arg(long, requires = "save_raw")]
+        force: bool,
         /// Which kernel interface answers: the VFIO container (type1, or iommufd's compat
         /// container behind it), iommufd with the device's cdev (one PCI address), or auto
         /// (type1 when /dev/vfio/vfio exists, else iommufd).
@@ -428,8 +435,12 @@ fn query(
     targets: &[Target],
     json: bool,
     save_raw: Option<&PathBuf>,
+    force: bool,
     backend: backend::BackendArg,
 ) -> Result<(), Failure> {
+    if let Some(path) = save_raw {
+        output::check_writable(path, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
+    }
     let paths = HostPaths::default();
     let reason = match backend::choose(backend, targets, &paths)? {
         backend::Chosen::Iommufd(address, reason) => {
@@ -448,12 +459,7 @@ fn query(
     if let Some(path) = save_raw {
         let raw = capture_type1_with(&SystemIoctl, std::os::fd::AsFd::as_fd(&container))
             .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
-        std::fs::write(path, raw).map_err(|e| {
-            Failure(
-                format!("cannot write {}: {e}", path.display()),
-                EXIT_FAILURE,
-            )
-        })?;
+        output::write_new(path, &raw, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
     }
     let (groups, regions) = groups_and_regions(&container, &paths);
     if json {
@@ -580,8 +586,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             targets,
             json,
             save_raw,
+            force,
             backend,
-        } => query(&targets, json, save_raw.as_ref(), backend)?,
+        } => query(&targets, json, save_raw.as_ref(), force, backend)?,
         Command::Decode {
             file,
             kind,

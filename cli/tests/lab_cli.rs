@@ -140,6 +140,8 @@ fn lab_cli_query_by_group_and_by_pci_address_agree_and_attribute_holes() {
 fn lab_cli_a_raw_capture_from_query_decodes_to_the_same_answer() {
     let Some((_, groups, _)) = lab() else { return };
     let raw = std::env::temp_dir().join("lab-cli-raw.bin");
+    // --save-raw only creates new files.
+    let _ = std::fs::remove_file(&raw);
     let q = json(&[
         "query",
         "--json",
@@ -553,4 +555,254 @@ fn lab_cli_bad_targets_fail_with_the_cause_and_the_fix() {
             ],
         );
     }
+}
+
+/// Runs `script` under `/bin/sh` as nobody (uid and gid 65534), as an unprivileged user
+/// planting traps would.
+fn as_nobody(script: &str) {
+    use std::os::unix::process::CommandExt;
+    let out = Command::new("/bin/sh")
+        .args(["-c", script])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "as nobody: {script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs the command, failing the test if it has not ended after 60 s (a FIFO opened for
+/// writing would block it forever).
+fn run_bounded(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vfio-iommu-info"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("{args:?} hung for 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Sets `fs.protected_symlinks` and puts the old value back when dropped.
+struct ProtectedSymlinks(String);
+
+impl ProtectedSymlinks {
+    const PATH: &'static str = "/proc/sys/fs/protected_symlinks";
+
+    fn set(value: &str) -> ProtectedSymlinks {
+        let old = std::fs::read_to_string(Self::PATH).unwrap();
+        std::fs::write(Self::PATH, value).unwrap();
+        ProtectedSymlinks(old.trim().to_owned())
+    }
+}
+
+impl Drop for ProtectedSymlinks {
+    fn drop(&mut self) {
+        let _ = std::fs::write(Self::PATH, &self.0);
+    }
+}
+
+/// An inotify watch for any open, read or write of one path's inode.
+struct OpenWatch(std::os::fd::OwnedFd);
+
+impl OpenWatch {
+    fn new(path: &std::path::Path) -> OpenWatch {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: inotify_init1 takes flags only.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        assert!(
+            fd >= 0,
+            "inotify_init1: {}",
+            std::io::Error::last_os_error()
+        );
+        // SAFETY: `fd` was just returned and is ours alone.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c` is a NUL-terminated path alive for the call; `fd` is an inotify fd.
+        let wd = unsafe {
+            libc::inotify_add_watch(
+                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                c.as_ptr(),
+                libc::IN_OPEN | libc::IN_ACCESS | libc::IN_MODIFY,
+            )
+        };
+        assert!(
+            wd >= 0,
+            "inotify_add_watch: {}",
+            std::io::Error::last_os_error()
+        );
+        OpenWatch(fd)
+    }
+
+    /// How many bytes of events are queued (0: nothing opened, read or wrote the inode).
+    fn events(&self) -> usize {
+        let mut buf = [0u8; 4096];
+        // SAFETY: `buf` is a live, writable buffer of its length; the fd is non-blocking.
+        let n = unsafe {
+            libc::read(
+                std::os::fd::AsRawFd::as_raw_fd(&self.0),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            assert_eq!(e.raw_os_error(), Some(libc::EAGAIN), "{e}");
+            return 0;
+        }
+        n as usize
+    }
+}
+
+#[test]
+fn lab_cli_as_root_refuses_the_traps_nobody_plants() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Some((_, groups, _)) = lab() else { return };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: the traps are for a command run as root");
+        return;
+    }
+    let base = std::env::temp_dir().join(format!("traps-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir(&base).unwrap();
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A root-only file, the victim of every link.
+    let vault = base.join("vault");
+    std::fs::create_dir(&vault).unwrap();
+    std::fs::set_permissions(&vault, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let victim = vault.join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    // nobody's own directory, and a sticky world-writable one owned by root (as /tmp).
+    let home = base.join("nobody-home");
+    std::fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    let sticky = base.join("sticky");
+    std::fs::create_dir(&sticky).unwrap();
+    std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let (h, t, v) = (home.display(), sticky.display(), victim.display());
+    as_nobody(&format!(
+        "ln -s {v} {h}/capture.bin && ln -s {v} {t}/capture.bin && mkfifo {h}/fifo.bin && \
+         echo theirs > {h}/theirs.bin && ln {h}/theirs.bin {h}/theirs-link.bin && \
+         echo theirs > {t}/theirs.bin && ln -s /dev/null {h}/group-link"
+    ));
+    let group = groups[0].as_str();
+    let refused = |path: &std::path::Path, force: bool, what: &str| {
+        let p = path.to_str().unwrap();
+        let mut args = vec!["query", group, "--save-raw", p];
+        if force {
+            args.push("--force");
+        }
+        let out = run_bounded(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("refusing to write {p}: it exists ({what}")),
+            "{args:?}: {err}"
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "{args:?}");
+    };
+    // Symlinks in nobody's directory and in the sticky one, with the kernel's own
+    // protection on and off (containers often turn it off): never followed.
+    for protected in ["1", "0"] {
+        let _guard = ProtectedSymlinks::set(protected);
+        for dir in [&home, &sticky] {
+            for force in [false, true] {
+                refused(&dir.join("capture.bin"), force, "a symbolic link to ");
+            }
+        }
+    }
+    // A FIFO: refused at once, forced or not (an open for writing would hang).
+    for force in [false, true] {
+        refused(&home.join("fifo.bin"), force, "a FIFO");
+    }
+    // Another user's file: never written into; --force replaces it with a new file of
+    // root's, and the inode nobody kept a second name for still holds their bytes.
+    for dir in [&home, &sticky] {
+        refused(&dir.join("theirs.bin"), false, "a file of uid 65534");
+        assert_eq!(std::fs::read(dir.join("theirs.bin")).unwrap(), b"theirs\n");
+    }
+    let theirs = home.join("theirs.bin");
+    let out = run_bounded(&[
+        "query",
+        group,
+        "--save-raw",
+        theirs.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta = std::fs::symlink_metadata(&theirs).unwrap();
+    assert_eq!((meta.uid(), meta.file_type().is_file()), (0, true));
+    assert_eq!(
+        std::fs::read(home.join("theirs-link.bin")).unwrap(),
+        b"theirs\n"
+    );
+    assert_eq!(
+        std::fs::metadata(home.join("theirs-link.bin"))
+            .unwrap()
+            .uid(),
+        65534
+    );
+    ok(&["decode", theirs.to_str().unwrap()]);
+    // A new name is created, root's, 0644 before the umask, with the capture.
+    let fresh = home.join("fresh.bin");
+    ok(&["query", group, "--save-raw", fresh.to_str().unwrap()]);
+    let meta = std::fs::metadata(&fresh).unwrap();
+    // SAFETY: umask is read and put back at once.
+    let umask = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m
+    };
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o644 & !umask));
+    ok(&["decode", fresh.to_str().unwrap()]);
+    // A device node that is not VFIO's, given as a group (root made it: nobody cannot
+    // mknod): refused on its device number without being opened, which inotify would see.
+    let node = base.join("not-vfio");
+    let c = std::ffi::CString::new(node.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path alive for the call.
+    let made = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
+    assert_eq!(made, 0, "mknod: {}", std::io::Error::last_os_error());
+    let watch = OpenWatch::new(&node);
+    let link = home.join("group-link");
+    for (target, shown) in [
+        (&node, &node),
+        (&link, &link),
+        (&home.join("fifo.bin"), &home.join("fifo.bin")),
+    ] {
+        let out = run_bounded(&["query", target.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("{} is a ", shown.display()))
+                && err.contains("not a VFIO group node"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        watch.events(),
+        0,
+        "the non-VFIO node was opened, read or written"
+    );
+    // The watch would have seen an open: the test can fail.
+    drop(std::fs::File::open(&node).unwrap());
+    assert!(watch.events() > 0, "inotify saw no open");
+    eprintln!("traps refused as root (protected_symlinks 1 and 0): symlinks, FIFO, other user's files, non-VFIO node");
+    let _ = std::fs::remove_dir_all(&base);
 }
