@@ -643,7 +643,7 @@ mod tests {
         let text = err.to_string();
         assert!(
             text.contains(&format!(
-                "fd {} is a character device 1:3 (mem), not the VFIO container",
+                "fd {} is a character device 1:3 (mem), not a VFIO container",
                 f.as_raw_fd()
             )),
             "{text}"

@@ -45,7 +45,7 @@ impl NodeKind {
     /// What the node is, for messages ("a VFIO group node").
     pub fn describe(self) -> &'static str {
         match self {
-            NodeKind::Container => "the VFIO container (/dev/vfio/vfio, misc 10:196)",
+            NodeKind::Container => "a VFIO container (/dev/vfio/vfio, misc 10:196)",
             NodeKind::Group => "a VFIO group node (/dev/vfio/N, the vfio major)",
             NodeKind::DeviceCdev => {
                 "a VFIO device node (/dev/vfio/devices/vfioN, the vfio-dev major)"
@@ -183,14 +183,23 @@ impl FileId {
     }
 }
 
+/// How a file reached [`check`]: a path about to be opened, or a caller's descriptor
+/// about to receive an ioctl. It sets the errno a refusal carries: what the open
+/// (`EISDIR` for a directory) or the ioctl (`ENOTTY`) would have answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Path,
+    Fd,
+}
+
 /// Checks `id` is a node of one of `kinds`; otherwise the [`Error::WrongNode`] naming
 /// `what` (a path or `fd N`).
-fn check(what: &Path, id: FileId, kinds: &[NodeKind], proc: &Path) -> Result<(), Error> {
+fn check(what: &Path, via: Via, id: FileId, kinds: &[NodeKind], proc: &Path) -> Result<(), Error> {
     let wrong = |numbers: Option<&NodeNumbers>, hint: Option<String>| Error::WrongNode {
         what: what.to_owned(),
         expected: kinds.first().map_or("a VFIO node", |k| k.describe()),
         found: id.describe(numbers),
-        errno: Errno(if id.is(libc::S_IFDIR) {
+        errno: Errno(if via == Via::Path && id.is(libc::S_IFDIR) {
             libc::EISDIR
         } else {
             libc::ENOTTY
@@ -250,7 +259,7 @@ pub fn open_node(
         .open(path)
         .map_err(|e| open_error(io_errno(e)))?;
     let st = crate::ioctl::fstat(located.as_fd()).map_err(open_error)?;
-    check(path, FileId::of_stat(&st), &[kind], proc)?;
+    check(path, Via::Path, FileId::of_stat(&st), &[kind], proc)?;
     reopen_rdwr(&located).map_err(open_error)
 }
 
@@ -277,7 +286,7 @@ pub fn check_fd(fd: BorrowedFd<'_>, kinds: &[NodeKind], proc: &Path) -> Result<(
         errno,
         hint: (errno.0 == libc::EBADF).then(|| format!("{name} is not an open file descriptor")),
     })?;
-    check(Path::new(&name), FileId::of_stat(&st), kinds, proc)
+    check(Path::new(&name), Via::Fd, FileId::of_stat(&st), kinds, proc)
 }
 
 /// The kind of node an open descriptor is, if any.
@@ -445,12 +454,21 @@ mod tests {
         .unwrap_err();
         assert!(
             err.to_string().starts_with(&format!(
-                "fd {} is a character device 1:3 (mem), not the VFIO container",
+                "fd {} is a character device 1:3 (mem), not a VFIO container",
                 null.as_raw_fd()
             )),
             "{err}"
         );
         assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)));
+        // A directory fd is refused with what an ioctl on it would say (a path: EISDIR).
+        let dir = File::open("/").unwrap();
+        let err = check_fd(dir.as_fd(), &[NodeKind::Container], proc.path()).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
+        assert!(
+            err.to_string()
+                .contains("is a directory, not a VFIO container"),
+            "{err}"
+        );
         // SAFETY: i32::MAX is above any RLIMIT_NOFILE, so never open; only fstat sees it.
         let closed = unsafe { BorrowedFd::borrow_raw(i32::MAX) };
         let err = check_fd(closed, &[NodeKind::Container], proc.path()).unwrap_err();

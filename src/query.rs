@@ -175,7 +175,7 @@ mod tests {
         assert!(matches!(err, Error::WrongNode { .. }), "{err}");
         assert!(
             err.to_string()
-                .contains("is a character device 1:3 (mem), not the VFIO container"),
+                .contains("is a character device 1:3 (mem), not a VFIO container"),
             "{err}"
         );
         assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
@@ -183,13 +183,13 @@ mod tests {
         let err = query_type1(file.as_fd()).unwrap_err();
         assert!(
             err.to_string()
-                .contains("is a regular file, not the VFIO container"),
+                .contains("is a regular file, not a VFIO container"),
             "{err}"
         );
         if let Ok(kvm) = File::open("/dev/kvm") {
             let err = query_type1(kvm.as_fd()).unwrap_err();
             assert!(
-                err.to_string().contains("(kvm), not the VFIO container"),
+                err.to_string().contains("(kvm), not a VFIO container"),
                 "{err}"
             );
         }

@@ -534,14 +534,14 @@ fn lab_group_fd_and_dev_null_are_not_containers() {
     let err = query_type1(group.as_fd()).unwrap_err();
     assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
     assert!(
-        err.to_string().contains("(vfio), not the VFIO container"),
+        err.to_string().contains("(vfio), not a VFIO container"),
         "{err}"
     );
     // Nor is it served by a backend: the question is refused, not answered "type1".
     let err = vfio_iommu_info::iommufd::container_backend(group.as_fd()).unwrap_err();
     assert_eq!(err.errno(), Some(Errno(libc::ENOTTY)), "{err}");
     assert!(
-        err.to_string().contains("(vfio), not the VFIO container"),
+        err.to_string().contains("(vfio), not a VFIO container"),
         "{err}"
     );
     let null = File::open("/dev/null").unwrap();

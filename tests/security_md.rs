@@ -32,7 +32,10 @@ fn every_locked_crate_is_listed_with_a_reason() {
             }
         }
     }
-    assert!(count > 50, "only {count} crates read: is the lock format still `name = \"...\"`?");
+    assert!(
+        count > 50,
+        "only {count} crates read: is the lock format still `name = \"...\"`?"
+    );
     assert!(
         missing.is_empty(),
         "SECURITY.md does not list {missing:?}: add each to its Dependencies tables with why it is there"

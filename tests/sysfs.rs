@@ -165,7 +165,7 @@ fn the_container_path_explains_a_missing_vfio_module_and_a_non_vfio_file() {
     assert_eq!(e.errno().map(|e| e.0), Some(libc::ENOTTY), "{e}");
     assert!(
         e.to_string().starts_with(&format!(
-            "{} is a regular file, not the VFIO container (/dev/vfio/vfio, misc 10:196)",
+            "{} is a regular file, not a VFIO container (/dev/vfio/vfio, misc 10:196)",
             node.display()
         )),
         "{e}"

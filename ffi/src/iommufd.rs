@@ -910,6 +910,7 @@ mod tests {
     use std::ffi::CStr;
     use std::path::PathBuf;
 
+    use ::vfio_iommu_info::cdev::DeviceCdev;
     use ::vfio_iommu_info::facts::Fact;
     use ::vfio_iommu_info::PageSizes;
 
@@ -1155,20 +1156,32 @@ mod tests {
             msg.contains("/nonexistent/iommu") && msg.contains("CONFIG_IOMMUFD"),
             "{msg}"
         );
-        // With an iommufd node (any openable file: the sysfs checks come before any
-        // ioctl), the device's state decides.
+        // A node that is not iommufd's is refused before it is opened: -ENOTTY.
         let paths = host.paths("/dev/null");
         let (code, msg) = open_code(&paths, "0000:00:03.0");
+        assert_eq!(code, -libc::ENOTTY, "{msg}");
+        assert!(
+            msg.contains("/dev/null is a character device 1:3 (mem), not iommufd's node"),
+            "{msg}"
+        );
+        // Past /dev/iommu, the device's state decides (the core's checks, with the codes
+        // the dance reports them with).
+        let code_of = |address: &str| {
+            let e = DeviceCdev::open(&address.parse().unwrap(), &paths).unwrap_err();
+            let f = Failure::from_error("t", &e);
+            (f.code, f.message)
+        };
+        let (code, msg) = code_of("0000:00:03.0");
         assert_eq!(code, VFIO_IOMMU_INFO_E_NO_DEVICE, "{msg}");
         host.device("0000:00:04.0", "e1000e");
-        let (code, msg) = open_code(&paths, "0000:00:04.0");
+        let (code, msg) = code_of("0000:00:04.0");
         assert_eq!(code, VFIO_IOMMU_INFO_E_NOT_VIABLE, "{msg}");
         assert!(
             msg.contains("must be on vfio-pci but is bound to e1000e"),
             "{msg}"
         );
         host.device("0000:00:05.0", "vfio-pci");
-        let (code, msg) = open_code(&paths, "0000:00:05.0");
+        let (code, msg) = code_of("0000:00:05.0");
         assert_eq!(code, VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV, "{msg}");
         assert!(msg.contains("CONFIG_VFIO_DEVICE_CDEV"), "{msg}");
     }
