@@ -213,24 +213,32 @@ pub fn guest_layout(
         });
     }
     let pages = space.page_sizes().unwrap_or_default();
-    for (i, r) in regions.iter().enumerate() {
-        if r.at.is_some() {
-            continue;
-        }
-        let align = layout_align(space, r.size);
-        placements[i] = Some(match alloc.alloc(r.size, align, u64::MAX) {
+    // The others, in the order given, where the allocator would put them (the same
+    // answers as `IovaAllocator::alloc(size, align, u64::MAX)`), with the free space
+    // indexed so that each placement costs O(log n) whatever the fragmentation.
+    let floating: Vec<(usize, u64, u64)> = regions
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.at.is_none())
+        .map(|(i, r)| (i, r.size, layout_align(space, r.size)))
+        .collect();
+    let granule = alloc.granule();
+    let mut free = FreeSpace::new(
+        granule,
+        alloc.free_extents(),
+        floating.iter().map(|&(_, _, align)| align),
+    );
+    for (i, size, align) in floating {
+        placements[i] = Some(match free.alloc(size, align) {
             // The allocator rounds the size up to the granule: that is what gets mapped.
-            Ok(at) => Placement::Placed {
+            Some((at, rounded)) => Placement::Placed {
                 range: IovaRange {
                     start: at,
-                    end: at + (r.size.div_ceil(alloc.granule()) * alloc.granule() - 1),
+                    end: at + (rounded - 1),
                 },
                 align,
             },
-            Err(_) => Placement::NoRoom {
-                size: r.size,
-                align,
-            },
+            None => Placement::NoRoom { size, align },
         });
     }
     let placements: Vec<Placement> = placements.into_iter().flatten().collect();
@@ -287,6 +295,397 @@ fn conflict(e: AllocError, fixed: &BTreeMap<u64, (usize, IovaRange)>) -> Conflic
             None => Conflict::Refused(e),
         },
         e => Conflict::Refused(e),
+    }
+}
+
+/// How many free extents from the bottom `IovaAllocator::alloc` looks at for a lower fit
+/// than its size-class choice (its `LOWER_PEEK`).
+const LOWER_PEEK: usize = 64;
+
+/// `v` rounded up to a multiple of the power of two `a`, if that fits in 64 bits.
+fn align_up(v: u64, a: u64) -> Option<u64> {
+    v.checked_add(a - 1).map(|x| x & !(a - 1))
+}
+
+/// How many bytes aligned to `align` the extent `[start, end]` holds: 0 when no multiple
+/// of `align` lies inside it.
+fn room(start: u64, end: u64, align: u64) -> u64 {
+    match align_up(start, align) {
+        Some(at) if at <= end => end - at + 1,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Counts the extents and tree nodes the placement looks at (tests bound it by n log n).
+    static PROBES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+#[inline(always)]
+fn probe() {
+    #[cfg(test)]
+    PROBES.with(|p| p.set(p.get() + 1));
+}
+
+/// The free space left by the fixed regions, for placing the others exactly where
+/// `IovaAllocator::alloc(size, align, u64::MAX)` would, without its scan of every free
+/// extent when no size class is large enough (quadratic over a whole layout: issue 18).
+///
+/// The allocator's answer, for a size rounded up to the granule and an alignment of at
+/// least the granule, `need = size + align - granule`, and the extents in address order:
+/// - if some extent holds at least `2^ceil(log2(need))` bytes, the lowest such extent (B;
+///   each holds the span whatever its alignment) gives the span's address, unless one of
+///   the 64 lowest extents starting at or below it holds the span: the first of those;
+/// - otherwise the first extent that holds the span aligned, if any.
+///
+/// Both searches are "the first extent in address order that holds x bytes aligned to
+/// a": a treap keyed by start keeps, per subtree and per alignment in use, the most bytes
+/// an extent holds at that alignment, and answers in O(log n). A map keyed by start gives
+/// the 64 lowest extents.
+struct FreeSpace {
+    granule: u64,
+    /// Start -> inclusive end.
+    by_start: BTreeMap<u64, u64>,
+    tree: Treap,
+}
+
+impl FreeSpace {
+    /// `extents` ascending and disjoint; `aligns` the alignments that will be asked for.
+    fn new(
+        granule: u64,
+        extents: impl Iterator<Item = IovaRange>,
+        aligns: impl Iterator<Item = u64>,
+    ) -> FreeSpace {
+        // Index 0 is alignment 1: the extent's length (B's search).
+        let mut all: Vec<u64> = aligns.map(|a| a.max(granule)).collect();
+        all.push(1);
+        all.sort_unstable();
+        all.dedup();
+        let mut free = FreeSpace {
+            granule,
+            by_start: BTreeMap::new(),
+            tree: Treap::new(all),
+        };
+        for e in extents {
+            free.insert(e.start, e.end);
+        }
+        free
+    }
+
+    fn insert(&mut self, start: u64, end: u64) {
+        self.by_start.insert(start, end);
+        self.tree.insert(start, end);
+    }
+
+    fn remove(&mut self, start: u64) {
+        self.by_start.remove(&start);
+        self.tree.remove(start);
+    }
+
+    /// Takes `[at, at + size)` out of the free extent `[start, end]`.
+    fn carve(&mut self, start: u64, end: u64, at: u64, size: u64) {
+        self.remove(start);
+        if at > start {
+            self.insert(start, at - 1);
+        }
+        let last = at + (size - 1);
+        if last < end {
+            self.insert(last + 1, end);
+        }
+    }
+
+    /// Where the span `size` bytes aligned to `align` (a power of two) goes, and its size
+    /// rounded up to the granule; `None` when no free extent holds it.
+    fn alloc(&mut self, size: u64, align: u64) -> Option<(u64, u64)> {
+        let g = self.granule;
+        let align = align.max(g);
+        let size = align_up(size, g)?;
+        let fit = |start: u64, end: u64| {
+            let at = align_up(start, align)?;
+            (at.checked_add(size - 1)? <= end).then_some(at)
+        };
+        let mut best: Option<(u64, u64, u64)> = None; // (at, extent start, extent end)
+        if let Some(need) = size.checked_add(align - g) {
+            let class = 63 - need.leading_zeros() + u32::from(!need.is_power_of_two());
+            if class < 64 {
+                if let Some((s, e)) = self.tree.first_holding(1, 1u64 << class) {
+                    // B holds need bytes, so the span at any alignment.
+                    best = fit(s, e).map(|at| (at, s, e));
+                }
+            }
+        }
+        let choice = match best {
+            Some((b, ..)) => self
+                .by_start
+                .range(..=b)
+                .take(LOWER_PEEK)
+                .inspect(|_| probe())
+                .filter(|(&s, &e)| e - s >= size - 1)
+                .find_map(|(&s, &e)| Some((fit(s, e)?, s, e)))
+                .filter(|&(at, ..)| at < b)
+                .or(best),
+            None => self
+                .tree
+                .first_holding(align, size)
+                .and_then(|(s, e)| Some((fit(s, e)?, s, e))),
+        };
+        let (at, s, e) = choice?;
+        self.carve(s, e, at, size);
+        Some((at, size))
+    }
+}
+
+const NIL: usize = usize::MAX;
+
+/// A treap of disjoint extents keyed by start, each subtree holding, per alignment, the
+/// most bytes one of its extents holds at that alignment. Priorities come from a hasher
+/// seeded per process, so no input can be made to unbalance it; the answers do not
+/// depend on its shape.
+struct Treap {
+    /// The alignments, ascending.
+    aligns: Vec<u64>,
+    start: Vec<u64>,
+    end: Vec<u64>,
+    prio: Vec<u64>,
+    left: Vec<usize>,
+    right: Vec<usize>,
+    /// `aligns.len()` values per node: the subtree's most room at each alignment.
+    most: Vec<u64>,
+    /// Nodes removed, for reuse.
+    spare: Vec<usize>,
+    root: usize,
+    seed: std::collections::hash_map::RandomState,
+    made: u64,
+}
+
+impl Treap {
+    fn new(aligns: Vec<u64>) -> Treap {
+        Treap {
+            aligns,
+            start: Vec::new(),
+            end: Vec::new(),
+            prio: Vec::new(),
+            left: Vec::new(),
+            right: Vec::new(),
+            most: Vec::new(),
+            spare: Vec::new(),
+            root: NIL,
+            seed: std::collections::hash_map::RandomState::new(),
+            made: 0,
+        }
+    }
+
+    fn most(&self, node: usize, a: usize) -> u64 {
+        if node == NIL {
+            0
+        } else {
+            self.most[node * self.aligns.len() + a]
+        }
+    }
+
+    fn pull(&mut self, node: usize) {
+        probe();
+        let k = self.aligns.len();
+        let (l, r) = (self.left[node], self.right[node]);
+        for a in 0..k {
+            let own = room(self.start[node], self.end[node], self.aligns[a]);
+            self.most[node * k + a] = own.max(self.most(l, a)).max(self.most(r, a));
+        }
+    }
+
+    /// Splits `node` into the extents starting below `key` and the others.
+    fn split(&mut self, node: usize, key: u64) -> (usize, usize) {
+        if node == NIL {
+            return (NIL, NIL);
+        }
+        if self.start[node] < key {
+            let (l, r) = self.split(self.right[node], key);
+            self.right[node] = l;
+            self.pull(node);
+            (node, r)
+        } else {
+            let (l, r) = self.split(self.left[node], key);
+            self.left[node] = r;
+            self.pull(node);
+            (l, node)
+        }
+    }
+
+    /// Joins two treaps, every start of `a` below every start of `b`.
+    fn merge(&mut self, a: usize, b: usize) -> usize {
+        if a == NIL {
+            return b;
+        }
+        if b == NIL {
+            return a;
+        }
+        if self.prio[a] > self.prio[b] {
+            self.right[a] = self.merge(self.right[a], b);
+            self.pull(a);
+            a
+        } else {
+            self.left[b] = self.merge(a, self.left[b]);
+            self.pull(b);
+            b
+        }
+    }
+
+    fn insert(&mut self, start: u64, end: u64) {
+        self.made += 1;
+        let prio = std::hash::BuildHasher::hash_one(&self.seed, (start, self.made));
+        let k = self.aligns.len();
+        let node = match self.spare.pop() {
+            Some(n) => {
+                self.start[n] = start;
+                self.end[n] = end;
+                self.prio[n] = prio;
+                self.left[n] = NIL;
+                self.right[n] = NIL;
+                n
+            }
+            None => {
+                self.start.push(start);
+                self.end.push(end);
+                self.prio.push(prio);
+                self.left.push(NIL);
+                self.right.push(NIL);
+                self.most.resize(self.most.len() + k, 0);
+                self.start.len() - 1
+            }
+        };
+        self.pull(node);
+        let (l, r) = self.split(self.root, start);
+        let l = self.merge(l, node);
+        self.root = self.merge(l, r);
+    }
+
+    fn remove(&mut self, start: u64) {
+        let (l, rest) = self.split(self.root, start);
+        let (mid, r) = match start.checked_add(1) {
+            Some(next) => self.split(rest, next),
+            None => (rest, NIL),
+        };
+        if mid != NIL {
+            self.spare.push(mid);
+        }
+        self.root = self.merge(l, r);
+    }
+
+    /// The lowest extent holding `size` bytes aligned to `align` (one of `aligns`).
+    fn first_holding(&self, align: u64, size: u64) -> Option<(u64, u64)> {
+        let a = self.aligns.binary_search(&align).ok()?;
+        let mut node = self.root;
+        if self.most(node, a) < size {
+            probe();
+            return None;
+        }
+        while node != NIL {
+            probe();
+            let l = self.left[node];
+            if self.most(l, a) >= size {
+                node = l;
+            } else if room(self.start[node], self.end[node], align) >= size {
+                return Some((self.start[node], self.end[node]));
+            } else {
+                node = self.right[node];
+            }
+        }
+        None
+    }
+}
+
+/// The implementation before issue 18, kept as the oracle of the property test: the
+/// allocator places each region, scanning every free extent when no size class fits.
+#[cfg(test)]
+mod reference {
+    use super::*;
+
+    /// Exactly `guest_layout` as of 36e6799.
+    pub(super) fn guest_layout(
+        space: &IovaSpace,
+        regions: &[RamRegion],
+        dma_avail: Option<u32>,
+    ) -> Result<Layout, LayoutError> {
+        if let Some(index) = regions.iter().position(|r| r.size == 0) {
+            return Err(LayoutError::EmptyRegion { index });
+        }
+        let mut alloc = IovaAllocator::new(space);
+        let mut placements: Vec<Option<Placement>> = vec![None; regions.len()];
+        let mut fixed = BTreeMap::new();
+        for (i, r) in regions.iter().enumerate() {
+            let Some(at) = r.at else { continue };
+            let range = IovaRange {
+                start: at,
+                end: at.saturating_add(r.size - 1),
+            };
+            placements[i] = Some(match alloc.reserve(at, r.size) {
+                Ok(()) => {
+                    fixed.insert(at, (i, range));
+                    Placement::Placed { range, align: 0 }
+                }
+                Err(e) => {
+                    let reason = conflict(e, &fixed);
+                    let hole = match reason {
+                        Conflict::Unusable(SpanProblem::InHole { hole }) => {
+                            space.hole_at(hole.start).cloned()
+                        }
+                        _ => None,
+                    };
+                    Placement::Conflict {
+                        range,
+                        reason,
+                        hole,
+                    }
+                }
+            });
+        }
+        let pages = space.page_sizes().unwrap_or_default();
+        for (i, r) in regions.iter().enumerate() {
+            if r.at.is_some() {
+                continue;
+            }
+            let align = layout_align(space, r.size);
+            placements[i] = Some(match alloc.alloc(r.size, align, u64::MAX) {
+                // The allocator rounds the size up to the granule: that is what gets mapped.
+                Ok(at) => Placement::Placed {
+                    range: IovaRange {
+                        start: at,
+                        end: at + (r.size.div_ceil(alloc.granule()) * alloc.granule() - 1),
+                    },
+                    align,
+                },
+                Err(_) => Placement::NoRoom {
+                    size: r.size,
+                    align,
+                },
+            });
+        }
+        let placements: Vec<Placement> = placements.into_iter().flatten().collect();
+        let placed: Vec<u64> = placements
+            .iter()
+            .filter_map(|p| match p {
+                Placement::Placed { range, .. } => Some(range.end - range.start + 1),
+                _ => None,
+            })
+            .collect();
+        let per_page = pages
+            .sizes()
+            .filter(|&p| p <= GIB)
+            .map(|page_size| MappingCount {
+                page_size,
+                // Placed regions are disjoint below 2^64, so this cannot overflow; saturate anyway.
+                entries: placed
+                    .iter()
+                    .fold(0u64, |n, s| n.saturating_add(s.div_ceil(page_size))),
+            })
+            .collect();
+        Ok(Layout {
+            placements,
+            per_region: placed.len() as u64,
+            per_page,
+            dma_avail,
+        })
     }
 }
 
@@ -503,6 +902,279 @@ mod tests {
                 e.to_string(),
                 "guest RAM region 1 has size 0: a region needs at least one byte"
             );
+        }
+    }
+
+    /// The placement's work (extents and tree nodes looked at) while `f` runs.
+    fn probes<T>(f: impl FnOnce() -> T) -> (T, u64) {
+        PROBES.with(|p| p.set(0));
+        let out = f();
+        (out, PROBES.with(|p| p.get()))
+    }
+
+    const G: u64 = 0x1000;
+
+    /// The bound on the work of a layout of `n` regions: `c * n * log2(n)`.
+    fn n_log_n(n: usize, c: u64) -> u64 {
+        c * n as u64 * u64::from(usize::BITS - n.leading_zeros())
+    }
+
+    /// The audit's input (issue 18): `n` fixed pages, one every other page, fill a range
+    /// of 2n pages; then `n` regions of two pages, which fit nowhere. The allocator
+    /// looked at all n free pages for each of them: n^2 extents.
+    fn fixed_and_unplaceable(n: usize) -> (IovaSpace, Vec<RamRegion>) {
+        let space = IovaSpace::new(&[r(0, 2 * n as u64 * G - 1)], Some(PageSizes(0x4020_1000)));
+        let mut regions: Vec<RamRegion> = (0..n as u64)
+            .map(|i| RamRegion {
+                size: G,
+                at: Some(2 * i * G),
+            })
+            .collect();
+        regions.extend((0..n).map(|_| RamRegion {
+            size: 2 * G,
+            at: None,
+        }));
+        (space, regions)
+    }
+
+    /// `n` free extents of 120 KiB that hold 64 KiB but not 64 KiB-aligned, then `n` that
+    /// hold it exactly, and `n` regions of 64 KiB: no extent holds size + align - 4K, so
+    /// the allocator scanned from the bottom for each, past every misaligned extent.
+    fn misaligned_then_exact(n: usize) -> (IovaSpace, Vec<RamRegion>) {
+        const K: u64 = 0x400;
+        let n64 = n as u64;
+        let end = (1u64 << 48) - 1;
+        let space = IovaSpace::new(&[r(0, end)], Some(PageSizes(0x1_1000)));
+        // Below, per 128K: 4K used, 120K free from 4K past a 64K boundary (60K above
+        // the next one), 4K used.
+        let mut regions = vec![RamRegion {
+            size: 4 * K,
+            at: Some(0),
+        }];
+        regions.extend((0..n64).map(|i| RamRegion {
+            size: 8 * K,
+            at: Some(i * 128 * K + 124 * K),
+        }));
+        // Above, per 128K: 64K free, 64K used, aligned.
+        let base = n64 * 128 * K + 64 * K;
+        regions.extend((0..n64).map(|i| RamRegion {
+            size: 64 * K,
+            at: Some(base + i * 128 * K + 64 * K),
+        }));
+        // The rest of the space is one fixed region.
+        let top = base + n64 * 128 * K;
+        regions.push(RamRegion {
+            size: end - top + 1,
+            at: Some(top),
+        });
+        regions.extend((0..n).map(|_| RamRegion {
+            size: 64 * K,
+            at: None,
+        }));
+        (space, regions)
+    }
+
+    #[test]
+    fn the_audit_input_costs_n_log_n_not_n_squared() {
+        let (space, regions) = fixed_and_unplaceable(20_000);
+        let (layout, work) = probes(|| guest_layout(&space, &regions, None).unwrap());
+        assert!(layout.placements[..20_000]
+            .iter()
+            .all(|p| matches!(p, Placement::Placed { .. })));
+        assert!(layout.placements[20_000..].iter().all(|p| matches!(
+            p,
+            Placement::NoRoom {
+                size: 0x2000,
+                align: G
+            }
+        )));
+        let bound = n_log_n(regions.len(), 8);
+        assert!(
+            work <= bound,
+            "{work} probes for 40k regions, bound {bound}"
+        );
+    }
+
+    #[test]
+    fn misaligned_extents_are_skipped_in_log_n() {
+        let n = 20_000;
+        let (space, regions) = misaligned_then_exact(n);
+        let (layout, work) = probes(|| guest_layout(&space, &regions, None).unwrap());
+        let base = n as u64 * 0x2_0000 + 0x1_0000;
+        assert!(layout.placements[..2 * n + 2]
+            .iter()
+            .all(|p| matches!(p, Placement::Placed { .. })));
+        for (i, p) in layout.placements[2 * n + 2..].iter().enumerate() {
+            let start = base + i as u64 * 0x2_0000;
+            assert_eq!(
+                *p,
+                Placement::Placed {
+                    range: r(start, start + 0xffff),
+                    align: 0x1_0000
+                }
+            );
+        }
+        let bound = n_log_n(regions.len(), 8);
+        assert!(
+            work <= bound,
+            "{work} probes for {} regions, bound {bound}",
+            regions.len()
+        );
+        // The same answers as before, at a size the old code takes quickly.
+        let (space, regions) = misaligned_then_exact(300);
+        assert_eq!(
+            guest_layout(&space, &regions, None),
+            reference::guest_layout(&space, &regions, None)
+        );
+    }
+
+    #[test]
+    fn many_ram_regions_cost_n_log_n() {
+        // 20k regions of 4K to 64M in a 39-bit space with the MSI hole: all placed, each
+        // looking at the 64 lowest extents at most, and O(log n) tree nodes.
+        let space = IovaSpace::new(
+            &[r(0, 0xfedf_ffff), r(0xfef0_0000, 0x7f_ffff_ffff)],
+            Some(PageSizes(0x4020_1000)),
+        );
+        let regions: Vec<RamRegion> = (0..20_000u64)
+            .map(|i| RamRegion {
+                size: [G, 3 * G, 0x20_0000, 0x50_0000, 0x400_0000][(i % 5) as usize],
+                at: None,
+            })
+            .collect();
+        let (layout, work) = probes(|| guest_layout(&space, &regions, None).unwrap());
+        assert!(layout.all_placed());
+        let bound = n_log_n(regions.len(), 8);
+        assert!(
+            work <= bound,
+            "{work} probes for 20k regions, bound {bound}"
+        );
+        let few = &regions[..2000];
+        assert_eq!(
+            guest_layout(&space, few, None),
+            reference::guest_layout(&space, few, None)
+        );
+    }
+
+    #[test]
+    fn the_audit_input_has_the_old_answers() {
+        let (space, regions) = fixed_and_unplaceable(500);
+        assert_eq!(
+            guest_layout(&space, &regions, Some(3)),
+            reference::guest_layout(&space, &regions, Some(3))
+        );
+    }
+
+    mod same_as_before {
+        use super::super::*;
+        use crate::iova::PageSizes;
+        use proptest::prelude::*;
+
+        const G: u64 = 0x1000;
+
+        /// Ranges in pages from 0, some touching, some with holes, possibly one ending
+        /// at 2^64-1; page sizes from none to AMD's 39.
+        fn space() -> impl Strategy<Value = IovaSpace> {
+            (
+                prop::collection::vec((0u64..64, 1u64..96, any::<bool>()), 0..5),
+                any::<bool>(),
+                prop::sample::select(vec![
+                    None,
+                    Some(0),
+                    Some(0x1000),
+                    Some(0x2000),
+                    Some(0x3000),
+                    Some(0x1_7000),
+                    Some(0x4020_1000),
+                    Some(0x000f_ff7f_ffff_f000),
+                ]),
+            )
+                .prop_map(|(pieces, to_top, pg)| {
+                    let mut ranges = Vec::new();
+                    let mut at = 0u64;
+                    for (gap, len, touch) in pieces {
+                        let start = if touch && !ranges.is_empty() {
+                            at
+                        } else {
+                            at + gap * G
+                        };
+                        let end = start + len * G - 1;
+                        ranges.push(IovaRange::new(start, end).unwrap());
+                        at = end + 1;
+                    }
+                    if to_top {
+                        ranges.push(IovaRange::new(u64::MAX - 95 * G + 1, u64::MAX).unwrap());
+                    }
+                    IovaSpace::new(&ranges, pg.map(PageSizes))
+                })
+        }
+
+        fn size() -> impl Strategy<Value = u64> {
+            prop_oneof![
+                8 => (1u64..40).prop_map(|p| p * G),
+                3 => 1u64..0x2_0000,
+                1 => prop::sample::select(vec![
+                    u64::MAX,
+                    u64::MAX - G + 1,
+                    u64::MAX - 2 * G + 1,
+                    1 << 63,
+                    (1 << 63) + 1,
+                    1 << 62,
+                    GIB,
+                ]),
+                1 => Just(0u64),
+            ]
+        }
+
+        fn at() -> impl Strategy<Value = Option<u64>> {
+            prop_oneof![
+                6 => Just(None),
+                4 => (0u64..700).prop_map(|p| Some(p * G)),
+                1 => (0u64..0x30_0000).prop_map(Some),
+                1 => (1u64..100).prop_map(|p| Some(0u64.wrapping_sub(p * G))),
+                1 => prop::sample::select(vec![u64::MAX, u64::MAX - G, 1 << 63]).prop_map(Some),
+            ]
+        }
+
+        /// Regions, after an optional comb of fixed pages that fragments the space into
+        /// more than the allocator's 64-extent peek.
+        fn regions() -> impl Strategy<Value = Vec<RamRegion>> {
+            (
+                prop::collection::vec(
+                    (size(), at()).prop_map(|(size, at)| RamRegion { size, at }),
+                    0..60,
+                ),
+                0u64..160,
+                2u64..5,
+                0u64..8,
+                any::<prop::sample::Index>(),
+            )
+                .prop_map(|(mut regions, teeth, stride, offset, cut)| {
+                    let comb = (0..teeth).map(|i| RamRegion {
+                        size: G,
+                        at: Some((offset + i * stride) * G),
+                    });
+                    // Anywhere in the list: fixed regions given before and after others.
+                    let cut = cut.index(regions.len() + 1);
+                    regions.splice(cut..cut, comb);
+                    regions
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1500))]
+
+            #[test]
+            fn guest_layout_answers_as_before(
+                space in space(),
+                regions in regions(),
+                avail in prop::option::of(any::<u32>()),
+            ) {
+                prop_assert_eq!(
+                    guest_layout(&space, &regions, avail),
+                    super::super::reference::guest_layout(&space, &regions, avail)
+                );
+            }
         }
     }
 }
