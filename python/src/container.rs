@@ -6,9 +6,9 @@
 //! the interpreter that the holder needs to finish. `Container.space()` queries and reads
 //! the groups' sysfs reserved regions the same way, detached.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
@@ -21,6 +21,7 @@ use vfio_iommu_info::{query_type1, Container, Error, HostPaths, PciAddress, Targ
 use vfio_iommu_info::facts::{Backend, DmaFacts};
 
 use crate::errors;
+use crate::fdguard::{self, ExposedFd};
 use crate::info::{data_of, PyIommuInfo};
 use crate::iommufd::PyFacts;
 use crate::space::PyIovaSpace;
@@ -111,7 +112,10 @@ fn open(py: Python<'_>, targets: Vec<Target>) -> PyResult<PyContainer> {
         })
         .collect();
     Ok(PyContainer {
-        inner: Mutex::new(Some(container)),
+        inner: Mutex::new(Some(Open {
+            container,
+            exposed: ExposedFd::default(),
+        })),
         info: Py::new(py, PyIommuInfo { info })?,
         groups,
         backend,
@@ -188,11 +192,29 @@ impl<'py> IntoPyObject<'py> for &GroupName {
     }
 }
 
+/// An open container and the number `fileno()` handed out.
+struct Open {
+    /// The container's private fd (never handed out) and its groups.
+    container: Container,
+    /// The duplicate `fileno()` returns, owned by the `Container` object too.
+    exposed: ExposedFd,
+}
+
+impl Open {
+    /// Closes the container and its groups, and the number `fileno()` handed out if it is
+    /// still the container's; else says what became of that number.
+    fn close(mut self) -> Option<fdguard::Stray> {
+        let stray = self.exposed.release(self.container.as_fd());
+        drop(self.container);
+        stray
+    }
+}
+
 /// An open type1 container with its groups attached and the IOMMU model set.
 #[pyclass(frozen, module = "vfio_iommu_info", name = "Container")]
 pub struct PyContainer {
     /// `None` once closed.
-    inner: Mutex<Option<Container>>,
+    inner: Mutex<Option<Open>>,
     info: Py<PyIommuInfo>,
     groups: Vec<GroupName>,
     /// Who serves the container, asked at open.
@@ -210,13 +232,13 @@ impl PyContainer {
         py: Python<'_>,
         f: impl FnOnce(&Container) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
-        match py.detach(|| self.lock().as_ref().map(f)) {
+        match py.detach(|| self.lock().as_ref().map(|o| f(&o.container))) {
             None => Err(closed_error()),
             Some(r) => r.map_err(|e| errors::to_py(py, e)),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Container>> {
+    fn lock(&self) -> MutexGuard<'_, Option<Open>> {
         // A panic while holding the lock cannot leave the container half-changed: every
         // change is a single `take` or an ioctl.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -248,7 +270,7 @@ impl PyContainer {
             match py.detach(|| {
                 self.lock()
                     .as_ref()
-                    .map(|c| c.reserved_regions(&HostPaths::default()))
+                    .map(|o| o.container.reserved_regions(&HostPaths::default()))
             }) {
                 Some(regions) => facts.with_sysfs(regions),
                 None => facts,
@@ -271,10 +293,31 @@ impl PyContainer {
             .map(|s| s.map(|space| PyIovaSpace { space }))
     }
 
-    /// The container's fd (`/dev/vfio/vfio`), for the caller's own ioctls; it stays
-    /// owned by this object.
+    /// A fd of the container (`/dev/vfio/vfio`), for the caller's own ioctls and for
+    /// `query()`. It stays owned by this object, which closes it in `close()`: do not
+    /// `os.close()` it (`os.dup()` it for a fd of your own). It is a duplicate of the
+    /// private fd the library works through, made on the first call; should it be closed
+    /// behind the object's back, the object notices (a `RuntimeWarning` naming the fd),
+    /// never closes that number again (another file may have it now) and hands out a
+    /// fresh duplicate.
     fn fileno(&self, py: Python<'_>) -> PyResult<RawFd> {
-        self.with_open(py, |c| Ok(c.as_fd().as_raw_fd()))
+        let got = py.detach(|| {
+            self.lock()
+                .as_mut()
+                .map(|o| o.exposed.get(o.container.as_fd()))
+        });
+        let Some((fd, stray)) = got else {
+            return Err(closed_error());
+        };
+        if let Some(stray) = stray {
+            fdguard::warn(py, "Container", &stray)?;
+        }
+        fd.map_err(|e| {
+            PyErr::from(std::io::Error::new(
+                e.kind(),
+                format!("Container.fileno(): cannot duplicate the container's fd: {e}"),
+            ))
+        })
     }
 
     /// The groups attached, in order: numbers (or paths for nodes not named by a number).
@@ -289,9 +332,15 @@ impl PyContainer {
         py.detach(|| self.lock().is_none())
     }
 
-    /// Closes the container and its groups; the kernel drops every mapping. Idempotent.
-    fn close(&self, py: Python<'_>) {
-        py.detach(|| drop(self.lock().take()));
+    /// Closes the container and its groups; the kernel drops every mapping. Closes the
+    /// fd `fileno()` returned too, unless it was closed behind the object's back (then
+    /// warns, and leaves that number alone). Idempotent.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let stray = py.detach(|| self.lock().take().and_then(Open::close));
+        match stray {
+            Some(stray) => fdguard::warn(py, "Container", &stray),
+            None => Ok(()),
+        }
     }
 
     /// Maps `size` bytes of fresh, zeroed memory owned by the returned `DmaBuffer` at
@@ -309,6 +358,11 @@ impl PyContainer {
             .ok()
             .filter(|&n| n > 0)
             .ok_or_else(|| PyValueError::new_err(format!("cannot map {size} bytes")))?;
+        // The core refuses a mapping that ends at 2^64 too, but only after the memory is
+        // allocated: refuse first, so that a huge one is not an ENOMEM instead.
+        if iova.checked_add(size - 1) == Some(u64::MAX) {
+            return Err(errors::to_py(py, Error::TopPageMapping { iova, size }));
+        }
         let memory =
             Memory::new(len).map_err(|e| PyErr::from(std::io::Error::from_raw_os_error(e.0)))?;
         let flags = if readable { VFIO_DMA_MAP_FLAG_READ } else { 0 }
@@ -334,9 +388,9 @@ impl PyContainer {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: Vec<Bound<'_, PyAny>>) -> bool {
-        self.close(py);
-        false
+    fn __exit__(&self, py: Python<'_>, _exc: Vec<Bound<'_, PyAny>>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
@@ -348,10 +402,27 @@ impl PyContainer {
                 GroupName::Path(p) => format!("{p:?}"),
             })
             .collect();
-        match py.detach(|| self.lock().as_ref().map(|c| c.as_fd().as_raw_fd())) {
-            Some(fd) => format!("<Container fd={fd} groups=[{}]>", groups.join(", ")),
+        // The number `fileno()` handed out, if it did; never the private fd.
+        match py.detach(|| self.lock().as_ref().map(|o| o.exposed.peek())) {
+            Some(Some(fd)) => format!("<Container fd={fd} groups=[{}]>", groups.join(", ")),
+            Some(None) => format!("<Container groups=[{}]>", groups.join(", ")),
             None => format!("<Container closed groups=[{}]>", groups.join(", ")),
         }
+    }
+}
+
+impl Drop for PyContainer {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+        let Some(open) = inner.take() else { return };
+        // Closing the groups and the container unpins every mapping: detached, so other
+        // threads run meanwhile (nothing else can reach this object any more).
+        let mut open = Some(open);
+        let stray =
+            Python::try_attach(|py| py.detach(|| open.take().and_then(Open::close))).flatten();
+        // Without an interpreter to detach from (shutdown), the same, attached.
+        let stray = stray.or_else(|| open.take().and_then(Open::close));
+        fdguard::warn_unraisable("Container", stray);
     }
 }
 
@@ -362,8 +433,9 @@ struct Memory {
 }
 
 // SAFETY: `Memory` owns its mapping exclusively; it is only read and written through
-// volatile byte accesses bounded by `len`, which are sound from any thread (a device may
-// write it at any time, so no reference to it is ever formed).
+// atomic word accesses (`Memory::word`), which are sound from any thread at once (the
+// module runs without the GIL on free-threaded builds), and a device may write it at any
+// time, so no reference to it as plain bytes is ever formed.
 unsafe impl Send for Memory {}
 // SAFETY: as above.
 unsafe impl Sync for Memory {}
@@ -388,6 +460,68 @@ impl Memory {
         NonNull::new(p.cast())
             .map(|ptr| Memory { ptr, len })
             .ok_or(vfio_iommu_info::Errno(libc::ENOMEM))
+    }
+}
+
+/// The size of every access to DMA memory: one size for all, since atomic accesses of
+/// different sizes to the same bytes may not race.
+const WORD: usize = std::mem::size_of::<usize>();
+
+impl Memory {
+    /// The aligned word `index` of the mapping (bytes `index*WORD..(index+1)*WORD`).
+    ///
+    /// Callers pass only indexes of words that hold a byte below `len`.
+    fn word(&self, index: usize) -> &AtomicUsize {
+        debug_assert!(index * WORD < self.len);
+        // SAFETY: `ptr` is page-aligned, so `ptr + index*WORD` is aligned for a usize; the
+        // word holds a byte below `len` and the mapping extends to the end of that byte's
+        // page (mmap maps whole pages, a multiple of WORD), so all of it is mapped, readable
+        // and writable for as long as `self` lives. Every access to the mapping goes
+        // through this function, atomically and at this one size, so no access races a
+        // non-atomic or differently sized one (the device's DMA is outside the Rust memory
+        // model; atomics keep each word untorn as seen by this process).
+        unsafe { AtomicUsize::from_ptr(self.ptr.as_ptr().add(index * WORD).cast()) }
+    }
+
+    /// Copies `out.len()` bytes from `start` (checked by the caller to lie below `len`).
+    fn read(&self, start: usize, out: &mut [u8]) {
+        let end = start + out.len();
+        let mut at = start;
+        while at < end {
+            let (index, skip) = (at / WORD, at % WORD);
+            let take = (WORD - skip).min(end - at);
+            let bytes = self.word(index).load(Ordering::Relaxed).to_ne_bytes();
+            out[at - start..at - start + take].copy_from_slice(&bytes[skip..skip + take]);
+            at += take;
+        }
+    }
+
+    /// Copies `data` to `start` (checked by the caller: `start + data.len() <= len`).
+    /// A partial word is merged in by compare-and-swap, so the bytes around it that a
+    /// device or another thread writes meanwhile are kept.
+    fn write(&self, start: usize, data: &[u8]) {
+        let end = start + data.len();
+        let mut at = start;
+        while at < end {
+            let (index, skip) = (at / WORD, at % WORD);
+            let take = (WORD - skip).min(end - at);
+            let src = &data[at - start..at - start + take];
+            let merge = |old: usize| {
+                let mut bytes = old.to_ne_bytes();
+                bytes[skip..skip + take].copy_from_slice(src);
+                usize::from_ne_bytes(bytes)
+            };
+            let word = self.word(index);
+            if take == WORD {
+                word.store(merge(0), Ordering::Relaxed);
+            } else {
+                // `fetch_update` retries until no one wrote the word in between; the
+                // closure always answers Some, so it cannot fail.
+                let _ =
+                    word.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| Some(merge(old)));
+            }
+            at += take;
+        }
     }
 }
 
@@ -455,27 +589,20 @@ impl PyDmaBuffer {
         let length = length.unwrap_or(self.size.saturating_sub(offset));
         let (start, len) = self.span(offset, length)?;
         PyBytes::new_with(py, len, |out| {
-            let base = self.memory.ptr.as_ptr();
-            for (i, b) in out.iter_mut().enumerate() {
-                // SAFETY: `start + i < start + len <= size`, inside the mapping; volatile
-                // because a device may write the memory behind the compiler's back.
-                *b = unsafe { base.add(start + i).read_volatile() };
-            }
+            // The fresh bytes object is not visible to anyone else yet: copy detached.
+            py.detach(|| self.memory.read(start, out));
             Ok(())
         })
     }
 
     /// Copies `data` into the buffer at `offset`.
     #[pyo3(signature = (data, offset = 0))]
-    fn write(&self, data: &Bound<'_, PyAny>, offset: u64) -> PyResult<()> {
+    fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>, offset: u64) -> PyResult<()> {
+        // Immutable bytes, or a copy of a bytearray or memoryview: safe to read detached.
         let data = data_of(data)?;
         let bytes = data.as_slice();
         let (start, _) = self.span(offset, bytes.len() as u64)?;
-        let base = self.memory.ptr.as_ptr();
-        for (i, b) in bytes.iter().enumerate() {
-            // SAFETY: `start + i < start + len(data) <= size`, inside the mapping.
-            unsafe { base.add(start + i).write_volatile(*b) };
-        }
+        py.detach(|| self.memory.write(start, bytes));
         Ok(())
     }
 
@@ -530,11 +657,20 @@ impl Drop for PyDmaBuffer {
     fn drop(&mut self) {
         // Give the mapping (and its DMA_AVAIL entry) back before the memory goes; there
         // is no one to report a failure to here.
-        if *self.mapped.get_mut() {
-            let guard = self.container.get().lock();
-            if let Some(c) = guard.as_ref() {
-                let _ = c.unmap_dma(self.iova, self.size);
+        if !*self.mapped.get_mut() {
+            return;
+        }
+        let (container, iova, size) = (self.container.get(), self.iova, self.size);
+        let unmap = || {
+            if let Some(o) = container.lock().as_ref() {
+                let _ = o.container.unmap_dma(iova, size);
             }
+        };
+        // Detached: the container's mutex is only ever waited for detached (another thread
+        // may hold it through a slow ioctl), and the ioctl lets other threads run.
+        if Python::try_attach(|py| py.detach(unmap)).is_none() {
+            // No interpreter to detach from (shutdown): the same, attached.
+            unmap();
         }
     }
 }

@@ -28,7 +28,7 @@ create_exception!(
      `code` says which, as the C ABI's codes do: `not_viable` (for iommufd: the device is\n\
      not on vfio-pci), `no_device_cdev` (on vfio-pci without a VFIO device node),\n\
      `no_type1`, `not_container`, `size`, `no_iommu_group`, `api_version`, `sysfs_format`,\n\
-     `internal`. The message says\n\
+     `top_page` (`map_dma` of a mapping ending at 2**64), `internal`. The message says\n\
      where and what to do."
 );
 

@@ -4,7 +4,7 @@
 //! fact came from (`Facts`, from `IommufdDevice.facts`, `Container.facts` or
 //! `type1_facts`). The ioctls run detached from the interpreter.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 
 use pyo3::exceptions::{PyOSError, PyValueError};
@@ -19,6 +19,7 @@ use vfio_iommu_info::json::{facts_to_json, hw_info_to_json, range};
 use vfio_iommu_info::{Error, HostPaths, PciAddress};
 
 use crate::errors;
+use crate::fdguard::{self, ExposedFd, Stray};
 use crate::info::{json_to_py, ranges, PyIommuInfo, PyIovaRange};
 use crate::space::PyReservedRegion;
 
@@ -441,12 +442,30 @@ impl PyHwInfo {
     }
 }
 
+/// An open device and the number `fileno()` handed out.
+struct Open {
+    /// The device cdev and the iommufd, through private fds (never handed out).
+    dev: IommufdDevice,
+    /// The duplicate of the iommufd that `fileno()` returns, owned by the object too.
+    exposed: ExposedFd,
+}
+
+impl Open {
+    /// Closes the device and the iommufd, and the number `fileno()` handed out if it is
+    /// still the iommufd's; else says what became of that number.
+    fn close(mut self) -> Option<Stray> {
+        let stray = self.exposed.release(self.dev.iommufd().as_fd());
+        drop(self.dev);
+        stray
+    }
+}
+
 /// One PCI device on the iommufd path; what was read at open stays readable after
 /// `close()`.
 #[pyclass(frozen, module = "vfio_iommu_info", name = "IommufdDevice")]
 pub struct PyIommufdDevice {
     /// `None` once closed.
-    inner: Mutex<Option<IommufdDevice>>,
+    inner: Mutex<Option<Open>>,
     address: PciAddress,
     cdev: String,
     dev_id: u32,
@@ -459,7 +478,7 @@ pub struct PyIommufdDevice {
 }
 
 impl PyIommufdDevice {
-    fn lock(&self) -> MutexGuard<'_, Option<IommufdDevice>> {
+    fn lock(&self) -> MutexGuard<'_, Option<Open>> {
         // A panic while holding the lock cannot leave the device half-changed: the only
         // change is a single `take`.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -553,15 +572,33 @@ impl PyIommufdDevice {
         PyFacts::new(self.facts.clone())
     }
 
-    /// The iommufd (`/dev/iommu`) fd, for the caller's own ioctls (`IOMMU_IOAS_MAP`
-    /// into `ioas`); it stays owned by this object.
+    /// A fd of the iommufd (`/dev/iommu`), for the caller's own ioctls (`IOMMU_IOAS_MAP`
+    /// into `ioas`). It stays owned by this object, which closes it in `close()`: do not
+    /// `os.close()` it (`os.dup()` it for a fd of your own). It is a duplicate of the
+    /// private fd the library works through, made on the first call; should it be closed
+    /// behind the object's back, the object notices (a `RuntimeWarning` naming the fd),
+    /// never closes that number again (another file may have it now) and hands out a
+    /// fresh duplicate.
     fn fileno(&self, py: Python<'_>) -> PyResult<RawFd> {
-        py.detach(|| {
+        let got = py.detach(|| {
             self.lock()
-                .as_ref()
-                .map(|d| d.iommufd().as_fd().as_raw_fd())
+                .as_mut()
+                .map(|o| o.exposed.get(o.dev.iommufd().as_fd()))
+        });
+        let Some((fd, stray)) = got else {
+            return Err(PyValueError::new_err(
+                "I/O operation on a closed iommufd device",
+            ));
+        };
+        if let Some(stray) = stray {
+            fdguard::warn(py, "IommufdDevice", &stray)?;
+        }
+        fd.map_err(|e| {
+            PyErr::from(std::io::Error::new(
+                e.kind(),
+                format!("IommufdDevice.fileno(): cannot duplicate the iommufd: {e}"),
+            ))
         })
-        .ok_or_else(|| PyValueError::new_err("I/O operation on a closed iommufd device"))
     }
 
     /// Whether `close()` was called.
@@ -571,9 +608,13 @@ impl PyIommufdDevice {
     }
 
     /// Closes the device (detaching and unbinding it) and then the iommufd (freeing the
-    /// IOAS and its mappings). Idempotent.
-    fn close(&self, py: Python<'_>) {
-        py.detach(|| drop(self.lock().take()));
+    /// IOAS and its mappings), with the fd `fileno()` returned unless it was closed
+    /// behind the object's back (then warns, and leaves that number alone). Idempotent.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        match py.detach(|| self.lock().take().and_then(Open::close)) {
+            Some(stray) => fdguard::warn(py, "IommufdDevice", &stray),
+            None => Ok(()),
+        }
     }
 
     /// The keys and values `vfio-iommu-info query --backend iommufd --json` prints for
@@ -588,9 +629,9 @@ impl PyIommufdDevice {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: Vec<Bound<'_, PyAny>>) -> bool {
-        self.close(py);
-        false
+    fn __exit__(&self, py: Python<'_>, _exc: Vec<Bound<'_, PyAny>>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
@@ -603,6 +644,19 @@ impl PyIommufdDevice {
             self.hwpt,
             if self.closed(py) { " closed" } else { "" }
         )
+    }
+}
+
+impl Drop for PyIommufdDevice {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+        let mut open = inner.take();
+        // Unbinding the device and freeing the IOAS: detached, so other threads run.
+        let stray =
+            Python::try_attach(|py| py.detach(|| open.take().and_then(Open::close))).flatten();
+        // Without an interpreter to detach from (shutdown), the same, attached.
+        let stray = stray.or_else(|| open.take().and_then(Open::close));
+        fdguard::warn_unraisable("IommufdDevice", stray);
     }
 }
 
@@ -632,7 +686,10 @@ pub(crate) fn open_iommufd(py: Python<'_>, pci_address: &str) -> PyResult<PyIomm
         dev_id: dev.dev_id(),
         ioas: dev.ioas(),
         hwpt: dev.hwpt(),
-        inner: Mutex::new(Some(dev)),
+        inner: Mutex::new(Some(Open {
+            dev,
+            exposed: ExposedFd::default(),
+        })),
         ranges,
         hw,
         facts,

@@ -6,6 +6,7 @@ mod alloc;
 mod container;
 mod device;
 mod errors;
+mod fdguard;
 mod info;
 mod iommufd;
 mod layout;
@@ -58,6 +59,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<iommufd::PyFact>()?;
     m.add_class::<iommufd::PyMappingLimit>()?;
     m.add_class::<iommufd::PyDirtyTracking>()?;
+    // Private, for the tests (not in `__all__`, so not in the stub either).
+    m.setattr(
+        "_FdOwnerForTests",
+        py.get_type::<fdguard::PyFdOwnerForTests>(),
+    )?;
     m.add(
         "MalformedInfoError",
         py.get_type::<errors::MalformedInfoError>(),

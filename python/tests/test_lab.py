@@ -4,6 +4,7 @@ QEMU's edu device on vfio-pci). Skipped elsewhere; see conftest.lab."""
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import threading
 from pathlib import Path
@@ -465,3 +466,109 @@ def test_lab_a_group_fd_and_a_container_without_iommu_model_are_refused(lab: Lab
     finally:
         os.close(group)
         os.close(container)
+
+
+def is_closed(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError as e:
+        assert e.errno == errno.EBADF
+        return True
+    return False
+
+
+def test_lab_a_container_never_closes_a_fileno_closed_behind_its_back(lab: Lab) -> None:
+    group = lab.groups[0]
+    # The normal case: fileno() is the container's (query reaches it), and close() closes it.
+    with vii.open_group(group) as c:
+        fd = c.fileno()
+        assert vii.query(fd).to_dict() == c.info.to_dict()
+        assert f"fd={fd}" in repr(c)
+    assert is_closed(fd)
+    for how in ("close", "collect"):
+        c = vii.open_group(group)
+        fd = c.fileno()
+        os.close(fd)  # the program's bug: the number is free, and a pipe takes it
+        r, w = os.pipe()
+        try:
+            assert r == fd
+            with pytest.warns(RuntimeWarning, match=rf"Container: fd {fd} returned by fileno\(\) was closed"):
+                if how == "close":
+                    c.close()
+                else:
+                    del c
+                    gc.collect()
+            # The pipe is still open and still a pipe.
+            os.write(w, b"x")
+            assert os.read(r, 1) == b"x"
+        finally:
+            os.close(r)
+            os.close(w)
+        # The group was released all the same (else EBUSY).
+        with vii.open_group(group) as again:
+            assert again.info.iova_ranges is not None
+
+
+def test_lab_an_iommufd_device_never_closes_a_fileno_closed_behind_its_back(lab: Lab) -> None:
+    if os.environ.get("LAB_IOMMUFD") != "1" or not lab.devices:
+        pytest.skip("no iommufd in this scenario")
+    bdf = lab.devices[0]
+    with vii.open_iommufd(bdf) as d:
+        fd = d.fileno()
+        assert fd >= 0 and d.fileno() == fd
+    assert is_closed(fd)
+    for how in ("close", "collect"):
+        d = vii.open_iommufd(bdf)
+        fd = d.fileno()
+        os.close(fd)
+        r, w = os.pipe()
+        try:
+            assert r == fd
+            with pytest.warns(RuntimeWarning, match=rf"IommufdDevice: fd {fd} returned by fileno\(\) was closed"):
+                if how == "close":
+                    d.close()
+                else:
+                    del d
+                    gc.collect()
+            os.write(w, b"x")
+            assert os.read(r, 1) == b"x"
+        finally:
+            os.close(r)
+            os.close(w)
+        with vii.open_iommufd(bdf) as again:  # the device was released all the same
+            assert again.ioas > 0
+
+
+def test_lab_map_dma_refuses_the_top_page_of_the_64_bit_space(lab: Lab) -> None:
+    with vii.open_group(lab.groups[0]) as c:
+        page = c.info.page_sizes[0]
+        avail = c.query().dma_avail
+        # The last one is refused as such before any memory is allocated (not ENOMEM).
+        for iova, size in ((2**64 - page, page), (2**64 - 2 * page, 2 * page), (2**63, 2**63)):
+            with pytest.raises(vii.VfioError) as e:
+                c.map_dma(iova, size)
+            assert e.value.code == "top_page" and e.value.errno is None
+            assert f"{iova:#x}" in str(e.value), str(e.value)
+        assert c.query().dma_avail == avail  # nothing was mapped
+
+
+def test_lab_dma_buffer_reads_and_writes_any_span(lab: Lab) -> None:
+    # The buffer is accessed a machine word at a time: spans that start, end or stay inside
+    # a word must read and write exactly their bytes.
+    with vii.open_group(lab.groups[0]) as c:
+        page = c.info.page_sizes[0]
+        with c.map_dma(first_free(c.info, page), page) as buf:
+            model = bytearray(page)
+            n = 0
+            for offset in range(0, 40):
+                for length in (0, 1, 2, 3, 7, 8, 9, 15, 16, 17):
+                    n = (n + 1) % 251
+                    data = bytes((n + i) % 256 or 1 for i in range(length))
+                    buf.write(data, offset=offset)
+                    model[offset : offset + length] = data
+                    assert buf.read(offset, length) == data
+                    assert buf.read(0, 64) == bytes(model[:64]), (offset, length)
+            buf.write(b"\xff" * 3, offset=page - 3)
+            model[page - 3 :] = b"\xff" * 3
+            assert buf.read() == bytes(model)
+            assert buf.read(page - 5) == bytes(model[page - 5 :])

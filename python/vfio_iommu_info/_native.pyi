@@ -115,7 +115,8 @@ class VfioError(OSError):
     code: str
     """``not_viable`` (for iommufd: the device is not on vfio-pci), ``no_device_cdev``
     (on vfio-pci without a VFIO device node), ``no_type1``, ``not_container``, ``size``,
-    ``no_iommu_group``, ``api_version``, ``sysfs_format`` or ``internal``."""
+    ``no_iommu_group``, ``api_version``, ``sysfs_format``, ``top_page`` (``map_dma`` of a
+    mapping ending at 2**64) or ``internal``."""
 
 class GroupNotViableError(VfioError):
     """An IOMMU group with a device on a driver other than a VFIO driver."""
@@ -437,7 +438,12 @@ class Layout:
 
 @final
 class DmaBuffer:
-    """Memory owned by this object, mapped for DMA at ``iova``."""
+    """Memory owned by this object, mapped for DMA at ``iova``.
+
+    ``read()`` and ``write()`` access it with atomic word-sized loads and stores (relaxed:
+    no ordering with the device is implied), so threads (free-threaded builds included)
+    and the device may use it at once; ``unmap()`` and collection release the GIL around
+    ``VFIO_IOMMU_UNMAP_DMA``."""
 
     @property
     def iova(self) -> int: ...
@@ -475,11 +481,21 @@ class Container:
     def query(self) -> IommuInfo: ...
     def space(self) -> IovaSpace | None:
         """Queried now, holes attributed to the groups' sysfs reserved regions."""
-    def fileno(self) -> int: ...
-    def close(self) -> None: ...
+    def fileno(self) -> int:
+        """A fd of the container, owned by this object (closed by ``close()``).
+
+        A duplicate of the private fd the library works through. Do not ``os.close()``
+        it: ``os.dup()`` it for a fd of your own. Closed behind the object's back, it is
+        never closed again by the object (the number may name another file by then):
+        ``fileno()`` and ``close()`` warn (``RuntimeWarning``) and leave it alone, and
+        ``fileno()`` hands out a fresh duplicate."""
+    def close(self) -> None:
+        """Closes the groups, the container and the fd ``fileno()`` returned. Idempotent."""
     def map_dma(
         self, iova: int, size: int, *, readable: bool = True, writable: bool = True
-    ) -> DmaBuffer: ...
+    ) -> DmaBuffer:
+        """Maps fresh memory at ``iova``; a mapping ending at 2**64 raises ``VfioError``
+        with code ``top_page`` (type1 could not unmap it)."""
     def __enter__(self) -> Self: ...
     def __exit__(
         self,
@@ -800,8 +816,15 @@ class IommufdDevice:
     @property
     def closed(self) -> bool: ...
     def fileno(self) -> int:
-        """The iommufd fd (owned by this object)."""
-    def close(self) -> None: ...
+        """A fd of the iommufd, owned by this object (closed by ``close()``).
+
+        A duplicate of the private fd the library works through. Do not ``os.close()``
+        it: ``os.dup()`` it for a fd of your own. Closed behind the object's back, it is
+        never closed again by the object (the number may name another file by then):
+        ``fileno()`` and ``close()`` warn (``RuntimeWarning``) and leave it alone, and
+        ``fileno()`` hands out a fresh duplicate."""
+    def close(self) -> None:
+        """Closes the device, the iommufd and the fd ``fileno()`` returned. Idempotent."""
     def to_dict(self) -> dict[str, Any]: ...
     def __enter__(self) -> Self: ...
     def __exit__(
