@@ -42,6 +42,7 @@ pub mod device_info;
 pub mod encode;
 mod error;
 pub mod facts;
+mod free_space;
 pub mod hw_info;
 pub mod ioctl;
 pub mod iommufd;

@@ -206,15 +206,27 @@ fn check(what: &Path, via: Via, id: FileId, kinds: &[NodeKind], proc: &Path) -> 
         }),
         hint,
     };
+    // What to name instead, whatever the file turned out to be.
+    let fix = match (kinds.first(), via) {
+        (Some(NodeKind::Container), Via::Fd) => {
+            Some("pass the /dev/vfio/vfio fd a group was attached to (or an iommufd fd)")
+        }
+        (Some(NodeKind::Group), Via::Path) => {
+            Some("name an IOMMU group number, its node /dev/vfio/N, or a PCI address")
+        }
+        _ => None,
+    }
+    .map(str::to_owned);
     if !id.is(libc::S_IFCHR) {
-        return Err(wrong(None, None));
+        return Err(wrong(None, fix));
     }
     let numbers = NodeNumbers::read(proc)?;
     let (major, minor) = id.numbers();
     if kinds.iter().any(|k| numbers.is(*k, major, minor)) {
         return Ok(());
     }
-    let hint = match kinds.first() {
+    // A kernel without the node's driver explains a device number nobody claims.
+    let missing = match kinds.first() {
         Some(NodeKind::Group) if numbers.major("vfio").is_none() => Some(format!(
             "{}/devices has no vfio major: is the vfio module loaded?",
             proc.display()
@@ -227,10 +239,11 @@ fn check(what: &Path, via: Via, id: FileId, kinds: &[NodeKind], proc: &Path) -> 
             "{}/misc has no iommu: the kernel has no iommufd (CONFIG_IOMMUFD)",
             proc.display()
         )),
-        Some(NodeKind::Container) => {
-            Some("pass the /dev/vfio/vfio fd a group was attached to (or an iommufd fd)".to_owned())
-        }
         _ => None,
+    };
+    let hint = match (missing, fix) {
+        (Some(m), Some(f)) => Some(format!("{m}; {f}")),
+        (m, f) => m.or(f),
     };
     Err(wrong(Some(&numbers), hint))
 }
