@@ -401,6 +401,38 @@ mod tests {
     }
 
     #[test]
+    fn the_boundaries_of_free_and_string_functions_catch_panics() {
+        guard(|| Ok(()));
+        guard_free(|| Ok(()));
+        assert_eq!(last(), "", "a _free that frees leaves the last error alone");
+        guard_free(|| panic!("in free"));
+        assert!(last().contains("panicked (in free)"), "{}", last());
+        guard_free(|| Err(Failure::invalid("f_free", "not a handle")));
+        assert_eq!(last(), "f_free: not a handle");
+        assert_eq!(guard_value(7, || panic!("in a string function")), 7);
+        assert_eq!(
+            last(),
+            "f_free: not a handle",
+            "guard_value leaves the last error alone"
+        );
+    }
+
+    #[test]
+    fn a_re_entered_last_error_is_skipped_not_a_panic() {
+        guard(|| Err(Failure::invalid("f", "kept")));
+        LAST_ERROR.with(|slot| {
+            let _held = slot.borrow_mut();
+            // Storing and reading while the slot is borrowed: skipped, no panic.
+            assert_eq!(
+                guard(|| Err(Failure::invalid("g", "lost"))),
+                VFIO_IOMMU_INFO_E_INVALID
+            );
+            assert_eq!(last(), "");
+        });
+        assert_eq!(last(), "f: kept");
+    }
+
+    #[test]
     fn allocator_refusals_have_their_own_codes() {
         let cases = [
             (AllocError::ZeroSize, VFIO_IOMMU_INFO_E_INVALID),
