@@ -1353,6 +1353,58 @@ static void test_null_handles(void)
 	/* (iommufd_facts: in test_info, with the other facts.) */
 }
 
+/* ---- Handles of the wrong kind (each handle carries its kind). ---- */
+
+#define WRONG(fn, type, obj, param, out, want_kind)                                       \
+	CASE("wrong-kind/" #fn) {                                                        \
+		SENT(out);                                                               \
+		watch(&(out), sizeof(out));                                              \
+		FAILS(vfio_iommu_info_##fn((const struct type *)(const void *)(obj), &(out)), \
+		      E_INVALID, param " is a struct vfio_iommu_info" want_kind,        \
+		      "not the struct " #type " expected");                              \
+	}
+
+static void test_wrong_kinds(void)
+{
+	struct buf fb = full_iommu_info();
+	struct vfio_iommu_info *info = decode_or_die(fb);
+	struct vfio_iommu_info_space *space = NULL;
+	CASE("wrong-kind/space_from_info") OK(vfio_iommu_info_space_from_info(info, &space));
+	if (!space)
+		return;
+	size_t n;
+	uint64_t u64;
+	int fd;
+	WRONG(iova_range_count, vfio_iommu_info, space, "info", n, "_space,");
+	WRONG(container_fd, vfio_iommu_info_container, info, "container", fd, ",");
+	WRONG(space_granule, vfio_iommu_info_space, info, "space", u64, ",");
+	WRONG(allocator_live_count, vfio_iommu_info_allocator, space, "allocator", n, "_space,");
+	WRONG(layout_placement_count, vfio_iommu_info_layout, info, "layout", n, ",");
+	WRONG(device_info_chain_length, vfio_iommu_info_device_info, info, "info", n, ",");
+	WRONG(region_info_chain_length, vfio_iommu_info_region_info, space, "info", n, "_space,");
+	WRONG(iommufd_iova_range_count, vfio_iommu_info_iommufd, info, "iommufd", n, ",");
+	/* A _free of the wrong kind frees nothing and keeps the refusal as the last error. */
+	CASE("wrong-kind/free functions") {
+		vfio_iommu_info_container_free((struct vfio_iommu_info_container *)(void *)info);
+		check_prefix("vfio_iommu_info_container_free(");
+		check_contains("the handle is a struct vfio_iommu_info, not the struct vfio_iommu_info_container expected");
+		vfio_iommu_info_space_free((struct vfio_iommu_info_space *)(void *)info);
+		vfio_iommu_info_allocator_free((struct vfio_iommu_info_allocator *)(void *)info);
+		vfio_iommu_info_layout_free((struct vfio_iommu_info_layout *)(void *)space);
+		vfio_iommu_info_device_info_free((struct vfio_iommu_info_device_info *)(void *)space);
+		vfio_iommu_info_region_info_free((struct vfio_iommu_info_region_info *)(void *)info);
+		vfio_iommu_info_iommufd_free((struct vfio_iommu_info_iommufd *)(void *)space);
+		vfio_iommu_info_free((struct vfio_iommu_info *)(void *)space);
+		check_prefix("vfio_iommu_info_free(");
+		check_contains("the handle is a struct vfio_iommu_info_space, not the struct vfio_iommu_info expected");
+		/* Both still live. */
+		OK(vfio_iommu_info_iova_range_count(info, &n));
+		OK(vfio_iommu_info_space_granule(space, &u64));
+	}
+	vfio_iommu_info_space_free(space);
+	vfio_iommu_info_free(info);
+}
+
 /* ---- fds. ---- */
 
 enum fdkind { FD_CLOSED, FD_MINUS1, FD_INT_MIN, FD_HUGE, FD_DEVNULL, FD_REGULAR, FD_DIR, FD_KINDS };
@@ -2175,6 +2227,7 @@ int main(int argc, char **argv)
 		test_space();
 		test_device_region();
 		test_null_handles();
+		test_wrong_kinds();
 		test_fds(argv[0]);
 		test_targets();
 		test_huge_buffers();

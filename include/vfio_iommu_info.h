@@ -28,6 +28,18 @@
  *   vfio_iommu_info_device_info, vfio_iommu_info_region_info, vfio_iommu_info_iommufd,
  *   strings) are opaque, owned by the caller, and freed exactly once by their _free
  *   function, which accepts NULL. None refers to the object it was made from: free them in any order.
+ * - Handles carry their kind: every function (its _free included) checks that a handle
+ *   is of the kind it expects, and refuses another kind (an allocator passed for a space)
+ *   with VFIO_IOMMU_INFO_E_INVALID and a last error naming the kind expected; a _free
+ *   refuses it by freeing nothing and keeping that message as the last error. A _free
+ *   clears the tag before freeing, so a later use of the stale pointer is often refused
+ *   too: a best effort, not a guarantee (using a freed handle is still undefined).
+ * - File descriptors. An fd the caller passes stays the caller's: the library never
+ *   keeps or closes it. An fd a handle shows (vfio_iommu_info_container_fd(), the
+ *   iommufd handle's fds) is the handle's: do not close it; it is valid until the
+ *   handle's _free, which closes it, and which leaves open (and leaks the handle) a
+ *   number that no longer names the handle's file because the caller closed it and
+ *   the number was reused.
  * - Threads. Info objects (IOMMU, device and region info), iommufd handles, spaces and
  *   layouts are immutable and may be read from several threads at once. An allocator is internally
  *   locked: its functions may be called on one allocator from several threads at once,
@@ -39,7 +51,9 @@
  *   the struct before the call, so that later versions can append fields without breaking
  *   callers built against this header. A size below the struct's size in the release that
  *   introduced it is VFIO_IOMMU_INFO_E_INVALID (nothing written); a larger size is
- *   accepted. On success the library sets `size` to the bytes it filled. In an array of
+ *   accepted. The library reads and writes only min(size, its own sizeof) bytes of the
+ *   struct: never past the caller's struct, and a newer caller's extra fields are left
+ *   alone. On success the library sets `size` to the bytes it filled. In an array of
  *   such structs passed in (struct vfio_iommu_info_ram_region), every element's `size` is
  *   the same and is the array's stride; the library reads them and never writes.
  * - Integers that name a choice (byte orders, capability ids, flags) are plain integers;
@@ -47,7 +61,9 @@
  *   that cannot be mapped, a region that cannot be placed) are returned with 0, in the
  *   out-parameter's problem or result field.
  * - No call panics into C or aborts the process: an internal bug is caught and returned
- *   as VFIO_IOMMU_INFO_E_INTERNAL.
+ *   as VFIO_IOMMU_INFO_E_INTERNAL (a function that returns no int returns its documented
+ *   fallback). Every function works in a thread's TLS or pthread_key_create destructor
+ *   (without keeping its message: the last error is then "") and in a child after fork().
  * - IOVA ranges are inclusive at both ends, so a range can end at 2^64-1.
  * - Versions: VFIO_IOMMU_INFO_VERSION_* below are this header's; vfio_iommu_info_version()
  *   is the loaded library's. Within SONAME libvfio_iommu_info.so.0 exports are only added,
@@ -1277,13 +1293,15 @@ struct vfio_iommu_info_iommufd_ids {
      */
     uint32_t size;
     /**
-     * The iommufd (`/dev/iommu`) fd, for `IOMMU_IOAS_MAP` and the like; owned by the
-     * handle: do not close it.
+     * The iommufd (`/dev/iommu`) fd, for `IOMMU_IOAS_MAP` and the like. The handle owns
+     * it: the caller must not close it; it is valid until
+     * `vfio_iommu_info_iommufd_free()`, which closes it.
      */
     int iommufd_fd;
     /**
      * The device's fd (its VFIO cdev, bound and attached), for `VFIO_DEVICE_GET_INFO`,
-     * region access and the like; owned by the handle: do not close it.
+     * region access and the like. The handle owns it: the caller must not close it; it
+     * is valid until `vfio_iommu_info_iommufd_free()`, which closes it.
      */
     int device_fd;
     /**
@@ -1499,8 +1517,10 @@ int vfio_iommu_info_container_query(const struct vfio_iommu_info_container *cont
                                     struct vfio_iommu_info **info_out);
 
 /**
- * The container's fd (`/dev/vfio/vfio`), for `VFIO_IOMMU_MAP_DMA` and the like. It stays
- * owned by the handle: do not close it; it is valid until the handle is freed.
+ * The container's fd (`/dev/vfio/vfio`), for `VFIO_IOMMU_MAP_DMA` and the like. The
+ * handle owns it: the caller must not close it (nor `dup2` over it); it is valid until
+ * `vfio_iommu_info_container_free()`, which closes it. `dup` it to keep a file past the
+ * free.
  *
  * Returns 0 and writes `*fd`, or `VFIO_IOMMU_INFO_E_NULL`.
  *
@@ -1522,8 +1542,10 @@ int vfio_iommu_info_container_group_count(const struct vfio_iommu_info_container
                                           size_t *count);
 
 /**
- * The group at `index`: its fd (`/dev/vfio/N`, for `VFIO_GROUP_GET_DEVICE_FD`; owned by
- * the handle, do not close it) and its number (-1 when its node's name is not a number).
+ * The group at `index`: its fd (`/dev/vfio/N`, for `VFIO_GROUP_GET_DEVICE_FD`) and its
+ * number (-1 when its node's name is not a number). The handle owns the fd: the caller
+ * must not close it; it is valid until `vfio_iommu_info_container_free()`, which closes
+ * it.
  *
  * Returns 0 and writes `*fd` and `*number`, `VFIO_IOMMU_INFO_E_RANGE`, or
  * `VFIO_IOMMU_INFO_E_NULL`.
@@ -1539,6 +1561,14 @@ int vfio_iommu_info_container_group(const struct vfio_iommu_info_container *cont
 /**
  * Closes the container's and its groups' fds and frees the handle. NULL is accepted
  * and ignored. Mappings made on the container go away with it (the kernel's rule).
+ *
+ * A pointer that is not a container handle is refused: nothing is freed and the last
+ * error says what it is. The handle's tag is cleared before its memory is freed, so a
+ * second free of the same pointer is usually refused too (a best effort: freeing twice
+ * is still undefined behaviour). Before closing each fd the handle owns, it checks that
+ * the number still names the file it opened (kcmp, against a private duplicate): when
+ * the caller closed one and the number was reused for another file, that file is left
+ * open and the handle is leaked instead, with a last error saying which fd.
  *
  * # Safety
  * `container` must be NULL or a handle from this library not already freed.
@@ -1573,7 +1603,8 @@ int vfio_iommu_info_decode(const uint8_t *buf,
  * buffer only when the capabilities do not fit 1 KiB).
  *
  * `container_fd` is an open `/dev/vfio/vfio` fd with a group attached and an IOMMU model
- * set (`VFIO_SET_IOMMU`); it stays the caller's: the library neither keeps nor closes it.
+ * set (`VFIO_SET_IOMMU`). It stays the caller's: the library neither keeps nor closes
+ * it, on success or failure.
  *
  * On success, returns 0 and stores a new object in `*out`, freed with
  * `vfio_iommu_info_free()`. On failure, `*out` is untouched and the code is:
@@ -1816,9 +1847,13 @@ void vfio_iommu_info_string_free(char *s);
  * address, ioctl, byte offset) and what to do.
  *
  * Returns a NUL-terminated string owned by the library, never NULL: empty when the last
- * int-returning call on this thread succeeded. It stays valid until the next
- * int-returning call on this thread, which resets it; copy it to keep it longer. The
- * functions that return no `int` leave it alone.
+ * int-returning call on this thread succeeded, or when no message could be kept: in a
+ * call made while the thread exits (from a `pthread_key_create` destructor, which runs
+ * after the thread's own storage is gone) every function still works and returns its
+ * code, but its message is not kept. It stays valid until the next int-returning call
+ * on this thread, which resets it; copy it to keep it longer. The functions that return
+ * no `int` leave it alone (a `_free` function keeps a message there only when it refuses
+ * a pointer).
  */
 const char *vfio_iommu_info_last_error(void);
 
@@ -2714,8 +2749,8 @@ int vfio_iommu_info_container_backend(const struct vfio_iommu_info_container *co
 
 /**
  * `vfio_iommu_info_container_backend()` for a container fd the caller opened (after
- * `VFIO_SET_IOMMU`), as `vfio_iommu_info_query()` takes it; the fd stays the caller's
- * (since 0.3).
+ * `VFIO_SET_IOMMU`), as `vfio_iommu_info_query()` takes it (since 0.3). The fd stays the
+ * caller's: the library neither keeps nor closes it, on success or failure.
  *
  * Returns 0, `-EBADF` (not an open fd), `-ENOTTY` (an fd that is not a VFIO container,
  * such as a group or device fd: the last error names it) or `VFIO_IOMMU_INFO_E_NULL`.
@@ -2760,6 +2795,11 @@ int vfio_iommu_info_iommufd_open(const char *pci_address,
 /**
  * Closes the device (detaching and unbinding it) and then the iommufd (freeing the IOAS
  * and its mappings), and frees the handle (since 0.3). NULL is accepted and ignored.
+ *
+ * As for `vfio_iommu_info_container_free()`: a pointer that is not an iommufd handle is
+ * refused (nothing freed, the last error says what it is), and a handle whose fd number
+ * no longer names the file it opened (the caller closed it and the number was reused)
+ * leaves that number open and is leaked, with a last error naming the fd.
  *
  * # Safety
  * `iommufd` must be NULL or a handle from this library not already freed.

@@ -60,9 +60,9 @@ pub unsafe extern "C" fn vfio_iommu_info_allocator_new(
         // SAFETY: per the contract, `space` is NULL or a live space.
         let s = unsafe { args::object(space, F, "space") }?;
         let out = Out::new(out, F, "out")?;
-        out.write(Box::into_raw(Box::new(vfio_iommu_info_allocator {
+        out.write(crate::handle::into_raw(vfio_iommu_info_allocator {
             inner: Mutex::new(IovaAllocator::new(&s.space)),
-        })));
+        }));
         Ok(())
     })
 }
@@ -77,12 +77,11 @@ pub unsafe extern "C" fn vfio_iommu_info_allocator_new(
 /// other thread may be using it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_allocator_free(allocator: *mut vfio_iommu_info_allocator) {
-    if allocator.is_null() {
-        return;
-    }
-    // SAFETY: a non-NULL `allocator` came from `Box::into_raw` in this library and, per the
-    // contract, was not freed before and is not in use. Dropping plain data cannot unwind.
-    drop(unsafe { Box::from_raw(allocator) });
+    // SAFETY: per the contract, `allocator` is NULL or a handle of this library not freed
+    // before and used by no other thread; `take` checks its kind.
+    crate::result::guard_free(|| {
+        unsafe { crate::handle::take(allocator, "vfio_iommu_info_allocator_free") }.map(drop)
+    });
 }
 
 /// Allocates `size` bytes of IOVA space (rounded up to the granule) aligned to `align` (a

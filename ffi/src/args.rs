@@ -4,6 +4,7 @@ use std::ffi::{c_char, CStr};
 use std::mem::{align_of, size_of};
 use std::ptr::NonNull;
 
+use crate::handle::Castable;
 use crate::result::Failure;
 
 /// An out-parameter, checked non-NULL; written once, on success.
@@ -34,20 +35,61 @@ impl<T> Out<T> {
 
 /// A struct the caller sizes: its first field is `uint32_t size`, set by the caller to
 /// `sizeof` the struct it was compiled with, so later versions of the library can append
-/// fields without breaking old callers.
+/// fields without breaking old callers. Every sized struct is copied to and from C by
+/// [`copy_in`] and [`SizedOut::write_sized`], which touch only `min(caller's size, ours)`
+/// bytes: nothing past the caller's struct is written, nothing past ours is read.
 pub(crate) trait Sized32: Copy {
+    /// Its size in the release that introduced it: a caller's smaller `size` is refused.
+    /// (The whole struct until one grows; a struct that grows keeps its old size here.)
+    const MIN_SIZE: usize = size_of::<Self>();
+
     /// Sets the `size` field to the number of bytes the library fills.
     fn with_size(self, size: u32) -> Self;
 }
 
+/// The bytes to copy between the caller's struct of `caller` bytes and ours.
+fn common_size<T: Sized32>(caller: usize) -> usize {
+    caller.min(size_of::<T>())
+}
+
+/// Reads the caller's struct of `caller` bytes (at least `T::MIN_SIZE`, checked by the
+/// callers of this function) at `ptr` into a copy of `base`: the first
+/// `min(caller, sizeof(T))` bytes, so an older caller's shorter struct keeps `base`'s
+/// values (defaults) for the fields it does not know, and a newer caller's longer one is
+/// read no further than ours.
+///
+/// # Safety
+/// `ptr` must point to `caller` readable bytes, initialized where they overlap `T`.
+unsafe fn copy_in<T: Sized32>(ptr: *const T, caller: usize, base: T) -> T {
+    let mut value = base;
+    // SAFETY: the source holds `caller` readable bytes and the destination is a whole `T`;
+    // the count is at most both. `T` is plain integers (and pointers), valid for any
+    // bytes, so overwriting a prefix of it keeps it valid. The two do not overlap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            ptr.cast::<u8>(),
+            std::ptr::addr_of_mut!(value).cast::<u8>(),
+            common_size::<T>(caller),
+        )
+    };
+    value
+}
+
+/// A sized out-parameter whose caller's `size` was checked ([`Out::check_size`]).
+pub(crate) struct SizedOut<T> {
+    ptr: NonNull<T>,
+    caller: usize,
+}
+
 impl<T: Sized32> Out<T> {
-    /// Checks the caller's `size` and writes `value` with `size` set to what was filled.
-    pub(crate) fn check_size(&self, function: &str, name: &str) -> Result<(), Failure> {
+    /// Checks the caller's `size`: at least the struct's size in the release that
+    /// introduced it.
+    pub(crate) fn check_size(self, function: &str, name: &str) -> Result<SizedOut<T>, Failure> {
         // SAFETY: the pointer is non-NULL and, by the contract, points to the caller's
         // struct, whose first field is a `uint32_t size` the caller set. A `u32` read from
         // the start of a `T` whose first field is a `u32` is aligned.
         let caller = unsafe { self.0.as_ptr().cast::<u32>().read() };
-        let ours = size_of::<T>();
+        let ours = T::MIN_SIZE;
         if (caller as usize) < ours {
             return Err(Failure::invalid(
                 function,
@@ -56,27 +98,46 @@ impl<T: Sized32> Out<T> {
                 ),
             ));
         }
-        Ok(())
-    }
-
-    /// Writes `value` with its `size` field set to the bytes filled.
-    pub(crate) fn write_sized(self, value: T) {
-        // The struct is at most a few dozen bytes; the cast cannot truncate.
-        self.write(value.with_size(size_of::<T>() as u32));
+        Ok(SizedOut {
+            ptr: self.0,
+            caller: caller as usize,
+        })
     }
 }
 
-/// Borrows an object the library allocated, checked non-NULL.
+impl<T: Sized32> SizedOut<T> {
+    /// Writes `value`'s first `min(caller's size, ours)` bytes, its `size` field set to
+    /// that count: an older caller's shorter struct is not written past its end.
+    pub(crate) fn write_sized(self, value: T) {
+        let n = common_size::<T>(self.caller);
+        // `n` is at most the caller's `u32`; the cast cannot truncate.
+        let value = value.with_size(n as u32);
+        // SAFETY: the caller's struct at `ptr` has `caller` writable bytes (its `size`, by
+        // the contract); `n` is at most that and at most `sizeof(T)`, the bytes of `value`.
+        // They do not overlap (`value` is a local).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                std::ptr::addr_of!(value).cast::<u8>(),
+                self.ptr.as_ptr().cast::<u8>(),
+                n,
+            )
+        };
+    }
+}
+
+/// Borrows an object the library allocated, checked non-NULL and of the kind expected
+/// (its tag: see `handle`); a handle of another kind is `VFIO_IOMMU_INFO_E_INVALID`.
 ///
 /// # Safety
-/// `ptr` must be NULL or a pointer this library returned and that was not freed.
-pub(crate) unsafe fn object<'a, T>(
+/// `ptr` must be NULL or a handle (of any kind) this library returned and that was not
+/// freed.
+pub(crate) unsafe fn object<'a, T: Castable>(
     ptr: *const T,
     function: &str,
     name: &str,
 ) -> Result<&'a T, Failure> {
-    // SAFETY: per this function's contract, a non-NULL `ptr` points to a live `T`.
-    unsafe { ptr.as_ref() }.ok_or_else(|| Failure::null(function, name))
+    // SAFETY: forwarded contract.
+    unsafe { crate::handle::get(ptr, function, name) }
 }
 
 /// A byte buffer from C: `len` bytes at `buf`; NULL is allowed only with `len` 0.
@@ -145,9 +206,9 @@ pub(crate) unsafe fn array<'a, T>(
 /// the fields it knows from each element. NULL is allowed only with `n` 0.
 ///
 /// # Safety
-/// A non-NULL `ptr` must point to `n` elements of `ptr->size` bytes each, aligned for
-/// `T`, whose first `sizeof(T)` bytes are initialized.
-pub(crate) unsafe fn sized_array<T: Sized32>(
+/// A non-NULL `ptr` must point to `n` initialized elements of `ptr->size` bytes each,
+/// aligned for `T`.
+pub(crate) unsafe fn sized_array<T: Sized32 + Default>(
     ptr: *const T,
     n: usize,
     function: &str,
@@ -166,7 +227,7 @@ pub(crate) unsafe fn sized_array<T: Sized32>(
     // SAFETY: `ptr` is non-NULL and points to the caller's first element, whose first
     // field is an aligned `uint32_t size`.
     let stride = unsafe { ptr.cast::<u32>().read() } as usize;
-    let ours = size_of::<T>();
+    let ours = T::MIN_SIZE;
     if stride < ours || stride % align_of::<T>() != 0 {
         return Err(Failure::invalid(
             function,
@@ -202,9 +263,10 @@ pub(crate) unsafe fn sized_array<T: Sized32>(
                 ),
             ));
         }
-        // SAFETY: the element is aligned and at least `sizeof(T)` bytes long, and the
-        // caller initialized them; `T` is plain integers, valid for any bit pattern.
-        out.push(unsafe { element.read() });
+        // SAFETY: the element has `stride` readable bytes, initialized by the caller;
+        // `copy_in` reads at most `min(stride, sizeof(T))` of them. Fields an older
+        // caller's struct lacks keep `T::default()`.
+        out.push(unsafe { copy_in(element, stride, T::default()) });
     }
     Ok(out)
 }
@@ -229,4 +291,128 @@ pub(crate) unsafe fn utf8<'a>(
             format_args!("{name} {text:?} is not UTF-8 (byte {})", e.valid_up_to()),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A struct that grew: 8 bytes in the release that introduced it, 16 now.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    struct Grown {
+        size: u32,
+        old: u32,
+        new: u64,
+    }
+
+    impl Sized32 for Grown {
+        const MIN_SIZE: usize = 8;
+        fn with_size(self, size: u32) -> Self {
+            Grown { size, ..self }
+        }
+    }
+
+    const CANARY: u8 = 0xAA;
+
+    /// Writes a `Grown` into a 32-byte buffer of canaries whose `size` says `caller`.
+    fn write_for(caller: u32) -> [u8; 32] {
+        let mut buf = [0u64; 4];
+        let bytes: &mut [u8; 32] = bytemuck_bytes(&mut buf);
+        bytes.fill(CANARY);
+        bytes[..4].copy_from_slice(&caller.to_ne_bytes());
+        let out = Out::new(buf.as_mut_ptr().cast::<Grown>(), "f", "out").unwrap();
+        let value = Grown {
+            size: 0,
+            old: 0x1111_1111,
+            new: 0x2222_2222_2222_2222,
+        };
+        out.check_size("f", "out").unwrap().write_sized(value);
+        *bytemuck_bytes(&mut buf)
+    }
+
+    fn bytemuck_bytes(buf: &mut [u64; 4]) -> &mut [u8; 32] {
+        // SAFETY: 32 initialized bytes, any bit pattern is a valid u8, alignment 1.
+        unsafe { &mut *buf.as_mut_ptr().cast::<[u8; 32]>() }
+    }
+
+    #[test]
+    fn an_older_callers_struct_is_written_only_up_to_its_size() {
+        let bytes = write_for(8);
+        assert_eq!(bytes[..4], 8u32.to_ne_bytes(), "size is what was filled");
+        assert_eq!(bytes[4..8], 0x1111_1111u32.to_ne_bytes());
+        assert!(bytes[8..].iter().all(|&b| b == CANARY), "{bytes:x?}");
+    }
+
+    #[test]
+    fn a_newer_callers_struct_gets_ours_and_no_more() {
+        let bytes = write_for(32);
+        assert_eq!(bytes[..4], 16u32.to_ne_bytes(), "size is what was filled");
+        assert_eq!(bytes[8..16], 0x2222_2222_2222_2222u64.to_ne_bytes());
+        assert!(bytes[16..].iter().all(|&b| b == CANARY), "{bytes:x?}");
+    }
+
+    #[test]
+    fn a_size_below_the_first_release_is_refused() {
+        let mut buf = [0u64; 4];
+        bytemuck_bytes(&mut buf)[..4].copy_from_slice(&7u32.to_ne_bytes());
+        let out = Out::new(buf.as_mut_ptr().cast::<Grown>(), "f", "out").unwrap();
+        let Err(err) = out.check_size("f", "out") else {
+            panic!("a 7-byte struct was accepted");
+        };
+        assert_eq!(
+            err.message,
+            "f: out->size is 7, smaller than the 8 bytes of this struct: set it to sizeof(*out)"
+        );
+    }
+
+    #[test]
+    fn sized_arrays_read_the_common_prefix_of_each_element() {
+        // An older caller: 8-byte elements; the new field keeps its default.
+        let old: [u32; 4] = [8, 5, 8, 6];
+        // SAFETY: two 8-byte elements, each starting with its size.
+        let got = unsafe { sized_array(old.as_ptr().cast::<Grown>(), 2, "f", "r") }.unwrap();
+        assert_eq!(
+            got,
+            [
+                Grown {
+                    size: 8,
+                    old: 5,
+                    new: 0
+                },
+                Grown {
+                    size: 8,
+                    old: 6,
+                    new: 0
+                }
+            ]
+        );
+        // A newer caller: 24-byte elements whose last 8 bytes are not ours to read.
+        let mut newer = [0u64; 6];
+        for (i, e) in newer.chunks_mut(3).enumerate() {
+            let mut bytes = [0u8; 8];
+            bytes[..4].copy_from_slice(&24u32.to_ne_bytes());
+            bytes[4..].copy_from_slice(&(i as u32 + 1).to_ne_bytes());
+            e[0] = u64::from_ne_bytes(bytes);
+            e[1] = 7;
+            e[2] = u64::MAX;
+        }
+        // SAFETY: two 24-byte elements, each starting with its size.
+        let got = unsafe { sized_array(newer.as_ptr().cast::<Grown>(), 2, "f", "r") }.unwrap();
+        assert_eq!(
+            got,
+            [
+                Grown {
+                    size: 24,
+                    old: 1,
+                    new: 7
+                },
+                Grown {
+                    size: 24,
+                    old: 2,
+                    new: 7
+                }
+            ]
+        );
+    }
 }

@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use ::vfio_iommu_info::{Container, HostPaths, Target};
 
 use crate::args::{self, Out};
+use crate::handle::{self, FdWitness};
 use crate::info::{range_failure, vfio_iommu_info};
 use crate::result::{guard, Failure};
 
@@ -15,6 +16,21 @@ use crate::result::{guard, Failure};
 /// fds and closes them in `vfio_iommu_info_container_free()`.
 pub struct vfio_iommu_info_container {
     pub(crate) container: Container,
+    /// The container's and the groups' fds, witnessed for `_free` (see `FdWitness`).
+    witnesses: Vec<FdWitness>,
+}
+
+impl vfio_iommu_info_container {
+    fn new(container: Container) -> vfio_iommu_info_container {
+        let witnesses = std::iter::once(container.as_fd())
+            .chain(container.groups().iter().map(AsFd::as_fd))
+            .map(FdWitness::new)
+            .collect();
+        vfio_iommu_info_container {
+            container,
+            witnesses,
+        }
+    }
 }
 
 /// Opens a container for `targets` and queries it: the one call for a user who has group
@@ -30,11 +46,11 @@ fn open_and_query(
     let info = container
         .query()
         .map_err(|e| Failure::from_error(function, &e))?;
-    info_out.write(Box::into_raw(vfio_iommu_info::new(info)));
+    info_out.write(crate::handle::into_raw(vfio_iommu_info::new(info)));
     if let Some(out) = container_out {
-        out.write(Box::into_raw(Box::new(vfio_iommu_info_container {
+        out.write(crate::handle::into_raw(vfio_iommu_info_container::new(
             container,
-        })));
+        )));
     }
     Ok(())
 }
@@ -140,13 +156,15 @@ pub unsafe extern "C" fn vfio_iommu_info_container_query(
             .container
             .query()
             .map_err(|e| Failure::from_error(F, &e))?;
-        out.write(Box::into_raw(vfio_iommu_info::new(info)));
+        out.write(crate::handle::into_raw(vfio_iommu_info::new(info)));
         Ok(())
     })
 }
 
-/// The container's fd (`/dev/vfio/vfio`), for `VFIO_IOMMU_MAP_DMA` and the like. It stays
-/// owned by the handle: do not close it; it is valid until the handle is freed.
+/// The container's fd (`/dev/vfio/vfio`), for `VFIO_IOMMU_MAP_DMA` and the like. The
+/// handle owns it: the caller must not close it (nor `dup2` over it); it is valid until
+/// `vfio_iommu_info_container_free()`, which closes it. `dup` it to keep a file past the
+/// free.
 ///
 /// Returns 0 and writes `*fd`, or `VFIO_IOMMU_INFO_E_NULL`.
 ///
@@ -186,8 +204,10 @@ pub unsafe extern "C" fn vfio_iommu_info_container_group_count(
     })
 }
 
-/// The group at `index`: its fd (`/dev/vfio/N`, for `VFIO_GROUP_GET_DEVICE_FD`; owned by
-/// the handle, do not close it) and its number (-1 when its node's name is not a number).
+/// The group at `index`: its fd (`/dev/vfio/N`, for `VFIO_GROUP_GET_DEVICE_FD`) and its
+/// number (-1 when its node's name is not a number). The handle owns the fd: the caller
+/// must not close it; it is valid until `vfio_iommu_info_container_free()`, which closes
+/// it.
 ///
 /// Returns 0 and writes `*fd` and `*number`, `VFIO_IOMMU_INFO_E_RANGE`, or
 /// `VFIO_IOMMU_INFO_E_NULL`.
@@ -220,16 +240,27 @@ pub unsafe extern "C" fn vfio_iommu_info_container_group(
 /// Closes the container's and its groups' fds and frees the handle. NULL is accepted
 /// and ignored. Mappings made on the container go away with it (the kernel's rule).
 ///
+/// A pointer that is not a container handle is refused: nothing is freed and the last
+/// error says what it is. The handle's tag is cleared before its memory is freed, so a
+/// second free of the same pointer is usually refused too (a best effort: freeing twice
+/// is still undefined behaviour). Before closing each fd the handle owns, it checks that
+/// the number still names the file it opened (kcmp, against a private duplicate): when
+/// the caller closed one and the number was reused for another file, that file is left
+/// open and the handle is leaked instead, with a last error saying which fd.
+///
 /// # Safety
 /// `container` must be NULL or a handle from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_container_free(container: *mut vfio_iommu_info_container) {
-    if container.is_null() {
-        return;
-    }
-    // SAFETY: a non-NULL handle came from `Box::into_raw` in this library and, per the
-    // contract, was not freed before. Dropping closes fds and cannot unwind.
-    drop(unsafe { Box::from_raw(container) });
+    const F: &str = "vfio_iommu_info_container_free";
+    crate::result::guard_free(|| {
+        // SAFETY: per the contract, `container` is NULL or a handle of this library not
+        // freed before and used by no other thread; `take` checks its kind.
+        match unsafe { handle::take(container, F) }? {
+            Some(c) => handle::release(c.container, &c.witnesses, F),
+            None => Ok(()),
+        }
+    });
 }
 
 symbol_versions!(

@@ -318,9 +318,9 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_decode(
         let data = unsafe { args::bytes(buf, len, F) }?;
         let order = parse_byte_order(byte_order, F)?;
         let info = decode_device_info(data, order).map_err(|e| malformed(F, e))?;
-        out.write(Box::into_raw(Box::new(vfio_iommu_info_device_info {
+        out.write(crate::handle::into_raw(vfio_iommu_info_device_info {
             info,
-        })));
+        }));
         Ok(())
     })
 }
@@ -331,12 +331,11 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_decode(
 /// `info` must be NULL or an object from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_device_info_free(info: *mut vfio_iommu_info_device_info) {
-    if info.is_null() {
-        return;
-    }
-    // SAFETY: a non-NULL `info` came from `Box::into_raw` in this library and, per the
-    // contract, was not freed before. Dropping cannot unwind (plain data).
-    drop(unsafe { Box::from_raw(info) });
+    // SAFETY: per the contract, `info` is NULL or a handle of this library not freed
+    // before and used by no other thread; `take` checks its kind.
+    crate::result::guard_free(|| {
+        unsafe { crate::handle::take(info, "vfio_iommu_info_device_info_free") }.map(drop)
+    });
 }
 
 /// Copies the fixed part of the device info into `*out`, whose `size` the caller sets to
@@ -357,7 +356,7 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_header(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let i = &info.info;
         out.write_sized(vfio_iommu_info_device_header {
             size: 0,
@@ -427,7 +426,7 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_zpci_base(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let b = info
             .info
             .zpci_base()
@@ -468,7 +467,7 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_zpci_group(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let g = match info.cap("ZPCI_GROUP") {
             Some(DeviceCap::ZpciGroup(g)) => g,
             _ => return Err(info.absent("ZPCI_GROUP", F)),
@@ -637,7 +636,7 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_chain_entry(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let chain = &info.info.chain;
         let loc = chain
             .get(index)
@@ -679,9 +678,9 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_decode(
         let data = unsafe { args::bytes(buf, len, F) }?;
         let order = parse_byte_order(byte_order, F)?;
         let info = decode_region_info(data, order).map_err(|e| malformed(F, e))?;
-        out.write(Box::into_raw(Box::new(vfio_iommu_info_region_info {
+        out.write(crate::handle::into_raw(vfio_iommu_info_region_info {
             info,
-        })));
+        }));
         Ok(())
     })
 }
@@ -692,12 +691,11 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_decode(
 /// `info` must be NULL or an object from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_region_info_free(info: *mut vfio_iommu_info_region_info) {
-    if info.is_null() {
-        return;
-    }
-    // SAFETY: a non-NULL `info` came from `Box::into_raw` in this library and, per the
-    // contract, was not freed before. Dropping cannot unwind (plain data).
-    drop(unsafe { Box::from_raw(info) });
+    // SAFETY: per the contract, `info` is NULL or a handle of this library not freed
+    // before and used by no other thread; `take` checks its kind.
+    crate::result::guard_free(|| {
+        unsafe { crate::handle::take(info, "vfio_iommu_info_region_info_free") }.map(drop)
+    });
 }
 
 /// Copies the fixed part of the region info into `*out`, whose `size` the caller sets to
@@ -718,7 +716,7 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_header(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let i = &info.info;
         out.write_sized(vfio_iommu_info_region_header {
             size: 0,
@@ -775,7 +773,7 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_type(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let t: &RegionType = info
             .info
             .region_type()
@@ -860,7 +858,7 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_mmap_area(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let areas = info.info.mmap_areas();
         let a = areas
             .get(index)
@@ -917,7 +915,7 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_chain_entry(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let chain = &info.info.chain;
         let loc = chain
             .get(index)

@@ -171,7 +171,7 @@ pub struct vfio_iommu_info {
 const CAPS: [Type1Cap; 3] = [Type1Cap::IovaRange, Type1Cap::Migration, Type1Cap::DmaAvail];
 
 impl vfio_iommu_info {
-    pub(crate) fn new(info: IommuInfo) -> Box<vfio_iommu_info> {
+    pub(crate) fn new(info: IommuInfo) -> vfio_iommu_info {
         let absence_text = CAPS.map(|cap| {
             let text = info
                 .absence(cap)
@@ -179,12 +179,12 @@ impl vfio_iommu_info {
                 .unwrap_or_default();
             CString::new(text).unwrap_or_default()
         });
-        Box::new(vfio_iommu_info {
+        vfio_iommu_info {
             aperture: info.aperture(),
             holes: info.holes(),
             absence_text,
             info,
-        })
+        }
     }
 
     fn cap_index(cap_id: u32, function: &str) -> Result<usize, Failure> {
@@ -267,7 +267,7 @@ pub unsafe extern "C" fn vfio_iommu_info_decode(
         let data = unsafe { args::bytes(buf, len, F) }?;
         let order = parse_byte_order(byte_order, F)?;
         let info = decode_with_order(data, order).map_err(|e| malformed(F, e))?;
-        out.write(Box::into_raw(vfio_iommu_info::new(info)));
+        out.write(crate::handle::into_raw(vfio_iommu_info::new(info)));
         Ok(())
     })
 }
@@ -276,7 +276,8 @@ pub unsafe extern "C" fn vfio_iommu_info_decode(
 /// buffer only when the capabilities do not fit 1 KiB).
 ///
 /// `container_fd` is an open `/dev/vfio/vfio` fd with a group attached and an IOMMU model
-/// set (`VFIO_SET_IOMMU`); it stays the caller's: the library neither keeps nor closes it.
+/// set (`VFIO_SET_IOMMU`). It stays the caller's: the library neither keeps nor closes
+/// it, on success or failure.
 ///
 /// On success, returns 0 and stores a new object in `*out`, freed with
 /// `vfio_iommu_info_free()`. On failure, `*out` is untouched and the code is:
@@ -306,7 +307,7 @@ pub unsafe extern "C" fn vfio_iommu_info_query(
         // duration of the call; the borrow does not outlive it.
         let fd = unsafe { BorrowedFd::borrow_raw(container_fd) };
         let info = query_type1(fd).map_err(|e| Failure::from_error(F, &e))?;
-        out.write(Box::into_raw(vfio_iommu_info::new(info)));
+        out.write(crate::handle::into_raw(vfio_iommu_info::new(info)));
         Ok(())
     })
 }
@@ -318,12 +319,11 @@ pub unsafe extern "C" fn vfio_iommu_info_query(
 /// `info` must be NULL or an object from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_free(info: *mut vfio_iommu_info) {
-    if info.is_null() {
-        return;
-    }
-    // SAFETY: a non-NULL `info` came from `Box::into_raw` in this library and, per the
-    // contract, was not freed before. Dropping cannot unwind (plain data).
-    drop(unsafe { Box::from_raw(info) });
+    // SAFETY: per the contract, `info` is NULL or a handle of this library not freed
+    // before and used by no other thread; `take` checks its kind.
+    crate::result::guard_free(|| {
+        unsafe { crate::handle::take(info, "vfio_iommu_info_free") }.map(drop)
+    });
 }
 
 /// Copies the fixed part of the info (`argsz`, `flags`, `cap_offset`, truncation) into
@@ -344,7 +344,7 @@ pub unsafe extern "C" fn vfio_iommu_info_header(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let i = &info.info;
         out.write_sized(vfio_iommu_info_header {
             size: 0,
@@ -530,7 +530,7 @@ pub unsafe extern "C" fn vfio_iommu_info_migration(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let m = info
             .info
             .migration
@@ -663,7 +663,7 @@ pub unsafe extern "C" fn vfio_iommu_info_unknown_cap(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let caps = &info.info.unknown_caps;
         let cap = caps
             .get(index)
@@ -713,7 +713,7 @@ pub unsafe extern "C" fn vfio_iommu_info_chain_entry(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let chain = &info.info.chain;
         let loc = chain
             .get(index)
@@ -769,12 +769,15 @@ pub(crate) fn json_string(function: &str, text: String) -> Result<*mut c_char, F
 /// `s` must be NULL or a string from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_string_free(s: *mut c_char) {
-    if s.is_null() {
-        return;
-    }
-    // SAFETY: a non-NULL `s` came from `CString::into_raw` in this library and was not
-    // freed before, per the contract.
-    drop(unsafe { CString::from_raw(s) });
+    crate::result::guard_free(|| {
+        if !s.is_null() {
+            // SAFETY: a non-NULL `s` came from `CString::into_raw` in this library and was
+            // not freed before, per the contract. (A string carries no tag: it is the
+            // caller's `char *`.)
+            drop(unsafe { CString::from_raw(s) });
+        }
+        Ok(())
+    })
 }
 
 symbol_versions!(

@@ -18,6 +18,7 @@ use ::vfio_iommu_info::{Error, HostPaths, IovaRange, PciAddress};
 
 use crate::args::{self, Out, Sized32};
 use crate::container::vfio_iommu_info_container;
+use crate::handle::FdWitness;
 use crate::info::{json_string, range_failure, vfio_iommu_info, vfio_iommu_info_range};
 use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_ABSENT};
 
@@ -138,11 +139,13 @@ pub struct vfio_iommu_info_iommufd_ids {
     /// Set by the caller to `sizeof(struct vfio_iommu_info_iommufd_ids)`; on success, the
     /// number of bytes the library filled.
     pub size: u32,
-    /// The iommufd (`/dev/iommu`) fd, for `IOMMU_IOAS_MAP` and the like; owned by the
-    /// handle: do not close it.
+    /// The iommufd (`/dev/iommu`) fd, for `IOMMU_IOAS_MAP` and the like. The handle owns
+    /// it: the caller must not close it; it is valid until
+    /// `vfio_iommu_info_iommufd_free()`, which closes it.
     pub iommufd_fd: c_int,
     /// The device's fd (its VFIO cdev, bound and attached), for `VFIO_DEVICE_GET_INFO`,
-    /// region access and the like; owned by the handle: do not close it.
+    /// region access and the like. The handle owns it: the caller must not close it; it
+    /// is valid until `vfio_iommu_info_iommufd_free()`, which closes it.
     pub device_fd: c_int,
     /// The device id `VFIO_DEVICE_BIND_IOMMUFD` gave.
     pub dev_id: u32,
@@ -250,6 +253,8 @@ pub struct vfio_iommu_info_iommufd {
     /// `IOMMU_GET_HW_INFO`'s answer, or the failure (code and message) to report.
     hw: Result<HwInfo, (c_int, String)>,
     facts: DmaFacts,
+    /// The device's and the iommufd's fds, witnessed for `_free` (see `FdWitness`).
+    witnesses: [FdWitness; 2],
 }
 
 impl vfio_iommu_info_iommufd {
@@ -264,7 +269,12 @@ impl vfio_iommu_info_iommufd {
         let facts = device.facts(&ranges, hw.as_ref().ok(), paths);
         let cdev =
             CString::new(device.cdev_path().as_os_str().as_encoded_bytes()).unwrap_or_default();
+        let witnesses = [
+            FdWitness::new(device.device().as_fd()),
+            FdWitness::new(device.iommufd().as_fd()),
+        ];
         Ok(vfio_iommu_info_iommufd {
+            witnesses,
             device,
             address,
             cdev,
@@ -439,13 +449,17 @@ pub(crate) fn c_hw_info(hw: &HwInfo) -> vfio_iommu_info_hw_info {
 /// NULL, not to be freed (since 0.3).
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_backend_str(backend: u32) -> *const c_char {
+    crate::result::guard_value(c"unknown".as_ptr(), || backend_str_text(backend).as_ptr())
+}
+
+fn backend_str_text(backend: u32) -> &'static CStr {
     let text: &'static CStr = match backend {
         VFIO_IOMMU_INFO_BACKEND_TYPE1 => c"type1",
         VFIO_IOMMU_INFO_BACKEND_IOMMUFD_COMPAT => c"iommufd-compat",
         VFIO_IOMMU_INFO_BACKEND_IOMMUFD => c"iommufd",
         _ => c"unknown",
     };
-    text.as_ptr()
+    text
 }
 
 /// A static name of a `VFIO_IOMMU_INFO_SOURCE_*` code, as the JSON forms print it
@@ -454,6 +468,10 @@ pub extern "C" fn vfio_iommu_info_backend_str(backend: u32) -> *const c_char {
 /// (since 0.3).
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_source_str(source: u32) -> *const c_char {
+    crate::result::guard_value(c"unknown".as_ptr(), || source_str_text(source).as_ptr())
+}
+
+fn source_str_text(source: u32) -> &'static CStr {
     let text: &'static CStr = match source {
         VFIO_IOMMU_INFO_SOURCE_NONE => c"none",
         VFIO_IOMMU_INFO_SOURCE_TYPE1_PAGE_SIZES => c"type1:iova_pgsizes",
@@ -466,7 +484,7 @@ pub extern "C" fn vfio_iommu_info_source_str(source: u32) -> *const c_char {
         VFIO_IOMMU_INFO_SOURCE_SYSFS => c"sysfs:reserved_regions",
         _ => c"unknown",
     };
-    text.as_ptr()
+    text
 }
 
 /// The core's facts of a type1 answer for `backend`, checked.
@@ -516,7 +534,7 @@ pub unsafe extern "C" fn vfio_iommu_info_facts_type1(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let facts = type1_facts(info, backend, F)?;
         out.write_sized(c_facts(&facts));
         Ok(())
@@ -577,8 +595,8 @@ pub unsafe extern "C" fn vfio_iommu_info_container_backend(
 }
 
 /// `vfio_iommu_info_container_backend()` for a container fd the caller opened (after
-/// `VFIO_SET_IOMMU`), as `vfio_iommu_info_query()` takes it; the fd stays the caller's
-/// (since 0.3).
+/// `VFIO_SET_IOMMU`), as `vfio_iommu_info_query()` takes it (since 0.3). The fd stays the
+/// caller's: the library neither keeps nor closes it, on success or failure.
 ///
 /// Returns 0, `-EBADF` (not an open fd), `-ENOTTY` (an fd that is not a VFIO container,
 /// such as a group or device fd: the last error names it) or `VFIO_IOMMU_INFO_E_NULL`.
@@ -648,7 +666,7 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_open(
         let text = unsafe { args::utf8(pci_address, F, "pci_address") }?;
         let address = parse_address(text, F)?;
         let handle = vfio_iommu_info_iommufd::open(address, &HostPaths::default(), F)?;
-        out.write(Box::into_raw(Box::new(handle)));
+        out.write(crate::handle::into_raw(handle));
         Ok(())
     })
 }
@@ -667,16 +685,27 @@ fn parse_address(text: &str, function: &str) -> Result<PciAddress, Failure> {
 /// Closes the device (detaching and unbinding it) and then the iommufd (freeing the IOAS
 /// and its mappings), and frees the handle (since 0.3). NULL is accepted and ignored.
 ///
+/// As for `vfio_iommu_info_container_free()`: a pointer that is not an iommufd handle is
+/// refused (nothing freed, the last error says what it is), and a handle whose fd number
+/// no longer names the file it opened (the caller closed it and the number was reused)
+/// leaves that number open and is leaked, with a last error naming the fd.
+///
 /// # Safety
 /// `iommufd` must be NULL or a handle from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_iommufd_free(iommufd: *mut vfio_iommu_info_iommufd) {
-    if iommufd.is_null() {
-        return;
-    }
-    // SAFETY: a non-NULL handle came from `Box::into_raw` in this library and, per the
-    // contract, was not freed before. Dropping closes fds and cannot unwind.
-    drop(unsafe { Box::from_raw(iommufd) });
+    const F: &str = "vfio_iommu_info_iommufd_free";
+    crate::result::guard_free(|| {
+        // SAFETY: per the contract, `iommufd` is NULL or a handle of this library not freed
+        // before and used by no other thread; `take` checks its kind.
+        match unsafe { crate::handle::take(iommufd, F) }? {
+            Some(h) => {
+                let witnesses = h.witnesses;
+                crate::handle::release(h.device, &witnesses, F)
+            }
+            None => Ok(()),
+        }
+    });
 }
 
 /// The handle's fds, ids, IOVA alignment and device node, into `*out`, whose `size` the
@@ -696,7 +725,7 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_ids(
         // SAFETY: per the contract, `iommufd` is NULL or a live handle.
         let h = unsafe { args::object(iommufd, F, "iommufd") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let d = &h.device;
         out.write_sized(vfio_iommu_info_iommufd_ids {
             size: 0,
@@ -824,7 +853,7 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_hw_info(
         // SAFETY: per the contract, `iommufd` is NULL or a live handle.
         let h = unsafe { args::object(iommufd, F, "iommufd") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         match &h.hw {
             Ok(hw) => out.write_sized(c_hw_info(hw)),
             Err((code, message)) => {
@@ -855,7 +884,7 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_facts(
         // SAFETY: per the contract, `iommufd` is NULL or a live handle.
         let h = unsafe { args::object(iommufd, F, "iommufd") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         out.write_sized(c_facts(&h.facts));
         Ok(())
     })

@@ -33,7 +33,7 @@ pub const VFIO_IOMMU_INFO_PLACEMENT_NO_ROOM: u32 = 2;
 /// A guest RAM region for `vfio_iommu_info_layout_new()`, in an array the caller owns
 /// (since 0.2).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct vfio_iommu_info_ram_region {
     /// Set by the caller to `sizeof(struct vfio_iommu_info_ram_region)`, the same in every
     /// element of the array. Read, never written.
@@ -314,11 +314,11 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_new(
             placements.push(c);
             holes.push(hole);
         }
-        out.write(Box::into_raw(Box::new(vfio_iommu_info_layout {
+        out.write(crate::handle::into_raw(vfio_iommu_info_layout {
             layout,
             placements,
             holes,
-        })));
+        }));
         Ok(())
     })
 }
@@ -331,12 +331,11 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_new(
 /// `layout` must be NULL or a layout from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_layout_free(layout: *mut vfio_iommu_info_layout) {
-    if layout.is_null() {
-        return;
-    }
-    // SAFETY: a non-NULL `layout` came from `Box::into_raw` in this library and, per the
-    // contract, was not freed before. Dropping plain data cannot unwind.
-    drop(unsafe { Box::from_raw(layout) });
+    // SAFETY: per the contract, `layout` is NULL or a handle of this library not freed
+    // before and used by no other thread; `take` checks its kind.
+    crate::result::guard_free(|| {
+        unsafe { crate::handle::take(layout, "vfio_iommu_info_layout_free") }.map(drop)
+    });
 }
 
 /// The number of placements: one per region, in the order the regions were given.
@@ -378,7 +377,7 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_placement(
         // SAFETY: per the contract, `layout` is NULL or a live layout.
         let l = unsafe { args::object(layout, F, "layout") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         out.write_sized(l.placements[l.placement_index(index, F)?]);
         Ok(())
     })
@@ -409,7 +408,7 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_hole_cause(
         // SAFETY: per the contract, `layout` is NULL or a live layout.
         let l = unsafe { args::object(layout, F, "layout") }?;
         let out = Out::new(region, F, "region")?;
-        out.check_size(F, "region")?;
+        let out = out.check_size(F, "region")?;
         let cause = match &l.holes[l.placement_index(index, F)?] {
             Some(hole) => hole.cause(cause_index, F)?,
             None => return Err(range_failure(F, cause_index, 0)),
@@ -437,7 +436,7 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_mappings(
         // SAFETY: per the contract, `layout` is NULL or a live layout.
         let l = unsafe { args::object(layout, F, "layout") }?;
         let out = Out::new(out, F, "out")?;
-        out.check_size(F, "out")?;
+        let out = out.check_size(F, "out")?;
         let layout = &l.layout;
         out.write_sized(vfio_iommu_info_mappings {
             size: 0,

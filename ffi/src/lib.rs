@@ -33,6 +33,7 @@ macro_rules! symbol_versions {
 // device info and region info, then iommufd and the facts with their sources.
 mod args;
 mod container;
+mod handle;
 mod info;
 mod result;
 mod span;
@@ -58,7 +59,7 @@ pub use result::*;
 pub use space::*;
 pub use span::*;
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr};
 
 /// The major version this header belongs to; the SONAME is `libvfio_iommu_info.so.0`
 /// while it is 0.
@@ -73,17 +74,22 @@ pub const VFIO_IOMMU_INFO_VERSION_PATCH: u32 = 0;
 /// `VFIO_IOMMU_INFO_VERSION_*` macros.
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_version() -> u32 {
-    (VFIO_IOMMU_INFO_VERSION_MAJOR << 16)
+    const VERSION: u32 = (VFIO_IOMMU_INFO_VERSION_MAJOR << 16)
         | (VFIO_IOMMU_INFO_VERSION_MINOR << 8)
-        | VFIO_IOMMU_INFO_VERSION_PATCH
+        | VFIO_IOMMU_INFO_VERSION_PATCH;
+    result::guard_value(VERSION, || VERSION)
 }
 
 /// The version of the library loaded at run time as a static NUL-terminated string
 /// (`"0.3.0"`); never NULL, not to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_version_string() -> *const c_char {
-    const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
-    VERSION.as_ptr().cast()
+    const VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("the package version holds a NUL"),
+        };
+    result::guard_value(VERSION.as_ptr(), || VERSION.as_ptr())
 }
 
 symbol_versions!("VFIO_IOMMU_INFO_0": vfio_iommu_info_version, vfio_iommu_info_version_string);

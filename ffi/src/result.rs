@@ -136,40 +136,82 @@ thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
 }
 
-fn set_last_error(message: String) {
+/// Runs `f` on this thread's last-error slot, or does nothing when there is none to use:
+/// the storage is already destroyed (a call from a `pthread_key_create` destructor, which
+/// glibc runs after the thread's Rust thread-locals) or borrowed (re-entered). Never
+/// panics: `LocalKey::with` and `RefCell::borrow_mut` would, and a panic here would abort
+/// the host process. The call itself still works and returns its code; only its message
+/// is not kept.
+fn with_last_error<R>(f: impl FnOnce(&mut Option<CString>) -> R) -> Option<R> {
+    LAST_ERROR
+        .try_with(|slot| slot.try_borrow_mut().ok().map(|mut slot| f(&mut slot)))
+        .ok()
+        .flatten()
+}
+
+pub(crate) fn set_last_error(message: String) {
     // A message cannot hold NUL bytes in C; the library's messages never do, but a path
     // given by the caller could.
     let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
-    LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(message));
+    with_last_error(|slot| *slot = Some(message));
 }
 
 fn clear_last_error() {
-    LAST_ERROR.with(|slot| {
-        if let Ok(mut slot) = slot.try_borrow_mut() {
-            *slot = None;
-        }
-    });
+    with_last_error(|slot| *slot = None);
 }
 
-/// The panic boundary: runs `body`, turns its failure or panic into a code and a last
-/// error message, and never lets a panic unwind into C.
-pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> c_int {
-    clear_last_error();
-    let failure = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => return VFIO_IOMMU_INFO_OK,
-        Ok(Err(failure)) => failure,
-        Err(payload) => Failure::new(
-            VFIO_IOMMU_INFO_E_INTERNAL,
-            format!(
-                "internal error: vfio-iommu-info panicked ({}); this is a bug, please report it",
-                panic_message(payload.as_ref())
-            ),
+/// The message of a caught panic, as the last error reports it.
+fn panic_failure(payload: &(dyn Any + Send)) -> Failure {
+    Failure::new(
+        VFIO_IOMMU_INFO_E_INTERNAL,
+        format!(
+            "internal error: vfio-iommu-info panicked ({}); this is a bug, please report it",
+            panic_message(payload)
         ),
-    };
-    // Formatting the message could itself panic (out of memory aborts instead).
+    )
+}
+
+/// Keeps `failure`'s message as the last error and returns its code. Formatting or
+/// storing the message could itself panic (out of memory aborts instead): caught.
+fn report(failure: Failure) -> c_int {
     let code = failure.code;
     let _ = catch_unwind(AssertUnwindSafe(|| set_last_error(failure.message)));
     code
+}
+
+/// The panic boundary of every `int`-returning export: resets the last error, runs
+/// `body`, turns its failure or panic into a code and a last error message, and never
+/// lets a panic unwind into C.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> c_int {
+    clear_last_error();
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => VFIO_IOMMU_INFO_OK,
+        Ok(Err(failure)) => report(failure),
+        Err(payload) => report(panic_failure(payload.as_ref())),
+    }
+}
+
+/// The panic boundary of the `_free` functions: runs `body`, which refuses what it
+/// cannot free (a pointer that is not a handle of its kind, a handle whose fd is no
+/// longer its own). They return nothing, so they leave the last error alone except to
+/// keep such a refusal (or a caught panic) there.
+pub(crate) fn guard_free(body: impl FnOnce() -> Result<(), Failure>) {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => {}
+        Ok(Err(failure)) => {
+            report(failure);
+        }
+        Err(payload) => {
+            report(panic_failure(payload.as_ref()));
+        }
+    }
+}
+
+/// The panic boundary of the exports that return a value and no code (strings, the
+/// version): `fallback` (a static string, never NULL where the header promises a string)
+/// when `body` panics; the last error is left alone.
+pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> &str {
@@ -186,18 +228,21 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 /// address, ioctl, byte offset) and what to do.
 ///
 /// Returns a NUL-terminated string owned by the library, never NULL: empty when the last
-/// int-returning call on this thread succeeded. It stays valid until the next
-/// int-returning call on this thread, which resets it; copy it to keep it longer. The
-/// functions that return no `int` leave it alone.
+/// int-returning call on this thread succeeded, or when no message could be kept: in a
+/// call made while the thread exits (from a `pthread_key_create` destructor, which runs
+/// after the thread's own storage is gone) every function still works and returns its
+/// code, but its message is not kept. It stays valid until the next int-returning call
+/// on this thread, which resets it; copy it to keep it longer. The functions that return
+/// no `int` leave it alone (a `_free` function keeps a message there only when it refuses
+/// a pointer).
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_last_error() -> *const c_char {
-    catch_unwind(|| {
-        LAST_ERROR.with(|slot| match slot.try_borrow() {
-            Ok(slot) => slot.as_deref().map_or(c"".as_ptr(), CStr::as_ptr),
-            Err(_) => c"".as_ptr(),
-        })
+    guard_value(c"".as_ptr(), || {
+        // The slot's string lives until the next int-returning call on this thread resets
+        // it; with no slot (thread-locals destroyed, a re-entered call), the empty string.
+        with_last_error(|slot| slot.as_deref().map_or(c"".as_ptr(), CStr::as_ptr))
+            .unwrap_or(c"".as_ptr())
     })
-    .unwrap_or(c"".as_ptr())
 }
 
 /// A static description of a code this library returns: `0`, a negative errno, or a
@@ -208,6 +253,12 @@ pub extern "C" fn vfio_iommu_info_last_error() -> *const c_char {
 /// `vfio_iommu_info_last_error()`.
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_strerror(code: c_int) -> *const c_char {
+    guard_value(c"(vfio-iommu-info: strerror failed)".as_ptr(), || {
+        strerror_text(code).as_ptr()
+    })
+}
+
+fn strerror_text(code: c_int) -> &'static CStr {
     let text: &'static CStr = match code {
         VFIO_IOMMU_INFO_OK => c"success",
         VFIO_IOMMU_INFO_E_MALFORMED => c"malformed buffer",
@@ -247,7 +298,7 @@ pub extern "C" fn vfio_iommu_info_strerror(code: c_int) -> *const c_char {
         c if (-4095..0).contains(&c) => errno_text(-c),
         _ => c"not a vfio-iommu-info result code",
     };
-    text.as_ptr()
+    text
 }
 
 /// Static text for the errnos VFIO and its files return.
@@ -347,6 +398,38 @@ mod tests {
         // A NUL in a message (from a caller's path) does not lose the message.
         guard(|| Err(Failure::new(VFIO_IOMMU_INFO_E_INVALID, "a\0b")));
         assert_eq!(last(), "a\\0b");
+    }
+
+    #[test]
+    fn the_boundaries_of_free_and_string_functions_catch_panics() {
+        guard(|| Ok(()));
+        guard_free(|| Ok(()));
+        assert_eq!(last(), "", "a _free that frees leaves the last error alone");
+        guard_free(|| panic!("in free"));
+        assert!(last().contains("panicked (in free)"), "{}", last());
+        guard_free(|| Err(Failure::invalid("f_free", "not a handle")));
+        assert_eq!(last(), "f_free: not a handle");
+        assert_eq!(guard_value(7, || panic!("in a string function")), 7);
+        assert_eq!(
+            last(),
+            "f_free: not a handle",
+            "guard_value leaves the last error alone"
+        );
+    }
+
+    #[test]
+    fn a_re_entered_last_error_is_skipped_not_a_panic() {
+        guard(|| Err(Failure::invalid("f", "kept")));
+        LAST_ERROR.with(|slot| {
+            let _held = slot.borrow_mut();
+            // Storing and reading while the slot is borrowed: skipped, no panic.
+            assert_eq!(
+                guard(|| Err(Failure::invalid("g", "lost"))),
+                VFIO_IOMMU_INFO_E_INVALID
+            );
+            assert_eq!(last(), "");
+        });
+        assert_eq!(last(), "f: kept");
     }
 
     #[test]

@@ -166,12 +166,12 @@ pub struct vfio_iommu_info_space {
 }
 
 impl vfio_iommu_info_space {
-    fn new(space: IovaSpace) -> Box<vfio_iommu_info_space> {
-        Box::new(vfio_iommu_info_space {
+    fn new(space: IovaSpace) -> vfio_iommu_info_space {
+        vfio_iommu_info_space {
             holes: space.holes().iter().cloned().map(CHole::new).collect(),
             reserved: space.reserved(),
             space,
-        })
+        }
     }
 
     fn hole(&self, index: usize, function: &str) -> Result<&CHole, Failure> {
@@ -203,7 +203,7 @@ fn emit(
             format!("{function}: the space's IOVA ranges {a} and {b} overlap; this is a bug, please report it"),
         ));
     }
-    out.write(Box::into_raw(vfio_iommu_info_space::new(space)));
+    out.write(crate::handle::into_raw(vfio_iommu_info_space::new(space)));
     Ok(())
 }
 
@@ -338,12 +338,11 @@ pub unsafe extern "C" fn vfio_iommu_info_space_new(
 /// `space` must be NULL or a space from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_space_free(space: *mut vfio_iommu_info_space) {
-    if space.is_null() {
-        return;
-    }
-    // SAFETY: a non-NULL `space` came from `Box::into_raw` in this library and, per the
-    // contract, was not freed before. Dropping plain data cannot unwind.
-    drop(unsafe { Box::from_raw(space) });
+    // SAFETY: per the contract, `space` is NULL or a handle of this library not freed
+    // before and used by no other thread; `take` checks its kind.
+    crate::result::guard_free(|| {
+        unsafe { crate::handle::take(space, "vfio_iommu_info_space_free") }.map(drop)
+    });
 }
 
 /// The number of usable IOVA ranges.
@@ -512,7 +511,7 @@ pub unsafe extern "C" fn vfio_iommu_info_space_hole(
         // SAFETY: per the contract, `space` is NULL or a live space.
         let s = unsafe { args::object(space, F, "space") }?;
         let out = Out::new(hole, F, "hole")?;
-        out.check_size(F, "hole")?;
+        let out = out.check_size(F, "hole")?;
         out.write_sized(s.hole(index, F)?.view());
         Ok(())
     })
@@ -542,7 +541,7 @@ pub unsafe extern "C" fn vfio_iommu_info_space_hole_cause(
         // SAFETY: per the contract, `space` is NULL or a live space.
         let s = unsafe { args::object(space, F, "space") }?;
         let out = Out::new(region, F, "region")?;
-        out.check_size(F, "region")?;
+        let out = out.check_size(F, "region")?;
         out.write_sized(s.hole(hole_index, F)?.cause(cause_index, F)?);
         Ok(())
     })
@@ -651,7 +650,7 @@ pub unsafe extern "C" fn vfio_iommu_info_space_check(
         // SAFETY: per the contract, `space` is NULL or a live space.
         let s = unsafe { args::object(space, F, "space") }?;
         let out = Out::new(verdict, F, "verdict")?;
-        out.check_size(F, "verdict")?;
+        let out = out.check_size(F, "verdict")?;
         out.write_sized(span_verdict(F, s.space.check(iova, len))?);
         Ok(())
     })
@@ -710,7 +709,7 @@ pub(crate) mod tests_support {
     /// A space object for a model built in a test (with reserved regions, which only
     /// `vfio_iommu_info_space_from_container()` attaches otherwise).
     pub(crate) fn boxed(space: IovaSpace) -> *mut vfio_iommu_info_space {
-        Box::into_raw(vfio_iommu_info_space::new(space))
+        crate::handle::into_raw(vfio_iommu_info_space::new(space))
     }
 }
 

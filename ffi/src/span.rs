@@ -79,7 +79,7 @@ pub unsafe extern "C" fn vfio_iommu_info_check(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, F, "info") }?;
         let out = Out::new(verdict, F, "verdict")?;
-        out.check_size(F, "verdict")?;
+        let out = out.check_size(F, "verdict")?;
         let model = &info.info;
         let ranges = model.iova_ranges.present().map_or(&[][..], Vec::as_slice);
         let v = span_verdict(F, check_span(ranges, model.iova_pgsizes, iova, len))?;
@@ -138,6 +138,12 @@ pub(crate) fn span_verdict(
 /// A static description of a `VFIO_IOMMU_INFO_SPAN_*` code; never NULL, not to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_span_problem_str(problem: u32) -> *const c_char {
+    crate::result::guard_value(c"unknown".as_ptr(), || {
+        span_problem_str_text(problem).as_ptr()
+    })
+}
+
+fn span_problem_str_text(problem: u32) -> &'static CStr {
     let text: &'static CStr = match problem {
         VFIO_IOMMU_INFO_SPAN_OK => c"can be mapped",
         VFIO_IOMMU_INFO_SPAN_EMPTY => c"the span is empty",
@@ -159,7 +165,7 @@ pub extern "C" fn vfio_iommu_info_span_problem_str(problem: u32) -> *const c_cha
         }
         _ => c"not a VFIO_IOMMU_INFO_SPAN_* code",
     };
-    text.as_ptr()
+    text
 }
 
 symbol_versions!("VFIO_IOMMU_INFO_0": vfio_iommu_info_check, vfio_iommu_info_span_problem_str,);
