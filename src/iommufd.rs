@@ -165,6 +165,18 @@ impl Iommufd {
         })
     }
 
+    /// An `Iommufd` over any file, unchecked, for the fuzz target `iommufd` (fuzz/), whose
+    /// fake kernel answers every call. Not part of the API: only with the `__fuzzing`
+    /// feature.
+    #[cfg(feature = "__fuzzing")]
+    #[doc(hidden)]
+    pub fn fuzz_unchecked(file: std::fs::File, path: &Path) -> Iommufd {
+        Iommufd {
+            fd: file.into(),
+            path: path.to_owned(),
+        }
+    }
+
     /// `iova_ranges_using` for the fuzz target `iommufd` (fuzz/), which drives a fake
     /// kernel from its input. Not part of the API: only with the `__fuzzing` feature.
     #[cfg(feature = "__fuzzing")]
