@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -95,3 +96,13 @@ def lab() -> Lab:
         groups=groups,
         devices=(_env("LAB_EDU_BDFS") or "").split(),
     )
+
+
+def is_closed(fd: int) -> bool:
+    """Whether nothing is open under `fd` (fstat says EBADF)."""
+    try:
+        os.fstat(fd)
+    except OSError as e:
+        assert e.errno == errno.EBADF
+        return True
+    return False

@@ -6,7 +6,6 @@ ownership is one piece of code, which the private _FdOwnerForTests runs on any f
 
 from __future__ import annotations
 
-import errno
 import gc
 import os
 import warnings
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import is_closed
 from vfio_iommu_info import _native
 
 Owner = _native._FdOwnerForTests  # type: ignore[attr-defined]
@@ -29,15 +29,6 @@ def path(tmp_path: Path) -> Path:
 def same_file(fd: int, path: Path) -> bool:
     st, want = os.fstat(fd), os.stat(path)
     return (st.st_dev, st.st_ino) == (want.st_dev, want.st_ino)
-
-
-def is_closed(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError as e:
-        assert e.errno == errno.EBADF
-        return True
-    return False
 
 
 @pytest.fixture

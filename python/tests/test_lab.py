@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 import vfio_iommu_info as vii
-from conftest import Lab, cli_json
+from conftest import Lab, cli_json, is_closed
 
 MSI_HOLE = vii.IovaRange(0xFEE00000, 0xFEEFFFFF)
 TOP = 2**64 - 1
@@ -466,15 +466,6 @@ def test_lab_a_group_fd_and_a_container_without_iommu_model_are_refused(lab: Lab
     finally:
         os.close(group)
         os.close(container)
-
-
-def is_closed(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError as e:
-        assert e.errno == errno.EBADF
-        return True
-    return False
 
 
 def test_lab_a_container_never_closes_a_fileno_closed_behind_its_back(lab: Lab) -> None:
