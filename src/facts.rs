@@ -6,12 +6,26 @@
 
 use std::fmt;
 
+use crate::decode::hw_info::{HwData, HwInfo};
+use crate::decode::ioas::IoasRanges;
+use crate::decode::type1::{Absence, IommuInfo, Type1Cap};
 use crate::error::Error;
-use crate::hw_info::{HwData, HwInfo};
-use crate::iommufd::{ContainerBackend, IoasRanges};
 use crate::iova::{IovaRange, PageSizes};
-use crate::sysfs::ReservedRegion;
-use crate::type1::{Absence, IommuInfo, Type1Cap};
+use crate::sys::sysfs::ReservedRegion;
+
+/// What answers `IOMMU_VFIO_IOAS` on a type1 container fd: iommufd's VFIO compatibility
+/// (`CONFIG_IOMMUFD_VFIO_CONTAINER`, where `/dev/vfio/vfio` is served by iommufd) or the
+/// real VFIO container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerBackend {
+    /// The VFIO container with `vfio_iommu_type1`.
+    Vfio,
+    /// iommufd's compatibility container; `ioas` is its IOAS once `VFIO_SET_IOMMU` made one.
+    IommufdCompat {
+        /// The compat IOAS id, when there is one.
+        ioas: Option<u32>,
+    },
+}
 
 /// Which kernel interface answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -154,7 +168,7 @@ pub struct DmaFacts {
 impl DmaFacts {
     /// The facts of a `VFIO_IOMMU_GET_INFO` answer; `backend` says whether a real type1
     /// container or iommufd's compatibility container gave it (see
-    /// [`crate::iommufd::container_backend`]).
+    /// `query::iommufd::container_backend`).
     pub fn from_type1(info: &IommuInfo, backend: Backend) -> DmaFacts {
         let compat = backend == Backend::IommufdCompat;
         let mut notes = Vec::new();
@@ -343,7 +357,7 @@ fn absence_note(cap: Type1Cap, absence: Option<Absence>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::type1::Reported;
+    use crate::decode::type1::Reported;
 
     fn type1_info(dma_avail: Reported<u32>) -> IommuInfo {
         IommuInfo {
@@ -431,9 +445,10 @@ mod tests {
 
     #[test]
     fn sysfs_regions_are_a_fact_or_a_note() {
-        let regions =
-            crate::sysfs::parse_reserved_regions("0x00000000fee00000 0x00000000feefffff msi\n")
-                .unwrap();
+        let regions = crate::sys::sysfs::parse_reserved_regions(
+            "0x00000000fee00000 0x00000000feefffff msi\n",
+        )
+        .unwrap();
         let t = DmaFacts::from_type1(&type1_info(Reported::Present(1)), Backend::Type1);
         let with = t.clone().with_sysfs(Ok(regions.clone()));
         assert_eq!(

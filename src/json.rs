@@ -31,10 +31,10 @@ pub const CONTRACT_KEYS: [&str; 8] = [
     "unknown_caps",
 ];
 
+use crate::decode::type1::{IommuInfo, Reported, Type1Cap};
 use crate::iova::{IovaRange, SpanProblem};
-use crate::layout::{Conflict, Layout, Placement};
-use crate::space::{Hole, IovaSpace};
-use crate::type1::{IommuInfo, Reported, Type1Cap};
+use crate::plan::layout::{Conflict, Layout, Placement};
+use crate::plan::space::{Hole, IovaSpace};
 
 /// `{"start": .., "end": ..}`.
 pub fn range(r: &IovaRange) -> Value {
@@ -245,7 +245,7 @@ pub fn facts_to_json(f: &crate::facts::DmaFacts) -> Value {
     })
 }
 
-/// The JSON form of [`HwInfo`](crate::hw_info::HwInfo): `type` (name), `data_type`,
+/// The JSON form of [`HwInfo`](crate::decode::hw_info::HwInfo): `type` (name), `data_type`,
 /// `data_len`, `truncated`, `capabilities` (integer or `null` before Linux 6.7),
 /// `max_pasid_log2`, `data` (hex string of the bytes received), and `decoded`: `null`, or
 /// the registers with what they mean (`{"intel_vtd": {"cap", "ecap", "flags",
@@ -253,8 +253,8 @@ pub fn facts_to_json(f: &crate::facts::DmaFacts) -> Value {
 /// "first_stage_page_sizes", "scalable_mode", "dirty_tracking_hardware", "nested",
 /// "interrupt_remapping"}}`, `{"arm_smmuv3": {...}}`, `{"amd": {...}}`), or
 /// `{"error": message}`.
-pub fn hw_info_to_json(hw: &crate::hw_info::HwInfo) -> Value {
-    use crate::hw_info::HwData;
+pub fn hw_info_to_json(hw: &crate::decode::hw_info::HwInfo) -> Value {
+    use crate::decode::hw_info::HwData;
     let decoded = match hw.decode() {
         Ok(HwData::None) => Value::Null,
         Ok(HwData::IntelVtd(v)) => json!({ "intel_vtd": {
@@ -296,7 +296,7 @@ pub fn hw_info_to_json(hw: &crate::hw_info::HwInfo) -> Value {
     })
 }
 
-/// The JSON form of [`DeviceInfo`](crate::device_info::DeviceInfo)
+/// The JSON form of [`DeviceInfo`](crate::decode::device_info::DeviceInfo)
 /// (`vfio-iommu-info device --json`, `decode --kind device --json`): `argsz`, `flags`,
 /// `num_regions`, `num_irqs`, `cap_offset` (or `null`), `caps_truncated`, `dma_window`
 /// (ZPCI_BASE's `[start_dma, end_dma]` or `null`), and `caps` in chain order, each with
@@ -304,8 +304,8 @@ pub fn hw_info_to_json(hw: &crate::hw_info::HwInfo) -> Value {
 /// pft gid fh`; `zpci_group`: `dasm msi_addr flags mui noi maxstbl zpci_version
 /// imaxstbl`; `zpci_util`/`zpci_pfip`: `bytes` as hex; `pci_atomic_comp`: `flags`;
 /// unknown: `id offset bytes`).
-pub fn device_info_to_json(d: &crate::device_info::DeviceInfo) -> Value {
-    use crate::device_info::DeviceCap;
+pub fn device_info_to_json(d: &crate::decode::device_info::DeviceInfo) -> Value {
+    use crate::decode::device_info::DeviceCap;
     let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let caps: Vec<Value> = d
         .caps
@@ -348,13 +348,13 @@ pub fn device_info_to_json(d: &crate::device_info::DeviceInfo) -> Value {
     })
 }
 
-/// The JSON form of [`RegionInfo`](crate::region_info::RegionInfo): `index`, `argsz`,
+/// The JSON form of [`RegionInfo`](crate::decode::region_info::RegionInfo): `index`, `argsz`,
 /// `flags`, `size`, `offset`, `cap_offset` (or `null`), `caps_truncated`, and `caps` in
 /// chain order, each with `name` and `version` and its fields (`SPARSE_MMAP`: `areas`
 /// `[{"offset", "size"}]`; `TYPE`: `type`, `subtype`, `type_name` (or `null`);
 /// `NVLINK2_SSATGT`: `tgt`; `NVLINK2_LNKSPD`: `link_speed`; unknown: `id`, `offset`).
-pub fn region_info_to_json(r: &crate::region_info::RegionInfo) -> Value {
-    use crate::region_info::RegionCap;
+pub fn region_info_to_json(r: &crate::decode::region_info::RegionInfo) -> Value {
+    use crate::decode::region_info::RegionCap;
     let caps: Vec<Value> = r
         .caps
         .iter()
@@ -398,7 +398,7 @@ pub fn region_info_to_json(r: &crate::region_info::RegionInfo) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::{CapSpec, KernelState};
+    use crate::decode::encode::{CapSpec, KernelState};
 
     #[test]
     fn the_contract_keys_and_exact_integers() {
@@ -426,8 +426,8 @@ mod tests {
 
     #[test]
     fn space_and_layout_objects() {
-        use crate::layout::{guest_layout, RamRegion};
-        use crate::sysfs::{RegionKind, ReservedRegion};
+        use crate::plan::layout::{guest_layout, RamRegion};
+        use crate::sys::sysfs::{RegionKind, ReservedRegion};
         let r = |s, e| IovaRange::new(s, e).unwrap();
         let space = IovaSpace::new(
             &[r(0, 0xfedf_ffff), r(0xfef0_0000, 0x7f_ffff_ffff)],

@@ -33,47 +33,46 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-pub mod alloc;
-mod bytes;
-pub mod cdev;
-pub mod chain;
-pub mod device;
-pub mod device_info;
-pub mod encode;
+pub mod decode;
 mod error;
 pub mod facts;
-mod free_space;
-pub mod hw_info;
-pub mod ioctl;
-pub mod iommufd;
 pub mod iova;
 #[cfg(feature = "json")]
 pub mod json;
-pub mod layout;
-pub mod node;
-pub mod open;
+pub mod plan;
 pub mod query;
-pub mod region_info;
-pub mod space;
-pub mod sysfs;
-pub mod type1;
-pub mod uapi;
+pub mod sys;
 
-pub use alloc::{AllocError, IovaAllocator};
-pub use bytes::{ByteOrder, ParseByteOrderError};
+// The front door: what most users need, by name. The layers stay reachable by path
+// (`vfio_iommu_info::query::iommufd::Iommufd`) for the rest.
+pub use decode::bytes::{ByteOrder, ParseByteOrderError};
+pub use decode::chain::UnknownCap;
+pub use decode::type1::{
+    decode, decode_with_order, Absence, InfoView, IommuInfo, Migration, Reported, Type1Cap,
+};
+pub use error::{DecodeError, DecodeErrorKind, Errno, Error, GroupBlocker};
+pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
+pub use plan::alloc::{AllocError, IovaAllocator};
+pub use plan::layout::{guest_layout, Conflict, Layout, LayoutError, Placement, RamRegion};
+pub use plan::space::{Hole, IovaSpace};
+pub use query::container::{open_and_query, Container, Group, HostPaths, Target};
+pub use query::get_info::query_type1;
+pub use sys::sysfs::{PciAddress, RegionKind, ReservedRegion, Sysfs};
+
+// The paths of 0.3 (one flat module per file), kept during 0.x so dependents keep
+// building; new code uses the layers above.
+#[doc(hidden)]
+pub use decode::{bytes, chain, device_info, encode, hw_info, region_info, type1};
+#[doc(hidden)]
+pub use plan::{alloc, layout, space};
+#[doc(hidden)]
+pub use query::container as open;
+#[doc(hidden)]
+pub use query::{cdev, device, iommufd};
+#[doc(hidden)]
+pub use sys::{ioctl, node, sysfs, uapi};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
-pub use error::{DecodeError, DecodeErrorKind, Errno, Error, GroupBlocker};
-pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
-pub use layout::{guest_layout, Conflict, Layout, LayoutError, Placement, RamRegion};
-pub use open::{open_and_query, Container, Group, HostPaths, Target};
-pub use query::query_type1;
-pub use space::{Hole, IovaSpace};
-pub use sysfs::{PciAddress, RegionKind, ReservedRegion, Sysfs};
-pub use type1::{
-    decode, decode_with_order, Absence, InfoView, IommuInfo, Migration, Reported, Type1Cap,
-    UnknownCap,
-};

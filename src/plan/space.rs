@@ -2,9 +2,9 @@
 //! window"), the holes inside it with the reserved regions that cause them, the list a
 //! virtual IOMMU must advertise as reserved, and the check of a span.
 
+use crate::decode::type1::IommuInfo;
 use crate::iova::{self, check_span, IovaRange, PageSizes, SpanProblem};
-use crate::sysfs::ReservedRegion;
-use crate::type1::IommuInfo;
+use crate::sys::sysfs::ReservedRegion;
 
 /// A hole inside the aperture, with the reserved regions (from sysfs `reserved_regions`
 /// of the container's groups) that account for it; empty when none is known.
@@ -140,7 +140,7 @@ impl IovaSpace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sysfs::RegionKind;
+    use crate::sys::sysfs::RegionKind;
 
     fn r(start: u64, end: u64) -> IovaRange {
         IovaRange::new(start, end).unwrap()

@@ -6,11 +6,14 @@
 
 use std::fmt;
 
-use crate::bytes::{ByteOrder, Fields, Reader};
-use crate::chain::{self, CapChain, RawCap};
+use crate::decode::bytes::{ByteOrder, Fields, Reader};
+use crate::decode::chain::{self, CapChain, RawCap};
+pub use crate::decode::chain::{CapLocation, UnknownCap};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::iova::{self, IovaRange, PageSizes};
-use crate::uapi::{self, cap_dma_avail, cap_header, cap_iova_range, cap_migration, type1_info};
+use crate::sys::uapi::{
+    self, cap_dma_avail, cap_header, cap_iova_range, cap_migration, type1_info,
+};
 
 const STRUCTURE: &str = "struct vfio_iommu_type1_info";
 
@@ -196,32 +199,6 @@ pub struct Migration {
     pub pgsize_bitmap: PageSizes,
     /// Largest dirty bitmap the kernel returns in one call, in bytes.
     pub max_dirty_bitmap_size: u64,
-}
-
-/// A capability of the chain whose id this library does not know, kept raw.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct UnknownCap {
-    /// The capability id.
-    pub id: u16,
-    /// Its version.
-    pub version: u16,
-    /// Offset of its header from the start of the buffer.
-    pub offset: usize,
-    /// Its bytes, header included, up to the next capability or the end of the buffer
-    /// (so they may include padding or bytes the kernel never wrote: its length is not
-    /// knowable without knowing the capability).
-    pub bytes: Vec<u8>,
-}
-
-/// Where a capability sits in the chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CapLocation {
-    /// The capability id.
-    pub id: u16,
-    /// Its version.
-    pub version: u16,
-    /// Offset of its header from the start of the buffer.
-    pub offset: usize,
 }
 
 /// What the `CAPS` flag and `cap_offset` say about the chain.
@@ -503,7 +480,7 @@ fn walk_ascending(reader: Reader<'_>, first: u32) -> Option<Found<'_>> {
     // Each capability starts at least a header above the previous one, so a buffer this
     // small holds no more of them than the full walk's hop bound: no hop count is needed.
     // (Kernels need a few hundred bytes; a larger buffer takes the full walk.)
-    if bytes.len() > type1_info::PAD + cap_header::SIZE * crate::chain::MAX_CHAIN_CAPS {
+    if bytes.len() > type1_info::PAD + cap_header::SIZE * crate::decode::chain::MAX_CHAIN_CAPS {
         return None;
     }
     let mut found = Found::default();
@@ -823,8 +800,8 @@ pub fn decode_with_order(buf: &[u8], order: ByteOrder) -> Result<IommuInfo, Deco
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bytes::{put_u16, put_u32};
-    use crate::encode::{CapSpec, KernelState};
+    use crate::decode::bytes::{put_u16, put_u32};
+    use crate::decode::encode::{CapSpec, KernelState};
     use proptest::prelude::*;
 
     fn arb_cap() -> impl Strategy<Value = CapSpec> {
@@ -868,7 +845,7 @@ mod tests {
             ],
         );
         let small = k.encode();
-        let limit = type1_info::PAD + cap_header::SIZE * crate::chain::MAX_CHAIN_CAPS;
+        let limit = type1_info::PAD + cap_header::SIZE * crate::decode::chain::MAX_CHAIN_CAPS;
         for len in [limit, limit + 1, 1 << 20] {
             let big = k.encode_into_len(len, 0xa5);
             let r = Reader::new(&big, ByteOrder::Native);
@@ -877,7 +854,7 @@ mod tests {
             assert_eq!((a.iova_ranges, a.dma_avail), (b.iova_ranges, b.dma_avail));
         }
         // MAX_CHAIN_CAPS + 1 unknown caps, ascending, in a buffer just large enough.
-        let n = crate::chain::MAX_CHAIN_CAPS + 1;
+        let n = crate::decode::chain::MAX_CHAIN_CAPS + 1;
         let mut buf = KernelState::padded(0x1000, vec![]).encode_into_len(24 + 8 * n, 0);
         put_u32(&mut buf, 4, 3, ByteOrder::Native);
         put_u32(&mut buf, type1_info::CAP_OFFSET, 24, ByteOrder::Native);

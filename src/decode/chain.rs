@@ -9,10 +9,35 @@
 //! therefore accepts any order, reads unaligned, checks every header against the buffer,
 //! and stops a loop with a hop bound.
 
-use crate::bytes::{ByteOrder, Fields, Reader};
+use crate::decode::bytes::{ByteOrder, Fields, Reader};
 use crate::error::{DecodeError, DecodeErrorKind};
-use crate::type1::{CapLocation, UnknownCap};
-use crate::uapi::cap_header;
+use crate::sys::uapi::cap_header;
+
+/// A capability of the chain whose id this library does not know, kept raw.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UnknownCap {
+    /// The capability id.
+    pub id: u16,
+    /// Its version.
+    pub version: u16,
+    /// Offset of its header from the start of the buffer.
+    pub offset: usize,
+    /// Its bytes, header included, up to the next capability or the end of the buffer
+    /// (so they may include padding or bytes the kernel never wrote: its length is not
+    /// knowable without knowing the capability).
+    pub bytes: Vec<u8>,
+}
+
+/// Where a capability sits in the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CapLocation {
+    /// The capability id.
+    pub id: u16,
+    /// Its version.
+    pub version: u16,
+    /// Offset of its header from the start of the buffer.
+    pub offset: usize,
+}
 
 /// The most capabilities one chain may hold. Real chains hold at most a handful; the
 /// bound keeps a hostile 64 MiB buffer from costing millions of hops.

@@ -6,10 +6,10 @@
 //! returns its own length in `data_len`: a caller's buffer that was too small is a
 //! *silent* truncation unless `data_len` is compared, which [`HwInfo::truncated`] does.
 
-use crate::bytes::{ByteOrder, Reader};
+use crate::decode::bytes::{ByteOrder, Reader};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::iova::PageSizes;
-use crate::uapi;
+use crate::sys::uapi;
 
 /// What `IOMMU_GET_HW_INFO` returned for one device.
 #[derive(Debug, Clone, PartialEq, Eq)]

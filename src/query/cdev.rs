@@ -7,15 +7,15 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use crate::device::Device;
+use crate::decode::hw_info::HwInfo;
 use crate::error::{Errno, Error};
 use crate::facts::DmaFacts;
-use crate::hw_info::HwInfo;
-use crate::iommufd::{IoasRanges, Iommufd};
-use crate::node::{open_node, NodeKind};
-use crate::open::HostPaths;
-use crate::sysfs::PciAddress;
-use crate::uapi;
+use crate::query::device::Device;
+use crate::query::iommufd::{IoasRanges, Iommufd};
+use crate::sys::node::{open_node, NodeKind};
+use crate::sys::paths::HostPaths;
+use crate::sys::sysfs::PciAddress;
+use crate::sys::uapi;
 
 /// An open, not yet bound, VFIO device node.
 #[derive(Debug)]

@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::iova::{IovaRange, SpanProblem};
-use crate::space::IovaSpace;
+use crate::plan::space::IovaSpace;
 
 /// Why the allocator said no.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,10 +8,12 @@
 //! fit, and otherwise only the needed size comes back in `argsz` with `cap_offset` 0;
 //! `argsz` is not rewritten when everything fits.
 
-use crate::bytes::{put_u16, put_u32, put_u64, ByteOrder, Reader};
+use crate::decode::bytes::{put_u16, put_u32, put_u64, ByteOrder, Reader};
+use crate::decode::type1::Migration;
 use crate::iova::IovaRange;
-use crate::type1::Migration;
-use crate::uapi::{self, cap_dma_avail, cap_header, cap_iova_range, cap_migration, type1_info};
+use crate::sys::uapi::{
+    self, cap_dma_avail, cap_header, cap_iova_range, cap_migration, type1_info,
+};
 
 /// The kernel generations, which fill the buffer differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,12 +11,12 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::Path;
 
-use crate::bytes::ByteOrder;
+use crate::decode::bytes::ByteOrder;
+use crate::decode::type1::{InfoView, IommuInfo};
 use crate::error::{Errno, Error};
-use crate::ioctl::{SystemIoctl, VfioIoctl};
-use crate::node::{check_fd, NodeKind};
-use crate::type1::{InfoView, IommuInfo};
-use crate::uapi;
+use crate::sys::ioctl::{SystemIoctl, VfioIoctl};
+use crate::sys::node::{check_fd, NodeKind};
+use crate::sys::uapi;
 
 /// Size of the inline buffer of the first call: room for 58 IOVA ranges on 6.6+ layouts.
 pub const INLINE_INFO_SIZE: usize = 1024;

@@ -4,7 +4,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use crate::error::Errno;
-use crate::uapi;
+use crate::sys::uapi;
 
 /// Issues `VFIO_IOMMU_GET_INFO`. [`SystemIoctl`] calls the kernel; tests implement this
 /// trait to serve canned answers (every `argsz` case, sizes that grow between calls,

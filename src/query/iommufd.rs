@@ -13,13 +13,15 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use crate::error::{DecodeError, DecodeErrorKind, Errno, Error};
-use crate::hw_info::HwInfo;
-use crate::ioctl::value_ioctl;
-use crate::iova::IovaRange;
-use crate::node::{check_fd, open_node, NodeKind};
-use crate::open::HostPaths;
-use crate::uapi::{self, IommuHwInfo, IommuIoasIovaRanges, IommuIovaRange};
+use crate::decode::hw_info::HwInfo;
+use crate::decode::ioas::checked_ranges;
+pub use crate::decode::ioas::IoasRanges;
+use crate::error::{Errno, Error};
+pub use crate::facts::ContainerBackend;
+use crate::sys::ioctl::value_ioctl;
+use crate::sys::node::{check_fd, open_node, NodeKind};
+use crate::sys::paths::HostPaths;
+use crate::sys::uapi::{self, IommuHwInfo, IommuIoasIovaRanges, IommuIovaRange};
 
 /// Ranges held inline by the first `IOMMU_IOAS_IOVA_RANGES` call: x86 vIOMMUs give 2-3,
 /// an s390 zPCI device 1; more costs a second call.
@@ -37,17 +39,6 @@ pub const HW_INFO_MAX: u32 = 4096;
 /// The `IOMMU_GET_HW_INFO` calls [`Iommufd::hw_info`] makes at most: a kernel whose
 /// `data_len` grows on every call does not keep it asking.
 pub const HW_INFO_CALLS: u32 = 2;
-
-/// The usable IOVA ranges of an IOAS and its required alignment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IoasRanges {
-    /// The ranges, in the kernel's (ascending) order.
-    pub ranges: Vec<IovaRange>,
-    /// `out_iova_alignment`: every mapping's IOVA and length must be a multiple of it.
-    pub alignment: u64,
-    /// How many `IOMMU_IOAS_IOVA_RANGES` calls the answer took (1 on the common path).
-    pub calls: u32,
-}
 
 /// An open `/dev/iommu`.
 #[derive(Debug)]
@@ -407,40 +398,6 @@ impl AsFd for Iommufd {
     }
 }
 
-/// The kernel's ranges as [`IovaRange`]s; an inverted one is a malformed reply.
-fn checked_ranges(got: &[IommuIovaRange]) -> Result<Vec<IovaRange>, DecodeError> {
-    got.iter()
-        .enumerate()
-        .map(|(index, r)| {
-            IovaRange::new(r.start, r.last).ok_or_else(|| {
-                DecodeError::new(
-                    index * std::mem::size_of::<IommuIovaRange>(),
-                    DecodeErrorKind::InvertedRange {
-                        index,
-                        start: r.start,
-                        end: r.last,
-                    },
-                )
-                .in_structure("iommu_iova_range array")
-            })
-        })
-        .collect()
-}
-
-/// What answers `IOMMU_VFIO_IOAS` on a type1 container fd: iommufd's VFIO compatibility
-/// (`CONFIG_IOMMUFD_VFIO_CONTAINER`, where `/dev/vfio/vfio` is served by iommufd) or the
-/// real VFIO container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContainerBackend {
-    /// The VFIO container with `vfio_iommu_type1`.
-    Vfio,
-    /// iommufd's compatibility container; `ioas` is its IOAS once `VFIO_SET_IOMMU` made one.
-    IommufdCompat {
-        /// The compat IOAS id, when there is one.
-        ioas: Option<u32>,
-    },
-}
-
 /// Asks a container fd (after `VFIO_SET_IOMMU`) who serves it. The fd must first answer
 /// `VFIO_GET_API_VERSION`, as `/dev/vfio/vfio` does whoever serves it: a group or device
 /// fd, another file or a closed fd is an error naming the fd, never a guess.
@@ -454,7 +411,7 @@ pub fn container_backend(container: BorrowedFd<'_>) -> Result<ContainerBackend, 
         ioctl: "VFIO_GET_API_VERSION",
         target: format!("fd {}", container.as_raw_fd()),
         errno,
-        hint: crate::query::not_a_container_hint(container.as_raw_fd(), errno),
+        hint: crate::query::get_info::not_a_container_hint(container.as_raw_fd(), errno),
     })?;
     Ok(backend_of_container(container))
 }
@@ -485,38 +442,7 @@ fn backend_from_answer(answer: Result<u32, Errno>) -> ContainerBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges_are_checked() {
-        let ok = [
-            IommuIovaRange {
-                start: 0,
-                last: 0xfedf_ffff,
-            },
-            IommuIovaRange {
-                start: 0xfef0_0000,
-                last: u64::MAX,
-            },
-        ];
-        assert_eq!(
-            checked_ranges(&ok).unwrap(),
-            vec![
-                IovaRange::new(0, 0xfedf_ffff).unwrap(),
-                IovaRange::new(0xfef0_0000, u64::MAX).unwrap()
-            ]
-        );
-        let bad = [ok[0], IommuIovaRange { start: 5, last: 4 }];
-        let e = checked_ranges(&bad).unwrap_err();
-        assert_eq!(e.offset, 16);
-        assert!(matches!(
-            e.kind,
-            DecodeErrorKind::InvertedRange {
-                index: 1,
-                start: 5,
-                end: 4
-            }
-        ));
-    }
+    use crate::iova::IovaRange;
 
     /// A fake kernel with `count(call)` ranges [i<<30, i<<30 | 0xfff], filling what fits
     /// and answering EMSGSIZE like `iommufd_ioas_iova_ranges`.

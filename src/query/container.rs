@@ -7,43 +7,19 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::decode::type1::IommuInfo;
 use crate::error::{Errno, Error};
 use crate::facts::DmaFacts;
-use crate::ioctl::{
+use crate::plan::space::IovaSpace;
+use crate::query::get_info::query_type1_with;
+use crate::query::iommufd::{backend_of_container, ContainerBackend};
+use crate::sys::ioctl::{
     argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_ioctl, SystemIoctl, VfioIoctl,
 };
-use crate::iommufd::{backend_of_container, ContainerBackend};
-use crate::node::{open_node, NodeKind};
-use crate::query::query_type1_with;
-use crate::space::IovaSpace;
-use crate::sysfs::{PciAddress, ReservedRegion, Sysfs};
-use crate::type1::IommuInfo;
-use crate::uapi;
-
-/// Where the VFIO device nodes and sysfs live (`/dev/vfio`, `/sys` on a live system).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostPaths {
-    /// The directory of `vfio` (the container node) and the group nodes.
-    pub vfio_dir: PathBuf,
-    /// The sysfs tree.
-    pub sysfs: Sysfs,
-    /// iommufd's node (`/dev/iommu`).
-    pub iommufd: PathBuf,
-    /// procfs, whose `devices` and `misc` tables name the VFIO and iommufd device numbers
-    /// a node must have before it is opened read-write (see [`crate::node`]).
-    pub proc: PathBuf,
-}
-
-impl Default for HostPaths {
-    fn default() -> Self {
-        HostPaths {
-            vfio_dir: PathBuf::from("/dev/vfio"),
-            sysfs: Sysfs::default(),
-            iommufd: PathBuf::from("/dev/iommu"),
-            proc: PathBuf::from("/proc"),
-        }
-    }
-}
+use crate::sys::node::{open_node, NodeKind};
+pub use crate::sys::paths::HostPaths;
+use crate::sys::sysfs::{PciAddress, ReservedRegion};
+use crate::sys::uapi;
 
 /// What a user names: an IOMMU group or a PCI device.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -107,7 +83,7 @@ impl Group {
         })?;
         // A node under another name (a symlink, a bind mount): its device says the group.
         let number = number.or_else(|| {
-            let st = crate::ioctl::fstat(fd.as_fd()).ok()?;
+            let st = crate::sys::ioctl::fstat(fd.as_fd()).ok()?;
             paths.sysfs.vfio_group_of_rdev(st.st_rdev)
         });
         let group = Group {

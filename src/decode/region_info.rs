@@ -15,11 +15,11 @@
 
 use std::fmt;
 
-use crate::bytes::{ByteOrder, Reader};
-use crate::chain::{self, CapChain, RawCap};
+use crate::decode::bytes::{ByteOrder, Reader};
+use crate::decode::chain::{self, CapChain, RawCap};
+use crate::decode::chain::{CapLocation, UnknownCap};
 use crate::error::{DecodeError, DecodeErrorKind};
-use crate::type1::{CapLocation, UnknownCap};
-use crate::uapi::{cap_header, region_info as layout};
+use crate::sys::uapi::{cap_header, region_info as layout};
 
 const STRUCTURE: &str = "struct vfio_region_info";
 
@@ -271,7 +271,7 @@ pub struct RegionInfo {
     /// Where the region is in the device fd (for `pread`, `pwrite` and `mmap`).
     pub offset: u64,
     /// The kernel had capabilities that did not fit the buffer (query again with `argsz`
-    /// bytes; [`crate::device::Device::region`] does).
+    /// bytes; `Device::region` in the query layer does).
     pub caps_truncated: bool,
     /// The capabilities in chain order.
     pub caps: Vec<RegionCap>,
@@ -559,7 +559,7 @@ impl chain::ChainCap for RegionCap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bytes::{put_u16, put_u32, put_u64};
+    use crate::decode::bytes::{put_u16, put_u32, put_u64};
     use proptest::prelude::*;
 
     /// A capability as the kernel builds it: id, version, and the bytes after the header.

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::alloc::{AllocError, IovaAllocator};
-use crate::free_space::FreeSpace;
 use crate::iova::{IovaRange, SpanProblem};
-use crate::space::{Hole, IovaSpace};
+use crate::plan::alloc::{AllocError, IovaAllocator};
+use crate::plan::free_space::FreeSpace;
+use crate::plan::space::{Hole, IovaSpace};
 
 /// A guest RAM region: its size, and its guest physical address when fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -397,7 +397,7 @@ mod reference {
 mod tests {
     use super::*;
     use crate::iova::PageSizes;
-    use crate::sysfs::{RegionKind, ReservedRegion};
+    use crate::sys::sysfs::{RegionKind, ReservedRegion};
 
     fn r(start: u64, end: u64) -> IovaRange {
         IovaRange::new(start, end).unwrap()
@@ -611,9 +611,9 @@ mod tests {
 
     /// The placement's work (extents and tree nodes looked at) while `f` runs.
     fn probes<T>(f: impl FnOnce() -> T) -> (T, u64) {
-        crate::free_space::PROBES.with(|p| p.set(0));
+        crate::plan::free_space::PROBES.with(|p| p.set(0));
         let out = f();
-        (out, crate::free_space::PROBES.with(|p| p.get()))
+        (out, crate::plan::free_space::PROBES.with(|p| p.get()))
     }
 
     const G: u64 = 0x1000;

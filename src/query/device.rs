@@ -6,14 +6,14 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use crate::bytes::ByteOrder;
-use crate::device_info::{decode_device_info, DeviceInfo};
+use crate::decode::bytes::ByteOrder;
+use crate::decode::device_info::{decode_device_info, DeviceInfo};
+use crate::decode::region_info::decode_region_info;
+pub use crate::decode::region_info::RegionInfo;
 use crate::error::{Errno, Error};
-use crate::ioctl::argsz_ioctl;
-use crate::open::Group;
-use crate::region_info::decode_region_info;
-pub use crate::region_info::RegionInfo;
-use crate::uapi;
+use crate::query::container::Group;
+use crate::sys::ioctl::argsz_ioctl;
+use crate::sys::uapi;
 
 /// `VFIO_PCI_BAR0_REGION_INDEX`.
 pub const PCI_BAR0_REGION: u32 = 0;
@@ -108,7 +108,7 @@ impl Group {
 
 impl Device {
     /// A device opened through its VFIO device node (`/dev/vfio/devices/vfioN`) and bound
-    /// to an iommufd (see [`crate::cdev`]).
+    /// to an iommufd (see [`super::cdev`]).
     pub(crate) fn from_cdev(fd: OwnedFd, name: String) -> Device {
         Device { fd, name }
     }
@@ -157,7 +157,7 @@ impl Device {
         self.query_bytes(
             uapi::VFIO_DEVICE_GET_INFO,
             "VFIO_DEVICE_GET_INFO",
-            crate::device_info::FLAG_CAPS,
+            crate::decode::device_info::FLAG_CAPS,
             |_| {},
         )
     }
@@ -178,12 +178,12 @@ impl Device {
     /// region's capabilities did not fit (bounded, as [`Device::info_bytes`]).
     ///
     /// `EINVAL` for an index the device does not have, and for vfio-pci's VGA region
-    /// ([`crate::region_info::PCI_VGA_REGION`]) on a device that is no VGA device.
+    /// ([`crate::decode::region_info::PCI_VGA_REGION`]) on a device that is no VGA device.
     pub fn region_bytes(&self, index: u32) -> Result<Vec<u8>, Error> {
         self.query_bytes(
             uapi::VFIO_DEVICE_GET_REGION_INFO,
             "VFIO_DEVICE_GET_REGION_INFO",
-            crate::region_info::FLAG_CAPS,
+            crate::decode::region_info::FLAG_CAPS,
             |buf| buf[8..12].copy_from_slice(&index.to_ne_bytes()),
         )
     }
@@ -257,7 +257,7 @@ impl AsFd for Device {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::region_info::{decode_region_info, RegionCap, FLAG_CAPS};
+    use crate::decode::region_info::{decode_region_info, RegionCap, FLAG_CAPS};
 
     /// vfio-pci's region fill for a chain of `caps` bytes (a SPARSE_MMAP whose areas
     /// make it that long): the chain when `argsz` holds it, else `argsz` raised and

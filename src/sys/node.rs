@@ -271,7 +271,7 @@ pub fn open_node(
         .custom_flags(libc::O_PATH)
         .open(path)
         .map_err(|e| open_error(io_errno(e)))?;
-    let st = crate::ioctl::fstat(located.as_fd()).map_err(open_error)?;
+    let st = crate::sys::ioctl::fstat(located.as_fd()).map_err(open_error)?;
     check(path, Via::Path, FileId::of_stat(&st), &[kind], proc)?;
     reopen_rdwr(&located).map_err(open_error)
 }
@@ -293,7 +293,7 @@ fn reopen_rdwr(located: &File) -> Result<OwnedFd, Errno> {
 /// to other drivers. A closed descriptor is an `fstat` error (EBADF).
 pub fn check_fd(fd: BorrowedFd<'_>, kinds: &[NodeKind], proc: &Path) -> Result<(), Error> {
     let name = format!("fd {}", fd.as_raw_fd());
-    let st = crate::ioctl::fstat(fd).map_err(|errno| Error::Ioctl {
+    let st = crate::sys::ioctl::fstat(fd).map_err(|errno| Error::Ioctl {
         ioctl: "fstat",
         target: name.clone(),
         errno,

@@ -6,11 +6,11 @@
 //! with a trailing pad (6.6+); capabilities start after it, so at offset 20 at the
 //! earliest.
 
-use crate::bytes::{ByteOrder, Reader};
-use crate::chain::{self, CapChain, RawCap};
+use crate::decode::bytes::{ByteOrder, Reader};
+use crate::decode::chain::{self, CapChain, RawCap};
+use crate::decode::chain::{CapLocation, UnknownCap};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::iova::IovaRange;
-use crate::type1::{CapLocation, UnknownCap};
 
 const STRUCTURE: &str = "struct vfio_device_info";
 /// `argsz`, `flags`, `num_regions`, `num_irqs`: what every kernel fills.
@@ -315,7 +315,7 @@ fn decode_cap(cap: &RawCap<'_>) -> Result<(DeviceCap, usize), DecodeError> {
                 offset: cap.offset,
                 bytes: Vec::new(),
             }),
-            crate::uapi::cap_header::SIZE,
+            crate::sys::uapi::cap_header::SIZE,
         ),
     })
 }
@@ -338,7 +338,7 @@ impl chain::ChainCap for DeviceCap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bytes::{put_u16, put_u32, put_u64};
+    use crate::decode::bytes::{put_u16, put_u32, put_u64};
     use proptest::prelude::*;
 
     /// A device-info buffer as a kernel fills it: the fixed part (`fixed` bytes), then

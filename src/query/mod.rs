@@ -1,0 +1,16 @@
+//! Queries: the VFIO and iommufd dances that join a system call to its decoder.
+//!
+//! - [`get_info`]: `VFIO_IOMMU_GET_INFO` on a type1 container fd.
+//! - [`container`]: groups and containers (`/dev/vfio/N`, `/dev/vfio/vfio`).
+//! - [`device`]: device and region info of a VFIO device fd.
+//! - [`iommufd`]: `/dev/iommu`, its IOAS ranges and `hw_info`.
+//! - [`cdev`]: a device's cdev (`/dev/vfio/devices/vfioN`) bound to an iommufd.
+
+pub mod cdev;
+pub mod container;
+pub mod device;
+pub mod get_info;
+pub mod iommufd;
+
+pub use get_info::{capture_type1_with, query_type1, query_type1_with};
+pub use get_info::{INLINE_INFO_SIZE, MAX_INFO_CALLS, MAX_INFO_SIZE};

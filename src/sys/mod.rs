@@ -1,0 +1,13 @@
+//! The bottom layer: system calls and the kernel's ABI. Nothing here decodes a buffer or
+//! makes a decision; everything above reaches the kernel through this folder.
+//!
+//! - [`uapi`]: ioctl numbers and struct layouts of `<linux/vfio.h>` and `<linux/iommufd.h>`.
+//! - [`ioctl`]: the one seam every ioctl passes through, and `fstat`/`kcmp`.
+//! - [`node`]: opening `/dev/vfio/*` and `/dev/iommu` only after checking what they are.
+//! - [`sysfs`]: PCI addresses, IOMMU groups and their `reserved_regions`.
+
+pub mod ioctl;
+pub mod node;
+pub mod paths;
+pub mod sysfs;
+pub mod uapi;
