@@ -318,26 +318,34 @@ pub enum Error {
         file: Option<String>,
     },
 
-    /// The kernel kept asking for a larger buffer.
-    #[error("VFIO_IOMMU_GET_INFO on fd {fd}: the needed size kept changing ({attempts} attempts, last asked for {last_argsz} bytes); groups are being attached concurrently, try again")]
+    /// The kernel kept asking for a larger buffer (any query: see `query::retry`).
+    #[error("{ioctl} on {target}: the size the kernel needs kept changing ({calls} calls, last {last} {unit}); groups or devices are being attached concurrently, try again")]
     SizeUnstable {
-        /// The fd.
-        fd: RawFd,
+        /// The ioctl.
+        ioctl: &'static str,
+        /// What it was issued on (`fd 7`, a device, an IOAS).
+        target: String,
         /// Calls made.
-        attempts: usize,
+        calls: usize,
         /// The last size the kernel asked for.
-        last_argsz: u32,
+        last: usize,
+        /// Its unit (`bytes`, `ranges`).
+        unit: &'static str,
     },
 
-    /// The kernel asked for an implausibly large buffer.
-    #[error("VFIO_IOMMU_GET_INFO on fd {fd} asked for {argsz} bytes, more than the {limit}-byte limit; refusing")]
+    /// The kernel asked for an implausibly large buffer (any query).
+    #[error("{ioctl} on {target} asked for {asked} {unit}, more than the {limit} this library accepts; refusing")]
     SizeTooLarge {
-        /// The fd.
-        fd: RawFd,
+        /// The ioctl.
+        ioctl: &'static str,
+        /// What it was issued on.
+        target: String,
         /// What it asked for.
-        argsz: u32,
+        asked: u64,
         /// Our limit.
         limit: usize,
+        /// Its unit (`bytes`, `ranges`).
+        unit: &'static str,
     },
 
     /// A PCI address that does not exist on this host.
@@ -422,14 +430,105 @@ pub enum Error {
 }
 
 impl Error {
-    /// The kernel's errno, when the kernel refused something.
+    /// The errno the kernel gave, for errors that came from a system call.
     pub fn errno(&self) -> Option<Errno> {
+        match self.kind() {
+            ErrorKind::Os(errno) => Some(errno),
+            _ => None,
+        }
+    }
+
+    /// The error's class, which the C ABI and the Python package map to their codes and
+    /// exceptions. Exhaustive: a new variant must be classed here, once.
+    pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Ioctl { errno, .. }
             | Error::Open { errno, .. }
             | Error::Sysfs { errno, .. }
-            | Error::WrongNode { errno, .. } => Some(*errno),
-            _ => None,
+            | Error::WrongNode { errno, .. } => ErrorKind::Os(*errno),
+            Error::Malformed(_) | Error::MalformedReply { .. } => ErrorKind::Malformed,
+            Error::GroupNotViable { .. } | Error::NotOnVfio { .. } => ErrorKind::NotViable,
+            Error::NoDeviceCdev { .. } => ErrorKind::NoDeviceCdev,
+            Error::NoType1 { .. } | Error::NoIommuModel { .. } => ErrorKind::NoType1,
+            Error::TopPageMapping { .. } => ErrorKind::TopPage,
+            Error::NotType1Reply { .. } => ErrorKind::NotContainer,
+            Error::SizeUnstable { .. } | Error::SizeTooLarge { .. } => ErrorKind::Size,
+            Error::NoSuchDevice { .. } => ErrorKind::NoDevice,
+            Error::NoIommuGroup { .. } => ErrorKind::NoIommuGroup,
+            Error::BadTarget { .. } => ErrorKind::BadArgument,
+            Error::ApiVersion { .. } => ErrorKind::ApiVersion,
+            Error::SysfsFormat { .. } => ErrorKind::SysfsFormat,
+        }
+    }
+}
+
+/// The class of an [`Error`] (or of an allocator's refusal, see
+/// `AllocError::kind`): what a caller may act on, without the detail.
+///
+/// Deliberately not `#[non_exhaustive]`: the front ends (C, Python, the command) match
+/// it without a wildcard, so a new class cannot reach them as "internal" unnoticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A system call failed with this errno (an ioctl, an open, a sysfs read, or a node
+    /// refused as the wrong kind, which carries ENOTTY or EISDIR).
+    Os(Errno),
+    /// A buffer (a capture or a kernel's reply) is malformed.
+    Malformed,
+    /// The IOMMU group is not viable, or (iommufd) the device is not on vfio-pci.
+    NotViable,
+    /// The device is on vfio-pci but has no VFIO device node (no `CONFIG_VFIO_DEVICE_CDEV`).
+    NoDeviceCdev,
+    /// The container offers no type1 model (or the caller asked for the no-IOMMU one).
+    NoType1,
+    /// A fd answered `VFIO_IOMMU_GET_INFO` but is not a type1 container.
+    NotContainer,
+    /// The kernel asked for an implausible buffer, or for sizes that kept changing.
+    Size,
+    /// The PCI device does not exist.
+    NoDevice,
+    /// The PCI device has no IOMMU group.
+    NoIommuGroup,
+    /// An argument is invalid (a target that is no group or PCI address, a zero size, an
+    /// alignment that is no power of two).
+    BadArgument,
+    /// The VFIO API version is not the one this library speaks.
+    ApiVersion,
+    /// A sysfs file did not have the expected form.
+    SysfsFormat,
+    /// A mapping or reservation that reaches the last page of the 64-bit space.
+    TopPage,
+    /// The allocator has no room below the limit.
+    NoRoom,
+    /// The address starts no live allocation or reservation.
+    NotAllocated,
+    /// A reservation overlaps a live span.
+    Overlap,
+    /// A span the kernel would not map (outside the aperture, in a hole, across ranges,
+    /// misaligned).
+    Unusable,
+}
+
+impl ErrorKind {
+    /// A stable machine-readable name (`not_viable`, `size`, ...; `os` for [`ErrorKind::Os`]).
+    pub const fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Os(_) => "os",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::NotViable => "not_viable",
+            ErrorKind::NoDeviceCdev => "no_device_cdev",
+            ErrorKind::NoType1 => "no_type1",
+            ErrorKind::NotContainer => "not_container",
+            ErrorKind::Size => "size",
+            ErrorKind::NoDevice => "no_device",
+            ErrorKind::NoIommuGroup => "no_iommu_group",
+            ErrorKind::BadArgument => "invalid",
+            ErrorKind::ApiVersion => "api_version",
+            ErrorKind::SysfsFormat => "sysfs_format",
+            ErrorKind::TopPage => "top_page",
+            ErrorKind::NoRoom => "no_room",
+            ErrorKind::NotAllocated => "not_allocated",
+            ErrorKind::Overlap => "overlaps",
+            ErrorKind::Unusable => "unusable",
         }
     }
 }

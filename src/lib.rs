@@ -50,7 +50,7 @@ pub use decode::chain::UnknownCap;
 pub use decode::type1::{
     decode, decode_with_order, Absence, InfoView, IommuInfo, Migration, Reported, Type1Cap,
 };
-pub use error::{DecodeError, DecodeErrorKind, Errno, Error, GroupBlocker};
+pub use error::{DecodeError, DecodeErrorKind, Errno, Error, ErrorKind, GroupBlocker};
 pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
 pub use plan::alloc::{AllocError, IovaAllocator};
 pub use plan::layout::{guest_layout, Conflict, Layout, LayoutError, Placement, RamRegion};

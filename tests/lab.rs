@@ -9,9 +9,9 @@ use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
-use vfio_iommu_info::ioctl::{SystemIoctl, VfioIoctl};
 use vfio_iommu_info::iova::{self, IovaRange};
 use vfio_iommu_info::query::{capture_type1_with, query_type1};
+use vfio_iommu_info::sys::kernel::{Kernel, SystemKernel, VfioQuery};
 use vfio_iommu_info::uapi;
 use vfio_iommu_info::{
     decode, open_and_query, Container, Errno, Error, Group, HostPaths, IommuInfo, PciAddress,
@@ -81,10 +81,15 @@ struct Counting {
     get_info: Cell<usize>,
 }
 
-impl VfioIoctl for Counting {
-    fn iommu_get_info(&self, fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
+impl Kernel for Counting {
+    fn vfio_query(
+        &self,
+        fd: BorrowedFd<'_>,
+        query: VfioQuery,
+        buf: &mut [u8],
+    ) -> Result<(), Errno> {
         self.get_info.set(self.get_info.get() + 1);
-        SystemIoctl.iommu_get_info(fd, buf)
+        SystemKernel.vfio_query(fd, query, buf)
     }
 }
 
@@ -470,7 +475,7 @@ fn lab_iova_list_is_the_aperture_minus_sysfs_reserved_regions() {
 fn lab_a_live_capture_decodes_to_the_query() {
     let Some(lab) = lab() else { return };
     let c = open_groups(&lab.groups[..1]);
-    let raw = capture_type1_with(&SystemIoctl, c.as_fd()).unwrap();
+    let raw = capture_type1_with(&SystemKernel, c.as_fd()).unwrap();
     assert_eq!(decode(&raw).unwrap(), c.query().unwrap());
     if let Some(out) = env("LAB_OUT") {
         // Keep the library's own capture next to the C capture program's.

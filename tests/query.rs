@@ -6,10 +6,10 @@ use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use vfio_iommu_info::encode::{CapSpec, KernelLayout, KernelState};
-use vfio_iommu_info::ioctl::VfioIoctl;
 use vfio_iommu_info::query::{
     capture_type1_with, query_type1_with, INLINE_INFO_SIZE, MAX_INFO_CALLS,
 };
+use vfio_iommu_info::sys::kernel::{Kernel, VfioQuery};
 use vfio_iommu_info::{Absence, ByteOrder, Errno, Error, IovaRange, Reported};
 
 /// A kernel that answers GET_INFO from a sequence of states (the last one repeats), or
@@ -42,8 +42,8 @@ impl FakeKernel {
     }
 }
 
-impl VfioIoctl for FakeKernel {
-    fn iommu_get_info(&self, _fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
+impl Kernel for FakeKernel {
+    fn vfio_query(&self, _fd: BorrowedFd<'_>, _: VfioQuery, buf: &mut [u8]) -> Result<(), Errno> {
         let argsz = u32::from_ne_bytes(buf[..4].try_into().unwrap()) as usize;
         // The one thing that would corrupt memory with a real kernel: argsz beyond the buffer.
         assert!(
@@ -152,7 +152,7 @@ fn a_size_that_never_settles_is_bounded() {
         matches!(
             err,
             Error::SizeUnstable {
-                attempts: MAX_INFO_CALLS,
+                calls: MAX_INFO_CALLS,
                 ..
             }
         ),
@@ -222,8 +222,8 @@ fn kernel_errors_are_explained() {
 #[test]
 fn a_reply_without_pgsizes_is_not_taken_for_type1() {
     struct HotResetInfo;
-    impl VfioIoctl for HotResetInfo {
-        fn iommu_get_info(&self, _: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
+    impl Kernel for HotResetInfo {
+        fn vfio_query(&self, _: BorrowedFd<'_>, _: VfioQuery, buf: &mut [u8]) -> Result<(), Errno> {
             // vfio_pci_hot_reset_info {argsz, flags 0, count 1} + one device.
             buf[4..8].copy_from_slice(&0u32.to_ne_bytes());
             buf[8..12].copy_from_slice(&1u32.to_ne_bytes());
@@ -240,8 +240,8 @@ fn a_reply_without_pgsizes_is_not_taken_for_type1() {
 #[test]
 fn a_malformed_kernel_reply_names_the_ioctl_and_offset() {
     struct Looping;
-    impl VfioIoctl for Looping {
-        fn iommu_get_info(&self, _: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
+    impl Kernel for Looping {
+        fn vfio_query(&self, _: BorrowedFd<'_>, _: VfioQuery, buf: &mut [u8]) -> Result<(), Errno> {
             buf[4..8].copy_from_slice(&3u32.to_ne_bytes());
             buf[16..20].copy_from_slice(&24u32.to_ne_bytes());
             buf[24..26].copy_from_slice(&9u16.to_ne_bytes());
@@ -266,8 +266,8 @@ fn iommufd_compat_partial_fill_grows_like_type1() {
         inner: KernelState,
         calls: RefCell<usize>,
     }
-    impl VfioIoctl for Compat {
-        fn iommu_get_info(&self, _: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
+    impl Kernel for Compat {
+        fn vfio_query(&self, _: BorrowedFd<'_>, _: VfioQuery, buf: &mut [u8]) -> Result<(), Errno> {
             *self.calls.borrow_mut() += 1;
             let full = self.inner.encode();
             let argsz = u32::from_ne_bytes(buf[..4].try_into().unwrap()) as usize;
@@ -301,8 +301,8 @@ fn a_reply_with_cap_offset_beyond_the_buffer_grows_like_cap_offset_0() {
         inner: KernelState,
         calls: RefCell<usize>,
     }
-    impl VfioIoctl for FarOffset {
-        fn iommu_get_info(&self, _: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
+    impl Kernel for FarOffset {
+        fn vfio_query(&self, _: BorrowedFd<'_>, _: VfioQuery, buf: &mut [u8]) -> Result<(), Errno> {
             *self.calls.borrow_mut() += 1;
             self.inner.fill(buf).map_err(Errno)?;
             if *self.calls.borrow() == 1 {
@@ -323,25 +323,25 @@ fn a_reply_with_cap_offset_beyond_the_buffer_grows_like_cap_offset_0() {
 
 #[test]
 fn the_system_ioctl_refuses_an_argsz_larger_than_its_buffer() {
-    use vfio_iommu_info::ioctl::SystemIoctl;
+    use vfio_iommu_info::sys::kernel::SystemKernel;
     let null = fd();
     // The kernel would answer ENOTTY on /dev/null: EINVAL shows the call never reached it.
     let mut buf = [0u8; 32];
     buf[..4].copy_from_slice(&64u32.to_ne_bytes());
     assert_eq!(
-        SystemIoctl.iommu_get_info(null.as_fd(), &mut buf),
+        SystemKernel.vfio_query(null.as_fd(), VfioQuery::IommuGetInfo, &mut buf),
         Err(Errno(libc::EINVAL))
     );
     let mut short = [0u8; 12];
     short[..4].copy_from_slice(&12u32.to_ne_bytes());
     assert_eq!(
-        SystemIoctl.iommu_get_info(null.as_fd(), &mut short),
+        SystemKernel.vfio_query(null.as_fd(), VfioQuery::IommuGetInfo, &mut short),
         Err(Errno(libc::EINVAL))
     );
     let mut ok = [0u8; 32];
     ok[..4].copy_from_slice(&32u32.to_ne_bytes());
     assert_eq!(
-        SystemIoctl.iommu_get_info(null.as_fd(), &mut ok),
+        SystemKernel.vfio_query(null.as_fd(), VfioQuery::IommuGetInfo, &mut ok),
         Err(Errno(libc::ENOTTY))
     );
 }

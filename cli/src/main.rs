@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use vfio_iommu_info::json::{facts_to_json, info_to_json, range};
 use vfio_iommu_info::query::capture_type1_with;
 use vfio_iommu_info::{
-    ioctl::SystemIoctl, ByteOrder, Container, HostPaths, ReservedRegion, Target,
+    sys::kernel::SystemKernel, ByteOrder, Container, HostPaths, ReservedRegion, Target,
 };
 
 /// Exit status: the system or the kernel refused, or `explain` found a failing check.
@@ -457,7 +457,7 @@ fn query(
     let (container, info) = open_and_query(targets, &paths)?;
     let facts = container.facts(&info, &paths);
     if let Some(path) = save_raw {
-        let raw = capture_type1_with(&SystemIoctl, std::os::fd::AsFd::as_fd(&container))
+        let raw = capture_type1_with(&SystemKernel, std::os::fd::AsFd::as_fd(&container))
             .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
         output::write_new(path, &raw, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
     }

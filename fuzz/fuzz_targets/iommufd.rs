@@ -1,77 +1,148 @@
-//! What iommufd answers: `IOMMU_GET_HW_INFO` and `IOMMU_IOAS_IOVA_RANGES`.
+//! What iommufd answers: `IOMMU_GET_HW_INFO` and `IOMMU_IOAS_IOVA_RANGES`, played by a
+//! fake kernel through the library's one seam (`sys::kernel::Kernel`) under its one retry
+//! loop, exactly as `/dev/iommu` is asked.
 //!
-//! The input first drives a `HwInfo` built the way `Iommufd::hw_info` builds one from the
-//! kernel's answer (a type, a `data_len`, the bytes that fit the buffer of the first call
-//! or of the bounded second one, the capabilities, the PASID width): then `truncated`,
-//! `decode`, every register accessor, the JSON form. The rest drives a fake kernel under
-//! the retry logic of `Iommufd::iova_ranges` (`iova_ranges_using`, exposed with
-//! `--cfg fuzzing`): each call's range count, the ranges it writes, its alignment, and
-//! whether it answers success, EMSGSIZE (correctly or not) or another errno. The logic
-//! must stop within its bounded attempts and never size its array past `MAX_RANGES`;
-//! its answer then becomes the facts (with and without the hardware info), their JSON
-//! form, and an `IovaSpace` (see `exercise_space`), the last two for answers of up to
-//! 1024 ranges (they are linear in the ranges and took most of the time of larger ones).
+//! The input first drives `hw_info_with`: each call's `data_len`, the bytes written, the
+//! type, the capabilities, the PASID width; the `HwInfo` then goes through `truncated`,
+//! `decode`, every register accessor and the JSON form. The rest drives
+//! `ioas_ranges_with`: each call's range count, the ranges it writes, its alignment, and
+//! whether it answers success, EMSGSIZE (correctly or not) or another errno. The loop
+//! must stop within `MAX_QUERY_CALLS` and never size its array past `MAX_RANGES`; its
+//! answer then becomes the facts (with and without the hardware info), their JSON form,
+//! and an `IovaSpace` (see `exercise_space`), the last two for answers of up to 1024
+//! ranges (they are linear in the ranges and took most of the time of larger ones).
 #![no_main]
 
+use std::cell::{Cell, RefCell};
 use std::mem::size_of;
-use std::path::Path;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use vfio_iommu_info::decode::hw_info::{HwData, HwInfo};
 use vfio_iommu_info::facts::DmaFacts;
-use vfio_iommu_info::hw_info::{HwData, HwInfo};
-use vfio_iommu_info::iommufd::{Iommufd, MAX_RANGES};
-use vfio_iommu_info::uapi::{self, IommuIoasIovaRanges};
+use vfio_iommu_info::query::iommufd::{hw_info_with, ioas_ranges_with, HW_INFO_MAX, MAX_RANGES};
+use vfio_iommu_info::query::retry::MAX_QUERY_CALLS;
+use vfio_iommu_info::sys::kernel::{Kernel, VfioQuery};
+use vfio_iommu_info::sys::uapi::{self, IommuHwInfo, IommuIoasIovaRanges, IommuIovaRange};
 use vfio_iommu_info::{json, Errno, IovaSpace};
 use vfio_iommu_info_fuzz::{exercise_space, Input};
-
-/// The retries `iova_ranges_using` may make (`RANGE_ATTEMPTS` in src/iommufd.rs).
-const MAX_CALLS: u32 = 4;
 
 /// The largest answer whose facts go through the JSON form and `exercise_space`.
 const JSON_RANGES: usize = 1024;
 
-/// An `Iommufd` for the error messages only: the fake kernel answers every call (the
-/// library itself refuses to open /dev/null as iommufd).
-fn iommufd() -> &'static Iommufd {
-    static FD: OnceLock<Iommufd> = OnceLock::new();
-    FD.get_or_init(|| {
-        let null = Path::new("/dev/null");
-        Iommufd::fuzz_unchecked(std::fs::File::open(null).expect("/dev/null"), null)
-    })
+/// A descriptor for the messages only: the fake kernel answers every call.
+fn null() -> BorrowedFd<'static> {
+    static FD: OnceLock<std::fs::File> = OnceLock::new();
+    FD.get_or_init(|| std::fs::File::open("/dev/null").expect("/dev/null"))
+        .as_fd()
 }
 
-/// A `HwInfo` as `Iommufd::hw_info` makes it: a 64-byte buffer, one more call with up to
-/// 4096 bytes when `data_len` says the data did not fit, the data cut to what fit.
-fn hw_info(p: &mut Input<'_>) -> HwInfo {
-    let data_type = match p.u8() % 8 {
-        0 => uapi::IOMMU_HW_INFO_TYPE_NONE,
-        1 | 2 => uapi::IOMMU_HW_INFO_TYPE_INTEL_VTD,
-        3 => uapi::IOMMU_HW_INFO_TYPE_ARM_SMMUV3,
-        4 => uapi::IOMMU_HW_INFO_TYPE_AMD,
-        5 => uapi::IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV,
-        _ => p.u32(),
-    };
-    let data_len = match p.u8() % 4 {
-        0 => u32::from(p.u8()),
-        1 => u32::from(p.u16()),
-        2 => [0, 16, 24, 40, 64, 65, 4096, 4097][usize::from(p.u8() % 8)],
-        _ => p.u32(),
-    };
-    let mut len = 64u32;
-    if data_len > len {
-        len = data_len.min(4096);
+/// The fake kernel, reading its answers from the input.
+struct FuzzKernel<'a> {
+    input: RefCell<Input<'a>>,
+    calls: Cell<u32>,
+    ioas: u32,
+    dev_id: u32,
+}
+
+impl FuzzKernel<'_> {
+    fn call(&self) {
+        let calls = self.calls.get() + 1;
+        assert!(calls as usize <= MAX_QUERY_CALLS, "called {calls} times");
+        self.calls.set(calls);
     }
-    let n = data_len.min(len) as usize;
-    let mut data = vec![0u8; n];
-    let got = p.bytes(n);
-    data[..got.len()].copy_from_slice(got);
-    HwInfo {
-        data_type,
-        data_len,
-        data,
-        capabilities: p.bool().then(|| p.u64()),
-        max_pasid_log2: p.u8(),
+}
+
+impl Kernel for FuzzKernel<'_> {
+    fn vfio_query(&self, _: BorrowedFd<'_>, q: VfioQuery, _: &mut [u8]) -> Result<(), Errno> {
+        panic!("{} is not an iommufd query", q.name())
+    }
+
+    fn hw_info(
+        &self,
+        _: BorrowedFd<'_>,
+        arg: &mut IommuHwInfo,
+        data: &mut [u8],
+    ) -> Result<(), Errno> {
+        self.call();
+        assert!(data.len() <= HW_INFO_MAX as usize, "{} bytes", data.len());
+        assert_eq!(arg.data_len as usize, data.len());
+        assert_eq!((arg.dev_id, arg.size as usize), (self.dev_id, size_of::<IommuHwInfo>()));
+        let p = &mut *self.input.borrow_mut();
+        arg.out_data_type = match p.u8() % 8 {
+            0 => uapi::IOMMU_HW_INFO_TYPE_NONE,
+            1 | 2 => uapi::IOMMU_HW_INFO_TYPE_INTEL_VTD,
+            3 => uapi::IOMMU_HW_INFO_TYPE_ARM_SMMUV3,
+            4 => uapi::IOMMU_HW_INFO_TYPE_AMD,
+            5 => uapi::IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV,
+            _ => p.u32(),
+        };
+        arg.data_len = match p.u8() % 4 {
+            0 => u32::from(p.u8()),
+            1 => u32::from(p.u16()),
+            2 => [0, 16, 24, 40, 64, 65, 4096, 4097][usize::from(p.u8() % 8)],
+            _ => p.u32(),
+        };
+        let n = data.len().min(arg.data_len as usize);
+        let got = p.bytes(n);
+        data[..got.len()].copy_from_slice(got);
+        arg.out_capabilities = p.u64();
+        arg.out_max_pasid_log2 = p.u8();
+        if p.u8() % 16 == 0 {
+            return Err(Errno(i32::from(p.u8())));
+        }
+        Ok(())
+    }
+
+    fn ioas_iova_ranges(
+        &self,
+        _: BorrowedFd<'_>,
+        arg: &mut IommuIoasIovaRanges,
+        array: &mut [IommuIovaRange],
+    ) -> Result<(), Errno> {
+        self.call();
+        assert!(
+            array.len() <= MAX_RANGES as usize,
+            "an array of {} ranges",
+            array.len()
+        );
+        assert_eq!(arg.num_iovas as usize, array.len());
+        assert_eq!(arg.ioas_id, self.ioas);
+        assert_eq!(arg.size as usize, size_of::<IommuIoasIovaRanges>());
+        let p = &mut *self.input.borrow_mut();
+        let room = arg.num_iovas;
+        let mode = p.u8();
+        // Mostly counts around the inline array, sometimes large or absurd ones.
+        let n = match mode % 8 {
+            0..=4 => u32::from(p.u8() % 32),
+            5 => u32::from(p.u16()),
+            6 => p.u32(),
+            _ => room.wrapping_add(u32::from(p.u8() % 4)),
+        };
+        // Ascending ranges usually, anything sometimes.
+        let mut at = 0u64;
+        for slot in array.iter_mut().take(n as usize) {
+            if p.is_empty() {
+                break;
+            }
+            if p.u8().is_multiple_of(8) {
+                slot.start = p.u64();
+                slot.last = p.u64();
+            } else {
+                slot.start = at.saturating_add(p.size());
+                slot.last = slot.start.saturating_add(p.size());
+            }
+            at = slot.last.saturating_add(1);
+        }
+        arg.num_iovas = n;
+        arg.out_iova_alignment = if p.bool() { 4096 } else { p.u64() };
+        match (mode / 8) % 8 {
+            0..=4 if n > room => Err(Errno(libc::EMSGSIZE)),
+            0..=5 => Ok(()),
+            6 => Err(Errno(libc::EMSGSIZE)),
+            _ => Err(Errno(i32::from(p.u8()))),
+        }
     }
 }
 
@@ -108,67 +179,36 @@ fn exercise_hw(hw: &HwInfo) {
 
 fuzz_target!(|data: &[u8]| {
     let mut p = Input::new(data);
-    let hw = hw_info(&mut p);
-    exercise_hw(&hw);
+    let (ioas, dev_id) = (p.u32(), p.u32());
+    let kernel = FuzzKernel {
+        input: RefCell::new(p),
+        calls: Cell::new(0),
+        ioas,
+        dev_id,
+    };
+    let hw = match hw_info_with(&kernel, null(), dev_id) {
+        Ok(hw) => {
+            assert!(hw.data.len() <= hw.data_len as usize);
+            exercise_hw(&hw);
+            Some(hw)
+        }
+        Err(e) => {
+            let _ = (e.to_string(), e.kind(), e.errno());
+            None
+        }
+    };
 
-    let ioas = p.u32();
-    let mut calls = 0u32;
-    let result = iommufd().fuzz_iova_ranges_using(ioas, |arg, array| {
-        calls += 1;
-        assert!(
-            calls <= MAX_CALLS,
-            "IOMMU_IOAS_IOVA_RANGES called {calls} times"
-        );
-        assert!(
-            array.len() <= MAX_RANGES as usize + MAX_CALLS as usize,
-            "an array of {} ranges",
-            array.len()
-        );
-        assert_eq!(arg.num_iovas as usize, array.len());
-        assert_eq!(arg.ioas_id, ioas);
-        assert_eq!(arg.size as usize, size_of::<IommuIoasIovaRanges>());
-        let room = arg.num_iovas;
-        let mode = p.u8();
-        // Mostly counts around the inline array, sometimes large or absurd ones.
-        let n = match mode % 8 {
-            0..=4 => u32::from(p.u8() % 32),
-            5 => u32::from(p.u16()),
-            6 => p.u32(),
-            _ => room.wrapping_add(u32::from(p.u8() % 4)),
-        };
-        // Ascending ranges usually, anything sometimes.
-        let mut at = 0u64;
-        for slot in array.iter_mut().take(n as usize) {
-            if p.is_empty() {
-                break;
-            }
-            if p.u8().is_multiple_of(8) {
-                slot.start = p.u64();
-                slot.last = p.u64();
-            } else {
-                slot.start = at.saturating_add(p.size());
-                slot.last = slot.start.saturating_add(p.size());
-            }
-            at = slot.last.saturating_add(1);
-        }
-        arg.num_iovas = n;
-        arg.out_iova_alignment = if p.bool() { 4096 } else { p.u64() };
-        match (mode / 8) % 8 {
-            0..=4 if n > room => Err(Errno(libc::EMSGSIZE)),
-            0..=4 => Ok(0),
-            5 => Ok(0),
-            6 => Err(Errno(libc::EMSGSIZE)),
-            _ => Err(Errno(i32::from(p.u8()))),
-        }
-    });
-    assert!(calls <= MAX_CALLS);
+    kernel.calls.set(0);
+    let result = ioas_ranges_with(&kernel, null(), ioas);
+    let calls = kernel.calls.get();
+    let mut p = kernel.input.into_inner();
     match result {
         Ok(r) => {
             assert_eq!(r.calls, calls);
             for w in &r.ranges {
                 assert!(w.start <= w.end);
             }
-            for hw in [None, Some(&hw)] {
+            for hw in [None, hw.as_ref()] {
                 let facts = DmaFacts::from_iommufd(&r, hw);
                 // The JSON form and the planning are linear in the ranges: past
                 // JSON_RANGES (answers the fake kernel mostly pads with zeroes) they
@@ -178,7 +218,10 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             if r.ranges.len() <= JSON_RANGES {
-                let pgsizes = hw.decode().ok().and_then(|d| d.page_sizes());
+                let pgsizes = hw
+                    .as_ref()
+                    .and_then(|hw| hw.decode().ok())
+                    .and_then(|d| d.page_sizes());
                 exercise_space(&IovaSpace::new(&r.ranges, pgsizes), &mut p);
             }
         }

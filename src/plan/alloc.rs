@@ -83,6 +83,19 @@ pub enum AllocError {
 }
 
 impl AllocError {
+    /// The refusal's class, shared with [`crate::Error::kind`]'s.
+    pub const fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            AllocError::ZeroSize | AllocError::BadAlign(_) => ErrorKind::BadArgument,
+            AllocError::NoRoom { .. } => ErrorKind::NoRoom,
+            AllocError::NotAllocated(_) => ErrorKind::NotAllocated,
+            AllocError::Overlaps { .. } => ErrorKind::Overlap,
+            AllocError::Unusable { .. } | AllocError::Misaligned { .. } => ErrorKind::Unusable,
+            AllocError::TopPage { .. } => ErrorKind::TopPage,
+        }
+    }
+
     /// A stable machine-readable code: `zero_size`, `bad_align`, `no_room`,
     /// `not_allocated`, `unusable`, `top_page`, `overlaps`, `misaligned`.
     pub const fn code(&self) -> &'static str {

@@ -4,7 +4,7 @@
 //! [`IommufdDevice::open`] does the whole dance for a PCI address; dropping it closes the
 //! device (which detaches and unbinds it) and then the iommufd (which frees the IOAS).
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use crate::decode::hw_info::HwInfo;
@@ -12,6 +12,7 @@ use crate::error::{Errno, Error};
 use crate::facts::DmaFacts;
 use crate::query::device::Device;
 use crate::query::iommufd::{IoasRanges, Iommufd};
+use crate::sys::ioctl::struct_ioctl;
 use crate::sys::node::{open_node, NodeKind};
 use crate::sys::paths::HostPaths;
 use crate::sys::sysfs::PciAddress;
@@ -25,18 +26,6 @@ pub struct DeviceCdev {
     name: String,
     /// The device's IOMMU group, for the hint when the legacy path holds it.
     group: Option<u32>,
-}
-
-fn vfio_ioctl<T>(fd: BorrowedFd<'_>, request: u32, arg: &mut T) -> Result<(), Errno> {
-    // SAFETY: `arg` is a live, exclusively borrowed repr(C) VFIO structure whose first field
-    // (`argsz`) the caller set to its size; it holds no user pointers. The kernel reads and
-    // writes at most `argsz` bytes of it.
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg as *mut T) };
-    if ret < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(())
-    }
 }
 
 impl DeviceCdev {
@@ -117,7 +106,9 @@ impl DeviceCdev {
             iommufd: iommufd.as_fd().as_raw_fd(),
             out_devid: 0,
         };
-        vfio_ioctl(self.fd.as_fd(), uapi::VFIO_DEVICE_BIND_IOMMUFD, &mut arg).map_err(|e| {
+        // SAFETY: `vfio_device_bind_iommufd` in the 16-byte form passed here holds no user
+        // pointer.
+        unsafe { struct_ioctl(self.fd.as_fd(), uapi::VFIO_DEVICE_BIND_IOMMUFD, &mut arg) }.map_err(|e| {
             let hint = match e.0 {
                 libc::EINVAL => {
                     Some("this device fd is already bound (bind once per open)".to_owned())
@@ -147,7 +138,8 @@ impl DeviceCdev {
             flags: 0,
             pt_id,
         };
-        vfio_ioctl(self.fd.as_fd(), uapi::VFIO_DEVICE_ATTACH_IOMMUFD_PT, &mut arg).map_err(
+        // SAFETY: `vfio_device_attach_iommufd_pt` holds no user pointer.
+        unsafe { struct_ioctl(self.fd.as_fd(), uapi::VFIO_DEVICE_ATTACH_IOMMUFD_PT, &mut arg) }.map_err(
             |e| {
                 let hint = match e.0 {
                     libc::ENOENT => Some(format!("no IOAS or HWPT {pt_id} in the bound iommufd")),

@@ -13,9 +13,8 @@ use crate::facts::DmaFacts;
 use crate::plan::space::IovaSpace;
 use crate::query::get_info::query_type1_with;
 use crate::query::iommufd::{backend_of_container, ContainerBackend};
-use crate::sys::ioctl::{
-    argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_ioctl, SystemIoctl, VfioIoctl,
-};
+use crate::sys::ioctl::{argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_ioctl};
+use crate::sys::kernel::{Kernel, SystemKernel};
 use crate::sys::node::{open_node, NodeKind};
 pub use crate::sys::paths::HostPaths;
 use crate::sys::sysfs::{PciAddress, ReservedRegion};
@@ -361,7 +360,7 @@ impl Container {
 
     /// Queries the IOMMU info (one `VFIO_IOMMU_GET_INFO` on the common path).
     pub fn query(&self) -> Result<IommuInfo, Error> {
-        self.query_with(&SystemIoctl)
+        self.query_with(&SystemKernel)
     }
 
     /// The usable IOVA space: [`Container::query`], with each hole attributed to the
@@ -398,9 +397,9 @@ impl Container {
         DmaFacts::from_type1(info, self.backend().into()).with_sysfs(self.reserved_regions(paths))
     }
 
-    /// [`Container::query`] through a given ioctl implementation (to count calls, say).
-    pub fn query_with<I: VfioIoctl + ?Sized>(&self, io: &I) -> Result<IommuInfo, Error> {
-        query_type1_with(io, self.fd.as_fd())
+    /// [`Container::query`] through a given kernel (to count calls, say).
+    pub fn query_with<K: Kernel + ?Sized>(&self, kernel: &K) -> Result<IommuInfo, Error> {
+        query_type1_with(kernel, self.fd.as_fd())
     }
 
     /// `VFIO_IOMMU_MAP_DMA`: maps `size` bytes of this process's memory at `vaddr` to

@@ -5,6 +5,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::path::Path;
 
 use crate::decode::bytes::ByteOrder;
 use crate::decode::device_info::{decode_device_info, DeviceInfo};
@@ -12,7 +13,9 @@ use crate::decode::region_info::decode_region_info;
 pub use crate::decode::region_info::RegionInfo;
 use crate::error::{Errno, Error};
 use crate::query::container::Group;
-use crate::sys::ioctl::argsz_ioctl;
+use crate::query::retry::{grow_and_retry, Asked, Fill};
+use crate::sys::kernel::{Kernel, SystemKernel, VfioQuery};
+use crate::sys::node::{check_fd, NodeKind};
 use crate::sys::uapi;
 
 /// `VFIO_PCI_BAR0_REGION_INDEX`.
@@ -20,41 +23,163 @@ pub const PCI_BAR0_REGION: u32 = 0;
 /// `VFIO_PCI_CONFIG_REGION_INDEX`: the PCI configuration space.
 pub const PCI_CONFIG_REGION: u32 = 7;
 
-/// The first buffer for a `*_GET_INFO` query: room for the capabilities real kernels
-/// report, so one ioctl answers on the common path.
+/// The first buffer for a device query: room for the capabilities real kernels report,
+/// so one ioctl answers on the common path.
 const FIRST_LEN: usize = 256;
-/// The largest buffer a kernel may ask for; a larger `argsz` is left unfollowed (the
-/// answer then says its chain was truncated).
+/// The largest buffer a kernel may ask for; a larger `argsz` is refused.
 const MOST_LEN: usize = 64 << 10;
-/// How many calls a query makes at most before giving up on a size that keeps growing.
-const ATTEMPTS: usize = 3;
 
-/// A `*_GET_INFO` ioctl with a bounded grow-and-retry: `fill` is the ioctl on a buffer
-/// whose `argsz` (first u32, native order) is its length and whose other bytes `init`
-/// wrote. When the `caps_flag` bit of `flags` (second u32) is set and the kernel raised
-/// `argsz` beyond the buffer (its capabilities did not fit), the call is made again with
-/// `argsz` bytes, at most [`ATTEMPTS`] times, never beyond [`MOST_LEN`].
-///
-/// `Ok(Err(last))` when the kernel kept asking for more (`last`: the last size asked).
-fn grow_query(
-    caps_flag: u32,
-    init: impl Fn(&mut [u8]),
-    mut fill: impl FnMut(&mut [u8]) -> Result<(), Errno>,
-) -> Result<Result<Vec<u8>, usize>, Errno> {
-    let mut len = FIRST_LEN;
-    for _ in 0..ATTEMPTS {
-        let mut buf = vec![0u8; len];
-        init(&mut buf);
-        buf[0..4].copy_from_slice(&(len as u32).to_ne_bytes());
-        fill(&mut buf)?;
-        let argsz = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        let caps = u32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]) & caps_flag != 0;
-        if !caps || argsz <= len || argsz > MOST_LEN {
-            return Ok(Ok(buf));
-        }
-        len = argsz;
+/// What each errno of a device query means.
+fn device_error(query: VfioQuery, index: Option<u32>, target: String, errno: Errno) -> Error {
+    let hint = match (errno.0, index) {
+        (libc::EINVAL, Some(i)) => Some(format!(
+            "the device has no region {i}: VFIO_DEVICE_GET_INFO's num_regions says how many there are (vfio-pci's VGA region exists only on a VGA device)"
+        )),
+        (libc::ENOTTY, _) => Some(format!(
+            "{target} is not a VFIO device fd (VFIO_GROUP_GET_DEVICE_FD returns one)"
+        )),
+        (libc::EBADF, _) => Some(format!("{target} is not an open file descriptor")),
+        _ => None,
+    };
+    Error::Ioctl {
+        ioctl: query.name(),
+        target,
+        errno,
+        hint,
     }
-    Ok(Err(len))
+}
+
+/// The bytes of a device query (`VFIO_DEVICE_GET_INFO`, or `VFIO_DEVICE_GET_REGION_INFO`
+/// of region `index`) through `kernel`, with the one retry loop: when the `caps_flag` bit
+/// of `flags` is set and the kernel raised `argsz` (its capabilities did not fit), the
+/// call is made again with `argsz` bytes.
+fn device_query<K: Kernel + ?Sized>(
+    kernel: &K,
+    fd: BorrowedFd<'_>,
+    query: VfioQuery,
+    index: Option<u32>,
+    target: &dyn Fn() -> String,
+) -> Result<Vec<u8>, Error> {
+    let caps_flag = match query {
+        VfioQuery::DeviceGetRegionInfo => crate::decode::region_info::FLAG_CAPS,
+        _ => crate::decode::device_info::FLAG_CAPS,
+    };
+    let asked = Asked {
+        ioctl: query.name(),
+        target,
+        unit: "bytes",
+        limit: MOST_LEN,
+    };
+    let (bytes, _) = grow_and_retry::<u8, _, FIRST_LEN>(&asked, |buf| {
+        let len = buf.len();
+        buf[0..4].copy_from_slice(&(len as u32).to_ne_bytes());
+        if let Some(index) = index {
+            buf[8..12].copy_from_slice(&index.to_ne_bytes());
+        }
+        kernel
+            .vfio_query(fd, query, buf)
+            .map_err(|errno| device_error(query, index, target(), errno))?;
+        let word = |at: usize| u32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+        let (argsz, flags) = (word(0) as usize, word(4));
+        Ok(if flags & caps_flag != 0 && argsz > len {
+            Fill::Grow(argsz)
+        } else {
+            Fill::Done(buf.to_vec())
+        })
+    })?;
+    Ok(bytes)
+}
+
+/// The target of a caller's device fd, for messages.
+fn fd_target(fd: BorrowedFd<'_>) -> impl Fn() -> String + '_ {
+    move || format!("device fd {}", fd.as_raw_fd())
+}
+
+/// Checks a caller's descriptor is a VFIO device fd (see [`NodeKind::DeviceFd`]).
+fn check_device_fd(fd: BorrowedFd<'_>) -> Result<(), Error> {
+    check_fd(fd, &[NodeKind::DeviceFd], Path::new("/proc"))
+}
+
+/// `VFIO_DEVICE_GET_INFO` on a device fd the caller owns (from `VFIO_GROUP_GET_DEVICE_FD`
+/// or an opened device cdev), decoded. The fd is checked to be a VFIO device fd first.
+pub fn device_info(device: BorrowedFd<'_>) -> Result<DeviceInfo, Error> {
+    check_device_fd(device)?;
+    decode_device_reply(
+        device,
+        VfioQuery::DeviceGetInfo,
+        &device_info_bytes_with(&SystemKernel, device)?,
+    )
+}
+
+/// `VFIO_DEVICE_GET_INFO` as `kernel` fills it, without [`device_info`]'s check of the fd.
+pub fn device_info_bytes_with<K: Kernel + ?Sized>(
+    kernel: &K,
+    device: BorrowedFd<'_>,
+) -> Result<Vec<u8>, Error> {
+    device_query(
+        kernel,
+        device,
+        VfioQuery::DeviceGetInfo,
+        None,
+        &fd_target(device),
+    )
+}
+
+/// `VFIO_DEVICE_GET_REGION_INFO` of region `index` on a device fd the caller owns,
+/// decoded. The fd is checked to be a VFIO device fd first; an index the device does not
+/// have is EINVAL with a hint naming it.
+pub fn region_info(device: BorrowedFd<'_>, index: u32) -> Result<RegionInfo, Error> {
+    check_device_fd(device)?;
+    decode_device_reply(
+        device,
+        VfioQuery::DeviceGetRegionInfo,
+        &region_info_bytes_with(&SystemKernel, device, index)?,
+    )
+}
+
+/// `VFIO_DEVICE_GET_REGION_INFO` as `kernel` fills it, without [`region_info`]'s check.
+pub fn region_info_bytes_with<K: Kernel + ?Sized>(
+    kernel: &K,
+    device: BorrowedFd<'_>,
+    index: u32,
+) -> Result<Vec<u8>, Error> {
+    device_query(
+        kernel,
+        device,
+        VfioQuery::DeviceGetRegionInfo,
+        Some(index),
+        &fd_target(device),
+    )
+}
+
+/// Decodes a device query's reply (device info or region info).
+fn decode_device_reply<T: DeviceReply>(
+    fd: BorrowedFd<'_>,
+    query: VfioQuery,
+    bytes: &[u8],
+) -> Result<T, Error> {
+    T::decode(bytes).map_err(|source| Error::MalformedReply {
+        ioctl: query.name(),
+        fd: fd.as_raw_fd(),
+        source,
+    })
+}
+
+/// A decoded device query.
+trait DeviceReply: Sized {
+    fn decode(bytes: &[u8]) -> Result<Self, crate::error::DecodeError>;
+}
+
+impl DeviceReply for DeviceInfo {
+    fn decode(bytes: &[u8]) -> Result<Self, crate::error::DecodeError> {
+        decode_device_info(bytes, ByteOrder::Native)
+    }
+}
+
+impl DeviceReply for RegionInfo {
+    fn decode(bytes: &[u8]) -> Result<Self, crate::error::DecodeError> {
+        decode_region_info(bytes, ByteOrder::Native)
+    }
 }
 
 /// An open VFIO device.
@@ -127,64 +252,43 @@ impl Device {
         }
     }
 
-    /// The bytes of a `*_GET_INFO` ioctl (see [`grow_query`]), or the error for a kernel
-    /// that kept asking for more.
-    fn query_bytes(
-        &self,
-        ioctl: u32,
-        name: &'static str,
-        caps_flag: u32,
-        init: impl Fn(&mut [u8]),
-    ) -> Result<Vec<u8>, Error> {
-        let answer = grow_query(caps_flag, init, |buf| {
-            argsz_ioctl(self.fd.as_fd(), ioctl, buf).map(drop)
-        })
-        .map_err(|e| self.error(name, e))?;
-        answer.map_err(|last| Error::Ioctl {
-            ioctl: name,
-            target: format!("device {} (fd {})", self.name, self.fd.as_raw_fd()),
-            errno: Errno(libc::EMSGSIZE),
-            hint: Some(format!(
-                "the kernel asked for a larger buffer {ATTEMPTS} times (last {last} bytes); its capabilities are changing, try again"
-            )),
-        })
+    fn target(&self) -> String {
+        format!("device {} (fd {})", self.name, self.fd.as_raw_fd())
     }
 
     /// `VFIO_DEVICE_GET_INFO`, as the kernel filled it: one call with room for the
-    /// capabilities real kernels report, a second with the size the kernel asks for when
-    /// they did not fit (bounded: a kernel that keeps asking for more is an error).
+    /// capabilities real kernels report, more with the size the kernel asks for when
+    /// they did not fit (the one bounded retry loop, `query::retry`).
     pub fn info_bytes(&self) -> Result<Vec<u8>, Error> {
-        self.query_bytes(
-            uapi::VFIO_DEVICE_GET_INFO,
-            "VFIO_DEVICE_GET_INFO",
-            crate::decode::device_info::FLAG_CAPS,
-            |_| {},
-        )
+        let fd = self.fd.as_fd();
+        device_query(&SystemKernel, fd, VfioQuery::DeviceGetInfo, None, &|| {
+            self.target()
+        })
     }
 
     /// `VFIO_DEVICE_GET_INFO`, decoded: flags, region and interrupt counts, and the
     /// capability chain (the s390 zPCI DMA window).
     pub fn info(&self) -> Result<DeviceInfo, Error> {
-        let buf = self.info_bytes()?;
-        decode_device_info(&buf, ByteOrder::Native).map_err(|source| Error::MalformedReply {
-            ioctl: "VFIO_DEVICE_GET_INFO",
-            fd: self.fd.as_raw_fd(),
-            source,
-        })
+        decode_device_reply(
+            self.fd.as_fd(),
+            VfioQuery::DeviceGetInfo,
+            &self.info_bytes()?,
+        )
     }
 
-    /// `VFIO_DEVICE_GET_REGION_INFO` for region `index`, as the kernel filled it: one call
-    /// with a 256-byte buffer, a second with the size the kernel asks for when the
-    /// region's capabilities did not fit (bounded, as [`Device::info_bytes`]).
+    /// `VFIO_DEVICE_GET_REGION_INFO` for region `index`, as the kernel filled it (bounded
+    /// retries, as [`Device::info_bytes`]).
     ///
     /// `EINVAL` for an index the device does not have, and for vfio-pci's VGA region
     /// ([`crate::decode::region_info::PCI_VGA_REGION`]) on a device that is no VGA device.
     pub fn region_bytes(&self, index: u32) -> Result<Vec<u8>, Error> {
-        self.query_bytes(
-            uapi::VFIO_DEVICE_GET_REGION_INFO,
-            "VFIO_DEVICE_GET_REGION_INFO",
-            crate::decode::region_info::FLAG_CAPS,
-            |buf| buf[8..12].copy_from_slice(&index.to_ne_bytes()),
+        let fd = self.fd.as_fd();
+        device_query(
+            &SystemKernel,
+            fd,
+            VfioQuery::DeviceGetRegionInfo,
+            Some(index),
+            &|| self.target(),
         )
     }
 
@@ -192,12 +296,11 @@ impl Device {
     /// the device fd, and the capability chain (where it may be mmapped, what a
     /// device-specific region is).
     pub fn region(&self, index: u32) -> Result<RegionInfo, Error> {
-        let buf = self.region_bytes(index)?;
-        decode_region_info(&buf, ByteOrder::Native).map_err(|source| Error::MalformedReply {
-            ioctl: "VFIO_DEVICE_GET_REGION_INFO",
-            fd: self.fd.as_raw_fd(),
-            source,
-        })
+        decode_device_reply(
+            self.fd.as_fd(),
+            VfioQuery::DeviceGetRegionInfo,
+            &self.region_bytes(index)?,
+        )
     }
 
     /// Where `[offset, offset + len)` of `region` is in the device fd, checked.
@@ -258,20 +361,41 @@ impl AsFd for Device {
 mod tests {
     use super::*;
     use crate::decode::region_info::{decode_region_info, RegionCap, FLAG_CAPS};
+    use std::cell::RefCell;
 
     /// vfio-pci's region fill for a chain of `caps` bytes (a SPARSE_MMAP whose areas
     /// make it that long): the chain when `argsz` holds it, else `argsz` raised and
-    /// `cap_offset` 0. Counts the calls.
-    fn kernel(
+    /// `cap_offset` 0. Records the buffer length of each call.
+    struct Regions {
         caps: usize,
-        calls: &mut Vec<usize>,
-    ) -> impl FnMut(&mut [u8]) -> Result<(), Errno> + '_ {
-        move |buf: &mut [u8]| {
-            calls.push(buf.len());
+        calls: RefCell<Vec<usize>>,
+    }
+
+    impl Regions {
+        fn new(caps: usize) -> Regions {
+            Regions {
+                caps,
+                calls: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Kernel for Regions {
+        fn vfio_query(
+            &self,
+            _: BorrowedFd<'_>,
+            query: VfioQuery,
+            buf: &mut [u8],
+        ) -> Result<(), Errno> {
+            assert_eq!(query, VfioQuery::DeviceGetRegionInfo);
+            self.calls.borrow_mut().push(buf.len());
             let argsz = u32::from_ne_bytes(buf[0..4].try_into().unwrap()) as usize;
             assert_eq!(argsz, buf.len(), "argsz is the buffer's length");
             let index = u32::from_ne_bytes(buf[8..12].try_into().unwrap());
-            let needed = 32 + caps;
+            if index == 9 {
+                return Err(Errno(libc::EINVAL));
+            }
+            let needed = 32 + self.caps;
             buf[4..8].copy_from_slice(&(7 | FLAG_CAPS).to_ne_bytes());
             buf[16..24].copy_from_slice(&0x4000u64.to_ne_bytes());
             buf[24..32].copy_from_slice(&(u64::from(index) << 40).to_ne_bytes());
@@ -280,7 +404,7 @@ mod tests {
                 buf[12..16].copy_from_slice(&0u32.to_ne_bytes());
                 return Ok(());
             }
-            let areas = (caps - 16) / 16;
+            let areas = (self.caps - 16) / 16;
             buf[12..16].copy_from_slice(&32u32.to_ne_bytes());
             buf[32..34].copy_from_slice(&1u16.to_ne_bytes());
             buf[34..36].copy_from_slice(&1u16.to_ne_bytes());
@@ -295,17 +419,16 @@ mod tests {
         }
     }
 
-    fn region(index: u32) -> impl Fn(&mut [u8]) {
-        move |buf: &mut [u8]| buf[8..12].copy_from_slice(&index.to_ne_bytes())
+    fn null() -> std::fs::File {
+        std::fs::File::open("/dev/null").unwrap()
     }
 
     #[test]
     fn one_ioctl_when_the_chain_fits_two_when_it_does_not() {
-        let mut calls = Vec::new();
-        let buf = grow_query(FLAG_CAPS, region(2), kernel(16 + 16 * 4, &mut calls))
-            .unwrap()
-            .unwrap();
-        assert_eq!(calls, vec![256]);
+        let fd = null();
+        let k = Regions::new(16 + 16 * 4);
+        let buf = region_info_bytes_with(&k, fd.as_fd(), 2).unwrap();
+        assert_eq!(*k.calls.borrow(), vec![256]);
         let r = decode_region_info(&buf, ByteOrder::Native).unwrap();
         assert_eq!(
             (r.index, r.offset, r.sparse_mmap().map(<[_]>::len)),
@@ -313,11 +436,9 @@ mod tests {
         );
 
         // 20 areas: 32 + 336 bytes do not fit 256; the second call has 368.
-        let mut calls = Vec::new();
-        let buf = grow_query(FLAG_CAPS, region(0), kernel(16 + 16 * 20, &mut calls))
-            .unwrap()
-            .unwrap();
-        assert_eq!(calls, vec![256, 368]);
+        let k = Regions::new(16 + 16 * 20);
+        let buf = region_info_bytes_with(&k, fd.as_fd(), 0).unwrap();
+        assert_eq!(*k.calls.borrow(), vec![256, 368]);
         let r = decode_region_info(&buf, ByteOrder::Native).unwrap();
         assert!(!r.caps_truncated);
         match &r.caps[..] {
@@ -327,36 +448,40 @@ mod tests {
     }
 
     #[test]
-    fn the_retry_is_bounded() {
-        // A kernel whose chain grows with every call.
-        let mut calls = 0usize;
-        let answer = grow_query(FLAG_CAPS, region(0), |buf: &mut [u8]| {
-            calls += 1;
-            let more = (buf.len() + 64) as u32;
-            buf[0..4].copy_from_slice(&more.to_ne_bytes());
-            buf[4..8].copy_from_slice(&FLAG_CAPS.to_ne_bytes());
-            Ok(())
-        })
-        .unwrap();
-        // Calls with 256, 320 and 384 bytes; the third asked for 448.
-        assert_eq!((answer, calls), (Err(256 + 3 * 64), ATTEMPTS));
-
-        // A kernel asking for more than 64 KiB: not followed, the answer says truncated.
-        let mut calls = Vec::new();
-        let buf = grow_query(FLAG_CAPS, region(0), kernel(MOST_LEN, &mut calls))
-            .unwrap()
-            .unwrap();
-        assert_eq!(calls, vec![256]);
+    fn the_retry_is_bounded_and_its_errors_are_every_querys() {
+        // A kernel asking for more than 64 KiB: refused, as type1 and iommufd refuse.
+        let fd = null();
+        let k = Regions::new(MOST_LEN);
+        let e = region_info_bytes_with(&k, fd.as_fd(), 0).unwrap_err();
+        assert!(matches!(e, Error::SizeTooLarge { .. }), "{e}");
+        assert_eq!(*k.calls.borrow(), vec![256]);
         assert!(
-            decode_region_info(&buf, ByteOrder::Native)
-                .unwrap()
-                .caps_truncated
+            e.to_string().starts_with(&format!(
+                "VFIO_DEVICE_GET_REGION_INFO on device fd {} asked for",
+                fd.as_raw_fd()
+            )),
+            "{e}"
         );
 
-        // An errno ends the query.
-        let e = grow_query(FLAG_CAPS, region(9), |_: &mut [u8]| {
-            Err(Errno(libc::EINVAL))
-        });
-        assert_eq!(e.unwrap_err(), Errno(libc::EINVAL));
+        // An index the device does not have: EINVAL naming the index.
+        let e = region_info_bytes_with(&Regions::new(32), fd.as_fd(), 9).unwrap_err();
+        assert_eq!(e.errno(), Some(Errno(libc::EINVAL)));
+        assert!(e.to_string().contains("the device has no region 9"), "{e}");
+    }
+
+    #[test]
+    fn a_file_that_is_no_device_fd_is_refused_before_any_ioctl() {
+        let fd = null();
+        let e = device_info(fd.as_fd()).unwrap_err();
+        assert!(matches!(e, Error::WrongNode { .. }), "{e}");
+        assert!(e.to_string().contains("not a VFIO device fd"), "{e}");
+        // An anonymous inode that is not VFIO's (an eventfd) is refused too.
+        // SAFETY: eventfd has no memory arguments; the returned fd is owned below.
+        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        assert!(raw >= 0);
+        // SAFETY: `raw` is a new descriptor nothing else owns.
+        let ev = unsafe { OwnedFd::from_raw_fd(raw) };
+        let e = region_info(ev.as_fd(), 0).unwrap_err();
+        assert!(matches!(e, Error::WrongNode { .. }), "{e}");
     }
 }

@@ -6,7 +6,7 @@
 //! in `argsz`), the query grows the buffer and asks again, a bounded number of times
 //! since the size can change between calls when groups are attached concurrently. When
 //! everything fits the kernel leaves `argsz` as passed; the chain itself says where the
-//! data ends.
+//! data ends. The loop is the one every query uses (`query::retry`).
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::Path;
@@ -14,7 +14,8 @@ use std::path::Path;
 use crate::decode::bytes::ByteOrder;
 use crate::decode::type1::{InfoView, IommuInfo};
 use crate::error::{Errno, Error};
-use crate::sys::ioctl::{SystemIoctl, VfioIoctl};
+use crate::query::retry::{grow_and_retry, Asked, Fill, MAX_QUERY_CALLS};
+use crate::sys::kernel::{Kernel, SystemKernel, VfioQuery};
 use crate::sys::node::{check_fd, NodeKind};
 use crate::sys::uapi;
 
@@ -23,11 +24,8 @@ pub const INLINE_INFO_SIZE: usize = 1024;
 /// The largest buffer the query allocates (65000 ranges); a kernel asking for more is
 /// refused rather than trusted.
 pub const MAX_INFO_SIZE: usize = 1 << 20;
-/// How many `VFIO_IOMMU_GET_INFO` calls a query makes at most.
-pub const MAX_INFO_CALLS: usize = 4;
-
-#[repr(C, align(8))]
-struct InlineBuf([u8; INLINE_INFO_SIZE]);
+/// How many `VFIO_IOMMU_GET_INFO` calls a query makes at most (every query's bound).
+pub const MAX_INFO_CALLS: usize = MAX_QUERY_CALLS;
 
 /// Queries the IOMMU info of a type1 container (a `/dev/vfio/vfio` fd with a group attached
 /// and `VFIO_SET_IOMMU` done, or iommufd's VFIO-compatible container). The fd stays the
@@ -46,16 +44,16 @@ pub fn query_type1(container: BorrowedFd<'_>) -> Result<IommuInfo, Error> {
         &[NodeKind::Container, NodeKind::Iommufd],
         Path::new("/proc"),
     )?;
-    query_type1_with(&SystemIoctl, container)
+    query_type1_with(&SystemKernel, container)
 }
 
-/// `VFIO_IOMMU_GET_INFO` through a given ioctl implementation, without [`query_type1`]'s
-/// check of the fd's file type (the implementation decides what the fd is).
-pub fn query_type1_with<I: VfioIoctl + ?Sized>(
-    io: &I,
+/// `VFIO_IOMMU_GET_INFO` through a given kernel, without [`query_type1`]'s check of the
+/// fd's file type (the kernel decides what the fd is).
+pub fn query_type1_with<K: Kernel + ?Sized>(
+    kernel: &K,
     container: BorrowedFd<'_>,
 ) -> Result<IommuInfo, Error> {
-    with_info_buffer(io, container, |view, _| {
+    with_info_buffer(kernel, container, |view, _| {
         if view.flags() & uapi::VFIO_IOMMU_INFO_PGSIZES == 0 {
             return Err(Error::NotType1Reply {
                 fd: container.as_raw_fd(),
@@ -69,62 +67,49 @@ pub fn query_type1_with<I: VfioIoctl + ?Sized>(
 
 /// The raw `VFIO_IOMMU_GET_INFO` buffer exactly as the kernel filled it (a capture for
 /// [`decode`](crate::decode) or a bug report), obtained the same way as [`query_type1`].
-pub fn capture_type1_with<I: VfioIoctl + ?Sized>(
-    io: &I,
+pub fn capture_type1_with<K: Kernel + ?Sized>(
+    kernel: &K,
     container: BorrowedFd<'_>,
 ) -> Result<Vec<u8>, Error> {
-    with_info_buffer(io, container, |_, buf| Ok(buf.to_vec()))
+    with_info_buffer(kernel, container, |_, buf| Ok(buf.to_vec()))
 }
 
-/// Calls `VFIO_IOMMU_GET_INFO` until the chain fits (bounded), then hands the checked
-/// view and the filled buffer to `answer`.
-fn with_info_buffer<I, R>(
-    io: &I,
+/// Calls `VFIO_IOMMU_GET_INFO` until the chain fits (the one retry loop), then hands the
+/// checked view and the filled buffer to `answer`.
+fn with_info_buffer<K, R>(
+    kernel: &K,
     fd: BorrowedFd<'_>,
-    answer: impl FnOnce(&InfoView<'_>, &[u8]) -> Result<R, Error>,
+    answer: impl Fn(&InfoView<'_>, &[u8]) -> Result<R, Error>,
 ) -> Result<R, Error>
 where
-    I: VfioIoctl + ?Sized,
+    K: Kernel + ?Sized,
 {
-    let mut inline = InlineBuf([0; INLINE_INFO_SIZE]);
-    let mut heap: Vec<u8> = Vec::new();
-    let mut size = INLINE_INFO_SIZE;
-    for _ in 0..MAX_INFO_CALLS {
-        let buf: &mut [u8] = if size <= INLINE_INFO_SIZE {
-            &mut inline.0[..]
-        } else {
-            heap.clear();
-            heap.resize(size, 0);
-            &mut heap[..]
-        };
-        buf.fill(0);
-        buf[..4].copy_from_slice(&(size as u32).to_ne_bytes());
-        io.iommu_get_info(fd, buf)
+    let query = VfioQuery::IommuGetInfo;
+    let asked = Asked {
+        ioctl: query.name(),
+        target: &|| format!("fd {}", fd.as_raw_fd()),
+        unit: "bytes",
+        limit: MAX_INFO_SIZE,
+    };
+    let (answer, _) = grow_and_retry::<u8, R, INLINE_INFO_SIZE>(&asked, |buf| {
+        let len = buf.len() as u32;
+        buf[..4].copy_from_slice(&len.to_ne_bytes());
+        kernel
+            .vfio_query(fd, query, buf)
             .map_err(|errno| get_info_error(fd, errno))?;
         let view =
             InfoView::parse(buf, ByteOrder::Native).map_err(|source| Error::MalformedReply {
-                ioctl: "VFIO_IOMMU_GET_INFO",
+                ioctl: query.name(),
                 fd: fd.as_raw_fd(),
                 source,
             })?;
-        if !view.caps_truncated() {
-            return answer(&view, buf);
+        if view.caps_truncated() {
+            Ok(Fill::Grow(view.argsz() as usize))
+        } else {
+            answer(&view, buf).map(Fill::Done)
         }
-        let needed = view.argsz() as usize;
-        if needed > MAX_INFO_SIZE {
-            return Err(Error::SizeTooLarge {
-                fd: fd.as_raw_fd(),
-                argsz: view.argsz(),
-                limit: MAX_INFO_SIZE,
-            });
-        }
-        size = needed;
-    }
-    Err(Error::SizeUnstable {
-        fd: fd.as_raw_fd(),
-        attempts: MAX_INFO_CALLS,
-        last_argsz: size as u32,
-    })
+    })?;
+    Ok(answer)
 }
 
 /// The error for a failed `VFIO_IOMMU_GET_INFO`, with what each errno means here.

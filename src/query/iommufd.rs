@@ -18,7 +18,9 @@ use crate::decode::ioas::checked_ranges;
 pub use crate::decode::ioas::IoasRanges;
 use crate::error::{Errno, Error};
 pub use crate::facts::ContainerBackend;
-use crate::sys::ioctl::value_ioctl;
+use crate::query::retry::{grow_and_retry, Asked, Fill, MAX_QUERY_CALLS};
+use crate::sys::ioctl::{struct_ioctl, value_ioctl};
+use crate::sys::kernel::{Kernel, SystemKernel};
 use crate::sys::node::{check_fd, open_node, NodeKind};
 use crate::sys::paths::HostPaths;
 use crate::sys::uapi::{self, IommuHwInfo, IommuIoasIovaRanges, IommuIovaRange};
@@ -29,36 +31,19 @@ pub const INLINE_RANGES: usize = 16;
 /// The most ranges [`Iommufd::iova_ranges`] accepts (1 MiB of ranges); beyond it the
 /// kernel's count is refused as implausible rather than allocated.
 pub const MAX_RANGES: u32 = 1 << 16;
-/// Calls [`Iommufd::iova_ranges`] makes before it gives up on a count that keeps growing.
-const RANGE_ATTEMPTS: u32 = 4;
 /// The hardware-info buffer of the first `IOMMU_GET_HW_INFO` call: larger than every
 /// structure the kernel defines (40 bytes for SMMUv3).
 const HW_INFO_INLINE: usize = 64;
 /// The largest hardware-info data [`Iommufd::hw_info`] fetches.
 pub const HW_INFO_MAX: u32 = 4096;
-/// The `IOMMU_GET_HW_INFO` calls [`Iommufd::hw_info`] makes at most: a kernel whose
-/// `data_len` grows on every call does not keep it asking.
-pub const HW_INFO_CALLS: u32 = 2;
+/// The `IOMMU_GET_HW_INFO` calls [`Iommufd::hw_info`] makes at most: every query's bound.
+pub const HW_INFO_CALLS: u32 = MAX_QUERY_CALLS as u32;
 
 /// An open `/dev/iommu`.
 #[derive(Debug)]
 pub struct Iommufd {
     fd: OwnedFd,
     path: PathBuf,
-}
-
-/// `ioctl(fd, request, arg)` for a structure argument; the kernel reads and writes `*arg`.
-fn struct_ioctl<T>(fd: BorrowedFd<'_>, request: u32, arg: &mut T) -> Result<i32, Errno> {
-    // SAFETY: `arg` is a live, exclusively borrowed repr(C) structure whose first field is
-    // its size, which the caller set to size_of::<T>(); the kernel reads and writes at most
-    // that many bytes. Any user pointers inside it are the caller's responsibility (see
-    // the callers' own SAFETY comments).
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg as *mut T) };
-    if ret < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(ret)
-    }
 }
 
 fn size_of<T>() -> u32 {
@@ -107,7 +92,7 @@ impl Iommufd {
         });
         Error::Ioctl {
             ioctl,
-            target: format!("{} (fd {})", self.path.display(), self.fd.as_raw_fd()),
+            target: self.target(),
             errno,
             hint,
         }
@@ -119,7 +104,8 @@ impl Iommufd {
             size: size_of::<uapi::IommuIoasAlloc>(),
             ..Default::default()
         };
-        struct_ioctl(self.fd.as_fd(), uapi::IOMMU_IOAS_ALLOC, &mut arg)
+        // SAFETY: `iommu_ioas_alloc` holds no user pointer.
+        unsafe { struct_ioctl(self.fd.as_fd(), uapi::IOMMU_IOAS_ALLOC, &mut arg) }
             .map_err(|e| self.error("IOMMU_IOAS_ALLOC", e, None))?;
         Ok(arg.out_ioas_id)
     }
@@ -130,7 +116,8 @@ impl Iommufd {
             size: size_of::<uapi::IommuDestroy>(),
             id,
         };
-        struct_ioctl(self.fd.as_fd(), uapi::IOMMU_DESTROY, &mut arg).map_err(|e| {
+        // SAFETY: `iommu_destroy` holds no user pointer.
+        unsafe { struct_ioctl(self.fd.as_fd(), uapi::IOMMU_DESTROY, &mut arg) }.map_err(|e| {
             let hint = match e.0 {
                 libc::ENOENT => Some(format!("no object {id} in this iommufd")),
                 libc::EBUSY => Some(format!(
@@ -144,113 +131,9 @@ impl Iommufd {
     }
 
     /// `IOMMU_IOAS_IOVA_RANGES`: where IOAS `ioas` may map. One ioctl when the ranges fit
-    /// [`INLINE_RANGES`]; otherwise bounded retries with the kernel's count.
+    /// [`INLINE_RANGES`]; otherwise the one bounded retry loop with the kernel's count.
     pub fn iova_ranges(&self, ioas: u32) -> Result<IoasRanges, Error> {
-        let fd = self.fd.as_fd();
-        self.iova_ranges_using(ioas, |arg, array| {
-            arg.allowed_iovas = array.as_mut_ptr() as u64;
-            // SAFETY (of the user pointer inside `arg`): `allowed_iovas` points to `array`,
-            // `num_iovas` elements of repr(C) iommu_iova_range that stay alive and
-            // exclusively borrowed for the call; the kernel writes at most that many.
-            struct_ioctl(fd, uapi::IOMMU_IOAS_IOVA_RANGES, arg)
-        })
-    }
-
-    /// An `Iommufd` over any file, unchecked, for the fuzz target `iommufd` (fuzz/), whose
-    /// fake kernel answers every call. Not part of the API: only with the `__fuzzing`
-    /// feature.
-    #[cfg(feature = "__fuzzing")]
-    #[doc(hidden)]
-    pub fn fuzz_unchecked(file: std::fs::File, path: &Path) -> Iommufd {
-        Iommufd {
-            fd: file.into(),
-            path: path.to_owned(),
-        }
-    }
-
-    /// `iova_ranges_using` for the fuzz target `iommufd` (fuzz/), which drives a fake
-    /// kernel from its input. Not part of the API: only with the `__fuzzing` feature.
-    #[cfg(feature = "__fuzzing")]
-    #[doc(hidden)]
-    pub fn fuzz_iova_ranges_using(
-        &self,
-        ioas: u32,
-        call: impl FnMut(&mut IommuIoasIovaRanges, &mut [IommuIovaRange]) -> Result<i32, Errno>,
-    ) -> Result<IoasRanges, Error> {
-        self.iova_ranges_using(ioas, call)
-    }
-
-    /// The retry logic of [`Iommufd::iova_ranges`] around `call`, which performs one
-    /// `IOMMU_IOAS_IOVA_RANGES` with `arg` on `array` (a fake kernel in the tests).
-    fn iova_ranges_using(
-        &self,
-        ioas: u32,
-        mut call: impl FnMut(&mut IommuIoasIovaRanges, &mut [IommuIovaRange]) -> Result<i32, Errno>,
-    ) -> Result<IoasRanges, Error> {
-        let mut inline = [IommuIovaRange::default(); INLINE_RANGES];
-        let mut heap: Vec<IommuIovaRange> = Vec::new();
-        let mut calls = 0;
-        loop {
-            calls += 1;
-            let array: &mut [IommuIovaRange] = if heap.is_empty() {
-                &mut inline
-            } else {
-                &mut heap
-            };
-            let mut arg = IommuIoasIovaRanges {
-                size: size_of::<IommuIoasIovaRanges>(),
-                ioas_id: ioas,
-                num_iovas: array.len() as u32,
-                reserved: 0,
-                allowed_iovas: 0,
-                out_iova_alignment: 0,
-            };
-            let result = call(&mut arg, array);
-            let capacity = array.len() as u32;
-            match result {
-                Ok(_) if arg.num_iovas <= capacity => {
-                    let got = &array[..arg.num_iovas as usize];
-                    let ranges = checked_ranges(got).map_err(|source| Error::MalformedReply {
-                        ioctl: "IOMMU_IOAS_IOVA_RANGES",
-                        fd: self.fd.as_raw_fd(),
-                        source,
-                    })?;
-                    return Ok(IoasRanges {
-                        ranges,
-                        alignment: arg.out_iova_alignment,
-                        calls,
-                    });
-                }
-                // EMSGSIZE: the count grew past the array (a success with a larger count
-                // would be a kernel bug; treat it the same way).
-                Ok(_) | Err(Errno(libc::EMSGSIZE)) => {
-                    let wanted = arg.num_iovas;
-                    if wanted > MAX_RANGES {
-                        return Err(self.error(
-                            "IOMMU_IOAS_IOVA_RANGES",
-                            Errno(libc::EMSGSIZE),
-                            Some(format!("the kernel reports {wanted} IOVA ranges for IOAS {ioas}, more than the {MAX_RANGES} this library accepts")),
-                        ));
-                    }
-                    if calls >= RANGE_ATTEMPTS {
-                        return Err(self.error(
-                            "IOMMU_IOAS_IOVA_RANGES",
-                            Errno(libc::EMSGSIZE),
-                            Some(format!("the range count of IOAS {ioas} kept growing ({calls} calls, last {wanted}): devices are being attached concurrently, try again")),
-                        ));
-                    }
-                    heap = vec![IommuIovaRange::default(); wanted.max(capacity + 1) as usize];
-                }
-                Err(e) => {
-                    let hint = match e.0 {
-                        libc::ENOENT => Some(format!("no IOAS {ioas} in this iommufd")),
-                        libc::EINVAL => Some(format!("object {ioas} is not an IOAS")),
-                        _ => None,
-                    };
-                    return Err(self.error("IOMMU_IOAS_IOVA_RANGES", e, hint));
-                }
-            }
-        }
+        ioas_ranges_in(&SystemKernel, self.fd.as_fd(), ioas, &|| self.target())
     }
 
     /// `IOMMU_IOAS_MAP` with `IOMMU_IOAS_MAP_FIXED_IOVA`: maps `len` bytes of this
@@ -277,8 +160,9 @@ impl Iommufd {
             length: len,
             iova,
         };
-        // The user memory is the caller's promise (this function's safety contract).
-        struct_ioctl(self.fd.as_fd(), uapi::IOMMU_IOAS_MAP, &mut arg).map_err(|e| {
+        // SAFETY: `user_va` is the one user pointer; the memory behind it for `len` bytes
+        // is the caller's promise (this function's safety contract).
+        unsafe { struct_ioctl(self.fd.as_fd(), uapi::IOMMU_IOAS_MAP, &mut arg) }.map_err(|e| {
             let hint = match e.0 {
                 libc::ENOENT => Some(format!("no IOAS {ioas} in this iommufd")),
                 libc::EINVAL => Some(format!("[{iova:#x}, +{len:#x}) is not aligned to the IOAS's iova alignment, or outside its IOVA ranges (IOMMU_IOAS_IOVA_RANGES lists them)")),
@@ -299,96 +183,21 @@ impl Iommufd {
             iova,
             length: len,
         };
-        struct_ioctl(self.fd.as_fd(), uapi::IOMMU_IOAS_UNMAP, &mut arg)
+        // SAFETY: `iommu_ioas_unmap` holds no user pointer.
+        unsafe { struct_ioctl(self.fd.as_fd(), uapi::IOMMU_IOAS_UNMAP, &mut arg) }
             .map_err(|e| self.error("IOMMU_IOAS_UNMAP", e, None))?;
         Ok(arg.length)
     }
 
-    /// `IOMMU_GET_HW_INFO` for the bound device `dev_id`: one call with a buffer larger
-    /// than every structure the kernel defines, one more if its `data_len` says the data
-    /// did not fit; at most [`HW_INFO_CALLS`] calls and [`HW_INFO_MAX`] bytes. Data that
-    /// still did not fit comes back cut, with the kernel's `data_len` (the decoders say
-    /// it is truncated).
+    /// `IOMMU_GET_HW_INFO` for the bound device `dev_id` (see [`hw_info`]).
     pub fn hw_info(&self, dev_id: u32) -> Result<HwInfo, Error> {
-        let info = self.hw_info_using(dev_id, |arg| {
-            // SAFETY (of the user pointer inside `arg`): `hw_info_using` points
-            // `data_uptr` at a live, exclusively borrowed buffer of `data_len` bytes.
-            struct_ioctl(self.fd.as_fd(), uapi::IOMMU_GET_HW_INFO, arg)
-        })?;
-        let capabilities = if info.capabilities == Some(0) && !self.knows_capabilities() {
-            None
-        } else {
-            info.capabilities
-        };
-        Ok(HwInfo {
-            capabilities,
-            ..info
-        })
+        let fd = self.fd.as_fd();
+        let info = hw_info_in(&SystemKernel, fd, dev_id, &|| self.target())?;
+        Ok(with_known_capabilities(fd, info))
     }
 
-    /// The retry logic of [`Iommufd::hw_info`] around `call`, which performs one
-    /// `IOMMU_GET_HW_INFO` with `arg` (a fake kernel in the tests).
-    fn hw_info_using(
-        &self,
-        dev_id: u32,
-        mut call: impl FnMut(&mut IommuHwInfo) -> Result<i32, Errno>,
-    ) -> Result<HwInfo, Error> {
-        let mut len = HW_INFO_INLINE as u32;
-        let mut calls = 0;
-        loop {
-            calls += 1;
-            let mut data = vec![0u8; len as usize];
-            let mut arg = IommuHwInfo {
-                size: size_of::<IommuHwInfo>(),
-                dev_id,
-                data_len: len,
-                data_uptr: data.as_mut_ptr() as u64,
-                ..Default::default()
-            };
-            call(&mut arg).map_err(|e| {
-                let hint = match e.0 {
-                    libc::ENOENT => Some(format!("no device {dev_id} bound to this iommufd")),
-                    libc::ENOTTY => {
-                        Some("the kernel predates IOMMU_GET_HW_INFO (Linux 6.6)".to_owned())
-                    }
-                    libc::EOPNOTSUPP => {
-                        Some("the kernel refused the request's flags or reserved bytes".to_owned())
-                    }
-                    _ => None,
-                };
-                self.error("IOMMU_GET_HW_INFO", e, hint)
-            })?;
-            if arg.data_len > len && len < HW_INFO_MAX && calls < HW_INFO_CALLS {
-                len = arg.data_len.min(HW_INFO_MAX);
-                continue;
-            }
-            data.truncate(arg.data_len.min(len) as usize);
-            return Ok(HwInfo {
-                data_type: arg.out_data_type,
-                data_len: arg.data_len,
-                data,
-                capabilities: Some(arg.out_capabilities),
-                max_pasid_log2: arg.out_max_pasid_log2,
-            });
-        }
-    }
-
-    /// Whether the kernel fills `out_capabilities` (Linux 6.7+, with the dirty-tracking
-    /// ioctls): a 6.6 kernel leaves it 0 whatever the hardware. Probed without side
-    /// effects: a 0-size `IOMMU_HWPT_GET_DIRTY_BITMAP` is EINVAL where it exists.
-    fn knows_capabilities(&self) -> bool {
-        let mut size = 0u32;
-        // SAFETY: the kernel reads the leading u32 `size` of the argument (0 here, below
-        // every command's minimum, so it stops there with EINVAL) from `size`, a live u32;
-        // an unknown command is refused before any read.
-        let ret = unsafe {
-            libc::ioctl(
-                self.fd.as_raw_fd(),
-                uapi::IOMMU_HWPT_GET_DIRTY_BITMAP as _,
-                &mut size as *mut u32,
-            )
-        };
-        !(ret < 0 && Errno::last().0 == libc::ENOTTY)
+    fn target(&self) -> String {
+        format!("{} (fd {})", self.path.display(), self.fd.as_raw_fd())
     }
 }
 
@@ -396,6 +205,200 @@ impl AsFd for Iommufd {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
+}
+
+/// Checks a caller's descriptor is iommufd's (`/dev/iommu`) before an iommufd ioctl.
+fn check_iommufd(fd: BorrowedFd<'_>) -> Result<(), Error> {
+    check_fd(fd, &[NodeKind::Iommufd], Path::new("/proc"))
+}
+
+fn fd_target(fd: BorrowedFd<'_>) -> impl Fn() -> String + '_ {
+    move || format!("iommufd fd {}", fd.as_raw_fd())
+}
+
+/// `IOMMU_IOAS_IOVA_RANGES` of IOAS `ioas` on an iommufd the caller owns (a VMM's own
+/// `/dev/iommu` fd and IOAS): the usable ranges and the alignment every mapping must
+/// have. The fd is checked to be iommufd's first; an id that is no IOAS is an error
+/// naming it.
+pub fn ioas_ranges(iommufd: BorrowedFd<'_>, ioas: u32) -> Result<IoasRanges, Error> {
+    check_iommufd(iommufd)?;
+    ioas_ranges_with(&SystemKernel, iommufd, ioas)
+}
+
+/// [`ioas_ranges`] through a given kernel, without the check of the fd.
+pub fn ioas_ranges_with<K: Kernel + ?Sized>(
+    kernel: &K,
+    iommufd: BorrowedFd<'_>,
+    ioas: u32,
+) -> Result<IoasRanges, Error> {
+    ioas_ranges_in(kernel, iommufd, ioas, &fd_target(iommufd))
+}
+
+/// `IOMMU_GET_HW_INFO` for device `dev_id` bound to an iommufd the caller owns (the id
+/// `VFIO_DEVICE_BIND_IOMMUFD` returned): one call with a buffer larger than every
+/// structure the kernel defines, more only if its `data_len` says the data did not fit,
+/// never more than [`HW_INFO_MAX`] bytes (data beyond that comes back cut, with the
+/// kernel's `data_len`: the decoders say it is truncated). The fd is checked first.
+pub fn hw_info(iommufd: BorrowedFd<'_>, dev_id: u32) -> Result<HwInfo, Error> {
+    check_iommufd(iommufd)?;
+    let info = hw_info_with(&SystemKernel, iommufd, dev_id)?;
+    Ok(with_known_capabilities(iommufd, info))
+}
+
+/// [`hw_info`] through a given kernel, without the check of the fd; `capabilities` is
+/// what the kernel wrote (a 6.6 kernel writes 0 whatever the hardware).
+pub fn hw_info_with<K: Kernel + ?Sized>(
+    kernel: &K,
+    iommufd: BorrowedFd<'_>,
+    dev_id: u32,
+) -> Result<HwInfo, Error> {
+    hw_info_in(kernel, iommufd, dev_id, &fd_target(iommufd))
+}
+
+fn ranges_error(target: String, ioas: u32, errno: Errno) -> Error {
+    let hint = match errno.0 {
+        libc::ENOENT => Some(format!("no IOAS {ioas} in this iommufd")),
+        libc::EINVAL => Some(format!("object {ioas} is not an IOAS")),
+        libc::ENOTTY => Some(format!("{target} is not iommufd's node (/dev/iommu)")),
+        _ => None,
+    };
+    Error::Ioctl {
+        ioctl: "IOMMU_IOAS_IOVA_RANGES",
+        target,
+        errno,
+        hint,
+    }
+}
+
+fn ioas_ranges_in<K: Kernel + ?Sized>(
+    kernel: &K,
+    fd: BorrowedFd<'_>,
+    ioas: u32,
+    target: &dyn Fn() -> String,
+) -> Result<IoasRanges, Error> {
+    let asked = Asked {
+        ioctl: "IOMMU_IOAS_IOVA_RANGES",
+        target,
+        unit: "ranges",
+        limit: MAX_RANGES as usize,
+    };
+    let (ioas_ranges, calls) =
+        grow_and_retry::<IommuIovaRange, _, INLINE_RANGES>(&asked, |array| {
+            let capacity = array.len();
+            let mut arg = IommuIoasIovaRanges {
+                size: size_of::<IommuIoasIovaRanges>(),
+                ioas_id: ioas,
+                num_iovas: capacity as u32,
+                ..Default::default()
+            };
+            match kernel.ioas_iova_ranges(fd, &mut arg, array) {
+                Ok(()) if arg.num_iovas as usize <= capacity => {
+                    let got = &array[..arg.num_iovas as usize];
+                    let ranges = checked_ranges(got).map_err(|source| Error::MalformedReply {
+                        ioctl: "IOMMU_IOAS_IOVA_RANGES",
+                        fd: fd.as_raw_fd(),
+                        source,
+                    })?;
+                    Ok(Fill::Done(IoasRanges {
+                        ranges,
+                        alignment: arg.out_iova_alignment,
+                        calls: 0,
+                    }))
+                }
+                // EMSGSIZE: the count grew past the array (a success with a larger count
+                // would be a kernel bug; it is treated the same way).
+                Ok(()) | Err(Errno(libc::EMSGSIZE)) => Ok(Fill::Grow(arg.num_iovas as usize)),
+                Err(errno) => Err(ranges_error(target(), ioas, errno)),
+            }
+        })?;
+    Ok(IoasRanges {
+        calls,
+        ..ioas_ranges
+    })
+}
+
+fn hw_info_in<K: Kernel + ?Sized>(
+    kernel: &K,
+    fd: BorrowedFd<'_>,
+    dev_id: u32,
+    target: &dyn Fn() -> String,
+) -> Result<HwInfo, Error> {
+    let asked = Asked {
+        ioctl: "IOMMU_GET_HW_INFO",
+        target,
+        unit: "bytes",
+        limit: HW_INFO_MAX as usize,
+    };
+    let (info, _) = grow_and_retry::<u8, _, HW_INFO_INLINE>(&asked, |data| {
+        let capacity = data.len() as u32;
+        let mut arg = IommuHwInfo {
+            size: size_of::<IommuHwInfo>(),
+            dev_id,
+            data_len: capacity,
+            ..Default::default()
+        };
+        kernel.hw_info(fd, &mut arg, data).map_err(|errno| {
+            let hint = match errno.0 {
+                libc::ENOENT => Some(format!("no device {dev_id} bound to this iommufd")),
+                libc::ENOTTY => Some(
+                    "the kernel predates IOMMU_GET_HW_INFO (Linux 6.6), or the fd is not iommufd's"
+                        .to_owned(),
+                ),
+                libc::EOPNOTSUPP => {
+                    Some("the kernel refused the request's flags or reserved bytes".to_owned())
+                }
+                _ => None,
+            };
+            Error::Ioctl {
+                ioctl: "IOMMU_GET_HW_INFO",
+                target: target(),
+                errno,
+                hint,
+            }
+        })?;
+        // Data beyond HW_INFO_MAX is not fetched: what fit is returned, cut.
+        if arg.data_len > capacity && capacity < HW_INFO_MAX {
+            return Ok(Fill::Grow(arg.data_len.min(HW_INFO_MAX) as usize));
+        }
+        Ok(Fill::Done(HwInfo {
+            data_type: arg.out_data_type,
+            data_len: arg.data_len,
+            data: data[..arg.data_len.min(capacity) as usize].to_vec(),
+            capabilities: Some(arg.out_capabilities),
+            max_pasid_log2: arg.out_max_pasid_log2,
+        }))
+    })?;
+    Ok(info)
+}
+
+/// `info` with `capabilities` set to `None` when the kernel predates the field (Linux
+/// 6.7+, with the dirty-tracking ioctls): a 6.6 kernel leaves it 0 whatever the hardware.
+fn with_known_capabilities(fd: BorrowedFd<'_>, info: HwInfo) -> HwInfo {
+    if info.capabilities == Some(0) && !knows_capabilities(fd) {
+        HwInfo {
+            capabilities: None,
+            ..info
+        }
+    } else {
+        info
+    }
+}
+
+/// Whether the kernel fills `out_capabilities`, probed without side effects: a 0-size
+/// `IOMMU_HWPT_GET_DIRTY_BITMAP` is EINVAL where it exists, ENOTTY where it does not.
+fn knows_capabilities(fd: BorrowedFd<'_>) -> bool {
+    let mut size = 0u32;
+    // SAFETY: the kernel reads the leading u32 `size` of the argument (0 here, below
+    // every command's minimum, so it stops there with EINVAL) from `size`, a live u32; an
+    // unknown command is refused before any read.
+    let ret = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            uapi::IOMMU_HWPT_GET_DIRTY_BITMAP as _,
+            &mut size as *mut u32,
+        )
+    };
+    !(ret < 0 && Errno::last().0 == libc::ENOTTY)
 }
 
 /// Asks a container fd (after `VFIO_SET_IOMMU`) who serves it. The fd must first answer
@@ -424,7 +427,9 @@ pub(crate) fn backend_of_container(container: BorrowedFd<'_>) -> ContainerBacken
         op: uapi::IOMMU_VFIO_IOAS_GET,
         ..Default::default()
     };
-    let answer = struct_ioctl(container, uapi::IOMMU_VFIO_IOAS, &mut arg).map(|_| arg.ioas_id);
+    // SAFETY: `iommu_vfio_ioas` holds no user pointer.
+    let answer =
+        unsafe { struct_ioctl(container, uapi::IOMMU_VFIO_IOAS, &mut arg) }.map(|_| arg.ioas_id);
     backend_from_answer(answer)
 }
 
@@ -444,15 +449,51 @@ mod tests {
     use super::*;
     use crate::iova::IovaRange;
 
-    /// A fake kernel with `count(call)` ranges [i<<30, i<<30 | 0xfff], filling what fits
-    /// and answering EMSGSIZE like `iommufd_ioas_iova_ranges`.
-    fn fake(
-        count: impl Fn(u32) -> u32,
-    ) -> impl FnMut(&mut IommuIoasIovaRanges, &mut [IommuIovaRange]) -> Result<i32, Errno> {
-        let mut calls = 0;
-        move |arg, array| {
-            calls += 1;
-            let n = count(calls);
+    use crate::sys::kernel::VfioQuery;
+    use std::cell::Cell;
+
+    /// A fake kernel: `count(call)` ranges [i<<30, i<<30 | 0xfff], filling what fits and
+    /// answering EMSGSIZE like `iommufd_ioas_iova_ranges` (or `errno` when set); and an
+    /// `IOMMU_GET_HW_INFO` whose `data_len` is `hw_len(buffer length)`.
+    struct Fake {
+        count: Box<dyn Fn(u32) -> u32>,
+        hw_len: Box<dyn Fn(u32) -> u32>,
+        errno: Option<i32>,
+        calls: Cell<u32>,
+    }
+
+    fn fake(count: impl Fn(u32) -> u32 + 'static) -> Fake {
+        Fake {
+            count: Box::new(count),
+            hw_len: Box::new(|_| 40),
+            errno: None,
+            calls: Cell::new(0),
+        }
+    }
+
+    fn hw(hw_len: impl Fn(u32) -> u32 + 'static) -> Fake {
+        Fake {
+            hw_len: Box::new(hw_len),
+            ..fake(|_| 0)
+        }
+    }
+
+    impl Kernel for Fake {
+        fn vfio_query(&self, _: BorrowedFd<'_>, _: VfioQuery, _: &mut [u8]) -> Result<(), Errno> {
+            unreachable!("iommufd queries only")
+        }
+
+        fn ioas_iova_ranges(
+            &self,
+            _: BorrowedFd<'_>,
+            arg: &mut IommuIoasIovaRanges,
+            array: &mut [IommuIovaRange],
+        ) -> Result<(), Errno> {
+            self.calls.set(self.calls.get() + 1);
+            if let Some(e) = self.errno {
+                return Err(Errno(e));
+            }
+            let n = (self.count)(self.calls.get());
             assert_eq!(arg.num_iovas as usize, array.len());
             for (i, slot) in array.iter_mut().enumerate().take(n as usize) {
                 *slot = IommuIovaRange {
@@ -466,98 +507,111 @@ mod tests {
             if n > room {
                 Err(Errno(libc::EMSGSIZE))
             } else {
-                Ok(0)
+                Ok(())
             }
+        }
+
+        fn hw_info(
+            &self,
+            _: BorrowedFd<'_>,
+            arg: &mut IommuHwInfo,
+            data: &mut [u8],
+        ) -> Result<(), Errno> {
+            self.calls.set(self.calls.get() + 1);
+            assert_eq!(arg.data_len as usize, data.len());
+            arg.data_len = (self.hw_len)(arg.data_len);
+            arg.out_data_type = 2;
+            Ok(())
         }
     }
 
     /// /dev/null plays iommufd for the fake kernels (the library itself would refuse
-    /// to open it as one).
-    fn null_iommufd() -> Iommufd {
-        Iommufd {
-            fd: std::fs::File::open("/dev/null").unwrap().into(),
-            path: "/dev/null".into(),
-        }
+    /// to send it an ioctl).
+    fn null() -> std::fs::File {
+        std::fs::File::open("/dev/null").unwrap()
     }
 
     #[test]
     fn ranges_that_fit_take_one_call_and_more_take_a_second() {
-        let fd = null_iommufd();
-        let r = fd.iova_ranges_using(1, fake(|_| 3)).unwrap();
+        let fd = null();
+        let r = ioas_ranges_with(&fake(|_| 3), fd.as_fd(), 1).unwrap();
         assert_eq!((r.ranges.len(), r.calls, r.alignment), (3, 1, 4096));
-        let r = fd.iova_ranges_using(1, fake(|_| 20)).unwrap();
+        let r = ioas_ranges_with(&fake(|_| 20), fd.as_fd(), 1).unwrap();
         assert_eq!((r.ranges.len(), r.calls), (20, 2));
         assert_eq!(
             r.ranges[19],
             IovaRange::new(19 << 30, (19 << 30) | 0xfff).unwrap()
         );
         // Exactly the inline capacity still fits.
-        let r = fd
-            .iova_ranges_using(1, fake(|_| INLINE_RANGES as u32))
-            .unwrap();
+        let r = ioas_ranges_with(&fake(|_| INLINE_RANGES as u32), fd.as_fd(), 1).unwrap();
         assert_eq!(r.calls, 1);
     }
 
     #[test]
     fn a_count_that_keeps_growing_or_is_implausible_is_refused() {
-        let fd = null_iommufd();
+        let fd = null();
         // Grows by one on every call (devices attached concurrently).
-        let e = fd.iova_ranges_using(7, fake(|call| 16 + call)).unwrap_err();
-        let text = e.to_string();
-        assert!(text.contains("kept growing (4 calls, last 20)"), "{text}");
+        let e = ioas_ranges_with(&fake(|call| 16 + call), fd.as_fd(), 7).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::SizeUnstable {
+                    calls: 4,
+                    last: 20,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("kept changing (4 calls, last 20 ranges)"),
+            "{e}"
+        );
         // Grew once, then settled: fine.
-        let r = fd
-            .iova_ranges_using(7, fake(|call| if call == 1 { 17 } else { 18 }))
-            .unwrap();
+        let settles = fake(|call| if call == 1 { 17 } else { 18 });
+        let r = ioas_ranges_with(&settles, fd.as_fd(), 7).unwrap();
         assert_eq!((r.ranges.len(), r.calls), (18, 3));
         // An absurd count is not allocated.
-        let e = fd
-            .iova_ranges_using(7, fake(|_| MAX_RANGES + 1))
-            .unwrap_err();
+        let e = ioas_ranges_with(&fake(|_| MAX_RANGES + 1), fd.as_fd(), 7).unwrap_err();
+        assert!(matches!(e, Error::SizeTooLarge { .. }), "{e}");
         assert!(e.to_string().contains("more than the 65536"), "{e}");
         // Another errno is reported with what it means.
-        let e = fd
-            .iova_ranges_using(7, |_, _| Err(Errno(libc::ENOENT)))
-            .unwrap_err();
+        let enoent = Fake {
+            errno: Some(libc::ENOENT),
+            ..fake(|_| 0)
+        };
+        let e = ioas_ranges_with(&enoent, fd.as_fd(), 7).unwrap_err();
         assert!(e.to_string().contains("no IOAS 7"), "{e}");
     }
 
     #[test]
-    fn hw_info_that_keeps_growing_takes_two_calls_and_comes_back_cut() {
-        let fd = null_iommufd();
-        let mut calls = 0;
-        // A kernel whose data_len is always one byte more than the buffer.
-        let info = fd
-            .hw_info_using(1, |arg| {
-                calls += 1;
-                arg.data_len += 1;
-                arg.out_data_type = 2;
-                Ok(0)
-            })
-            .unwrap();
-        assert_eq!(calls, HW_INFO_CALLS);
-        assert_eq!(info.data.len(), HW_INFO_INLINE + 1);
-        assert_eq!(info.data_len as usize, HW_INFO_INLINE + 2);
-        // One that asks for more than the limit gets the limit, cut.
-        let mut calls = 0;
-        let info = fd
-            .hw_info_using(1, |arg| {
-                calls += 1;
-                arg.data_len = u32::MAX;
-                Ok(0)
-            })
-            .unwrap();
-        assert_eq!((calls, info.data.len()), (2, HW_INFO_MAX as usize));
+    fn hw_info_is_bounded_in_calls_and_bytes() {
+        let fd = null();
         // Data that fits takes one call.
-        let mut calls = 0;
-        let info = fd
-            .hw_info_using(1, |arg| {
-                calls += 1;
-                arg.data_len = 40;
-                Ok(0)
-            })
-            .unwrap();
-        assert_eq!((calls, info.data.len()), (1, 40));
+        let k = hw(|_| 40);
+        let info = hw_info_with(&k, fd.as_fd(), 1).unwrap();
+        assert_eq!((k.calls.get(), info.data.len()), (1, 40));
+        // One that asks for more than the limit gets the limit, cut.
+        let k = hw(|_| u32::MAX);
+        let info = hw_info_with(&k, fd.as_fd(), 1).unwrap();
+        assert_eq!((k.calls.get(), info.data.len()), (2, HW_INFO_MAX as usize));
+        assert_eq!(info.data_len, u32::MAX);
+        // A data_len always one byte more than the buffer: every query's error for a
+        // size that keeps changing, after every query's bound of calls.
+        let k = hw(|len| len + 1);
+        let e = hw_info_with(&k, fd.as_fd(), 1).unwrap_err();
+        assert_eq!(k.calls.get(), HW_INFO_CALLS);
+        assert!(matches!(e, Error::SizeUnstable { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_callers_fd_that_is_not_iommufd_is_refused_before_any_ioctl() {
+        let fd = null();
+        let e = ioas_ranges(fd.as_fd(), 1).unwrap_err();
+        assert!(matches!(e, Error::WrongNode { .. }), "{e}");
+        let e = hw_info(fd.as_fd(), 1).unwrap_err();
+        assert!(e.to_string().contains("not iommufd's node"), "{e}");
     }
 
     #[test]

@@ -1,30 +1,11 @@
-//! The ioctls. `VFIO_IOMMU_GET_INFO` sits behind a small public trait so tests can play a
-//! kernel; the others the library issues are private, each with its own argument type.
+//! The system calls, each with its argument type: the argsz-led VFIO structures, values,
+//! size-led structures, `fstat` and `kcmp`. The queries whose answers are decoded reach
+//! them through the [`Kernel`](crate::sys::kernel::Kernel) seam.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use crate::error::Errno;
 use crate::sys::uapi;
-
-/// Issues `VFIO_IOMMU_GET_INFO`. [`SystemIoctl`] calls the kernel; tests implement this
-/// trait to serve canned answers (every `argsz` case, sizes that grow between calls,
-/// errors) or to count calls on a real kernel.
-pub trait VfioIoctl {
-    /// `VFIO_IOMMU_GET_INFO` with `buf` as the argument: its first 4 bytes (native order)
-    /// hold `argsz`, which the caller sets to at most `buf.len()`; the kernel fills at most
-    /// `argsz` bytes.
-    fn iommu_get_info(&self, fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno>;
-}
-
-/// The real kernel.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemIoctl;
-
-impl VfioIoctl for SystemIoctl {
-    fn iommu_get_info(&self, fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(), Errno> {
-        argsz_ioctl(fd, uapi::VFIO_IOMMU_GET_INFO, buf).map(drop)
-    }
-}
 
 fn result(ret: libc::c_int) -> Result<i32, Errno> {
     if ret < 0 {
@@ -96,6 +77,24 @@ pub(crate) fn argsz_ioctl(fd: BorrowedFd<'_>, request: u32, buf: &mut [u8]) -> R
     // `buf` is a live, exclusively borrowed buffer of at least both (checked above). `fd`
     // is a borrowed open descriptor.
     result(unsafe { libc::ioctl(fd.as_raw_fd(), request as _, buf.as_mut_ptr()) })
+}
+
+/// `ioctl(fd, request, arg)` for a size-led structure (iommufd's commands, VFIO's cdev
+/// ioctls) that the kernel reads and writes in place.
+///
+/// # Safety
+/// `T` must be `request`'s repr(C) argument structure with its size field set to at most
+/// `size_of::<T>()`, and every user pointer inside `*arg` must be 0 or point to memory the
+/// kernel may access as `request` defines: for the call (an array it fills), or as long as
+/// the kernel keeps using it (the memory of a DMA mapping).
+pub(crate) unsafe fn struct_ioctl<T>(
+    fd: BorrowedFd<'_>,
+    request: u32,
+    arg: &mut T,
+) -> Result<i32, Errno> {
+    // SAFETY: `arg` is a live, exclusively borrowed structure of the size the kernel reads
+    // and writes for `request`; the user pointers inside it are the caller's contract.
+    result(unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg as *mut T) })
 }
 
 /// An ioctl whose argument is an integer passed by value (`VFIO_GET_API_VERSION`,

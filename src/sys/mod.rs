@@ -7,6 +7,7 @@
 //! - [`sysfs`]: PCI addresses, IOMMU groups and their `reserved_regions`.
 
 pub mod ioctl;
+pub mod kernel;
 pub mod node;
 pub mod paths;
 pub mod sysfs;

@@ -39,6 +39,9 @@ pub enum NodeKind {
     DeviceCdev,
     /// iommufd, `/dev/iommu`.
     Iommufd,
+    /// A VFIO device fd: what `VFIO_GROUP_GET_DEVICE_FD` returns (an anonymous inode the
+    /// kernel names `[vfio-device]`), or a device cdev. Only for a caller's descriptor.
+    DeviceFd,
 }
 
 impl NodeKind {
@@ -51,6 +54,9 @@ impl NodeKind {
                 "a VFIO device node (/dev/vfio/devices/vfioN, the vfio-dev major)"
             }
             NodeKind::Iommufd => "iommufd's node (/dev/iommu, misc 10:N named iommu)",
+            NodeKind::DeviceFd => {
+                "a VFIO device fd (from VFIO_GROUP_GET_DEVICE_FD, or a /dev/vfio/devices/vfioN)"
+            }
         }
     }
 }
@@ -122,7 +128,7 @@ impl NodeNumbers {
             NodeKind::Container => major == MISC_MAJOR && minor == VFIO_MINOR,
             NodeKind::Iommufd => major == MISC_MAJOR && self.misc_minor("iommu") == Some(minor),
             NodeKind::Group => self.major("vfio") == Some(major),
-            NodeKind::DeviceCdev => self.major("vfio-dev") == Some(major),
+            NodeKind::DeviceCdev | NodeKind::DeviceFd => self.major("vfio-dev") == Some(major),
         }
     }
 
@@ -214,6 +220,9 @@ fn check(what: &Path, via: Via, id: FileId, kinds: &[NodeKind], proc: &Path) -> 
         (Some(NodeKind::Group), Via::Path) => {
             Some("name an IOMMU group number, its node /dev/vfio/N, or a PCI address")
         }
+        (Some(NodeKind::DeviceFd), Via::Fd) => Some(
+            "pass the fd VFIO_GROUP_GET_DEVICE_FD returned, or an opened /dev/vfio/devices/vfioN",
+        ),
         _ => None,
     }
     .map(str::to_owned);
@@ -299,8 +308,20 @@ pub fn check_fd(fd: BorrowedFd<'_>, kinds: &[NodeKind], proc: &Path) -> Result<(
         errno,
         hint: (errno.0 == libc::EBADF).then(|| format!("{name} is not an open file descriptor")),
     })?;
-    check(Path::new(&name), Via::Fd, FileId::of_stat(&st), kinds, proc)
+    let id = FileId::of_stat(&st);
+    if kinds.contains(&NodeKind::DeviceFd) && !id.is(libc::S_IFCHR) {
+        // A device fd from a group is an anonymous inode: only its name tells it apart
+        // from an eventfd or an epoll fd (which VFIO's ioctl numbers must not reach).
+        let link = proc.join("self/fd").join(fd.as_raw_fd().to_string());
+        if std::fs::read_link(link).is_ok_and(|l| l == Path::new(VFIO_DEVICE_ANON_INODE)) {
+            return Ok(());
+        }
+    }
+    check(Path::new(&name), Via::Fd, id, kinds, proc)
 }
+
+/// How `/proc/self/fd/N` reads for a device fd from `VFIO_GROUP_GET_DEVICE_FD`.
+const VFIO_DEVICE_ANON_INODE: &str = "anon_inode:[vfio-device]";
 
 /// The kind of node an open descriptor is, if any.
 #[cfg(test)]
