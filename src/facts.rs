@@ -49,6 +49,23 @@ impl Backend {
     }
 }
 
+impl std::str::FromStr for Backend {
+    type Err = UnknownBackend;
+
+    /// The backend a [`Backend::name`] names.
+    fn from_str(s: &str) -> Result<Backend, UnknownBackend> {
+        [Backend::Type1, Backend::IommufdCompat, Backend::Iommufd]
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| UnknownBackend(s.to_owned()))
+    }
+}
+
+/// A backend name that is not `type1`, `iommufd-compat` or `iommufd`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a backend: expected \"type1\", \"iommufd-compat\" or \"iommufd\"")]
+pub struct UnknownBackend(pub String);
+
 impl From<ContainerBackend> for Backend {
     fn from(b: ContainerBackend) -> Self {
         match b {

@@ -469,3 +469,34 @@ mod tests {
         assert_eq!(v["mappings"]["fits"], true);
     }
 }
+
+/// The iommufd path's report on one device, as `vfio-iommu-info query --backend iommufd
+/// --json` prints it after `backend` and `backend_reason`: `device`, `group`, `cdev`,
+/// `dev_id`, `ioas`, `hwpt`, `iova_ranges`, `iova_alignment`, `aperture`, `holes`,
+/// `hw_info` (or `{"error": ...}`), `facts`, `reserved_regions`.
+pub fn iommufd_report_to_json(r: &crate::query::report::IommufdReport) -> Value {
+    let space = r.space();
+    json!({
+        "device": r.address.to_string(),
+        "group": r.group,
+        "cdev": r.cdev.display().to_string(),
+        "dev_id": r.dev_id,
+        "ioas": r.ioas,
+        "hwpt": r.hwpt,
+        "iova_ranges": r.ranges.ranges.iter().map(range).collect::<Vec<_>>(),
+        "iova_alignment": r.ranges.alignment,
+        "aperture": space.aperture().as_ref().map(range),
+        "holes": space.holes().iter().map(hole).collect::<Vec<_>>(),
+        "hw_info": match &r.hw_info {
+            Ok(h) => hw_info_to_json(h),
+            Err(e) => json!({ "error": e.to_string() }),
+        },
+        "facts": facts_to_json(&r.facts),
+        "reserved_regions": r.reserved_regions.iter().map(|(g, region)| {
+            let mut o = range(&region.range);
+            o["group"] = json!(g);
+            o["type"] = json!(region.kind.name());
+            o
+        }).collect::<Vec<Value>>(),
+    })
+}

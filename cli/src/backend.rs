@@ -5,11 +5,10 @@ use std::path::Path;
 
 use clap::ValueEnum;
 use serde_json::{json, Value};
-use vfio_iommu_info::cdev::IommufdDevice;
 use vfio_iommu_info::facts::DmaFacts;
-use vfio_iommu_info::json::{facts_to_json, hw_info_to_json, range};
-use vfio_iommu_info::space::IovaSpace;
-use vfio_iommu_info::{HostPaths, PciAddress, ReservedRegion, Target};
+use vfio_iommu_info::json::iommufd_report_to_json;
+use vfio_iommu_info::query::report::IommufdReport;
+use vfio_iommu_info::{HostPaths, PciAddress, Target};
 
 use crate::render;
 use crate::{print_json, print_text, Failure, EXIT_FAILURE, EXIT_USAGE};
@@ -85,52 +84,16 @@ pub fn query_iommufd(
     paths: &HostPaths,
     json: bool,
 ) -> Result<(), Failure> {
-    let dev = IommufdDevice::open(address, paths).map_err(failed)?;
-    let ranges = dev.iova_ranges().map_err(failed)?;
-    let hw = dev.hw_info();
-    let facts = dev.facts(&ranges, hw.as_ref().ok(), paths);
-    let group = paths.sysfs.group_of_device(address).ok();
-    let regions: Vec<(u32, ReservedRegion)> = group
-        .map(|g| {
-            paths
-                .sysfs
-                .reserved_regions(g)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| (g, r))
-                .collect()
-        })
-        .unwrap_or_default();
+    let (_device, r) = IommufdReport::open(address, paths).map_err(failed)?;
     if json {
-        let plain: Vec<ReservedRegion> = regions.iter().map(|(_, r)| r.clone()).collect();
-        let space = IovaSpace::new(&ranges.ranges, None).with_reserved_regions(&plain);
-        let v = json!({
-            "backend": "iommufd",
-            "backend_reason": reason,
-            "device": address.to_string(),
-            "group": group,
-            "cdev": dev.cdev_path().display().to_string(),
-            "dev_id": dev.dev_id(),
-            "ioas": dev.ioas(),
-            "hwpt": dev.hwpt(),
-            "iova_ranges": ranges.ranges.iter().map(range).collect::<Vec<_>>(),
-            "iova_alignment": ranges.alignment,
-            "aperture": space.aperture().as_ref().map(range),
-            "holes": space.holes().iter().map(vfio_iommu_info::json::hole).collect::<Vec<_>>(),
-            "hw_info": match &hw {
-                Ok(h) => hw_info_to_json(h),
-                Err(e) => json!({ "error": e.to_string() }),
-            },
-            "facts": facts_to_json(&facts),
-            "reserved_regions": regions.iter().map(|(g, r)| {
-                let mut o = range(&r.range);
-                o["group"] = json!(g);
-                o["type"] = json!(r.kind.name());
-                o
-            }).collect::<Vec<Value>>(),
-        });
+        let mut v = json!({ "backend": "iommufd", "backend_reason": reason });
+        if let (Some(out), Value::Object(report)) = (v.as_object_mut(), iommufd_report_to_json(&r))
+        {
+            out.extend(report);
+        }
         return print_json(&v);
     }
+    let group = r.group;
     let mut out = format!(
         "target       device {address}{}\n",
         group
@@ -139,21 +102,21 @@ pub fn query_iommufd(
     );
     out.push_str(&format!(
         "backend      iommufd ({reason}): {}, dev id {}, IOAS {}, HWPT {}\n",
-        dev.cdev_path().display(),
-        dev.dev_id(),
-        dev.ioas(),
-        dev.hwpt()
+        r.cdev.display(),
+        r.dev_id,
+        r.ioas,
+        r.hwpt
     ));
-    out.push_str(&render::ranges_block(&ranges.ranges, &regions));
+    out.push_str(&render::ranges_block(&r.ranges.ranges, &r.reserved_regions));
     out.push_str(&format!(
         "{:<13}{:#x}: every mapping's IOVA and length must be a multiple of it\n",
-        "alignment", ranges.alignment
+        "alignment", r.ranges.alignment
     ));
-    out.push_str(&match &hw {
+    out.push_str(&match &r.hw_info {
         Ok(h) => format!("{:<13}{}\n", "hw info", render::hw_info(h)),
         Err(e) => format!("{:<13}not available: {e}\n", "hw info"),
     });
-    out.push_str(&render::provenance(&facts));
+    out.push_str(&render::provenance(&r.facts));
     print_text(&out)
 }
 

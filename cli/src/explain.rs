@@ -1,11 +1,8 @@
 //! `vfio-iommu-info explain TARGET`: every step between the user and a working container
 //! for a device, each with what was found and, when it fails, the fix.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-
 use serde_json::{json, Value};
+use vfio_iommu_info::sys::limits::{may_open_rdwr, memlock_limit, MemlockLimit};
 use vfio_iommu_info::{
     check_span, Container, Error, HostPaths, IommuInfo, PciAddress, Reported, SpanProblem, Target,
 };
@@ -86,29 +83,6 @@ fn bind_fix(device: &str) -> String {
     )
 }
 
-fn accessible(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `c` is a NUL-terminated path that outlives the call; access(2) only reads it.
-    unsafe { libc::access(c.as_ptr(), libc::R_OK | libc::W_OK) == 0 }
-}
-
-/// A parameter of the module providing the type1 container: vfio_iommu_type1, or iommufd
-/// when its VFIO compatibility provides /dev/vfio/vfio.
-fn read_param(name: &str, paths: &HostPaths) -> Option<String> {
-    ["vfio_iommu_type1", "iommufd"].iter().find_map(|m| {
-        let p = paths
-            .sysfs
-            .root()
-            .join("module")
-            .join(m)
-            .join("parameters")
-            .join(name);
-        std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned())
-    })
-}
-
 /// Runs every check for `target`.
 pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Report {
     let mut r = Report {
@@ -129,23 +103,17 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
             None,
         );
     }
-    let root = sysfs.root();
-    let vfio_driver = std::fs::read_dir(root.join("bus/pci/drivers"))
-        .map(|d| {
-            d.flatten()
-                .any(|e| e.file_name().to_string_lossy().contains("vfio"))
-        })
-        .unwrap_or(false);
+    let vfio_driver = sysfs.has_vfio_pci_driver();
     let modules = [
         (
             "vfio",
-            paths.vfio_dir.join("vfio").exists() || root.join("module/vfio").exists(),
+            paths.vfio_dir.join("vfio").exists() || sysfs.has_module("vfio"),
         ),
         ("vfio-pci", vfio_driver),
         // iommufd's VFIO compatibility can stand in for vfio_iommu_type1.
         (
             "vfio_iommu_type1",
-            root.join("module/vfio_iommu_type1").exists() || root.join("module/iommufd").exists(),
+            sysfs.has_module("vfio_iommu_type1") || sysfs.has_module("iommufd"),
         ),
     ];
     let missing: Vec<&str> = modules
@@ -258,7 +226,7 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
         );
     } else if let Some(denied) = [&container_node, &node]
         .into_iter()
-        .find(|p| !accessible(p))
+        .find(|p| !may_open_rdwr(p))
     {
         r.add(
             "permissions",
@@ -283,7 +251,7 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
     }
 
     // The dance itself: interrupt remapping shows up here as EPERM from VFIO_SET_IOMMU.
-    let unsafe_irqs = read_param("allow_unsafe_interrupts", paths);
+    let unsafe_irqs = paths.sysfs.type1_module_param("allow_unsafe_interrupts");
     let info = match Container::open_targets(&[Target::Group(group)], paths).and_then(|c| c.query())
     {
         Ok(info) => {
@@ -344,36 +312,26 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
 
 /// MAP_DMA pins memory: without CAP_IPC_LOCK it counts against RLIMIT_MEMLOCK.
 fn memlock_check(r: &mut Report) {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        r.add(
+    match memlock_limit() {
+        None => {}
+        Some(MemlockLimit::Root) => r.add(
             "memlock",
             Status::Ok,
             "running as root: pinned memory is not limited",
             None,
-        );
-        return;
-    }
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a live, writable rlimit for getrlimit to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
-        return;
-    }
-    if lim.rlim_cur == libc::RLIM_INFINITY {
-        r.add("memlock", Status::Ok, "RLIMIT_MEMLOCK is unlimited", None);
-    } else {
-        r.add(
+        ),
+        Some(MemlockLimit::Unlimited) => {
+            r.add("memlock", Status::Ok, "RLIMIT_MEMLOCK is unlimited", None)
+        }
+        Some(MemlockLimit::Bytes(limit)) => r.add(
             "memlock",
             Status::Warn,
             format!(
                 "RLIMIT_MEMLOCK is {}: MAP_DMA fails with ENOMEM once that much memory is pinned",
-                vfio_iommu_info::iova::format_size_human(u128::from(lim.rlim_cur))
+                vfio_iommu_info::iova::format_size_human(u128::from(limit))
             ),
             Some("raise it for the VMM (ulimit -l, or LimitMEMLOCK= in a systemd unit) to at least the guest memory".into()),
-        );
+        ),
     }
 }
 
@@ -385,9 +343,7 @@ fn device_checks(r: &mut Report, addr: &PciAddress, paths: &HostPaths) -> Option
             return None;
         }
     };
-    let driver = std::fs::read_link(paths.sysfs.pci_device_dir(addr).join("driver"))
-        .ok()
-        .and_then(|t| Some(t.file_name()?.to_string_lossy().into_owned()));
+    let driver = paths.sysfs.driver_of_device(addr).ok().flatten();
     match driver.as_deref() {
         Some(d) if d.contains("vfio") => r.add(
             "device",
@@ -409,7 +365,7 @@ fn device_checks(r: &mut Report, addr: &PciAddress, paths: &HostPaths) -> Option
 }
 
 fn dma_avail_check(r: &mut Report, info: &IommuInfo, paths: &HostPaths) {
-    let limit = read_param("dma_entry_limit", paths);
+    let limit = paths.sysfs.type1_module_param("dma_entry_limit");
     let of = limit
         .as_deref()
         .map(|l| format!(" (dma_entry_limit {l})"))

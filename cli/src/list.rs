@@ -30,28 +30,20 @@ pub struct GroupInfo {
     error: Option<String>,
 }
 
-fn read_hex(path: PathBuf) -> Option<u32> {
-    let text = std::fs::read_to_string(path).ok()?;
-    u32::from_str_radix(text.trim().trim_start_matches("0x"), 16).ok()
-}
-
 /// Reads one group from sysfs.
 fn read_group(number: u32, paths: &HostPaths, ids: &PciIds) -> Result<GroupInfo, Error> {
     let sysfs = &paths.sysfs;
-    let dir = sysfs.group_dir(number).join("devices");
     let listed = sysfs.group_devices(number)?;
     let blockers = vfio_iommu_info::sysfs::blockers(&listed);
     let devices = listed
         .into_iter()
         .map(|d| {
-            let at = |f: &str| dir.join(&d.name).join(f);
-            let vendor = read_hex(at("vendor")).and_then(|v| u16::try_from(v).ok());
-            let device = read_hex(at("device")).and_then(|v| u16::try_from(v).ok());
+            let id = sysfs.pci_identity(&d.name);
             Device {
-                description: vendor.zip(device).and_then(|(v, p)| ids.name(v, p)),
-                class: read_hex(at("class")),
-                vendor,
-                device,
+                description: id.vendor.zip(id.device).and_then(|(v, p)| ids.name(v, p)),
+                class: id.class,
+                vendor: id.vendor,
+                device: id.device,
                 driver: d.driver,
                 name: d.name,
             }

@@ -11,6 +11,7 @@ pub mod container;
 pub mod device;
 pub mod get_info;
 pub mod iommufd;
+pub mod report;
 pub mod retry;
 
 pub use get_info::{capture_type1_with, query_type1, query_type1_with};

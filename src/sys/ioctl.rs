@@ -1,6 +1,6 @@
 //! The system calls, each with its argument type: the argsz-led VFIO structures, values,
 //! size-led structures, `fstat` and `kcmp`. The queries whose answers are decoded reach
-//! them through the [`Kernel`](crate::sys::kernel::Kernel) seam.
+//! them through the `Kernel` seam (`sys::kernel`).
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 

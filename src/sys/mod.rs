@@ -8,6 +8,7 @@
 
 pub mod ioctl;
 pub mod kernel;
+pub mod limits;
 pub mod node;
 pub mod paths;
 pub mod sysfs;

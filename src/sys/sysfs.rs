@@ -103,16 +103,33 @@ impl RegionKind {
     pub fn excluded_from_iova_list(&self) -> bool {
         !matches!(self, RegionKind::DirectRelaxable)
     }
+}
 
-    fn parse(s: &str) -> RegionKind {
-        match s {
+impl std::str::FromStr for RegionKind {
+    type Err = std::convert::Infallible;
+
+    /// The kind a `reserved_regions` type names; a type this library does not know is
+    /// [`RegionKind::Other`], never an error.
+    fn from_str(s: &str) -> Result<RegionKind, Self::Err> {
+        Ok(match s {
             "direct" => RegionKind::Direct,
             "direct-relaxable" => RegionKind::DirectRelaxable,
             "reserved" => RegionKind::Reserved,
             "msi" => RegionKind::Msi,
             other => RegionKind::Other(other.to_owned()),
-        }
+        })
     }
+}
+
+/// A PCI device's ids, as sysfs gives them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PciIdentity {
+    /// The vendor id.
+    pub vendor: Option<u16>,
+    /// The device id.
+    pub device: Option<u16>,
+    /// The class code (24 bits).
+    pub class: Option<u32>,
 }
 
 /// One line of `reserved_regions`: an inclusive range and its type.
@@ -160,10 +177,8 @@ pub fn parse_reserved_regions(text: &str) -> Result<Vec<ReservedRegion>, (usize,
         };
         let range =
             IovaRange::new(num(start)?, num(end)?).ok_or_else(|| fail("start is above end"))?;
-        out.push(ReservedRegion {
-            range,
-            kind: RegionKind::parse(kind),
-        });
+        let Ok(kind) = kind.parse::<RegionKind>();
+        out.push(ReservedRegion { range, kind });
     }
     Ok(out)
 }
@@ -418,6 +433,51 @@ impl Sysfs {
             text,
             problem,
         })
+    }
+
+    /// A PCI device's vendor, device and class ids (`vendor`, `device`, `class` under
+    /// its sysfs directory), each `None` when unreadable.
+    pub fn pci_identity(&self, name: &str) -> PciIdentity {
+        let dir = self.root.join("bus/pci/devices").join(name);
+        let read = |f: &str| -> Option<u32> {
+            let text = fs::read_to_string(dir.join(f)).ok()?;
+            u32::from_str_radix(text.trim().trim_start_matches("0x"), 16).ok()
+        };
+        PciIdentity {
+            vendor: read("vendor").and_then(|v| u16::try_from(v).ok()),
+            device: read("device").and_then(|v| u16::try_from(v).ok()),
+            class: read("class"),
+        }
+    }
+
+    /// A parameter of the module that provides the type1 container (`vfio_iommu_type1`,
+    /// or `iommufd` when its VFIO compatibility serves `/dev/vfio/vfio`), as the first of
+    /// them that has it says: `allow_unsafe_interrupts`, `dma_entry_limit`.
+    pub fn type1_module_param(&self, name: &str) -> Option<String> {
+        ["vfio_iommu_type1", "iommufd"].iter().find_map(|m| {
+            let p = self
+                .root
+                .join("module")
+                .join(m)
+                .join("parameters")
+                .join(name);
+            fs::read_to_string(p).ok().map(|s| s.trim().to_owned())
+        })
+    }
+
+    /// Whether the kernel has the module `name` (`/sys/module/NAME`, built in or loaded).
+    pub fn has_module(&self, name: &str) -> bool {
+        self.root.join("module").join(name).exists()
+    }
+
+    /// Whether a VFIO PCI driver is registered (a `bus/pci/drivers/*vfio*`).
+    pub fn has_vfio_pci_driver(&self) -> bool {
+        fs::read_dir(self.root.join("bus/pci/drivers"))
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().contains("vfio"))
+            })
+            .unwrap_or(false)
     }
 
     /// The group's default domain type (`DMA`, `DMA-FQ`, `identity`, `blocked`), when the
