@@ -1,5 +1,5 @@
 //! Fills `struct vfio_iommu_type1_info` buffers the way Linux does: the inverse of
-//! [`decode`](crate::decode), used to play a kernel in tests (including tests of programs
+//! [`decode`](fn@crate::decode), used to play a kernel in tests (including tests of programs
 //! built on this library) and to synthesise buffers.
 //!
 //! The fill protocol follows `vfio_iommu_type1_get_info()` in

@@ -106,7 +106,7 @@ impl Group {
     }
 
     /// The group number: the node's name, or else the group its device belongs to (see
-    /// [`Sysfs::vfio_group_of_rdev`]); `None` when neither says (a `noiommu-N` node).
+    /// [`Sysfs::vfio_group_of_rdev`](crate::Sysfs::vfio_group_of_rdev)); `None` when neither says (a `noiommu-N` node).
     pub fn number(&self) -> Option<u32> {
         self.number
     }

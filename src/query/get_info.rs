@@ -66,7 +66,7 @@ pub fn query_type1_with<K: Kernel + ?Sized>(
 }
 
 /// The raw `VFIO_IOMMU_GET_INFO` buffer exactly as the kernel filled it (a capture for
-/// [`decode`](crate::decode) or a bug report), obtained the same way as [`query_type1`].
+/// [`decode`](fn@crate::decode) or a bug report), obtained the same way as [`query_type1`].
 pub fn capture_type1_with<K: Kernel + ?Sized>(
     kernel: &K,
     container: BorrowedFd<'_>,

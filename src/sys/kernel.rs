@@ -11,7 +11,9 @@ use std::os::fd::BorrowedFd;
 
 use crate::error::Errno;
 use crate::sys::ioctl::{argsz_ioctl, struct_ioctl};
-use crate::sys::uapi::{self, IommuHwInfo, IommuIoasIovaRanges, IommuIovaRange};
+use crate::sys::uapi;
+/// The argument structures a [`Kernel`] fills, as `<linux/iommufd.h>` lays them out.
+pub use crate::sys::uapi::{IommuHwInfo, IommuIoasIovaRanges, IommuIovaRange};
 
 /// The `argsz`-led VFIO queries: the caller sets `argsz` (the first 4 bytes, native
 /// order) to at most the buffer's length; the kernel fills at most `argsz` bytes and, when

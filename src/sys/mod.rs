@@ -1,7 +1,8 @@
 //! The bottom layer: system calls and the kernel's ABI. Nothing here decodes a buffer or
 //! makes a decision; everything above reaches the kernel through this folder.
 //!
-//! - [`uapi`]: ioctl numbers and struct layouts of `<linux/vfio.h>` and `<linux/iommufd.h>`.
+//! - `uapi`: ioctl numbers and struct layouts of `<linux/vfio.h>` and `<linux/iommufd.h>`
+//!   (the library's own transcription, checked against the headers; not part of the API).
 //! - [`ioctl`]: the one seam every ioctl passes through, and `fstat`/`kcmp`.
 //! - [`node`]: opening `/dev/vfio/*` and `/dev/iommu` only after checking what they are.
 //! - [`sysfs`]: PCI addresses, IOMMU groups and their `reserved_regions`.
@@ -12,4 +13,5 @@ pub mod limits;
 pub mod node;
 pub mod paths;
 pub mod sysfs;
+#[doc(hidden)]
 pub mod uapi;

@@ -197,7 +197,7 @@ pub mod region_info {
     pub const NVLINK2_SIZE: usize = 16;
 }
 
-/// `struct vfio_group_status`, the argument of [`VFIO_GROUP_GET_STATUS`](super::VFIO_GROUP_GET_STATUS).
+/// `struct vfio_group_status`, the argument of [`VFIO_GROUP_GET_STATUS`].
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct VfioGroupStatus {
@@ -207,7 +207,7 @@ pub struct VfioGroupStatus {
     pub flags: u32,
 }
 
-/// `struct vfio_iommu_type1_dma_map`, the argument of [`VFIO_IOMMU_MAP_DMA`](super::VFIO_IOMMU_MAP_DMA).
+/// `struct vfio_iommu_type1_dma_map`, the argument of [`VFIO_IOMMU_MAP_DMA`].
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct VfioDmaMap {
@@ -224,7 +224,7 @@ pub struct VfioDmaMap {
 }
 
 /// `struct vfio_iommu_type1_dma_unmap` without its flexible `data[]`, the argument of
-/// [`VFIO_IOMMU_UNMAP_DMA`](super::VFIO_IOMMU_UNMAP_DMA).
+/// [`VFIO_IOMMU_UNMAP_DMA`].
 #[repr(C)]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct VfioDmaUnmap {
