@@ -141,10 +141,11 @@ lab-build: c-build python-install
 	$(CARGO) build --workspace --bins --examples
 	{ $(CARGO) test --no-run --test lab --message-format=json; \
 	  $(CARGO) test --no-run --test lab_iommufd --message-format=json; \
+	  $(CARGO) test --no-run --test lab_own_fds --message-format=json; \
 	  $(CARGO) test --no-run -p vfio-iommu-info-cli --test lab_cli --message-format=json; \
 	  $(CARGO) test --no-run -p vfio-iommu-info-ffi --test lab_c --message-format=json; } \
 	  | grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' > target/lab/tests.list
-	test "$$(wc -l < target/lab/tests.list)" -eq 4
+	test "$$(wc -l < target/lab/tests.list)" -eq 5
 	# The host side of the s390x scenario: lab/s390x.sh runs it on the guest's capture.
 	$(CARGO) test --no-run --test s390x
 
