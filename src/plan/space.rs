@@ -3,6 +3,7 @@
 //! virtual IOMMU must advertise as reserved, and the check of a span.
 
 use crate::decode::type1::IommuInfo;
+use crate::facts::DmaFacts;
 use crate::iova::{self, check_span, IovaRange, PageSizes, SpanProblem};
 use crate::sys::sysfs::ReservedRegion;
 
@@ -62,6 +63,18 @@ impl IovaSpace {
             info.iova_ranges.present()?,
             info.iova_pgsizes,
         ))
+    }
+
+    /// The space the facts describe, whatever answered them (type1, iommufd's compat
+    /// container, an IOAS): their ranges and page sizes, each hole attributed to their
+    /// reserved regions. `None` when they hold no IOVA ranges.
+    pub fn from_facts(facts: &DmaFacts) -> Option<IovaSpace> {
+        let ranges = &facts.iova_ranges.as_ref()?.value;
+        let space = IovaSpace::new(ranges, facts.page_sizes.as_ref().map(|f| f.value));
+        Some(match &facts.reserved_regions {
+            Some(regions) => space.with_reserved_regions(&regions.value),
+            None => space,
+        })
     }
 
     /// Attributes each hole to the reserved regions that cause it (the sysfs
@@ -144,6 +157,40 @@ mod tests {
 
     fn r(start: u64, end: u64) -> IovaRange {
         IovaRange::new(start, end).unwrap()
+    }
+
+    #[test]
+    fn every_source_gives_the_same_space_through_its_facts() {
+        use crate::decode::ioas::IoasRanges;
+        let ranges = vec![r(0, 0xfedf_ffff), r(0xfef0_0000, 0x7f_ffff_ffff)];
+        let msi = ReservedRegion {
+            range: r(0xfee0_0000, 0xfeef_ffff),
+            kind: RegionKind::Msi,
+        };
+        let ioas = IoasRanges {
+            ranges: ranges.clone(),
+            alignment: 4096,
+            calls: 1,
+        };
+        let facts = DmaFacts::from_iommufd(&ioas, None).with_sysfs(Ok(vec![msi.clone()]));
+        let space = IovaSpace::from_facts(&facts).unwrap();
+        assert_eq!(space.ranges(), &ranges[..]);
+        assert_eq!(space.holes().len(), 1);
+        assert_eq!(space.holes()[0].causes, vec![msi]);
+        // The same ranges without reserved regions: the hole, without a cause.
+        let bare = IovaSpace::from_facts(&DmaFacts::from_iommufd(&ioas, None)).unwrap();
+        assert_eq!(bare.holes()[0].range, space.holes()[0].range);
+        assert!(bare.holes()[0].causes.is_empty());
+        // No ranges, no space.
+        let none = IoasRanges {
+            ranges: vec![],
+            ..ioas
+        };
+        let empty = DmaFacts::from_iommufd(&none, None);
+        assert_eq!(
+            IovaSpace::from_facts(&empty).map(|s| s.ranges().len()),
+            Some(0).filter(|_| empty.iova_ranges.is_some())
+        );
     }
 
     #[test]
