@@ -293,6 +293,10 @@ pub(crate) unsafe fn utf8<'a>(
     })
 }
 
+/// Unit tests of the sized-struct helpers for a struct that grew between releases, which
+/// no struct of the C ABI has done yet: an older caller's shorter struct cannot be made
+/// through the exports (ffi/tests/sized_structs.rs covers the newer caller and the
+/// refused size through them).
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,28 +346,6 @@ mod tests {
         assert_eq!(bytes[..4], 8u32.to_ne_bytes(), "size is what was filled");
         assert_eq!(bytes[4..8], 0x1111_1111u32.to_ne_bytes());
         assert!(bytes[8..].iter().all(|&b| b == CANARY), "{bytes:x?}");
-    }
-
-    #[test]
-    fn a_newer_callers_struct_gets_ours_and_no_more() {
-        let bytes = write_for(32);
-        assert_eq!(bytes[..4], 16u32.to_ne_bytes(), "size is what was filled");
-        assert_eq!(bytes[8..16], 0x2222_2222_2222_2222u64.to_ne_bytes());
-        assert!(bytes[16..].iter().all(|&b| b == CANARY), "{bytes:x?}");
-    }
-
-    #[test]
-    fn a_size_below_the_first_release_is_refused() {
-        let mut buf = [0u64; 4];
-        bytemuck_bytes(&mut buf)[..4].copy_from_slice(&7u32.to_ne_bytes());
-        let out = Out::new(buf.as_mut_ptr().cast::<Grown>(), "f", "out").unwrap();
-        let Err(err) = out.check_size("f", "out") else {
-            panic!("a 7-byte struct was accepted");
-        };
-        assert_eq!(
-            err.message,
-            "f: out->size is 7, smaller than the 8 bytes of this struct: set it to sizeof(*out)"
-        );
     }
 
     #[test]

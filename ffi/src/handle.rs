@@ -57,6 +57,21 @@ castable!(
     vfio_iommu_info_iommufd = 0x5646_4949_0000_0008,
 );
 
+// Every kind has its own tag, and none is the freed one: checked when the crate builds
+// (ffi/tests/handles.rs checks the same through the C ABI for the kinds a host can make).
+const _: () = {
+    let mut i = 0;
+    while i < KINDS.len() {
+        assert!(KINDS[i].0 != FREED, "a kind has the tag of a freed handle");
+        let mut j = 0;
+        while j < i {
+            assert!(KINDS[i].0 != KINDS[j].0, "two kinds share a tag");
+            j += 1;
+        }
+        i += 1;
+    }
+};
+
 /// A new handle for C, freed by [`take`] (through the kind's `_free`).
 pub(crate) fn into_raw<T: Castable>(value: T) -> *mut T {
     Box::into_raw(Box::new(Handle { tag: T::TAG, value })).cast()
@@ -178,51 +193,14 @@ pub(crate) fn release<T>(owner: T, witnesses: &[FdWitness], function: &str) -> R
     Ok(())
 }
 
+/// The one unit test left in this crate: the witness is crate-private, and no handle that
+/// owns an fd (a container, an iommufd) can be made on a host without VFIO or
+/// /dev/iommu, so the lab covers the C path and this covers the check itself.
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vfio_iommu_info_space;
     use std::fs::File;
     use std::os::fd::FromRawFd;
-
-    #[test]
-    fn a_handle_of_another_kind_is_refused_with_its_kind() {
-        let s = crate::testutil::space_of("linux-6.12-amd");
-        // SAFETY: `s` is a live handle; the wrong kind is read only through its tag.
-        let Err(err) = (unsafe {
-            get(
-                s.cast::<crate::vfio_iommu_info_allocator>(),
-                "f",
-                "allocator",
-            )
-        }) else {
-            panic!("a space was taken for an allocator");
-        };
-        assert_eq!(err.code, VFIO_IOMMU_INFO_E_INVALID);
-        assert_eq!(
-            err.message,
-            "f: allocator is a struct vfio_iommu_info_space, not the struct vfio_iommu_info_allocator expected"
-        );
-        // SAFETY: a live handle of the wrong kind: refused, nothing freed.
-        assert!(unsafe { take(s.cast::<crate::vfio_iommu_info_layout>(), "g") }.is_err());
-        // SAFETY: a live handle of its kind.
-        assert!(unsafe { get(s.cast_const(), "f", "space") }.is_ok());
-        // SAFETY: freed once, here.
-        assert!(unsafe { take(s, "g") }.unwrap().is_some());
-        // SAFETY: NULL.
-        assert!(
-            unsafe { take(std::ptr::null_mut::<vfio_iommu_info_space>(), "g") }
-                .unwrap()
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn kinds_have_distinct_tags() {
-        for (i, (tag, _)) in KINDS.iter().enumerate() {
-            assert!(*tag != FREED && !KINDS[..i].iter().any(|(t, _)| t == tag));
-        }
-    }
 
     #[test]
     fn release_leaves_a_reused_number_open() {
