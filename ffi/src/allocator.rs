@@ -26,13 +26,11 @@ pub struct vfio_iommu_info_allocator {
 }
 
 impl vfio_iommu_info_allocator {
-    fn lock(&self, function: &str) -> Result<MutexGuard<'_, IovaAllocator>, Failure> {
+    fn lock(&self) -> Result<MutexGuard<'_, IovaAllocator>, Failure> {
         self.inner.lock().map_err(|_| {
             Failure::new(
                 VFIO_IOMMU_INFO_E_INTERNAL,
-                format!(
-                    "{function}: an earlier call on this allocator failed with an internal error while changing it; its state is unknown: free it and make a new one"
-                ),
+                "an earlier call on this allocator failed with an internal error while changing it; its state is unknown: free it and make a new one",
             )
         })
     }
@@ -56,10 +54,10 @@ pub unsafe extern "C" fn vfio_iommu_info_allocator_new(
     out: *mut *mut vfio_iommu_info_allocator,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_allocator_new";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(out, F, "out")?;
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(out, "out")?;
         out.write(crate::handle::into_raw(vfio_iommu_info_allocator {
             inner: Mutex::new(IovaAllocator::new(&s.space)),
         }));
@@ -77,11 +75,9 @@ pub unsafe extern "C" fn vfio_iommu_info_allocator_new(
 /// other thread may be using it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_allocator_free(allocator: *mut vfio_iommu_info_allocator) {
-    // SAFETY: per the contract, `allocator` is NULL or a handle of this library not freed
-    // before and used by no other thread; `take` checks its kind.
-    crate::result::guard_free(|| {
-        unsafe { crate::handle::take(allocator, "vfio_iommu_info_allocator_free") }.map(drop)
-    });
+    // SAFETY: the caller's guarantees (NULL, or a handle of this library not freed
+    // before and used by no other thread) are `free_handle`'s.
+    unsafe { crate::handle::free_handle(allocator, "vfio_iommu_info_allocator_free") }
 }
 
 /// Allocates `size` bytes of IOVA space (rounded up to the granule) aligned to `align` (a
@@ -108,15 +104,15 @@ pub unsafe extern "C" fn vfio_iommu_info_allocator_alloc(
     iova_out: *mut u64,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_allocator_alloc";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `allocator` is NULL or a live allocator; it is only
         // borrowed shared (the lock serializes changes).
-        let a = unsafe { args::object(allocator.cast_const(), F, "allocator") }?;
-        let out = Out::new(iova_out, F, "iova_out")?;
+        let a = unsafe { args::object(allocator.cast_const(), "allocator") }?;
+        let out = Out::new(iova_out, "iova_out")?;
         let iova = a
-            .lock(F)?
+            .lock()?
             .alloc(size, align, limit)
-            .map_err(|e| Failure::from_alloc(F, &e))?;
+            .map_err(|e| Failure::from_alloc(&e))?;
         out.write(iova);
         Ok(())
     })
@@ -140,14 +136,11 @@ pub unsafe extern "C" fn vfio_iommu_info_allocator_release(
     len_out: *mut u64,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_allocator_release";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `allocator` is NULL or a live allocator.
-        let a = unsafe { args::object(allocator.cast_const(), F, "allocator") }?;
+        let a = unsafe { args::object(allocator.cast_const(), "allocator") }?;
         let out = Out::optional(len_out);
-        let len = a
-            .lock(F)?
-            .free(iova)
-            .map_err(|e| Failure::from_alloc(F, &e))?;
+        let len = a.lock()?.free(iova).map_err(|e| Failure::from_alloc(&e))?;
         if let Some(out) = out {
             out.write(len);
         }
@@ -177,12 +170,12 @@ pub unsafe extern "C" fn vfio_iommu_info_allocator_reserve(
     len: u64,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_allocator_reserve";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `allocator` is NULL or a live allocator.
-        let a = unsafe { args::object(allocator.cast_const(), F, "allocator") }?;
-        a.lock(F)?
+        let a = unsafe { args::object(allocator.cast_const(), "allocator") }?;
+        a.lock()?
             .reserve(iova, len)
-            .map_err(|e| Failure::from_alloc(F, &e))
+            .map_err(|e| Failure::from_alloc(&e))
     })
 }
 
@@ -198,11 +191,11 @@ pub unsafe extern "C" fn vfio_iommu_info_allocator_live_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_allocator_live_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `allocator` is NULL or a live allocator.
-        let a = unsafe { args::object(allocator, F, "allocator") }?;
-        let out = Out::new(count, F, "count")?;
-        out.write(a.lock(F)?.live_count());
+        let a = unsafe { args::object(allocator, "allocator") }?;
+        let out = Out::new(count, "count")?;
+        out.write(a.lock()?.live_count());
         Ok(())
     })
 }
@@ -220,11 +213,11 @@ pub unsafe extern "C" fn vfio_iommu_info_allocator_granule(
     granule: *mut u64,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_allocator_granule";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `allocator` is NULL or a live allocator.
-        let a = unsafe { args::object(allocator, F, "allocator") }?;
-        let out = Out::new(granule, F, "granule")?;
-        out.write(a.lock(F)?.granule());
+        let a = unsafe { args::object(allocator, "allocator") }?;
+        let out = Out::new(granule, "granule")?;
+        out.write(a.lock()?.granule());
         Ok(())
     })
 }

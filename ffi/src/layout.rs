@@ -147,13 +147,10 @@ pub struct vfio_iommu_info_layout {
 }
 
 /// The code, range and page size of a conflict's reason.
-fn conflict_code(
-    function: &str,
-    reason: &Conflict,
-) -> Result<(u32, vfio_iommu_info_range, u64), Failure> {
+fn conflict_code(reason: &Conflict) -> Result<(u32, vfio_iommu_info_range, u64), Failure> {
     let zero = vfio_iommu_info_range { start: 0, end: 0 };
     Ok(match reason {
-        Conflict::Unusable(p) => problem_code(function, p)?,
+        Conflict::Unusable(p) => problem_code(p)?,
         Conflict::OverlapsRegion { range, .. } => {
             (VFIO_IOMMU_INFO_SPAN_OVERLAPS, (*range).into(), 0)
         }
@@ -161,14 +158,13 @@ fn conflict_code(
         other => {
             return Err(Failure::new(
                 VFIO_IOMMU_INFO_E_INTERNAL,
-                format!("{function}: conflict {other:?} has no code"),
+                format!("conflict {other:?} has no code"),
             ))
         }
     })
 }
 
 fn c_placement(
-    function: &str,
     placement: &Placement,
     region: &RamRegion,
 ) -> Result<(vfio_iommu_info_placement, Option<CHole>), Failure> {
@@ -198,7 +194,7 @@ fn c_placement(
         } => {
             c.result = VFIO_IOMMU_INFO_PLACEMENT_CONFLICT;
             c.range = (*range).into();
-            (c.problem, c.problem_range, c.page_size) = conflict_code(function, reason)?;
+            (c.problem, c.problem_range, c.page_size) = conflict_code(reason)?;
             if let Some(h) = h {
                 let h = CHole::new(h.clone());
                 c.hole_cause_types = h.cause_types();
@@ -215,11 +211,11 @@ fn c_placement(
 }
 
 impl vfio_iommu_info_layout {
-    fn placement_index(&self, index: usize, function: &str) -> Result<usize, Failure> {
+    fn placement_index(&self, index: usize) -> Result<usize, Failure> {
         if index < self.placements.len() {
             Ok(index)
         } else {
-            Err(range_failure(function, index, self.placements.len()))
+            Err(range_failure(index, self.placements.len()))
         }
     }
 }
@@ -258,18 +254,16 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_new(
     out: *mut *mut vfio_iommu_info_layout,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_layout_new";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(out, F, "out")?;
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(out, "out")?;
         // SAFETY: the caller guarantees `n_regions` elements of `regions[0].size` bytes.
-        let given = unsafe { args::sized_array(regions, n_regions, F, "regions") }?;
+        let given = unsafe { args::sized_array(regions, n_regions, "regions") }?;
         let dma_avail = match dma_avail {
             VFIO_IOMMU_INFO_DMA_AVAIL_UNKNOWN => None,
             n => Some(u32::try_from(n).map_err(|_| {
-                Failure::invalid(
-                    F,
-                    format_args!(
+                Failure::invalid(format_args!(
                         "dma_avail {n} is neither a count (0 to {}) nor VFIO_IOMMU_INFO_DMA_AVAIL_UNKNOWN (-1)",
                         u32::MAX
                     ),
@@ -279,16 +273,13 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_new(
         let mut ram = Vec::with_capacity(given.len());
         for (i, r) in given.iter().enumerate() {
             if r.flags & !VFIO_IOMMU_INFO_RAM_FIXED != 0 {
-                return Err(Failure::invalid(
-                    F,
-                    format_args!(
-                        "regions[{i}].flags {:#x} has bits other than VFIO_IOMMU_INFO_RAM_FIXED",
-                        r.flags
-                    ),
-                ));
+                return Err(Failure::invalid(format_args!(
+                    "regions[{i}].flags {:#x} has bits other than VFIO_IOMMU_INFO_RAM_FIXED",
+                    r.flags
+                )));
             }
             if r.len == 0 {
-                return Err(Failure::invalid(F, format_args!("regions[{i}].len is 0")));
+                return Err(Failure::invalid(format_args!("regions[{i}].len is 0")));
             }
             ram.push(RamRegion {
                 size: r.len,
@@ -296,12 +287,12 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_new(
             });
         }
         let layout = guest_layout(&s.space, &ram, dma_avail)
-            .map_err(|e| Failure::invalid(F, format_args!("{e}")))?;
+            .map_err(|e| Failure::invalid(format_args!("{e}")))?;
         if layout.placements.len() != ram.len() {
             return Err(Failure::new(
                 VFIO_IOMMU_INFO_E_INTERNAL,
                 format!(
-                    "{F}: {} placements for {} regions",
+                    "{} placements for {} regions",
                     layout.placements.len(),
                     ram.len()
                 ),
@@ -310,7 +301,7 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_new(
         let mut placements = Vec::with_capacity(ram.len());
         let mut holes = Vec::with_capacity(ram.len());
         for (p, r) in layout.placements.iter().zip(&ram) {
-            let (c, hole) = c_placement(F, p, r)?;
+            let (c, hole) = c_placement(p, r)?;
             placements.push(c);
             holes.push(hole);
         }
@@ -331,11 +322,9 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_new(
 /// `layout` must be NULL or a layout from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_layout_free(layout: *mut vfio_iommu_info_layout) {
-    // SAFETY: per the contract, `layout` is NULL or a handle of this library not freed
-    // before and used by no other thread; `take` checks its kind.
-    crate::result::guard_free(|| {
-        unsafe { crate::handle::take(layout, "vfio_iommu_info_layout_free") }.map(drop)
-    });
+    // SAFETY: the caller's guarantees (NULL, or a handle of this library not freed
+    // before and used by no other thread) are `free_handle`'s.
+    unsafe { crate::handle::free_handle(layout, "vfio_iommu_info_layout_free") }
 }
 
 /// The number of placements: one per region, in the order the regions were given.
@@ -350,10 +339,10 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_placement_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_layout_placement_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `layout` is NULL or a live layout.
-        let l = unsafe { args::object(layout, F, "layout") }?;
-        Out::new(count, F, "count")?.write(l.placements.len());
+        let l = unsafe { args::object(layout, "layout") }?;
+        Out::new(count, "count")?.write(l.placements.len());
         Ok(())
     })
 }
@@ -373,12 +362,12 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_placement(
     out: *mut vfio_iommu_info_placement,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_layout_placement";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `layout` is NULL or a live layout.
-        let l = unsafe { args::object(layout, F, "layout") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
-        out.write_sized(l.placements[l.placement_index(index, F)?]);
+        let l = unsafe { args::object(layout, "layout") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
+        out.write_sized(l.placements[l.placement_index(index)?]);
         Ok(())
     })
 }
@@ -404,14 +393,14 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_hole_cause(
     region: *mut vfio_iommu_info_reserved_region,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_layout_hole_cause";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `layout` is NULL or a live layout.
-        let l = unsafe { args::object(layout, F, "layout") }?;
-        let out = Out::new(region, F, "region")?;
-        let out = out.check_size(F, "region")?;
-        let cause = match &l.holes[l.placement_index(index, F)?] {
-            Some(hole) => hole.cause(cause_index, F)?,
-            None => return Err(range_failure(F, cause_index, 0)),
+        let l = unsafe { args::object(layout, "layout") }?;
+        let out = Out::new(region, "region")?;
+        let out = out.check_size("region")?;
+        let cause = match &l.holes[l.placement_index(index)?] {
+            Some(hole) => hole.cause(cause_index)?,
+            None => return Err(range_failure(cause_index, 0)),
         };
         out.write_sized(cause);
         Ok(())
@@ -432,11 +421,11 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_mappings(
     out: *mut vfio_iommu_info_mappings,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_layout_mappings";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `layout` is NULL or a live layout.
-        let l = unsafe { args::object(layout, F, "layout") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let l = unsafe { args::object(layout, "layout") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let layout = &l.layout;
         out.write_sized(vfio_iommu_info_mappings {
             size: 0,
@@ -466,10 +455,10 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_page_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_layout_page_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `layout` is NULL or a live layout.
-        let l = unsafe { args::object(layout, F, "layout") }?;
-        Out::new(count, F, "count")?.write(l.layout.per_page.len());
+        let l = unsafe { args::object(layout, "layout") }?;
+        Out::new(count, "count")?.write(l.layout.per_page.len());
         Ok(())
     })
 }
@@ -489,14 +478,14 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_page(
     out: *mut vfio_iommu_info_mapping_count,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_layout_page";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `layout` is NULL or a live layout.
-        let l = unsafe { args::object(layout, F, "layout") }?;
-        let out = Out::new(out, F, "out")?;
+        let l = unsafe { args::object(layout, "layout") }?;
+        let out = Out::new(out, "out")?;
         let pages = &l.layout.per_page;
         let c = pages
             .get(index)
-            .ok_or_else(|| range_failure(F, index, pages.len()))?;
+            .ok_or_else(|| range_failure(index, pages.len()))?;
         out.write(vfio_iommu_info_mapping_count {
             page_size: c.page_size,
             entries: c.entries,
@@ -520,12 +509,12 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_to_json(
     json: *mut *mut c_char,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_layout_to_json";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `layout` is NULL or a live layout.
-        let l = unsafe { args::object(layout, F, "layout") }?;
-        let out = Out::new(json, F, "json")?;
+        let l = unsafe { args::object(layout, "layout") }?;
+        let out = Out::new(json, "json")?;
         let text = ::vfio_iommu_info::json::layout_to_json(&l.layout).to_string();
-        out.write(crate::info::json_string(F, text)?);
+        out.write(crate::info::json_string(text)?);
         Ok(())
     })
 }

@@ -136,16 +136,12 @@ impl CHole {
     }
 
     /// The C view of cause `index` (its `size` still 0).
-    pub(crate) fn cause(
-        &self,
-        index: usize,
-        function: &str,
-    ) -> Result<vfio_iommu_info_reserved_region, Failure> {
+    pub(crate) fn cause(&self, index: usize) -> Result<vfio_iommu_info_reserved_region, Failure> {
         let causes: &[ReservedRegion] = &self.hole.causes;
         let (region, name) = causes
             .get(index)
             .zip(self.names.get(index))
-            .ok_or_else(|| range_failure(function, index, causes.len()))?;
+            .ok_or_else(|| range_failure(index, causes.len()))?;
         Ok(vfio_iommu_info_reserved_region {
             size: 0,
             kind: kind_code(&region.kind),
@@ -174,10 +170,10 @@ impl vfio_iommu_info_space {
         }
     }
 
-    fn hole(&self, index: usize, function: &str) -> Result<&CHole, Failure> {
+    fn hole(&self, index: usize) -> Result<&CHole, Failure> {
         self.holes
             .get(index)
-            .ok_or_else(|| range_failure(function, index, self.holes.len()))
+            .ok_or_else(|| range_failure(index, self.holes.len()))
     }
 }
 
@@ -192,15 +188,11 @@ fn overlapping(ranges: &[IovaRange]) -> Option<(IovaRange, IovaRange)> {
 /// Stores `space` in `*out`. The core merges overlapping ranges (no kernel reports them; a
 /// corrupt capture or a caller may); an allocator over ranges that still overlapped would
 /// hand out one address twice, so that is checked here as an invariant.
-fn emit(
-    function: &str,
-    space: IovaSpace,
-    out: Out<*mut vfio_iommu_info_space>,
-) -> Result<(), Failure> {
+fn emit(space: IovaSpace, out: Out<*mut vfio_iommu_info_space>) -> Result<(), Failure> {
     if let Some((a, b)) = overlapping(space.ranges()) {
         return Err(Failure::new(
             VFIO_IOMMU_INFO_E_INTERNAL,
-            format!("{function}: the space's IOVA ranges {a} and {b} overlap; this is a bug, please report it"),
+            format!("the space's IOVA ranges {a} and {b} overlap; this is a bug, please report it"),
         ));
     }
     out.write(crate::handle::into_raw(vfio_iommu_info_space::new(space)));
@@ -228,13 +220,13 @@ pub unsafe extern "C" fn vfio_iommu_info_space_from_info(
     out: *mut *mut vfio_iommu_info_space,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_from_info";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
         let space =
-            IovaSpace::from_info(&info.info).ok_or_else(|| info.absent(Type1Cap::IovaRange, F))?;
-        emit(F, space, out)
+            IovaSpace::from_info(&info.info).ok_or_else(|| info.absent(Type1Cap::IovaRange))?;
+        emit(space, out)
     })
 }
 
@@ -262,23 +254,21 @@ pub unsafe extern "C" fn vfio_iommu_info_space_from_container(
     out: *mut *mut vfio_iommu_info_space,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_from_container";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `container` is NULL or a live handle.
-        let c = unsafe { args::object(container, F, "container") }?;
-        let out = Out::new(out, F, "out")?;
+        let c = unsafe { args::object(container, "container") }?;
+        let out = Out::new(out, "out")?;
         let space = c
             .container
             .space(&HostPaths::default())
-            .map_err(|e| Failure::from_error(F, &e))?
+            .map_err(|e| Failure::from_error(&e))?
             .ok_or_else(|| {
                 Failure::new(
                     VFIO_IOMMU_INFO_E_ABSENT,
-                    format!(
-                        "{F}: the container reports no IOVA ranges (IOVA_RANGE is absent): vfio_iommu_info_container_query() and vfio_iommu_info_absence() say why"
-                    ),
+                    "the container reports no IOVA ranges (IOVA_RANGE is absent): vfio_iommu_info_container_query() and vfio_iommu_info_absence() say why",
                 )
             })?;
-        emit(F, space, out)
+        emit(space, out)
     })
 }
 
@@ -308,24 +298,21 @@ pub unsafe extern "C" fn vfio_iommu_info_space_new(
     out: *mut *mut vfio_iommu_info_space,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_new";
-    guard(|| {
-        let out = Out::new(out, F, "out")?;
+    guard(F, || {
+        let out = Out::new(out, "out")?;
         // SAFETY: the caller guarantees `n_ranges` readable ranges at `ranges`.
-        let given = unsafe { args::array(ranges, n_ranges, F, "ranges") }?;
+        let given = unsafe { args::array(ranges, n_ranges, "ranges") }?;
         let mut list = Vec::with_capacity(given.len());
         for (i, r) in given.iter().enumerate() {
             list.push(IovaRange::new(r.start, r.end).ok_or_else(|| {
-                Failure::invalid(
-                    F,
-                    format_args!(
-                        "ranges[{i}] is inverted: start {:#x} is above end {:#x} (ends are inclusive)",
-                        r.start, r.end
-                    ),
-                )
+                Failure::invalid(format_args!(
+                    "ranges[{i}] is inverted: start {:#x} is above end {:#x} (ends are inclusive)",
+                    r.start, r.end
+                ))
             })?);
         }
         let pgsizes = (page_sizes != 0).then_some(PageSizes(page_sizes));
-        emit(F, IovaSpace::new(&list, pgsizes), out)
+        emit(IovaSpace::new(&list, pgsizes), out)
     })
 }
 
@@ -338,11 +325,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_new(
 /// `space` must be NULL or a space from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_space_free(space: *mut vfio_iommu_info_space) {
-    // SAFETY: per the contract, `space` is NULL or a handle of this library not freed
-    // before and used by no other thread; `take` checks its kind.
-    crate::result::guard_free(|| {
-        unsafe { crate::handle::take(space, "vfio_iommu_info_space_free") }.map(drop)
-    });
+    // SAFETY: the caller's guarantees (NULL, or a handle of this library not freed
+    // before and used by no other thread) are `free_handle`'s.
+    unsafe { crate::handle::free_handle(space, "vfio_iommu_info_space_free") }
 }
 
 /// The number of usable IOVA ranges.
@@ -357,10 +342,10 @@ pub unsafe extern "C" fn vfio_iommu_info_space_range_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_range_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        Out::new(count, F, "count")?.write(s.space.ranges().len());
+        let s = unsafe { args::object(space, "space") }?;
+        Out::new(count, "count")?.write(s.space.ranges().len());
         Ok(())
     })
 }
@@ -380,14 +365,14 @@ pub unsafe extern "C" fn vfio_iommu_info_space_range(
     range: *mut vfio_iommu_info_range,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_range";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(range, F, "range")?;
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(range, "range")?;
         let ranges = s.space.ranges();
         let r = ranges
             .get(index)
-            .ok_or_else(|| range_failure(F, index, ranges.len()))?;
+            .ok_or_else(|| range_failure(index, ranges.len()))?;
         out.write((*r).into());
         Ok(())
     })
@@ -407,14 +392,14 @@ pub unsafe extern "C" fn vfio_iommu_info_space_page_sizes(
     bitmap: *mut u64,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_page_sizes";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(bitmap, F, "bitmap")?;
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(bitmap, "bitmap")?;
         let sizes = s.space.page_sizes().ok_or_else(|| {
             Failure::new(
                 VFIO_IOMMU_INFO_E_ABSENT,
-                format!("{F}: the page sizes are unknown (the kernel reported none)"),
+                "the page sizes are unknown (the kernel reported none)",
             )
         })?;
         out.write(sizes.bits());
@@ -435,10 +420,10 @@ pub unsafe extern "C" fn vfio_iommu_info_space_granule(
     granule: *mut u64,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_granule";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        Out::new(granule, F, "granule")?.write(s.space.granule());
+        let s = unsafe { args::object(space, "space") }?;
+        Out::new(granule, "granule")?.write(s.space.granule());
         Ok(())
     })
 }
@@ -456,14 +441,14 @@ pub unsafe extern "C" fn vfio_iommu_info_space_aperture(
     range: *mut vfio_iommu_info_range,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_aperture";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(range, F, "range")?;
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(range, "range")?;
         let aperture = s.space.aperture().ok_or_else(|| {
             Failure::new(
                 VFIO_IOMMU_INFO_E_ABSENT,
-                format!("{F}: the space has no ranges, so no aperture"),
+                "the space has no ranges, so no aperture",
             )
         })?;
         out.write(aperture.into());
@@ -483,10 +468,10 @@ pub unsafe extern "C" fn vfio_iommu_info_space_hole_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_hole_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        Out::new(count, F, "count")?.write(s.holes.len());
+        let s = unsafe { args::object(space, "space") }?;
+        Out::new(count, "count")?.write(s.holes.len());
         Ok(())
     })
 }
@@ -507,12 +492,12 @@ pub unsafe extern "C" fn vfio_iommu_info_space_hole(
     hole: *mut vfio_iommu_info_hole,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_hole";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(hole, F, "hole")?;
-        let out = out.check_size(F, "hole")?;
-        out.write_sized(s.hole(index, F)?.view());
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(hole, "hole")?;
+        let out = out.check_size("hole")?;
+        out.write_sized(s.hole(index)?.view());
         Ok(())
     })
 }
@@ -537,12 +522,12 @@ pub unsafe extern "C" fn vfio_iommu_info_space_hole_cause(
     region: *mut vfio_iommu_info_reserved_region,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_hole_cause";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(region, F, "region")?;
-        let out = out.check_size(F, "region")?;
-        out.write_sized(s.hole(hole_index, F)?.cause(cause_index, F)?);
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(region, "region")?;
+        let out = out.check_size("region")?;
+        out.write_sized(s.hole(hole_index)?.cause(cause_index)?);
         Ok(())
     })
 }
@@ -563,10 +548,10 @@ pub unsafe extern "C" fn vfio_iommu_info_space_hole_at(
     index: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_hole_at";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(index, F, "index")?;
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(index, "index")?;
         let i = s.space.hole_at(iova).map_or(VFIO_IOMMU_INFO_NO_HOLE, |h| {
             s.holes.partition_point(|c| c.range().start < h.range.start)
         });
@@ -590,10 +575,10 @@ pub unsafe extern "C" fn vfio_iommu_info_space_reserved_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_reserved_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        Out::new(count, F, "count")?.write(s.reserved.len());
+        let s = unsafe { args::object(space, "space") }?;
+        Out::new(count, "count")?.write(s.reserved.len());
         Ok(())
     })
 }
@@ -613,14 +598,14 @@ pub unsafe extern "C" fn vfio_iommu_info_space_reserved(
     range: *mut vfio_iommu_info_range,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_reserved";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(range, F, "range")?;
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(range, "range")?;
         let r = s
             .reserved
             .get(index)
-            .ok_or_else(|| range_failure(F, index, s.reserved.len()))?;
+            .ok_or_else(|| range_failure(index, s.reserved.len()))?;
         out.write((*r).into());
         Ok(())
     })
@@ -646,12 +631,12 @@ pub unsafe extern "C" fn vfio_iommu_info_space_check(
     verdict: *mut vfio_iommu_info_verdict,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_check";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(verdict, F, "verdict")?;
-        let out = out.check_size(F, "verdict")?;
-        out.write_sized(span_verdict(F, s.space.check(iova, len))?);
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(verdict, "verdict")?;
+        let out = out.check_size("verdict")?;
+        out.write_sized(span_verdict(s.space.check(iova, len))?);
         Ok(())
     })
 }
@@ -671,12 +656,12 @@ pub unsafe extern "C" fn vfio_iommu_info_space_to_json(
     json: *mut *mut c_char,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_space_to_json";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `space` is NULL or a live space.
-        let s = unsafe { args::object(space, F, "space") }?;
-        let out = Out::new(json, F, "json")?;
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(json, "json")?;
         let text = ::vfio_iommu_info::json::space_to_json(&s.space).to_string();
-        out.write(crate::info::json_string(F, text)?);
+        out.write(crate::info::json_string(text)?);
         Ok(())
     })
 }
