@@ -23,6 +23,7 @@ FFI_OUT := $(TARGET_DIR)/ffi
 # A staged install for the C examples (make c-test) and the lab's C checks.
 STAGE := $(CURDIR)/target/c-stage
 C_OUT := $(CURDIR)/target/c-examples
+C_TESTS_OUT := $(CURDIR)/target/c-tests
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean \
 	lib header elf-check abi-check abi-baseline install install-lib c-build c-test python-install \
@@ -96,16 +97,19 @@ install: install-lib
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(TARGET_DIR)/release/vfio-iommu-info $(DESTDIR)$(BINDIR)/
 
-# The C examples, built from a copy outside the tree against a staged install with
-# nothing but pkg-config (plain, ASan+UBSan, static), and the header alone as C and C++.
+# The C examples (c-examples/) and the C test programs (ffi/tests/c/), each built from a
+# copy outside the tree against a staged install with nothing but pkg-config (plain,
+# ASan+UBSan, static), and the header alone as C and C++.
 c-build:
 	rm -rf $(STAGE) && $(MAKE) --no-print-directory install-lib DESTDIR=$(STAGE) PREFIX=/usr
 	packaging/check-elf $(STAGE)/usr/lib/$(SO).$(VERSION) $(STAGE)/usr/include/vfio_iommu_info.h
 	c-examples/build-outside $(STAGE) $(C_OUT)
+	c-examples/build-outside $(STAGE) $(C_TESTS_OUT) ffi/tests/c
 
-# The C examples against every fixture (compared with the CLI), under valgrind and ASan.
+# The C examples against every fixture (compared with the CLI) and the C test programs,
+# plain, under ASan+UBSan, static and under valgrind.
 c-test: c-build build
-	c-examples/run-tests $(STAGE) $(C_OUT) $(CLI)
+	ffi/tests/c/run-tests $(STAGE) $(C_OUT) $(C_TESTS_OUT) $(CLI)
 
 # The Python package: a fresh venv (target/python/venv) with `pip install ./python` (maturin
 # builds the abi3 wheel) and the test tools; the lab's guests run its pytest from there.

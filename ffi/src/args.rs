@@ -12,10 +12,10 @@ pub(crate) struct Out<T>(NonNull<T>);
 
 impl<T> Out<T> {
     /// Checks `ptr`; `name` is the parameter's name for the error message.
-    pub(crate) fn new(ptr: *mut T, function: &str, name: &str) -> Result<Out<T>, Failure> {
+    pub(crate) fn new(ptr: *mut T, name: &str) -> Result<Out<T>, Failure> {
         NonNull::new(ptr)
             .map(Out)
-            .ok_or_else(|| Failure::null(function, name))
+            .ok_or_else(|| Failure::null(name))
     }
 
     /// Like [`Out::new`] for an optional out-parameter: NULL means "not wanted".
@@ -84,16 +84,14 @@ pub(crate) struct SizedOut<T> {
 impl<T: Sized32> Out<T> {
     /// Checks the caller's `size`: at least the struct's size in the release that
     /// introduced it.
-    pub(crate) fn check_size(self, function: &str, name: &str) -> Result<SizedOut<T>, Failure> {
+    pub(crate) fn check_size(self, name: &str) -> Result<SizedOut<T>, Failure> {
         // SAFETY: the pointer is non-NULL and, by the contract, points to the caller's
         // struct, whose first field is a `uint32_t size` the caller set. A `u32` read from
         // the start of a `T` whose first field is a `u32` is aligned.
         let caller = unsafe { self.0.as_ptr().cast::<u32>().read() };
         let ours = T::MIN_SIZE;
         if (caller as usize) < ours {
-            return Err(Failure::invalid(
-                function,
-                format_args!(
+            return Err(Failure::invalid(format_args!(
                     "{name}->size is {caller}, smaller than the {ours} bytes of this struct: set it to sizeof(*{name})"
                 ),
             ));
@@ -131,36 +129,27 @@ impl<T: Sized32> SizedOut<T> {
 /// # Safety
 /// `ptr` must be NULL or a handle (of any kind) this library returned and that was not
 /// freed.
-pub(crate) unsafe fn object<'a, T: Castable>(
-    ptr: *const T,
-    function: &str,
-    name: &str,
-) -> Result<&'a T, Failure> {
+pub(crate) unsafe fn object<'a, T: Castable>(ptr: *const T, name: &str) -> Result<&'a T, Failure> {
     // SAFETY: forwarded contract.
-    unsafe { crate::handle::get(ptr, function, name) }
+    unsafe { crate::handle::get(ptr, name) }
 }
 
 /// A byte buffer from C: `len` bytes at `buf`; NULL is allowed only with `len` 0.
 ///
 /// # Safety
 /// A non-NULL `buf` must point to `len` readable bytes that stay unchanged for `'a`.
-pub(crate) unsafe fn bytes<'a>(
-    buf: *const u8,
-    len: usize,
-    function: &str,
-) -> Result<&'a [u8], Failure> {
+pub(crate) unsafe fn bytes<'a>(buf: *const u8, len: usize) -> Result<&'a [u8], Failure> {
     if buf.is_null() {
         return if len == 0 {
             Ok(&[])
         } else {
-            Err(Failure::null(function, "buf"))
+            Err(Failure::null("buf"))
         };
     }
     if len > isize::MAX as usize {
-        return Err(Failure::invalid(
-            function,
-            format_args!("len {len} is larger than any buffer can be"),
-        ));
+        return Err(Failure::invalid(format_args!(
+            "len {len} is larger than any buffer can be"
+        )));
     }
     // SAFETY: `buf` is non-NULL, `len` fits `isize`, and the caller guarantees `len`
     // readable bytes that do not change while we read them.
@@ -173,26 +162,20 @@ pub(crate) unsafe fn bytes<'a>(
 /// # Safety
 /// A non-NULL `ptr` must point to `n` initialized, aligned `T`s that stay unchanged for
 /// `'a`.
-pub(crate) unsafe fn array<'a, T>(
-    ptr: *const T,
-    n: usize,
-    function: &str,
-    name: &str,
-) -> Result<&'a [T], Failure> {
+pub(crate) unsafe fn array<'a, T>(ptr: *const T, n: usize, name: &str) -> Result<&'a [T], Failure> {
     if ptr.is_null() {
         return if n == 0 {
             Ok(&[])
         } else {
-            Err(Failure::null(function, name))
+            Err(Failure::null(name))
         };
     }
     if n.checked_mul(size_of::<T>())
         .is_none_or(|bytes| bytes > isize::MAX as usize)
     {
-        return Err(Failure::invalid(
-            function,
-            format_args!("{n} elements of {name} are more than any array can hold"),
-        ));
+        return Err(Failure::invalid(format_args!(
+            "{n} elements of {name} are more than any array can hold"
+        )));
     }
     // SAFETY: `ptr` is non-NULL, the array's size fits `isize`, and the caller guarantees
     // `n` initialized, aligned elements that do not change while we read them.
@@ -211,14 +194,13 @@ pub(crate) unsafe fn array<'a, T>(
 pub(crate) unsafe fn sized_array<T: Sized32 + Default>(
     ptr: *const T,
     n: usize,
-    function: &str,
     name: &str,
 ) -> Result<Vec<T>, Failure> {
     if ptr.is_null() {
         return if n == 0 {
             Ok(Vec::new())
         } else {
-            Err(Failure::null(function, name))
+            Err(Failure::null(name))
         };
     }
     if n == 0 {
@@ -229,9 +211,7 @@ pub(crate) unsafe fn sized_array<T: Sized32 + Default>(
     let stride = unsafe { ptr.cast::<u32>().read() } as usize;
     let ours = T::MIN_SIZE;
     if stride < ours || stride % align_of::<T>() != 0 {
-        return Err(Failure::invalid(
-            function,
-            format_args!(
+        return Err(Failure::invalid(format_args!(
                 "{name}[0].size is {stride}, not a size of this struct ({ours} bytes, or a later, larger version): set every element's size to sizeof({name}[0])"
             ),
         ));
@@ -240,12 +220,9 @@ pub(crate) unsafe fn sized_array<T: Sized32 + Default>(
         .checked_mul(n)
         .is_none_or(|bytes| bytes > isize::MAX as usize)
     {
-        return Err(Failure::invalid(
-            function,
-            format_args!(
-                "{n} elements of {stride} bytes in {name} are more than any array can hold"
-            ),
-        ));
+        return Err(Failure::invalid(format_args!(
+            "{n} elements of {stride} bytes in {name} are more than any array can hold"
+        )));
     }
     let mut out = Vec::with_capacity(n.min(4096));
     for i in 0..n {
@@ -256,9 +233,7 @@ pub(crate) unsafe fn sized_array<T: Sized32 + Default>(
         // `T`'s alignment); its first field is the `uint32_t size`.
         let size = unsafe { element.cast::<u32>().read() } as usize;
         if size != stride {
-            return Err(Failure::invalid(
-                function,
-                format_args!(
+            return Err(Failure::invalid(format_args!(
                     "{name}[{i}].size is {size}, but {name}[0].size is {stride}: set every element's size to sizeof({name}[0])"
                 ),
             ));
@@ -275,24 +250,24 @@ pub(crate) unsafe fn sized_array<T: Sized32 + Default>(
 ///
 /// # Safety
 /// A non-NULL `ptr` must point to a NUL-terminated string.
-pub(crate) unsafe fn utf8<'a>(
-    ptr: *const c_char,
-    function: &str,
-    name: &str,
-) -> Result<&'a str, Failure> {
+pub(crate) unsafe fn utf8<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Failure> {
     if ptr.is_null() {
-        return Err(Failure::null(function, name));
+        return Err(Failure::null(name));
     }
     // SAFETY: non-NULL, and the caller guarantees a NUL-terminated string.
     let text = unsafe { CStr::from_ptr(ptr) };
     text.to_str().map_err(|e| {
-        Failure::invalid(
-            function,
-            format_args!("{name} {text:?} is not UTF-8 (byte {})", e.valid_up_to()),
-        )
+        Failure::invalid(format_args!(
+            "{name} {text:?} is not UTF-8 (byte {})",
+            e.valid_up_to()
+        ))
     })
 }
 
+/// Unit tests of the sized-struct helpers for a struct that grew between releases, which
+/// no struct of the C ABI has done yet: an older caller's shorter struct cannot be made
+/// through the exports (ffi/tests/sized_structs.rs covers the newer caller and the
+/// refused size through them).
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,13 +296,13 @@ mod tests {
         let bytes: &mut [u8; 32] = bytemuck_bytes(&mut buf);
         bytes.fill(CANARY);
         bytes[..4].copy_from_slice(&caller.to_ne_bytes());
-        let out = Out::new(buf.as_mut_ptr().cast::<Grown>(), "f", "out").unwrap();
+        let out = Out::new(buf.as_mut_ptr().cast::<Grown>(), "out").unwrap();
         let value = Grown {
             size: 0,
             old: 0x1111_1111,
             new: 0x2222_2222_2222_2222,
         };
-        out.check_size("f", "out").unwrap().write_sized(value);
+        out.check_size("out").unwrap().write_sized(value);
         *bytemuck_bytes(&mut buf)
     }
 
@@ -345,33 +320,11 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_callers_struct_gets_ours_and_no_more() {
-        let bytes = write_for(32);
-        assert_eq!(bytes[..4], 16u32.to_ne_bytes(), "size is what was filled");
-        assert_eq!(bytes[8..16], 0x2222_2222_2222_2222u64.to_ne_bytes());
-        assert!(bytes[16..].iter().all(|&b| b == CANARY), "{bytes:x?}");
-    }
-
-    #[test]
-    fn a_size_below_the_first_release_is_refused() {
-        let mut buf = [0u64; 4];
-        bytemuck_bytes(&mut buf)[..4].copy_from_slice(&7u32.to_ne_bytes());
-        let out = Out::new(buf.as_mut_ptr().cast::<Grown>(), "f", "out").unwrap();
-        let Err(err) = out.check_size("f", "out") else {
-            panic!("a 7-byte struct was accepted");
-        };
-        assert_eq!(
-            err.message,
-            "f: out->size is 7, smaller than the 8 bytes of this struct: set it to sizeof(*out)"
-        );
-    }
-
-    #[test]
     fn sized_arrays_read_the_common_prefix_of_each_element() {
         // An older caller: 8-byte elements; the new field keeps its default.
         let old: [u32; 4] = [8, 5, 8, 6];
         // SAFETY: two 8-byte elements, each starting with its size.
-        let got = unsafe { sized_array(old.as_ptr().cast::<Grown>(), 2, "f", "r") }.unwrap();
+        let got = unsafe { sized_array(old.as_ptr().cast::<Grown>(), 2, "r") }.unwrap();
         assert_eq!(
             got,
             [
@@ -398,7 +351,7 @@ mod tests {
             e[2] = u64::MAX;
         }
         // SAFETY: two 24-byte elements, each starting with its size.
-        let got = unsafe { sized_array(newer.as_ptr().cast::<Grown>(), 2, "f", "r") }.unwrap();
+        let got = unsafe { sized_array(newer.as_ptr().cast::<Grown>(), 2, "r") }.unwrap();
         assert_eq!(
             got,
             [

@@ -36,16 +36,13 @@ impl vfio_iommu_info_container {
 /// Opens a container for `targets` and queries it: the one call for a user who has group
 /// numbers or PCI addresses.
 fn open_and_query(
-    function: &str,
     targets: &[Target],
     container_out: Option<Out<*mut vfio_iommu_info_container>>,
     info_out: Out<*mut vfio_iommu_info>,
 ) -> Result<(), Failure> {
     let container = Container::open_targets(targets, &HostPaths::default())
-        .map_err(|e| Failure::from_error(function, &e))?;
-    let info = container
-        .query()
-        .map_err(|e| Failure::from_error(function, &e))?;
+        .map_err(|e| Failure::from_error(&e))?;
+    let info = container.query().map_err(|e| Failure::from_error(&e))?;
     info_out.write(crate::handle::into_raw(vfio_iommu_info::new(info)));
     if let Some(out) = container_out {
         out.write(crate::handle::into_raw(vfio_iommu_info_container::new(
@@ -85,12 +82,12 @@ pub unsafe extern "C" fn vfio_iommu_info_open(
     info_out: *mut *mut vfio_iommu_info,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_open";
-    guard(|| {
-        let info_out = Out::new(info_out, F, "info_out")?;
+    guard(F, || {
+        let info_out = Out::new(info_out, "info_out")?;
         // SAFETY: the caller guarantees a NUL-terminated string.
-        let text = unsafe { args::utf8(target, F, "target") }?;
-        let target: Target = text.parse().map_err(|e| Failure::from_error(F, &e))?;
-        open_and_query(F, &[target], Out::optional(container_out), info_out)
+        let text = unsafe { args::utf8(target, "target") }?;
+        let target: Target = text.parse().map_err(|e| Failure::from_error(&e))?;
+        open_and_query(&[target], Out::optional(container_out), info_out)
     })
 }
 
@@ -111,16 +108,13 @@ pub unsafe extern "C" fn vfio_iommu_info_open_targets(
     info_out: *mut *mut vfio_iommu_info,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_open_targets";
-    guard(|| {
-        let info_out = Out::new(info_out, F, "info_out")?;
+    guard(F, || {
+        let info_out = Out::new(info_out, "info_out")?;
         if targets.is_null() {
-            return Err(Failure::null(F, "targets"));
+            return Err(Failure::null("targets"));
         }
         if n_targets == 0 {
-            return Err(Failure::invalid(
-                F,
-                "n_targets is 0: name at least one target",
-            ));
+            return Err(Failure::invalid("n_targets is 0: name at least one target"));
         }
         let mut parsed = Vec::new();
         for i in 0..n_targets {
@@ -129,10 +123,10 @@ pub unsafe extern "C" fn vfio_iommu_info_open_targets(
             let ptr = unsafe { targets.add(i).read() };
             // SAFETY: the caller guarantees each is a NUL-terminated string (NULL is
             // reported).
-            let text = unsafe { args::utf8(ptr, F, &format!("targets[{i}]")) }?;
-            parsed.push(text.parse().map_err(|e| Failure::from_error(F, &e))?);
+            let text = unsafe { args::utf8(ptr, &format!("targets[{i}]")) }?;
+            parsed.push(text.parse().map_err(|e| Failure::from_error(&e))?);
         }
-        open_and_query(F, &parsed, Out::optional(container_out), info_out)
+        open_and_query(&parsed, Out::optional(container_out), info_out)
     })
 }
 
@@ -148,14 +142,11 @@ pub unsafe extern "C" fn vfio_iommu_info_container_query(
     info_out: *mut *mut vfio_iommu_info,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_container_query";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `container` is NULL or a live handle.
-        let c = unsafe { args::object(container, F, "container") }?;
-        let out = Out::new(info_out, F, "info_out")?;
-        let info = c
-            .container
-            .query()
-            .map_err(|e| Failure::from_error(F, &e))?;
+        let c = unsafe { args::object(container, "container") }?;
+        let out = Out::new(info_out, "info_out")?;
+        let info = c.container.query().map_err(|e| Failure::from_error(&e))?;
         out.write(crate::handle::into_raw(vfio_iommu_info::new(info)));
         Ok(())
     })
@@ -176,10 +167,10 @@ pub unsafe extern "C" fn vfio_iommu_info_container_fd(
     fd: *mut c_int,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_container_fd";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `container` is NULL or a live handle.
-        let c = unsafe { args::object(container, F, "container") }?;
-        Out::new(fd, F, "fd")?.write(c.container.as_fd().as_raw_fd());
+        let c = unsafe { args::object(container, "container") }?;
+        Out::new(fd, "fd")?.write(c.container.as_fd().as_raw_fd());
         Ok(())
     })
 }
@@ -196,10 +187,10 @@ pub unsafe extern "C" fn vfio_iommu_info_container_group_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_container_group_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `container` is NULL or a live handle.
-        let c = unsafe { args::object(container, F, "container") }?;
-        Out::new(count, F, "count")?.write(c.container.groups().len());
+        let c = unsafe { args::object(container, "container") }?;
+        Out::new(count, "count")?.write(c.container.groups().len());
         Ok(())
     })
 }
@@ -222,15 +213,15 @@ pub unsafe extern "C" fn vfio_iommu_info_container_group(
     number: *mut i64,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_container_group";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `container` is NULL or a live handle.
-        let c = unsafe { args::object(container, F, "container") }?;
-        let fd = Out::new(fd, F, "fd")?;
-        let number = Out::new(number, F, "number")?;
+        let c = unsafe { args::object(container, "container") }?;
+        let fd = Out::new(fd, "fd")?;
+        let number = Out::new(number, "number")?;
         let groups = c.container.groups();
         let group = groups
             .get(index)
-            .ok_or_else(|| range_failure(F, index, groups.len()))?;
+            .ok_or_else(|| range_failure(index, groups.len()))?;
         fd.write(group.as_fd().as_raw_fd());
         number.write(group.number().map_or(-1, i64::from));
         Ok(())
@@ -252,15 +243,13 @@ pub unsafe extern "C" fn vfio_iommu_info_container_group(
 /// `container` must be NULL or a handle from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_container_free(container: *mut vfio_iommu_info_container) {
-    const F: &str = "vfio_iommu_info_container_free";
-    crate::result::guard_free(|| {
-        // SAFETY: per the contract, `container` is NULL or a handle of this library not
-        // freed before and used by no other thread; `take` checks its kind.
-        match unsafe { handle::take(container, F) }? {
-            Some(c) => handle::release(c.container, &c.witnesses, F),
-            None => Ok(()),
-        }
-    });
+    // SAFETY: the caller's guarantees (NULL, or a handle of this library not freed
+    // before and used by no other thread) are `free_handle_with`'s.
+    unsafe {
+        handle::free_handle_with(container, "vfio_iommu_info_container_free", |c| {
+            handle::release(c.container, &c.witnesses)
+        })
+    }
 }
 
 symbol_versions!(

@@ -241,7 +241,7 @@ fn entry(loc: &CapLocation, unknown: Option<&UnknownCap>) -> vfio_iommu_info_cap
 
 impl vfio_iommu_info_device_info {
     /// Why a capability `name` the device info lacks is absent, as a failure.
-    fn absent(&self, name: &str, function: &str) -> Failure {
+    fn absent(&self, name: &str) -> Failure {
         let i = &self.info;
         let why = if i.caps_truncated {
             format!(
@@ -256,10 +256,7 @@ impl vfio_iommu_info_device_info {
         } else {
             format!("the chain holds no {name} capability")
         };
-        Failure::new(
-            VFIO_IOMMU_INFO_E_ABSENT,
-            format!("{function}: {name} is absent: {why}"),
-        )
+        Failure::new(VFIO_IOMMU_INFO_E_ABSENT, format!("{name} is absent: {why}"))
     }
 
     fn cap(&self, name: &str) -> Option<&DeviceCap> {
@@ -268,7 +265,7 @@ impl vfio_iommu_info_device_info {
 }
 
 impl vfio_iommu_info_region_info {
-    fn absent(&self, name: &str, function: &str) -> Failure {
+    fn absent(&self, name: &str) -> Failure {
         let i = &self.info;
         let why = if i.caps_truncated {
             format!(
@@ -283,10 +280,7 @@ impl vfio_iommu_info_region_info {
         } else {
             format!("the chain of region {} holds no {name} capability", i.index)
         };
-        Failure::new(
-            VFIO_IOMMU_INFO_E_ABSENT,
-            format!("{function}: {name} is absent: {why}"),
-        )
+        Failure::new(VFIO_IOMMU_INFO_E_ABSENT, format!("{name} is absent: {why}"))
     }
 }
 
@@ -312,12 +306,12 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_decode(
     out: *mut *mut vfio_iommu_info_device_info,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_device_info_decode";
-    guard(|| {
-        let out = Out::new(out, F, "out")?;
+    guard(F, || {
+        let out = Out::new(out, "out")?;
         // SAFETY: the caller guarantees `len` readable bytes at `buf`.
-        let data = unsafe { args::bytes(buf, len, F) }?;
-        let order = parse_byte_order(byte_order, F)?;
-        let info = decode_device_info(data, order).map_err(|e| malformed(F, e))?;
+        let data = unsafe { args::bytes(buf, len) }?;
+        let order = parse_byte_order(byte_order)?;
+        let info = decode_device_info(data, order).map_err(malformed)?;
         out.write(crate::handle::into_raw(vfio_iommu_info_device_info {
             info,
         }));
@@ -331,11 +325,9 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_decode(
 /// `info` must be NULL or an object from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_device_info_free(info: *mut vfio_iommu_info_device_info) {
-    // SAFETY: per the contract, `info` is NULL or a handle of this library not freed
-    // before and used by no other thread; `take` checks its kind.
-    crate::result::guard_free(|| {
-        unsafe { crate::handle::take(info, "vfio_iommu_info_device_info_free") }.map(drop)
-    });
+    // SAFETY: the caller's guarantees (NULL, or a handle of this library not freed
+    // before and used by no other thread) are `free_handle`'s.
+    unsafe { crate::handle::free_handle(info, "vfio_iommu_info_device_info_free") }
 }
 
 /// Copies the fixed part of the device info into `*out`, whose `size` the caller sets to
@@ -352,11 +344,11 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_header(
     out: *mut vfio_iommu_info_device_header,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_device_info_header";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let i = &info.info;
         out.write_sized(vfio_iommu_info_device_header {
             size: 0,
@@ -386,19 +378,19 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_dma_window(
     window: *mut vfio_iommu_info_range,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_device_info_dma_window";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(window, F, "window")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(window, "window")?;
         let base = info
             .info
             .zpci_base()
-            .ok_or_else(|| info.absent("ZPCI_BASE", F))?;
+            .ok_or_else(|| info.absent("ZPCI_BASE"))?;
         let range = base.dma_window().ok_or_else(|| {
             Failure::new(
                 VFIO_IOMMU_INFO_E_MALFORMED,
                 format!(
-                    "{F}: ZPCI_BASE reports an inverted DMA window: start_dma {:#x} > end_dma {:#x}",
+                    "ZPCI_BASE reports an inverted DMA window: start_dma {:#x} > end_dma {:#x}",
                     base.start_dma, base.end_dma
                 ),
             )
@@ -422,15 +414,15 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_zpci_base(
     out: *mut vfio_iommu_info_zpci_base,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_device_info_zpci_base";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let b = info
             .info
             .zpci_base()
-            .ok_or_else(|| info.absent("ZPCI_BASE", F))?;
+            .ok_or_else(|| info.absent("ZPCI_BASE"))?;
         out.write_sized(vfio_iommu_info_zpci_base {
             size: 0,
             version: u32::from(b.version),
@@ -463,14 +455,14 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_zpci_group(
     out: *mut vfio_iommu_info_zpci_group,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_device_info_zpci_group";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let g = match info.cap("ZPCI_GROUP") {
             Some(DeviceCap::ZpciGroup(g)) => g,
-            _ => return Err(info.absent("ZPCI_GROUP", F)),
+            _ => return Err(info.absent("ZPCI_GROUP")),
         };
         out.write_sized(vfio_iommu_info_zpci_group {
             size: 0,
@@ -501,16 +493,16 @@ unsafe fn zpci_bytes(
     len: *mut usize,
     function: &str,
 ) -> c_int {
-    guard(|| {
+    guard(function, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, function, "info") }?;
-        let bytes = Out::new(bytes, function, "bytes")?;
-        let len = Out::new(len, function, "len")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let bytes = Out::new(bytes, "bytes")?;
+        let len = Out::new(len, "len")?;
         let data = match info.cap(name) {
             Some(DeviceCap::ZpciUtil { util_str: b, .. } | DeviceCap::ZpciPfip { pfip: b, .. }) => {
                 b
             }
-            _ => return Err(info.absent(name, function)),
+            _ => return Err(info.absent(name)),
         };
         // An empty Vec's pointer is dangling but not NULL, and never read with len 0.
         bytes.write(data.as_ptr());
@@ -583,13 +575,13 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_atomic_comp(
     flags: *mut u32,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_device_info_atomic_comp";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(flags, F, "flags")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(flags, "flags")?;
         match info.cap("PCI_ATOMIC_COMP") {
             Some(DeviceCap::PciAtomicComp { flags, .. }) => out.write(*flags),
-            _ => return Err(info.absent("PCI_ATOMIC_COMP", F)),
+            _ => return Err(info.absent("PCI_ATOMIC_COMP")),
         }
         Ok(())
     })
@@ -607,10 +599,10 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_chain_length(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_device_info_chain_length";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        Out::new(count, F, "count")?.write(info.info.caps.len());
+        let info = unsafe { args::object(info, "info") }?;
+        Out::new(count, "count")?.write(info.info.caps.len());
         Ok(())
     })
 }
@@ -632,15 +624,15 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_chain_entry(
     out: *mut vfio_iommu_info_cap,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_device_info_chain_entry";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let chain = &info.info.chain;
         let loc = chain
             .get(index)
-            .ok_or_else(|| range_failure(F, index, chain.len()))?;
+            .ok_or_else(|| range_failure(index, chain.len()))?;
         let unknown = info.info.caps.iter().find_map(|c| match c {
             DeviceCap::Unknown(u) if u.offset == loc.offset => Some(u),
             _ => None,
@@ -672,12 +664,12 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_decode(
     out: *mut *mut vfio_iommu_info_region_info,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_region_info_decode";
-    guard(|| {
-        let out = Out::new(out, F, "out")?;
+    guard(F, || {
+        let out = Out::new(out, "out")?;
         // SAFETY: the caller guarantees `len` readable bytes at `buf`.
-        let data = unsafe { args::bytes(buf, len, F) }?;
-        let order = parse_byte_order(byte_order, F)?;
-        let info = decode_region_info(data, order).map_err(|e| malformed(F, e))?;
+        let data = unsafe { args::bytes(buf, len) }?;
+        let order = parse_byte_order(byte_order)?;
+        let info = decode_region_info(data, order).map_err(malformed)?;
         out.write(crate::handle::into_raw(vfio_iommu_info_region_info {
             info,
         }));
@@ -691,11 +683,9 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_decode(
 /// `info` must be NULL or an object from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_region_info_free(info: *mut vfio_iommu_info_region_info) {
-    // SAFETY: per the contract, `info` is NULL or a handle of this library not freed
-    // before and used by no other thread; `take` checks its kind.
-    crate::result::guard_free(|| {
-        unsafe { crate::handle::take(info, "vfio_iommu_info_region_info_free") }.map(drop)
-    });
+    // SAFETY: the caller's guarantees (NULL, or a handle of this library not freed
+    // before and used by no other thread) are `free_handle`'s.
+    unsafe { crate::handle::free_handle(info, "vfio_iommu_info_region_info_free") }
 }
 
 /// Copies the fixed part of the region info into `*out`, whose `size` the caller sets to
@@ -712,11 +702,11 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_header(
     out: *mut vfio_iommu_info_region_header,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_region_info_header";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let i = &info.info;
         out.write_sized(vfio_iommu_info_region_header {
             size: 0,
@@ -769,15 +759,12 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_type(
     out: *mut vfio_iommu_info_region_type,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_region_info_type";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
-        let t: &RegionType = info
-            .info
-            .region_type()
-            .ok_or_else(|| info.absent("TYPE", F))?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
+        let t: &RegionType = info.info.region_type().ok_or_else(|| info.absent("TYPE"))?;
         out.write_sized(vfio_iommu_info_region_type {
             size: 0,
             version: u32::from(t.version),
@@ -807,10 +794,10 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_msix_mappable(
     mappable: *mut u32,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_region_info_msix_mappable";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        Out::new(mappable, F, "mappable")?.write(u32::from(info.info.msix_mappable()));
+        let info = unsafe { args::object(info, "info") }?;
+        Out::new(mappable, "mappable")?.write(u32::from(info.info.msix_mappable()));
         Ok(())
     })
 }
@@ -829,10 +816,10 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_mmap_area_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_region_info_mmap_area_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        Out::new(count, F, "count")?.write(info.info.mmap_areas().len());
+        let info = unsafe { args::object(info, "info") }?;
+        Out::new(count, "count")?.write(info.info.mmap_areas().len());
         Ok(())
     })
 }
@@ -854,15 +841,15 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_mmap_area(
     out: *mut vfio_iommu_info_mmap_area,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_region_info_mmap_area";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let areas = info.info.mmap_areas();
         let a = areas
             .get(index)
-            .ok_or_else(|| range_failure(F, index, areas.len()))?;
+            .ok_or_else(|| range_failure(index, areas.len()))?;
         out.write_sized(vfio_iommu_info_mmap_area {
             size: 0,
             within_region: u32::from(a.lies_within(info.info.size)),
@@ -885,10 +872,10 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_chain_length(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_region_info_chain_length";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        Out::new(count, F, "count")?.write(info.info.caps.len());
+        let info = unsafe { args::object(info, "info") }?;
+        Out::new(count, "count")?.write(info.info.caps.len());
         Ok(())
     })
 }
@@ -911,15 +898,15 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_chain_entry(
     out: *mut vfio_iommu_info_cap,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_region_info_chain_entry";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let chain = &info.info.chain;
         let loc = chain
             .get(index)
-            .ok_or_else(|| range_failure(F, index, chain.len()))?;
+            .ok_or_else(|| range_failure(index, chain.len()))?;
         let unknown = info.info.caps.iter().find_map(|c| match c {
             RegionCap::Unknown(u) if u.offset == loc.offset => Some(u),
             _ => None,

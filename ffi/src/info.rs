@@ -40,21 +40,20 @@ pub const VFIO_IOMMU_INFO_ABSENT_CHAIN_NOT_PLACED: u32 = 3;
 pub const VFIO_IOMMU_INFO_ABSENT_NOT_IN_CHAIN: u32 = 4;
 
 /// A `VFIO_IOMMU_INFO_BYTE_ORDER_*` code as a byte order.
-pub(crate) fn parse_byte_order(code: u32, function: &str) -> Result<ByteOrder, Failure> {
+pub(crate) fn parse_byte_order(code: u32) -> Result<ByteOrder, Failure> {
     match code {
         VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE => Ok(ByteOrder::Native),
         VFIO_IOMMU_INFO_BYTE_ORDER_LITTLE => Ok(ByteOrder::Little),
         VFIO_IOMMU_INFO_BYTE_ORDER_BIG => Ok(ByteOrder::Big),
-        other => Err(Failure::invalid(
-            function,
-            format_args!("byte_order {other} is not one of VFIO_IOMMU_INFO_BYTE_ORDER_*"),
-        )),
+        other => Err(Failure::invalid(format_args!(
+            "byte_order {other} is not one of VFIO_IOMMU_INFO_BYTE_ORDER_*"
+        ))),
     }
 }
 
 /// A malformed buffer as the C library reports it (`VFIO_IOMMU_INFO_E_MALFORMED`).
-pub(crate) fn malformed(function: &str, e: ::vfio_iommu_info::DecodeError) -> Failure {
-    Failure::from_error(function, &::vfio_iommu_info::Error::Malformed(e))
+pub(crate) fn malformed(e: ::vfio_iommu_info::DecodeError) -> Failure {
+    Failure::from_error(&::vfio_iommu_info::Error::Malformed(e))
 }
 
 /// A range of IOVA space, both ends inclusive (so it can end at 2^64-1).
@@ -187,25 +186,24 @@ impl vfio_iommu_info {
         }
     }
 
-    fn cap_index(cap_id: u32, function: &str) -> Result<usize, Failure> {
+    fn cap_index(cap_id: u32) -> Result<usize, Failure> {
         CAPS.iter()
             .position(|cap| u32::from(cap.id()) == cap_id)
             .ok_or_else(|| {
-                Failure::invalid(
-                    function,
-                    format_args!("capability id {cap_id} is not one of VFIO_IOMMU_INFO_CAP_*"),
-                )
+                Failure::invalid(format_args!(
+                    "capability id {cap_id} is not one of VFIO_IOMMU_INFO_CAP_*"
+                ))
             })
     }
 
-    pub(crate) fn absent(&self, cap: Type1Cap, function: &str) -> Failure {
+    pub(crate) fn absent(&self, cap: Type1Cap) -> Failure {
         let why = self
             .info
             .absence(cap)
             .map_or_else(String::new, |a| a.explain(cap));
         Failure::new(
             VFIO_IOMMU_INFO_E_ABSENT,
-            format!("{function}: {} is absent: {why}", cap.name()),
+            format!("{} is absent: {why}", cap.name()),
         )
     }
 
@@ -222,19 +220,19 @@ impl vfio_iommu_info {
         }
     }
 
-    fn ranges(&self, function: &str) -> Result<&[IovaRange], Failure> {
+    fn ranges(&self) -> Result<&[IovaRange], Failure> {
         self.info
             .iova_ranges
             .present()
             .map(Vec::as_slice)
-            .ok_or_else(|| self.absent(Type1Cap::IovaRange, function))
+            .ok_or_else(|| self.absent(Type1Cap::IovaRange))
     }
 }
 
-fn index<T: Copy>(list: &[T], index: usize, function: &str) -> Result<T, Failure> {
+fn index<T: Copy>(list: &[T], index: usize) -> Result<T, Failure> {
     list.get(index)
         .copied()
-        .ok_or_else(|| range_failure(function, index, list.len()))
+        .ok_or_else(|| range_failure(index, list.len()))
 }
 
 /// Decodes a `struct vfio_iommu_type1_info` buffer captured from a kernel (for example by
@@ -261,12 +259,12 @@ pub unsafe extern "C" fn vfio_iommu_info_decode(
     out: *mut *mut vfio_iommu_info,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_decode";
-    guard(|| {
-        let out = Out::new(out, F, "out")?;
+    guard(F, || {
+        let out = Out::new(out, "out")?;
         // SAFETY: the caller guarantees `len` readable bytes at `buf`.
-        let data = unsafe { args::bytes(buf, len, F) }?;
-        let order = parse_byte_order(byte_order, F)?;
-        let info = decode_with_order(data, order).map_err(|e| malformed(F, e))?;
+        let data = unsafe { args::bytes(buf, len) }?;
+        let order = parse_byte_order(byte_order)?;
+        let info = decode_with_order(data, order).map_err(malformed)?;
         out.write(crate::handle::into_raw(vfio_iommu_info::new(info)));
         Ok(())
     })
@@ -295,18 +293,18 @@ pub unsafe extern "C" fn vfio_iommu_info_query(
     out: *mut *mut vfio_iommu_info,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_query";
-    guard(|| {
-        let out = Out::new(out, F, "out")?;
+    guard(F, || {
+        let out = Out::new(out, "out")?;
         if container_fd < 0 {
             return Err(Failure::new(
                 -libc::EBADF,
-                format!("{F}: container_fd {container_fd} is not a file descriptor"),
+                format!("container_fd {container_fd} is not a file descriptor"),
             ));
         }
         // SAFETY: `container_fd` is not -1 (checked) and the caller keeps it open for the
         // duration of the call; the borrow does not outlive it.
         let fd = unsafe { BorrowedFd::borrow_raw(container_fd) };
-        let info = query_type1(fd).map_err(|e| Failure::from_error(F, &e))?;
+        let info = query_type1(fd).map_err(|e| Failure::from_error(&e))?;
         out.write(crate::handle::into_raw(vfio_iommu_info::new(info)));
         Ok(())
     })
@@ -319,11 +317,9 @@ pub unsafe extern "C" fn vfio_iommu_info_query(
 /// `info` must be NULL or an object from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_free(info: *mut vfio_iommu_info) {
-    // SAFETY: per the contract, `info` is NULL or a handle of this library not freed
-    // before and used by no other thread; `take` checks its kind.
-    crate::result::guard_free(|| {
-        unsafe { crate::handle::take(info, "vfio_iommu_info_free") }.map(drop)
-    });
+    // SAFETY: the caller's guarantees (NULL, or a handle of this library not freed
+    // before and used by no other thread) are `free_handle`'s.
+    unsafe { crate::handle::free_handle(info, "vfio_iommu_info_free") }
 }
 
 /// Copies the fixed part of the info (`argsz`, `flags`, `cap_offset`, truncation) into
@@ -340,11 +336,11 @@ pub unsafe extern "C" fn vfio_iommu_info_header(
     out: *mut vfio_iommu_info_header,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_header";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let i = &info.info;
         out.write_sized(vfio_iommu_info_header {
             size: 0,
@@ -371,15 +367,15 @@ pub unsafe extern "C" fn vfio_iommu_info_page_sizes(
     bitmap: *mut u64,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_page_sizes";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(bitmap, F, "bitmap")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(bitmap, "bitmap")?;
         let sizes = info.info.iova_pgsizes.ok_or_else(|| {
             Failure::new(
                 VFIO_IOMMU_INFO_E_ABSENT,
                 format!(
-                    "{F}: the PGSIZES flag is clear (flags {:#x}): the kernel reported no page sizes",
+                    "the PGSIZES flag is clear (flags {:#x}): the kernel reported no page sizes",
                     info.info.flags
                 ),
             )
@@ -403,11 +399,11 @@ pub unsafe extern "C" fn vfio_iommu_info_iova_range_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_iova_range_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(count, F, "count")?;
-        out.write(info.ranges(F)?.len());
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(count, "count")?;
+        out.write(info.ranges()?.len());
         Ok(())
     })
 }
@@ -427,11 +423,11 @@ pub unsafe extern "C" fn vfio_iommu_info_iova_range(
     range: *mut vfio_iommu_info_range,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_iova_range";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(range, F, "range")?;
-        out.write(self::index(info.ranges(F)?, index, F)?.into());
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(range, "range")?;
+        out.write(self::index(info.ranges()?, index)?.into());
         Ok(())
     })
 }
@@ -450,14 +446,14 @@ pub unsafe extern "C" fn vfio_iommu_info_aperture(
     range: *mut vfio_iommu_info_range,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_aperture";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(range, F, "range")?;
-        info.ranges(F)?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(range, "range")?;
+        info.ranges()?;
         let aperture = info
             .aperture
-            .ok_or_else(|| info.absent(Type1Cap::IovaRange, F))?;
+            .ok_or_else(|| info.absent(Type1Cap::IovaRange))?;
         out.write(aperture.into());
         Ok(())
     })
@@ -477,11 +473,11 @@ pub unsafe extern "C" fn vfio_iommu_info_hole_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_hole_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(count, F, "count")?;
-        info.ranges(F)?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(count, "count")?;
+        info.ranges()?;
         out.write(info.holes.len());
         Ok(())
     })
@@ -501,12 +497,12 @@ pub unsafe extern "C" fn vfio_iommu_info_hole(
     range: *mut vfio_iommu_info_range,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_hole";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(range, F, "range")?;
-        info.ranges(F)?;
-        out.write(self::index(&info.holes, index, F)?.into());
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(range, "range")?;
+        info.ranges()?;
+        out.write(self::index(&info.holes, index)?.into());
         Ok(())
     })
 }
@@ -526,16 +522,16 @@ pub unsafe extern "C" fn vfio_iommu_info_migration(
     out: *mut vfio_iommu_info_migration,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_migration";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let m = info
             .info
             .migration
             .present()
-            .ok_or_else(|| info.absent(Type1Cap::Migration, F))?;
+            .ok_or_else(|| info.absent(Type1Cap::Migration))?;
         out.write_sized(vfio_iommu_info_migration {
             size: 0,
             version: u32::from(m.version),
@@ -563,15 +559,15 @@ pub unsafe extern "C" fn vfio_iommu_info_dma_avail(
     avail: *mut u32,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_dma_avail";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(avail, F, "avail")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(avail, "avail")?;
         let n = info
             .info
             .dma_avail
             .present()
-            .ok_or_else(|| info.absent(Type1Cap::DmaAvail, F))?;
+            .ok_or_else(|| info.absent(Type1Cap::DmaAvail))?;
         out.write(*n);
         Ok(())
     })
@@ -596,12 +592,12 @@ pub unsafe extern "C" fn vfio_iommu_info_absence(
     text: *mut *const c_char,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_absence";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let reason = Out::new(reason, F, "reason")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let reason = Out::new(reason, "reason")?;
         let text = Out::optional(text);
-        let i = vfio_iommu_info::cap_index(cap_id, F)?;
+        let i = vfio_iommu_info::cap_index(cap_id)?;
         let code = match info.info.absence(CAPS[i]) {
             None => VFIO_IOMMU_INFO_PRESENT,
             Some(Absence::NoCapabilityChain) => VFIO_IOMMU_INFO_ABSENT_NO_CAPABILITY_CHAIN,
@@ -611,7 +607,7 @@ pub unsafe extern "C" fn vfio_iommu_info_absence(
             Some(other) => {
                 return Err(Failure::new(
                     crate::result::VFIO_IOMMU_INFO_E_INTERNAL,
-                    format!("{F}: absence {other:?} has no code"),
+                    format!("absence {other:?} has no code"),
                 ))
             }
         };
@@ -636,10 +632,10 @@ pub unsafe extern "C" fn vfio_iommu_info_unknown_cap_count(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_unknown_cap_count";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        Out::new(count, F, "count")?.write(info.info.unknown_caps.len());
+        let info = unsafe { args::object(info, "info") }?;
+        Out::new(count, "count")?.write(info.info.unknown_caps.len());
         Ok(())
     })
 }
@@ -659,15 +655,15 @@ pub unsafe extern "C" fn vfio_iommu_info_unknown_cap(
     out: *mut vfio_iommu_info_cap,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_unknown_cap";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let caps = &info.info.unknown_caps;
         let cap = caps
             .get(index)
-            .ok_or_else(|| range_failure(F, index, caps.len()))?;
+            .ok_or_else(|| range_failure(index, caps.len()))?;
         out.write_sized(info.cap_entry(cap.id, cap.version, cap.offset));
         Ok(())
     })
@@ -685,10 +681,10 @@ pub unsafe extern "C" fn vfio_iommu_info_chain_length(
     count: *mut usize,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_chain_length";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        Out::new(count, F, "count")?.write(info.info.chain.len());
+        let info = unsafe { args::object(info, "info") }?;
+        Out::new(count, "count")?.write(info.info.chain.len());
         Ok(())
     })
 }
@@ -709,24 +705,24 @@ pub unsafe extern "C" fn vfio_iommu_info_chain_entry(
     out: *mut vfio_iommu_info_cap,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_chain_entry";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(out, F, "out")?;
-        let out = out.check_size(F, "out")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(out, "out")?;
+        let out = out.check_size("out")?;
         let chain = &info.info.chain;
         let loc = chain
             .get(index)
-            .ok_or_else(|| range_failure(F, index, chain.len()))?;
+            .ok_or_else(|| range_failure(index, chain.len()))?;
         out.write_sized(info.cap_entry(loc.id, loc.version, loc.offset));
         Ok(())
     })
 }
 
-pub(crate) fn range_failure(function: &str, index: usize, len: usize) -> Failure {
+pub(crate) fn range_failure(index: usize, len: usize) -> Failure {
     Failure::new(
         VFIO_IOMMU_INFO_E_RANGE,
-        format!("{function}: index {index} is past the end of a list of {len}"),
+        format!("index {index} is past the end of a list of {len}"),
     )
 }
 
@@ -744,20 +740,20 @@ pub unsafe extern "C" fn vfio_iommu_info_to_json(
     json: *mut *mut c_char,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_to_json";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(json, F, "json")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(json, "json")?;
         let text = ::vfio_iommu_info::json::info_to_json(&info.info).to_string();
-        out.write(json_string(F, text)?);
+        out.write(json_string(text)?);
         Ok(())
     })
 }
 
 /// A JSON text as a string for C, freed by `vfio_iommu_info_string_free()`.
-pub(crate) fn json_string(function: &str, text: String) -> Result<*mut c_char, Failure> {
+pub(crate) fn json_string(text: String) -> Result<*mut c_char, Failure> {
     // serde_json escapes control characters, so the text holds no NUL byte.
-    let text = CString::new(text).map_err(|e| Failure::invalid(function, e))?;
+    let text = CString::new(text).map_err(Failure::invalid)?;
     Ok(text.into_raw())
 }
 
@@ -769,7 +765,7 @@ pub(crate) fn json_string(function: &str, text: String) -> Result<*mut c_char, F
 /// `s` must be NULL or a string from this library not already freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfio_iommu_info_string_free(s: *mut c_char) {
-    crate::result::guard_free(|| {
+    crate::result::guard_free("vfio_iommu_info_string_free", || {
         if !s.is_null() {
             // SAFETY: a non-NULL `s` came from `CString::into_raw` in this library and was
             // not freed before, per the contract. (A string carries no tag: it is the

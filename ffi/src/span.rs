@@ -75,14 +75,14 @@ pub unsafe extern "C" fn vfio_iommu_info_check(
     verdict: *mut vfio_iommu_info_verdict,
 ) -> c_int {
     const F: &str = "vfio_iommu_info_check";
-    guard(|| {
+    guard(F, || {
         // SAFETY: per the contract, `info` is NULL or a live object.
-        let info = unsafe { args::object(info, F, "info") }?;
-        let out = Out::new(verdict, F, "verdict")?;
-        let out = out.check_size(F, "verdict")?;
+        let info = unsafe { args::object(info, "info") }?;
+        let out = Out::new(verdict, "verdict")?;
+        let out = out.check_size("verdict")?;
         let model = &info.info;
         let ranges = model.iova_ranges.present().map_or(&[][..], Vec::as_slice);
-        let v = span_verdict(F, check_span(ranges, model.iova_pgsizes, iova, len))?;
+        let v = span_verdict(check_span(ranges, model.iova_pgsizes, iova, len))?;
         out.write_sized(v);
         Ok(())
     })
@@ -91,7 +91,6 @@ pub unsafe extern "C" fn vfio_iommu_info_check(
 /// The code of a span problem, with the range it names (the aperture or the hole) and
 /// the page size it is misaligned to.
 pub(crate) fn problem_code(
-    function: &str,
     problem: &SpanProblem,
 ) -> Result<(u32, vfio_iommu_info_range, u64), Failure> {
     let zero = vfio_iommu_info_range { start: 0, end: 0 };
@@ -108,7 +107,7 @@ pub(crate) fn problem_code(
         ref other => {
             return Err(Failure::new(
                 VFIO_IOMMU_INFO_E_INTERNAL,
-                format!("{function}: verdict {other:?} has no code"),
+                format!("verdict {other:?} has no code"),
             ))
         }
     })
@@ -116,7 +115,6 @@ pub(crate) fn problem_code(
 
 /// The verdict (its `size` still 0) for the result of a check.
 pub(crate) fn span_verdict(
-    function: &str,
     result: Result<(), SpanProblem>,
 ) -> Result<vfio_iommu_info_verdict, Failure> {
     let (problem, range, page_size) = match result {
@@ -125,7 +123,7 @@ pub(crate) fn span_verdict(
             vfio_iommu_info_range { start: 0, end: 0 },
             0,
         ),
-        Err(p) => problem_code(function, &p)?,
+        Err(p) => problem_code(&p)?,
     };
     Ok(vfio_iommu_info_verdict {
         size: 0,

@@ -32,17 +32,40 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Runs a C example (`query`, `asan-query`...) with the staged library.
+/// The C test programs (ffi/tests/c), built into target/c-tests; the others are the
+/// examples (c-examples), in target/c-examples.
+const C_TESTS: &[&str] = &[
+    "planning-test",
+    "device-test",
+    "threads",
+    "bad-input-test",
+    "hardening-test",
+];
+
+/// Where `make c-build` put a C program (`query`, `asan-threads`...).
+fn c_path(program: &str) -> PathBuf {
+    let name = program
+        .strip_prefix("asan-")
+        .or_else(|| program.strip_prefix("static-"))
+        .unwrap_or(program);
+    let dir = if C_TESTS.contains(&name) {
+        "target/c-tests"
+    } else {
+        "target/c-examples"
+    };
+    repo().join(dir).join(program)
+}
+
+/// Runs a C example or test program (`query`, `asan-threads`...) with the staged library.
 fn c(program: &str, args: &[&str]) -> Output {
-    let path = repo().join("target/c-examples").join(program);
-    c_with(Command::new(&path), args)
+    c_with(Command::new(c_path(program)), args)
 }
 
 fn c_with(mut cmd: Command, args: &[&str]) -> Output {
     cmd.args(args)
         .env("LD_LIBRARY_PATH", repo().join("target/c-stage/usr/lib"))
         .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (make c-build builds the C examples)"))
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (make c-build builds the C examples and tests)"))
 }
 
 fn stdout_ok(out: &Output, what: &str) -> String {
@@ -236,7 +259,7 @@ fn lab_c_query_is_clean_under_asan_and_valgrind() {
     assert_eq!(stdout_ok(&out, "valgrind query"), plain);
 }
 
-/// The same as the core's threads test, through the C ABI (c-examples/threads.c): three
+/// The same as the core's threads test, through the C ABI (ffi/tests/c/threads.c): three
 /// threads query one container (through the handle and through its fd) while the main
 /// thread maps and unmaps; every answer is a whole snapshot, no call fails, nothing hangs
 /// (the program is killed by the lab's timeout otherwise). Plain, under ASan+UBSan, and
@@ -270,7 +293,7 @@ fn lab_c_threads_query_one_container_while_another_maps() {
     assert!(text.starts_with("threads 2 "), "{text}");
 }
 
-/// c-examples/bad-input-test's lab mode: the C entry points given what a confused caller
+/// ffi/tests/c/bad-input-test's lab mode: the C entry points given what a confused caller
 /// has on a real VFIO host (a group fd as a container, a container without an IOMMU model,
 /// a group already held, a device on another driver, NULL out-parameters of a live
 /// container), each a specific code and message with the out-parameters untouched; plain,
@@ -327,7 +350,7 @@ fn memcheck(program: &str, args: &[&str]) -> Output {
         "--show-leak-kinds=all",
         "--errors-for-leak-kinds=all",
     ])
-    .arg(repo().join("target/c-examples").join(program));
+    .arg(c_path(program));
     let out = c_with(vg, args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let complaints: Vec<&str> = stderr

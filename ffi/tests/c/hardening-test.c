@@ -40,28 +40,13 @@
 
 #include <vfio_iommu_info.h>
 
+#define CHECK_PROGRAM "hardening-test"
+#include "check.h"
+
 #define THREADS 4
 
-static atomic_int checks, failures;
 static unsigned char *capture;
 static size_t capture_len;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-	atomic_fetch_add(&checks, 1);
-	if (ok)
-		return;
-	atomic_fetch_add(&failures, 1);
-	va_list ap;
-	va_start(ap, fmt);
-	flockfile(stdout);
-	fputs("FAIL ", stdout);
-	vprintf(fmt, ap);
-	putchar('\n');
-	funlockfile(stdout);
-	va_end(ap);
-}
 
 static const unsigned char truncated[3] = { 1, 2, 3 };
 
@@ -357,6 +342,5 @@ int main(int argc, char **argv)
 	sized_structs();
 	caller_fds();
 	free(capture);
-	printf("hardening-test: %d checks, %d failed\n", atomic_load(&checks), atomic_load(&failures));
-	return atomic_load(&failures) ? 1 : 0;
+	return check_summary();
 }

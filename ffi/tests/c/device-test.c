@@ -13,37 +13,16 @@
  * too) and prints what it holds. Prints each failed check and a summary; exit status 0
  * when all pass, 1 when not, 2 when a file cannot be read.
  */
+/* check.h first: it asks for flockfile (_GNU_SOURCE) before the system headers. */
+#define CHECK_PROGRAM "device-test"
+#include "check.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <vfio_iommu_info.h>
-
-static int checks, failures;
-
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		checks++;                                                                \
-		if (!(cond)) {                                                           \
-			failures++;                                                      \
-			fprintf(stderr, "device-test:%d: FAIL %s (last error: %s)\n", __LINE__, \
-				#cond, vfio_iommu_info_last_error());                    \
-		}                                                                        \
-	} while (0)
-
-/* CHECK that a call returns `want`. */
-#define CHECK_RC(call, want)                                                             \
-	do {                                                                             \
-		int rc_ = (call);                                                        \
-		checks++;                                                                \
-		if (rc_ != (want)) {                                                     \
-			failures++;                                                      \
-			fprintf(stderr, "device-test:%d: FAIL %s returned %d (%s), not %s: %s\n", \
-				__LINE__, #call, rc_, vfio_iommu_info_strerror(rc_), #want, \
-				vfio_iommu_info_last_error());                           \
-		}                                                                        \
-	} while (0)
 
 /* A buffer written field by field in one byte order. */
 struct buf {
@@ -381,6 +360,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: device-test [--device-info FILE [--region FILE]...]\n");
 		return 2;
 	}
-	printf("device-test: %d checks, %d failed\n", checks, failures);
-	return rc ? rc : failures != 0;
+	int failed = check_summary();
+	return rc ? rc : failed;
 }

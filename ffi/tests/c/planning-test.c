@@ -13,6 +13,10 @@
  * Prints each failed check and a summary; exit status 0 when all pass, 1 when not, 2 when
  * a capture cannot be read.
  */
+/* check.h first: it asks for flockfile (_GNU_SOURCE) before the system headers. */
+#define CHECK_PROGRAM "planning-test"
+#include "check.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,31 +27,6 @@
 #define GIB (1ull << 30)
 #define EDU_LIMIT ((1ull << 28) - 1) /* the edu device's 28 address bits */
 #define UNTOUCHED 0xdeadbeefull
-
-static int checks, failures;
-
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		checks++;                                                                \
-		if (!(cond)) {                                                           \
-			failures++;                                                      \
-			fprintf(stderr, "planning-test:%d: FAIL %s (last error: %s)\n", __LINE__, \
-				#cond, vfio_iommu_info_last_error());                    \
-		}                                                                        \
-	} while (0)
-
-/* CHECK that a call returns `want`. */
-#define CHECK_RC(call, want)                                                             \
-	do {                                                                             \
-		int rc_ = (call);                                                        \
-		checks++;                                                                \
-		if (rc_ != (want)) {                                                     \
-			failures++;                                                      \
-			fprintf(stderr, "planning-test:%d: FAIL %s returned %d (%s), not %s: %s\n", \
-				__LINE__, #call, rc_, vfio_iommu_info_strerror(rc_), #want, \
-				vfio_iommu_info_last_error());                           \
-		}                                                                        \
-	} while (0)
 
 static struct vfio_iommu_info *decode_file(const char *path)
 {
@@ -335,6 +314,5 @@ int main(int argc, char **argv)
 	test_callers_space();
 	test_allocator(argv[1], argv[2]);
 	test_layout(argv[1]);
-	printf("planning-test: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_summary();
 }
