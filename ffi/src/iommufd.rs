@@ -9,12 +9,13 @@ use std::ffi::{c_char, c_int, CStr, CString};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::ptr;
 
-use ::vfio_iommu_info::cdev::IommufdDevice;
+use ::vfio_iommu_info::decode::hw_info::{HwData, HwInfo};
 use ::vfio_iommu_info::facts::{Backend, DirtyTracking, DmaFacts, MappingLimit, Source};
-use ::vfio_iommu_info::hw_info::{HwData, HwInfo};
-use ::vfio_iommu_info::iommufd::{container_backend, IoasRanges};
-use ::vfio_iommu_info::json::{facts_to_json, hw_info_to_json, range};
-use ::vfio_iommu_info::{Error, HostPaths, IovaRange, PciAddress};
+use ::vfio_iommu_info::json::{facts_to_json, iommufd_report_to_json};
+use ::vfio_iommu_info::query::cdev::IommufdDevice;
+use ::vfio_iommu_info::query::iommufd::container_backend;
+use ::vfio_iommu_info::query::report::IommufdReport;
+use ::vfio_iommu_info::{iova, HostPaths, PciAddress};
 
 use crate::args::{self, Out, Sized32};
 use crate::container::vfio_iommu_info_container;
@@ -247,28 +248,18 @@ impl Sized32 for vfio_iommu_info_hw_info {
 #[derive(Debug)]
 pub struct vfio_iommu_info_iommufd {
     device: IommufdDevice,
-    address: PciAddress,
+    /// The core's report, made at open.
+    report: IommufdReport,
     cdev: CString,
-    ranges: IoasRanges,
-    /// `IOMMU_GET_HW_INFO`'s answer, or the failure (code and message) to report.
-    hw: Result<HwInfo, (c_int, String)>,
-    facts: DmaFacts,
     /// The device's and the iommufd's fds, witnessed for `_free` (see `FdWitness`).
     witnesses: [FdWitness; 2],
 }
 
 impl vfio_iommu_info_iommufd {
     fn open(address: PciAddress, paths: &HostPaths) -> Result<Self, Failure> {
-        let failed = |e: Error| Failure::from_error(&e);
-        let device = IommufdDevice::open(&address, paths).map_err(failed)?;
-        let ranges = device.iova_ranges().map_err(failed)?;
-        let hw = device.hw_info().map_err(|e| {
-            let f = Failure::from_error(&e);
-            (f.code, e.to_string())
-        });
-        let facts = device.facts(&ranges, hw.as_ref().ok(), paths);
-        let cdev =
-            CString::new(device.cdev_path().as_os_str().as_encoded_bytes()).unwrap_or_default();
+        let (device, report) =
+            IommufdReport::open(&address, paths).map_err(|e| Failure::from_error(&e))?;
+        let cdev = CString::new(report.cdev.as_os_str().as_encoded_bytes()).unwrap_or_default();
         let witnesses = [
             FdWitness::new(device.device().as_fd()),
             FdWitness::new(device.iommufd().as_fd()),
@@ -276,29 +267,8 @@ impl vfio_iommu_info_iommufd {
         Ok(vfio_iommu_info_iommufd {
             witnesses,
             device,
-            address,
+            report,
             cdev,
-            ranges,
-            hw,
-            facts,
-        })
-    }
-
-    /// The JSON object of `vfio_iommu_info_iommufd_to_json()`.
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "device": self.address.to_string(),
-            "cdev": self.device.cdev_path().display().to_string(),
-            "dev_id": self.device.dev_id(),
-            "ioas": self.device.ioas(),
-            "hwpt": self.device.hwpt(),
-            "iova_ranges": self.ranges.ranges.iter().map(range).collect::<Vec<_>>(),
-            "iova_alignment": self.ranges.alignment,
-            "hw_info": match &self.hw {
-                Ok(h) => hw_info_to_json(h),
-                Err((_, message)) => serde_json::json!({ "error": message }),
-            },
-            "facts": facts_to_json(&self.facts),
         })
     }
 }
@@ -724,7 +694,7 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_ids(
             dev_id: d.dev_id(),
             ioas: d.ioas(),
             hwpt: d.hwpt(),
-            iova_alignment: h.ranges.alignment,
+            iova_alignment: h.report.ranges.alignment,
             cdev_path: h.cdev.as_ptr(),
         });
         Ok(())
@@ -746,7 +716,7 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_iova_range_count(
     guard(F, || {
         // SAFETY: per the contract, `iommufd` is NULL or a live handle.
         let h = unsafe { args::object(iommufd, "iommufd") }?;
-        Out::new(count, "count")?.write(h.ranges.ranges.len());
+        Out::new(count, "count")?.write(h.report.ranges.ranges.len());
         Ok(())
     })
 }
@@ -770,7 +740,7 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_iova_range(
         // SAFETY: per the contract, `iommufd` is NULL or a live handle.
         let h = unsafe { args::object(iommufd, "iommufd") }?;
         let out = Out::new(range, "range")?;
-        let ranges = &h.ranges.ranges;
+        let ranges = &h.report.ranges.ranges;
         let r = ranges
             .get(index)
             .ok_or_else(|| range_failure(index, ranges.len()))?;
@@ -797,27 +767,16 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_aperture(
         // SAFETY: per the contract, `iommufd` is NULL or a live handle.
         let h = unsafe { args::object(iommufd, "iommufd") }?;
         let out = Out::new(range, "range")?;
-        let ranges = &h.ranges.ranges;
-        let (Some(first), Some(last)) = (
-            ranges.iter().map(|r| r.start).min(),
-            ranges.iter().map(|r| r.end).max(),
-        ) else {
-            return Err(Failure::new(
+        let aperture = iova::aperture(&h.report.ranges.ranges).ok_or_else(|| {
+            Failure::new(
                 VFIO_IOMMU_INFO_E_ABSENT,
                 format!(
                     "IOAS {} of {} has no usable IOVA range",
-                    h.device.ioas(),
-                    h.address
+                    h.report.ioas, h.report.address
                 ),
-            ));
-        };
-        out.write(
-            IovaRange {
-                start: first,
-                end: last,
-            }
-            .into(),
-        );
+            )
+        })?;
+        out.write(aperture.into());
         Ok(())
     })
 }
@@ -844,11 +803,9 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_hw_info(
         let h = unsafe { args::object(iommufd, "iommufd") }?;
         let out = Out::new(out, "out")?;
         let out = out.check_size("out")?;
-        match &h.hw {
+        match &h.report.hw_info {
             Ok(hw) => out.write_sized(c_hw_info(hw)),
-            Err((code, message)) => {
-                return Err(Failure::new(*code, message.clone()));
-            }
+            Err(e) => return Err(Failure::from_error(e)),
         }
         Ok(())
     })
@@ -875,7 +832,7 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_facts(
         let h = unsafe { args::object(iommufd, "iommufd") }?;
         let out = Out::new(out, "out")?;
         let out = out.check_size("out")?;
-        out.write_sized(c_facts(&h.facts));
+        out.write_sized(c_facts(&h.report.facts));
         Ok(())
     })
 }
@@ -900,7 +857,7 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_to_json(
         // SAFETY: per the contract, `iommufd` is NULL or a live handle.
         let h = unsafe { args::object(iommufd, "iommufd") }?;
         let out = Out::new(json, "json")?;
-        out.write(json_string(h.to_json().to_string())?);
+        out.write(json_string(iommufd_report_to_json(&h.report).to_string())?);
         Ok(())
     })
 }
@@ -936,7 +893,7 @@ mod tests {
 
     use ::vfio_iommu_info::cdev::DeviceCdev;
     use ::vfio_iommu_info::facts::Fact;
-    use ::vfio_iommu_info::PageSizes;
+    use ::vfio_iommu_info::{IovaRange, PageSizes};
 
     use crate::result::{
         VFIO_IOMMU_INFO_E_NOT_VIABLE, VFIO_IOMMU_INFO_E_NO_DEVICE, VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV,

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use ::vfio_iommu_info::{AllocError, Error};
+use ::vfio_iommu_info::{AllocError, Error, ErrorKind};
 
 /// Success.
 pub const VFIO_IOMMU_INFO_OK: c_int = 0;
@@ -64,6 +64,30 @@ pub const VFIO_IOMMU_INFO_E_TOP_PAGE: c_int = -4115;
 /// (`vfio_iommu_info_open()`) (since 0.3).
 pub const VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV: c_int = -4116;
 
+/// The C code of each class of error the core defines: exhaustive, so a new class must
+/// be given its code here before the library builds.
+fn code_of(kind: ErrorKind) -> c_int {
+    match kind {
+        ErrorKind::Os(errno) => -errno.0.abs(),
+        ErrorKind::Malformed => VFIO_IOMMU_INFO_E_MALFORMED,
+        ErrorKind::NotViable => VFIO_IOMMU_INFO_E_NOT_VIABLE,
+        ErrorKind::NoDeviceCdev => VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV,
+        ErrorKind::NoType1 => VFIO_IOMMU_INFO_E_NO_TYPE1,
+        ErrorKind::NotContainer => VFIO_IOMMU_INFO_E_NOT_CONTAINER,
+        ErrorKind::Size => VFIO_IOMMU_INFO_E_SIZE,
+        ErrorKind::NoDevice => VFIO_IOMMU_INFO_E_NO_DEVICE,
+        ErrorKind::NoIommuGroup => VFIO_IOMMU_INFO_E_NO_IOMMU_GROUP,
+        ErrorKind::BadArgument => VFIO_IOMMU_INFO_E_INVALID,
+        ErrorKind::ApiVersion => VFIO_IOMMU_INFO_E_API_VERSION,
+        ErrorKind::SysfsFormat => VFIO_IOMMU_INFO_E_SYSFS_FORMAT,
+        ErrorKind::TopPage => VFIO_IOMMU_INFO_E_TOP_PAGE,
+        ErrorKind::NoRoom => VFIO_IOMMU_INFO_E_NO_ROOM,
+        ErrorKind::NotAllocated => VFIO_IOMMU_INFO_E_NOT_ALLOCATED,
+        ErrorKind::Overlap => VFIO_IOMMU_INFO_E_OVERLAP,
+        ErrorKind::Unusable => VFIO_IOMMU_INFO_E_UNUSABLE,
+    }
+}
+
 /// A failed call: the code returned to C and the message kept as the last error. The
 /// message says what went wrong; the boundary of the export ([`guard`], [`guard_free`])
 /// puts the export's name in front of it, so no error site names the function.
@@ -83,42 +107,12 @@ impl Failure {
 
     /// The failure for a library error, with its code.
     pub(crate) fn from_error(err: &Error) -> Failure {
-        let code = match err {
-            Error::Ioctl { errno, .. }
-            | Error::Open { errno, .. }
-            | Error::Sysfs { errno, .. }
-            | Error::WrongNode { errno, .. } => -errno.0.abs(),
-            Error::Malformed(_) | Error::MalformedReply { .. } => VFIO_IOMMU_INFO_E_MALFORMED,
-            Error::GroupNotViable { .. } | Error::NotOnVfio { .. } => VFIO_IOMMU_INFO_E_NOT_VIABLE,
-            Error::NoDeviceCdev { .. } => VFIO_IOMMU_INFO_E_NO_DEVICE_CDEV,
-            Error::NoType1 { .. } | Error::NoIommuModel { .. } => VFIO_IOMMU_INFO_E_NO_TYPE1,
-            Error::TopPageMapping { .. } => VFIO_IOMMU_INFO_E_TOP_PAGE,
-            Error::NotType1Reply { .. } => VFIO_IOMMU_INFO_E_NOT_CONTAINER,
-            Error::SizeUnstable { .. } | Error::SizeTooLarge { .. } => VFIO_IOMMU_INFO_E_SIZE,
-            Error::NoSuchDevice { .. } => VFIO_IOMMU_INFO_E_NO_DEVICE,
-            Error::NoIommuGroup { .. } => VFIO_IOMMU_INFO_E_NO_IOMMU_GROUP,
-            Error::BadTarget { .. } => VFIO_IOMMU_INFO_E_INVALID,
-            Error::ApiVersion { .. } => VFIO_IOMMU_INFO_E_API_VERSION,
-            Error::SysfsFormat { .. } => VFIO_IOMMU_INFO_E_SYSFS_FORMAT,
-            _ => VFIO_IOMMU_INFO_E_INTERNAL,
-        };
-        Failure::new(code, err.to_string())
+        Failure::new(code_of(err.kind()), err.to_string())
     }
 
     /// The failure for an allocator's refusal, with its code and the core's message.
     pub(crate) fn from_alloc(err: &AllocError) -> Failure {
-        let code = match err {
-            AllocError::ZeroSize | AllocError::BadAlign(_) => VFIO_IOMMU_INFO_E_INVALID,
-            AllocError::NoRoom { .. } => VFIO_IOMMU_INFO_E_NO_ROOM,
-            AllocError::NotAllocated(_) => VFIO_IOMMU_INFO_E_NOT_ALLOCATED,
-            AllocError::Overlaps { .. } => VFIO_IOMMU_INFO_E_OVERLAP,
-            AllocError::Unusable { .. } | AllocError::Misaligned { .. } => {
-                VFIO_IOMMU_INFO_E_UNUSABLE
-            }
-            AllocError::TopPage { .. } => VFIO_IOMMU_INFO_E_TOP_PAGE,
-            _ => VFIO_IOMMU_INFO_E_INTERNAL,
-        };
-        Failure::new(code, format!("{err} ({})", err.code()))
+        Failure::new(code_of(err.kind()), format!("{err} ({})", err.code()))
     }
 
     pub(crate) fn null(argument: &str) -> Failure {
