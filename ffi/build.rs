@@ -1,6 +1,6 @@
 //! The identity of the shared library: SONAME `libvfio_iommu_info.so.0` and the version
-//! nodes `VFIO_IOMMU_INFO_0` (0.1), `VFIO_IOMMU_INFO_0.2` (0.2) and `VFIO_IOMMU_INFO_0.3`
-//! (0.3) from `packaging/libvfio_iommu_info.map`.
+//! nodes `VFIO_IOMMU_INFO_0` (0.1), `VFIO_IOMMU_INFO_0.2` (0.2), `VFIO_IOMMU_INFO_0.3`
+//! (0.3) and `VFIO_IOMMU_INFO_0.4` (0.4) from `packaging/libvfio_iommu_info.map`.
 //!
 //! Applied only when the Makefile links the cdylib (`VFIO_IOMMU_INFO_LINK=cdylib` with
 //! `cargo rustc --lib --crate-type cdylib`). The `.symver` directives that bind each

@@ -15,7 +15,8 @@
 
 /// Binds each export to its version node of `packaging/libvfio_iommu_info.map` (see
 /// build.rs): `VFIO_IOMMU_INFO_0` for the exports of 0.1, `VFIO_IOMMU_INFO_0.2` for those
-/// added in 0.2, `VFIO_IOMMU_INFO_0.3` for those added in 0.3. A `.symver` must sit in the object that defines its symbol, so each
+/// added in 0.2, `VFIO_IOMMU_INFO_0.3` for those added in 0.3, `VFIO_IOMMU_INFO_0.4` for
+/// those added in 0.4. A `.symver` must sit in the object that defines its symbol, so each
 /// module lists its own exports under their node; an export never moves to another node.
 /// `make elf-check` fails when one is missing or bound to the wrong node
 /// (`packaging/libvfio_iommu_info.symbols` lists every export with its node).
@@ -62,7 +63,7 @@ use std::ffi::{c_char, CStr};
 /// while it is 0.
 pub const VFIO_IOMMU_INFO_VERSION_MAJOR: u32 = 0;
 /// The minor version: exports are added, never removed or changed, within a major.
-pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 3;
+pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 4;
 /// The patch version.
 pub const VFIO_IOMMU_INFO_VERSION_PATCH: u32 = 0;
 
@@ -78,7 +79,7 @@ pub extern "C" fn vfio_iommu_info_version() -> u32 {
 }
 
 /// The version of the library loaded at run time as a static NUL-terminated string
-/// (`"0.3.0"`); never NULL, not to be freed.
+/// (`"0.4.0"`); never NULL, not to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_version_string() -> *const c_char {
     const VERSION: &CStr =
