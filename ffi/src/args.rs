@@ -33,6 +33,35 @@ impl<T> Out<T> {
     }
 }
 
+/// The two out-parameters of a list call (since 0.4): `*items` receives a pointer to the
+/// first element of an array the object owns (NULL when the list is empty) and `*count`
+/// its length. Both are checked before either is written.
+pub(crate) struct ListOut<T> {
+    items: Out<*const T>,
+    count: Out<usize>,
+}
+
+impl<T> ListOut<T> {
+    /// Checks both pointers (`items` and `count` in messages).
+    pub(crate) fn new(items: *mut *const T, count: *mut usize) -> Result<ListOut<T>, Failure> {
+        Ok(ListOut {
+            items: Out::new(items, "items")?,
+            count: Out::new(count, "count")?,
+        })
+    }
+
+    /// Lends `list` to C: valid as long as the object that owns it.
+    pub(crate) fn write(self, list: &[T]) {
+        let first = if list.is_empty() {
+            std::ptr::null()
+        } else {
+            list.as_ptr()
+        };
+        self.items.write(first);
+        self.count.write(list.len());
+    }
+}
+
 /// A struct the caller sizes: its first field is `uint32_t size`, set by the caller to
 /// `sizeof` the struct it was compiled with, so later versions of the library can append
 /// fields without breaking old callers. Every sized struct is copied to and from C by
