@@ -159,7 +159,7 @@
 /**
  * The minor version: exports are added, never removed or changed, within a major.
  */
-#define VFIO_IOMMU_INFO_VERSION_MINOR 3
+#define VFIO_IOMMU_INFO_VERSION_MINOR 4
 
 /**
  * The patch version.
@@ -800,6 +800,166 @@ struct vfio_iommu_info_reserved_region {
 };
 
 /**
+ * What one backend says about mapping DMA, every fact with its source
+ * (`VFIO_IOMMU_INFO_SOURCE_*`; `VFIO_IOMMU_INFO_SOURCE_NONE` when the backend did not
+ * say, and then the fact's value fields are 0) (since 0.3). Why a fact is absent is in
+ * the `notes` of the JSON form (`vfio_iommu_info_facts_type1_to_json()`,
+ * `vfio_iommu_info_iommufd_to_json()`).
+ */
+struct vfio_iommu_info_facts {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_facts)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * The interface that answered: `VFIO_IOMMU_INFO_BACKEND_*`.
+     */
+    uint32_t backend;
+    /**
+     * The source of the usable IOVA ranges.
+     */
+    uint32_t iova_ranges_source;
+    /**
+     * The source of `page_sizes`.
+     */
+    uint32_t page_sizes_source;
+    /**
+     * How many usable IOVA ranges; read them from the object the facts came from
+     * (`vfio_iommu_info_iova_range()`, `vfio_iommu_info_iommufd_iova_range()`).
+     */
+    size_t iova_range_count;
+    /**
+     * The page sizes mappings can use (bit n: 2^n bytes): type1's bitmap, or for
+     * iommufd derived from the hardware registers when the driver reports them.
+     */
+    uint64_t page_sizes;
+    /**
+     * The source of `iova_alignment`.
+     */
+    uint32_t iova_alignment_source;
+    /**
+     * The source of `address_width`.
+     */
+    uint32_t address_width_source;
+    /**
+     * The alignment every mapping's IOVA and length must have (iommufd's
+     * `out_iova_alignment`: the largest page size an attached domain requires; not the
+     * page sizes the IOMMU supports).
+     */
+    uint64_t iova_alignment;
+    /**
+     * The IOVA width the IOMMU translates, in bits (from hardware registers).
+     */
+    uint32_t address_width;
+    /**
+     * The source of the mapping limit.
+     */
+    uint32_t mapping_limit_source;
+    /**
+     * `VFIO_IOMMU_INFO_LIMIT_REMAINING` or `VFIO_IOMMU_INFO_LIMIT_UNLIMITED`; 0 when
+     * absent.
+     */
+    uint32_t mapping_limit_kind;
+    /**
+     * How many more mappings are accepted, for `VFIO_IOMMU_INFO_LIMIT_REMAINING`.
+     */
+    uint32_t mapping_limit_remaining;
+    /**
+     * The source of the dirty-tracking fact.
+     */
+    uint32_t dirty_tracking_source;
+    /**
+     * `VFIO_IOMMU_INFO_DIRTY_TYPE1` or `VFIO_IOMMU_INFO_DIRTY_HARDWARE`; 0 when absent.
+     */
+    uint32_t dirty_tracking_kind;
+    /**
+     * For `VFIO_IOMMU_INFO_DIRTY_TYPE1`: the page sizes the dirty bitmap can be kept at.
+     */
+    uint64_t dirty_pgsize_bitmap;
+    /**
+     * For `VFIO_IOMMU_INFO_DIRTY_TYPE1`: the largest dirty bitmap, in bytes.
+     */
+    uint64_t dirty_max_bitmap_size;
+    /**
+     * For `VFIO_IOMMU_INFO_DIRTY_HARDWARE`: 1 when the IOMMU tracks dirty pages for the
+     * device (`IOMMU_HWPT_SET_DIRTY_TRACKING`), 0 when not.
+     */
+    uint32_t dirty_hardware;
+    /**
+     * The source of the reserved-regions fact (`VFIO_IOMMU_INFO_SOURCE_SYSFS`: the sysfs
+     * `reserved_regions` of the groups behind the answer, read by
+     * `vfio_iommu_info_iommufd_open()`); 0 when absent, as from
+     * `vfio_iommu_info_facts_type1()`, which has no groups. The regions themselves are in
+     * the `_to_json()` object (`facts.reserved_regions`).
+     */
+    uint32_t reserved_regions_source;
+};
+
+/**
+ * A whole space at once (since 0.4): its lists, lent by the space (valid until
+ * `vfio_iommu_info_space_free()`; empty lists are NULL with a count of 0), and its
+ * scalars. Filled by `vfio_iommu_info_space_view()`.
+ */
+struct vfio_iommu_info_space_view {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_space_view)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * Who answered: a `VFIO_IOMMU_INFO_BACKEND_*` code, or 0 when not known (a space of
+     * the caller's ranges, or of an info object, which does not say who served it).
+     */
+    uint32_t backend;
+    /**
+     * The usable IOVA ranges, ascending: a mapping must lie inside one.
+     */
+    const struct vfio_iommu_info_range *ranges;
+    /**
+     * How many.
+     */
+    size_t range_count;
+    /**
+     * The holes inside the aperture, ascending; `vfio_iommu_info_space_hole_causes()`
+     * lends the reserved regions that cause hole `i`.
+     */
+    const struct vfio_iommu_info_hole *holes;
+    /**
+     * How many.
+     */
+    size_t hole_count;
+    /**
+     * What a virtual IOMMU must advertise as reserved: the complement of the ranges in
+     * the 64-bit space, ascending.
+     */
+    const struct vfio_iommu_info_range *reserved;
+    /**
+     * How many.
+     */
+    size_t reserved_count;
+    /**
+     * From the lowest start to the highest end of the ranges (`{0, 0}` without ranges).
+     */
+    struct vfio_iommu_info_range aperture;
+    /**
+     * The supported page sizes (bit n: 2^n bytes), 0 when unknown.
+     */
+    uint64_t page_sizes;
+    /**
+     * The smallest page size, which every mapping's address and size must be a multiple
+     * of; 4096 when the page sizes are unknown.
+     */
+    uint64_t granule;
+    /**
+     * The facts the space was made from, each with its source (the mapping limit, i.e.
+     * DMA_AVAIL, the IOVA alignment, the address width...), lent by the space; NULL for
+     * a space of the caller's ranges (`vfio_iommu_info_space_new()`).
+     */
+    const struct vfio_iommu_info_facts *facts;
+};
+
+/**
  * A guest RAM region for `vfio_iommu_info_layout_new()`, in an array the caller owns
  * (since 0.2).
  */
@@ -1187,103 +1347,6 @@ struct vfio_iommu_info_mmap_area {
 };
 
 /**
- * What one backend says about mapping DMA, every fact with its source
- * (`VFIO_IOMMU_INFO_SOURCE_*`; `VFIO_IOMMU_INFO_SOURCE_NONE` when the backend did not
- * say, and then the fact's value fields are 0) (since 0.3). Why a fact is absent is in
- * the `notes` of the JSON form (`vfio_iommu_info_facts_type1_to_json()`,
- * `vfio_iommu_info_iommufd_to_json()`).
- */
-struct vfio_iommu_info_facts {
-    /**
-     * Set by the caller to `sizeof(struct vfio_iommu_info_facts)`; on success, the
-     * number of bytes the library filled.
-     */
-    uint32_t size;
-    /**
-     * The interface that answered: `VFIO_IOMMU_INFO_BACKEND_*`.
-     */
-    uint32_t backend;
-    /**
-     * The source of the usable IOVA ranges.
-     */
-    uint32_t iova_ranges_source;
-    /**
-     * The source of `page_sizes`.
-     */
-    uint32_t page_sizes_source;
-    /**
-     * How many usable IOVA ranges; read them from the object the facts came from
-     * (`vfio_iommu_info_iova_range()`, `vfio_iommu_info_iommufd_iova_range()`).
-     */
-    size_t iova_range_count;
-    /**
-     * The page sizes mappings can use (bit n: 2^n bytes): type1's bitmap, or for
-     * iommufd derived from the hardware registers when the driver reports them.
-     */
-    uint64_t page_sizes;
-    /**
-     * The source of `iova_alignment`.
-     */
-    uint32_t iova_alignment_source;
-    /**
-     * The source of `address_width`.
-     */
-    uint32_t address_width_source;
-    /**
-     * The alignment every mapping's IOVA and length must have (iommufd's
-     * `out_iova_alignment`: the largest page size an attached domain requires; not the
-     * page sizes the IOMMU supports).
-     */
-    uint64_t iova_alignment;
-    /**
-     * The IOVA width the IOMMU translates, in bits (from hardware registers).
-     */
-    uint32_t address_width;
-    /**
-     * The source of the mapping limit.
-     */
-    uint32_t mapping_limit_source;
-    /**
-     * `VFIO_IOMMU_INFO_LIMIT_REMAINING` or `VFIO_IOMMU_INFO_LIMIT_UNLIMITED`; 0 when
-     * absent.
-     */
-    uint32_t mapping_limit_kind;
-    /**
-     * How many more mappings are accepted, for `VFIO_IOMMU_INFO_LIMIT_REMAINING`.
-     */
-    uint32_t mapping_limit_remaining;
-    /**
-     * The source of the dirty-tracking fact.
-     */
-    uint32_t dirty_tracking_source;
-    /**
-     * `VFIO_IOMMU_INFO_DIRTY_TYPE1` or `VFIO_IOMMU_INFO_DIRTY_HARDWARE`; 0 when absent.
-     */
-    uint32_t dirty_tracking_kind;
-    /**
-     * For `VFIO_IOMMU_INFO_DIRTY_TYPE1`: the page sizes the dirty bitmap can be kept at.
-     */
-    uint64_t dirty_pgsize_bitmap;
-    /**
-     * For `VFIO_IOMMU_INFO_DIRTY_TYPE1`: the largest dirty bitmap, in bytes.
-     */
-    uint64_t dirty_max_bitmap_size;
-    /**
-     * For `VFIO_IOMMU_INFO_DIRTY_HARDWARE`: 1 when the IOMMU tracks dirty pages for the
-     * device (`IOMMU_HWPT_SET_DIRTY_TRACKING`), 0 when not.
-     */
-    uint32_t dirty_hardware;
-    /**
-     * The source of the reserved-regions fact (`VFIO_IOMMU_INFO_SOURCE_SYSFS`: the sysfs
-     * `reserved_regions` of the groups behind the answer, read by
-     * `vfio_iommu_info_iommufd_open()`); 0 when absent, as from
-     * `vfio_iommu_info_facts_type1()`, which has no groups. The regions themselves are in
-     * the `_to_json()` object (`facts.reserved_regions`).
-     */
-    uint32_t reserved_regions_source;
-};
-
-/**
  * The ids and fds of an iommufd handle (since 0.3).
  */
 struct vfio_iommu_info_iommufd_ids {
@@ -1456,7 +1519,7 @@ uint32_t vfio_iommu_info_version(void);
 
 /**
  * The version of the library loaded at run time as a static NUL-terminated string
- * (`"0.3.0"`); never NULL, not to be freed.
+ * (`"0.4.0"`); never NULL, not to be freed.
  */
 const char *vfio_iommu_info_version_string(void);
 
@@ -1976,6 +2039,9 @@ void vfio_iommu_info_space_free(struct vfio_iommu_info_space *space);
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
  *
+ * Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+ * kept, like every export of .so.0.
+ *
  * # Safety
  * `space` must be a live space of this library; `count` must be writable.
  */
@@ -1988,6 +2054,9 @@ int vfio_iommu_info_space_range_count(const struct vfio_iommu_info_space *space,
  *
  * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
  * or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+ * kept, like every export of .so.0.
  *
  * # Safety
  * `space` must be a live space of this library; `range` must be writable.
@@ -2003,6 +2072,9 @@ int vfio_iommu_info_space_range(const struct vfio_iommu_info_space *space,
  * kernel did not report them, or a space made with `page_sizes` 0), or
  * `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
  *
+ * Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+ * kept, like every export of .so.0.
+ *
  * # Safety
  * `space` must be a live space of this library; `bitmap` must be writable.
  */
@@ -2014,6 +2086,9 @@ int vfio_iommu_info_space_page_sizes(const struct vfio_iommu_info_space *space,
  * be a multiple of; 4096 when the page sizes are unknown.
  *
  * Returns 0 and writes `*granule`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+ * kept, like every export of .so.0.
  *
  * # Safety
  * `space` must be a live space of this library; `granule` must be writable.
@@ -2027,6 +2102,9 @@ int vfio_iommu_info_space_granule(const struct vfio_iommu_info_space *space,
  * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_ABSENT` for a space without ranges,
  * or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
  *
+ * Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+ * kept, like every export of .so.0.
+ *
  * # Safety
  * `space` must be a live space of this library; `range` must be writable.
  */
@@ -2037,6 +2115,9 @@ int vfio_iommu_info_space_aperture(const struct vfio_iommu_info_space *space,
  * The number of holes inside the aperture (0 when the ranges are contiguous).
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+ *
+ * Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+ * kept, like every export of .so.0.
  *
  * # Safety
  * `space` must be a live space of this library; `count` must be writable.
@@ -2051,6 +2132,9 @@ int vfio_iommu_info_space_hole_count(const struct vfio_iommu_info_space *space,
  *
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`hole->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`; `*hole` is written only on success. Since 0.2.
+ *
+ * Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+ * kept, like every export of .so.0.
  *
  * # Safety
  * `space` must be a live space of this library; `hole` must point to a writable struct.
@@ -2068,6 +2152,9 @@ int vfio_iommu_info_space_hole(const struct vfio_iommu_info_space *space,
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE` (either index), `VFIO_IOMMU_INFO_E_INVALID`
  * (`region->size`) or `VFIO_IOMMU_INFO_E_NULL`; `*region` is written only on success.
  * Since 0.2.
+ *
+ * Superseded by `vfio_iommu_info_space_hole_causes()` (0.4), which lends a hole's causes in
+ * one call; kept, like every export of .so.0.
  *
  * # Safety
  * `space` must be a live space of this library; `region` must point to a writable
@@ -2101,6 +2188,9 @@ int vfio_iommu_info_space_hole_at(const struct vfio_iommu_info_space *space,
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
  *
+ * Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+ * kept, like every export of .so.0.
+ *
  * # Safety
  * `space` must be a live space of this library; `count` must be writable.
  */
@@ -2113,6 +2203,9 @@ int vfio_iommu_info_space_reserved_count(const struct vfio_iommu_info_space *spa
  *
  * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE`, or `VFIO_IOMMU_INFO_E_NULL`.
  * Since 0.2.
+ *
+ * Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+ * kept, like every export of .so.0.
  *
  * # Safety
  * `space` must be a live space of this library; `range` must be writable.
@@ -2153,6 +2246,40 @@ int vfio_iommu_info_space_check(const struct vfio_iommu_info_space *space,
  */
 int vfio_iommu_info_space_to_json(const struct vfio_iommu_info_space *space,
                                   char **json);
+
+/**
+ * The whole space in one call into `*view`, whose `size` the caller sets to
+ * `sizeof(struct vfio_iommu_info_space_view)`: the ranges, holes and reserved list
+ * (arrays the space lends until it is freed), the aperture, the page sizes and granule,
+ * and the facts it was made from. With `vfio_iommu_info_container_space()` or
+ * `vfio_iommu_info_ioas_space()` and `vfio_iommu_info_space_free()`, three calls answer
+ * where a VMM may map.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`view->size`) or `VFIO_IOMMU_INFO_E_NULL`;
+ * `*view` is written only on success. Since 0.4.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `view` must point to a writable struct.
+ */
+int vfio_iommu_info_space_view(const struct vfio_iommu_info_space *space,
+                               struct vfio_iommu_info_space_view *view);
+
+/**
+ * The reserved regions (sysfs `reserved_regions` of the groups behind the space) that
+ * cause hole `index` of the space, in one call: `*items` receives an array the space
+ * lends until it is freed (NULL when the hole has no known cause) and `*count` its
+ * length. A space of an info object or of the caller's ranges knows no causes.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the last hole, or
+ * `VFIO_IOMMU_INFO_E_NULL`; nothing is written on failure. Since 0.4.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_space_hole_causes(const struct vfio_iommu_info_space *space,
+                                      size_t index,
+                                      const struct vfio_iommu_info_reserved_region **items,
+                                      size_t *count);
 
 /**
  * A new allocator over `space`, everything free. The allocator keeps its own copy of the
@@ -2823,6 +2950,9 @@ int vfio_iommu_info_iommufd_ids(const struct vfio_iommu_info_iommufd *iommufd,
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_iommufd_space()` and `vfio_iommu_info_space_view()` (0.4),
+ * which lend every list and the aperture in two calls; kept, like every export of .so.0.
+ *
  * # Safety
  * `iommufd` must be a live handle of this library; `count` must be writable.
  */
@@ -2835,6 +2965,9 @@ int vfio_iommu_info_iommufd_iova_range_count(const struct vfio_iommu_info_iommuf
  *
  * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
  * or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Superseded by `vfio_iommu_info_iommufd_space()` and `vfio_iommu_info_space_view()` (0.4),
+ * which lend every list and the aperture in two calls; kept, like every export of .so.0.
  *
  * # Safety
  * `iommufd` must be a live handle of this library; `range` must be writable.
@@ -2850,11 +2983,33 @@ int vfio_iommu_info_iommufd_iova_range(const struct vfio_iommu_info_iommufd *iom
  * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_ABSENT` when the IOAS has no range,
  * or `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_iommufd_space()` and `vfio_iommu_info_space_view()` (0.4),
+ * which lend every list and the aperture in two calls; kept, like every export of .so.0.
+ *
  * # Safety
  * `iommufd` must be a live handle of this library; `range` must be writable.
  */
 int vfio_iommu_info_iommufd_aperture(const struct vfio_iommu_info_iommufd *iommufd,
                                      struct vfio_iommu_info_range *range);
+
+/**
+ * The usable IOVA space of the handle's IOAS (since 0.4): its ranges, holes attributed
+ * to the reserved regions of the device's group, the page sizes the hardware info gives,
+ * and the facts (alignment, address width, dirty tracking) in
+ * `vfio_iommu_info_space_view()`. The same space as every other source's: aperture,
+ * holes, checks, reserved list and JSON are the space's.
+ *
+ * On success, returns 0 and stores a new space in `*out`, freed with
+ * `vfio_iommu_info_space_free()` (independent of the handle). On failure, `*out` is
+ * untouched and the code is `VFIO_IOMMU_INFO_E_ABSENT` (the IOAS has no usable range)
+ * or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `iommufd` must be a live handle of this library; `out` must point to writable storage
+ * for a pointer.
+ */
+int vfio_iommu_info_iommufd_space(const struct vfio_iommu_info_iommufd *iommufd,
+                                  struct vfio_iommu_info_space **out);
 
 /**
  * The IOMMU hardware behind the device (`IOMMU_GET_HW_INFO`, read at open), into
@@ -2901,6 +3056,68 @@ int vfio_iommu_info_iommufd_facts(const struct vfio_iommu_info_iommufd *iommufd,
  */
 int vfio_iommu_info_iommufd_to_json(const struct vfio_iommu_info_iommufd *iommufd,
                                     char **json);
+
+/**
+ * The usable IOVA space of the caller's type1 container (`/dev/vfio/vfio` with a group
+ * attached and `VFIO_SET_IOMMU` done, or iommufd's compat container): one
+ * `VFIO_IOMMU_GET_INFO` on the common path, and who serves the container
+ * (`IOMMU_VFIO_IOAS`), so the space's facts read DMA_AVAIL as that backend means it. Its
+ * holes carry no causes (a container fd does not say which groups it holds; a space from
+ * `vfio_iommu_info_space_from_container()` does).
+ *
+ * On success, returns 0 and stores a new space in `*out`, freed with
+ * `vfio_iommu_info_space_free()`. On failure, `*out` is untouched and the code is
+ * `-EBADF` (not an open fd), `-ENOTTY` (an open file that is not a VFIO container, named
+ * in the last error), the kernel's errno (`-EINVAL`: no IOMMU model set yet), one of
+ * `vfio_iommu_info_query()`'s library codes, `VFIO_IOMMU_INFO_E_ABSENT` (the container
+ * reports no IOVA ranges) or `VFIO_IOMMU_INFO_E_NULL`. Since 0.4.
+ *
+ * # Safety
+ * `container_fd` must stay open for the call; `out` must point to writable storage for a
+ * pointer.
+ */
+int vfio_iommu_info_container_space(int container_fd,
+                                    struct vfio_iommu_info_space **out);
+
+/**
+ * The usable IOVA space of IOAS `ioas_id` of the caller's iommufd (`/dev/iommu`):
+ * `IOMMU_IOAS_IOVA_RANGES` (one call on the common path), with the alignment every
+ * mapping needs in the space's facts (`facts->iova_alignment`). The ranges are those of
+ * the devices attached now: query again after attaching another.
+ *
+ * On success, returns 0 and stores a new space in `*out`, freed with
+ * `vfio_iommu_info_space_free()`. On failure, `*out` is untouched and the code is
+ * `-EBADF`, `-ENOTTY` (not iommufd's node), `-ENOENT` (no object `ioas_id`: the last
+ * error names it), `-EINVAL` (the object is not an IOAS), `VFIO_IOMMU_INFO_E_SIZE`,
+ * `VFIO_IOMMU_INFO_E_MALFORMED`, `VFIO_IOMMU_INFO_E_ABSENT` (an IOAS with no usable
+ * range) or `VFIO_IOMMU_INFO_E_NULL`. Since 0.4.
+ *
+ * # Safety
+ * `iommufd_fd` must stay open for the call; `out` must point to writable storage for a
+ * pointer.
+ */
+int vfio_iommu_info_ioas_space(int iommufd_fd,
+                               uint32_t ioas_id,
+                               struct vfio_iommu_info_space **out);
+
+/**
+ * The IOMMU hardware behind device `dev_id` of the caller's iommufd (the id
+ * `VFIO_DEVICE_BIND_IOMMUFD` returned): `IOMMU_GET_HW_INFO` (Linux 6.6+), decoded into
+ * `*out`, whose `size` the caller sets to `sizeof(struct vfio_iommu_info_hw_info)`. The
+ * raw bytes are not lent by this call (`out->data` is NULL, `data_received` 0): the
+ * decoded registers are in the struct.
+ *
+ * Returns 0, `-EBADF`, `-ENOTTY` (not iommufd's node, or a kernel before 6.6),
+ * `-ENOENT` (no device `dev_id` bound: the last error names it), another kernel errno,
+ * `VFIO_IOMMU_INFO_E_SIZE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
+ * `VFIO_IOMMU_INFO_E_NULL`; `*out` is written only on success. Since 0.4.
+ *
+ * # Safety
+ * `iommufd_fd` must stay open for the call; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_hw_info_query(int iommufd_fd,
+                                  uint32_t dev_id,
+                                  struct vfio_iommu_info_hw_info *out);
 
 #ifdef __cplusplus
 }  // extern "C"

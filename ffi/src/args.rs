@@ -1,7 +1,8 @@
 //! Checked conversions of what C hands us: pointers, out-parameters, sized structs.
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, c_int, CStr};
 use std::mem::{align_of, size_of};
+use std::os::fd::BorrowedFd;
 use std::ptr::NonNull;
 
 use crate::handle::Castable;
@@ -31,6 +32,26 @@ impl<T> Out<T> {
         // uninitialized.
         unsafe { self.0.as_ptr().write(value) }
     }
+}
+
+/// A descriptor the caller passes and keeps (`name` for messages): refused with `-EBADF`
+/// when it is negative or not open, so the borrow is of an open descriptor.
+///
+/// # Safety
+/// The caller of the export keeps `fd` open for the duration of the call; the borrow must
+/// not outlive the call.
+pub(crate) unsafe fn caller_fd<'a>(fd: c_int, name: &str) -> Result<BorrowedFd<'a>, Failure> {
+    // SAFETY: F_GETFD reads the descriptor's flags; it touches no memory and fails with
+    // EBADF for a number that is not an open descriptor.
+    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(Failure::new(
+            -libc::EBADF,
+            format!("{name} {fd} is not an open file descriptor"),
+        ));
+    }
+    // SAFETY: `fd` is open (checked above), hence not -1, and the caller keeps it open for
+    // the call (this function's contract).
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
 }
 
 /// The two out-parameters of a list call (since 0.4): `*items` receives a pointer to the

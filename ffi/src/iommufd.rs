@@ -705,6 +705,9 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_ids(
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_iommufd_space()` and `vfio_iommu_info_space_view()` (0.4),
+/// which lend every list and the aperture in two calls; kept, like every export of .so.0.
+///
 /// # Safety
 /// `iommufd` must be a live handle of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -726,6 +729,9 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_iova_range_count(
 ///
 /// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
 /// or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// Superseded by `vfio_iommu_info_iommufd_space()` and `vfio_iommu_info_space_view()` (0.4),
+/// which lend every list and the aperture in two calls; kept, like every export of .so.0.
 ///
 /// # Safety
 /// `iommufd` must be a live handle of this library; `range` must be writable.
@@ -755,6 +761,9 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_iova_range(
 /// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_ABSENT` when the IOAS has no range,
 /// or `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_iommufd_space()` and `vfio_iommu_info_space_view()` (0.4),
+/// which lend every list and the aperture in two calls; kept, like every export of .so.0.
+///
 /// # Safety
 /// `iommufd` must be a live handle of this library; `range` must be writable.
 #[unsafe(no_mangle)]
@@ -778,6 +787,41 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_aperture(
         })?;
         out.write(aperture.into());
         Ok(())
+    })
+}
+
+/// The usable IOVA space of the handle's IOAS (since 0.4): its ranges, holes attributed
+/// to the reserved regions of the device's group, the page sizes the hardware info gives,
+/// and the facts (alignment, address width, dirty tracking) in
+/// `vfio_iommu_info_space_view()`. The same space as every other source's: aperture,
+/// holes, checks, reserved list and JSON are the space's.
+///
+/// On success, returns 0 and stores a new space in `*out`, freed with
+/// `vfio_iommu_info_space_free()` (independent of the handle). On failure, `*out` is
+/// untouched and the code is `VFIO_IOMMU_INFO_E_ABSENT` (the IOAS has no usable range)
+/// or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `iommufd` must be a live handle of this library; `out` must point to writable storage
+/// for a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_iommufd_space(
+    iommufd: *const vfio_iommu_info_iommufd,
+    out: *mut *mut crate::space::vfio_iommu_info_space,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_iommufd_space";
+    guard(F, || {
+        // SAFETY: per the contract, `iommufd` is NULL or a live handle.
+        let h = unsafe { args::object(iommufd, "iommufd") }?;
+        let out = Out::new(out, "out")?;
+        let r = &h.report;
+        let none = || {
+            Failure::new(
+                VFIO_IOMMU_INFO_E_ABSENT,
+                format!("IOAS {} of {} has no usable IOVA range", r.ioas, r.address),
+            )
+        };
+        crate::space::emit_facts(&r.facts, true, none, out)
     })
 }
 
@@ -880,6 +924,8 @@ symbol_versions!(
     vfio_iommu_info_iommufd_facts,
     vfio_iommu_info_iommufd_to_json,
 );
+
+symbol_versions!("VFIO_IOMMU_INFO_0.4": vfio_iommu_info_iommufd_space);
 
 /// Unit tests of the conversions to the C structs from facts and hardware info built in
 /// Rust, and of the open's failures on a fake host (its paths are crate-private): none can

@@ -31,7 +31,8 @@ macro_rules! symbol_versions {
 
 // The header follows the order of these modules. 0.1: containers, the info object,
 // results, checks; 0.2: IOVA planning (the space, the allocator, the guest layout); 0.3:
-// device info and region info, then iommufd and the facts with their sources.
+// device info and region info, then iommufd and the facts with their sources; 0.4: the
+// entry points on the caller's own fds.
 mod args;
 mod container;
 mod handle;
@@ -47,12 +48,15 @@ mod layout;
 mod device;
 mod iommufd;
 
+mod own_fds;
+
 pub use allocator::*;
 pub use container::*;
 pub use device::*;
 pub use info::*;
 pub use iommufd::*;
 pub use layout::*;
+pub use own_fds::*;
 pub use result::*;
 pub use space::*;
 pub use span::*;

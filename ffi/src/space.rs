@@ -3,14 +3,18 @@
 //! virtual IOMMU must advertise as reserved, and checks of spans.
 
 use std::ffi::{c_char, c_int, CString};
+use std::sync::OnceLock;
 
 use ::vfio_iommu_info::{
     Hole, HostPaths, IovaRange, IovaSpace, PageSizes, RegionKind, ReservedRegion, Type1Cap,
 };
 
-use crate::args::{self, Out, Sized32};
+use ::vfio_iommu_info::facts::{Backend, DmaFacts};
+
+use crate::args::{self, ListOut, Out, Sized32};
 use crate::container::vfio_iommu_info_container;
 use crate::info::{range_failure, vfio_iommu_info, vfio_iommu_info_range};
+use crate::iommufd::{c_facts, vfio_iommu_info_facts};
 use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_ABSENT, VFIO_IOMMU_INFO_E_INTERNAL};
 use crate::span::{span_verdict, vfio_iommu_info_verdict};
 
@@ -159,7 +163,28 @@ pub struct vfio_iommu_info_space {
     pub(crate) space: IovaSpace,
     holes: Vec<CHole>,
     reserved: Vec<IovaRange>,
+    /// The backend that answered, as a `VFIO_IOMMU_INFO_BACKEND_*` code (0: not known).
+    backend: u32,
+    /// The facts the space was made from, in C (`None` for a space of the caller's ranges).
+    facts: Option<vfio_iommu_info_facts>,
+    /// The arrays the 0.4 calls lend, built on first use.
+    lists: OnceLock<SpaceLists>,
 }
+
+/// The C arrays a space lends (since 0.4).
+struct SpaceLists {
+    ranges: Vec<vfio_iommu_info_range>,
+    holes: Vec<vfio_iommu_info_hole>,
+    reserved: Vec<vfio_iommu_info_range>,
+    causes: Vec<Vec<vfio_iommu_info_reserved_region>>,
+}
+
+// SAFETY: the only pointers in `SpaceLists` are the `kind_name`s of its reserved regions,
+// which point into the `CString`s of the same space's `holes`: immutable, and alive as
+// long as the space.
+unsafe impl Send for SpaceLists {}
+// SAFETY: as for Send: the lists are never written after they are built.
+unsafe impl Sync for SpaceLists {}
 
 impl vfio_iommu_info_space {
     fn new(space: IovaSpace) -> vfio_iommu_info_space {
@@ -167,7 +192,52 @@ impl vfio_iommu_info_space {
             holes: space.holes().iter().cloned().map(CHole::new).collect(),
             reserved: space.reserved(),
             space,
+            backend: 0,
+            facts: None,
+            lists: OnceLock::new(),
         }
+    }
+
+    /// The space with the facts it was made from (and their backend, when `known`).
+    fn with_facts(mut self, facts: &DmaFacts, known: bool) -> vfio_iommu_info_space {
+        let c = c_facts(facts);
+        self.backend = if known { c.backend } else { 0 };
+        self.facts = Some(vfio_iommu_info_facts {
+            size: std::mem::size_of::<vfio_iommu_info_facts>() as u32,
+            ..c
+        });
+        self
+    }
+
+    fn lists(&self) -> &SpaceLists {
+        self.lists.get_or_init(|| {
+            let sized = |size: usize| size as u32;
+            SpaceLists {
+                ranges: self.space.ranges().iter().map(|r| (*r).into()).collect(),
+                holes: self
+                    .holes
+                    .iter()
+                    .map(|h| vfio_iommu_info_hole {
+                        size: sized(std::mem::size_of::<vfio_iommu_info_hole>()),
+                        ..h.view()
+                    })
+                    .collect(),
+                reserved: self.reserved.iter().map(|r| (*r).into()).collect(),
+                causes: self
+                    .holes
+                    .iter()
+                    .map(|h| {
+                        (0..h.cause_count())
+                            .filter_map(|i| h.cause(i).ok())
+                            .map(|c| vfio_iommu_info_reserved_region {
+                                size: sized(std::mem::size_of::<vfio_iommu_info_reserved_region>()),
+                                ..c
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            }
+        })
     }
 
     fn hole(&self, index: usize) -> Result<&CHole, Failure> {
@@ -189,14 +259,38 @@ fn overlapping(ranges: &[IovaRange]) -> Option<(IovaRange, IovaRange)> {
 /// corrupt capture or a caller may); an allocator over ranges that still overlapped would
 /// hand out one address twice, so that is checked here as an invariant.
 fn emit(space: IovaSpace, out: Out<*mut vfio_iommu_info_space>) -> Result<(), Failure> {
+    emit_handle(vfio_iommu_info_space::new(space), out)
+}
+
+/// [`emit`] for a space handle already made (with its facts).
+fn emit_handle(
+    handle: vfio_iommu_info_space,
+    out: Out<*mut vfio_iommu_info_space>,
+) -> Result<(), Failure> {
+    let space = &handle.space;
     if let Some((a, b)) = overlapping(space.ranges()) {
         return Err(Failure::new(
             VFIO_IOMMU_INFO_E_INTERNAL,
             format!("the space's IOVA ranges {a} and {b} overlap; this is a bug, please report it"),
         ));
     }
-    out.write(crate::handle::into_raw(vfio_iommu_info_space::new(space)));
+    out.write(crate::handle::into_raw(handle));
     Ok(())
+}
+
+/// Stores in `*out` the space `facts` describe (since 0.4: every source goes through its
+/// facts), or says why there is none. `known`: whether the facts' backend is known.
+pub(crate) fn emit_facts(
+    facts: &DmaFacts,
+    known: bool,
+    none: impl FnOnce() -> Failure,
+    out: Out<*mut vfio_iommu_info_space>,
+) -> Result<(), Failure> {
+    let space = IovaSpace::from_facts(facts).ok_or_else(none)?;
+    emit_handle(
+        vfio_iommu_info_space::new(space).with_facts(facts, known),
+        out,
+    )
 }
 
 /// The usable IOVA space an info object reports: its IOVA ranges (ascending; ranges that
@@ -224,9 +318,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_from_info(
         // SAFETY: per the contract, `info` is NULL or a live object.
         let info = unsafe { args::object(info, "info") }?;
         let out = Out::new(out, "out")?;
-        let space =
-            IovaSpace::from_info(&info.info).ok_or_else(|| info.absent(Type1Cap::IovaRange))?;
-        emit(space, out)
+        // An info object does not know who served it: its facts read it as type1.
+        let facts = DmaFacts::from_type1(&info.info, Backend::Type1);
+        emit_facts(&facts, false, || info.absent(Type1Cap::IovaRange), out)
     })
 }
 
@@ -334,6 +428,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_free(space: *mut vfio_iommu_info_
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
 ///
+/// Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+/// kept, like every export of .so.0.
+///
 /// # Safety
 /// `space` must be a live space of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -355,6 +452,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_range_count(
 ///
 /// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
 /// or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+///
+/// Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+/// kept, like every export of .so.0.
 ///
 /// # Safety
 /// `space` must be a live space of this library; `range` must be writable.
@@ -384,6 +484,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_range(
 /// kernel did not report them, or a space made with `page_sizes` 0), or
 /// `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
 ///
+/// Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+/// kept, like every export of .so.0.
+///
 /// # Safety
 /// `space` must be a live space of this library; `bitmap` must be writable.
 #[unsafe(no_mangle)]
@@ -412,6 +515,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_page_sizes(
 ///
 /// Returns 0 and writes `*granule`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
 ///
+/// Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+/// kept, like every export of .so.0.
+///
 /// # Safety
 /// `space` must be a live space of this library; `granule` must be writable.
 #[unsafe(no_mangle)]
@@ -432,6 +538,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_granule(
 ///
 /// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_ABSENT` for a space without ranges,
 /// or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
+///
+/// Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+/// kept, like every export of .so.0.
 ///
 /// # Safety
 /// `space` must be a live space of this library; `range` must be writable.
@@ -460,6 +569,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_aperture(
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
 ///
+/// Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+/// kept, like every export of .so.0.
+///
 /// # Safety
 /// `space` must be a live space of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -482,6 +594,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_hole_count(
 ///
 /// Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`hole->size`) or
 /// `VFIO_IOMMU_INFO_E_NULL`; `*hole` is written only on success. Since 0.2.
+///
+/// Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+/// kept, like every export of .so.0.
 ///
 /// # Safety
 /// `space` must be a live space of this library; `hole` must point to a writable struct.
@@ -510,6 +625,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_hole(
 /// Returns 0, `VFIO_IOMMU_INFO_E_RANGE` (either index), `VFIO_IOMMU_INFO_E_INVALID`
 /// (`region->size`) or `VFIO_IOMMU_INFO_E_NULL`; `*region` is written only on success.
 /// Since 0.2.
+///
+/// Superseded by `vfio_iommu_info_space_hole_causes()` (0.4), which lends a hole's causes in
+/// one call; kept, like every export of .so.0.
 ///
 /// # Safety
 /// `space` must be a live space of this library; `region` must point to a writable
@@ -567,6 +685,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_hole_at(
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
 ///
+/// Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+/// kept, like every export of .so.0.
+///
 /// # Safety
 /// `space` must be a live space of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -588,6 +709,9 @@ pub unsafe extern "C" fn vfio_iommu_info_space_reserved_count(
 ///
 /// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE`, or `VFIO_IOMMU_INFO_E_NULL`.
 /// Since 0.2.
+///
+/// Superseded by `vfio_iommu_info_space_view()` (0.4), which gives the whole space in one call;
+/// kept, like every export of .so.0.
 ///
 /// # Safety
 /// `space` must be a live space of this library; `range` must be writable.
@@ -665,6 +789,143 @@ pub unsafe extern "C" fn vfio_iommu_info_space_to_json(
         Ok(())
     })
 }
+
+/// A whole space at once (since 0.4): its lists, lent by the space (valid until
+/// `vfio_iommu_info_space_free()`; empty lists are NULL with a count of 0), and its
+/// scalars. Filled by `vfio_iommu_info_space_view()`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vfio_iommu_info_space_view {
+    /// Set by the caller to `sizeof(struct vfio_iommu_info_space_view)`; on success, the
+    /// number of bytes the library filled.
+    pub size: u32,
+    /// Who answered: a `VFIO_IOMMU_INFO_BACKEND_*` code, or 0 when not known (a space of
+    /// the caller's ranges, or of an info object, which does not say who served it).
+    pub backend: u32,
+    /// The usable IOVA ranges, ascending: a mapping must lie inside one.
+    pub ranges: *const vfio_iommu_info_range,
+    /// How many.
+    pub range_count: usize,
+    /// The holes inside the aperture, ascending; `vfio_iommu_info_space_hole_causes()`
+    /// lends the reserved regions that cause hole `i`.
+    pub holes: *const vfio_iommu_info_hole,
+    /// How many.
+    pub hole_count: usize,
+    /// What a virtual IOMMU must advertise as reserved: the complement of the ranges in
+    /// the 64-bit space, ascending.
+    pub reserved: *const vfio_iommu_info_range,
+    /// How many.
+    pub reserved_count: usize,
+    /// From the lowest start to the highest end of the ranges (`{0, 0}` without ranges).
+    pub aperture: vfio_iommu_info_range,
+    /// The supported page sizes (bit n: 2^n bytes), 0 when unknown.
+    pub page_sizes: u64,
+    /// The smallest page size, which every mapping's address and size must be a multiple
+    /// of; 4096 when the page sizes are unknown.
+    pub granule: u64,
+    /// The facts the space was made from, each with its source (the mapping limit, i.e.
+    /// DMA_AVAIL, the IOVA alignment, the address width...), lent by the space; NULL for
+    /// a space of the caller's ranges (`vfio_iommu_info_space_new()`).
+    pub facts: *const vfio_iommu_info_facts,
+}
+
+impl Sized32 for vfio_iommu_info_space_view {
+    fn with_size(self, size: u32) -> Self {
+        vfio_iommu_info_space_view { size, ..self }
+    }
+}
+
+/// The whole space in one call into `*view`, whose `size` the caller sets to
+/// `sizeof(struct vfio_iommu_info_space_view)`: the ranges, holes and reserved list
+/// (arrays the space lends until it is freed), the aperture, the page sizes and granule,
+/// and the facts it was made from. With `vfio_iommu_info_container_space()` or
+/// `vfio_iommu_info_ioas_space()` and `vfio_iommu_info_space_free()`, three calls answer
+/// where a VMM may map.
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`view->size`) or `VFIO_IOMMU_INFO_E_NULL`;
+/// `*view` is written only on success. Since 0.4.
+///
+/// # Safety
+/// `space` must be a live space of this library; `view` must point to a writable struct.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_view(
+    space: *const vfio_iommu_info_space,
+    view: *mut vfio_iommu_info_space_view,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_view";
+    guard(F, || {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(view, "view")?.check_size("view")?;
+        let lists = s.lists();
+        let first = |len: usize, p: *const vfio_iommu_info_range| {
+            if len == 0 {
+                std::ptr::null()
+            } else {
+                p
+            }
+        };
+        out.write_sized(vfio_iommu_info_space_view {
+            size: 0,
+            backend: s.backend,
+            ranges: first(lists.ranges.len(), lists.ranges.as_ptr()),
+            range_count: lists.ranges.len(),
+            holes: if lists.holes.is_empty() {
+                std::ptr::null()
+            } else {
+                lists.holes.as_ptr()
+            },
+            hole_count: lists.holes.len(),
+            reserved: first(lists.reserved.len(), lists.reserved.as_ptr()),
+            reserved_count: lists.reserved.len(),
+            aperture: s
+                .space
+                .aperture()
+                .map_or(vfio_iommu_info_range { start: 0, end: 0 }, Into::into),
+            page_sizes: s.space.page_sizes().map_or(0, |p| p.bits()),
+            granule: s.space.granule(),
+            facts: s.facts.as_ref().map_or(std::ptr::null(), |f| f as *const _),
+        });
+        Ok(())
+    })
+}
+
+/// The reserved regions (sysfs `reserved_regions` of the groups behind the space) that
+/// cause hole `index` of the space, in one call: `*items` receives an array the space
+/// lends until it is freed (NULL when the hole has no known cause) and `*count` its
+/// length. A space of an info object or of the caller's ranges knows no causes.
+///
+/// Returns 0, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the last hole, or
+/// `VFIO_IOMMU_INFO_E_NULL`; nothing is written on failure. Since 0.4.
+///
+/// # Safety
+/// `space` must be a live space of this library; `items` and `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_hole_causes(
+    space: *const vfio_iommu_info_space,
+    index: usize,
+    items: *mut *const vfio_iommu_info_reserved_region,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_hole_causes";
+    guard(F, || {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, "space") }?;
+        let out = ListOut::new(items, count)?;
+        let causes = &s.lists().causes;
+        let list = causes
+            .get(index)
+            .ok_or_else(|| range_failure(index, causes.len()))?;
+        out.write(list);
+        Ok(())
+    })
+}
+
+symbol_versions!(
+    "VFIO_IOMMU_INFO_0.4":
+    vfio_iommu_info_space_view,
+    vfio_iommu_info_space_hole_causes,
+);
 
 symbol_versions!(
     "VFIO_IOMMU_INFO_0.2":
