@@ -529,3 +529,113 @@ fn lab_c_iommufd_answers_as_the_library_or_fails_cleanly_without_iommufd() {
         without_fds(&plain)
     );
 }
+
+/// The 0.4 example in QEMU's shape (c-examples/vmm.c): the container or the IOAS made the
+/// VMM's way with raw ioctls, then three library calls. Its ranges, holes, page sizes and
+/// DMA_AVAIL are the library's own answer; RAM sections are mapped or refused as
+/// `check_span` says, a hole refused with the library's words; under ASan too.
+#[test]
+fn lab_c_a_vmm_asks_on_its_own_fds_in_three_calls() {
+    let Some(groups) = lab() else { return };
+    let group = &groups[0];
+    let (container, info) = open_and_query(&group.parse::<Target>().unwrap()).unwrap();
+    drop(container);
+    let ranges = info.iova_ranges.present().unwrap().clone();
+    let holes = info.holes();
+    let mut args = vec![
+        "type1".to_owned(),
+        group.clone(),
+        "0x100000".into(),
+        "0x1000".into(),
+    ];
+    if let Some(h) = holes.first() {
+        args.extend([hex(h.start), "0x1000".into()]);
+    }
+    let beyond = info.aperture().map(|a| a.end).filter(|&e| e != u64::MAX);
+    if let Some(end) = beyond {
+        args.extend([hex(end + 1), "0x1000".into()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    for program in ["vmm", "asan-vmm"] {
+        let out = c(program, &args);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let refusals = usize::from(!holes.is_empty()) + usize::from(beyond.is_some());
+        let want_status = if refusals > 0 { 3 } else { 0 };
+        assert_eq!(
+            out.status.code(),
+            Some(want_status),
+            "{program}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want: Vec<String> = ranges
+            .iter()
+            .map(|r| format!("{} {}", hex(r.start), hex(r.end)))
+            .collect();
+        assert_eq!(lines(&text, "range"), want, "{text}");
+        assert_eq!(lines(&text, "hole").len(), holes.len(), "{text}");
+        assert_eq!(
+            lines(&text, "page-sizes"),
+            [hex(info.iova_pgsizes.unwrap().bits())]
+        );
+        assert_eq!(
+            lines(&text, "dma-avail"),
+            [info.dma_avail.present().unwrap().to_string()]
+        );
+        assert_eq!(lines(&text, "backend"), ["type1"], "{text}");
+        let sections = lines(&text, "section");
+        assert_eq!(sections[0], "0x100000+0x1000: map", "{text}");
+        assert_eq!(
+            sections.iter().filter(|s| s.contains("refused")).count(),
+            refusals,
+            "{text}"
+        );
+        if !holes.is_empty() {
+            assert!(
+                sections[1].contains("refused: inside a reserved hole"),
+                "{text}"
+            );
+        }
+    }
+}
+
+/// The same on the iommufd path where the kernel has it (the IOAS of a bound cdev, made
+/// with raw ioctls): the IOAS ranges and alignment are the library's own iommufd answer.
+#[test]
+fn lab_c_a_vmm_asks_on_its_own_iommufd_and_ioas() {
+    let Some(_) = lab() else { return };
+    let bdf = words("LAB_EDU_BDFS").remove(0);
+    let out = c("vmm", &["iommufd", &bdf, "0x100000", "0x1000"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    if env("LAB_IOMMUFD").as_deref() != Some("1") {
+        assert_eq!(out.status.code(), Some(1), "{text}{err}");
+        // Whichever is missing is named: the node, its sysfs entry, or /dev/iommu.
+        assert!(
+            ["no VFIO device node", "/dev/vfio/devices/", "/dev/iommu"]
+                .iter()
+                .any(|m| err.contains(m)),
+            "{err}"
+        );
+        return;
+    }
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    let (_device, report) = vfio_iommu_info::query::report::IommufdReport::open(
+        &bdf.parse().unwrap(),
+        &vfio_iommu_info::HostPaths::default(),
+    )
+    .unwrap();
+    let want: Vec<String> = report
+        .ranges
+        .ranges
+        .iter()
+        .map(|r| format!("{} {}", hex(r.start), hex(r.end)))
+        .collect();
+    assert_eq!(lines(&text, "range"), want, "{text}");
+    assert_eq!(lines(&text, "backend"), ["iommufd"], "{text}");
+    assert_eq!(lines(&text, "dma-avail"), ["unlimited"], "{text}");
+    assert_eq!(
+        lines(&text, "iova-alignment"),
+        [hex(report.ranges.alignment)]
+    );
+    assert_eq!(lines(&text, "section"), ["0x100000+0x1000: map"], "{text}");
+}
