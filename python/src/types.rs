@@ -56,18 +56,15 @@ impl From<IovaRange> for PyIovaRange {
 impl PyIovaRange {
     #[new]
     fn new(start: u64, end: u64) -> PyResult<Self> {
-        if start > end {
-            return Err(PyValueError::new_err(format!(
-                "IovaRange start {start:#x} is above its inclusive end {end:#x}"
-            )));
-        }
-        Ok(PyIovaRange { start, end })
+        IovaRange::new(start, end)
+            .map(Into::into)
+            .ok_or_else(|| inverted("IovaRange", start, end))
     }
 
     /// Bytes in the range: `end - start + 1` (up to 2^64, hence a Python int).
     #[getter]
     fn size(&self) -> u128 {
-        u128::from(self.end - self.start) + 1
+        IovaRange::from(*self).size()
     }
 
     fn __contains__(&self, iova: &Bound<'_, PyAny>) -> bool {
