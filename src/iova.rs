@@ -168,6 +168,23 @@ impl SpanProblem {
             SpanProblem::Misaligned { .. } => "misaligned",
         }
     }
+
+    /// The range the span hit: the aperture it reaches beyond, or the hole it touches.
+    pub const fn range(&self) -> Option<IovaRange> {
+        match self {
+            SpanProblem::BeyondAperture { aperture } => Some(*aperture),
+            SpanProblem::InHole { hole } => Some(*hole),
+            _ => None,
+        }
+    }
+
+    /// The smallest page size a misaligned span is not aligned to.
+    pub const fn page_size(&self) -> Option<u64> {
+        match self {
+            SpanProblem::Misaligned { page } => Some(*page),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for SpanProblem {

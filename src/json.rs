@@ -17,7 +17,14 @@
 //! | `absent` | `{"iova_ranges" / "migration" / "dma_avail": {"code", "reason"}}` for each absent item (extra) |
 //! | `chain` | `[{"id", "version", "offset"}]`, every capability in chain order (extra) |
 
-use serde_json::{json, Map, Value};
+//!
+//! Each shape is defined once, as a [`serde::Serialize`] value (`info_shape`,
+//! `space_shape`, ...): `*_to_json` turns it into a `serde_json::Value` for the command
+//! and the C ABI, and the Python package serializes the same value straight into Python
+//! objects, so the two cannot drift.
+
+use serde::Serialize;
+use serde_json::Value;
 
 /// The keys every `decode --json` object has (the contract); the others are extras.
 pub const CONTRACT_KEYS: [&str; 8] = [
@@ -31,112 +38,266 @@ pub const CONTRACT_KEYS: [&str; 8] = [
     "unknown_caps",
 ];
 
-use crate::decode::type1::{IommuInfo, Reported, Type1Cap};
+use crate::decode::device_info::{DeviceCap, DeviceInfo};
+use crate::decode::hw_info::{HwData, HwInfo};
+use crate::decode::region_info::{RegionCap, RegionInfo};
+use crate::decode::type1::{IommuInfo, Type1Cap};
+use crate::facts::{DirtyTracking, DmaFacts, Fact, MappingLimit};
 use crate::iova::{IovaRange, SpanProblem};
 use crate::plan::layout::{Conflict, Layout, Placement};
 use crate::plan::space::{Hole, IovaSpace};
+use crate::query::report::IommufdReport;
+use crate::sys::sysfs::ReservedRegion;
 
-/// `{"start": .., "end": ..}`.
+/// A shape as a `serde_json::Value`. Every shape is maps with string keys, lists,
+/// strings, integers, booleans and nulls, which `to_value` cannot fail on.
+fn value(shape: impl Serialize) -> Value {
+    serde_json::to_value(shape).unwrap_or(Value::Null)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `{"start", "end"}` (end inclusive).
+#[derive(Serialize)]
+struct Range {
+    start: u64,
+    end: u64,
+}
+
+impl From<&IovaRange> for Range {
+    fn from(r: &IovaRange) -> Self {
+        Range {
+            start: r.start,
+            end: r.end,
+        }
+    }
+}
+
+fn ranges<'a>(rs: impl IntoIterator<Item = &'a IovaRange>) -> Vec<Range> {
+    rs.into_iter().map(Range::from).collect()
+}
+
+/// `{"start", "end"}`.
 pub fn range(r: &IovaRange) -> Value {
-    json!({ "start": r.start, "end": r.end })
+    value(Range::from(r))
+}
+
+/// `{"id", "version", "offset"}`.
+#[derive(Serialize)]
+struct CapAt {
+    id: u16,
+    version: u16,
+    offset: usize,
+}
+
+#[derive(Serialize)]
+struct Migration {
+    flags: u32,
+    pgsize_bitmap: u64,
+    max_dirty_bitmap_size: u64,
+}
+
+#[derive(Serialize)]
+struct Absence {
+    code: &'static str,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct Absent {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iova_ranges: Option<Absence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migration: Option<Absence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dma_avail: Option<Absence>,
+}
+
+#[derive(Serialize)]
+struct Info {
+    argsz: u32,
+    flags: u32,
+    iova_pgsizes: Option<u64>,
+    caps_truncated: bool,
+    iova_ranges: Option<Vec<Range>>,
+    migration: Option<Migration>,
+    dma_avail: Option<u32>,
+    unknown_caps: Vec<CapAt>,
+    cap_offset: Option<u32>,
+    aperture: Option<Range>,
+    holes: Vec<Range>,
+    absent: Absent,
+    chain: Vec<CapAt>,
+}
+
+/// The contract object for `info`, as a [`Serialize`] value.
+pub fn info_shape(info: &IommuInfo) -> impl Serialize {
+    let why = |cap: Type1Cap| {
+        info.absence(cap).map(|why| Absence {
+            code: why.code(),
+            reason: why.explain(cap),
+        })
+    };
+    Info {
+        argsz: info.argsz,
+        flags: info.flags,
+        iova_pgsizes: info.iova_pgsizes.map(|p| p.0),
+        caps_truncated: info.caps_truncated,
+        iova_ranges: info.iova_ranges.present().map(ranges),
+        migration: info.migration.present().map(|m| Migration {
+            flags: m.flags,
+            pgsize_bitmap: m.pgsize_bitmap.0,
+            max_dirty_bitmap_size: m.max_dirty_bitmap_size,
+        }),
+        dma_avail: info.dma_avail.present().copied(),
+        unknown_caps: info
+            .unknown_caps
+            .iter()
+            .map(|u| CapAt {
+                id: u.id,
+                version: u.version,
+                offset: u.offset,
+            })
+            .collect(),
+        cap_offset: info.cap_offset,
+        aperture: info.aperture().as_ref().map(Range::from),
+        holes: ranges(&info.holes()),
+        absent: Absent {
+            iova_ranges: why(Type1Cap::IovaRange),
+            migration: why(Type1Cap::Migration),
+            dma_avail: why(Type1Cap::DmaAvail),
+        },
+        chain: info
+            .chain
+            .iter()
+            .map(|c| CapAt {
+                id: c.id,
+                version: c.version,
+                offset: c.offset,
+            })
+            .collect(),
+    }
 }
 
 /// The contract object for `info`.
 pub fn info_to_json(info: &IommuInfo) -> Value {
-    let mut absent = Map::new();
-    let mut note = |key: &str, cap: Type1Cap, why: Option<crate::Absence>| {
-        if let Some(why) = why {
-            absent.insert(
-                key.to_owned(),
-                json!({ "code": why.code(), "reason": why.explain(cap) }),
-            );
+    value(info_shape(info))
+}
+
+/// A span problem, or a layout's conflict (`region`: the other region's index, for
+/// `overlaps_region` only).
+#[derive(Serialize)]
+struct Problem {
+    code: &'static str,
+    message: String,
+    range: Option<Range>,
+    page_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<usize>,
+}
+
+impl From<&SpanProblem> for Problem {
+    fn from(p: &SpanProblem) -> Self {
+        Problem {
+            code: p.code(),
+            message: p.to_string(),
+            range: p.range().as_ref().map(Range::from),
+            page_size: p.page_size(),
+            region: None,
         }
-    };
-    note(
-        "iova_ranges",
-        Type1Cap::IovaRange,
-        info.iova_ranges.absence(),
-    );
-    note("migration", Type1Cap::Migration, info.migration.absence());
-    note("dma_avail", Type1Cap::DmaAvail, info.dma_avail.absence());
-    json!({
-        "argsz": info.argsz,
-        "flags": info.flags,
-        "iova_pgsizes": info.iova_pgsizes.map(|p| p.0),
-        "caps_truncated": info.caps_truncated,
-        "iova_ranges": match &info.iova_ranges {
-            Reported::Present(r) => Value::Array(r.iter().map(range).collect()),
-            Reported::Absent(_) => Value::Null,
-        },
-        "migration": match &info.migration {
-            Reported::Present(m) => json!({
-                "flags": m.flags,
-                "pgsize_bitmap": m.pgsize_bitmap.0,
-                "max_dirty_bitmap_size": m.max_dirty_bitmap_size,
-            }),
-            Reported::Absent(_) => Value::Null,
-        },
-        "dma_avail": info.dma_avail.present().copied(),
-        "unknown_caps": info.unknown_caps.iter()
-            .map(|u| json!({ "id": u.id, "version": u.version, "offset": u.offset }))
-            .collect::<Vec<_>>(),
-        "cap_offset": info.cap_offset,
-        "aperture": info.aperture().as_ref().map(range),
-        "holes": info.holes().iter().map(range).collect::<Vec<_>>(),
-        "absent": absent,
-        "chain": info.chain.iter()
-            .map(|c| json!({ "id": c.id, "version": c.version, "offset": c.offset }))
-            .collect::<Vec<_>>(),
-    })
+    }
+}
+
+impl From<&Conflict> for Problem {
+    fn from(c: &Conflict) -> Self {
+        Problem {
+            code: c.code(),
+            message: c.to_string(),
+            range: c.range().as_ref().map(Range::from),
+            page_size: c.problem().and_then(SpanProblem::page_size),
+            region: c.region(),
+        }
+    }
 }
 
 /// `{"code", "message", "range", "page_size"}`: `range` is the aperture or the hole the
 /// span hit (else `null`), `page_size` the smallest page size it is misaligned to (else
 /// `null`).
 pub fn span_problem(p: &SpanProblem) -> Value {
-    let (hit, page) = match p {
-        SpanProblem::BeyondAperture { aperture } => (Some(aperture), None),
-        SpanProblem::InHole { hole } => (Some(hole), None),
-        SpanProblem::Misaligned { page } => (None, Some(*page)),
-        _ => (None, None),
-    };
-    json!({
-        "code": p.code(),
-        "message": p.to_string(),
-        "range": hit.map(range),
-        "page_size": page,
-    })
+    value(Problem::from(p))
 }
 
 /// Why a fixed region of a layout cannot go at its address, as [`span_problem`] (with
 /// the codes of [`Conflict::code`]): for `overlaps_region`, `range` is the other region's
 /// addresses and `region` its index.
 pub fn conflict(c: &Conflict) -> Value {
-    match c {
-        Conflict::Unusable(p) => span_problem(p),
-        Conflict::OverlapsRegion { index, range: r } => json!({
-            "code": c.code(), "message": c.to_string(), "range": range(r), "page_size": null,
-            "region": index,
-        }),
-        _ => json!({
-            "code": c.code(), "message": c.to_string(), "range": null, "page_size": null,
-        }),
+    value(Problem::from(c))
+}
+
+/// A reserved region: `{"start", "end", "type"}`.
+#[derive(Serialize)]
+struct Region {
+    start: u64,
+    end: u64,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+impl Region {
+    fn of(r: &ReservedRegion) -> Region {
+        Region {
+            start: r.range.start,
+            end: r.range.end,
+            kind: r.kind.name().to_owned(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct HoleShape {
+    start: u64,
+    end: u64,
+    causes: Vec<Region>,
+}
+
+impl From<&Hole> for HoleShape {
+    fn from(h: &Hole) -> Self {
+        HoleShape {
+            start: h.range.start,
+            end: h.range.end,
+            causes: h.causes.iter().map(Region::of).collect(),
+        }
     }
 }
 
 /// `{"start", "end", "causes": [{"start", "end", "type"}]}`.
 pub fn hole(h: &Hole) -> Value {
-    let mut v = range(&h.range);
-    v["causes"] = h
-        .causes
-        .iter()
-        .map(|r| {
-            let mut c = range(&r.range);
-            c["type"] = json!(r.kind.name());
-            c
-        })
-        .collect();
-    v
+    value(HoleShape::from(h))
+}
+
+#[derive(Serialize)]
+struct Space {
+    ranges: Vec<Range>,
+    iova_pgsizes: Option<u64>,
+    granule: u64,
+    aperture: Option<Range>,
+    holes: Vec<HoleShape>,
+    reserved: Vec<Range>,
+}
+
+/// The JSON form of an [`IovaSpace`] (`vfio-iommu-info plan --json`, key `space`), as
+/// [`space_to_json`] describes it, as a [`Serialize`] value.
+pub fn space_shape(space: &IovaSpace) -> impl Serialize {
+    Space {
+        ranges: ranges(space.ranges()),
+        iova_pgsizes: space.page_sizes().map(|p| p.0),
+        granule: space.granule(),
+        aperture: space.aperture().as_ref().map(Range::from),
+        holes: space.holes().iter().map(HoleShape::from).collect(),
+        reserved: ranges(&space.reserved()),
+    }
 }
 
 /// The JSON form of an [`IovaSpace`] (`vfio-iommu-info plan --json`, key `space`):
@@ -150,14 +311,101 @@ pub fn hole(h: &Hole) -> Value {
 /// | `holes` | `[{"start", "end", "causes": [{"start", "end", "type"}]}]` |
 /// | `reserved` | `[{"start", "end"}]`: what a virtual IOMMU must advertise as reserved |
 pub fn space_to_json(space: &IovaSpace) -> Value {
-    json!({
-        "ranges": space.ranges().iter().map(range).collect::<Vec<_>>(),
-        "iova_pgsizes": space.page_sizes().map(|p| p.0),
-        "granule": space.granule(),
-        "aperture": space.aperture().as_ref().map(range),
-        "holes": space.holes().iter().map(hole).collect::<Vec<_>>(),
-        "reserved": space.reserved().iter().map(range).collect::<Vec<_>>(),
-    })
+    value(space_shape(space))
+}
+
+#[derive(Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+enum PlacementShape {
+    Placed {
+        start: u64,
+        end: u64,
+        size: u64,
+        align: u64,
+    },
+    Conflict {
+        start: u64,
+        end: u64,
+        size: u64,
+        problem: Problem,
+        hole: Option<HoleShape>,
+    },
+    NoRoom {
+        size: u64,
+        align: u64,
+    },
+}
+
+#[derive(Serialize)]
+struct PerPage {
+    page_size: u64,
+    entries: u64,
+}
+
+#[derive(Serialize)]
+struct Mappings {
+    per_region: u64,
+    per_page: Vec<PerPage>,
+    dma_avail: Option<u32>,
+    fits: Option<bool>,
+    smallest_fitting_page: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct LayoutShape {
+    placements: Vec<PlacementShape>,
+    all_placed: bool,
+    mappings: Mappings,
+}
+
+/// The JSON form of a [`Layout`], as [`layout_to_json`] describes it, as a [`Serialize`]
+/// value.
+pub fn layout_shape(layout: &Layout) -> impl Serialize {
+    let size = |r: &IovaRange| u64::try_from(r.size()).unwrap_or(u64::MAX);
+    LayoutShape {
+        placements: layout
+            .placements
+            .iter()
+            .map(|p| match p {
+                Placement::Placed { range: r, align } => PlacementShape::Placed {
+                    start: r.start,
+                    end: r.end,
+                    size: size(r),
+                    align: *align,
+                },
+                Placement::Conflict {
+                    range: r,
+                    reason,
+                    hole,
+                } => PlacementShape::Conflict {
+                    start: r.start,
+                    end: r.end,
+                    size: size(r),
+                    problem: reason.into(),
+                    hole: hole.as_ref().map(HoleShape::from),
+                },
+                Placement::NoRoom { size, align } => PlacementShape::NoRoom {
+                    size: *size,
+                    align: *align,
+                },
+            })
+            .collect(),
+        all_placed: layout.all_placed(),
+        mappings: Mappings {
+            per_region: layout.per_region,
+            per_page: layout
+                .per_page
+                .iter()
+                .map(|c| PerPage {
+                    page_size: c.page_size,
+                    entries: c.entries,
+                })
+                .collect(),
+            dma_avail: layout.dma_avail,
+            fits: layout.fits(),
+            smallest_fitting_page: layout.smallest_fitting_page(),
+        },
+    }
 }
 
 /// The JSON form of a [`Layout`] (`vfio-iommu-info plan --json`, key `layout`):
@@ -167,44 +415,89 @@ pub fn space_to_json(space: &IovaSpace) -> Value {
 /// and `mappings`: `{"per_region", "per_page":
 /// [{"page_size", "entries"}], "dma_avail", "fits", "smallest_fitting_page"}`.
 pub fn layout_to_json(layout: &Layout) -> Value {
-    let size = |r: &IovaRange| u64::try_from(r.size()).unwrap_or(u64::MAX);
-    let placements: Vec<Value> = layout
-        .placements
-        .iter()
-        .map(|p| match p {
-            Placement::Placed { range: r, align } => json!({
-                "result": "placed", "start": r.start, "end": r.end, "size": size(r), "align": align,
-            }),
-            Placement::Conflict {
-                range: r,
-                reason,
-                hole: h,
-            } => json!({
-                "result": "conflict", "start": r.start, "end": r.end, "size": size(r),
-                "problem": conflict(reason),
-                "hole": h.as_ref().map(hole),
-            }),
-            Placement::NoRoom { size, align } => json!({
-                "result": "no_room", "size": size, "align": align,
-            }),
-        })
-        .collect();
-    json!({
-        "placements": placements,
-        "all_placed": layout.all_placed(),
-        "mappings": {
-            "per_region": layout.per_region,
-            "per_page": layout.per_page.iter()
-                .map(|c| json!({ "page_size": c.page_size, "entries": c.entries }))
-                .collect::<Vec<_>>(),
-            "dma_avail": layout.dma_avail,
-            "fits": layout.fits(),
-            "smallest_fitting_page": layout.smallest_fitting_page(),
-        },
+    value(layout_shape(layout))
+}
+
+#[derive(Serialize)]
+struct FactShape<T> {
+    value: T,
+    source: &'static str,
+}
+
+fn fact<T, U>(f: &Option<Fact<T>>, value: impl FnOnce(&T) -> U) -> Option<FactShape<U>> {
+    f.as_ref().map(|f| FactShape {
+        value: value(&f.value),
+        source: f.source.name(),
     })
 }
 
-/// The JSON form of [`DmaFacts`](crate::facts::DmaFacts) (`query --json`, key `facts`):
+#[derive(Serialize)]
+enum Limit {
+    #[serde(rename = "remaining")]
+    Remaining(u32),
+    #[serde(rename = "unlimited")]
+    Unlimited,
+}
+
+#[derive(Serialize)]
+enum Dirty {
+    #[serde(rename = "type1")]
+    Type1 {
+        pgsize_bitmap: u64,
+        max_dirty_bitmap_size: u64,
+    },
+    #[serde(rename = "hardware")]
+    Hardware(bool),
+}
+
+#[derive(Serialize)]
+struct Facts<'a> {
+    backend: &'static str,
+    iova_ranges: Option<FactShape<Vec<Range>>>,
+    page_sizes: Option<FactShape<u64>>,
+    iova_alignment: Option<FactShape<u64>>,
+    address_width: Option<FactShape<u8>>,
+    mapping_limit: Option<FactShape<Limit>>,
+    dirty_tracking: Option<FactShape<Dirty>>,
+    reserved_regions: Option<FactShape<Vec<Region>>>,
+    notes: &'a [String],
+}
+
+/// The JSON form of [`DmaFacts`], as [`facts_to_json`] describes it, as a [`Serialize`]
+/// value.
+pub fn facts_shape(f: &DmaFacts) -> impl Serialize + '_ {
+    Facts::of(f)
+}
+
+impl Facts<'_> {
+    fn of(f: &DmaFacts) -> Facts<'_> {
+        Facts {
+            backend: f.backend.name(),
+            iova_ranges: fact(&f.iova_ranges, |r| ranges(r)),
+            page_sizes: fact(&f.page_sizes, |p| p.bits()),
+            iova_alignment: fact(&f.iova_alignment, |a| *a),
+            address_width: fact(&f.address_width, |w| *w),
+            mapping_limit: fact(&f.mapping_limit, |m| match m {
+                MappingLimit::Remaining(n) => Limit::Remaining(*n),
+                MappingLimit::Unlimited => Limit::Unlimited,
+            }),
+            dirty_tracking: fact(&f.dirty_tracking, |d| match d {
+                DirtyTracking::Type1 {
+                    pgsize_bitmap,
+                    max_dirty_bitmap_size,
+                } => Dirty::Type1 {
+                    pgsize_bitmap: pgsize_bitmap.bits(),
+                    max_dirty_bitmap_size: *max_dirty_bitmap_size,
+                },
+                DirtyTracking::Hardware(b) => Dirty::Hardware(*b),
+            }),
+            reserved_regions: fact(&f.reserved_regions, |r| r.iter().map(Region::of).collect()),
+            notes: &f.notes,
+        }
+    }
+}
+
+/// The JSON form of [`DmaFacts`] (`query --json`, key `facts`):
 /// `backend` (`type1`, `iommufd-compat`, `iommufd`); one key per fact, each `null` when
 /// the backend did not say, or `{"value", "source"}` (`source` as
 /// [`Source::name`](crate::facts::Source::name)): `iova_ranges` (`[{"start", "end"}]`),
@@ -212,40 +505,118 @@ pub fn layout_to_json(layout: &Layout) -> Value {
 /// `mapping_limit` (`{"remaining": n}` or `"unlimited"`), `dirty_tracking`
 /// (`{"type1": {"pgsize_bitmap", "max_dirty_bitmap_size"}}` or `{"hardware": bool}`),
 /// `reserved_regions` (`[{"start", "end", "type"}]` from sysfs); and `notes` (strings).
-pub fn facts_to_json(f: &crate::facts::DmaFacts) -> Value {
-    use crate::facts::{DirtyTracking, Fact, MappingLimit};
-    fn fact<T>(f: &Option<Fact<T>>, value: impl Fn(&T) -> Value) -> Value {
-        match f {
-            Some(f) => json!({ "value": value(&f.value), "source": f.source.name() }),
-            None => Value::Null,
-        }
-    }
-    json!({
-        "backend": f.backend.name(),
-        "iova_ranges": fact(&f.iova_ranges, |r| r.iter().map(range).collect::<Vec<_>>().into()),
-        "page_sizes": fact(&f.page_sizes, |p| json!(p.bits())),
-        "iova_alignment": fact(&f.iova_alignment, |a| json!(a)),
-        "address_width": fact(&f.address_width, |w| json!(w)),
-        "mapping_limit": fact(&f.mapping_limit, |m| match m {
-            MappingLimit::Remaining(n) => json!({ "remaining": n }),
-            MappingLimit::Unlimited => json!("unlimited"),
-        }),
-        "dirty_tracking": fact(&f.dirty_tracking, |d| match d {
-            DirtyTracking::Type1 { pgsize_bitmap, max_dirty_bitmap_size } => json!({
-                "type1": { "pgsize_bitmap": pgsize_bitmap.bits(), "max_dirty_bitmap_size": max_dirty_bitmap_size }
-            }),
-            DirtyTracking::Hardware(b) => json!({ "hardware": b }),
-        }),
-        "reserved_regions": fact(&f.reserved_regions, |r| r.iter().map(|r| {
-            let mut o = range(&r.range);
-            o["type"] = json!(r.kind.name());
-            o
-        }).collect::<Vec<_>>().into()),
-        "notes": f.notes,
-    })
+pub fn facts_to_json(f: &DmaFacts) -> Value {
+    value(facts_shape(f))
 }
 
-/// The JSON form of [`HwInfo`](crate::decode::hw_info::HwInfo): `type` (name), `data_type`,
+#[derive(Serialize)]
+enum Decoded {
+    #[serde(rename = "intel_vtd")]
+    IntelVtd {
+        cap: u64,
+        ecap: u64,
+        flags: u32,
+        address_width: u8,
+        supported_address_widths: Vec<u8>,
+        second_stage_page_sizes: u64,
+        first_stage_page_sizes: Option<u64>,
+        scalable_mode: bool,
+        dirty_tracking_hardware: bool,
+        nested: bool,
+        interrupt_remapping: bool,
+    },
+    #[serde(rename = "arm_smmuv3")]
+    ArmSmmuV3 {
+        idr: [u32; 6],
+        iidr: u32,
+        aidr: u32,
+        flags: u32,
+        output_address_bits: Option<u8>,
+        page_sizes: Option<u64>,
+        stage1: bool,
+        stage2: bool,
+        dirty_tracking_hardware: bool,
+    },
+    #[serde(rename = "amd")]
+    Amd {
+        efr: u64,
+        efr2: u64,
+        host_address_bits: Option<u8>,
+        dirty_tracking_hardware: bool,
+        pasid_max_bits: u8,
+    },
+    #[serde(rename = "error")]
+    Error(String),
+}
+
+#[derive(Serialize)]
+struct Hw {
+    #[serde(rename = "type")]
+    type_name: &'static str,
+    data_type: u32,
+    data_len: u32,
+    truncated: bool,
+    capabilities: Option<u64>,
+    max_pasid_log2: u8,
+    data: String,
+    decoded: Option<Decoded>,
+}
+
+fn hw(hw: &HwInfo) -> Hw {
+    let decoded = match hw.decode() {
+        Ok(HwData::None) | Ok(HwData::Unknown { .. }) => None,
+        Ok(HwData::IntelVtd(v)) => Some(Decoded::IntelVtd {
+            cap: v.cap,
+            ecap: v.ecap,
+            flags: v.flags,
+            address_width: v.address_width(),
+            supported_address_widths: v.supported_address_widths(),
+            second_stage_page_sizes: v.second_stage_page_sizes().bits(),
+            first_stage_page_sizes: v.first_stage_page_sizes().map(|p| p.bits()),
+            scalable_mode: v.scalable_mode(),
+            dirty_tracking_hardware: v.dirty_tracking_hardware(),
+            nested: v.nested(),
+            interrupt_remapping: v.interrupt_remapping(),
+        }),
+        Ok(HwData::ArmSmmuV3(s)) => Some(Decoded::ArmSmmuV3 {
+            idr: s.idr,
+            iidr: s.iidr,
+            aidr: s.aidr,
+            flags: s.flags,
+            output_address_bits: s.output_address_bits(),
+            page_sizes: s.page_sizes().map(|p| p.bits()),
+            stage1: s.stages().0,
+            stage2: s.stages().1,
+            dirty_tracking_hardware: s.dirty_tracking_hardware(),
+        }),
+        Ok(HwData::Amd(a)) => Some(Decoded::Amd {
+            efr: a.efr,
+            efr2: a.efr2,
+            host_address_bits: a.host_address_bits(),
+            dirty_tracking_hardware: a.dirty_tracking_hardware(),
+            pasid_max_bits: a.pasid_max_bits(),
+        }),
+        Err(e) => Some(Decoded::Error(e.to_string())),
+    };
+    Hw {
+        type_name: hw.type_name(),
+        data_type: hw.data_type,
+        data_len: hw.data_len,
+        truncated: hw.truncated(),
+        capabilities: hw.capabilities,
+        max_pasid_log2: hw.max_pasid_log2,
+        data: hex(&hw.data),
+        decoded,
+    }
+}
+
+/// The JSON form of [`HwInfo`], as [`hw_info_to_json`] describes it, as a [`Serialize`]
+/// value.
+pub fn hw_info_shape(h: &HwInfo) -> impl Serialize {
+    hw(h)
+}
+
+/// The JSON form of [`HwInfo`]: `type` (name), `data_type`,
 /// `data_len`, `truncated`, `capabilities` (integer or `null` before Linux 6.7),
 /// `max_pasid_log2`, `data` (hex string of the bytes received), and `decoded`: `null`, or
 /// the registers with what they mean (`{"intel_vtd": {"cap", "ecap", "flags",
@@ -253,50 +624,140 @@ pub fn facts_to_json(f: &crate::facts::DmaFacts) -> Value {
 /// "first_stage_page_sizes", "scalable_mode", "dirty_tracking_hardware", "nested",
 /// "interrupt_remapping"}}`, `{"arm_smmuv3": {...}}`, `{"amd": {...}}`), or
 /// `{"error": message}`.
-pub fn hw_info_to_json(hw: &crate::decode::hw_info::HwInfo) -> Value {
-    use crate::decode::hw_info::HwData;
-    let decoded = match hw.decode() {
-        Ok(HwData::None) => Value::Null,
-        Ok(HwData::IntelVtd(v)) => json!({ "intel_vtd": {
-            "cap": v.cap, "ecap": v.ecap, "flags": v.flags,
-            "address_width": v.address_width(),
-            "supported_address_widths": v.supported_address_widths(),
-            "second_stage_page_sizes": v.second_stage_page_sizes().bits(),
-            "first_stage_page_sizes": v.first_stage_page_sizes().map(|p| p.bits()),
-            "scalable_mode": v.scalable_mode(),
-            "dirty_tracking_hardware": v.dirty_tracking_hardware(),
-            "nested": v.nested(),
-            "interrupt_remapping": v.interrupt_remapping(),
-        }}),
-        Ok(HwData::ArmSmmuV3(s)) => json!({ "arm_smmuv3": {
-            "idr": s.idr, "iidr": s.iidr, "aidr": s.aidr, "flags": s.flags,
-            "output_address_bits": s.output_address_bits(),
-            "page_sizes": s.page_sizes().map(|p| p.bits()),
-            "stage1": s.stages().0, "stage2": s.stages().1,
-            "dirty_tracking_hardware": s.dirty_tracking_hardware(),
-        }}),
-        Ok(HwData::Amd(a)) => json!({ "amd": {
-            "efr": a.efr, "efr2": a.efr2,
-            "host_address_bits": a.host_address_bits(),
-            "dirty_tracking_hardware": a.dirty_tracking_hardware(),
-            "pasid_max_bits": a.pasid_max_bits(),
-        }}),
-        Ok(HwData::Unknown { .. }) => Value::Null,
-        Err(e) => json!({ "error": e.to_string() }),
-    };
-    json!({
-        "type": hw.type_name(),
-        "data_type": hw.data_type,
-        "data_len": hw.data_len,
-        "truncated": hw.truncated(),
-        "capabilities": hw.capabilities,
-        "max_pasid_log2": hw.max_pasid_log2,
-        "data": hw.data.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-        "decoded": decoded,
-    })
+pub fn hw_info_to_json(h: &HwInfo) -> Value {
+    value(hw(h))
 }
 
-/// The JSON form of [`DeviceInfo`](crate::decode::device_info::DeviceInfo)
+/// A device capability: `name` first, then its fields.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum DeviceCapShape {
+    ZpciBase {
+        name: &'static str,
+        version: u16,
+        start_dma: u64,
+        end_dma: u64,
+        pchid: u16,
+        vfn: u16,
+        fmb_length: u16,
+        pft: u8,
+        gid: u8,
+        fh: Option<u32>,
+    },
+    ZpciGroup {
+        name: &'static str,
+        version: u16,
+        dasm: u64,
+        msi_addr: u64,
+        flags: u64,
+        mui: u16,
+        noi: u16,
+        maxstbl: u16,
+        zpci_version: u8,
+        imaxstbl: Option<u16>,
+    },
+    Bytes {
+        name: &'static str,
+        version: u16,
+        bytes: String,
+    },
+    Flags {
+        name: &'static str,
+        version: u16,
+        flags: u32,
+    },
+    Unknown {
+        name: &'static str,
+        id: u16,
+        version: u16,
+        offset: usize,
+        bytes: String,
+    },
+}
+
+#[derive(Serialize)]
+struct Device {
+    argsz: u32,
+    flags: u32,
+    num_regions: u32,
+    num_irqs: u32,
+    cap_offset: Option<u32>,
+    caps_truncated: bool,
+    dma_window: Option<Range>,
+    caps: Vec<DeviceCapShape>,
+}
+
+/// The JSON form of [`DeviceInfo`], as [`device_info_to_json`] describes it, as a
+/// [`Serialize`] value.
+pub fn device_info_shape(d: &DeviceInfo) -> impl Serialize {
+    let caps = d
+        .caps
+        .iter()
+        .map(|c| {
+            let name = c.name();
+            match c {
+                DeviceCap::ZpciBase(b) => DeviceCapShape::ZpciBase {
+                    name,
+                    version: b.version,
+                    start_dma: b.start_dma,
+                    end_dma: b.end_dma,
+                    pchid: b.pchid,
+                    vfn: b.vfn,
+                    fmb_length: b.fmb_length,
+                    pft: b.pft,
+                    gid: b.gid,
+                    fh: b.fh,
+                },
+                DeviceCap::ZpciGroup(g) => DeviceCapShape::ZpciGroup {
+                    name,
+                    version: g.version,
+                    dasm: g.dasm,
+                    msi_addr: g.msi_addr,
+                    flags: g.flags,
+                    mui: g.mui,
+                    noi: g.noi,
+                    maxstbl: g.maxstbl,
+                    zpci_version: g.zpci_version,
+                    imaxstbl: g.imaxstbl,
+                },
+                DeviceCap::ZpciUtil { version, util_str } => DeviceCapShape::Bytes {
+                    name,
+                    version: *version,
+                    bytes: hex(util_str),
+                },
+                DeviceCap::ZpciPfip { version, pfip } => DeviceCapShape::Bytes {
+                    name,
+                    version: *version,
+                    bytes: hex(pfip),
+                },
+                DeviceCap::PciAtomicComp { version, flags } => DeviceCapShape::Flags {
+                    name,
+                    version: *version,
+                    flags: *flags,
+                },
+                DeviceCap::Unknown(u) => DeviceCapShape::Unknown {
+                    name,
+                    id: u.id,
+                    version: u.version,
+                    offset: u.offset,
+                    bytes: hex(&u.bytes),
+                },
+            }
+        })
+        .collect();
+    Device {
+        argsz: d.argsz,
+        flags: d.flags,
+        num_regions: d.num_regions,
+        num_irqs: d.num_irqs,
+        cap_offset: d.cap_offset,
+        caps_truncated: d.caps_truncated,
+        dma_window: d.dma_window().as_ref().map(Range::from),
+        caps,
+    }
+}
+
+/// The JSON form of [`DeviceInfo`]
 /// (`vfio-iommu-info device --json`, `decode --kind device --json`): `argsz`, `flags`,
 /// `num_regions`, `num_irqs`, `cap_offset` (or `null`), `caps_truncated`, `dma_window`
 /// (ZPCI_BASE's `[start_dma, end_dma]` or `null`), and `caps` in chain order, each with
@@ -304,95 +765,198 @@ pub fn hw_info_to_json(hw: &crate::decode::hw_info::HwInfo) -> Value {
 /// pft gid fh`; `zpci_group`: `dasm msi_addr flags mui noi maxstbl zpci_version
 /// imaxstbl`; `zpci_util`/`zpci_pfip`: `bytes` as hex; `pci_atomic_comp`: `flags`;
 /// unknown: `id offset bytes`).
-pub fn device_info_to_json(d: &crate::decode::device_info::DeviceInfo) -> Value {
-    use crate::decode::device_info::DeviceCap;
-    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let caps: Vec<Value> = d
-        .caps
-        .iter()
-        .map(|c| match c {
-            DeviceCap::ZpciBase(b) => json!({
-                "name": c.name(), "version": b.version, "start_dma": b.start_dma,
-                "end_dma": b.end_dma, "pchid": b.pchid, "vfn": b.vfn,
-                "fmb_length": b.fmb_length, "pft": b.pft, "gid": b.gid, "fh": b.fh,
-            }),
-            DeviceCap::ZpciGroup(g) => json!({
-                "name": c.name(), "version": g.version, "dasm": g.dasm,
-                "msi_addr": g.msi_addr, "flags": g.flags, "mui": g.mui, "noi": g.noi,
-                "maxstbl": g.maxstbl, "zpci_version": g.zpci_version, "imaxstbl": g.imaxstbl,
-            }),
-            DeviceCap::ZpciUtil { version, util_str } => {
-                json!({ "name": c.name(), "version": version, "bytes": hex(util_str) })
-            }
-            DeviceCap::ZpciPfip { version, pfip } => {
-                json!({ "name": c.name(), "version": version, "bytes": hex(pfip) })
-            }
-            DeviceCap::PciAtomicComp { version, flags } => {
-                json!({ "name": c.name(), "version": version, "flags": flags })
-            }
-            DeviceCap::Unknown(u) => json!({
-                "name": c.name(), "id": u.id, "version": u.version, "offset": u.offset,
-                "bytes": hex(&u.bytes),
-            }),
-        })
-        .collect();
-    json!({
-        "argsz": d.argsz,
-        "flags": d.flags,
-        "num_regions": d.num_regions,
-        "num_irqs": d.num_irqs,
-        "cap_offset": d.cap_offset,
-        "caps_truncated": d.caps_truncated,
-        "dma_window": d.dma_window().as_ref().map(range),
-        "caps": caps,
-    })
+pub fn device_info_to_json(d: &DeviceInfo) -> Value {
+    value(device_info_shape(d))
 }
 
-/// The JSON form of [`RegionInfo`](crate::decode::region_info::RegionInfo): `index`, `argsz`,
+#[derive(Serialize)]
+struct Area {
+    offset: u64,
+    size: u64,
+}
+
+/// The fields a region capability has after its `name` and `version`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum RegionCapFields {
+    SparseMmap {
+        areas: Vec<Area>,
+    },
+    Type {
+        #[serde(rename = "type")]
+        region_type: u32,
+        subtype: u32,
+        type_name: Option<&'static str>,
+    },
+    Nvlink2Ssatgt {
+        tgt: u64,
+    },
+    Nvlink2Lnkspd {
+        link_speed: u32,
+    },
+    Unknown {
+        id: u16,
+        offset: usize,
+    },
+}
+
+#[derive(Serialize)]
+struct RegionCapShape {
+    name: &'static str,
+    version: u16,
+    #[serde(flatten)]
+    fields: Option<RegionCapFields>,
+}
+
+#[derive(Serialize)]
+struct RegionShape {
+    index: u32,
+    argsz: u32,
+    flags: u32,
+    size: u64,
+    offset: u64,
+    cap_offset: Option<u32>,
+    caps_truncated: bool,
+    caps: Vec<RegionCapShape>,
+}
+
+/// The JSON form of [`RegionInfo`], as [`region_info_to_json`] describes it, as a
+/// [`Serialize`] value.
+pub fn region_info_shape(r: &RegionInfo) -> impl Serialize {
+    let caps = r
+        .caps
+        .iter()
+        .map(|c| RegionCapShape {
+            name: c.name(),
+            version: c.version(),
+            fields: match c {
+                RegionCap::SparseMmap { areas, .. } => Some(RegionCapFields::SparseMmap {
+                    areas: areas
+                        .iter()
+                        .map(|a| Area {
+                            offset: a.offset,
+                            size: a.size,
+                        })
+                        .collect(),
+                }),
+                RegionCap::Type(t) => Some(RegionCapFields::Type {
+                    region_type: t.region_type,
+                    subtype: t.subtype,
+                    type_name: t.name(),
+                }),
+                RegionCap::Nvlink2Ssatgt { tgt, .. } => {
+                    Some(RegionCapFields::Nvlink2Ssatgt { tgt: *tgt })
+                }
+                RegionCap::Nvlink2Lnkspd { link_speed, .. } => {
+                    Some(RegionCapFields::Nvlink2Lnkspd {
+                        link_speed: *link_speed,
+                    })
+                }
+                RegionCap::Unknown(u) => Some(RegionCapFields::Unknown {
+                    id: u.id,
+                    offset: u.offset,
+                }),
+                _ => None,
+            },
+        })
+        .collect();
+    RegionShape {
+        index: r.index,
+        argsz: r.argsz,
+        flags: r.flags,
+        size: r.size,
+        offset: r.offset,
+        cap_offset: r.cap_offset,
+        caps_truncated: r.caps_truncated,
+        caps,
+    }
+}
+
+/// The JSON form of [`RegionInfo`]: `index`, `argsz`,
 /// `flags`, `size`, `offset`, `cap_offset` (or `null`), `caps_truncated`, and `caps` in
 /// chain order, each with `name` and `version` and its fields (`SPARSE_MMAP`: `areas`
 /// `[{"offset", "size"}]`; `TYPE`: `type`, `subtype`, `type_name` (or `null`);
 /// `NVLINK2_SSATGT`: `tgt`; `NVLINK2_LNKSPD`: `link_speed`; unknown: `id`, `offset`).
-pub fn region_info_to_json(r: &crate::decode::region_info::RegionInfo) -> Value {
-    use crate::decode::region_info::RegionCap;
-    let caps: Vec<Value> = r
-        .caps
-        .iter()
-        .map(|c| {
-            let mut v = json!({ "name": c.name(), "version": c.version() });
-            match c {
-                RegionCap::SparseMmap { areas, .. } => {
-                    v["areas"] = areas
-                        .iter()
-                        .map(|a| json!({ "offset": a.offset, "size": a.size }))
-                        .collect();
-                }
-                RegionCap::Type(t) => {
-                    v["type"] = json!(t.region_type);
-                    v["subtype"] = json!(t.subtype);
-                    v["type_name"] = json!(t.name());
-                }
-                RegionCap::Nvlink2Ssatgt { tgt, .. } => v["tgt"] = json!(tgt),
-                RegionCap::Nvlink2Lnkspd { link_speed, .. } => v["link_speed"] = json!(link_speed),
-                RegionCap::Unknown(u) => {
-                    v["id"] = json!(u.id);
-                    v["offset"] = json!(u.offset);
-                }
-                _ => {}
-            }
-            v
-        })
-        .collect();
-    json!({
-        "index": r.index,
-        "argsz": r.argsz,
-        "flags": r.flags,
-        "size": r.size,
-        "offset": r.offset,
-        "cap_offset": r.cap_offset,
-        "caps_truncated": r.caps_truncated,
-        "caps": caps,
-    })
+pub fn region_info_to_json(r: &RegionInfo) -> Value {
+    value(region_info_shape(r))
+}
+
+/// `IOMMU_GET_HW_INFO`'s answer, or `{"error": message}`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum HwOrError {
+    Hw(Hw),
+    Error { error: String },
+}
+
+/// A reserved region of a group: `{"start", "end", "group", "type"}`.
+#[derive(Serialize)]
+struct GroupRegion<'a> {
+    start: u64,
+    end: u64,
+    group: u32,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    device: String,
+    group: Option<u32>,
+    cdev: String,
+    dev_id: u32,
+    ioas: u32,
+    hwpt: u32,
+    iova_ranges: Vec<Range>,
+    iova_alignment: u64,
+    aperture: Option<Range>,
+    holes: Vec<HoleShape>,
+    hw_info: HwOrError,
+    facts: Facts<'a>,
+    reserved_regions: Vec<GroupRegion<'a>>,
+}
+
+/// The iommufd path's report on one device, as [`iommufd_report_to_json`] describes it,
+/// as a [`Serialize`] value.
+pub fn iommufd_report_shape(r: &IommufdReport) -> impl Serialize + '_ {
+    let space = r.space();
+    Report {
+        device: r.address.to_string(),
+        group: r.group,
+        cdev: r.cdev.display().to_string(),
+        dev_id: r.dev_id,
+        ioas: r.ioas,
+        hwpt: r.hwpt,
+        iova_ranges: ranges(&r.ranges.ranges),
+        iova_alignment: r.ranges.alignment,
+        aperture: space.aperture().as_ref().map(Range::from),
+        holes: space.holes().iter().map(HoleShape::from).collect(),
+        hw_info: match &r.hw_info {
+            Ok(h) => HwOrError::Hw(hw(h)),
+            Err(e) => HwOrError::Error {
+                error: e.to_string(),
+            },
+        },
+        facts: Facts::of(&r.facts),
+        reserved_regions: r
+            .reserved_regions
+            .iter()
+            .map(|(g, region)| GroupRegion {
+                start: region.range.start,
+                end: region.range.end,
+                group: *g,
+                kind: region.kind.name(),
+            })
+            .collect(),
+    }
+}
+
+/// The iommufd path's report on one device, as `vfio-iommu-info query --backend iommufd
+/// --json` prints it after `backend` and `backend_reason`: `device`, `group`, `cdev`,
+/// `dev_id`, `ioas`, `hwpt`, `iova_ranges`, `iova_alignment`, `aperture`, `holes`,
+/// `hw_info` (or `{"error": ...}`), `facts`, `reserved_regions`.
+pub fn iommufd_report_to_json(r: &IommufdReport) -> Value {
+    value(iommufd_report_shape(r))
 }
 
 #[cfg(test)]
@@ -468,35 +1032,4 @@ mod tests {
         assert_eq!(v["mappings"]["per_region"], 1);
         assert_eq!(v["mappings"]["fits"], true);
     }
-}
-
-/// The iommufd path's report on one device, as `vfio-iommu-info query --backend iommufd
-/// --json` prints it after `backend` and `backend_reason`: `device`, `group`, `cdev`,
-/// `dev_id`, `ioas`, `hwpt`, `iova_ranges`, `iova_alignment`, `aperture`, `holes`,
-/// `hw_info` (or `{"error": ...}`), `facts`, `reserved_regions`.
-pub fn iommufd_report_to_json(r: &crate::query::report::IommufdReport) -> Value {
-    let space = r.space();
-    json!({
-        "device": r.address.to_string(),
-        "group": r.group,
-        "cdev": r.cdev.display().to_string(),
-        "dev_id": r.dev_id,
-        "ioas": r.ioas,
-        "hwpt": r.hwpt,
-        "iova_ranges": r.ranges.ranges.iter().map(range).collect::<Vec<_>>(),
-        "iova_alignment": r.ranges.alignment,
-        "aperture": space.aperture().as_ref().map(range),
-        "holes": space.holes().iter().map(hole).collect::<Vec<_>>(),
-        "hw_info": match &r.hw_info {
-            Ok(h) => hw_info_to_json(h),
-            Err(e) => json!({ "error": e.to_string() }),
-        },
-        "facts": facts_to_json(&r.facts),
-        "reserved_regions": r.reserved_regions.iter().map(|(g, region)| {
-            let mut o = range(&region.range);
-            o["group"] = json!(g);
-            o["type"] = json!(region.kind.name());
-            o
-        }).collect::<Vec<Value>>(),
-    })
 }

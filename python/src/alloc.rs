@@ -12,8 +12,7 @@ use pyo3::types::PyList;
 use vfio_iommu_info::{IovaAllocator, IovaRange};
 
 use crate::errors;
-use crate::info::ranges;
-use crate::space::PyIovaSpace;
+use crate::types::{ranges, PyIovaSpace};
 
 /// Hands out IOVA spans of an `IovaSpace` that the kernel will map: inside one usable
 /// range, multiples of the IOMMU's smallest page size (the `granule`), aligned, below a

@@ -6,7 +6,7 @@
 //! the interpreter that the holder needs to finish. `Container.space()` queries and reads
 //! the groups' sysfs reserved regions the same way, detached.
 
-use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -14,52 +14,36 @@ use std::sync::{Mutex, MutexGuard};
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyString};
-use vfio_iommu_info::open::open_target_group;
-use vfio_iommu_info::uapi::{VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE};
+use vfio_iommu_info::facts::{Backend, DmaFacts};
+use vfio_iommu_info::query::container::open_target_group;
+use vfio_iommu_info::query::iommufd::container_backend as backend_of;
+use vfio_iommu_info::sys::uapi::{VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE};
 use vfio_iommu_info::{query_type1, Container, Error, HostPaths, PciAddress, Target};
 
-use vfio_iommu_info::facts::{Backend, DmaFacts};
-
 use crate::errors;
-use crate::fdguard::{self, ExposedFd};
-use crate::info::{data_of, PyIommuInfo};
-use crate::iommufd::PyFacts;
-use crate::space::PyIovaSpace;
-
-/// The fd of an `int` or of an object with `fileno()`.
-pub(crate) fn fd_of(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
-    let fd: RawFd = if obj.is_instance_of::<PyInt>() {
-        obj.extract()?
-    } else if obj.hasattr("fileno")? {
-        obj.call_method0("fileno")?.extract()?
-    } else {
-        return Err(PyTypeError::new_err(format!(
-            "expected a file descriptor (int) or an object with fileno(), got {}",
-            obj.get_type().name()?
-        )));
-    };
-    if fd < 0 {
-        return Err(PyValueError::new_err(format!(
-            "file descriptor cannot be a negative integer ({fd})"
-        )));
-    }
-    Ok(fd)
-}
+use crate::facts::PyFacts;
+use crate::fdguard::{self, on_callers_fd, ExposedFd};
+use crate::info::PyIommuInfo;
+use crate::types::{data_of, PyIovaSpace};
 
 /// Queries the IOMMU info of a type1 container fd the caller opened (and keeps).
 #[pyfunction]
 pub(crate) fn query(py: Python<'_>, container_fd: &Bound<'_, PyAny>) -> PyResult<PyIommuInfo> {
-    let fd = fd_of(container_fd)?;
-    py.detach(|| {
-        // SAFETY: `fd` is non-negative, which is all `borrow_raw` requires of the value.
-        // The fd is the caller's and stays open for the call by its contract; should it be
-        // closed concurrently, the ioctl fails with EBADF (or reaches whatever file took
-        // the number, which answers ENOTTY or is rejected as not a type1 container).
-        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-        query_type1(fd)
+    on_callers_fd(py, container_fd, query_type1).map(|info| PyIommuInfo { info })
+}
+
+/// Who serves a container fd the caller opened (after `VFIO_SET_IOMMU`): `"type1"`
+/// (`vfio_iommu_type1`) or `"iommufd-compat"` (iommufd's compatibility container behind
+/// `/dev/vfio/vfio`). A fd that is not a VFIO container (a group or device fd, another
+/// file, a closed fd) raises OSError naming it.
+#[pyfunction]
+pub(crate) fn container_backend(
+    py: Python<'_>,
+    container_fd: &Bound<'_, PyAny>,
+) -> PyResult<&'static str> {
+    on_callers_fd(py, container_fd, |fd| {
+        backend_of(fd).map(|b| Backend::from(b).name())
     })
-    .map(|info| PyIommuInfo { info })
-    .map_err(|e| errors::to_py(py, e))
 }
 
 /// A target given by Python: a group number, a group path, or (for `for_device` and
@@ -100,7 +84,7 @@ fn open(py: Python<'_>, targets: Vec<Target>) -> PyResult<PyContainer> {
         let info = c.query()?;
         Ok::<_, Error>((c, info))
     });
-    let (container, info) = opened.map_err(|e| errors::to_py(py, e))?;
+    let (container, info) = opened.map_err(|e| errors::to_py(py, &e))?;
     // One ioctl (IOMMU_VFIO_IOAS), answered by iommufd's compat container only.
     let backend = py.detach(|| Backend::from(container.backend()));
     let groups = container
@@ -170,7 +154,7 @@ pub(crate) fn open_container(
 pub(crate) fn check_group(py: Python<'_>, group: &Bound<'_, PyAny>) -> PyResult<()> {
     let target = target_of(group, true)?;
     py.detach(|| open_target_group(&target, &HostPaths::default()).map(drop))
-        .map_err(|e| errors::to_py(py, e))
+        .map_err(|e| errors::to_py(py, &e))
 }
 
 #[derive(Clone)]
@@ -234,7 +218,7 @@ impl PyContainer {
     ) -> PyResult<T> {
         match py.detach(|| self.lock().as_ref().map(|o| f(&o.container))) {
             None => Err(closed_error()),
-            Some(r) => r.map_err(|e| errors::to_py(py, e)),
+            Some(r) => r.map_err(|e| errors::to_py(py, &e)),
         }
     }
 
@@ -361,7 +345,7 @@ impl PyContainer {
         // The core refuses a mapping that ends at 2^64 too, but only after the memory is
         // allocated: refuse first, so that a huge one is not an ENOMEM instead.
         if iova.checked_add(size - 1) == Some(u64::MAX) {
-            return Err(errors::to_py(py, Error::TopPageMapping { iova, size }));
+            return Err(errors::to_py(py, &Error::TopPageMapping { iova, size }));
         }
         let memory =
             Memory::new(len).map_err(|e| PyErr::from(std::io::Error::from_raw_os_error(e.0)))?;

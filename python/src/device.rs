@@ -4,11 +4,16 @@
 //! immutable Python objects.
 
 use pyo3::prelude::*;
-use vfio_iommu_info::device_info::{self, DeviceCap};
-use vfio_iommu_info::region_info::{self, MmapArea, RegionCap};
+use vfio_iommu_info::decode::device_info::{self, DeviceCap};
+use vfio_iommu_info::decode::region_info::{self, MmapArea, RegionCap};
+use vfio_iommu_info::json::{
+    device_info_shape, device_info_to_json, region_info_shape, region_info_to_json,
+};
+use vfio_iommu_info::query;
 
 use crate::errors;
-use crate::info::{data_of, parse_byte_order, PyCapability, PyIovaRange, PyUnknownCap};
+use crate::fdguard::on_callers_fd;
+use crate::types::{data_of, parse_byte_order, to_dict, PyCapability, PyIovaRange, PyUnknownCap};
 
 /// `VFIO_DEVICE_INFO_CAP_ZPCI_BASE`: where an s390 PCI function may DMA, and who it is.
 #[pyclass(frozen, eq, get_all, module = "vfio_iommu_info", name = "ZpciBase")]
@@ -106,6 +111,17 @@ impl PyDeviceInfo {
 
 #[pymethods]
 impl PyDeviceInfo {
+    /// The object `vfio-iommu-info decode --kind device --json` prints.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_dict(py, &device_info_shape(&self.info))
+    }
+
+    /// The core's JSON text of the same shape, for the tests that keep `to_dict()` and the
+    /// JSON from drifting apart (private).
+    fn _json(&self) -> String {
+        device_info_to_json(&self.info).to_string()
+    }
+
     /// `argsz` as found (the size the kernel needs when `caps_truncated`).
     #[getter]
     fn argsz(&self) -> u32 {
@@ -365,6 +381,17 @@ fn areas(list: &[MmapArea]) -> Vec<PyMmapArea> {
 
 #[pymethods]
 impl PyRegionInfo {
+    /// The object `vfio-iommu-info decode --kind region --json` prints.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_dict(py, &region_info_shape(&self.info))
+    }
+
+    /// The core's JSON text of the same shape, for the tests that keep `to_dict()` and the
+    /// JSON from drifting apart (private).
+    fn _json(&self) -> String {
+        region_info_to_json(&self.info).to_string()
+    }
+
     /// `argsz` as found (the size the kernel needs when `caps_truncated`).
     #[getter]
     fn argsz(&self) -> u32 {
@@ -546,4 +573,29 @@ pub(crate) fn decode_region_info(
     region_info::decode_region_info(data.as_slice(), order)
         .map(|info| PyRegionInfo { info })
         .map_err(|e| errors::malformed(py, &e, None, e.to_string()))
+}
+
+/// `VFIO_DEVICE_GET_INFO` on a device fd the caller owns (from `VFIO_GROUP_GET_DEVICE_FD`
+/// or an opened device cdev), decoded. The fd is checked to be a VFIO device fd first.
+#[pyfunction]
+#[pyo3(name = "device_info")]
+pub(crate) fn device_info_of_fd(
+    py: Python<'_>,
+    device_fd: &Bound<'_, PyAny>,
+) -> PyResult<PyDeviceInfo> {
+    on_callers_fd(py, device_fd, query::device::device_info).map(|info| PyDeviceInfo { info })
+}
+
+/// `VFIO_DEVICE_GET_REGION_INFO` of region `index` on a device fd the caller owns,
+/// decoded. The fd is checked to be a VFIO device fd first; an index the device does not
+/// have raises OSError (EINVAL) naming it.
+#[pyfunction]
+#[pyo3(name = "region_info")]
+pub(crate) fn region_info_of_fd(
+    py: Python<'_>,
+    device_fd: &Bound<'_, PyAny>,
+    index: u32,
+) -> PyResult<PyRegionInfo> {
+    on_callers_fd(py, device_fd, |fd| query::device::region_info(fd, index))
+        .map(|info| PyRegionInfo { info })
 }

@@ -7,9 +7,9 @@
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use vfio_iommu_info::{AllocError, DecodeError, Error};
+use vfio_iommu_info::{AllocError, DecodeError, Error, ErrorKind};
 
-use crate::info::PySpanProblem;
+use crate::types::PySpanProblem;
 
 create_exception!(
     vfio_iommu_info,
@@ -28,7 +28,7 @@ create_exception!(
      `code` says which, as the C ABI's codes do: `not_viable` (for iommufd: the device is\n\
      not on vfio-pci), `no_device_cdev` (on vfio-pci without a VFIO device node),\n\
      `no_type1`, `not_container`, `size`, `no_iommu_group`, `api_version`, `sysfs_format`,\n\
-     `top_page` (`map_dma` of a mapping ending at 2**64), `internal`. The message says\n\
+     `top_page` (`map_dma` of a mapping ending at 2**64). The message says\n\
      where and what to do."
 );
 
@@ -55,22 +55,35 @@ create_exception!(
      hits, else None)."
 );
 
-/// An allocator's refusal as an `AllocationError`.
+/// An allocator's refusal as an `AllocationError`, with the core's fine-grained code.
 pub(crate) fn alloc_error(py: Python<'_>, e: &AllocError) -> PyErr {
-    let err = AllocationError::new_err(e.to_string());
+    let problem = if let AllocError::Unusable { problem, .. } = e {
+        Some(PySpanProblem::from(*problem))
+    } else {
+        None
+    };
+    let other = if let AllocError::Overlaps {
+        other, other_len, ..
+    } = e
+    {
+        (*other_len > 0).then_some((*other, *other_len))
+    } else {
+        None
+    };
+    allocation_error(py, e.to_string(), e.code(), problem, other)
+}
+
+fn allocation_error(
+    py: Python<'_>,
+    message: String,
+    code: &str,
+    problem: Option<PySpanProblem>,
+    other: Option<(u64, u64)>,
+) -> PyErr {
+    let err = AllocationError::new_err(message);
     let value = err.value(py);
-    let problem = match e {
-        AllocError::Unusable { problem, .. } => Some(PySpanProblem::from(*problem)),
-        _ => None,
-    };
-    let other = match e {
-        AllocError::Overlaps {
-            other, other_len, ..
-        } if *other_len > 0 => Some((*other, *other_len)),
-        _ => None,
-    };
     // As in `malformed`: setting attributes on a fresh instance fails only without memory.
-    let _ = value.setattr("code", e.code());
+    let _ = value.setattr("code", code);
     let _ = value.setattr("problem", problem);
     let _ = value.setattr("other", other);
     err
@@ -100,25 +113,37 @@ fn vfio_error(py: Python<'_>, err: PyErr, code: &str) -> PyErr {
     err
 }
 
-/// Converts a library error into the Python exception users catch.
-pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
+/// Converts a library error into the Python exception users catch: the class is the
+/// core's `Error::kind()`, matched exhaustively (a new class must be mapped here); the
+/// variant only supplies the exception's attributes.
+pub(crate) fn to_py(py: Python<'_>, e: &Error) -> PyErr {
     let message = e.to_string();
-    if let Some(errno) = e.errno() {
+    let kind = e.kind();
+    match kind {
         // OSError(errno, strerror) picks the subclass (PermissionError for EACCES, ...).
-        return PyOSError::new_err((errno.0, message));
-    }
-    let code = match &e {
-        Error::Malformed(d) => return malformed(py, d, None, message),
-        Error::MalformedReply { ioctl, fd, source } => {
-            return malformed(py, source, Some((ioctl, *fd)), message)
+        ErrorKind::Os(errno) => PyOSError::new_err((errno.0, message)),
+        ErrorKind::NoDevice => PyOSError::new_err((libc::ENOENT, message)),
+        ErrorKind::BadArgument => PyValueError::new_err(message),
+        ErrorKind::Malformed => {
+            if let Error::MalformedReply { ioctl, fd, source } = e {
+                malformed(py, source, Some((ioctl, *fd)), message)
+            } else if let Error::Malformed(d) = e {
+                malformed(py, d, None, message)
+            } else {
+                MalformedInfoError::new_err(message)
+            }
         }
-        Error::NoSuchDevice { .. } => return PyOSError::new_err((libc::ENOENT, message)),
-        Error::BadTarget { .. } => return PyValueError::new_err(message),
-        Error::GroupNotViable {
-            group,
-            path,
-            blockers,
-        } => {
+        ErrorKind::NotViable => {
+            // iommufd's device node needs the device itself on vfio-pci (NotOnVfio): the
+            // C ABI's VFIO_IOMMU_INFO_E_NOT_VIABLE, without a group to name.
+            let Error::GroupNotViable {
+                group,
+                path,
+                blockers,
+            } = e
+            else {
+                return vfio_error(py, VfioError::new_err(message), kind.code());
+            };
             let err = GroupNotViableError::new_err(message);
             let value = err.value(py);
             let pairs: Vec<(&str, &str)> = blockers
@@ -128,20 +153,19 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
             let _ = value.setattr("group", *group);
             let _ = value.setattr("path", path.to_string_lossy());
             let _ = value.setattr("blockers", pairs);
-            return vfio_error(py, err, "not_viable");
+            vfio_error(py, err, kind.code())
         }
-        // iommufd's device node needs the device itself on vfio-pci: the C ABI's
-        // VFIO_IOMMU_INFO_E_NOT_VIABLE, without a group to name.
-        Error::NotOnVfio { .. } => "not_viable",
-        Error::NoDeviceCdev { .. } => "no_device_cdev",
-        Error::NoType1 { .. } | Error::NoIommuModel { .. } => "no_type1",
-        Error::TopPageMapping { .. } => "top_page",
-        Error::NotType1Reply { .. } => "not_container",
-        Error::SizeUnstable { .. } | Error::SizeTooLarge { .. } => "size",
-        Error::NoIommuGroup { .. } => "no_iommu_group",
-        Error::ApiVersion { .. } => "api_version",
-        Error::SysfsFormat { .. } => "sysfs_format",
-        _ => "internal",
-    };
-    vfio_error(py, VfioError::new_err(message), code)
+        ErrorKind::NoDeviceCdev
+        | ErrorKind::NoType1
+        | ErrorKind::NotContainer
+        | ErrorKind::Size
+        | ErrorKind::NoIommuGroup
+        | ErrorKind::ApiVersion
+        | ErrorKind::SysfsFormat
+        | ErrorKind::TopPage => vfio_error(py, VfioError::new_err(message), kind.code()),
+        // The allocator's classes (no `Error` has them today): its exception, its code.
+        ErrorKind::NoRoom | ErrorKind::NotAllocated | ErrorKind::Overlap | ErrorKind::Unusable => {
+            allocation_error(py, message, kind.code(), None, None)
+        }
+    }
 }

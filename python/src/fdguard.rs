@@ -1,3 +1,6 @@
+//! The caller's fds and the library's. A fd the caller passes (`query(fd)`,
+//! `ioas_ranges(fd, ...)`) stays the caller's: [`on_callers_fd`] borrows it for one call.
+//!
 //! Who owns the number `fileno()` hands out. An object that owns a kernel file (a
 //! `Container`, an `IommufdDevice`) does all its own work through a private descriptor
 //! that Python never sees, and `fileno()` returns a duplicate of it (an [`ExposedFd`]) that
@@ -13,10 +16,50 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 
-use pyo3::exceptions::PyRuntimeWarning;
+use pyo3::exceptions::{PyRuntimeWarning, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use vfio_iommu_info::ioctl::same_open_file;
-use vfio_iommu_info::Errno;
+use pyo3::types::PyInt;
+use vfio_iommu_info::sys::ioctl::same_open_file;
+use vfio_iommu_info::{Errno, Error};
+
+use crate::errors;
+
+/// The fd of an `int` or of an object with `fileno()`.
+pub(crate) fn fd_of(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    let fd: RawFd = if obj.is_instance_of::<PyInt>() {
+        obj.extract()?
+    } else if obj.hasattr("fileno")? {
+        obj.call_method0("fileno")?.extract()?
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "expected a file descriptor (int) or an object with fileno(), got {}",
+            obj.get_type().name()?
+        )));
+    };
+    if fd < 0 {
+        return Err(PyValueError::new_err(format!(
+            "file descriptor cannot be a negative integer ({fd})"
+        )));
+    }
+    Ok(fd)
+}
+
+/// Runs `query` on the caller's fd `fd`, detached; the fd stays the caller's.
+pub(crate) fn on_callers_fd<T: Send>(
+    py: Python<'_>,
+    fd: &Bound<'_, PyAny>,
+    query: impl FnOnce(BorrowedFd<'_>) -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    let fd = fd_of(fd)?;
+    py.detach(|| {
+        // SAFETY: `fd` is non-negative, which is all `borrow_raw` requires of the value.
+        // The fd is the caller's and stays open for the call by its contract; should it be
+        // closed concurrently, the ioctls fail with EBADF (or reach whatever file took the
+        // number, which the core's check of the fd's kind refuses before any ioctl).
+        query(unsafe { BorrowedFd::borrow_raw(fd) })
+    })
+    .map_err(|e| errors::to_py(py, &e))
+}
 
 /// The duplicate `fileno()` handed out, if it did: owned by the object, closed with it
 /// (when it still names the object's open file).

@@ -1,84 +1,16 @@
-//! `IommuInfo` and the small value types it hands out, as immutable Python objects.
+//! `IommuInfo` (a decoded `VFIO_IOMMU_GET_INFO`) and the small types only it hands out
+//! (`Migration`, `Absence`), as immutable Python objects; `decode`.
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView};
-use serde_json::Value;
-use vfio_iommu_info::iova::check_span;
-use vfio_iommu_info::type1::{Reported, Type1Cap};
-use vfio_iommu_info::{ByteOrder, Conflict, IommuInfo, PageSizes, SpanProblem};
+use pyo3::types::{PyDict, PyList};
+use vfio_iommu_info::json::{info_shape, info_to_json};
+use vfio_iommu_info::{check_span, IommuInfo, IovaSpace, PageSizes, Reported, Type1Cap};
 
 use crate::errors;
-use crate::space::PyIovaSpace;
-
-/// An inclusive IOVA range `[start, end]`, as the kernel reports them.
-#[pyclass(frozen, eq, hash, module = "vfio_iommu_info", name = "IovaRange")]
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PyIovaRange {
-    /// The first address.
-    #[pyo3(get)]
-    pub(crate) start: u64,
-    /// The last address (inclusive).
-    #[pyo3(get)]
-    pub(crate) end: u64,
-}
-
-impl From<PyIovaRange> for vfio_iommu_info::IovaRange {
-    fn from(r: PyIovaRange) -> Self {
-        vfio_iommu_info::IovaRange {
-            start: r.start,
-            end: r.end,
-        }
-    }
-}
-
-impl From<vfio_iommu_info::IovaRange> for PyIovaRange {
-    fn from(r: vfio_iommu_info::IovaRange) -> Self {
-        PyIovaRange {
-            start: r.start,
-            end: r.end,
-        }
-    }
-}
-
-#[pymethods]
-impl PyIovaRange {
-    #[new]
-    fn new(start: u64, end: u64) -> PyResult<Self> {
-        if start > end {
-            return Err(PyValueError::new_err(format!(
-                "IovaRange start {start:#x} is above its inclusive end {end:#x}"
-            )));
-        }
-        Ok(PyIovaRange { start, end })
-    }
-
-    /// Bytes in the range: `end - start + 1` (up to 2^64, hence a Python int).
-    #[getter]
-    fn size(&self) -> u128 {
-        u128::from(self.end - self.start) + 1
-    }
-
-    fn __contains__(&self, iova: &Bound<'_, PyAny>) -> bool {
-        iova.extract::<u64>()
-            .is_ok_and(|a| self.start <= a && a <= self.end)
-    }
-
-    fn __repr__(&self) -> String {
-        format!("IovaRange(start={:#x}, end={:#x})", self.start, self.end)
-    }
-
-    fn __getnewargs__(&self) -> (u64, u64) {
-        (self.start, self.end)
-    }
-}
-
-pub(crate) fn ranges<'py>(
-    py: Python<'py>,
-    rs: impl IntoIterator<Item = vfio_iommu_info::IovaRange>,
-) -> PyResult<Bound<'py, PyList>> {
-    PyList::new(py, rs.into_iter().map(PyIovaRange::from))
-}
+use crate::types::{
+    data_of, parse_byte_order, ranges, to_dict, PyCapability, PyIovaRange, PyIovaSpace,
+    PySpanProblem, PyUnknownCap,
+};
 
 /// The dirty-page tracking capability (MIGRATION).
 #[pyclass(frozen, eq, get_all, module = "vfio_iommu_info", name = "Migration")]
@@ -106,89 +38,6 @@ impl PyMigration {
     }
 }
 
-/// A capability whose id this library does not know, kept raw.
-#[pyclass(frozen, eq, get_all, module = "vfio_iommu_info", name = "UnknownCap")]
-#[derive(Clone, PartialEq, Eq)]
-pub struct PyUnknownCap {
-    id: u16,
-    version: u16,
-    offset: usize,
-    /// The bytes from its header to the next capability or the end of the buffer.
-    data: Vec<u8>,
-}
-
-impl From<&vfio_iommu_info::type1::UnknownCap> for PyUnknownCap {
-    fn from(u: &vfio_iommu_info::type1::UnknownCap) -> Self {
-        PyUnknownCap {
-            id: u.id,
-            version: u.version,
-            offset: u.offset,
-            data: u.bytes.clone(),
-        }
-    }
-}
-
-#[pymethods]
-impl PyUnknownCap {
-    fn __repr__(&self) -> String {
-        format!(
-            "UnknownCap(id={}, version={}, offset={}, len(data)={})",
-            self.id,
-            self.version,
-            self.offset,
-            self.data.len()
-        )
-    }
-}
-
-/// Where a capability sits in the chain.
-#[pyclass(
-    frozen,
-    eq,
-    hash,
-    get_all,
-    module = "vfio_iommu_info",
-    name = "Capability"
-)]
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PyCapability {
-    id: u16,
-    version: u16,
-    offset: usize,
-    /// `IOVA_RANGE`, `MIGRATION`, `DMA_AVAIL` (IOMMU info), `ZPCI_BASE`... (device info),
-    /// `SPARSE_MMAP`... (region info), or None for an id this library does not know.
-    name: Option<&'static str>,
-}
-
-impl PyCapability {
-    /// Where a capability sits, with its name (`None` for an id this library does not
-    /// know).
-    pub(crate) fn new(
-        at: &vfio_iommu_info::type1::CapLocation,
-        name: Option<&'static str>,
-    ) -> Self {
-        PyCapability {
-            id: at.id,
-            version: at.version,
-            offset: at.offset,
-            name,
-        }
-    }
-}
-
-#[pymethods]
-impl PyCapability {
-    fn __repr__(&self) -> String {
-        format!(
-            "Capability(id={}, version={}, offset={}, name={})",
-            self.id,
-            self.version,
-            self.offset,
-            self.name.map_or("None".to_owned(), |n| format!("{n:?}"))
-        )
-    }
-}
-
 /// Why an item of the info is absent: a stable `code` and the `reason` in words.
 #[pyclass(
     frozen,
@@ -212,76 +61,6 @@ impl PyAbsence {
 
     fn __str__(&self) -> String {
         self.reason.clone()
-    }
-}
-
-/// Why a span cannot be mapped: `code` (as the C ABI's `vfio_iommu_info_span_problem_str`
-/// names them), the `message`, the `range` it hit (the aperture or the hole) and the
-/// `page_size` it is not aligned to.
-#[pyclass(frozen, eq, get_all, module = "vfio_iommu_info", name = "SpanProblem")]
-#[derive(Clone, PartialEq, Eq)]
-pub struct PySpanProblem {
-    code: &'static str,
-    message: String,
-    range: Option<PyIovaRange>,
-    page_size: Option<u64>,
-}
-
-impl From<SpanProblem> for PySpanProblem {
-    fn from(p: SpanProblem) -> Self {
-        // The code is the core's `SpanProblem::code()`, as `plan --json` prints it.
-        let (range, page_size) = match p {
-            SpanProblem::BeyondAperture { aperture } => (Some(aperture.into()), None),
-            SpanProblem::InHole { hole } => (Some(hole.into()), None),
-            SpanProblem::Misaligned { page } => (None, Some(page)),
-            _ => (None, None),
-        };
-        PySpanProblem {
-            code: p.code(),
-            message: p.to_string(),
-            range,
-            page_size,
-        }
-    }
-}
-
-impl From<&Conflict> for PySpanProblem {
-    fn from(c: &Conflict) -> Self {
-        // As `plan --json` prints a layout's conflict: the other region's range for
-        // `overlaps_region`.
-        match c {
-            Conflict::Unusable(p) => (*p).into(),
-            _ => PySpanProblem {
-                code: c.code(),
-                message: c.to_string(),
-                range: match c {
-                    Conflict::OverlapsRegion { range, .. } => Some((*range).into()),
-                    _ => None,
-                },
-                page_size: None,
-            },
-        }
-    }
-}
-
-impl PySpanProblem {
-    /// The stable code.
-    pub(crate) fn code(&self) -> &'static str {
-        self.code
-    }
-}
-
-#[pymethods]
-impl PySpanProblem {
-    fn __repr__(&self) -> String {
-        format!(
-            "SpanProblem(code={:?}, message={:?})",
-            self.code, self.message
-        )
-    }
-
-    fn __str__(&self) -> String {
-        self.message.clone()
     }
 }
 
@@ -376,12 +155,7 @@ impl PyIommuInfo {
         self.info
             .chain
             .iter()
-            .map(|c| PyCapability {
-                id: c.id,
-                version: c.version,
-                offset: c.offset,
-                name: Type1Cap::from_id(c.id).map(Type1Cap::name),
-            })
+            .map(|c| PyCapability::new(c, Type1Cap::from_id(c.id).map(Type1Cap::name)))
             .collect()
     }
 
@@ -433,12 +207,18 @@ impl PyIommuInfo {
     /// info does not say which reserved regions made them; `Container.space()` does), or
     /// None when the info has no IOVA ranges (see `absent`).
     fn space(&self) -> Option<PyIovaSpace> {
-        vfio_iommu_info::IovaSpace::from_info(&self.info).map(|space| PyIovaSpace { space })
+        IovaSpace::from_info(&self.info).map(|space| PyIovaSpace { space })
     }
 
     /// The object `vfio-iommu-info decode --json` prints (None for null).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &vfio_iommu_info::json::info_to_json(&self.info))
+        to_dict(py, &info_shape(&self.info))
+    }
+
+    /// The core's JSON text of the same shape, for the tests that keep `to_dict()` and the
+    /// JSON from drifting apart (private).
+    fn _json(&self) -> String {
+        info_to_json(&self.info).to_string()
     }
 
     fn __repr__(&self) -> String {
@@ -475,74 +255,6 @@ impl PyIommuInfo {
         }
         format!("IommuInfo({})", parts.join(", "))
     }
-}
-
-/// A `serde_json::Value` as the Python object `json.loads` would give.
-pub(crate) fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match v {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => u.into_pyobject(py)?.into_any(),
-            (None, Some(i)) => i.into_pyobject(py)?.into_any(),
-            (None, None) => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
-        },
-        Value::String(s) => s.into_pyobject(py)?.into_any(),
-        Value::Array(a) => PyList::new(
-            py,
-            a.iter()
-                .map(|x| json_to_py(py, x))
-                .collect::<PyResult<Vec<_>>>()?,
-        )?
-        .into_any(),
-        Value::Object(o) => {
-            let d = PyDict::new(py);
-            for (k, x) in o {
-                d.set_item(k, json_to_py(py, x)?)?;
-            }
-            d.into_any()
-        }
-    })
-}
-
-/// The bytes of a `bytes`, `bytearray` or `memoryview`, borrowed when they can be.
-pub(crate) enum Data<'a> {
-    Borrowed(&'a [u8]),
-    Owned(Vec<u8>),
-}
-
-impl Data<'_> {
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        match self {
-            Data::Borrowed(b) => b,
-            Data::Owned(v) => v,
-        }
-    }
-}
-
-pub(crate) fn data_of<'a>(data: &'a Bound<'_, PyAny>) -> PyResult<Data<'a>> {
-    if let Ok(b) = data.cast::<PyBytes>() {
-        return Ok(Data::Borrowed(b.as_bytes()));
-    }
-    if let Ok(b) = data.cast::<PyByteArray>() {
-        return Ok(Data::Owned(b.to_vec()));
-    }
-    if data.cast::<PyMemoryView>().is_ok() {
-        let b = data.call_method0("tobytes")?;
-        return Ok(Data::Owned(b.cast::<PyBytes>()?.as_bytes().to_vec()));
-    }
-    Err(PyTypeError::new_err(format!(
-        "expected bytes, bytearray or memoryview, got {}",
-        data.get_type().name()?
-    )))
-}
-
-pub(crate) fn parse_byte_order(s: &str) -> PyResult<ByteOrder> {
-    s.parse().map_err(|_| {
-        PyValueError::new_err(format!(
-            "byte_order must be \"native\", \"little\" or \"big\", not {s:?}"
-        ))
-    })
 }
 
 /// Decodes a `VFIO_IOMMU_GET_INFO` buffer as a kernel filled it (a capture).

@@ -2,11 +2,19 @@
 //! package `vfio_iommu_info` (python/vfio_iommu_info/) re-exports it; its typed surface
 //! is `_native.pyi`, checked against this module by `mypy.stubtest`.
 
+// Imports point down this list: `pyser` and `types` are the leaves every module may use;
+// `errors` and `fdguard` sit on them; the classes above; `space` makes allocators and
+// layouts.
+mod pyser;
+mod types;
+
+mod errors;
+mod fdguard;
+
 mod alloc;
 mod container;
 mod device;
-mod errors;
-mod fdguard;
+mod facts;
 mod info;
 mod iommufd;
 mod layout;
@@ -27,16 +35,16 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(container::open_container, m)?)?;
     m.add_function(wrap_pyfunction!(container::check_group, m)?)?;
     m.add_class::<info::PyIommuInfo>()?;
-    m.add_class::<info::PyIovaRange>()?;
+    m.add_class::<types::PyIovaRange>()?;
     m.add_class::<info::PyMigration>()?;
-    m.add_class::<info::PyUnknownCap>()?;
-    m.add_class::<info::PyCapability>()?;
+    m.add_class::<types::PyUnknownCap>()?;
+    m.add_class::<types::PyCapability>()?;
     m.add_class::<info::PyAbsence>()?;
-    m.add_class::<info::PySpanProblem>()?;
+    m.add_class::<types::PySpanProblem>()?;
     m.add_function(wrap_pyfunction!(space::parse_reserved_regions, m)?)?;
-    m.add_class::<space::PyIovaSpace>()?;
-    m.add_class::<space::PyHole>()?;
-    m.add_class::<space::PyReservedRegion>()?;
+    m.add_class::<types::PyIovaSpace>()?;
+    m.add_class::<types::PyHole>()?;
+    m.add_class::<types::PyReservedRegion>()?;
     m.add_class::<alloc::PyIovaAllocator>()?;
     m.add_class::<layout::PyLayout>()?;
     m.add_class::<layout::PyPlacement>()?;
@@ -44,6 +52,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<container::PyDmaBuffer>()?;
     m.add_function(wrap_pyfunction!(device::decode_device_info, m)?)?;
     m.add_function(wrap_pyfunction!(device::decode_region_info, m)?)?;
+    m.add_function(wrap_pyfunction!(device::device_info_of_fd, m)?)?;
+    m.add_function(wrap_pyfunction!(device::region_info_of_fd, m)?)?;
     m.add_class::<device::PyDeviceInfo>()?;
     m.add_class::<device::PyZpciBase>()?;
     m.add_class::<device::PyZpciGroup>()?;
@@ -51,14 +61,17 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<device::PyRegionType>()?;
     m.add_class::<device::PyMmapArea>()?;
     m.add_function(wrap_pyfunction!(iommufd::open_iommufd, m)?)?;
-    m.add_function(wrap_pyfunction!(iommufd::type1_facts, m)?)?;
-    m.add_function(wrap_pyfunction!(iommufd::container_backend, m)?)?;
+    m.add_function(wrap_pyfunction!(iommufd::ioas_ranges, m)?)?;
+    m.add_function(wrap_pyfunction!(iommufd::hw_info, m)?)?;
+    m.add_function(wrap_pyfunction!(facts::type1_facts, m)?)?;
+    m.add_function(wrap_pyfunction!(container::container_backend, m)?)?;
     m.add_class::<iommufd::PyIommufdDevice>()?;
+    m.add_class::<iommufd::PyIoasRanges>()?;
     m.add_class::<iommufd::PyHwInfo>()?;
-    m.add_class::<iommufd::PyFacts>()?;
-    m.add_class::<iommufd::PyFact>()?;
-    m.add_class::<iommufd::PyMappingLimit>()?;
-    m.add_class::<iommufd::PyDirtyTracking>()?;
+    m.add_class::<facts::PyFacts>()?;
+    m.add_class::<facts::PyFact>()?;
+    m.add_class::<facts::PyMappingLimit>()?;
+    m.add_class::<facts::PyDirtyTracking>()?;
     // Private, for the tests (not in `__all__`, so not in the stub either).
     m.setattr(
         "_FdOwnerForTests",

@@ -1,169 +1,22 @@
-//! IOVA planning from Python: `IovaSpace` (the usable space of a container, its holes
-//! and the reserved regions that cause them, the check of a span), `Hole` and
-//! `ReservedRegion`, all immutable. The allocator and the guest layout built on a space
-//! are in `alloc.rs` and `layout.rs`.
+//! IOVA planning from Python: the methods of `IovaSpace` (the usable space of a
+//! container, its holes and the reserved regions that cause them, the check of a span,
+//! and the `IovaAllocator` and guest `Layout` made on it), and `parse_reserved_regions`.
+//! `IovaSpace` itself, `Hole` and `ReservedRegion` are declared in `types.rs`, so that
+//! the allocator and the layout below this module can hold them.
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyList, PyString, PyTuple};
-use vfio_iommu_info::sysfs::parse_reserved_regions as parse_regions;
-use vfio_iommu_info::{
-    guest_layout, Hole, IovaRange, IovaSpace, PageSizes, RamRegion, RegionKind, ReservedRegion,
-};
+use vfio_iommu_info::json::{space_shape, space_to_json};
+use vfio_iommu_info::sys::sysfs::parse_reserved_regions as parse_regions;
+use vfio_iommu_info::{guest_layout, IovaRange, IovaSpace, PageSizes, RamRegion, ReservedRegion};
 
 use crate::alloc::PyIovaAllocator;
-use crate::info::{json_to_py, ranges, PyIommuInfo, PyIovaRange, PySpanProblem};
+use crate::info::PyIommuInfo;
 use crate::layout::PyLayout;
-
-/// A line of an IOMMU group's sysfs `reserved_regions`: the inclusive addresses and the
-/// `type` (`msi`, `reserved`, `direct`, `direct-relaxable`, or one this library does not
-/// know).
-#[pyclass(frozen, eq, hash, module = "vfio_iommu_info", name = "ReservedRegion")]
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PyReservedRegion {
-    pub(crate) region: ReservedRegion,
-}
-
-fn region_kind(name: &str) -> RegionKind {
-    match name {
-        "direct" => RegionKind::Direct,
-        "direct-relaxable" => RegionKind::DirectRelaxable,
-        "reserved" => RegionKind::Reserved,
-        "msi" => RegionKind::Msi,
-        other => RegionKind::Other(other.to_owned()),
-    }
-}
-
-fn inverted(what: &str, start: u64, end: u64) -> PyErr {
-    PyValueError::new_err(format!(
-        "{what} start {start:#x} is above its inclusive end {end:#x}"
-    ))
-}
-
-#[pymethods]
-impl PyReservedRegion {
-    #[new]
-    fn new(start: u64, end: u64, r#type: &str) -> PyResult<Self> {
-        let range =
-            IovaRange::new(start, end).ok_or_else(|| inverted("ReservedRegion", start, end))?;
-        if r#type.is_empty() || r#type.contains(char::is_whitespace) {
-            return Err(PyValueError::new_err(format!(
-                "a reserved region's type is one word (msi, reserved, direct, direct-relaxable), not {:?}",
-                r#type
-            )));
-        }
-        Ok(PyReservedRegion {
-            region: ReservedRegion {
-                range,
-                kind: region_kind(r#type),
-            },
-        })
-    }
-
-    /// The first address.
-    #[getter]
-    fn start(&self) -> u64 {
-        self.region.range.start
-    }
-
-    /// The last address (inclusive).
-    #[getter]
-    fn end(&self) -> u64 {
-        self.region.range.end
-    }
-
-    /// The type, as sysfs names it.
-    #[getter]
-    fn r#type(&self) -> &str {
-        self.region.kind.name()
-    }
-
-    /// The addresses as an `IovaRange`.
-    #[getter]
-    fn range(&self) -> PyIovaRange {
-        self.region.range.into()
-    }
-
-    /// Whether the kernel removes such a region from a container's IOVA list (every type
-    /// but `direct-relaxable`): only those make holes.
-    #[getter]
-    fn makes_hole(&self) -> bool {
-        self.region.kind.excluded_from_iova_list()
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "ReservedRegion(start={:#x}, end={:#x}, type={:?})",
-            self.region.range.start,
-            self.region.range.end,
-            self.region.kind.name()
-        )
-    }
-
-    fn __getnewargs__(&self) -> (u64, u64, &str) {
-        (
-            self.region.range.start,
-            self.region.range.end,
-            self.region.kind.name(),
-        )
-    }
-}
-
-/// A hole inside the aperture: its `range`, and the reserved regions (`causes`) of the
-/// container's groups that account for it (empty when none is known).
-#[pyclass(frozen, eq, hash, module = "vfio_iommu_info", name = "Hole")]
-#[derive(Clone, PartialEq, Eq)]
-pub struct PyHole {
-    hole: Hole,
-}
-
-impl std::hash::Hash for PyHole {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.hole.range.hash(state);
-        self.hole.causes.hash(state);
-    }
-}
-
-impl From<&Hole> for PyHole {
-    fn from(h: &Hole) -> Self {
-        PyHole { hole: h.clone() }
-    }
-}
-
-#[pymethods]
-impl PyHole {
-    /// The addresses no usable range covers.
-    #[getter]
-    fn range(&self) -> PyIovaRange {
-        self.hole.range.into()
-    }
-
-    /// The reserved regions that overlap the hole and make holes (`msi`, `reserved`,
-    /// `direct`), ascending; empty when not known.
-    #[getter]
-    fn causes(&self) -> Vec<PyReservedRegion> {
-        self.hole
-            .causes
-            .iter()
-            .map(|r| PyReservedRegion { region: r.clone() })
-            .collect()
-    }
-
-    fn __repr__(&self) -> String {
-        let causes: Vec<String> = self
-            .hole
-            .causes
-            .iter()
-            .map(|r| PyReservedRegion { region: r.clone() }.__repr__())
-            .collect();
-        format!(
-            "Hole(range=IovaRange(start={:#x}, end={:#x}), causes=[{}])",
-            self.hole.range.start,
-            self.hole.range.end,
-            causes.join(", ")
-        )
-    }
-}
+use crate::types::{
+    inverted, ranges, to_dict, PyHole, PyIovaRange, PyIovaSpace, PyReservedRegion, PySpanProblem,
+};
 
 /// Parses the text of an IOMMU group's sysfs `reserved_regions`
 /// (`/sys/kernel/iommu_groups/N/reserved_regions`).
@@ -273,19 +126,6 @@ fn ram_region_of(obj: &Bound<'_, PyAny>) -> PyResult<RamRegion> {
         size: t.get_item(0)?.extract()?,
         at: t.get_item(1)?.extract()?,
     })
-}
-
-/// The usable IOVA space of a container: the ranges the kernel maps into, the page sizes,
-/// the aperture and the holes inside it (with the reserved regions that cause them), what
-/// a virtual IOMMU must advertise as reserved, and the check of a span.
-///
-/// `IovaSpace(ranges, page_sizes=None)`: `ranges` are `IovaRange`s or `(start, end)`
-/// tuples (inclusive ends, any order); `page_sizes` the bitmap (an int, as
-/// `IommuInfo.iova_pgsizes`) or a list of sizes in bytes (as `IommuInfo.page_sizes`).
-#[pyclass(frozen, eq, module = "vfio_iommu_info", name = "IovaSpace")]
-#[derive(Clone, PartialEq, Eq)]
-pub struct PyIovaSpace {
-    pub(crate) space: IovaSpace,
 }
 
 #[pymethods]
@@ -420,7 +260,13 @@ impl PyIovaSpace {
     /// `ranges`, `iova_pgsizes` (the bitmap), `granule`, `aperture`, `holes` (with
     /// `causes`), `reserved`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &vfio_iommu_info::json::space_to_json(&self.space))
+        to_dict(py, &space_shape(&self.space))
+    }
+
+    /// The core's JSON text of the same shape, for the tests that keep `to_dict()` and the
+    /// JSON from drifting apart (private).
+    fn _json(&self) -> String {
+        space_to_json(&self.space).to_string()
     }
 
     fn __repr__(&self) -> String {

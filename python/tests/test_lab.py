@@ -552,3 +552,135 @@ def test_lab_dma_buffer_reads_and_writes_any_span(lab: Lab) -> None:
             model[page - 3 :] = b"\xff" * 3
             assert buf.read() == bytes(model)
             assert buf.read(page - 5) == bytes(model[page - 5 :])
+
+
+# The VMM's own fds, built the way a VMM does (src/query/cdev.rs, src/query/container.rs),
+# for the queries on a caller's fds.
+VFIO_SET_IOMMU = 0x3B66  # _IO(';', 100 + 2)
+VFIO_GROUP_GET_DEVICE_FD = 0x3B6A  # _IO(';', 100 + 6)
+VFIO_TYPE1v2_IOMMU = 3
+VFIO_DEVICE_BIND_IOMMUFD = 0x3B76  # _IO(';', 100 + 18)
+VFIO_DEVICE_ATTACH_IOMMUFD_PT = 0x3B77  # _IO(';', 100 + 19)
+IOMMU_IOAS_ALLOC = 0x3B81  # _IO(';', 0x81)
+
+
+def _ioctl_out(fd: int, request: int, fmt: str, *fields: int) -> tuple[int, ...]:
+    """Issues `request` with a struct packed from `fields`; returns the struct after."""
+    import fcntl
+    import struct
+
+    buf = bytearray(struct.pack(fmt, *fields))
+    fcntl.ioctl(fd, request, buf, True)
+    return struct.unpack(fmt, buf)
+
+
+def _cdev_of(bdf: str) -> str:
+    (node,) = Path(f"/sys/bus/pci/devices/{bdf}/vfio-dev").iterdir()
+    return f"/dev/vfio/devices/{node.name}"
+
+
+def _every_region(fd: int, count: int) -> list[Any]:
+    """The regions the device has (vfio-pci's VGA region is EINVAL on a device without one)."""
+    regions = []
+    for i in range(count):
+        try:
+            regions.append(vii.region_info(fd, i))
+        except OSError as e:
+            assert e.errno == errno.EINVAL and f"no region {i}" in str(e), e
+    return regions
+
+
+def _regions_agree_with_the_cli(bdf: str, info: Any, regions: list[Any]) -> None:
+    rc, theirs, stderr = cli_json("device", bdf)
+    assert rc == 0 and theirs is not None, stderr
+    assert info.to_dict() == theirs["info"]
+    by_index = {r["index"]: r for r in theirs["regions"] if "error" not in r}
+    assert by_index == {r.index: r.to_dict() for r in regions}
+
+
+def test_lab_queries_on_the_vmms_own_iommufd_and_device_cdev(lab: Lab) -> None:
+    """open /dev/iommu, open the device cdev, bind, IOAS_ALLOC, attach: the fds a VMM has.
+    ioas_ranges, hw_info, device_info and region_info on them agree with open_iommufd and
+    the CLI; an IOAS id that does not exist and a region past the end raise errors naming
+    them; the fds stay the caller's."""
+    if not lab.devices:
+        pytest.skip("no edu device named (LAB_EDU_BDFS)")
+    if os.environ.get("LAB_IOMMUFD") != "1":
+        pytest.skip("the kernel has no iommufd (the type1 test covers device fds)")
+    bdf = lab.devices[0]
+    with vii.open_iommufd(bdf) as d:
+        want_ranges, want_alignment = d.iova_ranges, d.iova_alignment
+        want_hw = d.hw_info.to_dict()
+    iommufd = os.open("/dev/iommu", os.O_RDWR)
+    cdev = os.open(_cdev_of(bdf), os.O_RDWR)
+    try:
+        dev_id = _ioctl_out(cdev, VFIO_DEVICE_BIND_IOMMUFD, "IIiI", 16, 0, iommufd, 0)[3]
+        ioas = _ioctl_out(iommufd, IOMMU_IOAS_ALLOC, "III", 12, 0, 0)[2]
+        _ioctl_out(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, "III", 12, 0, ioas)
+        got = vii.ioas_ranges(iommufd, ioas)
+        assert (got.ranges, got.alignment) == (want_ranges, want_alignment)
+        assert got.aperture == vii.IovaRange(want_ranges[0].start, want_ranges[-1].end)
+        assert vii.hw_info(iommufd, dev_id).to_dict() == want_hw
+        missing = ioas + 1000
+        with pytest.raises(OSError) as e:
+            vii.ioas_ranges(iommufd, missing)
+        assert e.value.errno == errno.ENOENT and f"no IOAS {missing}" in str(e.value), e.value
+        info = vii.device_info(cdev)
+        assert info.num_regions >= 9 and info.flags & 2  # vfio-pci: PCI, BARs, ROM, config...
+        regions = _every_region(cdev, info.num_regions)
+        past = info.num_regions + 3
+        with pytest.raises(OSError) as e:
+            vii.region_info(cdev, past)
+        assert e.value.errno == errno.EINVAL and f"no region {past}" in str(e.value), e.value
+        # Device fds answer no iommufd ioctl, and iommufds no device ioctl: refused up front.
+        with pytest.raises(OSError) as e:
+            vii.ioas_ranges(cdev, ioas)
+        assert e.value.errno == errno.ENOTTY
+        with pytest.raises(OSError) as e:
+            vii.device_info(iommufd)
+        assert e.value.errno == errno.ENOTTY
+        os.fstat(iommufd)
+        os.fstat(cdev)
+    finally:
+        os.close(cdev)
+        os.close(iommufd)
+    _regions_agree_with_the_cli(bdf, info, regions)
+
+
+def test_lab_queries_on_the_vmms_own_type1_container_and_device_fd(lab: Lab) -> None:
+    """A type1 container with the group and a device fd from VFIO_GROUP_GET_DEVICE_FD:
+    query, device_info and region_info on them agree with for_device and the CLI."""
+    if not lab.devices:
+        pytest.skip("no edu device named (LAB_EDU_BDFS)")
+    import fcntl
+    import struct
+
+    bdf = lab.devices[0]
+    with vii.for_device(bdf) as c:
+        want = c.info.to_dict()
+        group = c.groups[0]
+    group_fd = os.open(f"/dev/vfio/{group}", os.O_RDWR)
+    container = os.open("/dev/vfio/vfio", os.O_RDWR)
+    try:
+        fcntl.ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, struct.pack("i", container))
+        fcntl.ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)
+        device = fcntl.ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, bytearray(bdf.encode() + b"\0"), True)
+        try:
+            assert vii.query(container).to_dict() == want
+            info = vii.device_info(device)
+            assert info.num_regions >= 9 and info.flags & 2
+            regions = _every_region(device, info.num_regions)
+            past = info.num_regions + 3
+            with pytest.raises(OSError) as e:
+                vii.region_info(device, past)
+            assert e.value.errno == errno.EINVAL and f"no region {past}" in str(e.value), e.value
+            with pytest.raises(OSError) as e:
+                vii.device_info(group_fd)  # a group fd is no device fd
+            assert e.value.errno == errno.ENOTTY
+            os.fstat(device)
+        finally:
+            os.close(device)
+    finally:
+        os.close(container)
+        os.close(group_fd)
+    _regions_agree_with_the_cli(bdf, info, regions)

@@ -21,6 +21,7 @@ __all__ = [
     "GroupNotViableError",
     "Hole",
     "HwInfo",
+    "IoasRanges",
     "IommuInfo",
     "IommufdDevice",
     "IovaAllocator",
@@ -46,12 +47,16 @@ __all__ = [
     "decode",
     "decode_device_info",
     "decode_region_info",
+    "device_info",
     "for_device",
+    "hw_info",
+    "ioas_ranges",
     "open_container",
     "open_group",
     "open_iommufd",
     "parse_reserved_regions",
     "query",
+    "region_info",
     "type1_facts",
 ]
 
@@ -115,8 +120,8 @@ class VfioError(OSError):
     code: str
     """``not_viable`` (for iommufd: the device is not on vfio-pci), ``no_device_cdev``
     (on vfio-pci without a VFIO device node), ``no_type1``, ``not_container``, ``size``,
-    ``no_iommu_group``, ``api_version``, ``sysfs_format``, ``top_page`` (``map_dma`` of a
-    mapping ending at 2**64) or ``internal``."""
+    ``no_iommu_group``, ``api_version``, ``sysfs_format`` or ``top_page`` (``map_dma`` of
+    a mapping ending at 2**64): the core's ``ErrorKind`` codes."""
 
 class GroupNotViableError(VfioError):
     """An IOMMU group with a device on a driver other than a VFIO driver."""
@@ -561,6 +566,8 @@ class ZpciGroup:
 class DeviceInfo:
     """What ``VFIO_DEVICE_GET_INFO`` said about a device."""
 
+    def to_dict(self) -> dict[str, Any]:
+        """What ``vfio-iommu-info decode --kind device --json`` prints."""
     @property
     def argsz(self) -> int: ...
     @property
@@ -635,6 +642,8 @@ class RegionType:
 class RegionInfo:
     """What ``VFIO_DEVICE_GET_REGION_INFO`` said about one region."""
 
+    def to_dict(self) -> dict[str, Any]:
+        """What ``vfio-iommu-info decode --kind region --json`` prints."""
     @property
     def argsz(self) -> int: ...
     @property
@@ -825,7 +834,11 @@ class IommufdDevice:
         ``fileno()`` hands out a fresh duplicate."""
     def close(self) -> None:
         """Closes the device, the iommufd and the fd ``fileno()`` returned. Idempotent."""
-    def to_dict(self) -> dict[str, Any]: ...
+    def to_dict(self) -> dict[str, Any]:
+        """What ``vfio-iommu-info query --backend iommufd --json`` prints after ``backend``
+        and ``backend_reason``: ``device``, ``group``, ``cdev``, ``dev_id``, ``ioas``,
+        ``hwpt``, ``iova_ranges``, ``iova_alignment``, ``aperture``, ``holes``, ``hw_info``
+        (or ``{"error": ...}``), ``facts``, ``reserved_regions``."""
     def __enter__(self) -> Self: ...
     def __exit__(
         self,
@@ -834,6 +847,36 @@ class IommufdDevice:
 
 def open_iommufd(pci_address: str) -> IommufdDevice:
     """The iommufd dance for one PCI device: /dev/iommu, its VFIO cdev, bind, IOAS, attach."""
+
+@final
+class IoasRanges:
+    """What ``IOMMU_IOAS_IOVA_RANGES`` said about an IOAS."""
+
+    def __eq__(self, other: object, /) -> bool: ...
+    @property
+    def ranges(self) -> list[IovaRange]: ...
+    @property
+    def alignment(self) -> int:
+        """``out_iova_alignment``: every mapping's IOVA and length is a multiple of it."""
+    @property
+    def aperture(self) -> IovaRange | None: ...
+
+def ioas_ranges(iommufd_fd: _Fd, ioas_id: int) -> IoasRanges:
+    """``IOMMU_IOAS_IOVA_RANGES`` of an IOAS on an iommufd the caller owns (the fd stays
+    the caller's). OSError for a fd that is not iommufd's or an id that is no IOAS."""
+
+def hw_info(iommufd_fd: _Fd, dev_id: int) -> HwInfo:
+    """``IOMMU_GET_HW_INFO`` for a device bound to an iommufd the caller owns (``dev_id``
+    from ``VFIO_DEVICE_BIND_IOMMUFD``). OSError for a fd that is not iommufd's."""
+
+def device_info(device_fd: _Fd) -> DeviceInfo:
+    """``VFIO_DEVICE_GET_INFO`` on a VFIO device fd the caller owns (from
+    ``VFIO_GROUP_GET_DEVICE_FD`` or an opened device cdev), decoded. OSError for a fd that
+    is not a VFIO device fd."""
+
+def region_info(device_fd: _Fd, index: int) -> RegionInfo:
+    """``VFIO_DEVICE_GET_REGION_INFO`` of region ``index`` on a VFIO device fd the caller
+    owns, decoded. OSError (EINVAL) naming the index for a region the device lacks."""
 
 def type1_facts(info: IommuInfo, backend: Literal["type1", "iommufd-compat"] = "type1") -> Facts:
     """The facts of a type1 answer as ``backend`` means them."""

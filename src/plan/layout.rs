@@ -90,6 +90,24 @@ impl Conflict {
             _ => None,
         }
     }
+
+    /// The range the region hit: the aperture or hole of an unusable span
+    /// ([`SpanProblem::range`]), or the addresses of the fixed region it overlaps.
+    pub fn range(&self) -> Option<IovaRange> {
+        match self {
+            Conflict::Unusable(problem) => problem.range(),
+            Conflict::OverlapsRegion { range, .. } => Some(*range),
+            _ => None,
+        }
+    }
+
+    /// The index of the fixed region an `overlaps_region` conflict overlaps.
+    pub fn region(&self) -> Option<usize> {
+        match self {
+            Conflict::OverlapsRegion { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Conflict {
