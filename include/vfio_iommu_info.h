@@ -2993,25 +2993,6 @@ int vfio_iommu_info_iommufd_aperture(const struct vfio_iommu_info_iommufd *iommu
                                      struct vfio_iommu_info_range *range);
 
 /**
- * The usable IOVA space of the handle's IOAS (since 0.4): its ranges, holes attributed
- * to the reserved regions of the device's group, the page sizes the hardware info gives,
- * and the facts (alignment, address width, dirty tracking) in
- * `vfio_iommu_info_space_view()`. The same space as every other source's: aperture,
- * holes, checks, reserved list and JSON are the space's.
- *
- * On success, returns 0 and stores a new space in `*out`, freed with
- * `vfio_iommu_info_space_free()` (independent of the handle). On failure, `*out` is
- * untouched and the code is `VFIO_IOMMU_INFO_E_ABSENT` (the IOAS has no usable range)
- * or `VFIO_IOMMU_INFO_E_NULL`.
- *
- * # Safety
- * `iommufd` must be a live handle of this library; `out` must point to writable storage
- * for a pointer.
- */
-int vfio_iommu_info_iommufd_space(const struct vfio_iommu_info_iommufd *iommufd,
-                                  struct vfio_iommu_info_space **out);
-
-/**
  * The IOMMU hardware behind the device (`IOMMU_GET_HW_INFO`, read at open), into
  * `*out`, whose `size` the caller sets to `sizeof(struct vfio_iommu_info_hw_info)`
  * (since 0.3).
@@ -3118,6 +3099,25 @@ int vfio_iommu_info_ioas_space(int iommufd_fd,
 int vfio_iommu_info_hw_info_query(int iommufd_fd,
                                   uint32_t dev_id,
                                   struct vfio_iommu_info_hw_info *out);
+
+/**
+ * The usable IOVA space of the handle's IOAS (since 0.4): its ranges, holes attributed
+ * to the reserved regions of the device's group, the page sizes the hardware info gives,
+ * and the facts (alignment, address width, dirty tracking) in
+ * `vfio_iommu_info_space_view()`. The same space as every other source's: aperture,
+ * holes, checks, reserved list and JSON are the space's.
+ *
+ * On success, returns 0 and stores a new space in `*out`, freed with
+ * `vfio_iommu_info_space_free()` (independent of the handle). On failure, `*out` is
+ * untouched and the code is `VFIO_IOMMU_INFO_E_ABSENT` (the IOAS has no usable range)
+ * or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * # Safety
+ * `iommufd` must be a live handle of this library; `out` must point to writable storage
+ * for a pointer.
+ */
+int vfio_iommu_info_iommufd_space(const struct vfio_iommu_info_iommufd *iommufd,
+                                  struct vfio_iommu_info_space **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -256,6 +256,11 @@ pub struct vfio_iommu_info_iommufd {
 }
 
 impl vfio_iommu_info_iommufd {
+    /// The core's report, made at open.
+    pub(crate) fn report(&self) -> &IommufdReport {
+        &self.report
+    }
+
     fn open(address: PciAddress, paths: &HostPaths) -> Result<Self, Failure> {
         let (device, report) =
             IommufdReport::open(&address, paths).map_err(|e| Failure::from_error(&e))?;
@@ -790,41 +795,6 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_aperture(
     })
 }
 
-/// The usable IOVA space of the handle's IOAS (since 0.4): its ranges, holes attributed
-/// to the reserved regions of the device's group, the page sizes the hardware info gives,
-/// and the facts (alignment, address width, dirty tracking) in
-/// `vfio_iommu_info_space_view()`. The same space as every other source's: aperture,
-/// holes, checks, reserved list and JSON are the space's.
-///
-/// On success, returns 0 and stores a new space in `*out`, freed with
-/// `vfio_iommu_info_space_free()` (independent of the handle). On failure, `*out` is
-/// untouched and the code is `VFIO_IOMMU_INFO_E_ABSENT` (the IOAS has no usable range)
-/// or `VFIO_IOMMU_INFO_E_NULL`.
-///
-/// # Safety
-/// `iommufd` must be a live handle of this library; `out` must point to writable storage
-/// for a pointer.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn vfio_iommu_info_iommufd_space(
-    iommufd: *const vfio_iommu_info_iommufd,
-    out: *mut *mut crate::space::vfio_iommu_info_space,
-) -> c_int {
-    const F: &str = "vfio_iommu_info_iommufd_space";
-    guard(F, || {
-        // SAFETY: per the contract, `iommufd` is NULL or a live handle.
-        let h = unsafe { args::object(iommufd, "iommufd") }?;
-        let out = Out::new(out, "out")?;
-        let r = &h.report;
-        let none = || {
-            Failure::new(
-                VFIO_IOMMU_INFO_E_ABSENT,
-                format!("IOAS {} of {} has no usable IOVA range", r.ioas, r.address),
-            )
-        };
-        crate::space::emit_facts(&r.facts, true, none, out)
-    })
-}
-
 /// The IOMMU hardware behind the device (`IOMMU_GET_HW_INFO`, read at open), into
 /// `*out`, whose `size` the caller sets to `sizeof(struct vfio_iommu_info_hw_info)`
 /// (since 0.3).
@@ -924,8 +894,6 @@ symbol_versions!(
     vfio_iommu_info_iommufd_facts,
     vfio_iommu_info_iommufd_to_json,
 );
-
-symbol_versions!("VFIO_IOMMU_INFO_0.4": vfio_iommu_info_iommufd_space);
 
 /// Unit tests of the conversions to the C structs from facts and hardware info built in
 /// Rust, and of the open's failures on a fake host (its paths are crate-private): none can

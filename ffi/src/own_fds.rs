@@ -1,4 +1,5 @@
-//! Entry points on the caller's own descriptors (since 0.4): a VMM that already holds a
+//! Entry points on the caller's own descriptors (since 0.4), and the space of the iommufd
+//! handle, so that every source gives the same space object. A VMM that already holds a
 //! type1 container, an iommufd with its IOAS, or a device fd asks about them without the
 //! library opening anything. Each descriptor stays the caller's, is checked to be the
 //! kind of node the call needs before any ioctl, and the grow-and-retry of the kernel's
@@ -11,7 +12,7 @@ use ::vfio_iommu_info::query::iommufd::{container_backend, hw_info, ioas_ranges}
 use ::vfio_iommu_info::{query_type1, Type1Cap};
 
 use crate::args::{self, Out};
-use crate::iommufd::{c_hw_info, vfio_iommu_info_hw_info};
+use crate::iommufd::{c_hw_info, vfio_iommu_info_hw_info, vfio_iommu_info_iommufd};
 use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_ABSENT};
 use crate::space::{emit_facts, vfio_iommu_info_space};
 
@@ -135,9 +136,45 @@ pub unsafe extern "C" fn vfio_iommu_info_hw_info_query(
     })
 }
 
+/// The usable IOVA space of the handle's IOAS (since 0.4): its ranges, holes attributed
+/// to the reserved regions of the device's group, the page sizes the hardware info gives,
+/// and the facts (alignment, address width, dirty tracking) in
+/// `vfio_iommu_info_space_view()`. The same space as every other source's: aperture,
+/// holes, checks, reserved list and JSON are the space's.
+///
+/// On success, returns 0 and stores a new space in `*out`, freed with
+/// `vfio_iommu_info_space_free()` (independent of the handle). On failure, `*out` is
+/// untouched and the code is `VFIO_IOMMU_INFO_E_ABSENT` (the IOAS has no usable range)
+/// or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// # Safety
+/// `iommufd` must be a live handle of this library; `out` must point to writable storage
+/// for a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_iommufd_space(
+    iommufd: *const vfio_iommu_info_iommufd,
+    out: *mut *mut vfio_iommu_info_space,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_iommufd_space";
+    guard(F, || {
+        // SAFETY: per the contract, `iommufd` is NULL or a live handle.
+        let h = unsafe { args::object(iommufd, "iommufd") }?;
+        let out = Out::new(out, "out")?;
+        let r = h.report();
+        let none = || {
+            Failure::new(
+                VFIO_IOMMU_INFO_E_ABSENT,
+                format!("IOAS {} of {} has no usable IOVA range", r.ioas, r.address),
+            )
+        };
+        emit_facts(&r.facts, true, none, out)
+    })
+}
+
 symbol_versions!(
     "VFIO_IOMMU_INFO_0.4":
     vfio_iommu_info_container_space,
     vfio_iommu_info_ioas_space,
     vfio_iommu_info_hw_info_query,
+    vfio_iommu_info_iommufd_space,
 );
