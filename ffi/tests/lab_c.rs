@@ -40,6 +40,7 @@ const C_TESTS: &[&str] = &[
     "threads",
     "bad-input-test",
     "hardening-test",
+    "own-fds-test",
 ];
 
 /// Where `make c-build` put a C program (`query`, `asan-threads`...).
@@ -638,4 +639,23 @@ fn lab_c_a_vmm_asks_on_its_own_iommufd_and_ioas() {
         [hex(report.ranges.alignment)]
     );
     assert_eq!(lines(&text, "section"), ["0x100000+0x1000: map"], "{text}");
+}
+
+/// The 0.4 calls on fds made the VMM's way (ffi/tests/c/own-fds-test.c), plain and under
+/// ASan: they agree with the library's own answers, and closed fds, fds of the wrong
+/// kind, an IOAS id that does not exist, a device id not bound and a region index past
+/// the end each get a specific code and a message naming them, never a crash.
+#[test]
+fn lab_c_the_04_calls_on_a_vmms_own_fds() {
+    let Some(groups) = lab() else { return };
+    let bdf = words("LAB_EDU_BDFS").remove(0);
+    let mut args = vec![groups[0].as_str(), bdf.as_str()];
+    if env("LAB_IOMMUFD").as_deref() == Some("1") {
+        args.push("iommufd");
+    }
+    for program in ["own-fds-test", "asan-own-fds-test"] {
+        let text = stdout_ok(&c(program, &args), program);
+        assert!(text.contains(", 0 failed"), "{program}: {text}");
+        assert!(!text.contains("FAIL"), "{program}: {text}");
+    }
 }
