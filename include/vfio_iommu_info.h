@@ -56,6 +56,15 @@
  *   alone. On success the library sets `size` to the bytes it filled. In an array of
  *   such structs passed in (struct vfio_iommu_info_ram_region), every element's `size` is
  *   the same and is the array's stride; the library reads them and never writes.
+ * - Lists in one call (since 0.4). A list call (vfio_iommu_info_chain(),
+ *   vfio_iommu_info_container_groups(), vfio_iommu_info_layout_placements()...) stores in
+ *   *items a pointer to the first element of an array the object owns, and in *count its
+ *   length; an empty list is NULL with count 0. The array is read-only and lives until
+ *   the object's _free (copy what must outlive it). A list call's element type is fixed
+ *   at the release that added it: a struct that grows later gets a new list call, so
+ *   items[i] with this header's struct is always right. Elements that are sized structs
+ *   carry `size` = sizeof the struct of that release, set by the library. List calls
+ *   supersede the count and index getters of earlier releases, which stay.
  * - Integers that name a choice (byte orders, capability ids, flags) are plain integers;
  *   an unknown value is VFIO_IOMMU_INFO_E_INVALID. Answers that are not failures (a span
  *   that cannot be mapped, a region that cannot be placed) are returned with 0, in the
@@ -70,7 +79,8 @@
  *   each under the ELF symbol version node of the release that added it:
  *   VFIO_IOMMU_INFO_0 for 0.1, VFIO_IOMMU_INFO_0.2 for 0.2 (IOVA planning: spaces,
  *   allocators, guest layouts; marked "since 0.2"), VFIO_IOMMU_INFO_0.3 for 0.3 (device
- *   info and region info, iommufd and the facts with their sources; marked "since 0.3").
+ *   info and region info, iommufd and the facts with their sources; marked "since 0.3"),
+ *   VFIO_IOMMU_INFO_0.4 for 0.4 (lists in one call; marked "since 0.4").
  *   A program that uses a 0.2 function needs a library of at least 0.2, and the dynamic
  *   loader says so by name.
  *
@@ -90,6 +100,14 @@
  *               printf("%#" PRIx64 "-%#" PRIx64 "\n", r.start, r.end);
  *       }
  *   vfio_iommu_info_free(info);
+ *
+ * A LIST IN ONE CALL (since 0.4)
+ *
+ *   const struct vfio_iommu_info_cap *caps;
+ *   size_t n;
+ *   if (vfio_iommu_info_chain(info, &caps, &n) == 0)
+ *       for (size_t i = 0; i < n; i++)
+ *           printf("cap %u at %#" PRIx64 "\n", caps[i].id, caps[i].offset);
  *
  * PLANNING IOVA SPACE (since 0.2)
  *
@@ -159,7 +177,7 @@
 /**
  * The minor version: exports are added, never removed or changed, within a major.
  */
-#define VFIO_IOMMU_INFO_VERSION_MINOR 3
+#define VFIO_IOMMU_INFO_VERSION_MINOR 4
 
 /**
  * The patch version.
@@ -612,6 +630,28 @@ struct vfio_iommu_info_region_info;
  * may be read from several threads at once.
  */
 struct vfio_iommu_info_space;
+
+/**
+ * A group attached to a container, as `vfio_iommu_info_container_groups()` lends it
+ * (since 0.4).
+ */
+struct vfio_iommu_info_group {
+    /**
+     * `sizeof(struct vfio_iommu_info_group)` of 0.4, set by the library: the stride of
+     * the array it lends.
+     */
+    uint32_t size;
+    /**
+     * The group's fd (`/dev/vfio/N`, for `VFIO_GROUP_GET_DEVICE_FD`). The container
+     * handle owns it: do not close it; it is valid until
+     * `vfio_iommu_info_container_free()`, which closes it.
+     */
+    int fd;
+    /**
+     * The group's number; -1 when its node's name is not a number.
+     */
+    int64_t number;
+};
 
 /**
  * The fixed part of `struct vfio_iommu_type1_info`, as found in the buffer.
@@ -1456,7 +1496,7 @@ uint32_t vfio_iommu_info_version(void);
 
 /**
  * The version of the library loaded at run time as a static NUL-terminated string
- * (`"0.3.0"`); never NULL, not to be freed.
+ * (`"0.4.0"`); never NULL, not to be freed.
  */
 const char *vfio_iommu_info_version_string(void);
 
@@ -1535,6 +1575,9 @@ int vfio_iommu_info_container_fd(const struct vfio_iommu_info_container *contain
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_container_groups()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `container` must be a live handle of this library; `count` must be writable.
  */
@@ -1550,6 +1593,9 @@ int vfio_iommu_info_container_group_count(const struct vfio_iommu_info_container
  * Returns 0 and writes `*fd` and `*number`, `VFIO_IOMMU_INFO_E_RANGE`, or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_container_groups()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `container` must be a live handle of this library; `fd` and `number` must be writable.
  */
@@ -1557,6 +1603,26 @@ int vfio_iommu_info_container_group(const struct vfio_iommu_info_container *cont
                                     size_t index,
                                     int *fd,
                                     int64_t *number);
+
+/**
+ * The groups attached to the container, in one call: `*items` receives an array of
+ * `*count` structs that the handle lends, read-only and valid until
+ * `vfio_iommu_info_container_free()` (NULL and 0 when there is none), each with its fd,
+ * its number and `size` set to `sizeof(struct vfio_iommu_info_group)` of 0.4, the
+ * array's stride. The handle owns the fds: the caller must not close them.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`container`, `items` or `count`); nothing is
+ * written on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `container` must be a live handle of this library; `items` and `count` must be
+ * writable.
+ */
+int vfio_iommu_info_container_groups(const struct vfio_iommu_info_container *container,
+                                     const struct vfio_iommu_info_group **items,
+                                     size_t *count);
 
 /**
  * Closes the container's and its groups' fds and frees the handle. NULL is accepted
@@ -1773,6 +1839,9 @@ int vfio_iommu_info_absence(const struct vfio_iommu_info *info,
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_unknown_caps()` (0.4), which lends the whole list in one
+ * call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
  */
@@ -1786,6 +1855,9 @@ int vfio_iommu_info_unknown_cap_count(const struct vfio_iommu_info *info,
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_unknown_caps()` (0.4), which lends the whole list in one
+ * call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `out` must point to a writable struct.
  */
@@ -1797,6 +1869,9 @@ int vfio_iommu_info_unknown_cap(const struct vfio_iommu_info *info,
  * The number of capabilities in the chain, known and unknown.
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Superseded by `vfio_iommu_info_chain()` (0.4), which lends the whole list in one call;
+ * kept, like every export of .so.0.
  *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
@@ -1812,12 +1887,53 @@ int vfio_iommu_info_chain_length(const struct vfio_iommu_info *info,
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_chain()` (0.4), which lends the whole list in one call;
+ * kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `out` must point to a writable struct.
  */
 int vfio_iommu_info_chain_entry(const struct vfio_iommu_info *info,
                                 size_t index,
                                 struct vfio_iommu_info_cap *out);
+
+/**
+ * The capabilities in the chain whose id this library does not know (from a newer
+ * kernel), in chain order, in one call: `*items` receives an array of `*count` structs
+ * that `info` lends, read-only and valid until `vfio_iommu_info_free()` (NULL and 0 when
+ * there is none). Each carries its raw bytes, owned by `info` too, and `size` set to
+ * `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+ * on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_unknown_caps(const struct vfio_iommu_info *info,
+                                 const struct vfio_iommu_info_cap **items,
+                                 size_t *count);
+
+/**
+ * Every capability of the chain, known and unknown, in chain order (where the kernel
+ * placed them), in one call: `*items` receives an array of `*count` structs that `info`
+ * lends, read-only and valid until `vfio_iommu_info_free()` (NULL and 0 for an empty
+ * chain). `bytes` is set for unknown capabilities only; `size` is
+ * `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+ * on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_chain(const struct vfio_iommu_info *info,
+                          const struct vfio_iommu_info_cap **items,
+                          size_t *count);
 
 /**
  * The info as the JSON object `vfio-iommu-info decode --json` prints (the same keys and
@@ -2315,6 +2431,9 @@ void vfio_iommu_info_layout_free(struct vfio_iommu_info_layout *layout);
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
  *
+ * Superseded by `vfio_iommu_info_layout_placements()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `layout` must be a live layout of this library; `count` must be writable.
  */
@@ -2327,6 +2446,9 @@ int vfio_iommu_info_layout_placement_count(const struct vfio_iommu_info_layout *
  *
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`; `*out` is written only on success. Since 0.2.
+ *
+ * Superseded by `vfio_iommu_info_layout_placements()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
  *
  * # Safety
  * `layout` must be a live layout of this library; `out` must point to a writable struct.
@@ -2374,6 +2496,9 @@ int vfio_iommu_info_layout_mappings(const struct vfio_iommu_info_layout *layout,
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
  *
+ * Superseded by `vfio_iommu_info_layout_pages()` (0.4), which lends the whole list in one
+ * call; kept, like every export of .so.0.
+ *
  * # Safety
  * `layout` must be a live layout of this library; `count` must be writable.
  */
@@ -2387,12 +2512,48 @@ int vfio_iommu_info_layout_page_count(const struct vfio_iommu_info_layout *layou
  * Returns 0 and writes `*out`, `VFIO_IOMMU_INFO_E_RANGE`, or `VFIO_IOMMU_INFO_E_NULL`.
  * Since 0.2.
  *
+ * Superseded by `vfio_iommu_info_layout_pages()` (0.4), which lends the whole list in one
+ * call; kept, like every export of .so.0.
+ *
  * # Safety
  * `layout` must be a live layout of this library; `out` must be writable.
  */
 int vfio_iommu_info_layout_page(const struct vfio_iommu_info_layout *layout,
                                 size_t index,
                                 struct vfio_iommu_info_mapping_count *out);
+
+/**
+ * Every placement, one per region in the order the regions were given to
+ * `vfio_iommu_info_layout_new()`, in one call: `*items` receives an array of `*count`
+ * structs that the layout lends, read-only and valid until `vfio_iommu_info_layout_free()`
+ * (NULL and 0 for a layout of no regions), each with `size` set to
+ * `sizeof(struct vfio_iommu_info_placement)` of 0.4, the array's stride.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`layout`, `items` or `count`); nothing is
+ * written on failure. Since 0.4.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_layout_placements(const struct vfio_iommu_info_layout *layout,
+                                      const struct vfio_iommu_info_placement **items,
+                                      size_t *count);
+
+/**
+ * The mapping counts, ascending by page size (the IOMMU page sizes up to 1 GiB; none
+ * when the page sizes are unknown), in one call: `*items` receives an array of `*count`
+ * structs that the layout lends, read-only and valid until `vfio_iommu_info_layout_free()`
+ * (NULL and 0 when there is none).
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`layout`, `items` or `count`); nothing is
+ * written on failure. Since 0.4.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_layout_pages(const struct vfio_iommu_info_layout *layout,
+                                 const struct vfio_iommu_info_mapping_count **items,
+                                 size_t *count);
 
 /**
  * The layout as the JSON object `vfio-iommu-info plan --json` prints under `layout`
@@ -2534,6 +2695,9 @@ int vfio_iommu_info_device_info_atomic_comp(const struct vfio_iommu_info_device_
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_device_info_chain()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
  */
@@ -2549,12 +2713,35 @@ int vfio_iommu_info_device_info_chain_length(const struct vfio_iommu_info_device
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_device_info_chain()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `out` must point to a writable struct.
  */
 int vfio_iommu_info_device_info_chain_entry(const struct vfio_iommu_info_device_info *info,
                                             size_t index,
                                             struct vfio_iommu_info_cap *out);
+
+/**
+ * Every capability of the device-info chain, known and unknown, in chain order, in one
+ * call: `*items` receives an array of `*count` structs that `info` lends, read-only and
+ * valid until `vfio_iommu_info_device_info_free()` (NULL and 0 for an empty chain). `id`
+ * is the kernel's `VFIO_DEVICE_INFO_CAP_*`, `bytes` is set for a capability this library
+ * does not know (owned by `info` too), and `size` is
+ * `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+ * on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_device_info_chain(const struct vfio_iommu_info_device_info *info,
+                                      const struct vfio_iommu_info_cap **items,
+                                      size_t *count);
 
 /**
  * Decodes a `struct vfio_region_info` buffer as the kernel filled it
@@ -2632,6 +2819,9 @@ int vfio_iommu_info_region_info_msix_mappable(const struct vfio_iommu_info_regio
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_region_info_mmap_areas()` (0.4), which lends the whole
+ * list in one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
  */
@@ -2647,6 +2837,9 @@ int vfio_iommu_info_region_info_mmap_area_count(const struct vfio_iommu_info_reg
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_region_info_mmap_areas()` (0.4), which lends the whole
+ * list in one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `out` must point to a writable struct.
  */
@@ -2658,6 +2851,9 @@ int vfio_iommu_info_region_info_mmap_area(const struct vfio_iommu_info_region_in
  * The number of capabilities in the region-info chain, known and unknown (since 0.3).
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Superseded by `vfio_iommu_info_region_info_chain()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
  *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
@@ -2675,12 +2871,56 @@ int vfio_iommu_info_region_info_chain_length(const struct vfio_iommu_info_region
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_region_info_chain()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `out` must point to a writable struct.
  */
 int vfio_iommu_info_region_info_chain_entry(const struct vfio_iommu_info_region_info *info,
                                             size_t index,
                                             struct vfio_iommu_info_cap *out);
+
+/**
+ * The areas of the region that may be mmapped, in the kernel's order, in one call (0
+ * without the MMAP flag; with it, the areas of the SPARSE_MMAP capability when the region
+ * has one, else one, the whole region): `*items` receives an array of `*count` structs
+ * that `info` lends, read-only and valid until `vfio_iommu_info_region_info_free()` (NULL
+ * and 0 when there is none), each with `size` set to
+ * `sizeof(struct vfio_iommu_info_mmap_area)` of 0.4, the array's stride. `mmap` an area
+ * at the region's `offset` plus the area's `offset`; skip one whose `within_region` is 0.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+ * on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_region_info_mmap_areas(const struct vfio_iommu_info_region_info *info,
+                                           const struct vfio_iommu_info_mmap_area **items,
+                                           size_t *count);
+
+/**
+ * Every capability of the region-info chain, known and unknown, in chain order, in one
+ * call: `*items` receives an array of `*count` structs that `info` lends, read-only and
+ * valid until `vfio_iommu_info_region_info_free()` (NULL and 0 for an empty chain). `id`
+ * is the kernel's `VFIO_REGION_INFO_CAP_*`, `bytes` is set for a capability this library
+ * does not know (owned by `info` too), and `size` is
+ * `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+ * on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_region_info_chain(const struct vfio_iommu_info_region_info *info,
+                                      const struct vfio_iommu_info_cap **items,
+                                      size_t *count);
 
 /**
  * A static name of a `VFIO_IOMMU_INFO_BACKEND_*` code (`"type1"`, `"iommufd-compat"`,

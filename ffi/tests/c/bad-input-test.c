@@ -245,6 +245,42 @@ static void set_size(void *p, size_t n)
 
 /* ---- The matrix for one accessor shape, as macros over the function. ---- */
 
+/* f(obj, const T **items, size_t *count), a list call (since 0.4): NULL obj, NULL items,
+ * NULL count, each E_NULL with the other outputs untouched; then a call on obj that
+ * lends `want` elements, NULL exactly when there are none. */
+#define LIST(f, obj, T, oname, want)                                                     \
+	do {                                                                             \
+		CASE("%s/%s=NULL", #f + strlen(PREFIX), oname) {                         \
+			const T *p_;                                                     \
+			size_t n_;                                                       \
+			SENT(p_);                                                        \
+			SENT(n_);                                                        \
+			watch(&p_, sizeof(p_));                                          \
+			watch(&n_, sizeof(n_));                                          \
+			FAILS(f(NULL, &p_, &n_), E_NULL, oname " is NULL");              \
+		}                                                                        \
+		CASE("%s/items=NULL", #f + strlen(PREFIX)) {                             \
+			size_t n_;                                                       \
+			SENT(n_);                                                        \
+			watch(&n_, sizeof(n_));                                          \
+			FAILS(f((obj), NULL, &n_), E_NULL, "items is NULL");             \
+		}                                                                        \
+		CASE("%s/count=NULL", #f + strlen(PREFIX)) {                             \
+			const T *p_;                                                     \
+			SENT(p_);                                                        \
+			watch(&p_, sizeof(p_));                                          \
+			FAILS(f((obj), &p_, NULL), E_NULL, "count is NULL");             \
+		}                                                                        \
+		CASE("%s/lends-%zu", #f + strlen(PREFIX), (size_t)(want)) {              \
+			const T *p_;                                                     \
+			size_t n_;                                                       \
+			SENT(p_);                                                        \
+			SENT(n_);                                                        \
+			OK(f((obj), &p_, &n_));                                          \
+			CHECK(n_ == (size_t)(want) && (p_ == NULL) == (n_ == 0));        \
+		}                                                                        \
+	} while (0)
+
 /* f(obj, T *out): NULL obj, NULL out. */
 #define GET(f, obj, T, oname, pname)                                                     \
 	do {                                                                             \
@@ -725,6 +761,20 @@ static void test_info(void)
 	GETI_S(vfio_iommu_info_unknown_cap, full, struct vfio_iommu_info_cap, "info", "out", unknown);
 	GET(vfio_iommu_info_chain_length, full, size_t, "info", "count");
 	GETI_S(vfio_iommu_info_chain_entry, full, struct vfio_iommu_info_cap, "info", "out", chain);
+	LIST(vfio_iommu_info_unknown_caps, full, struct vfio_iommu_info_cap, "info", unknown);
+	LIST(vfio_iommu_info_chain, full, struct vfio_iommu_info_cap, "info", chain);
+	CASE("unknown_caps/empty-chain") {
+		const struct vfio_iommu_info_cap *p;
+		size_t n;
+		SENT(p);
+		SENT(n);
+		OK(vfio_iommu_info_unknown_caps(bare, &p, &n));
+		CHECK(p == NULL && n == 0);
+		SENT(p);
+		SENT(n);
+		OK(vfio_iommu_info_chain(bare, &p, &n));
+		CHECK(p == NULL && n == 0);
+	}
 	GET(vfio_iommu_info_to_json, full, char *, "info", "json");
 	GET(vfio_iommu_info_space_from_info, full, struct vfio_iommu_info_space *, "info", "out");
 
@@ -1185,6 +1235,11 @@ static void test_space(void)
 		size_t n = 9;
 		OK(vfio_iommu_info_layout_placement_count(lo, &n));
 		CHECK(n == 0);
+		const struct vfio_iommu_info_placement *places;
+		SENT(places);
+		n = 9;
+		OK(vfio_iommu_info_layout_placements(lo, &places, &n));
+		CHECK(places == NULL && n == 0);
 		struct vfio_iommu_info_placement p;
 		SENT_SIZED(p);
 		watch(&p, sizeof(p));
@@ -1222,6 +1277,8 @@ static void test_space(void)
 		GET_S(vfio_iommu_info_layout_mappings, layout, struct vfio_iommu_info_mappings, "layout", "out");
 		GET(vfio_iommu_info_layout_page_count, layout, size_t, "layout", "count");
 		GETI(vfio_iommu_info_layout_page, layout, struct vfio_iommu_info_mapping_count, "layout", "out", pages);
+		LIST(vfio_iommu_info_layout_placements, layout, struct vfio_iommu_info_placement, "layout", places);
+		LIST(vfio_iommu_info_layout_pages, layout, struct vfio_iommu_info_mapping_count, "layout", pages);
 		GET(vfio_iommu_info_layout_to_json, layout, char *, "layout", "json");
 		struct vfio_iommu_info_reserved_region rr;
 		const size_t pairs[][2] = { { 0, 0 }, { 1, 0 }, { places, 0 }, { places + 1, 0 }, { SIZE_MAX, 0 }, { 1, SIZE_MAX } };
@@ -1259,6 +1316,7 @@ static void test_device_region(void)
 	GET(vfio_iommu_info_device_info_atomic_comp, dev, uint32_t, "info", "flags");
 	GET(vfio_iommu_info_device_info_chain_length, dev, size_t, "info", "count");
 	GETI_S(vfio_iommu_info_device_info_chain_entry, dev, struct vfio_iommu_info_cap, "info", "out", 0);
+	LIST(vfio_iommu_info_device_info_chain, dev, struct vfio_iommu_info_cap, "info", 0);
 
 	/* Without capabilities: every capability is E_ABSENT, out untouched. */
 	CASE("device_info/absent-capabilities") {
@@ -1303,6 +1361,8 @@ static void test_device_region(void)
 	GETI_S(vfio_iommu_info_region_info_mmap_area, reg, struct vfio_iommu_info_mmap_area, "info", "out", areas);
 	GET(vfio_iommu_info_region_info_chain_length, reg, size_t, "info", "count");
 	GETI_S(vfio_iommu_info_region_info_chain_entry, reg, struct vfio_iommu_info_cap, "info", "out", 0);
+	LIST(vfio_iommu_info_region_info_mmap_areas, reg, struct vfio_iommu_info_mmap_area, "info", areas);
+	LIST(vfio_iommu_info_region_info_chain, reg, struct vfio_iommu_info_cap, "info", 0);
 	CASE("region_info_type/absent") {
 		struct vfio_iommu_info_region_type t;
 		SENT_SIZED(t);
@@ -1332,6 +1392,13 @@ static void test_null_handles(void)
 		SENT(fd); SENT(num);
 		watch(&fd, sizeof(fd)); watch(&num, sizeof(num));
 		FAILS(vfio_iommu_info_container_group(c, SIZE_MAX, &fd, &num), E_NULL, "container is NULL");
+	}
+	CASE("container_groups/container=NULL") {
+		const struct vfio_iommu_info_group *p;
+		size_t n;
+		SENT(p); SENT(n);
+		watch(&p, sizeof(p)); watch(&n, sizeof(n));
+		FAILS(vfio_iommu_info_container_groups(c, &p, &n), E_NULL, "container is NULL");
 	}
 	CASE("container_backend/container=NULL") { uint32_t b; SENT(b); watch(&b, sizeof(b)); FAILS(vfio_iommu_info_container_backend(c, &b), E_NULL, "container is NULL"); }
 	CASE("space_from_container/container=NULL") { struct vfio_iommu_info_space *s; SENT(s); watch(&s, sizeof(s)); FAILS(vfio_iommu_info_space_from_container(c, &s), E_NULL, "container is NULL"); }
@@ -2058,6 +2125,30 @@ static void lab_container_matrix(const char *group)
 			watch(&fd, sizeof(fd)); watch(&num, sizeof(num));
 			FAILS(vfio_iommu_info_container_group(c, idx[i], &fd, &num), E_RANGE, "index");
 		}
+	CASE("lab/container_groups/items=NULL") {
+		size_t n;
+		SENT(n);
+		watch(&n, sizeof(n));
+		FAILS(vfio_iommu_info_container_groups(c, NULL, &n), E_NULL, "items is NULL");
+	}
+	CASE("lab/container_groups/count=NULL") {
+		const struct vfio_iommu_info_group *p;
+		SENT(p);
+		watch(&p, sizeof(p));
+		FAILS(vfio_iommu_info_container_groups(c, &p, NULL), E_NULL, "count is NULL");
+	}
+	CASE("lab/container_groups") {
+		const struct vfio_iommu_info_group *list = NULL;
+		size_t n = 0;
+		OK(vfio_iommu_info_container_groups(c, &list, &n));
+		CHECK(n == groups && list != NULL);
+		for (size_t i = 0; list && i < n; i++) {
+			int fd = -1;
+			int64_t num = -2;
+			OK(vfio_iommu_info_container_group(c, i, &fd, &num));
+			CHECK(list[i].size == sizeof(list[i]) && list[i].fd == fd && list[i].number == num);
+		}
+	}
 	CASE("lab/container-handles-work") {
 		struct vfio_iommu_info *again = NULL;
 		struct vfio_iommu_info_space *s = NULL;
