@@ -56,6 +56,15 @@
  *   alone. On success the library sets `size` to the bytes it filled. In an array of
  *   such structs passed in (struct vfio_iommu_info_ram_region), every element's `size` is
  *   the same and is the array's stride; the library reads them and never writes.
+ * - Lists in one call (since 0.4). A list call (vfio_iommu_info_chain(),
+ *   vfio_iommu_info_container_groups(), vfio_iommu_info_layout_placements()...) stores in
+ *   *items a pointer to the first element of an array the object owns, and in *count its
+ *   length; an empty list is NULL with count 0. The array is read-only and lives until
+ *   the object's _free (copy what must outlive it). A list call's element type is fixed
+ *   at the release that added it: a struct that grows later gets a new list call, so
+ *   items[i] with this header's struct is always right. Elements that are sized structs
+ *   carry `size` = sizeof the struct of that release, set by the library. List calls
+ *   supersede the count and index getters of earlier releases, which stay.
  * - Integers that name a choice (byte orders, capability ids, flags) are plain integers;
  *   an unknown value is VFIO_IOMMU_INFO_E_INVALID. Answers that are not failures (a span
  *   that cannot be mapped, a region that cannot be placed) are returned with 0, in the
@@ -70,7 +79,8 @@
  *   each under the ELF symbol version node of the release that added it:
  *   VFIO_IOMMU_INFO_0 for 0.1, VFIO_IOMMU_INFO_0.2 for 0.2 (IOVA planning: spaces,
  *   allocators, guest layouts; marked "since 0.2"), VFIO_IOMMU_INFO_0.3 for 0.3 (device
- *   info and region info, iommufd and the facts with their sources; marked "since 0.3").
+ *   info and region info, iommufd and the facts with their sources; marked "since 0.3"),
+ *   VFIO_IOMMU_INFO_0.4 for 0.4 (lists in one call; marked "since 0.4").
  *   A program that uses a 0.2 function needs a library of at least 0.2, and the dynamic
  *   loader says so by name.
  *
@@ -90,6 +100,14 @@
  *               printf("%#" PRIx64 "-%#" PRIx64 "\n", r.start, r.end);
  *       }
  *   vfio_iommu_info_free(info);
+ *
+ * A LIST IN ONE CALL (since 0.4)
+ *
+ *   const struct vfio_iommu_info_cap *caps;
+ *   size_t n;
+ *   if (vfio_iommu_info_chain(info, &caps, &n) == 0)
+ *       for (size_t i = 0; i < n; i++)
+ *           printf("cap %u at %#" PRIx64 "\n", caps[i].id, caps[i].offset);
  *
  * PLANNING IOVA SPACE (since 0.2)
  *
@@ -612,6 +630,28 @@ struct vfio_iommu_info_region_info;
  * may be read from several threads at once.
  */
 struct vfio_iommu_info_space;
+
+/**
+ * A group attached to a container, as `vfio_iommu_info_container_groups()` lends it
+ * (since 0.4).
+ */
+struct vfio_iommu_info_group {
+    /**
+     * `sizeof(struct vfio_iommu_info_group)` of 0.4, set by the library: the stride of
+     * the array it lends.
+     */
+    uint32_t size;
+    /**
+     * The group's fd (`/dev/vfio/N`, for `VFIO_GROUP_GET_DEVICE_FD`). The container
+     * handle owns it: do not close it; it is valid until
+     * `vfio_iommu_info_container_free()`, which closes it.
+     */
+    int fd;
+    /**
+     * The group's number; -1 when its node's name is not a number.
+     */
+    int64_t number;
+};
 
 /**
  * The fixed part of `struct vfio_iommu_type1_info`, as found in the buffer.
@@ -1598,6 +1638,9 @@ int vfio_iommu_info_container_fd(const struct vfio_iommu_info_container *contain
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_container_groups()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `container` must be a live handle of this library; `count` must be writable.
  */
@@ -1613,6 +1656,9 @@ int vfio_iommu_info_container_group_count(const struct vfio_iommu_info_container
  * Returns 0 and writes `*fd` and `*number`, `VFIO_IOMMU_INFO_E_RANGE`, or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_container_groups()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `container` must be a live handle of this library; `fd` and `number` must be writable.
  */
@@ -1620,6 +1666,26 @@ int vfio_iommu_info_container_group(const struct vfio_iommu_info_container *cont
                                     size_t index,
                                     int *fd,
                                     int64_t *number);
+
+/**
+ * The groups attached to the container, in one call: `*items` receives an array of
+ * `*count` structs that the handle lends, read-only and valid until
+ * `vfio_iommu_info_container_free()` (NULL and 0 when there is none), each with its fd,
+ * its number and `size` set to `sizeof(struct vfio_iommu_info_group)` of 0.4, the
+ * array's stride. The handle owns the fds: the caller must not close them.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`container`, `items` or `count`); nothing is
+ * written on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `container` must be a live handle of this library; `items` and `count` must be
+ * writable.
+ */
+int vfio_iommu_info_container_groups(const struct vfio_iommu_info_container *container,
+                                     const struct vfio_iommu_info_group **items,
+                                     size_t *count);
 
 /**
  * Closes the container's and its groups' fds and frees the handle. NULL is accepted
@@ -1725,6 +1791,10 @@ int vfio_iommu_info_page_sizes(const struct vfio_iommu_info *info,
  * no IOVA_RANGE capability (`vfio_iommu_info_absence()` says why), or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_space_from_info()` and `vfio_iommu_info_space_view()` (0.4):
+ * one space, whatever its source, lends every list and the aperture; kept, like every export
+ * of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
  */
@@ -1737,6 +1807,10 @@ int vfio_iommu_info_iova_range_count(const struct vfio_iommu_info *info,
  *
  * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
  * `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Superseded by `vfio_iommu_info_space_from_info()` and `vfio_iommu_info_space_view()` (0.4):
+ * one space, whatever its source, lends every list and the aperture; kept, like every export
+ * of .so.0.
  *
  * # Safety
  * `info` must be a live object of this library; `range` must be writable.
@@ -1752,6 +1826,10 @@ int vfio_iommu_info_iova_range(const struct vfio_iommu_info *info,
  * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_space_from_info()` and `vfio_iommu_info_space_view()` (0.4):
+ * one space, whatever its source, lends every list and the aperture; kept, like every export
+ * of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `range` must be writable.
  */
@@ -1765,6 +1843,10 @@ int vfio_iommu_info_aperture(const struct vfio_iommu_info *info,
  * Returns 0 and writes `*count`, `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_space_from_info()` and `vfio_iommu_info_space_view()` (0.4):
+ * one space, whatever its source, lends every list and the aperture; kept, like every export
+ * of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
  */
@@ -1776,6 +1858,10 @@ int vfio_iommu_info_hole_count(const struct vfio_iommu_info *info,
  *
  * Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
  * `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Superseded by `vfio_iommu_info_space_from_info()` and `vfio_iommu_info_space_view()` (0.4):
+ * one space, whatever its source, lends every list and the aperture; kept, like every export
+ * of .so.0.
  *
  * # Safety
  * `info` must be a live object of this library; `range` must be writable.
@@ -1836,6 +1922,9 @@ int vfio_iommu_info_absence(const struct vfio_iommu_info *info,
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_unknown_caps()` (0.4), which lends the whole list in one
+ * call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
  */
@@ -1849,6 +1938,9 @@ int vfio_iommu_info_unknown_cap_count(const struct vfio_iommu_info *info,
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_unknown_caps()` (0.4), which lends the whole list in one
+ * call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `out` must point to a writable struct.
  */
@@ -1860,6 +1952,9 @@ int vfio_iommu_info_unknown_cap(const struct vfio_iommu_info *info,
  * The number of capabilities in the chain, known and unknown.
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Superseded by `vfio_iommu_info_chain()` (0.4), which lends the whole list in one call;
+ * kept, like every export of .so.0.
  *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
@@ -1875,12 +1970,53 @@ int vfio_iommu_info_chain_length(const struct vfio_iommu_info *info,
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_chain()` (0.4), which lends the whole list in one call;
+ * kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `out` must point to a writable struct.
  */
 int vfio_iommu_info_chain_entry(const struct vfio_iommu_info *info,
                                 size_t index,
                                 struct vfio_iommu_info_cap *out);
+
+/**
+ * The capabilities in the chain whose id this library does not know (from a newer
+ * kernel), in chain order, in one call: `*items` receives an array of `*count` structs
+ * that `info` lends, read-only and valid until `vfio_iommu_info_free()` (NULL and 0 when
+ * there is none). Each carries its raw bytes, owned by `info` too, and `size` set to
+ * `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+ * on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_unknown_caps(const struct vfio_iommu_info *info,
+                                 const struct vfio_iommu_info_cap **items,
+                                 size_t *count);
+
+/**
+ * Every capability of the chain, known and unknown, in chain order (where the kernel
+ * placed them), in one call: `*items` receives an array of `*count` structs that `info`
+ * lends, read-only and valid until `vfio_iommu_info_free()` (NULL and 0 for an empty
+ * chain). `bytes` is set for unknown capabilities only; `size` is
+ * `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+ * on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_chain(const struct vfio_iommu_info *info,
+                          const struct vfio_iommu_info_cap **items,
+                          size_t *count);
 
 /**
  * The info as the JSON object `vfio-iommu-info decode --json` prints (the same keys and
@@ -1940,6 +2076,9 @@ const char *vfio_iommu_info_strerror(int code);
  *
  * Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`verdict->size`) or `VFIO_IOMMU_INFO_E_NULL`;
  * `*verdict` is written only on success.
+ *
+ * Superseded by `vfio_iommu_info_space_check()` on the space of the info (0.4: one space for
+ * every source); kept, like every export of .so.0.
  *
  * # Safety
  * `info` must be a live object of this library; `verdict` must point to a writable
@@ -2442,6 +2581,9 @@ void vfio_iommu_info_layout_free(struct vfio_iommu_info_layout *layout);
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
  *
+ * Superseded by `vfio_iommu_info_layout_placements()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `layout` must be a live layout of this library; `count` must be writable.
  */
@@ -2454,6 +2596,9 @@ int vfio_iommu_info_layout_placement_count(const struct vfio_iommu_info_layout *
  *
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`; `*out` is written only on success. Since 0.2.
+ *
+ * Superseded by `vfio_iommu_info_layout_placements()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
  *
  * # Safety
  * `layout` must be a live layout of this library; `out` must point to a writable struct.
@@ -2501,6 +2646,9 @@ int vfio_iommu_info_layout_mappings(const struct vfio_iommu_info_layout *layout,
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
  *
+ * Superseded by `vfio_iommu_info_layout_pages()` (0.4), which lends the whole list in one
+ * call; kept, like every export of .so.0.
+ *
  * # Safety
  * `layout` must be a live layout of this library; `count` must be writable.
  */
@@ -2514,12 +2662,48 @@ int vfio_iommu_info_layout_page_count(const struct vfio_iommu_info_layout *layou
  * Returns 0 and writes `*out`, `VFIO_IOMMU_INFO_E_RANGE`, or `VFIO_IOMMU_INFO_E_NULL`.
  * Since 0.2.
  *
+ * Superseded by `vfio_iommu_info_layout_pages()` (0.4), which lends the whole list in one
+ * call; kept, like every export of .so.0.
+ *
  * # Safety
  * `layout` must be a live layout of this library; `out` must be writable.
  */
 int vfio_iommu_info_layout_page(const struct vfio_iommu_info_layout *layout,
                                 size_t index,
                                 struct vfio_iommu_info_mapping_count *out);
+
+/**
+ * Every placement, one per region in the order the regions were given to
+ * `vfio_iommu_info_layout_new()`, in one call: `*items` receives an array of `*count`
+ * structs that the layout lends, read-only and valid until `vfio_iommu_info_layout_free()`
+ * (NULL and 0 for a layout of no regions), each with `size` set to
+ * `sizeof(struct vfio_iommu_info_placement)` of 0.4, the array's stride.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`layout`, `items` or `count`); nothing is
+ * written on failure. Since 0.4.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_layout_placements(const struct vfio_iommu_info_layout *layout,
+                                      const struct vfio_iommu_info_placement **items,
+                                      size_t *count);
+
+/**
+ * The mapping counts, ascending by page size (the IOMMU page sizes up to 1 GiB; none
+ * when the page sizes are unknown), in one call: `*items` receives an array of `*count`
+ * structs that the layout lends, read-only and valid until `vfio_iommu_info_layout_free()`
+ * (NULL and 0 when there is none).
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`layout`, `items` or `count`); nothing is
+ * written on failure. Since 0.4.
+ *
+ * # Safety
+ * `layout` must be a live layout of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_layout_pages(const struct vfio_iommu_info_layout *layout,
+                                 const struct vfio_iommu_info_mapping_count **items,
+                                 size_t *count);
 
 /**
  * The layout as the JSON object `vfio-iommu-info plan --json` prints under `layout`
@@ -2661,6 +2845,9 @@ int vfio_iommu_info_device_info_atomic_comp(const struct vfio_iommu_info_device_
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_device_info_chain()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
  */
@@ -2676,12 +2863,35 @@ int vfio_iommu_info_device_info_chain_length(const struct vfio_iommu_info_device
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_device_info_chain()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `out` must point to a writable struct.
  */
 int vfio_iommu_info_device_info_chain_entry(const struct vfio_iommu_info_device_info *info,
                                             size_t index,
                                             struct vfio_iommu_info_cap *out);
+
+/**
+ * Every capability of the device-info chain, known and unknown, in chain order, in one
+ * call: `*items` receives an array of `*count` structs that `info` lends, read-only and
+ * valid until `vfio_iommu_info_device_info_free()` (NULL and 0 for an empty chain). `id`
+ * is the kernel's `VFIO_DEVICE_INFO_CAP_*`, `bytes` is set for a capability this library
+ * does not know (owned by `info` too), and `size` is
+ * `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+ * on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_device_info_chain(const struct vfio_iommu_info_device_info *info,
+                                      const struct vfio_iommu_info_cap **items,
+                                      size_t *count);
 
 /**
  * Decodes a `struct vfio_region_info` buffer as the kernel filled it
@@ -2759,6 +2969,9 @@ int vfio_iommu_info_region_info_msix_mappable(const struct vfio_iommu_info_regio
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_region_info_mmap_areas()` (0.4), which lends the whole
+ * list in one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
  */
@@ -2774,6 +2987,9 @@ int vfio_iommu_info_region_info_mmap_area_count(const struct vfio_iommu_info_reg
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_region_info_mmap_areas()` (0.4), which lends the whole
+ * list in one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `out` must point to a writable struct.
  */
@@ -2785,6 +3001,9 @@ int vfio_iommu_info_region_info_mmap_area(const struct vfio_iommu_info_region_in
  * The number of capabilities in the region-info chain, known and unknown (since 0.3).
  *
  * Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+ *
+ * Superseded by `vfio_iommu_info_region_info_chain()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
  *
  * # Safety
  * `info` must be a live object of this library; `count` must be writable.
@@ -2802,12 +3021,56 @@ int vfio_iommu_info_region_info_chain_length(const struct vfio_iommu_info_region
  * Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
  * `VFIO_IOMMU_INFO_E_NULL`.
  *
+ * Superseded by `vfio_iommu_info_region_info_chain()` (0.4), which lends the whole list in
+ * one call; kept, like every export of .so.0.
+ *
  * # Safety
  * `info` must be a live object of this library; `out` must point to a writable struct.
  */
 int vfio_iommu_info_region_info_chain_entry(const struct vfio_iommu_info_region_info *info,
                                             size_t index,
                                             struct vfio_iommu_info_cap *out);
+
+/**
+ * The areas of the region that may be mmapped, in the kernel's order, in one call (0
+ * without the MMAP flag; with it, the areas of the SPARSE_MMAP capability when the region
+ * has one, else one, the whole region): `*items` receives an array of `*count` structs
+ * that `info` lends, read-only and valid until `vfio_iommu_info_region_info_free()` (NULL
+ * and 0 when there is none), each with `size` set to
+ * `sizeof(struct vfio_iommu_info_mmap_area)` of 0.4, the array's stride. `mmap` an area
+ * at the region's `offset` plus the area's `offset`; skip one whose `within_region` is 0.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+ * on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_region_info_mmap_areas(const struct vfio_iommu_info_region_info *info,
+                                           const struct vfio_iommu_info_mmap_area **items,
+                                           size_t *count);
+
+/**
+ * Every capability of the region-info chain, known and unknown, in chain order, in one
+ * call: `*items` receives an array of `*count` structs that `info` lends, read-only and
+ * valid until `vfio_iommu_info_region_info_free()` (NULL and 0 for an empty chain). `id`
+ * is the kernel's `VFIO_REGION_INFO_CAP_*`, `bytes` is set for a capability this library
+ * does not know (owned by `info` too), and `size` is
+ * `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+ *
+ * Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+ * on failure.
+ *
+ * Since 0.4.
+ *
+ * # Safety
+ * `info` must be a live object of this library; `items` and `count` must be writable.
+ */
+int vfio_iommu_info_region_info_chain(const struct vfio_iommu_info_region_info *info,
+                                      const struct vfio_iommu_info_cap **items,
+                                      size_t *count);
 
 /**
  * A static name of a `VFIO_IOMMU_INFO_BACKEND_*` code (`"type1"`, `"iommufd-compat"`,
@@ -3118,6 +3381,45 @@ int vfio_iommu_info_hw_info_query(int iommufd_fd,
  */
 int vfio_iommu_info_iommufd_space(const struct vfio_iommu_info_iommufd *iommufd,
                                   struct vfio_iommu_info_space **out);
+
+/**
+ * `VFIO_DEVICE_GET_INFO` on the caller's device fd (from `VFIO_GROUP_GET_DEVICE_FD`, or
+ * an opened `/dev/vfio/devices/vfioN`), decoded with its capability chain: the same
+ * object `vfio_iommu_info_device_info_decode()` makes of a buffer, without the caller's
+ * argsz loop (one ioctl on the common path, bounded retries when the chain did not fit).
+ *
+ * On success, returns 0 and stores a new object in `*out`, freed with
+ * `vfio_iommu_info_device_info_free()`. On failure, `*out` is untouched and the code is
+ * `-EBADF`, `-ENOTTY` (not a VFIO device fd: a container, an eventfd... named in the last
+ * error), another kernel errno, `VFIO_IOMMU_INFO_E_SIZE`, `VFIO_IOMMU_INFO_E_MALFORMED`
+ * or `VFIO_IOMMU_INFO_E_NULL`. Since 0.4.
+ *
+ * # Safety
+ * `device_fd` must stay open for the call; `out` must point to writable storage for a
+ * pointer.
+ */
+int vfio_iommu_info_device_info_query(int device_fd,
+                                      struct vfio_iommu_info_device_info **out);
+
+/**
+ * `VFIO_DEVICE_GET_REGION_INFO` of region `index` on the caller's device fd, decoded
+ * with its capability chain (as `vfio_iommu_info_region_info_decode()` makes it of a
+ * buffer, without the caller's argsz loop).
+ *
+ * On success, returns 0 and stores a new object in `*out`, freed with
+ * `vfio_iommu_info_region_info_free()`. On failure, `*out` is untouched and the code is
+ * `-EBADF`, `-ENOTTY` (not a VFIO device fd), `-EINVAL` (the device has no region
+ * `index`, or it is vfio-pci's VGA region of a device that is no VGA device: the last
+ * error names the index), another kernel errno, `VFIO_IOMMU_INFO_E_SIZE`,
+ * `VFIO_IOMMU_INFO_E_MALFORMED` or `VFIO_IOMMU_INFO_E_NULL`. Since 0.4.
+ *
+ * # Safety
+ * `device_fd` must stay open for the call; `out` must point to writable storage for a
+ * pointer.
+ */
+int vfio_iommu_info_region_info_query(int device_fd,
+                                      uint32_t index,
+                                      struct vfio_iommu_info_region_info **out);
 
 #ifdef __cplusplus
 }  // extern "C"

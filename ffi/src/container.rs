@@ -6,10 +6,32 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use ::vfio_iommu_info::{Container, HostPaths, Target};
 
-use crate::args::{self, Out};
+use crate::args::{self, ListOut, Out, Sized32};
 use crate::handle::{self, FdWitness};
-use crate::info::{range_failure, vfio_iommu_info};
+use crate::info::{lent, range_failure, vfio_iommu_info};
 use crate::result::{guard, Failure};
+
+/// A group attached to a container, as `vfio_iommu_info_container_groups()` lends it
+/// (since 0.4).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct vfio_iommu_info_group {
+    /// `sizeof(struct vfio_iommu_info_group)` of 0.4, set by the library: the stride of
+    /// the array it lends.
+    pub size: u32,
+    /// The group's fd (`/dev/vfio/N`, for `VFIO_GROUP_GET_DEVICE_FD`). The container
+    /// handle owns it: do not close it; it is valid until
+    /// `vfio_iommu_info_container_free()`, which closes it.
+    pub fd: c_int,
+    /// The group's number; -1 when its node's name is not a number.
+    pub number: i64,
+}
+
+impl Sized32 for vfio_iommu_info_group {
+    fn with_size(self, size: u32) -> Self {
+        vfio_iommu_info_group { size, ..self }
+    }
+}
 
 /// A VFIO container the library opened, with its groups attached and the best type1 IOMMU
 /// model set: ready to query or to map DMA on. It owns the container fd and the group
@@ -18,6 +40,8 @@ pub struct vfio_iommu_info_container {
     pub(crate) container: Container,
     /// The container's and the groups' fds, witnessed for `_free` (see `FdWitness`).
     witnesses: Vec<FdWitness>,
+    /// The groups in C, as `vfio_iommu_info_container_groups()` lends them (since 0.4).
+    groups: Vec<vfio_iommu_info_group>,
 }
 
 impl vfio_iommu_info_container {
@@ -26,9 +50,21 @@ impl vfio_iommu_info_container {
             .chain(container.groups().iter().map(AsFd::as_fd))
             .map(FdWitness::new)
             .collect();
+        let groups = container
+            .groups()
+            .iter()
+            .map(|g| {
+                lent(vfio_iommu_info_group {
+                    size: 0,
+                    fd: g.as_fd().as_raw_fd(),
+                    number: g.number().map_or(-1, i64::from),
+                })
+            })
+            .collect();
         vfio_iommu_info_container {
             container,
             witnesses,
+            groups,
         }
     }
 }
@@ -179,6 +215,9 @@ pub unsafe extern "C" fn vfio_iommu_info_container_fd(
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_container_groups()` (0.4), which lends the whole list in
+/// one call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `container` must be a live handle of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -203,6 +242,9 @@ pub unsafe extern "C" fn vfio_iommu_info_container_group_count(
 /// Returns 0 and writes `*fd` and `*number`, `VFIO_IOMMU_INFO_E_RANGE`, or
 /// `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_container_groups()` (0.4), which lends the whole list in
+/// one call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `container` must be a live handle of this library; `fd` and `number` must be writable.
 #[unsafe(no_mangle)]
@@ -224,6 +266,36 @@ pub unsafe extern "C" fn vfio_iommu_info_container_group(
             .ok_or_else(|| range_failure(index, groups.len()))?;
         fd.write(group.as_fd().as_raw_fd());
         number.write(group.number().map_or(-1, i64::from));
+        Ok(())
+    })
+}
+
+/// The groups attached to the container, in one call: `*items` receives an array of
+/// `*count` structs that the handle lends, read-only and valid until
+/// `vfio_iommu_info_container_free()` (NULL and 0 when there is none), each with its fd,
+/// its number and `size` set to `sizeof(struct vfio_iommu_info_group)` of 0.4, the
+/// array's stride. The handle owns the fds: the caller must not close them.
+///
+/// Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`container`, `items` or `count`); nothing is
+/// written on failure.
+///
+/// Since 0.4.
+///
+/// # Safety
+/// `container` must be a live handle of this library; `items` and `count` must be
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_container_groups(
+    container: *const vfio_iommu_info_container,
+    items: *mut *const vfio_iommu_info_group,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_container_groups";
+    guard(F, || {
+        // SAFETY: per the contract, `container` is NULL or a live handle.
+        let c = unsafe { args::object(container, "container") }?;
+        let out = ListOut::new(items, count)?;
+        out.write(&c.groups);
         Ok(())
     })
 }
@@ -251,6 +323,8 @@ pub unsafe extern "C" fn vfio_iommu_info_container_free(container: *mut vfio_iom
         })
     }
 }
+
+symbol_versions!("VFIO_IOMMU_INFO_0.4": vfio_iommu_info_container_groups);
 
 symbol_versions!(
     "VFIO_IOMMU_INFO_0":

@@ -9,14 +9,16 @@
 
 use std::ffi::{c_char, c_int, CStr};
 use std::ptr;
+use std::sync::OnceLock;
 
 use ::vfio_iommu_info::device_info::{decode_device_info, DeviceCap, DeviceInfo};
 use ::vfio_iommu_info::region_info::{decode_region_info, RegionCap, RegionInfo, RegionType};
 use ::vfio_iommu_info::type1::{CapLocation, UnknownCap};
 
-use crate::args::{self, Out, Sized32};
+use crate::args::{self, ListOut, Out, Sized32};
 use crate::info::{
-    malformed, parse_byte_order, range_failure, vfio_iommu_info_cap, vfio_iommu_info_range,
+    lent, malformed, parse_byte_order, range_failure, vfio_iommu_info_cap, vfio_iommu_info_range,
+    CapList,
 };
 use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_ABSENT, VFIO_IOMMU_INFO_E_MALFORMED};
 
@@ -218,6 +220,9 @@ impl Sized32 for vfio_iommu_info_region_type {
 /// Immutable: it may be read from several threads (since 0.3).
 pub struct vfio_iommu_info_device_info {
     info: DeviceInfo,
+    /// The chain `vfio_iommu_info_device_info_chain()` lends (since 0.4), built on first
+    /// use (not while decoding).
+    chain: OnceLock<CapList>,
 }
 
 /// What `VFIO_DEVICE_GET_REGION_INFO` said about one region: an opaque object from
@@ -225,6 +230,14 @@ pub struct vfio_iommu_info_device_info {
 /// Immutable: it may be read from several threads (since 0.3).
 pub struct vfio_iommu_info_region_info {
     info: RegionInfo,
+    /// The arrays the 0.4 list calls lend, built on first use (not while decoding).
+    lists: OnceLock<RegionLists>,
+}
+
+/// The C arrays a region-info object lends (since 0.4).
+struct RegionLists {
+    mmap_areas: Vec<vfio_iommu_info_mmap_area>,
+    chain: CapList,
 }
 
 /// The C view of a chain entry: `bytes` for an unknown capability only.
@@ -240,6 +253,34 @@ fn entry(loc: &CapLocation, unknown: Option<&UnknownCap>) -> vfio_iommu_info_cap
 }
 
 impl vfio_iommu_info_device_info {
+    pub(crate) fn new(info: DeviceInfo) -> vfio_iommu_info_device_info {
+        vfio_iommu_info_device_info {
+            info,
+            chain: OnceLock::new(),
+        }
+    }
+
+    /// The C view of the chain entry at `loc`.
+    fn entry(&self, loc: &CapLocation) -> vfio_iommu_info_cap {
+        let unknown = self.info.caps.iter().find_map(|c| match c {
+            DeviceCap::Unknown(u) if u.offset == loc.offset => Some(u),
+            _ => None,
+        });
+        entry(loc, unknown)
+    }
+
+    fn chain(&self) -> &CapList {
+        self.chain.get_or_init(|| {
+            CapList(
+                self.info
+                    .chain
+                    .iter()
+                    .map(|loc| lent(self.entry(loc)))
+                    .collect(),
+            )
+        })
+    }
+
     /// Why a capability `name` the device info lacks is absent, as a failure.
     fn absent(&self, name: &str) -> Failure {
         let i = &self.info;
@@ -265,6 +306,49 @@ impl vfio_iommu_info_device_info {
 }
 
 impl vfio_iommu_info_region_info {
+    pub(crate) fn new(info: RegionInfo) -> vfio_iommu_info_region_info {
+        vfio_iommu_info_region_info {
+            info,
+            lists: OnceLock::new(),
+        }
+    }
+
+    /// The C view of the chain entry at `loc`.
+    fn entry(&self, loc: &CapLocation) -> vfio_iommu_info_cap {
+        let unknown = self.info.caps.iter().find_map(|c| match c {
+            RegionCap::Unknown(u) if u.offset == loc.offset => Some(u),
+            _ => None,
+        });
+        entry(loc, unknown)
+    }
+
+    /// The C view of the mmappable areas, in the kernel's order (`size` 0).
+    fn mmap_areas(&self) -> Vec<vfio_iommu_info_mmap_area> {
+        self.info
+            .mmap_areas()
+            .iter()
+            .map(|a| vfio_iommu_info_mmap_area {
+                size: 0,
+                within_region: u32::from(a.lies_within(self.info.size)),
+                offset: a.offset,
+                len: a.size,
+            })
+            .collect()
+    }
+
+    fn lists(&self) -> &RegionLists {
+        self.lists.get_or_init(|| RegionLists {
+            mmap_areas: self.mmap_areas().into_iter().map(lent).collect(),
+            chain: CapList(
+                self.info
+                    .chain
+                    .iter()
+                    .map(|loc| lent(self.entry(loc)))
+                    .collect(),
+            ),
+        })
+    }
+
     fn absent(&self, name: &str) -> Failure {
         let i = &self.info;
         let why = if i.caps_truncated {
@@ -312,9 +396,9 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_decode(
         let data = unsafe { args::bytes(buf, len) }?;
         let order = parse_byte_order(byte_order)?;
         let info = decode_device_info(data, order).map_err(malformed)?;
-        out.write(crate::handle::into_raw(vfio_iommu_info_device_info {
+        out.write(crate::handle::into_raw(vfio_iommu_info_device_info::new(
             info,
-        }));
+        )));
         Ok(())
     })
 }
@@ -591,6 +675,9 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_atomic_comp(
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_device_info_chain()` (0.4), which lends the whole list in
+/// one call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -615,6 +702,9 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_chain_length(
 /// Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
 /// `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_device_info_chain()` (0.4), which lends the whole list in
+/// one call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `out` must point to a writable struct.
 #[unsafe(no_mangle)]
@@ -633,11 +723,37 @@ pub unsafe extern "C" fn vfio_iommu_info_device_info_chain_entry(
         let loc = chain
             .get(index)
             .ok_or_else(|| range_failure(index, chain.len()))?;
-        let unknown = info.info.caps.iter().find_map(|c| match c {
-            DeviceCap::Unknown(u) if u.offset == loc.offset => Some(u),
-            _ => None,
-        });
-        out.write_sized(entry(loc, unknown));
+        out.write_sized(info.entry(loc));
+        Ok(())
+    })
+}
+
+/// Every capability of the device-info chain, known and unknown, in chain order, in one
+/// call: `*items` receives an array of `*count` structs that `info` lends, read-only and
+/// valid until `vfio_iommu_info_device_info_free()` (NULL and 0 for an empty chain). `id`
+/// is the kernel's `VFIO_DEVICE_INFO_CAP_*`, `bytes` is set for a capability this library
+/// does not know (owned by `info` too), and `size` is
+/// `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+///
+/// Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+/// on failure.
+///
+/// Since 0.4.
+///
+/// # Safety
+/// `info` must be a live object of this library; `items` and `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_device_info_chain(
+    info: *const vfio_iommu_info_device_info,
+    items: *mut *const vfio_iommu_info_cap,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_device_info_chain";
+    guard(F, || {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, "info") }?;
+        let out = ListOut::new(items, count)?;
+        out.write(&info.chain().0);
         Ok(())
     })
 }
@@ -670,9 +786,9 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_decode(
         let data = unsafe { args::bytes(buf, len) }?;
         let order = parse_byte_order(byte_order)?;
         let info = decode_region_info(data, order).map_err(malformed)?;
-        out.write(crate::handle::into_raw(vfio_iommu_info_region_info {
+        out.write(crate::handle::into_raw(vfio_iommu_info_region_info::new(
             info,
-        }));
+        )));
         Ok(())
     })
 }
@@ -808,6 +924,9 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_msix_mappable(
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_region_info_mmap_areas()` (0.4), which lends the whole
+/// list in one call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -832,6 +951,9 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_mmap_area_count(
 /// Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
 /// `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_region_info_mmap_areas()` (0.4), which lends the whole
+/// list in one call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `out` must point to a writable struct.
 #[unsafe(no_mangle)]
@@ -846,16 +968,11 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_mmap_area(
         let info = unsafe { args::object(info, "info") }?;
         let out = Out::new(out, "out")?;
         let out = out.check_size("out")?;
-        let areas = info.info.mmap_areas();
+        let areas = info.mmap_areas();
         let a = areas
             .get(index)
             .ok_or_else(|| range_failure(index, areas.len()))?;
-        out.write_sized(vfio_iommu_info_mmap_area {
-            size: 0,
-            within_region: u32::from(a.lies_within(info.info.size)),
-            offset: a.offset,
-            len: a.size,
-        });
+        out.write_sized(*a);
         Ok(())
     })
 }
@@ -863,6 +980,9 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_mmap_area(
 /// The number of capabilities in the region-info chain, known and unknown (since 0.3).
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// Superseded by `vfio_iommu_info_region_info_chain()` (0.4), which lends the whole list in
+/// one call; kept, like every export of .so.0.
 ///
 /// # Safety
 /// `info` must be a live object of this library; `count` must be writable.
@@ -889,6 +1009,9 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_chain_length(
 /// Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
 /// `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_region_info_chain()` (0.4), which lends the whole list in
+/// one call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `out` must point to a writable struct.
 #[unsafe(no_mangle)]
@@ -907,14 +1030,78 @@ pub unsafe extern "C" fn vfio_iommu_info_region_info_chain_entry(
         let loc = chain
             .get(index)
             .ok_or_else(|| range_failure(index, chain.len()))?;
-        let unknown = info.info.caps.iter().find_map(|c| match c {
-            RegionCap::Unknown(u) if u.offset == loc.offset => Some(u),
-            _ => None,
-        });
-        out.write_sized(entry(loc, unknown));
+        out.write_sized(info.entry(loc));
         Ok(())
     })
 }
+
+/// The areas of the region that may be mmapped, in the kernel's order, in one call (0
+/// without the MMAP flag; with it, the areas of the SPARSE_MMAP capability when the region
+/// has one, else one, the whole region): `*items` receives an array of `*count` structs
+/// that `info` lends, read-only and valid until `vfio_iommu_info_region_info_free()` (NULL
+/// and 0 when there is none), each with `size` set to
+/// `sizeof(struct vfio_iommu_info_mmap_area)` of 0.4, the array's stride. `mmap` an area
+/// at the region's `offset` plus the area's `offset`; skip one whose `within_region` is 0.
+///
+/// Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+/// on failure.
+///
+/// Since 0.4.
+///
+/// # Safety
+/// `info` must be a live object of this library; `items` and `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_region_info_mmap_areas(
+    info: *const vfio_iommu_info_region_info,
+    items: *mut *const vfio_iommu_info_mmap_area,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_region_info_mmap_areas";
+    guard(F, || {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, "info") }?;
+        let out = ListOut::new(items, count)?;
+        out.write(&info.lists().mmap_areas);
+        Ok(())
+    })
+}
+
+/// Every capability of the region-info chain, known and unknown, in chain order, in one
+/// call: `*items` receives an array of `*count` structs that `info` lends, read-only and
+/// valid until `vfio_iommu_info_region_info_free()` (NULL and 0 for an empty chain). `id`
+/// is the kernel's `VFIO_REGION_INFO_CAP_*`, `bytes` is set for a capability this library
+/// does not know (owned by `info` too), and `size` is
+/// `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+///
+/// Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+/// on failure.
+///
+/// Since 0.4.
+///
+/// # Safety
+/// `info` must be a live object of this library; `items` and `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_region_info_chain(
+    info: *const vfio_iommu_info_region_info,
+    items: *mut *const vfio_iommu_info_cap,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_region_info_chain";
+    guard(F, || {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, "info") }?;
+        let out = ListOut::new(items, count)?;
+        out.write(&info.lists().chain.0);
+        Ok(())
+    })
+}
+
+symbol_versions!(
+    "VFIO_IOMMU_INFO_0.4":
+    vfio_iommu_info_device_info_chain,
+    vfio_iommu_info_region_info_mmap_areas,
+    vfio_iommu_info_region_info_chain,
+);
 
 symbol_versions!(
     "VFIO_IOMMU_INFO_0.3":

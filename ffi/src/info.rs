@@ -1,14 +1,16 @@
 //! The decoded IOMMU info as an opaque object: decode, query, free and every accessor.
 
 use std::ffi::{c_char, c_int, CString};
+use std::mem::size_of;
 use std::os::fd::BorrowedFd;
 use std::ptr;
+use std::sync::OnceLock;
 
 use ::vfio_iommu_info::{
     decode_with_order, query_type1, Absence, ByteOrder, IommuInfo, IovaRange, Type1Cap,
 };
 
-use crate::args::{self, Out, Sized32};
+use crate::args::{self, ListOut, Out, Sized32};
 use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_ABSENT, VFIO_IOMMU_INFO_E_RANGE};
 
 /// Decode the buffer in this machine's byte order.
@@ -165,6 +167,32 @@ pub struct vfio_iommu_info {
     holes: Vec<IovaRange>,
     /// The explanation of each capability's absence, "" when present (`CAPS` order).
     absence_text: [CString; 3],
+    /// The arrays the 0.4 list calls lend, built on first use (not while decoding).
+    lists: OnceLock<InfoLists>,
+}
+
+/// The C arrays an info object lends (since 0.4).
+struct InfoLists {
+    unknown_caps: CapList,
+    chain: CapList,
+}
+
+/// Capabilities in C, as a list call lends them: each with `size` set to
+/// `sizeof(struct vfio_iommu_info_cap)` of 0.4.
+pub(crate) struct CapList(pub(crate) Vec<vfio_iommu_info_cap>);
+
+// SAFETY: the only pointers in a `CapList` are the `bytes` of unknown capabilities, which
+// point into the decoded buffer of the object that owns the list: never written after it
+// was decoded, and alive as long as the object.
+unsafe impl Send for CapList {}
+// SAFETY: as for Send: the list is never written after it is built.
+unsafe impl Sync for CapList {}
+
+/// An element of a lent array: its `size` is `sizeof` the struct of this release, which
+/// is the array's stride (a list call's element type never grows).
+pub(crate) fn lent<T: Sized32>(value: T) -> T {
+    // A C struct of this library is far smaller than 4 GiB; the cast cannot truncate.
+    value.with_size(size_of::<T>() as u32)
 }
 
 const CAPS: [Type1Cap; 3] = [Type1Cap::IovaRange, Type1Cap::Migration, Type1Cap::DmaAvail];
@@ -183,7 +211,27 @@ impl vfio_iommu_info {
             holes: info.holes(),
             absence_text,
             info,
+            lists: OnceLock::new(),
         }
+    }
+
+    fn lists(&self) -> &InfoLists {
+        self.lists.get_or_init(|| InfoLists {
+            unknown_caps: CapList(
+                self.info
+                    .unknown_caps
+                    .iter()
+                    .map(|u| lent(self.cap_entry(u.id, u.version, u.offset)))
+                    .collect(),
+            ),
+            chain: CapList(
+                self.info
+                    .chain
+                    .iter()
+                    .map(|c| lent(self.cap_entry(c.id, c.version, c.offset)))
+                    .collect(),
+            ),
+        })
     }
 
     fn cap_index(cap_id: u32) -> Result<usize, Failure> {
@@ -391,6 +439,10 @@ pub unsafe extern "C" fn vfio_iommu_info_page_sizes(
 /// no IOVA_RANGE capability (`vfio_iommu_info_absence()` says why), or
 /// `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_space_from_info()` and `vfio_iommu_info_space_view()` (0.4):
+/// one space, whatever its source, lends every list and the aperture; kept, like every export
+/// of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -413,6 +465,10 @@ pub unsafe extern "C" fn vfio_iommu_info_iova_range_count(
 ///
 /// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
 /// `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// Superseded by `vfio_iommu_info_space_from_info()` and `vfio_iommu_info_space_view()` (0.4):
+/// one space, whatever its source, lends every list and the aperture; kept, like every export
+/// of .so.0.
 ///
 /// # Safety
 /// `info` must be a live object of this library; `range` must be writable.
@@ -437,6 +493,10 @@ pub unsafe extern "C" fn vfio_iommu_info_iova_range(
 ///
 /// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or
 /// `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// Superseded by `vfio_iommu_info_space_from_info()` and `vfio_iommu_info_space_view()` (0.4):
+/// one space, whatever its source, lends every list and the aperture; kept, like every export
+/// of .so.0.
 ///
 /// # Safety
 /// `info` must be a live object of this library; `range` must be writable.
@@ -465,6 +525,10 @@ pub unsafe extern "C" fn vfio_iommu_info_aperture(
 /// Returns 0 and writes `*count`, `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or
 /// `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_space_from_info()` and `vfio_iommu_info_space_view()` (0.4):
+/// one space, whatever its source, lends every list and the aperture; kept, like every export
+/// of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -487,6 +551,10 @@ pub unsafe extern "C" fn vfio_iommu_info_hole_count(
 ///
 /// Returns 0 and writes `*range`, `VFIO_IOMMU_INFO_E_RANGE` when `index` is past the end,
 /// `VFIO_IOMMU_INFO_E_ABSENT` without ranges, or `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// Superseded by `vfio_iommu_info_space_from_info()` and `vfio_iommu_info_space_view()` (0.4):
+/// one space, whatever its source, lends every list and the aperture; kept, like every export
+/// of .so.0.
 ///
 /// # Safety
 /// `info` must be a live object of this library; `range` must be writable.
@@ -624,6 +692,9 @@ pub unsafe extern "C" fn vfio_iommu_info_absence(
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_unknown_caps()` (0.4), which lends the whole list in one
+/// call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -645,6 +716,9 @@ pub unsafe extern "C" fn vfio_iommu_info_unknown_cap_count(
 ///
 /// Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
 /// `VFIO_IOMMU_INFO_E_NULL`.
+///
+/// Superseded by `vfio_iommu_info_unknown_caps()` (0.4), which lends the whole list in one
+/// call; kept, like every export of .so.0.
 ///
 /// # Safety
 /// `info` must be a live object of this library; `out` must point to a writable struct.
@@ -673,6 +747,9 @@ pub unsafe extern "C" fn vfio_iommu_info_unknown_cap(
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_chain()` (0.4), which lends the whole list in one call;
+/// kept, like every export of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -696,6 +773,9 @@ pub unsafe extern "C" fn vfio_iommu_info_chain_length(
 /// Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
 /// `VFIO_IOMMU_INFO_E_NULL`.
 ///
+/// Superseded by `vfio_iommu_info_chain()` (0.4), which lends the whole list in one call;
+/// kept, like every export of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `out` must point to a writable struct.
 #[unsafe(no_mangle)]
@@ -715,6 +795,64 @@ pub unsafe extern "C" fn vfio_iommu_info_chain_entry(
             .get(index)
             .ok_or_else(|| range_failure(index, chain.len()))?;
         out.write_sized(info.cap_entry(loc.id, loc.version, loc.offset));
+        Ok(())
+    })
+}
+
+/// The capabilities in the chain whose id this library does not know (from a newer
+/// kernel), in chain order, in one call: `*items` receives an array of `*count` structs
+/// that `info` lends, read-only and valid until `vfio_iommu_info_free()` (NULL and 0 when
+/// there is none). Each carries its raw bytes, owned by `info` too, and `size` set to
+/// `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+///
+/// Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+/// on failure.
+///
+/// Since 0.4.
+///
+/// # Safety
+/// `info` must be a live object of this library; `items` and `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_unknown_caps(
+    info: *const vfio_iommu_info,
+    items: *mut *const vfio_iommu_info_cap,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_unknown_caps";
+    guard(F, || {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, "info") }?;
+        let out = ListOut::new(items, count)?;
+        out.write(&info.lists().unknown_caps.0);
+        Ok(())
+    })
+}
+
+/// Every capability of the chain, known and unknown, in chain order (where the kernel
+/// placed them), in one call: `*items` receives an array of `*count` structs that `info`
+/// lends, read-only and valid until `vfio_iommu_info_free()` (NULL and 0 for an empty
+/// chain). `bytes` is set for unknown capabilities only; `size` is
+/// `sizeof(struct vfio_iommu_info_cap)` of 0.4, the array's stride.
+///
+/// Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`info`, `items` or `count`); nothing is written
+/// on failure.
+///
+/// Since 0.4.
+///
+/// # Safety
+/// `info` must be a live object of this library; `items` and `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_chain(
+    info: *const vfio_iommu_info,
+    items: *mut *const vfio_iommu_info_cap,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_chain";
+    guard(F, || {
+        // SAFETY: per the contract, `info` is NULL or a live object.
+        let info = unsafe { args::object(info, "info") }?;
+        let out = ListOut::new(items, count)?;
+        out.write(&info.lists().chain.0);
         Ok(())
     })
 }
@@ -775,6 +913,12 @@ pub unsafe extern "C" fn vfio_iommu_info_string_free(s: *mut c_char) {
         Ok(())
     })
 }
+
+symbol_versions!(
+    "VFIO_IOMMU_INFO_0.4":
+    vfio_iommu_info_unknown_caps,
+    vfio_iommu_info_chain,
+);
 
 symbol_versions!(
     "VFIO_IOMMU_INFO_0":

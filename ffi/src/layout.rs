@@ -6,8 +6,8 @@ use std::ffi::{c_char, c_int};
 
 use ::vfio_iommu_info::layout::{guest_layout, Conflict, Layout, Placement, RamRegion};
 
-use crate::args::{self, Out, Sized32};
-use crate::info::{range_failure, vfio_iommu_info_range};
+use crate::args::{self, ListOut, Out, Sized32};
+use crate::info::{lent, range_failure, vfio_iommu_info_range};
 use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_INTERNAL};
 use crate::space::{vfio_iommu_info_reserved_region, vfio_iommu_info_space, CHole};
 use crate::span::{
@@ -140,8 +140,12 @@ pub struct vfio_iommu_info_mapping_count {
 /// `vfio_iommu_info_layout_free()`. Immutable: it may be read from several threads.
 pub struct vfio_iommu_info_layout {
     layout: Layout,
-    /// Per placement, its C view (`size` 0).
+    /// Per placement, its C view, `size` set to `sizeof(struct vfio_iommu_info_placement)`:
+    /// what `vfio_iommu_info_layout_placements()` lends.
     placements: Vec<vfio_iommu_info_placement>,
+    /// The mapping count per page size, ascending: what `vfio_iommu_info_layout_pages()`
+    /// lends.
+    pages: Vec<vfio_iommu_info_mapping_count>,
     /// Per placement, the hole of an `IN_HOLE` conflict.
     holes: Vec<Option<CHole>>,
 }
@@ -302,12 +306,21 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_new(
         let mut holes = Vec::with_capacity(ram.len());
         for (p, r) in layout.placements.iter().zip(&ram) {
             let (c, hole) = c_placement(p, r)?;
-            placements.push(c);
+            placements.push(lent(c));
             holes.push(hole);
         }
+        let pages = layout
+            .per_page
+            .iter()
+            .map(|c| vfio_iommu_info_mapping_count {
+                page_size: c.page_size,
+                entries: c.entries,
+            })
+            .collect();
         out.write(crate::handle::into_raw(vfio_iommu_info_layout {
             layout,
             placements,
+            pages,
             holes,
         }));
         Ok(())
@@ -331,6 +344,9 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_free(layout: *mut vfio_iommu_inf
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
 ///
+/// Superseded by `vfio_iommu_info_layout_placements()` (0.4), which lends the whole list in
+/// one call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `layout` must be a live layout of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -352,6 +368,9 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_placement_count(
 ///
 /// Returns 0, `VFIO_IOMMU_INFO_E_RANGE`, `VFIO_IOMMU_INFO_E_INVALID` (`out->size`) or
 /// `VFIO_IOMMU_INFO_E_NULL`; `*out` is written only on success. Since 0.2.
+///
+/// Superseded by `vfio_iommu_info_layout_placements()` (0.4), which lends the whole list in
+/// one call; kept, like every export of .so.0.
 ///
 /// # Safety
 /// `layout` must be a live layout of this library; `out` must point to a writable struct.
@@ -447,6 +466,9 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_mappings(
 ///
 /// Returns 0 and writes `*count`, or `VFIO_IOMMU_INFO_E_NULL`. Since 0.2.
 ///
+/// Superseded by `vfio_iommu_info_layout_pages()` (0.4), which lends the whole list in one
+/// call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `layout` must be a live layout of this library; `count` must be writable.
 #[unsafe(no_mangle)]
@@ -469,6 +491,9 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_page_count(
 /// Returns 0 and writes `*out`, `VFIO_IOMMU_INFO_E_RANGE`, or `VFIO_IOMMU_INFO_E_NULL`.
 /// Since 0.2.
 ///
+/// Superseded by `vfio_iommu_info_layout_pages()` (0.4), which lends the whole list in one
+/// call; kept, like every export of .so.0.
+///
 /// # Safety
 /// `layout` must be a live layout of this library; `out` must be writable.
 #[unsafe(no_mangle)]
@@ -482,14 +507,64 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_page(
         // SAFETY: per the contract, `layout` is NULL or a live layout.
         let l = unsafe { args::object(layout, "layout") }?;
         let out = Out::new(out, "out")?;
-        let pages = &l.layout.per_page;
+        let pages = &l.pages;
         let c = pages
             .get(index)
             .ok_or_else(|| range_failure(index, pages.len()))?;
-        out.write(vfio_iommu_info_mapping_count {
-            page_size: c.page_size,
-            entries: c.entries,
-        });
+        out.write(*c);
+        Ok(())
+    })
+}
+
+/// Every placement, one per region in the order the regions were given to
+/// `vfio_iommu_info_layout_new()`, in one call: `*items` receives an array of `*count`
+/// structs that the layout lends, read-only and valid until `vfio_iommu_info_layout_free()`
+/// (NULL and 0 for a layout of no regions), each with `size` set to
+/// `sizeof(struct vfio_iommu_info_placement)` of 0.4, the array's stride.
+///
+/// Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`layout`, `items` or `count`); nothing is
+/// written on failure. Since 0.4.
+///
+/// # Safety
+/// `layout` must be a live layout of this library; `items` and `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_layout_placements(
+    layout: *const vfio_iommu_info_layout,
+    items: *mut *const vfio_iommu_info_placement,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_layout_placements";
+    guard(F, || {
+        // SAFETY: per the contract, `layout` is NULL or a live layout.
+        let l = unsafe { args::object(layout, "layout") }?;
+        let out = ListOut::new(items, count)?;
+        out.write(&l.placements);
+        Ok(())
+    })
+}
+
+/// The mapping counts, ascending by page size (the IOMMU page sizes up to 1 GiB; none
+/// when the page sizes are unknown), in one call: `*items` receives an array of `*count`
+/// structs that the layout lends, read-only and valid until `vfio_iommu_info_layout_free()`
+/// (NULL and 0 when there is none).
+///
+/// Returns 0 or `VFIO_IOMMU_INFO_E_NULL` (`layout`, `items` or `count`); nothing is
+/// written on failure. Since 0.4.
+///
+/// # Safety
+/// `layout` must be a live layout of this library; `items` and `count` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_layout_pages(
+    layout: *const vfio_iommu_info_layout,
+    items: *mut *const vfio_iommu_info_mapping_count,
+    count: *mut usize,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_layout_pages";
+    guard(F, || {
+        // SAFETY: per the contract, `layout` is NULL or a live layout.
+        let l = unsafe { args::object(layout, "layout") }?;
+        let out = ListOut::new(items, count)?;
+        out.write(&l.pages);
         Ok(())
     })
 }
@@ -518,6 +593,12 @@ pub unsafe extern "C" fn vfio_iommu_info_layout_to_json(
         Ok(())
     })
 }
+
+symbol_versions!(
+    "VFIO_IOMMU_INFO_0.4":
+    vfio_iommu_info_layout_placements,
+    vfio_iommu_info_layout_pages,
+);
 
 symbol_versions!(
     "VFIO_IOMMU_INFO_0.2":

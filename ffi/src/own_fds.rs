@@ -8,10 +8,12 @@
 use std::ffi::c_int;
 
 use ::vfio_iommu_info::facts::{Backend, DmaFacts};
+use ::vfio_iommu_info::query::device::{device_info, region_info};
 use ::vfio_iommu_info::query::iommufd::{container_backend, hw_info, ioas_ranges};
 use ::vfio_iommu_info::{query_type1, Type1Cap};
 
 use crate::args::{self, Out};
+use crate::device::{vfio_iommu_info_device_info, vfio_iommu_info_region_info};
 use crate::iommufd::{c_hw_info, vfio_iommu_info_hw_info, vfio_iommu_info_iommufd};
 use crate::result::{guard, Failure, VFIO_IOMMU_INFO_E_ABSENT};
 use crate::space::{emit_facts, vfio_iommu_info_space};
@@ -171,10 +173,77 @@ pub unsafe extern "C" fn vfio_iommu_info_iommufd_space(
     })
 }
 
+/// `VFIO_DEVICE_GET_INFO` on the caller's device fd (from `VFIO_GROUP_GET_DEVICE_FD`, or
+/// an opened `/dev/vfio/devices/vfioN`), decoded with its capability chain: the same
+/// object `vfio_iommu_info_device_info_decode()` makes of a buffer, without the caller's
+/// argsz loop (one ioctl on the common path, bounded retries when the chain did not fit).
+///
+/// On success, returns 0 and stores a new object in `*out`, freed with
+/// `vfio_iommu_info_device_info_free()`. On failure, `*out` is untouched and the code is
+/// `-EBADF`, `-ENOTTY` (not a VFIO device fd: a container, an eventfd... named in the last
+/// error), another kernel errno, `VFIO_IOMMU_INFO_E_SIZE`, `VFIO_IOMMU_INFO_E_MALFORMED`
+/// or `VFIO_IOMMU_INFO_E_NULL`. Since 0.4.
+///
+/// # Safety
+/// `device_fd` must stay open for the call; `out` must point to writable storage for a
+/// pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_device_info_query(
+    device_fd: c_int,
+    out: *mut *mut vfio_iommu_info_device_info,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_device_info_query";
+    guard(F, || {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller keeps `device_fd` open for the call.
+        let fd = unsafe { args::caller_fd(device_fd, "device_fd") }?;
+        let info = device_info(fd).map_err(failed)?;
+        out.write(crate::handle::into_raw(vfio_iommu_info_device_info::new(
+            info,
+        )));
+        Ok(())
+    })
+}
+
+/// `VFIO_DEVICE_GET_REGION_INFO` of region `index` on the caller's device fd, decoded
+/// with its capability chain (as `vfio_iommu_info_region_info_decode()` makes it of a
+/// buffer, without the caller's argsz loop).
+///
+/// On success, returns 0 and stores a new object in `*out`, freed with
+/// `vfio_iommu_info_region_info_free()`. On failure, `*out` is untouched and the code is
+/// `-EBADF`, `-ENOTTY` (not a VFIO device fd), `-EINVAL` (the device has no region
+/// `index`, or it is vfio-pci's VGA region of a device that is no VGA device: the last
+/// error names the index), another kernel errno, `VFIO_IOMMU_INFO_E_SIZE`,
+/// `VFIO_IOMMU_INFO_E_MALFORMED` or `VFIO_IOMMU_INFO_E_NULL`. Since 0.4.
+///
+/// # Safety
+/// `device_fd` must stay open for the call; `out` must point to writable storage for a
+/// pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_region_info_query(
+    device_fd: c_int,
+    index: u32,
+    out: *mut *mut vfio_iommu_info_region_info,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_region_info_query";
+    guard(F, || {
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller keeps `device_fd` open for the call.
+        let fd = unsafe { args::caller_fd(device_fd, "device_fd") }?;
+        let info = region_info(fd, index).map_err(failed)?;
+        out.write(crate::handle::into_raw(vfio_iommu_info_region_info::new(
+            info,
+        )));
+        Ok(())
+    })
+}
+
 symbol_versions!(
     "VFIO_IOMMU_INFO_0.4":
     vfio_iommu_info_container_space,
     vfio_iommu_info_ioas_space,
     vfio_iommu_info_hw_info_query,
     vfio_iommu_info_iommufd_space,
+    vfio_iommu_info_device_info_query,
+    vfio_iommu_info_region_info_query,
 );

@@ -64,6 +64,9 @@ impl Sized32 for vfio_iommu_info_verdict {
 /// Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (`verdict->size`) or `VFIO_IOMMU_INFO_E_NULL`;
 /// `*verdict` is written only on success.
 ///
+/// Superseded by `vfio_iommu_info_space_check()` on the space of the info (0.4: one space for
+/// every source); kept, like every export of .so.0.
+///
 /// # Safety
 /// `info` must be a live object of this library; `verdict` must point to a writable
 /// struct.

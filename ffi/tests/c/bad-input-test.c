@@ -245,6 +245,42 @@ static void set_size(void *p, size_t n)
 
 /* ---- The matrix for one accessor shape, as macros over the function. ---- */
 
+/* f(obj, const T **items, size_t *count), a list call (since 0.4): NULL obj, NULL items,
+ * NULL count, each E_NULL with the other outputs untouched; then a call on obj that
+ * lends `want` elements, NULL exactly when there are none. */
+#define LIST(f, obj, T, oname, want)                                                     \
+	do {                                                                             \
+		CASE("%s/%s=NULL", #f + strlen(PREFIX), oname) {                         \
+			const T *p_;                                                     \
+			size_t n_;                                                       \
+			SENT(p_);                                                        \
+			SENT(n_);                                                        \
+			watch(&p_, sizeof(p_));                                          \
+			watch(&n_, sizeof(n_));                                          \
+			FAILS(f(NULL, &p_, &n_), E_NULL, oname " is NULL");              \
+		}                                                                        \
+		CASE("%s/items=NULL", #f + strlen(PREFIX)) {                             \
+			size_t n_;                                                       \
+			SENT(n_);                                                        \
+			watch(&n_, sizeof(n_));                                          \
+			FAILS(f((obj), NULL, &n_), E_NULL, "items is NULL");             \
+		}                                                                        \
+		CASE("%s/count=NULL", #f + strlen(PREFIX)) {                             \
+			const T *p_;                                                     \
+			SENT(p_);                                                        \
+			watch(&p_, sizeof(p_));                                          \
+			FAILS(f((obj), &p_, NULL), E_NULL, "count is NULL");             \
+		}                                                                        \
+		CASE("%s/lends-%zu", #f + strlen(PREFIX), (size_t)(want)) {              \
+			const T *p_;                                                     \
+			size_t n_;                                                       \
+			SENT(p_);                                                        \
+			SENT(n_);                                                        \
+			OK(f((obj), &p_, &n_));                                          \
+			CHECK(n_ == (size_t)(want) && (p_ == NULL) == (n_ == 0));        \
+		}                                                                        \
+	} while (0)
+
 /* f(obj, T *out): NULL obj, NULL out. */
 #define GET(f, obj, T, oname, pname)                                                     \
 	do {                                                                             \
@@ -725,6 +761,20 @@ static void test_info(void)
 	GETI_S(vfio_iommu_info_unknown_cap, full, struct vfio_iommu_info_cap, "info", "out", unknown);
 	GET(vfio_iommu_info_chain_length, full, size_t, "info", "count");
 	GETI_S(vfio_iommu_info_chain_entry, full, struct vfio_iommu_info_cap, "info", "out", chain);
+	LIST(vfio_iommu_info_unknown_caps, full, struct vfio_iommu_info_cap, "info", unknown);
+	LIST(vfio_iommu_info_chain, full, struct vfio_iommu_info_cap, "info", chain);
+	CASE("unknown_caps/empty-chain") {
+		const struct vfio_iommu_info_cap *p;
+		size_t n;
+		SENT(p);
+		SENT(n);
+		OK(vfio_iommu_info_unknown_caps(bare, &p, &n));
+		CHECK(p == NULL && n == 0);
+		SENT(p);
+		SENT(n);
+		OK(vfio_iommu_info_chain(bare, &p, &n));
+		CHECK(p == NULL && n == 0);
+	}
 	GET(vfio_iommu_info_to_json, full, char *, "info", "json");
 	GET(vfio_iommu_info_space_from_info, full, struct vfio_iommu_info_space *, "info", "out");
 
@@ -954,6 +1004,58 @@ static void test_space(void)
 	GETI(vfio_iommu_info_space_reserved, space, struct vfio_iommu_info_range, "space", "range", reserved);
 	GET(vfio_iommu_info_space_to_json, space, char *, "space", "json");
 	GET(vfio_iommu_info_allocator_new, space, struct vfio_iommu_info_allocator *, "space", "out");
+	/* 0.4: the whole space in one call, and a hole's causes in one call. */
+	GET_S(vfio_iommu_info_space_view, space, struct vfio_iommu_info_space_view, "space", "view");
+	CASE("space_view/lists") {
+		struct vfio_iommu_info_space_view v;
+		SENT_SIZED(v);
+		OK(vfio_iommu_info_space_view(space, &v));
+		CHECK(v.size == sizeof(v) && v.range_count == ranges && v.hole_count == holes &&
+		      v.reserved_count == reserved && v.ranges && v.holes && v.reserved &&
+		      v.facts && v.backend == 0);
+	}
+	for (size_t k = 0; k < 3; k++) {
+		size_t idx = k == 0 ? holes : k == 1 ? holes + 1 : SIZE_MAX;
+		CASE("space_hole_causes/index=%zu", idx) {
+			const struct vfio_iommu_info_reserved_region *p;
+			size_t n;
+			SENT(p);
+			SENT(n);
+			watch(&p, sizeof(p));
+			watch(&n, sizeof(n));
+			FAILS(vfio_iommu_info_space_hole_causes(space, idx, &p, &n), E_RANGE,
+			      "is past the end");
+		}
+	}
+	CASE("space_hole_causes/space=NULL") {
+		const struct vfio_iommu_info_reserved_region *p;
+		size_t n;
+		SENT(p);
+		SENT(n);
+		watch(&p, sizeof(p));
+		watch(&n, sizeof(n));
+		FAILS(vfio_iommu_info_space_hole_causes(NULL, 0, &p, &n), E_NULL, "space is NULL");
+	}
+	CASE("space_hole_causes/items=NULL") {
+		size_t n;
+		SENT(n);
+		watch(&n, sizeof(n));
+		FAILS(vfio_iommu_info_space_hole_causes(space, 0, NULL, &n), E_NULL, "items is NULL");
+	}
+	CASE("space_hole_causes/count=NULL") {
+		const struct vfio_iommu_info_reserved_region *p;
+		SENT(p);
+		watch(&p, sizeof(p));
+		FAILS(vfio_iommu_info_space_hole_causes(space, 0, &p, NULL), E_NULL, "count is NULL");
+	}
+	CASE("space_hole_causes/no-cause") {
+		const struct vfio_iommu_info_reserved_region *p;
+		size_t n;
+		SENT(p);
+		SENT(n);
+		OK(vfio_iommu_info_space_hole_causes(space, 0, &p, &n));
+		CHECK(p == NULL && n == 0);
+	}
 
 	/* hole_cause: both indices; a space from an info object knows no causes. */
 	{
@@ -1185,6 +1287,11 @@ static void test_space(void)
 		size_t n = 9;
 		OK(vfio_iommu_info_layout_placement_count(lo, &n));
 		CHECK(n == 0);
+		const struct vfio_iommu_info_placement *places;
+		SENT(places);
+		n = 9;
+		OK(vfio_iommu_info_layout_placements(lo, &places, &n));
+		CHECK(places == NULL && n == 0);
 		struct vfio_iommu_info_placement p;
 		SENT_SIZED(p);
 		watch(&p, sizeof(p));
@@ -1222,6 +1329,8 @@ static void test_space(void)
 		GET_S(vfio_iommu_info_layout_mappings, layout, struct vfio_iommu_info_mappings, "layout", "out");
 		GET(vfio_iommu_info_layout_page_count, layout, size_t, "layout", "count");
 		GETI(vfio_iommu_info_layout_page, layout, struct vfio_iommu_info_mapping_count, "layout", "out", pages);
+		LIST(vfio_iommu_info_layout_placements, layout, struct vfio_iommu_info_placement, "layout", places);
+		LIST(vfio_iommu_info_layout_pages, layout, struct vfio_iommu_info_mapping_count, "layout", pages);
 		GET(vfio_iommu_info_layout_to_json, layout, char *, "layout", "json");
 		struct vfio_iommu_info_reserved_region rr;
 		const size_t pairs[][2] = { { 0, 0 }, { 1, 0 }, { places, 0 }, { places + 1, 0 }, { SIZE_MAX, 0 }, { 1, SIZE_MAX } };
@@ -1259,6 +1368,7 @@ static void test_device_region(void)
 	GET(vfio_iommu_info_device_info_atomic_comp, dev, uint32_t, "info", "flags");
 	GET(vfio_iommu_info_device_info_chain_length, dev, size_t, "info", "count");
 	GETI_S(vfio_iommu_info_device_info_chain_entry, dev, struct vfio_iommu_info_cap, "info", "out", 0);
+	LIST(vfio_iommu_info_device_info_chain, dev, struct vfio_iommu_info_cap, "info", 0);
 
 	/* Without capabilities: every capability is E_ABSENT, out untouched. */
 	CASE("device_info/absent-capabilities") {
@@ -1303,6 +1413,8 @@ static void test_device_region(void)
 	GETI_S(vfio_iommu_info_region_info_mmap_area, reg, struct vfio_iommu_info_mmap_area, "info", "out", areas);
 	GET(vfio_iommu_info_region_info_chain_length, reg, size_t, "info", "count");
 	GETI_S(vfio_iommu_info_region_info_chain_entry, reg, struct vfio_iommu_info_cap, "info", "out", 0);
+	LIST(vfio_iommu_info_region_info_mmap_areas, reg, struct vfio_iommu_info_mmap_area, "info", areas);
+	LIST(vfio_iommu_info_region_info_chain, reg, struct vfio_iommu_info_cap, "info", 0);
 	CASE("region_info_type/absent") {
 		struct vfio_iommu_info_region_type t;
 		SENT_SIZED(t);
@@ -1333,6 +1445,13 @@ static void test_null_handles(void)
 		watch(&fd, sizeof(fd)); watch(&num, sizeof(num));
 		FAILS(vfio_iommu_info_container_group(c, SIZE_MAX, &fd, &num), E_NULL, "container is NULL");
 	}
+	CASE("container_groups/container=NULL") {
+		const struct vfio_iommu_info_group *p;
+		size_t n;
+		SENT(p); SENT(n);
+		watch(&p, sizeof(p)); watch(&n, sizeof(n));
+		FAILS(vfio_iommu_info_container_groups(c, &p, &n), E_NULL, "container is NULL");
+	}
 	CASE("container_backend/container=NULL") { uint32_t b; SENT(b); watch(&b, sizeof(b)); FAILS(vfio_iommu_info_container_backend(c, &b), E_NULL, "container is NULL"); }
 	CASE("space_from_container/container=NULL") { struct vfio_iommu_info_space *s; SENT(s); watch(&s, sizeof(s)); FAILS(vfio_iommu_info_space_from_container(c, &s), E_NULL, "container is NULL"); }
 
@@ -1348,6 +1467,7 @@ static void test_null_handles(void)
 		}
 	}
 	CASE("iommufd_aperture/iommufd=NULL") { struct vfio_iommu_info_range r; SENT(r); watch(&r, sizeof(r)); FAILS(vfio_iommu_info_iommufd_aperture(h, &r), E_NULL, "iommufd is NULL"); }
+	CASE("iommufd_space/iommufd=NULL") { struct vfio_iommu_info_space *s; SENT(s); watch(&s, sizeof(s)); FAILS(vfio_iommu_info_iommufd_space(h, &s), E_NULL, "iommufd is NULL"); }
 	CASE("iommufd_hw_info/iommufd=NULL") { struct vfio_iommu_info_hw_info v; SENT_SIZED(v); watch(&v, sizeof(v)); FAILS(vfio_iommu_info_iommufd_hw_info(h, &v), E_NULL, "iommufd is NULL"); }
 	CASE("iommufd_to_json/iommufd=NULL") { char *j; SENT(j); watch(&j, sizeof(j)); FAILS(vfio_iommu_info_iommufd_to_json(h, &j), E_NULL, "iommufd is NULL"); }
 	/* (iommufd_facts: in test_info, with the other facts.) */
@@ -1493,6 +1613,68 @@ static void test_fds(const char *regular)
 					close(fd);
 			}
 		}
+	}
+	/* 0.4: the calls on the caller's own fds refuse every fd that is not the node they
+	 * need, naming it, before any ioctl; the fd stays open. */
+	static const struct {
+		const char *fn, *param, *expected;
+	} own[] = {
+		{ "vfio_iommu_info_container_space", "container_fd", "not a VFIO container" },
+		{ "vfio_iommu_info_ioas_space", "iommufd_fd", "not iommufd's node" },
+		{ "vfio_iommu_info_hw_info_query", "iommufd_fd", "not iommufd's node" },
+		{ "vfio_iommu_info_device_info_query", "device_fd", "not a VFIO device fd" },
+		{ "vfio_iommu_info_region_info_query", "device_fd", "not a VFIO device fd" },
+	};
+	for (size_t f = 0; f < sizeof(own) / sizeof(own[0]); f++)
+		for (int k = 0; k < FD_KINDS; k++)
+			CASE("%s/%s=%s", own[f].fn + strlen(PREFIX), own[f].param, fd_names[k]) {
+				void *obj;
+				struct vfio_iommu_info_hw_info hw;
+				int fd = make_fd((enum fdkind)k, regular), rc;
+				SENT(obj);
+				SENT_SIZED(hw);
+				watch(&obj, sizeof(obj));
+				watch(&hw, sizeof(hw));
+				switch (f) {
+				case 0: rc = vfio_iommu_info_container_space(fd, (struct vfio_iommu_info_space **)&obj); break;
+				case 1: rc = vfio_iommu_info_ioas_space(fd, 1, (struct vfio_iommu_info_space **)&obj); break;
+				case 2: rc = vfio_iommu_info_hw_info_query(fd, 1, &hw); break;
+				case 3: rc = vfio_iommu_info_device_info_query(fd, (struct vfio_iommu_info_device_info **)&obj); break;
+				default: rc = vfio_iommu_info_region_info_query(fd, 0, (struct vfio_iommu_info_region_info **)&obj);
+				}
+				if (k <= FD_HUGE) {
+					check_rc(rc, -EBADF, own[f].fn);
+					check_contains(fmt("%s %d is not an open file descriptor", own[f].param, fd));
+				} else {
+					if (fd < 0)
+						whyf("cannot open the %s: %s", fd_names[k], strerror(errno));
+					check_rc(rc, -ENOTTY, own[f].fn);
+					check_contains(fmt("fd %d is ", fd));
+					check_contains(own[f].expected);
+					if (fcntl(fd, F_GETFD) < 0)
+						whyf("the library closed fd %d", fd);
+					close(fd);
+				}
+				check_prefix(own[f].fn);
+				check_untouched();
+			}
+	CASE("own-fds/out=NULL") {
+		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		FAILS(vfio_iommu_info_container_space(fd, NULL), E_NULL, "out is NULL");
+		FAILS(vfio_iommu_info_ioas_space(fd, 1, NULL), E_NULL, "out is NULL");
+		FAILS(vfio_iommu_info_hw_info_query(fd, 1, NULL), E_NULL, "out is NULL");
+		FAILS(vfio_iommu_info_device_info_query(fd, NULL), E_NULL, "out is NULL");
+		FAILS(vfio_iommu_info_region_info_query(fd, 0, NULL), E_NULL, "out is NULL");
+		close(fd);
+	}
+	CASE("hw_info_query/out->size=0") {
+		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		struct vfio_iommu_info_hw_info hw;
+		SENT(hw);
+		hw.size = 0;
+		watch(&hw, sizeof(hw));
+		FAILS(vfio_iommu_info_hw_info_query(fd, 1, &hw), E_INVALID, "out->size is 0");
+		close(fd);
 	}
 	CASE("query/out=NULL") {
 		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -2058,6 +2240,30 @@ static void lab_container_matrix(const char *group)
 			watch(&fd, sizeof(fd)); watch(&num, sizeof(num));
 			FAILS(vfio_iommu_info_container_group(c, idx[i], &fd, &num), E_RANGE, "index");
 		}
+	CASE("lab/container_groups/items=NULL") {
+		size_t n;
+		SENT(n);
+		watch(&n, sizeof(n));
+		FAILS(vfio_iommu_info_container_groups(c, NULL, &n), E_NULL, "items is NULL");
+	}
+	CASE("lab/container_groups/count=NULL") {
+		const struct vfio_iommu_info_group *p;
+		SENT(p);
+		watch(&p, sizeof(p));
+		FAILS(vfio_iommu_info_container_groups(c, &p, NULL), E_NULL, "count is NULL");
+	}
+	CASE("lab/container_groups") {
+		const struct vfio_iommu_info_group *list = NULL;
+		size_t n = 0;
+		OK(vfio_iommu_info_container_groups(c, &list, &n));
+		CHECK(n == groups && list != NULL);
+		for (size_t i = 0; list && i < n; i++) {
+			int fd = -1;
+			int64_t num = -2;
+			OK(vfio_iommu_info_container_group(c, i, &fd, &num));
+			CHECK(list[i].size == sizeof(list[i]) && list[i].fd == fd && list[i].number == num);
+		}
+	}
 	CASE("lab/container-handles-work") {
 		struct vfio_iommu_info *again = NULL;
 		struct vfio_iommu_info_space *s = NULL;

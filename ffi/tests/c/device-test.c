@@ -252,6 +252,91 @@ static void test_regions(int big)
 	vfio_iommu_info_region_info_free(r);
 }
 
+/* Lists in one call (since 0.4): each walked with a for loop over the array the object
+ * lends, element by element what the count and index getters give; NULL and 0 when
+ * empty. */
+static int same_cap(const struct vfio_iommu_info_cap *a, const struct vfio_iommu_info_cap *b)
+{
+	return a->size == b->size && a->id == b->id && a->version == b->version &&
+	       a->offset == b->offset && a->bytes == b->bytes && a->len == b->len;
+}
+
+static void test_lists(int big)
+{
+	struct buf b;
+	struct vfio_iommu_info_device_info *dev = NULL;
+	struct vfio_iommu_info_region_info *r = NULL;
+	const struct vfio_iommu_info_cap *caps = NULL;
+	const struct vfio_iommu_info_mmap_area *areas = NULL;
+	size_t n = 99, count = 98;
+
+	s390_device_info(&b, big);
+	CHECK_RC(vfio_iommu_info_device_info_decode(b.bytes, b.len, order_of(&b), &dev), 0);
+	if (!dev)
+		return;
+	CHECK_RC(vfio_iommu_info_device_info_chain(dev, &caps, &n), 0);
+	CHECK_RC(vfio_iommu_info_device_info_chain_length(dev, &count), 0);
+	CHECK(n == 3 && count == n && caps != NULL);
+	for (size_t i = 0; caps && i < n; i++) {
+		struct vfio_iommu_info_cap c = {.size = sizeof(c)};
+		CHECK_RC(vfio_iommu_info_device_info_chain_entry(dev, i, &c), 0);
+		CHECK(caps[i].size == sizeof(caps[i]) && same_cap(&caps[i], &c));
+		CHECK(caps[i].id == i + 1 && caps[i].bytes == NULL);
+	}
+	CHECK(caps && caps[1].offset == 64);
+	vfio_iommu_info_device_info_free(dev);
+
+	/* A BAR with a sparse mmap: two areas, one capability. */
+	region(&b, big, 2, 7, 0x4000);
+	header(&b, 32, 1, 1, 0);
+	put(&b, 40, 2, 4);
+	put(&b, 48, 0, 8);
+	put(&b, 56, 0x2000, 8);
+	put(&b, 64, 0x3000, 8);
+	put(&b, 72, 0x1000, 8);
+	placed(&b, 7);
+	CHECK_RC(vfio_iommu_info_region_info_decode(b.bytes, b.len, order_of(&b), &r), 0);
+	if (!r)
+		return;
+	CHECK_RC(vfio_iommu_info_region_info_mmap_areas(r, &areas, &n), 0);
+	CHECK_RC(vfio_iommu_info_region_info_mmap_area_count(r, &count), 0);
+	CHECK(n == 2 && count == n && areas != NULL);
+	for (size_t i = 0; areas && i < n; i++) {
+		struct vfio_iommu_info_mmap_area a = {.size = sizeof(a)};
+		CHECK_RC(vfio_iommu_info_region_info_mmap_area(r, i, &a), 0);
+		CHECK(areas[i].size == sizeof(areas[i]) && areas[i].within_region == a.within_region &&
+		      areas[i].offset == a.offset && areas[i].len == a.len);
+	}
+	CHECK(areas && areas[1].offset == 0x3000 && areas[1].len == 0x1000);
+	CHECK_RC(vfio_iommu_info_region_info_chain(r, &caps, &n), 0);
+	CHECK_RC(vfio_iommu_info_region_info_chain_length(r, &count), 0);
+	CHECK(n == 1 && count == n && caps != NULL);
+	for (size_t i = 0; caps && i < n; i++) {
+		struct vfio_iommu_info_cap c = {.size = sizeof(c)};
+		CHECK_RC(vfio_iommu_info_region_info_chain_entry(r, i, &c), 0);
+		CHECK(same_cap(&caps[i], &c) && caps[i].id == 1 && caps[i].offset == 32);
+	}
+	/* NULLs: a code, the other output untouched. */
+	n = 77;
+	CHECK_RC(vfio_iommu_info_region_info_mmap_areas(r, NULL, &n), VFIO_IOMMU_INFO_E_NULL);
+	CHECK(n == 77);
+	CHECK_RC(vfio_iommu_info_region_info_chain(NULL, &caps, &n), VFIO_IOMMU_INFO_E_NULL);
+	CHECK(n == 77);
+	vfio_iommu_info_region_info_free(r);
+
+	/* Read-only without capabilities: no areas, no chain, NULL and 0. */
+	r = NULL;
+	region(&b, big, 9, 1, 0x2000);
+	CHECK_RC(vfio_iommu_info_region_info_decode(b.bytes, b.len, order_of(&b), &r), 0);
+	areas = (const void *)&b;
+	caps = (const void *)&b;
+	CHECK_RC(vfio_iommu_info_region_info_mmap_areas(r, &areas, &n), 0);
+	CHECK(areas == NULL && n == 0);
+	CHECK_RC(vfio_iommu_info_region_info_chain(r, &caps, &n), 0);
+	CHECK(caps == NULL && n == 0);
+	vfio_iommu_info_region_info_free(r);
+}
+
 static void test_malformed(void)
 {
 	struct buf b;
@@ -353,6 +438,8 @@ int main(int argc, char **argv)
 	test_x86_and_truncated();
 	test_regions(0);
 	test_regions(1);
+	test_lists(0);
+	test_lists(1);
 	test_malformed();
 	if (argc > 2 && strcmp(argv[1], "--device-info") == 0)
 		rc = decode_captures(argc - 2, argv + 2);

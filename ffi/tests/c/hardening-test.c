@@ -125,6 +125,21 @@ static void thread_exit(void)
 
 static atomic_bool stop;
 
+/*
+ * Under AddressSanitizer the child is forked without the busy thread: GCC 12's ASan
+ * runtime does not hold its allocator's locks across fork(), so a child forked while
+ * another thread is inside malloc can deadlock in ASan itself (observed in about 1 run
+ * in 5 on a loaded 2-core machine, with and without this library's recent changes).
+ * That is the sanitizer runtime's limit, not the library's: the plain, static and
+ * valgrind runs keep the busy thread, and the ASan run still checks the library in a
+ * forked child.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define BUSY_THREAD_DURING_FORK 0
+#else
+#define BUSY_THREAD_DURING_FORK 1
+#endif
+
 static void *busy_body(void *arg)
 {
 	(void)arg;
@@ -151,8 +166,10 @@ static void after_fork(void)
 	pthread_t busy;
 	int report[2];
 	check(pipe(report) == 0, "pipe: %s", strerror(errno));
-	check(pthread_create(&busy, NULL, busy_body, NULL) == 0, "pthread_create");
-	usleep(20000); /* let it run inside the library */
+	if (BUSY_THREAD_DURING_FORK) {
+		check(pthread_create(&busy, NULL, busy_body, NULL) == 0, "pthread_create");
+		usleep(20000); /* let it run inside the library */
+	}
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -188,7 +205,8 @@ static void after_fork(void)
 	}
 	close(report[0]);
 	atomic_store(&stop, true);
-	pthread_join(busy, NULL);
+	if (BUSY_THREAD_DURING_FORK)
+		pthread_join(busy, NULL);
 }
 
 /* ---- 3. Handles of the wrong kind ---- */

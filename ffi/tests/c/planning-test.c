@@ -276,6 +276,26 @@ static void test_layout(const char *amd)
 	CHECK(n == 19); /* AMD: every power of two from 4 KiB to 1 GiB */
 	CHECK_RC(vfio_iommu_info_layout_page(layout, n - 1, &mc), 0);
 	CHECK(mc.page_size == GIB && mc.entries == 1075);
+	{
+		/* The same lists in one call each (since 0.4), walked with a for loop. */
+		const struct vfio_iommu_info_placement *places = NULL;
+		const struct vfio_iommu_info_mapping_count *pages = NULL;
+		size_t np = 0, npages = 0;
+		CHECK_RC(vfio_iommu_info_layout_placements(layout, &places, &np), 0);
+		CHECK(np == 4 && places != NULL);
+		for (size_t i = 0; places && i < np; i++) {
+			CHECK_RC(vfio_iommu_info_layout_placement(layout, i, &p), 0);
+			CHECK(places[i].size == sizeof(places[i]) && memcmp(&places[i], &p, sizeof(p)) == 0);
+		}
+		CHECK(places && places[2].problem == VFIO_IOMMU_INFO_SPAN_IN_HOLE);
+		CHECK_RC(vfio_iommu_info_layout_pages(layout, &pages, &npages), 0);
+		CHECK(npages == n && pages != NULL);
+		for (size_t i = 0; pages && i < npages; i++) {
+			CHECK_RC(vfio_iommu_info_layout_page(layout, i, &mc), 0);
+			CHECK(pages[i].page_size == mc.page_size && pages[i].entries == mc.entries);
+		}
+		CHECK(pages && pages[npages - 1].page_size == GIB && pages[npages - 1].entries == 1075);
+	}
 	CHECK_RC(vfio_iommu_info_layout_to_json(layout, &json), 0);
 	CHECK(json && strstr(json, "\"result\":\"conflict\""));
 	vfio_iommu_info_string_free(json);
