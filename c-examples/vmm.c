@@ -35,31 +35,7 @@
 #include <linux/vfio.h>
 #include <vfio_iommu_info.h>
 
-/* iommufd's uapi (<linux/iommufd.h>, Linux 6.2+; the VFIO cdev ioctls, 6.6+), for build
- * hosts whose kernel headers predate them, as QEMU carries its own linux-headers/. */
-#ifndef VFIO_DEVICE_BIND_IOMMUFD
-struct vfio_device_bind_iommufd {
-	__u32 argsz;
-	__u32 flags;
-	__s32 iommufd;
-	__u32 out_devid;
-};
-struct vfio_device_attach_iommufd_pt {
-	__u32 argsz;
-	__u32 flags;
-	__u32 pt_id;
-};
-#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
-#define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
-#endif
-#ifndef IOMMU_IOAS_ALLOC
-struct iommu_ioas_alloc {
-	__u32 size;
-	__u32 flags;
-	__u32 out_ioas_id;
-};
-#define IOMMU_IOAS_ALLOC _IO(';', 0x81)
-#endif
+#include "iommufd_uapi.h"
 
 static int fail(const char *what)
 {

@@ -283,20 +283,7 @@ impl vfio_iommu_info_device_info {
 
     /// Why a capability `name` the device info lacks is absent, as a failure.
     fn absent(&self, name: &str) -> Failure {
-        let i = &self.info;
-        let why = if i.caps_truncated {
-            format!(
-                "the kernel's capabilities did not fit the buffer: query again with argsz {} bytes",
-                i.argsz
-            )
-        } else if i.flags & ::vfio_iommu_info::device_info::FLAG_CAPS == 0 {
-            format!(
-                "the CAPS flag is clear (flags {:#x}): the device reports no capability (ZPCI_* only on s390 PCI functions, since Linux 5.10; PCI_ATOMIC_COMP since 6.4 where the root port completes atomics)",
-                i.flags
-            )
-        } else {
-            format!("the chain holds no {name} capability")
-        };
+        let why = self.info.cap_absence(name);
         Failure::new(VFIO_IOMMU_INFO_E_ABSENT, format!("{name} is absent: {why}"))
     }
 
@@ -350,20 +337,7 @@ impl vfio_iommu_info_region_info {
     }
 
     fn absent(&self, name: &str) -> Failure {
-        let i = &self.info;
-        let why = if i.caps_truncated {
-            format!(
-                "the kernel's capabilities did not fit the buffer: query again with argsz {} bytes",
-                i.argsz
-            )
-        } else if i.flags & ::vfio_iommu_info::region_info::FLAG_CAPS == 0 {
-            format!(
-                "the CAPS flag is clear (flags {:#x}): region {} has no capability",
-                i.flags, i.index
-            )
-        } else {
-            format!("the chain of region {} holds no {name} capability", i.index)
-        };
+        let why = self.info.cap_absence(name);
         Failure::new(VFIO_IOMMU_INFO_E_ABSENT, format!("{name} is absent: {why}"))
     }
 }

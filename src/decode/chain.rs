@@ -43,6 +43,27 @@ pub struct CapLocation {
 /// bound keeps a hostile 64 MiB buffer from costing millions of hops.
 pub const MAX_CHAIN_CAPS: usize = 4096;
 
+/// Why a capability is not among a decoded chain's, in words for a message: the chain
+/// did not fit the buffer (`truncated`: query again with `argsz` bytes), the `CAPS` flag is
+/// clear (`no_caps` says what that means for this structure), or the chain lacks it.
+pub(crate) fn cap_absence(
+    truncated: bool,
+    argsz: u32,
+    caps_flag_set: bool,
+    no_caps: impl FnOnce() -> String,
+    not_in_chain: impl FnOnce() -> String,
+) -> String {
+    if truncated {
+        format!(
+            "the kernel's capabilities did not fit the buffer: query again with argsz {argsz} bytes"
+        )
+    } else if !caps_flag_set {
+        no_caps()
+    } else {
+        not_in_chain()
+    }
+}
+
 /// The most capabilities a chain in a `len`-byte buffer whose capabilities start at
 /// `min_offset` can hold without two headers sharing a byte (and at most
 /// [`MAX_CHAIN_CAPS`]): one more hop means the chain loops.

@@ -163,19 +163,18 @@ impl DeviceInfo {
     /// Why the capability `name` (`ZPCI_BASE`, `PCI_ATOMIC_COMP`, ...) is not in
     /// [`DeviceInfo::caps`], in words for a message (the caller checked it is not).
     pub fn cap_absence(&self, name: &str) -> String {
-        if self.caps_truncated {
-            format!(
-                "the kernel's capabilities did not fit the buffer: query again with argsz {} bytes",
-                self.argsz
-            )
-        } else if self.flags & FLAG_CAPS == 0 {
-            format!(
+        chain::cap_absence(
+            self.caps_truncated,
+            self.argsz,
+            self.flags & FLAG_CAPS != 0,
+            || {
+                format!(
                 "the CAPS flag is clear (flags {:#x}): the device reports no capability (ZPCI_* only on s390 PCI functions, since Linux 5.10; PCI_ATOMIC_COMP since 6.4 where the root port completes atomics)",
                 self.flags
             )
-        } else {
-            format!("the chain holds no {name} capability")
-        }
+            },
+            || format!("the chain holds no {name} capability"),
+        )
     }
 
     /// The ZPCI_BASE capability, on s390.

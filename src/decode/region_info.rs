@@ -283,22 +283,23 @@ impl RegionInfo {
     /// Why the capability `name` (`SPARSE_MMAP`, `TYPE`, ...) is not in
     /// [`RegionInfo::caps`], in words for a message (the caller checked it is not).
     pub fn cap_absence(&self, name: &str) -> String {
-        if self.caps_truncated {
-            format!(
-                "the kernel's capabilities did not fit the buffer: query again with argsz {} bytes",
-                self.argsz
-            )
-        } else if self.flags & FLAG_CAPS == 0 {
-            format!(
-                "the CAPS flag is clear (flags {:#x}): region {} has no capability",
-                self.flags, self.index
-            )
-        } else {
-            format!(
-                "the chain of region {} holds no {name} capability",
-                self.index
-            )
-        }
+        chain::cap_absence(
+            self.caps_truncated,
+            self.argsz,
+            self.flags & FLAG_CAPS != 0,
+            || {
+                format!(
+                    "the CAPS flag is clear (flags {:#x}): region {} has no capability",
+                    self.flags, self.index
+                )
+            },
+            || {
+                format!(
+                    "the chain of region {} holds no {name} capability",
+                    self.index
+                )
+            },
+        )
     }
 
     /// The `READ` flag: the region may be read with `pread`.
