@@ -43,6 +43,9 @@ pub mod plan;
 pub mod query;
 pub mod sys;
 
+/// This library's version (`0.4.0`), as the command's `--version` shows it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 // The front door: what most users need, by name. The layers stay reachable by path
 // (`vfio_iommu_info::query::iommufd::Iommufd`) for the rest.
 pub use decode::bytes::{ByteOrder, ParseByteOrderError};

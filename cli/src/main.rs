@@ -3,6 +3,7 @@
 mod backend;
 mod device;
 mod explain;
+mod generate;
 mod list;
 mod output;
 mod pci_ids;
@@ -13,7 +14,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 use vfio_iommu_info::json::{facts_to_json, info_to_json, range};
 use vfio_iommu_info::query::capture_type1_with;
@@ -181,6 +182,33 @@ enum Command {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// The man pages (one per command) or a shell's completions, made from this command's
+    /// own definition: for `make install` and packagers.
+    Generate {
+        #[command(subcommand)]
+        what: Generate,
+    },
+}
+
+/// What `generate` makes.
+#[derive(Subcommand)]
+enum Generate {
+    /// Writes vfio-iommu-info.1 and one page per subcommand (vfio-iommu-info-query.1, ...)
+    /// into DIR, each created new (an existing file is refused).
+    Man {
+        /// An existing directory.
+        dir: PathBuf,
+        /// Replace pages already there (each a new file renamed over the old one; a
+        /// symbolic link, a FIFO or a directory is still refused).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Prints the completion script for SHELL (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -648,12 +676,39 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 return Ok(ExitCode::from(EXIT_FAILURE));
             }
         }
+        Command::Generate { what } => {
+            let cmd = command();
+            match what {
+                Generate::Man { dir, force } => {
+                    let pages = generate::man(&cmd, &dir, force)?;
+                    print_text(&format!("{}\n", pages.join("\n")))?;
+                }
+                Generate::Completions { shell } => {
+                    std::io::stdout()
+                        .lock()
+                        .write_all(&generate::completions(&cmd, shell))
+                        .map_err(output_error)?;
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// The command's definition, with `--version` naming the library it is built on.
+fn command() -> clap::Command {
+    Cli::command().long_version(format!(
+        "{} (library vfio-iommu-info {}, C ABI libvfio_iommu_info.so.0)",
+        env!("CARGO_PKG_VERSION"),
+        vfio_iommu_info::VERSION
+    ))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // A bug prints one line, not the default hook's message and backtrace note.
     std::panic::set_hook(Box::new(|info| {
         let at = info

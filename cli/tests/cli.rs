@@ -646,3 +646,65 @@ fn decode_kind_device_and_region_read_the_real_s390x_capture() {
     assert_eq!(v["dma_window"], Value::Null);
     assert!(v["caps"].as_array().unwrap().is_empty());
 }
+
+/// `generate man DIR`: one page per subcommand, made from the command's definition, each
+/// created new (a second run is refused naming the file, `--force` replaces); `generate
+/// completions SHELL` prints a script naming every subcommand; `--version` names the
+/// library.
+#[test]
+fn generated_man_pages_and_completions_follow_the_definition() {
+    let dir = std::env::temp_dir().join(format!("vfio-cli-{}-man", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let out = run(&["generate", "man", d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let subs = [
+        "list", "query", "device", "decode", "explain", "plan", "generate",
+    ];
+    assert_eq!(listed.lines().count(), subs.len() + 1, "{listed}");
+    for sub in subs {
+        let page = format!("vfio-iommu-info-{sub}");
+        let roff = std::fs::read_to_string(dir.join(format!("{page}.1"))).unwrap();
+        assert!(roff.contains(&format!(".TH {page} 1")), "{page}: {roff}");
+        let help = run(&[sub, "--help"]);
+        let first = String::from_utf8(help.stdout).unwrap();
+        let about = first
+            .lines()
+            .next()
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(
+            roff.contains(&about[..about.len().min(30)]),
+            "{page} lacks {about}"
+        );
+    }
+    let again = run(&["generate", "man", d]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to write"));
+    assert!(run(&["generate", "man", d, "--force"]).status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    for shell in ["bash", "zsh", "fish"] {
+        let script = String::from_utf8(run(&["generate", "completions", shell]).stdout).unwrap();
+        for sub in subs {
+            assert!(script.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    let version = String::from_utf8(run(&["--version"]).stdout).unwrap();
+    assert_eq!(
+        version.trim(),
+        format!(
+            "vfio-iommu-info {0} (library vfio-iommu-info {0}, C ABI libvfio_iommu_info.so.0)",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
