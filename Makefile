@@ -30,7 +30,7 @@ C_OUT := $(CURDIR)/target/c-examples
 C_TESTS_OUT := $(CURDIR)/target/c-tests
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean \
-	lib header elf-check abi-check abi-baseline install install-lib uninstall install-check c-build c-test python-install \
+	lib header elf-check abi-check abi-baseline install install-lib uninstall install-check publish-check c-build c-test python-install \
 	python-test bench fuzz-smoke fuzz
 
 all: build
@@ -124,6 +124,12 @@ uninstall:
 	  $(DESTDIR)$(LIBDIR)/libvfio_iommu_info.a $(DESTDIR)$(INCLUDEDIR)/vfio_iommu_info.h \
 	  $(DESTDIR)$(PKGCONFIGDIR)/vfio-iommu-info.pc
 
+# The three crates the registry gets (the core, the C library crate, the command),
+# packaged and each built from its package alone; nothing is uploaded. `--allow-dirty` so
+# it runs during work too (CI's clone is clean).
+publish-check:
+	$(CARGO) publish --dry-run --allow-dirty -p vfio-iommu-info -p vfio-iommu-info-ffi -p vfio-iommu-info-cli
+
 # `make install` into a stage, checked (the man pages render, the bash completion loads,
 # the command runs from the stage), then `make uninstall` leaves no file behind.
 INSTALL_STAGE := $(CURDIR)/target/install-stage
@@ -196,7 +202,7 @@ lab: lab-build
 	lab/run $(LAB_FLAGS)
 
 # Everything: style, lints, host tests (Rust, C, Python), then the lab.
-test: fmt-check clippy unit fuzz-smoke abi-check c-test install-check python-test lab
+test: fmt-check clippy unit fuzz-smoke abi-check c-test install-check publish-check python-test lab
 
 # The tool against a real kernel: this host's own VFIO groups when it has some, else a
 # QEMU guest with a virtual IOMMU and an edu device bound to vfio-pci.
