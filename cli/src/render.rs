@@ -148,7 +148,9 @@ pub fn provenance(f: &DmaFacts) -> String {
         row("dirty tracking", v, d.source);
     }
     if let Some(r) = &f.reserved_regions {
-        row("reserved", format!("{} regions", r.value.len()), r.source);
+        let n = r.value.len();
+        let noun = if n == 1 { "region" } else { "regions" };
+        row("reserved", format!("{n} {noun}"), r.source);
     }
     let mut out = String::from("sources\n");
     out.push_str(&columns(&rows, "  "));

@@ -9,6 +9,8 @@ use serde_json::Value;
 use vfio_iommu_info::encode::{CapSpec, KernelState};
 use vfio_iommu_info::{ByteOrder, IovaRange};
 
+mod readme;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vfio-iommu-info"))
 }
@@ -707,4 +709,55 @@ fn generated_man_pages_and_completions_follow_the_definition() {
             env!("CARGO_PKG_VERSION")
         )
     );
+}
+
+/// The README's samples of commands on files in the tree are what the command prints
+/// (the live samples are checked in their lab scenarios, `lab_cli.rs`), and every lab
+/// scenario a sample names exists, so that no sample goes unchecked.
+#[test]
+fn readme_samples_of_captures_are_what_the_command_prints() {
+    let root = readme::repo_root();
+    let cli = Path::new(env!("CARGO_BIN_EXE_vfio-iommu-info"));
+    let checked = readme::check(cli, "host", &root.join("target/readme-samples"));
+    assert!(
+        checked >= 2,
+        "README.md has {checked} host samples, expected plan and decode"
+    );
+    let text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let scenarios = std::fs::read_to_string(root.join("lab/scenarios")).unwrap();
+    let mut lab = 0;
+    for line in text.lines() {
+        if let Some(source) = line.trim().strip_prefix("<!-- samples: lab ") {
+            let name = source.trim_end_matches("-->").trim();
+            assert!(
+                scenarios
+                    .lines()
+                    .any(|l| l.split_whitespace().next() == Some(name)),
+                "README.md names the lab scenario {name:?}, which lab/scenarios lacks"
+            );
+            assert!(!readme::samples(&text, &format!("lab {name}")).is_empty());
+            lab += 1;
+        }
+    }
+    assert!(
+        lab >= 2,
+        "README.md has {lab} lab sample blocks, expected type1 and iommufd"
+    );
+}
+
+#[test]
+fn readme_sample_comparison_takes_gaps_and_nothing_else() {
+    let shown = |lines: &[&str]| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    let real = "a\nb  \nc\nd\n";
+    assert!(readme::compare(&shown(&["a", "b", "c", "d"]), real).is_ok());
+    assert!(readme::compare(&shown(&["a", "...", "d"]), real).is_ok());
+    assert!(readme::compare(&shown(&["...", "c", "d"]), real).is_ok());
+    assert!(readme::compare(&shown(&["a", "b", "..."]), real).is_ok());
+    assert!(readme::compare(&shown(&["...", "b", "...", "d"]), real).is_ok());
+    // A changed, missing, extra or reordered line is drift.
+    assert!(readme::compare(&shown(&["a", "b", "c", "e"]), real).is_err());
+    assert!(readme::compare(&shown(&["a", "b", "c"]), real).is_err());
+    assert!(readme::compare(&shown(&["b", "c", "d"]), real).is_err());
+    assert!(readme::compare(&shown(&["a", "...", "c", "b"]), real).is_err());
+    assert!(readme::compare(&shown(&["a", "b", "c", "d", "e"]), real).is_err());
 }

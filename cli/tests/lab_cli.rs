@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use vfio_iommu_info::json::CONTRACT_KEYS;
 
+mod readme;
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -807,4 +809,18 @@ fn lab_cli_as_root_refuses_the_traps_nobody_plants() {
     assert!(watch.events() > 0, "inotify saw no open");
     eprintln!("traps refused as root (protected_symlinks 1 and 0): symlinks, FIFO, other user's files, non-VFIO node");
     let _ = std::fs::remove_dir_all(&base);
+}
+
+/// The README's live samples marked for this scenario (`<!-- samples: lab NAME -->`) are
+/// what the command prints on its kernel; the real outputs land in LAB_OUT when not.
+#[test]
+fn lab_cli_readme_samples_of_this_scenario_are_what_the_command_prints() {
+    if lab().is_none() {
+        return;
+    }
+    let scenario = env("LAB_SCENARIO").expect("the lab sets LAB_SCENARIO");
+    let out = env("LAB_OUT").map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+    let cli = std::path::Path::new(env!("CARGO_BIN_EXE_vfio-iommu-info"));
+    let checked = readme::check(cli, &format!("lab {scenario}"), &out);
+    eprintln!("{checked} README samples checked for {scenario}");
 }
