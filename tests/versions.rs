@@ -127,7 +127,10 @@ fn changelog(c: &mut Check) {
     for pair in releases.windows(2) {
         let ((new, nv, nd), (old, ov, od)) = (pair[0], pair[1]);
         if new <= old {
-            c.problem(file, format!("release {nv} is above {ov}: newest first"));
+            c.problem(
+                file,
+                format!("release {nv} is above {ov}: newest first, each version once"),
+            );
         }
         if nd < od {
             c.problem(
@@ -211,8 +214,10 @@ fn locks(c: &mut Check, names: &[String]) {
             .iter()
             .filter(|n| !seen.contains(&n.as_str()))
             .collect();
-        if seen.is_empty() || (file == "Cargo.lock" && !missing.is_empty()) {
+        if file == "Cargo.lock" && !missing.is_empty() {
             c.problem(file, format!("no entry for {missing:?}"));
+        } else if seen.is_empty() {
+            c.problem(file, "no entry for any workspace crate".into());
         }
     }
 }
