@@ -63,7 +63,12 @@ upstream=${version%-*}
 # (No process substitution here: the guest's /dev has no /dev/fd.)
 pkgs=()
 for d in "${debs[@]}"; do pkgs+=("$(dpkg-deb -f "$d" Package)"); done
-[ "${#pkgs[@]}" = 4 ] && [ -n "${pkgs[3]}" ] || fail_rest deb-install "could not read the package names of ${debs[*]}"
+for p in "${pkgs[@]}"; do
+	[ -n "$p" ] || fail_rest deb-install "could not read the package names of ${debs[*]}"
+done
+workspace=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+[ "$upstream" = "$workspace" ] ||
+	fail_rest deb-install "the .debs are version $version, the workspace is $workspace: make deb again"
 read -ra groups <<<"${LAB_EDU_GROUPS:-}"
 [ "${#groups[@]}" -gt 0 ] || fail_rest deb-install "no edu group (LAB_EDU_GROUPS empty)"
 group=${groups[0]}
