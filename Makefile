@@ -42,7 +42,7 @@ NEED_TEST := $(NEED_BUILD) $(NEED_LAB) c++=g++ pkg-config=pkg-config readelf=bin
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean \
 	need-test doc-check lib header elf-check abi-check abi-baseline install install-lib uninstall install-check publish-check c-build c-test python-install \
-	python-test bench fuzz-smoke fuzz
+	python-test bench fuzz-smoke fuzz deb
 
 all: build
 
@@ -196,6 +196,14 @@ bench: python-install
 	bench/report $(TARGET_DIR)
 	$(PY_VENV)/bin/python bench/python_decode.py
 
+# The Debian packages (debian/): dpkg-buildpackage -b on a copy of the tree in target/deb/,
+# lintian with no error or warning, the packaged library's ELF against the export list,
+# and target/deb/debs.list, whose .debs the lab's guests install and use
+# (lab/guest/debs.sh). About 1.5 min warm (packaging/build-deb says why it passes -d).
+deb:
+	packaging/need "the Debian packages (make deb): dpkg-buildpackage, debhelper, dh_python3, lintian, a venv for maturin, the wheel installer" dpkg-dev debhelper dh-python lintian python3 python3-venv python3-installer
+	packaging/build-deb
+
 # Builds what the guests run: the in-guest test binaries of the core and the CLI (listed
 # in target/lab/tests.list for lab/guest/checks.sh), the CLI, the examples, and the
 # Python package's venv (its pytest runs in the guests too).
@@ -224,7 +232,7 @@ need-test:
 	  { echo "need: adding the rustup components rustfmt and clippy (for make test)"; rustup component add rustfmt clippy >/dev/null; }
 
 # Everything: style, lints, host tests (Rust, C, Python), then the lab.
-test: need-test fmt-check clippy doc-check unit fuzz-smoke abi-check c-test install-check publish-check python-test lab
+test: need-test fmt-check clippy doc-check unit fuzz-smoke abi-check c-test install-check publish-check python-test deb lab
 
 # The tool against a real kernel: this host's own VFIO groups when it has some, else a
 # QEMU guest with a virtual IOMMU and an edu device bound to vfio-pci (lab/demo). Builds

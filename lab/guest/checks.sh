@@ -205,5 +205,15 @@ else
 	fi
 fi
 
+# --- e. the Debian packages (make deb), installed with dpkg and used ---------------------
+# lab/guest/debs.sh, in a mount namespace of its own: its writable overlays on /usr, /var
+# and /etc end with it, so no other check sees the installed packages.
+export -f lab lab_out
+if command -v unshare >/dev/null; then
+	unshare --mount --propagation private bash lab/guest/debs.sh
+else
+	lab deb-install fail "unshare (util-linux) is missing: the packages are installed in a mount namespace of their own"
+fi
+
 rm -rf "$tmp"
 exit 0
