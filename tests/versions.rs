@@ -246,7 +246,10 @@ fn abi_nodes(c: &mut Check) {
     let last = symbols
         .lines()
         .rfind(|l| !l.trim().is_empty() && !l.starts_with('#'));
-    let newest = last.and_then(|l| l.split_whitespace().next());
+    // A dpkg-gensymbols template line: ` NAME@NODE VERSION`.
+    let newest = last
+        .and_then(|l| l.split_whitespace().next())
+        .map(|name| name.split_once('@').map_or(name, |(_, node)| node));
     c.expect(
         file,
         "the newest version node",
