@@ -35,7 +35,8 @@ use std::env;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=VFIO_IOMMU_INFO_LINK");
-    println!("cargo:rerun-if-changed=../packaging/libvfio_iommu_info.map");
+    // ffi/libvfio_iommu_info.map links to packaging/ (a file in the published package).
+    println!("cargo:rerun-if-changed=libvfio_iommu_info.map");
     println!("cargo::rustc-check-cfg=cfg(vfio_iommu_info_cdylib)");
     let cargo_c = env::var_os("CARGO_FEATURE_CAPI").is_some();
     let mode = env::var("VFIO_IOMMU_INFO_LINK").unwrap_or_default();
@@ -49,9 +50,7 @@ fn main() {
         let dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
         println!("cargo:rustc-cfg=vfio_iommu_info_cdylib");
         println!("cargo:rustc-link-arg=-Wl,-soname,libvfio_iommu_info.so.0");
-        println!(
-            "cargo:rustc-link-arg=-Wl,--version-script={dir}/../packaging/libvfio_iommu_info.map"
-        );
+        println!("cargo:rustc-link-arg=-Wl,--version-script={dir}/libvfio_iommu_info.map");
         if env::var("TARGET").as_deref() != Ok("x86_64-unknown-linux-gnu") {
             println!("cargo:rustc-link-arg=-fuse-ld=lld");
         }
