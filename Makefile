@@ -160,10 +160,10 @@ c-test: c-build build
 
 # The real cargo-c (`cargo cinstall`, as a packager runs it) against `make install-lib`:
 # the same files, ELF identity, header and pkg-config answers, and the C examples and tests
-# against its install (about a minute). Opt-in: building cargo-c 0.10.24 took 24 minutes
-# here (`cargo install --locked`, 2 cores shared with other builds), so
-# packaging/check-cargo-c takes it from PATH or ~/.cache/vfio-iommu-info/tools/cargo-c and
-# says how to install it when absent.
+# against its install, from the tree and from the packaged crates (about 2 minutes).
+# Opt-in: building cargo-c 0.10.24 took 24 minutes here (`cargo install --locked`, 2 cores
+# shared with other builds), so packaging/check-cargo-c takes it from PATH or
+# ~/.cache/vfio-iommu-info/tools/cargo-c and says how to install it when absent.
 cargo-c-check: c-build
 	packaging/need "cargo-c check: the C examples and tests against cargo-c's install" cc=gcc pkg-config valgrind readelf=binutils
 	$(CARGO) build -p vfio-iommu-info-cli
