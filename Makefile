@@ -41,7 +41,7 @@ NEED_TEST := $(NEED_BUILD) $(NEED_LAB) c++=g++ pkg-config=pkg-config readelf=bin
 	python3=python3 python3-venv man=man-db
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean \
-	need-test doc-check lib header elf-check abi-check abi-baseline install install-lib uninstall install-check publish-check c-build c-test python-install \
+	need-test doc-check lib header elf-check abi-check abi-baseline install install-lib uninstall install-check publish-check c-build c-test cargo-c-check python-install \
 	python-test bench fuzz-smoke fuzz deb
 
 all: build
@@ -166,9 +166,23 @@ c-build:
 	c-examples/build-outside $(STAGE) $(C_TESTS_OUT) ffi/tests/c
 
 # The C examples against every fixture (compared with the CLI) and the C test programs,
-# plain, under ASan+UBSan, static and under valgrind.
+# plain, under ASan+UBSan, static and under valgrind; then cargo-c's build of the library
+# replayed with cargo alone (one rustc call for the .so and the .a, `--cfg cargo_c`): the
+# same ELF identity, an archive that links statically, make's programs run on its .so.0.
 c-test: c-build build
 	ffi/tests/c/run-tests $(STAGE) $(C_OUT) $(C_TESTS_OUT) $(CLI)
+	packaging/check-cargo-c-replay $(STAGE) $(C_OUT)
+
+# The real cargo-c (`cargo cinstall`, as a packager runs it) against `make install-lib`:
+# the same files, ELF identity, header and pkg-config answers, and the C examples and tests
+# against its install, from the tree and from the packaged crates (about 2 minutes).
+# Opt-in: building cargo-c 0.10.24 took 24 minutes here (`cargo install --locked`, 2 cores
+# shared with other builds), so packaging/check-cargo-c takes it from PATH or
+# ~/.cache/vfio-iommu-info/tools/cargo-c and says how to install it when absent.
+cargo-c-check: c-build
+	packaging/need "cargo-c check: the C examples and tests against cargo-c's install" cc=gcc pkg-config valgrind readelf=binutils
+	$(CARGO) build -p vfio-iommu-info-cli
+	packaging/check-cargo-c $(STAGE) $(C_OUT) $(CLI)
 
 # The Python package: a fresh venv (target/python/venv) with `pip install ./python` (maturin
 # builds the abi3 wheel) and the test tools; the lab's guests run its pytest from there.

@@ -18,13 +18,15 @@
 /// added in 0.2, `VFIO_IOMMU_INFO_0.3` for those added in 0.3, `VFIO_IOMMU_INFO_0.4` for
 /// those added in 0.4. A `.symver` must sit in the object that defines its symbol, so each
 /// module lists its own exports under their node; an export never moves to another node.
+/// `@@@` leaves only `name@@NODE` in the object, so a static archive built from the same
+/// objects (cargo-c's single call) still links: a reference to `name` binds to it.
 /// `make elf-check` fails when one is missing or bound to the wrong node
 /// (`packaging/libvfio_iommu_info.symbols` lists every export with its node).
 macro_rules! symbol_versions {
     ($node:literal: $($name:ident),* $(,)?) => {
         #[cfg(vfio_iommu_info_cdylib)]
         std::arch::global_asm!($(concat!(
-            ".symver ", stringify!($name), ", ", stringify!($name), "@@", $node
+            ".symver ", stringify!($name), ", ", stringify!($name), "@@@", $node
         )),*);
     };
 }

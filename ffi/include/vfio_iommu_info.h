@@ -1,0 +1,1 @@
+../../include/vfio_iommu_info.h
