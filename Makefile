@@ -179,12 +179,13 @@ python-install: python-dist
 	cd / && $(PY_VENV)/bin/python -c 'import vfio_iommu_info as v; print("python: vfio_iommu_info", v.__version__, "from", v.__file__)'
 	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-dev.txt
 
-# The stubs against the built module (mypy.stubtest, run outside the source tree so the
-# installed package is the one checked), the tests and stubs under mypy --strict, pytest
-# (the lab tests skip on the host), the same wheel on every other CPython >= 3.9 here, and
-# the wheel and the sdist each from a clean venv (python-dist-check).
+# The stubs against the built module (mypy.stubtest, run from an empty folder of ours so
+# the installed package is the one checked and its cache is writable), the tests and stubs
+# under mypy --strict, pytest (the lab tests skip on the host), the same wheel on every
+# other CPython >= 3.9 here, and the wheel and the sdist each from a clean venv
+# (python-dist-check).
 python-test: python-install build python-dist-check
-	cd / && $(PY_VENV)/bin/python -m mypy.stubtest vfio_iommu_info
+	mkdir -p target/python/stubtest && cd target/python/stubtest && $(PY_VENV)/bin/python -m mypy.stubtest vfio_iommu_info
 	cd python && $(PY_VENV)/bin/python -m mypy --strict tests vfio_iommu_info
 	PYTHONDONTWRITEBYTECODE=1 VFIO_IOMMU_INFO_CLI=$(CLI) $(PY_VENV)/bin/pytest -p no:cacheprovider python/tests
 	python/check-abi3 $(PY_VENV)/bin/python target/python/abi3 $(PY_DIST)
