@@ -42,7 +42,7 @@ NEED_TEST := $(NEED_BUILD) $(NEED_LAB) c++=g++ pkg-config=pkg-config readelf=bin
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean \
 	need-test doc-check lib header elf-check abi-check abi-baseline install install-lib uninstall install-check publish-check c-build c-test cargo-c-check python-install \
-	python-test bench fuzz-smoke fuzz deb
+	python-test python-dist python-dist-check bench fuzz-smoke fuzz deb
 
 all: build
 
@@ -184,24 +184,40 @@ cargo-c-check: c-build
 	$(CARGO) build -p vfio-iommu-info-cli
 	packaging/check-cargo-c $(STAGE) $(C_OUT) $(CLI)
 
-# The Python package: a fresh venv (target/python/venv) with `pip install ./python` (maturin
-# builds the abi3 wheel) and the test tools; the lab's guests run its pytest from there.
+# The Python package as PyPI gets it (python/build-dist): the manylinux2014 abi3 wheel
+# (maturin --zig, from the tools in target/python/tools) and the sdist, in target/python/dist,
+# checked with auditwheel show (manylinux or fail), their licences and metadata, twine check.
 PYTHON ?= python3
+PY_DIST := $(CURDIR)/target/python/dist
+python-dist:
+	packaging/need "make python-dist (venvs with pip for the build tools)" python3=python3 python3-venv
+	PYTHON=$(PYTHON) python/build-dist $(PY_DIST)
+
+# Each of them installed into a clean venv with `pip install --no-index --find-links`
+# (the sdist built by pip from itself alone), the pytest suite run against the installed one.
+python-dist-check: python-dist build
+	PYTHON=$(PYTHON) python/check-dist $(PY_DIST) $(CLI)
+
+# The Python package: a fresh venv (target/python/venv) with the wheel of python-dist, and
+# the test tools; the lab's guests run its pytest from there.
 PY_VENV := $(CURDIR)/target/python/venv
-python-install:
+python-install: python-dist
 	rm -rf $(PY_VENV) && $(PYTHON) -m venv $(PY_VENV)
-	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check ./python
+	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-index \
+	  --find-links $(PY_DIST) --only-binary vfio-iommu-info vfio-iommu-info==$(VERSION)
 	cd / && $(PY_VENV)/bin/python -c 'import vfio_iommu_info as v; print("python: vfio_iommu_info", v.__version__, "from", v.__file__)'
 	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-dev.txt
 
-# The stubs against the built module (mypy.stubtest, run outside the source tree so the
-# installed package is the one checked), the tests and stubs under mypy --strict, pytest
-# (the lab tests skip on the host), and the same wheel on every other CPython >= 3.9 here.
-python-test: python-install build
-	cd / && $(PY_VENV)/bin/python -m mypy.stubtest vfio_iommu_info
+# The stubs against the built module (mypy.stubtest, run from an empty folder of ours so
+# the installed package is the one checked and its cache is writable), the tests and stubs
+# under mypy --strict, pytest (the lab tests skip on the host), the same wheel on every
+# other CPython >= 3.9 here, and the wheel and the sdist each from a clean venv
+# (python-dist-check).
+python-test: python-install build python-dist-check
+	mkdir -p target/python/stubtest && cd target/python/stubtest && $(PY_VENV)/bin/python -m mypy.stubtest vfio_iommu_info
 	cd python && $(PY_VENV)/bin/python -m mypy --strict tests vfio_iommu_info
 	PYTHONDONTWRITEBYTECODE=1 VFIO_IOMMU_INFO_CLI=$(CLI) $(PY_VENV)/bin/pytest -p no:cacheprovider python/tests
-	python/check-abi3 $(PY_VENV)/bin/python target/python/abi3
+	python/check-abi3 $(PY_VENV)/bin/python target/python/abi3 $(PY_DIST)
 
 # The benchmarks (BENCHMARKS.md), side by side in one run: decode against the unchecked C
 # walk, the allocator against a linear scan (criterion), then Python's decode().

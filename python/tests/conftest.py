@@ -16,6 +16,30 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
+def _package() -> Path:
+    import vfio_iommu_info
+
+    return Path(vfio_iommu_info.__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With VFIO_IOMMU_INFO_EXPECT_IN (python/check-dist sets it to the venv it installed
+    the wheel or the sdist into), stops unless the package under test comes from there,
+    not from the source tree."""
+    expect = os.environ.get("VFIO_IOMMU_INFO_EXPECT_IN")
+    if expect and not _package().is_relative_to(Path(expect).resolve()):
+        raise pytest.UsageError(
+            f"vfio_iommu_info is imported from {_package()}, not from {expect}: "
+            "run pytest from outside the source tree with the venv's python"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import vfio_iommu_info
+
+    return f"vfio_iommu_info {vfio_iommu_info.__version__} from {_package()}"
+
+
 def _meta(directory: Path) -> str:
     meta = directory / "meta.txt"
     return meta.read_text(errors="replace") if meta.exists() else ""
