@@ -318,3 +318,51 @@ fn every_version_in_the_tree_is_the_workspace_version() {
     debian(&mut c);
     assert!(c.problems.is_empty(), "\n{}\n", c.problems.join("\n"));
 }
+
+/// The project's one address, `[workspace.package] documentation`, is the one every
+/// package names: Python's project URLs, Debian's Homepage and the `.pc` file (filled in
+/// by `make install` from the manifest), and no file carries another project URL.
+#[test]
+fn every_package_names_the_workspace_address() {
+    let root = read("Cargo.toml");
+    let url = table(&root, "workspace.package")
+        .iter()
+        .find_map(|l| quoted(l, "documentation"))
+        .expect("Cargo.toml: [workspace.package] documentation")
+        .to_owned();
+    let mut problems = Vec::new();
+    let mut expect = |file: &str, what: &str, got: Option<&str>| {
+        if got != Some(url.as_str()) {
+            problems.push(format!("{file}: {what} is {got:?}, not {url:?} (Cargo.toml [workspace.package] documentation)"));
+        }
+    };
+    let py = read("python/pyproject.toml");
+    let urls = table(&py, "project.urls");
+    expect(
+        "python/pyproject.toml",
+        "[project.urls] Documentation",
+        urls.iter().find_map(|l| quoted(l, "Documentation")),
+    );
+    let control = read("debian/control");
+    expect(
+        "debian/control",
+        "Homepage",
+        control
+            .lines()
+            .find_map(|l| l.strip_prefix("Homepage:"))
+            .map(str::trim),
+    );
+    let pc = read("packaging/vfio-iommu-info.pc.in");
+    expect(
+        "packaging/vfio-iommu-info.pc.in",
+        "URL",
+        pc.lines().find_map(|l| l.strip_prefix("URL:")).map(|v| {
+            if v.trim() == "@URL@" {
+                url.as_str()
+            } else {
+                v.trim()
+            }
+        }),
+    );
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
