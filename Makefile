@@ -36,6 +36,8 @@ C_TESTS_OUT := $(CURDIR)/target/c-tests
 NEED_BUILD := cc=gcc libc6-dev /etc/ssl/certs/ca-certificates.crt=ca-certificates
 NEED_LAB := qemu-system-x86_64=qemu-system-x86 busybox-static cpio=cpio xz=xz-utils depmod=kmod \
 	/usr/share/misc/pci.ids=pci.ids
+# Rust comes from rustup (Debian's is older than rust-version).
+NEED_CARGO = command -v $(CARGO) >/dev/null || { echo "need: cargo is missing: install Rust 1.95 with rustup (https://rustup.rs)" >&2; exit 1; }
 NEED_TEST := $(NEED_BUILD) $(NEED_LAB) c++=g++ pkg-config=pkg-config readelf=binutils \
 	valgrind=valgrind abidiff=abigail-tools /usr/include/linux/vfio.h=linux-libc-dev \
 	python3=python3 python3-venv man=man-db
@@ -256,7 +258,7 @@ lab: lab-build
 
 # What `make test` needs from the system (packaging/need) and from rustup.
 need-test:
-	@command -v $(CARGO) >/dev/null || { echo "need: cargo is missing: install Rust 1.95 with rustup (https://rustup.rs)" >&2; exit 1; }
+	@$(NEED_CARGO)
 	@packaging/need "make test" $(NEED_TEST)
 	@$(CARGO) fmt --version >/dev/null 2>&1 && $(CARGO) clippy --version >/dev/null 2>&1 || \
 	  { echo "need: adding the rustup components rustfmt and clippy (for make test)"; rustup component add rustfmt clippy >/dev/null; }
@@ -271,6 +273,7 @@ test: need-test fmt-check clippy doc-check unit fuzz-smoke abi-check c-test inst
 DEMO_LOG := $(CURDIR)/target/demo/build.log
 demo:
 	@echo "demo: [1/3] the system packages it needs (packaging/need)"
+	@$(NEED_CARGO)
 	@packaging/need "make demo" $(NEED_BUILD) $(if $(wildcard /dev/vfio/[0-9]*),,$(NEED_LAB))
 	@echo "demo: [2/3] building the command (cargo build -p vfio-iommu-info-cli; log: target/demo/build.log)"
 	@mkdir -p $(dir $(DEMO_LOG)) && $(CARGO) build -p vfio-iommu-info-cli >$(DEMO_LOG) 2>&1 || \
