@@ -75,14 +75,19 @@ fn table<'a>(toml: &'a str, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// A quoted value of the root Cargo.toml's `[workspace.package]`.
+fn workspace_package(toml: &str, key: &str) -> String {
+    table(toml, "workspace.package")
+        .into_iter()
+        .find_map(|l| quoted(l, key))
+        .unwrap_or_else(|| panic!("Cargo.toml: no {key} in [workspace.package]"))
+        .to_owned()
+}
+
 /// The root Cargo.toml: the workspace's version and its members' folders.
 fn workspace() -> (String, Vec<String>) {
     let toml = read("Cargo.toml");
-    let version = table(&toml, "workspace.package")
-        .into_iter()
-        .find_map(|l| quoted(l, "version"))
-        .expect("Cargo.toml: no version in [workspace.package]")
-        .to_owned();
+    let version = workspace_package(&toml, "version");
     let ws = table(&toml, "workspace").join("\n");
     let list = ws
         .split_once("members")
@@ -321,15 +326,10 @@ fn every_version_in_the_tree_is_the_workspace_version() {
 
 /// The project's one address, `[workspace.package] documentation`, is the one every
 /// package names: Python's project URLs, Debian's Homepage and the `.pc` file (filled in
-/// by `make install` from the manifest), and no file carries another project URL.
+/// by `make install` from the manifest).
 #[test]
 fn every_package_names_the_workspace_address() {
-    let root = read("Cargo.toml");
-    let url = table(&root, "workspace.package")
-        .iter()
-        .find_map(|l| quoted(l, "documentation"))
-        .expect("Cargo.toml: [workspace.package] documentation")
-        .to_owned();
+    let url = workspace_package(&read("Cargo.toml"), "documentation");
     let mut problems = Vec::new();
     let mut expect = |file: &str, what: &str, got: Option<&str>| {
         if got != Some(url.as_str()) {
