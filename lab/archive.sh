@@ -58,7 +58,7 @@ archive_opts() {
 	printf '%s\n' -o "Dir::Etc::sourcelist=$d/etc/sources.list" -o "Dir::Etc::sourceparts=-" \
 		-o "Dir::Etc::preferencesparts=$d/etc/preferences.d" \
 		-o "Dir::State::Lists=$d/lists" -o "Dir::State::status=$d/status" \
-		-o "Dir::Cache=$d/cache" -o "Debug::NoLocking=1" -o "APT::Architecture=amd64"
+		-o "Dir::Cache=$d/cache" -o "APT::Architecture=amd64"
 	for a in "${ARCHIVE_ARCHES[@]}"; do printf '%s\n' -o "APT::Architectures::=$a"; done
 }
 
