@@ -313,9 +313,10 @@ const fn iommufd(name: &'static str, nr: u8) -> UapiIoctl {
 }
 
 /// Every VFIO and iommufd ioctl this module has a constant for, under the header's name,
-/// and the sPAPR TCE ones (the POWER container's). `tests/ioctl_arch.rs` holds every
-/// `vfio_io`/`iommufd_io` constant of this file to this list; `make ioctl-check` holds
-/// this list, on every architecture of [`ioc::LINUX_ARCHES`], to the kernel's headers.
+/// and the sPAPR TCE ones (the POWER container's, with its `VFIO_EEH_PE_OP`).
+/// `tests/ioctl_arch.rs` holds every `vfio_io`/`iommufd_io` constant of this file to this
+/// list; `make ioctl-check` holds this list, on every architecture of
+/// [`ioc::LINUX_ARCHES`], to the kernel's headers.
 pub const IOCTLS: &[UapiIoctl] = &[
     vfio("VFIO_GET_API_VERSION", 0),
     vfio("VFIO_CHECK_EXTENSION", 1),
@@ -336,6 +337,7 @@ pub const IOCTLS: &[UapiIoctl] = &[
     vfio("VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY", 18),
     vfio("VFIO_IOMMU_SPAPR_TCE_CREATE", 19),
     vfio("VFIO_IOMMU_SPAPR_TCE_REMOVE", 20),
+    vfio("VFIO_EEH_PE_OP", 21),
     vfio("VFIO_DEVICE_BIND_IOMMUFD", 18),
     vfio("VFIO_DEVICE_ATTACH_IOMMUFD_PT", 19),
     vfio("VFIO_DEVICE_DETACH_IOMMUFD_PT", 20),
