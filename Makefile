@@ -44,7 +44,7 @@ NEED_TEST := $(NEED_BUILD) $(NEED_LAB) c++=g++ pkg-config=pkg-config readelf=bin
 
 .PHONY: all build test fmt-check clippy unit lab lab-build demo fixtures clean \
 	need-test doc-check lib header elf-check abi-check abi-baseline install install-lib uninstall install-check publish-check c-build c-test cargo-c-check python-install \
-	python-test python-dist python-dist-check bench fuzz-smoke fuzz deb
+	python-test python-dist python-dist-check bench fuzz-smoke fuzz deb ioctl-check
 
 all: build
 
@@ -256,6 +256,22 @@ lab-build: c-build python-install
 lab: lab-build
 	lab/run $(LAB_FLAGS)
 
+# The ioctl numbers of every architecture in vfio_iommu_info::ioc::LINUX_ARCHES against
+# that architecture's own headers: its cross gcc and asm/ioctl.h, Linux 6.12's
+# linux/vfio.h and linux/iommufd.h (packaging/uapi-headers: fetched once, cached);
+# tests/ioctl_arch.rs generates a file of _Static_asserts per architecture. A second warm.
+IOCTL_ARCHES := i386:i686-linux-gnu arm64:aarch64-linux-gnu armel:arm-linux-gnueabi \
+	armhf:arm-linux-gnueabihf riscv64:riscv64-linux-gnu s390x:s390x-linux-gnu \
+	mips64el:mips64el-linux-gnuabi64 mipsel:mipsel-linux-gnu ppc64el:powerpc64le-linux-gnu \
+	ppc64:powerpc64-linux-gnu powerpc:powerpc-linux-gnu sparc64:sparc64-linux-gnu \
+	alpha:alpha-linux-gnu hppa:hppa-linux-gnu m68k:m68k-linux-gnu sh4:sh4-linux-gnu
+NEED_IOCTL := x86_64-linux-gnu-gcc=gcc /usr/include/x86_64-linux-gnu/asm/ioctl.h=linux-libc-dev \
+	$(foreach a,$(IOCTL_ARCHES),$(word 2,$(subst :, ,$(a)))-gcc=gcc-$(word 2,$(subst :, ,$(a))) \
+	/usr/$(word 2,$(subst :, ,$(a)))/include/asm/ioctl.h=linux-libc-dev-$(word 1,$(subst :, ,$(a)))-cross)
+ioctl-check:
+	@packaging/need "make ioctl-check: a gcc and the kernel headers of each architecture" $(NEED_IOCTL)
+	VFIO_IOMMU_INFO_UAPI_INCLUDE="$$(packaging/uapi-headers)" $(CARGO) test --test ioctl_arch -- --ignored --nocapture
+
 # What `make test` needs from the system (packaging/need) and from rustup.
 need-test:
 	@$(NEED_CARGO)
@@ -264,7 +280,7 @@ need-test:
 	  { echo "need: adding the rustup components rustfmt and clippy (for make test)"; rustup component add rustfmt clippy >/dev/null; }
 
 # Everything: style, lints, host tests (Rust, C, Python), then the lab.
-test: need-test fmt-check clippy doc-check unit fuzz-smoke abi-check c-test install-check publish-check python-test deb lab
+test: need-test fmt-check clippy doc-check unit ioctl-check fuzz-smoke abi-check c-test install-check publish-check python-test deb lab
 
 # The tool against a real kernel: this host's own VFIO groups when it has some, else a
 # QEMU guest with a virtual IOMMU and an edu device bound to vfio-pci (lab/demo). Builds

@@ -105,14 +105,19 @@ fn workspace() -> (String, Vec<String>) {
 }
 
 /// CHANGELOG.md: every `## ` heading is a release, `## X.Y.Z - YYYY-MM-DD`, newest first
-/// (versions strictly decreasing, dates never later than the one above); the newest is
-/// the workspace's version.
+/// (versions strictly decreasing, dates never later than the one above), but for one
+/// `## Unreleased` on top (what the next release will hold); the newest release is the
+/// workspace's version.
 fn changelog(c: &mut Check) {
     let file = "CHANGELOG.md";
     let want = c.version.clone();
     let text = read(file);
     let mut releases = Vec::new();
-    for heading in text.lines().filter_map(|l| l.strip_prefix("## ")) {
+    let headings = text.lines().filter_map(|l| l.strip_prefix("## "));
+    for (i, heading) in headings.enumerate() {
+        if i == 0 && heading == "Unreleased" {
+            continue;
+        }
         let parsed = heading
             .split_once(" - ")
             .filter(|(_, date)| is_date(date))

@@ -16,6 +16,7 @@ mod container;
 mod device;
 mod facts;
 mod info;
+mod ioctls;
 mod iommufd;
 mod layout;
 mod space;
@@ -65,6 +66,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(iommufd::hw_info, m)?)?;
     m.add_function(wrap_pyfunction!(facts::type1_facts, m)?)?;
     m.add_function(wrap_pyfunction!(container::container_backend, m)?)?;
+    m.add_function(wrap_pyfunction!(ioctls::ioctl_numbers, m)?)?;
     m.add_class::<iommufd::PyIommufdDevice>()?;
     m.add_class::<iommufd::PyIoasRanges>()?;
     m.add_class::<iommufd::PyHwInfo>()?;

@@ -439,7 +439,9 @@ def test_lab_open_iommufd_answers_or_says_the_kernel_has_none(lab: Lab) -> None:
     assert mine["hw_info"] == hw.to_dict() and mine["facts"] == facts.to_dict()
 
 
-VFIO_GROUP_SET_CONTAINER = 0x3B68  # _IO(';', 100 + 4)
+# The ioctl numbers of this architecture, from the core (vfio_iommu_info::uapi::IOCTLS).
+IOCTL = vii.ioctl_numbers()
+VFIO_GROUP_SET_CONTAINER = IOCTL["VFIO_GROUP_SET_CONTAINER"]
 
 
 def test_lab_a_group_fd_and_a_container_without_iommu_model_are_refused(lab: Lab) -> None:
@@ -556,12 +558,12 @@ def test_lab_dma_buffer_reads_and_writes_any_span(lab: Lab) -> None:
 
 # The VMM's own fds, built the way a VMM does (src/query/cdev.rs, src/query/container.rs),
 # for the queries on a caller's fds.
-VFIO_SET_IOMMU = 0x3B66  # _IO(';', 100 + 2)
-VFIO_GROUP_GET_DEVICE_FD = 0x3B6A  # _IO(';', 100 + 6)
+VFIO_SET_IOMMU = IOCTL["VFIO_SET_IOMMU"]
+VFIO_GROUP_GET_DEVICE_FD = IOCTL["VFIO_GROUP_GET_DEVICE_FD"]
 VFIO_TYPE1v2_IOMMU = 3
-VFIO_DEVICE_BIND_IOMMUFD = 0x3B76  # _IO(';', 100 + 18)
-VFIO_DEVICE_ATTACH_IOMMUFD_PT = 0x3B77  # _IO(';', 100 + 19)
-IOMMU_IOAS_ALLOC = 0x3B81  # _IO(';', 0x81)
+VFIO_DEVICE_BIND_IOMMUFD = IOCTL["VFIO_DEVICE_BIND_IOMMUFD"]
+VFIO_DEVICE_ATTACH_IOMMUFD_PT = IOCTL["VFIO_DEVICE_ATTACH_IOMMUFD_PT"]
+IOMMU_IOAS_ALLOC = IOCTL["IOMMU_IOAS_ALLOC"]
 
 
 def _ioctl_out(fd: int, request: int, fmt: str, *fields: int) -> tuple[int, ...]:

@@ -51,6 +51,7 @@ __all__ = [
     "for_device",
     "hw_info",
     "ioas_ranges",
+    "ioctl_numbers",
     "open_container",
     "open_group",
     "open_iommufd",
@@ -884,6 +885,11 @@ def type1_facts(info: IommuInfo, backend: Literal["type1", "iommufd-compat"] = "
 def container_backend(container_fd: _Fd) -> Literal["type1", "iommufd-compat"]:
     """Who serves a container fd the caller opened (after VFIO_SET_IOMMU); OSError when
     the fd is not a VFIO container."""
+
+def ioctl_numbers() -> dict[str, int]:
+    """Every VFIO and iommufd ioctl number the library knows, by its C name, for the
+    architecture this module was built for (``VFIO_GROUP_GET_STATUS`` is ``0x3B67`` on
+    x86_64, arm64 or s390x and ``0x20003B67`` on ppc64le), for ``fcntl.ioctl``."""
 
 def decode(data: _Buffer, byte_order: _ByteOrder = "native") -> IommuInfo:
     """Decodes a ``VFIO_IOMMU_GET_INFO`` buffer as a kernel filled it."""

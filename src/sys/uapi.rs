@@ -7,16 +7,25 @@
 //! *to* the kernel. Every number is asserted by the tests in `tests/uapi.rs`, against the
 //! machine's own `<linux/vfio.h>` where it has them.
 
+use super::ioc;
+
 /// `VFIO_TYPE`: the ioctl "type" byte of every VFIO ioctl (`';'`).
 pub const VFIO_TYPE: u32 = b';' as u32;
 /// `VFIO_BASE`: the first VFIO ioctl number.
 pub const VFIO_BASE: u32 = 100;
 
-/// `_IO(VFIO_TYPE, VFIO_BASE + nr)`: VFIO ioctls carry neither a direction nor a size
-/// (the structures carry `argsz` instead), so one number can mean different things on
-/// different file types (see [`VFIO_IOMMU_GET_INFO`]).
+/// `_IO(VFIO_TYPE, VFIO_BASE + nr)` of the architecture the crate is compiled for
+/// ([`ioc::TARGET`]): VFIO ioctls carry neither a direction nor a size (the structures
+/// carry `argsz` instead), so one number can mean different things on different file
+/// types (see [`VFIO_IOMMU_GET_INFO`]). "No direction" is still a bit of its own on
+/// powerpc, mips, sparc and alpha: the hexadecimal values in this module's comments are
+/// x86_64's, arm64's, s390x's (`ioc::IocEncoding::Generic`).
 pub const fn vfio_io(nr: u32) -> u32 {
-    (VFIO_TYPE << 8) | (VFIO_BASE + nr)
+    assert!(
+        nr <= 0xff - VFIO_BASE,
+        "VFIO_BASE + nr must fit _IOC_NR's 8 bits"
+    );
+    ioc::TARGET.io(VFIO_TYPE as u8, (VFIO_BASE + nr) as u8)
 }
 
 /// `VFIO_GET_API_VERSION` (0x3B64) on `/dev/vfio/vfio`: returns [`VFIO_API_VERSION`].
@@ -243,10 +252,11 @@ pub struct VfioDmaUnmap {
 /// `IOMMUFD_TYPE`: the ioctl "type" byte of iommufd, the same `';'` as VFIO's.
 pub const IOMMUFD_TYPE: u32 = b';' as u32;
 
-/// `_IO(IOMMUFD_TYPE, nr)`: like VFIO, iommufd ioctls carry no size (the structures start
-/// with `size`).
+/// `_IO(IOMMUFD_TYPE, nr)` of the architecture the crate is compiled for: like VFIO,
+/// iommufd ioctls carry no size (the structures start with `size`).
 pub const fn iommufd_io(nr: u32) -> u32 {
-    (IOMMUFD_TYPE << 8) | nr
+    assert!(nr <= 0xff, "nr must fit _IOC_NR's 8 bits");
+    ioc::TARGET.io(IOMMUFD_TYPE as u8, nr as u8)
 }
 
 /// `IOMMU_DESTROY` (0x3B80) on `/dev/iommu`: frees an object (an IOAS, a HWPT) by id.
@@ -274,6 +284,81 @@ pub const VFIO_DEVICE_BIND_IOMMUFD: u32 = vfio_io(18);
 pub const VFIO_DEVICE_ATTACH_IOMMUFD_PT: u32 = vfio_io(19);
 /// `VFIO_DEVICE_DETACH_IOMMUFD_PT` (0x3B78) on a bound device cdev.
 pub const VFIO_DEVICE_DETACH_IOMMUFD_PT: u32 = vfio_io(20);
+
+/// An ioctl of `<linux/vfio.h>` or `<linux/iommufd.h>` by its C name: `_IO(';', nr)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UapiIoctl {
+    /// The C macro's name.
+    pub name: &'static str,
+    /// `_IOC_NR` (for VFIO, `VFIO_BASE` + its index).
+    pub nr: u8,
+}
+
+impl UapiIoctl {
+    /// Its number on an architecture with encoding `enc`.
+    pub const fn number(self, enc: ioc::IocEncoding) -> u32 {
+        enc.io(VFIO_TYPE as u8, self.nr)
+    }
+}
+
+const fn vfio(name: &'static str, index: u8) -> UapiIoctl {
+    UapiIoctl {
+        name,
+        nr: VFIO_BASE as u8 + index,
+    }
+}
+
+const fn iommufd(name: &'static str, nr: u8) -> UapiIoctl {
+    UapiIoctl { name, nr }
+}
+
+/// Every VFIO and iommufd ioctl this module has a constant for, under the header's name,
+/// and the sPAPR TCE ones (the POWER container's, with its `VFIO_EEH_PE_OP`).
+/// `tests/ioctl_arch.rs` holds every `vfio_io`/`iommufd_io` constant of this file to this
+/// list; `make ioctl-check` holds this list, on every architecture of
+/// [`ioc::LINUX_ARCHES`], to the kernel's headers.
+pub const IOCTLS: &[UapiIoctl] = &[
+    vfio("VFIO_GET_API_VERSION", 0),
+    vfio("VFIO_CHECK_EXTENSION", 1),
+    vfio("VFIO_SET_IOMMU", 2),
+    vfio("VFIO_GROUP_GET_STATUS", 3),
+    vfio("VFIO_GROUP_SET_CONTAINER", 4),
+    vfio("VFIO_GROUP_UNSET_CONTAINER", 5),
+    vfio("VFIO_GROUP_GET_DEVICE_FD", 6),
+    vfio("VFIO_DEVICE_GET_INFO", 7),
+    vfio("VFIO_DEVICE_GET_REGION_INFO", 8),
+    vfio("VFIO_IOMMU_GET_INFO", 12),
+    vfio("VFIO_IOMMU_SPAPR_TCE_GET_INFO", 12),
+    vfio("VFIO_IOMMU_MAP_DMA", 13),
+    vfio("VFIO_IOMMU_UNMAP_DMA", 14),
+    vfio("VFIO_IOMMU_ENABLE", 15),
+    vfio("VFIO_IOMMU_DISABLE", 16),
+    vfio("VFIO_IOMMU_SPAPR_REGISTER_MEMORY", 17),
+    vfio("VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY", 18),
+    vfio("VFIO_IOMMU_SPAPR_TCE_CREATE", 19),
+    vfio("VFIO_IOMMU_SPAPR_TCE_REMOVE", 20),
+    vfio("VFIO_EEH_PE_OP", 21),
+    vfio("VFIO_DEVICE_BIND_IOMMUFD", 18),
+    vfio("VFIO_DEVICE_ATTACH_IOMMUFD_PT", 19),
+    vfio("VFIO_DEVICE_DETACH_IOMMUFD_PT", 20),
+    iommufd("IOMMU_DESTROY", 0x80),
+    iommufd("IOMMU_IOAS_ALLOC", 0x81),
+    iommufd("IOMMU_IOAS_IOVA_RANGES", 0x84),
+    iommufd("IOMMU_IOAS_MAP", 0x85),
+    iommufd("IOMMU_IOAS_UNMAP", 0x86),
+    iommufd("IOMMU_VFIO_IOAS", 0x88),
+    iommufd("IOMMU_GET_HW_INFO", 0x8a),
+    iommufd("IOMMU_HWPT_GET_DIRTY_BITMAP", 0x8c),
+];
+
+/// The number of the ioctl named `name` (its C name) on the architecture the crate is
+/// compiled for.
+pub fn ioctl_number(name: &str) -> Option<u32> {
+    IOCTLS
+        .iter()
+        .find(|i| i.name == name)
+        .map(|i| i.number(ioc::TARGET))
+}
 
 /// `IOMMU_IOAS_MAP_FIXED_IOVA`: map at the given IOVA rather than let the kernel choose.
 pub const IOMMU_IOAS_MAP_FIXED_IOVA: u32 = 1 << 0;
