@@ -196,6 +196,27 @@ pub enum DecodeErrorKind {
         /// Where its known fields end.
         other_end: usize,
     },
+    /// A field holds a value no kernel writes there.
+    #[error("{field} = {value:#x}: {reason}")]
+    BadField {
+        /// The field's C name (`flags`, `ddw.levels`).
+        field: &'static str,
+        /// Its value.
+        value: u64,
+        /// Why no kernel writes it, and what that suggests.
+        reason: &'static str,
+    },
+    /// `argsz` says the kernel wrote a part that the buffer does not hold: the capture
+    /// was cut short.
+    #[error("argsz {argsz} says the kernel wrote {what}, but the buffer ends at byte {len}: the capture is cut short (capture the whole argsz)")]
+    Truncated {
+        /// The part missing.
+        what: &'static str,
+        /// The buffer's `argsz`.
+        argsz: u32,
+        /// The buffer's length.
+        len: usize,
+    },
     /// A capability id that may appear once appears again.
     #[error("{name} capability (id {id}) appears twice; the first is at offset {first_offset}")]
     DuplicateCap {
