@@ -8,6 +8,9 @@ use std::fmt;
 
 use crate::decode::hw_info::{HwData, HwInfo};
 use crate::decode::ioas::IoasRanges;
+use crate::decode::spapr_tce::{
+    Ddw, DdwInfo, SpaprTceInfo, DDW_EXPECTED_START, DEFAULT_WINDOW_PAGE_SIZE,
+};
 use crate::decode::type1::{Absence, IommuInfo, Type1Cap};
 use crate::error::Error;
 use crate::iova::{IovaRange, PageSizes};
@@ -36,15 +39,18 @@ pub enum Backend {
     IommufdCompat,
     /// `/dev/iommu` with the device's VFIO cdev.
     Iommufd,
+    /// `/dev/vfio/vfio` served by `vfio_iommu_spapr_tce` (IBM POWER: PowerNV, pseries).
+    SpaprTce,
 }
 
 impl Backend {
-    /// A stable name: `type1`, `iommufd-compat`, `iommufd`.
+    /// A stable name: `type1`, `iommufd-compat`, `iommufd`, `spapr-tce`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Type1 => "type1",
             Backend::IommufdCompat => "iommufd-compat",
             Backend::Iommufd => "iommufd",
+            Backend::SpaprTce => "spapr-tce",
         }
     }
 }
@@ -54,16 +60,23 @@ impl std::str::FromStr for Backend {
 
     /// The backend a [`Backend::name`] names.
     fn from_str(s: &str) -> Result<Backend, UnknownBackend> {
-        [Backend::Type1, Backend::IommufdCompat, Backend::Iommufd]
-            .into_iter()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| UnknownBackend(s.to_owned()))
+        [
+            Backend::Type1,
+            Backend::IommufdCompat,
+            Backend::Iommufd,
+            Backend::SpaprTce,
+        ]
+        .into_iter()
+        .find(|b| b.name() == s)
+        .ok_or_else(|| UnknownBackend(s.to_owned()))
     }
 }
 
-/// A backend name that is not `type1`, `iommufd-compat` or `iommufd`.
+/// A backend name that is not `type1`, `iommufd-compat`, `iommufd` or `spapr-tce`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a backend: expected \"type1\", \"iommufd-compat\" or \"iommufd\"")]
+#[error(
+    "{0:?} is not a backend: expected \"type1\", \"iommufd-compat\", \"iommufd\" or \"spapr-tce\""
+)]
 pub struct UnknownBackend(pub String);
 
 impl From<ContainerBackend> for Backend {
@@ -94,6 +107,13 @@ pub enum Source {
     IommufdHwCapabilities,
     /// sysfs `reserved_regions`.
     Sysfs,
+    /// `dma32_window_start`/`size` of `VFIO_IOMMU_SPAPR_TCE_GET_INFO`.
+    SpaprDefaultWindow,
+    /// The kernel's own choice, not a field: a v2 sPAPR container creates its default
+    /// window with 4K TCEs (`tce_iommu_create_default_window()`).
+    SpaprDefaultWindowPageSize,
+    /// The `ddw` block of `VFIO_IOMMU_SPAPR_TCE_GET_INFO`.
+    SpaprDdw,
 }
 
 impl Source {
@@ -108,6 +128,9 @@ impl Source {
             Source::IommufdHwInfo => "iommufd:hw-info",
             Source::IommufdHwCapabilities => "iommufd:hw-info-capabilities",
             Source::Sysfs => "sysfs:reserved_regions",
+            Source::SpaprDefaultWindow => "spapr:dma32-window",
+            Source::SpaprDefaultWindowPageSize => "spapr:default-window-tce-size",
+            Source::SpaprDdw => "spapr:ddw",
         }
     }
 }
@@ -178,6 +201,10 @@ pub struct DmaFacts {
     pub address_width: Option<Fact<u8>>,
     /// The reserved regions of the IOMMU groups behind the answer (the causes of its holes).
     pub reserved_regions: Option<Fact<Vec<ReservedRegion>>>,
+    /// sPAPR TCE's dynamic DMA windows: the page sizes, how many windows and TCE table
+    /// levels `VFIO_IOMMU_SPAPR_TCE_CREATE` accepts. Where a window goes is the
+    /// platform's choice, known only once created (see `notes`).
+    pub dynamic_windows: Option<Fact<DdwInfo>>,
     /// Why a fact is missing or means something other than it seems, one sentence each.
     pub notes: Vec<String>,
 }
@@ -238,6 +265,54 @@ impl DmaFacts {
             dirty_tracking,
             address_width: None,
             reserved_regions: None,
+            dynamic_windows: None,
+            notes,
+        }
+    }
+
+    /// The facts of an sPAPR TCE container (`VFIO_IOMMU_SPAPR_TCE_GET_INFO`): the default
+    /// 32-bit window is the aperture and the one usable range (an IOVA is an absolute
+    /// bus address, the window a filter), mapped in 4K TCEs; the dynamic windows' limits
+    /// are their own fact, since a window exists only once the caller creates it.
+    pub fn from_spapr_tce(info: &SpaprTceInfo) -> DmaFacts {
+        let mut notes = Vec::new();
+        let window = info.default_window();
+        if window.is_none() {
+            notes.push("dma32_window_size is 0: the platform reports no default window; map only in a dynamic window (VFIO_IOMMU_SPAPR_TCE_CREATE)".to_owned());
+        } else {
+            notes.push("a v2 container creates the default window (4K TCEs) at the first MAP_DMA or CREATE; VFIO_IOMMU_SPAPR_TCE_REMOVE of start 0 removes it, which this report cannot see".to_owned());
+        }
+        notes.push("sPAPR has no mapping count limit: a window holds size / page size TCEs; a v2 container maps only memory preregistered with VFIO_IOMMU_SPAPR_REGISTER_MEMORY, limited by RLIMIT_MEMLOCK".to_owned());
+        notes.push("sPAPR TCE does not track dirty pages".to_owned());
+        let dynamic_windows = match info.ddw {
+            Ddw::Supported(d) => {
+                notes.push(format!("a dynamic window's start is the platform's choice, returned by VFIO_IOMMU_SPAPR_TCE_CREATE (expected {DDW_EXPECTED_START:#x} = 2^59 on PowerNV and QEMU's pseries; not a promise)"));
+                fact(d, Source::SpaprDdw)
+            }
+            Ddw::NotReturned { argsz } => {
+                notes.push(format!("dynamic windows are supported but their limits were not returned (argsz {argsz} < 32): query again with argsz 32"));
+                None
+            }
+            Ddw::Unsupported => {
+                notes.push("no dynamic DMA windows (a v1 container, or a platform without DDW): only the default window".to_owned());
+                None
+            }
+        };
+        DmaFacts {
+            backend: Backend::SpaprTce,
+            iova_ranges: window.and_then(|w| fact(vec![w], Source::SpaprDefaultWindow)),
+            page_sizes: window.and_then(|_| {
+                fact(
+                    PageSizes(DEFAULT_WINDOW_PAGE_SIZE),
+                    Source::SpaprDefaultWindowPageSize,
+                )
+            }),
+            iova_alignment: None,
+            mapping_limit: None,
+            dirty_tracking: None,
+            address_width: None,
+            reserved_regions: None,
+            dynamic_windows,
             notes,
         }
     }
@@ -282,6 +357,7 @@ impl DmaFacts {
                 .and_then(HwData::address_width)
                 .and_then(|w| fact(w, Source::IommufdHwInfo)),
             reserved_regions: None,
+            dynamic_windows: None,
             notes,
         }
     }
@@ -349,6 +425,17 @@ impl DmaFacts {
             })
         };
         cmp("reserved_regions", reserved(self), reserved(other));
+        let ddw = |f: &DmaFacts| {
+            f.dynamic_windows.as_ref().map(|d| {
+                format!(
+                    "{:#x} {} {}",
+                    d.value.page_sizes.bits(),
+                    d.value.max_dynamic_windows,
+                    d.value.levels
+                )
+            })
+        };
+        cmp("dynamic_windows", ddw(self), ddw(other));
         out
     }
 }
@@ -356,7 +443,8 @@ impl DmaFacts {
 /// A fact two answers disagree on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
-    /// The field (`iova_ranges`, `page_sizes`, `address_width`, `reserved_regions`).
+    /// The field (`iova_ranges`, `page_sizes`, `address_width`, `reserved_regions`,
+    /// `dynamic_windows`).
     pub field: &'static str,
     /// This side's value.
     pub this: String,
@@ -482,6 +570,44 @@ mod tests {
         let mut other = with.clone();
         other.reserved_regions = fact(vec![], Source::Sysfs);
         assert_eq!(with.differences(&other)[0].field, "reserved_regions");
+    }
+
+    #[test]
+    fn spapr_tce_answers_in_the_same_model() {
+        use crate::decode::encode_spapr_tce::SpaprTceState;
+        use crate::decode::spapr_tce::decode_spapr_tce;
+        let k = SpaprTceState::pseries_6_12();
+        let f = DmaFacts::from_spapr_tce(&decode_spapr_tce(&k.encode()).unwrap());
+        assert_eq!(f.backend, Backend::SpaprTce);
+        let r = f.iova_ranges.as_ref().unwrap();
+        assert_eq!(
+            (r.value.clone(), r.source),
+            (
+                vec![IovaRange::new(0, 0x3fff_ffff).unwrap()],
+                Source::SpaprDefaultWindow
+            )
+        );
+        assert_eq!(f.page_sizes.as_ref().unwrap().value, PageSizes(0x1000));
+        let d = f.dynamic_windows.as_ref().unwrap();
+        assert_eq!(
+            (d.value.page_sizes, d.value.max_dynamic_windows, d.source),
+            (PageSizes(0x1211000), 2, Source::SpaprDdw)
+        );
+        assert!(f.mapping_limit.is_none());
+        assert!(f.notes.iter().any(|n| n.contains("2^59")));
+        // argsz 16: supported, not returned, said so.
+        let short = DmaFacts::from_spapr_tce(&decode_spapr_tce(&k.encode_into_len(16, 0)).unwrap());
+        assert!(short.dynamic_windows.is_none());
+        assert!(short.notes.iter().any(|n| n.contains("argsz 16 < 32")));
+        assert_eq!(short.differences(&f), vec![]);
+        let mut v1 = k.clone();
+        v1.ddw = None;
+        let v1 = DmaFacts::from_spapr_tce(&decode_spapr_tce(&v1.encode()).unwrap());
+        assert!(v1
+            .notes
+            .iter()
+            .any(|n| n.contains("no dynamic DMA windows")));
+        assert_eq!("spapr-tce".parse::<Backend>(), Ok(Backend::SpaprTce));
     }
 
     #[test]

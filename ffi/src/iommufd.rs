@@ -943,6 +943,7 @@ mod tests {
             }),
             address_width: None,
             reserved_regions: None,
+            dynamic_windows: None,
             notes: vec![],
         };
         let c = c_facts(&f);
