@@ -24,6 +24,9 @@ pub enum BackendArg {
     Type1,
     /// iommufd: bind the device's cdev, allocate an IOAS, attach, ask (one PCI address).
     Iommufd,
+    /// IBM POWER's VFIO container (`vfio_iommu_spapr_tce`): the default window and the
+    /// dynamic windows' limits (auto picks it when the container offers only sPAPR).
+    SpaprTce,
 }
 
 /// The backend chosen, and why (printed with the answer).
@@ -32,6 +35,8 @@ pub enum Chosen {
     Type1(String),
     /// The iommufd path for one device.
     Iommufd(PciAddress, String),
+    /// The sPAPR TCE container path.
+    SpaprTce(String),
 }
 
 /// Picks the backend for `targets`.
@@ -43,6 +48,7 @@ pub fn choose(arg: BackendArg, targets: &[Target], paths: &HostPaths) -> Result<
     let container = paths.vfio_dir.join("vfio");
     match arg {
         BackendArg::Type1 => Ok(Chosen::Type1("--backend type1".to_owned())),
+        BackendArg::SpaprTce => Ok(Chosen::SpaprTce("--backend spapr-tce".to_owned())),
         BackendArg::Iommufd => match single_device {
             Some(a) => Ok(Chosen::Iommufd(a, "--backend iommufd".to_owned())),
             None => Err(Failure(
@@ -127,4 +133,55 @@ pub fn type1_line(facts: &DmaFacts, reason: &str, container: &Path) -> String {
         facts.backend.name(),
         container.display()
     )
+}
+
+/// `query` of an sPAPR TCE container (IBM POWER): `VFIO_IOMMU_SPAPR_TCE_GET_INFO`, and
+/// with `save_raw` its 32-byte buffer. Creates no window.
+pub fn query_spapr_tce(
+    targets: &[Target],
+    reason: &str,
+    paths: &HostPaths,
+    json: bool,
+    save_raw: Option<(&Path, bool)>,
+) -> Result<(), Failure> {
+    let container =
+        vfio_iommu_info::Container::open_targets_spapr_tce(targets, paths).map_err(failed)?;
+    let info = container.query_spapr_tce().map_err(failed)?;
+    if let Some((path, force)) = save_raw {
+        let raw = vfio_iommu_info::query::spapr_tce::capture_spapr_tce_with(
+            &vfio_iommu_info::sys::kernel::SystemKernel,
+            std::os::fd::AsFd::as_fd(&container),
+            32,
+        )
+        .map_err(failed)?;
+        crate::output::write_new(path, &raw, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
+    }
+    let facts = container.spapr_tce_facts(&info, paths);
+    let groups: Vec<u32> = container
+        .groups()
+        .iter()
+        .filter_map(|g| g.number())
+        .collect();
+    if json {
+        let mut v = vfio_iommu_info::json::spapr_tce_to_json(&info);
+        v["backend"] = json!(facts.backend.name());
+        v["backend_reason"] = json!(reason);
+        v["facts"] = vfio_iommu_info::json::facts_to_json(&facts);
+        v["groups"] = json!(groups);
+        return print_json(&v);
+    }
+    let names: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+    let mut out = format!(
+        "target       {} (IOMMU group {})\n",
+        targets
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        names.join(", ")
+    );
+    out.push_str(&type1_line(&facts, reason, &paths.vfio_dir.join("vfio")));
+    out.push_str(&render::spapr_tce(&info));
+    out.push_str(&render::provenance(&facts));
+    print_text(&out)
 }

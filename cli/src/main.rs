@@ -85,7 +85,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Also write the raw VFIO_IOMMU_GET_INFO buffer to this file (for `decode` or a bug
-        /// report; type1 only). The file is created new, mode 0644 before the umask: an
+        /// report; an sPAPR container's is its 32-byte VFIO_IOMMU_SPAPR_TCE_GET_INFO). The file is created new, mode 0644 before the umask: an
         /// existing name (a file, a symbolic link, a FIFO) is refused.
         #[arg(long, value_name = "FILE")]
         save_raw: Option<PathBuf>,
@@ -562,9 +562,36 @@ fn query(
             }
             return backend::query_iommufd(&address, &reason, &paths, json);
         }
+        backend::Chosen::SpaprTce(reason) => {
+            return backend::query_spapr_tce(
+                targets,
+                &reason,
+                &paths,
+                json,
+                save_raw.map(|p| (p.as_path(), force)),
+            );
+        }
         backend::Chosen::Type1(reason) => reason,
     };
-    let (container, info) = open_and_query(targets, &paths)?;
+    let container = match Container::open_targets(targets, &paths) {
+        Ok(c) => c,
+        // POWER: the container offers only sPAPR TCE; auto answers through it.
+        Err(vfio_iommu_info::Error::SpaprTceContainer { model, .. })
+            if backend == backend::BackendArg::Auto =>
+        {
+            return backend::query_spapr_tce(
+                targets,
+                &format!("auto: the container offers only {model}"),
+                &paths,
+                json,
+                save_raw.map(|p| (p.as_path(), force)),
+            );
+        }
+        Err(e) => return Err(Failure(e.to_string(), EXIT_FAILURE)),
+    };
+    let info = container
+        .query()
+        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
     let facts = container.facts(&info, &paths);
     if let Some(path) = save_raw {
         let raw = capture_type1_with(&SystemKernel, std::os::fd::AsFd::as_fd(&container))
