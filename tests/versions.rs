@@ -106,13 +106,19 @@ fn workspace() -> (String, Vec<String>) {
 
 /// CHANGELOG.md: every `## ` heading is a release, `## X.Y.Z - YYYY-MM-DD`, newest first
 /// (versions strictly decreasing, dates never later than the one above); the newest is
-/// the workspace's version.
+/// the workspace's version. Above them, and only there, one `## Unreleased` section may
+/// collect what the next release will bring.
 fn changelog(c: &mut Check) {
     let file = "CHANGELOG.md";
     let want = c.version.clone();
     let text = read(file);
     let mut releases = Vec::new();
-    for heading in text.lines().filter_map(|l| l.strip_prefix("## ")) {
+    let headings: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+    let headings = match headings.split_first() {
+        Some((&"Unreleased", rest)) => rest,
+        _ => &headings[..],
+    };
+    for &heading in headings {
         let parsed = heading
             .split_once(" - ")
             .filter(|(_, date)| is_date(date))

@@ -31,6 +31,8 @@ pub const VFIO_IOMMU_INFO_BACKEND_TYPE1: u32 = 1;
 pub const VFIO_IOMMU_INFO_BACKEND_IOMMUFD_COMPAT: u32 = 2;
 /// The backend: `/dev/iommu` with the device's VFIO cdev (since 0.3).
 pub const VFIO_IOMMU_INFO_BACKEND_IOMMUFD: u32 = 3;
+/// The backend: `/dev/vfio/vfio` served by `vfio_iommu_spapr_tce` (IBM POWER) (since 0.5).
+pub const VFIO_IOMMU_INFO_BACKEND_SPAPR_TCE: u32 = 4;
 
 /// A fact's source: none, the fact is absent (since 0.3).
 pub const VFIO_IOMMU_INFO_SOURCE_NONE: u32 = 0;
@@ -51,6 +53,14 @@ pub const VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_INFO: u32 = 6;
 pub const VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_CAPABILITIES: u32 = 7;
 /// A fact's source: sysfs `reserved_regions` (since 0.3).
 pub const VFIO_IOMMU_INFO_SOURCE_SYSFS: u32 = 8;
+/// A fact's source: `dma32_window_start`/`size` of `VFIO_IOMMU_SPAPR_TCE_GET_INFO`
+/// (since 0.5).
+pub const VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW: u32 = 9;
+/// A fact's source: the kernel's own choice of 4K TCEs for an sPAPR default window, not a
+/// field (since 0.5).
+pub const VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW_PAGE_SIZE: u32 = 10;
+/// A fact's source: the `ddw` block of `VFIO_IOMMU_SPAPR_TCE_GET_INFO` (since 0.5).
+pub const VFIO_IOMMU_INFO_SOURCE_SPAPR_DDW: u32 = 11;
 
 /// `vfio_iommu_info_facts.mapping_limit_kind`: `mapping_limit_remaining` more mappings
 /// are accepted (type1's DMA_AVAIL) (since 0.3).
@@ -283,6 +293,7 @@ fn backend_code(b: Backend) -> u32 {
         Backend::Type1 => VFIO_IOMMU_INFO_BACKEND_TYPE1,
         Backend::IommufdCompat => VFIO_IOMMU_INFO_BACKEND_IOMMUFD_COMPAT,
         Backend::Iommufd => VFIO_IOMMU_INFO_BACKEND_IOMMUFD,
+        Backend::SpaprTce => VFIO_IOMMU_INFO_BACKEND_SPAPR_TCE,
     }
 }
 
@@ -296,6 +307,9 @@ fn source_code(s: Source) -> u32 {
         Source::IommufdHwInfo => VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_INFO,
         Source::IommufdHwCapabilities => VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_CAPABILITIES,
         Source::Sysfs => VFIO_IOMMU_INFO_SOURCE_SYSFS,
+        Source::SpaprDefaultWindow => VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW,
+        Source::SpaprDefaultWindowPageSize => VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW_PAGE_SIZE,
+        Source::SpaprDdw => VFIO_IOMMU_INFO_SOURCE_SPAPR_DDW,
     }
 }
 
