@@ -3555,7 +3555,8 @@ int vfio_iommu_info_spapr_tce_decode(const uint8_t *buf,
  * `VFIO_SPAPR_TCE_v2_IOMMU` or `VFIO_SPAPR_TCE_IOMMU`), decoded into `*out`. Creates
  * nothing.
  *
- * Returns 0, `-EBADF`, `-ENOTTY` (not a VFIO container), `-ENXIO` (no group attached),
+ * Returns 0, `-EBADF`, `-ENOTTY` (not a VFIO container: checked before the ioctl, the
+ * last error names the file), `-ENXIO` (no group attached),
  * another kernel errno, `VFIO_IOMMU_INFO_E_MALFORMED` (a type1 container answers the same
  * number with its own structure: the last error says so), `VFIO_IOMMU_INFO_E_INVALID`
  * (`out->size`) or `VFIO_IOMMU_INFO_E_NULL`; `*out` is written only on success. Since 0.5.
@@ -3577,7 +3578,8 @@ int vfio_iommu_info_spapr_tce_query(int container_fd,
  * a multiple of the page size: nothing sent to the kernel), the kernel's errno (`-EINVAL`:
  * a page size the platform lacks; `-ENOSPC`: every window exists; `-ENOMEM`: the table
  * does not fit RLIMIT_MEMLOCK; `-ENOTTY`: not a v2 container), or
- * `VFIO_IOMMU_INFO_E_NULL`; `*start` is written only on success. Since 0.5.
+ * `VFIO_IOMMU_INFO_E_NULL`; `*start` is written only on success. The fd is checked to be
+ * `/dev/vfio/vfio` before the ioctl (`-ENOTTY` otherwise). Since 0.5.
  *
  * # Safety
  * `container_fd` must stay open for the call; `start` must point to a writable `uint64_t`.
@@ -3594,7 +3596,8 @@ int vfio_iommu_info_spapr_tce_create_window(int container_fd,
  * returned; 0 is the default window).
  *
  * Returns 0, the kernel's errno (`-EINVAL`: no window starts there; `-EPERM`: the
- * platform keeps it; `-ENOTTY`: not a v2 container), or `-EBADF`. Since 0.5.
+ * platform keeps it; `-ENOTTY`: not a v2 container, or not `/dev/vfio/vfio` at all,
+ * checked before the ioctl), or `-EBADF`. Since 0.5.
  *
  * # Safety
  * `container_fd` must stay open for the call.

@@ -9,9 +9,8 @@ use ::vfio_iommu_info::decode::spapr_tce::{
     decode_spapr_tce_with_order, Ddw, SpaprTceInfo, DDW_EXPECTED_START, DEFAULT_WINDOW_PAGE_SIZE,
 };
 use ::vfio_iommu_info::query::spapr_tce::{
-    create_window_with, query_spapr_tce_with, remove_window_with, WindowRequest,
+    create_window, query_spapr_tce, remove_window, WindowRequest,
 };
-use ::vfio_iommu_info::sys::kernel::SystemKernel;
 
 use crate::args::{self, Out, Sized32};
 use crate::info::{malformed, parse_byte_order};
@@ -142,7 +141,8 @@ pub unsafe extern "C" fn vfio_iommu_info_spapr_tce_decode(
 /// `VFIO_SPAPR_TCE_v2_IOMMU` or `VFIO_SPAPR_TCE_IOMMU`), decoded into `*out`. Creates
 /// nothing.
 ///
-/// Returns 0, `-EBADF`, `-ENOTTY` (not a VFIO container), `-ENXIO` (no group attached),
+/// Returns 0, `-EBADF`, `-ENOTTY` (not a VFIO container: checked before the ioctl, the
+/// last error names the file), `-ENXIO` (no group attached),
 /// another kernel errno, `VFIO_IOMMU_INFO_E_MALFORMED` (a type1 container answers the same
 /// number with its own structure: the last error says so), `VFIO_IOMMU_INFO_E_INVALID`
 /// (`out->size`) or `VFIO_IOMMU_INFO_E_NULL`; `*out` is written only on success. Since 0.5.
@@ -159,7 +159,7 @@ pub unsafe extern "C" fn vfio_iommu_info_spapr_tce_query(
         let out = Out::new(out, "out")?.check_size("out")?;
         // SAFETY: the caller keeps `container_fd` open for the call.
         let fd = unsafe { args::caller_fd(container_fd, "container_fd") }?;
-        let info = query_spapr_tce_with(&SystemKernel, fd).map_err(failed)?;
+        let info = query_spapr_tce(fd).map_err(failed)?;
         out.write_sized(c_spapr(&info));
         Ok(())
     })
@@ -175,7 +175,8 @@ pub unsafe extern "C" fn vfio_iommu_info_spapr_tce_query(
 /// a multiple of the page size: nothing sent to the kernel), the kernel's errno (`-EINVAL`:
 /// a page size the platform lacks; `-ENOSPC`: every window exists; `-ENOMEM`: the table
 /// does not fit RLIMIT_MEMLOCK; `-ENOTTY`: not a v2 container), or
-/// `VFIO_IOMMU_INFO_E_NULL`; `*start` is written only on success. Since 0.5.
+/// `VFIO_IOMMU_INFO_E_NULL`; `*start` is written only on success. The fd is checked to be
+/// `/dev/vfio/vfio` before the ioctl (`-ENOTTY` otherwise). Since 0.5.
 ///
 /// # Safety
 /// `container_fd` must stay open for the call; `start` must point to a writable `uint64_t`.
@@ -197,7 +198,7 @@ pub unsafe extern "C" fn vfio_iommu_info_spapr_tce_create_window(
             window_size,
             levels,
         };
-        let window = create_window_with(&SystemKernel, fd, request).map_err(failed)?;
+        let window = create_window(fd, request).map_err(failed)?;
         start.write(window.start);
         Ok(())
     })
@@ -208,7 +209,8 @@ pub unsafe extern "C" fn vfio_iommu_info_spapr_tce_create_window(
 /// returned; 0 is the default window).
 ///
 /// Returns 0, the kernel's errno (`-EINVAL`: no window starts there; `-EPERM`: the
-/// platform keeps it; `-ENOTTY`: not a v2 container), or `-EBADF`. Since 0.5.
+/// platform keeps it; `-ENOTTY`: not a v2 container, or not `/dev/vfio/vfio` at all,
+/// checked before the ioctl), or `-EBADF`. Since 0.5.
 ///
 /// # Safety
 /// `container_fd` must stay open for the call.
@@ -221,7 +223,7 @@ pub unsafe extern "C" fn vfio_iommu_info_spapr_tce_remove_window(
     guard(F, || {
         // SAFETY: the caller keeps `container_fd` open for the call.
         let fd = unsafe { args::caller_fd(container_fd, "container_fd") }?;
-        remove_window_with(&SystemKernel, fd, start).map_err(failed)
+        remove_window(fd, start).map_err(failed)
     })
 }
 
@@ -311,7 +313,7 @@ mod tests {
         // SAFETY: an open fd and a live u64.
         let rc = unsafe { vfio_iommu_info_spapr_tce_create_window(fd, 16, 0x1000, 1, &mut start) };
         assert_eq!((rc, start), (VFIO_IOMMU_INFO_E_INVALID, 7));
-        // /dev/null answers the ioctl with ENOTTY.
+        // /dev/null is refused as no container before any ioctl (ENOTTY).
         // SAFETY: as above.
         let rc = unsafe { vfio_iommu_info_spapr_tce_create_window(fd, 16, 1 << 32, 1, &mut start) };
         assert_eq!((rc, start), (-libc::ENOTTY, 7));

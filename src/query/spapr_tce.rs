@@ -35,6 +35,32 @@ pub struct WindowRequest {
     pub levels: u32,
 }
 
+impl WindowRequest {
+    /// The page size in bytes, once the request is one the kernel could accept: a page
+    /// shift below 64 and a non-zero size that is a multiple of the page
+    /// ([`Error::BadArgument`] otherwise, before any call).
+    pub fn page_size(&self) -> Result<u64, Error> {
+        let page_size = 1u64
+            .checked_shl(self.page_shift)
+            .filter(|_| self.page_shift < 64)
+            .ok_or_else(|| Error::BadArgument {
+                what: format!(
+                    "page_shift {} for VFIO_IOMMU_SPAPR_TCE_CREATE: give 12 (4K), 16 (64K), 21 (2M) or 24 (16M), one of the DDW page sizes",
+                    self.page_shift
+                ),
+            })?;
+        if self.window_size == 0 || self.window_size % page_size != 0 {
+            return Err(Error::BadArgument {
+                what: format!(
+                    "window size {:#x} for VFIO_IOMMU_SPAPR_TCE_CREATE: give a non-zero multiple of the page size {page_size:#x}",
+                    self.window_size
+                ),
+            });
+        }
+        Ok(page_size)
+    }
+}
+
 /// A window [`create_window_with`] created: where the platform put it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CreatedWindow {
@@ -98,6 +124,24 @@ pub fn capture_spapr_tce_with<K: Kernel + ?Sized>(
     Ok(buf)
 }
 
+/// [`create_window_with`] on the caller's container fd, checked first to be
+/// `/dev/vfio/vfio` (the number means other things on other files).
+pub fn create_window(
+    container: BorrowedFd<'_>,
+    request: WindowRequest,
+) -> Result<CreatedWindow, Error> {
+    request.page_size()?;
+    check_fd(container, &[NodeKind::Container], Path::new("/proc"))?;
+    create_window_with(&SystemKernel, container, request)
+}
+
+/// [`remove_window_with`] on the caller's container fd, checked first to be
+/// `/dev/vfio/vfio`.
+pub fn remove_window(container: BorrowedFd<'_>, start: u64) -> Result<(), Error> {
+    check_fd(container, &[NodeKind::Container], Path::new("/proc"))?;
+    remove_window_with(&SystemKernel, container, start)
+}
+
 /// `VFIO_IOMMU_SPAPR_TCE_CREATE`: creates a dynamic DMA window on a v2 container and
 /// returns where the platform put it. The window lasts until [`remove_window_with`] or
 /// until the container is closed. Mapping in it still needs preregistered memory.
@@ -106,23 +150,7 @@ pub fn create_window_with<K: Kernel + ?Sized>(
     container: BorrowedFd<'_>,
     request: WindowRequest,
 ) -> Result<CreatedWindow, Error> {
-    let page_size = 1u64
-        .checked_shl(request.page_shift)
-        .filter(|_| request.page_shift < 64)
-        .ok_or_else(|| Error::BadArgument {
-            what: format!(
-                "page_shift {} for VFIO_IOMMU_SPAPR_TCE_CREATE: give 12 (4K), 16 (64K), 21 (2M) or 24 (16M), one of the DDW page sizes",
-                request.page_shift
-            ),
-        })?;
-    if request.window_size == 0 || request.window_size % page_size != 0 {
-        return Err(Error::BadArgument {
-            what: format!(
-                "window size {:#x} for VFIO_IOMMU_SPAPR_TCE_CREATE: give a non-zero multiple of the page size {page_size:#x}",
-                request.window_size
-            ),
-        });
-    }
+    let page_size = request.page_size()?;
     let mut buf = [0u8; spapr_tce_create::SIZE];
     buf[..4].copy_from_slice(&(spapr_tce_create::SIZE as u32).to_ne_bytes());
     buf[spapr_tce_create::PAGE_SHIFT..][..4].copy_from_slice(&request.page_shift.to_ne_bytes());
