@@ -68,10 +68,7 @@ impl Kernel for FuzzKernel<'_> {
         self.call();
         assert!(data.len() <= HW_INFO_MAX as usize, "{} bytes", data.len());
         assert_eq!(arg.data_len as usize, data.len());
-        assert_eq!(
-            (arg.dev_id, arg.size as usize),
-            (self.dev_id, size_of::<IommuHwInfo>())
-        );
+        assert_eq!((arg.dev_id, arg.size as usize), (self.dev_id, size_of::<IommuHwInfo>()));
         let p = &mut *self.input.borrow_mut();
         arg.out_data_type = match p.u8() % 8 {
             0 => uapi::IOMMU_HW_INFO_TYPE_NONE,
