@@ -58,6 +58,25 @@ proptest! {
     }
 
     #[test]
+    fn only_argsz_says_what_the_kernel_wrote_not_the_buffers_length(
+        state in arb_state(),
+        argsz in 16usize..64,
+        extra in 0usize..64,
+        canary in any::<u8>(),
+    ) {
+        // A capture of the whole buffer: the bytes past what the kernel wrote for this
+        // argsz are the caller's canaries, never a DDW block.
+        let buf = state.encode_with_argsz(argsz, argsz + extra, canary);
+        let info = decode_spapr_tce_with_order(&buf, state.order).unwrap();
+        let want = match (state.ddw, argsz >= 32) {
+            (None, _) => Ddw::Unsupported,
+            (Some(_), false) => Ddw::NotReturned { argsz: argsz as u32 },
+            (Some(d), true) => Ddw::Supported(d),
+        };
+        prop_assert_eq!(info.ddw, want);
+    }
+
+    #[test]
     fn a_buffer_short_of_its_argsz_is_refused_at_the_ddw_block(
         state in arb_state(),
         argsz in 32usize..4096,

@@ -202,6 +202,11 @@ fn synthesized() -> Vec<(&'static str, Vec<u8>)> {
     create[spapr_tce_create::START_ADDR..][..8].copy_from_slice(&(1u64 << 59).to_le_bytes());
     vec![
         ("info-argsz16.bin", k.encode_into_len(16, 0)),
+        // The whole 4096-byte buffer of an argsz-16 call, 0xAA where the kernel wrote nothing.
+        (
+            "info-argsz16-of-4096.bin",
+            k.encode_with_argsz(16, 4096, 0xAA),
+        ),
         ("info-exact.bin", k.encode_into_len(32, 0)),
         ("info-4096.bin", k.encode_into_len(4096, 0xAA)),
         ("info-v1.bin", v1.encode_into_len(32, 0)),

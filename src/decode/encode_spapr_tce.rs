@@ -99,9 +99,16 @@ impl SpaprTceState {
     /// A buffer of `len` bytes (at least 16) whose bytes the kernel does not write are
     /// `fill`, answered as the kernel answers a caller passing `argsz = len`.
     pub fn encode_into_len(&self, len: usize, fill: u8) -> Vec<u8> {
-        let len = len.max(spapr_tce_info::MIN_SIZE);
-        let mut buf = vec![fill; len];
-        put_u32(&mut buf, 0, len as u32, self.order);
+        self.encode_with_argsz(len, len, fill)
+    }
+
+    /// A buffer of `len` bytes whose caller passed `argsz` (at least 16, at most `len`:
+    /// a capture that saved the whole buffer, not just `argsz`), the bytes the kernel does
+    /// not write being `fill`.
+    pub fn encode_with_argsz(&self, argsz: usize, len: usize, fill: u8) -> Vec<u8> {
+        let argsz = argsz.max(spapr_tce_info::MIN_SIZE);
+        let mut buf = vec![fill; len.max(argsz)];
+        put_u32(&mut buf, 0, argsz as u32, self.order);
         // A valid argsz of at least 16 that fits the buffer cannot fail.
         let _ = self.fill(&mut buf);
         buf
