@@ -226,7 +226,8 @@ mod tests {
     use crate::decode::encode_spapr_tce::SpaprTceState;
     use crate::decode::spapr_tce::{Ddw, DDW_EXPECTED_START};
 
-    /// A v2 pseries container as the lab saw it: windows from 2^59, two at most.
+    /// A v2 pseries container as the lab saw it: two windows, the default one and one
+    /// created at 2^59.
     struct Pseries {
         state: SpaprTceState,
         windows: RefCell<Vec<u64>>,
@@ -246,7 +247,7 @@ mod tests {
                 VfioQuery::SpaprTceGetInfo => self.state.fill(buf).map_err(Errno),
                 VfioQuery::SpaprTceCreate => {
                     let mut w = self.windows.borrow_mut();
-                    if w.len() >= 1 {
+                    if !w.is_empty() {
                         return Err(Errno(libc::ENOSPC));
                     }
                     let start = DDW_EXPECTED_START;
