@@ -143,10 +143,20 @@ pub fn query_spapr_tce(
     paths: &HostPaths,
     json: bool,
     save_raw: Option<(&Path, bool)>,
+    create_window: Option<vfio_iommu_info::WindowRequest>,
 ) -> Result<(), Failure> {
     let container =
         vfio_iommu_info::Container::open_targets_spapr_tce(targets, paths).map_err(failed)?;
     let info = container.query_spapr_tce().map_err(failed)?;
+    // Only on request: create a window, say where it went, remove it again.
+    let created = match create_window {
+        Some(req) => {
+            let w = container.create_spapr_tce_window(req).map_err(failed)?;
+            let removed = container.remove_spapr_tce_window(w.start);
+            Some((req, w, removed))
+        }
+        None => None,
+    };
     if let Some((path, force)) = save_raw {
         let raw = vfio_iommu_info::query::spapr_tce::capture_spapr_tce_with(
             &vfio_iommu_info::sys::kernel::SystemKernel,
@@ -168,7 +178,18 @@ pub fn query_spapr_tce(
         v["backend_reason"] = json!(reason);
         v["facts"] = vfio_iommu_info::json::facts_to_json(&facts);
         v["groups"] = json!(groups);
-        return print_json(&v);
+        if let Some((req, w, removed)) = &created {
+            v["created_window"] = json!({
+                "start": w.start,
+                "end": w.range().map(|r| r.end),
+                "page_size": w.page_size,
+                "levels": req.levels,
+                "removed": removed.is_ok(),
+                "remove_error": removed.as_ref().err().map(|e| e.to_string()),
+            });
+        }
+        print_json(&v)?;
+        return created_status(&created);
     }
     let names: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
     let mut out = format!(
@@ -182,6 +203,47 @@ pub fn query_spapr_tce(
     );
     out.push_str(&type1_line(&facts, reason, &paths.vfio_dir.join("vfio")));
     out.push_str(&render::spapr_tce(&info));
+    if let Some((req, w, removed)) = &created {
+        out.push_str(&format!(
+            "{:<13}{} - {}  ({}, {} TCEs, {} level{}): the platform's start (VFIO_IOMMU_SPAPR_TCE_CREATE)\n",
+            "created",
+            render::hex(w.start),
+            w.range().map_or_else(|| "?".to_owned(), |r| render::hex(r.end)),
+            vfio_iommu_info::iova::format_size_human(u128::from(w.size)),
+            vfio_iommu_info::iova::format_size(u128::from(w.page_size)),
+            req.levels,
+            if req.levels == 1 { "" } else { "s" }
+        ));
+        out.push_str(&match removed {
+            Ok(()) => format!(
+                "{:<13}the window at {} again (VFIO_IOMMU_SPAPR_TCE_REMOVE)\n",
+                "removed",
+                render::hex(w.start)
+            ),
+            Err(e) => format!(
+                "{:<13}not removed: {e} (closing the container removes it)\n",
+                "removed"
+            ),
+        });
+    }
     out.push_str(&render::provenance(&facts));
-    print_text(&out)
+    print_text(&out)?;
+    created_status(&created)
+}
+
+/// A window created but not removed is a failure (the container's close removes it).
+fn created_status(
+    created: &Option<(
+        vfio_iommu_info::WindowRequest,
+        vfio_iommu_info::CreatedWindow,
+        Result<(), vfio_iommu_info::Error>,
+    )>,
+) -> Result<(), Failure> {
+    match created {
+        Some((_, _, Err(e))) => Err(Failure(
+            format!("removing the window created: {e}"),
+            EXIT_FAILURE,
+        )),
+        _ => Ok(()),
+    }
 }

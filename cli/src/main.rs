@@ -98,6 +98,12 @@ enum Command {
         /// (type1 when /dev/vfio/vfio exists, else iommufd).
         #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
         backend: backend::BackendArg,
+        /// sPAPR TCE (IBM POWER) only: after the query, create a dynamic DMA window of
+        /// PAGE:SIZE[:LEVELS] (e.g. 64K:4G; levels default to 1) with
+        /// VFIO_IOMMU_SPAPR_TCE_CREATE, report where the platform put it, and remove it
+        /// again (VFIO_IOMMU_SPAPR_TCE_REMOVE). Nothing is created without this flag.
+        #[arg(long, value_name = "PAGE:SIZE[:LEVELS]", value_parser = plan::parse_window)]
+        create_window: Option<vfio_iommu_info::WindowRequest>,
     },
     /// What a device says about itself: VFIO_DEVICE_GET_INFO (flags, counts, the s390 zPCI
     /// DMA window and the other capabilities) and every region (size, offset, flags, sparse
@@ -547,6 +553,7 @@ fn query(
     save_raw: Option<&PathBuf>,
     force: bool,
     backend: backend::BackendArg,
+    create_window: Option<vfio_iommu_info::WindowRequest>,
 ) -> Result<(), Failure> {
     if let Some(path) = save_raw {
         output::check_writable(path, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
@@ -554,6 +561,12 @@ fn query(
     let paths = HostPaths::default();
     let reason = match backend::choose(backend, targets, &paths)? {
         backend::Chosen::Iommufd(address, reason) => {
+            if create_window.is_some() {
+                return Err(Failure(
+                    "--create-window creates an sPAPR TCE window (IBM POWER): iommufd has none to create".to_owned(),
+                    EXIT_USAGE,
+                ));
+            }
             if save_raw.is_some() {
                 return Err(Failure(
                     "--save-raw records the type1 VFIO_IOMMU_GET_INFO buffer: use it with --backend type1".to_owned(),
@@ -569,6 +582,7 @@ fn query(
                 &paths,
                 json,
                 save_raw.map(|p| (p.as_path(), force)),
+                create_window,
             );
         }
         backend::Chosen::Type1(reason) => reason,
@@ -585,10 +599,17 @@ fn query(
                 &paths,
                 json,
                 save_raw.map(|p| (p.as_path(), force)),
+                create_window,
             );
         }
         Err(e) => return Err(Failure(e.to_string(), EXIT_FAILURE)),
     };
+    if create_window.is_some() {
+        return Err(Failure(
+            format!("--create-window creates an sPAPR TCE window (IBM POWER): this container is {} (its IOVA ranges are fixed; nothing to create)", vfio_iommu_info::facts::Backend::from(container.backend()).name()),
+            EXIT_USAGE,
+        ));
+    }
     let info = container
         .query()
         .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
@@ -725,7 +746,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             save_raw,
             force,
             backend,
-        } => query(&targets, json, save_raw.as_ref(), force, backend)?,
+            create_window,
+        } => query(
+            &targets,
+            json,
+            save_raw.as_ref(),
+            force,
+            backend,
+            create_window,
+        )?,
         Command::Decode {
             file,
             kind,

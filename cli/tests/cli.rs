@@ -868,3 +868,25 @@ fn a_cut_spapr_capture_names_the_offset() {
     let err = stderr(&run(&["decode", "--kind", "spapr-tce", f.to_str().unwrap()]).stderr);
     assert!(err.contains("at byte offset 4: flags = 0x3"), "{err}");
 }
+
+#[test]
+fn create_window_is_an_explicit_spapr_only_request() {
+    let out = run(&["query", "3", "--create-window", "48K:4G"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out.stderr).contains("the page size 0xc000 is not a power of two"));
+    let out = run(&[
+        "query",
+        "0000:00:03.0",
+        "--backend",
+        "iommufd",
+        "--create-window",
+        "64K:4G",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out.stderr).contains("iommufd has none to create"));
+    let help = String::from_utf8(run(&["query", "--help"]).stdout).unwrap();
+    assert!(
+        help.contains("Nothing is created without this flag"),
+        "{help}"
+    );
+}
