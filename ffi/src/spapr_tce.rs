@@ -250,6 +250,13 @@ mod tests {
         }
     }
 
+    /// The size on a 64-bit target, as CHANGELOG.md records it.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn the_struct_is_80_bytes() {
+        assert_eq!(std::mem::size_of::<vfio_iommu_info_spapr_tce>(), 80);
+    }
+
     #[test]
     fn decode_marshals_the_cores_answer() {
         let k = SpaprTceState {
