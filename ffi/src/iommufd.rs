@@ -446,6 +446,7 @@ fn backend_str_text(backend: u32) -> &'static CStr {
         VFIO_IOMMU_INFO_BACKEND_TYPE1 => c"type1",
         VFIO_IOMMU_INFO_BACKEND_IOMMUFD_COMPAT => c"iommufd-compat",
         VFIO_IOMMU_INFO_BACKEND_IOMMUFD => c"iommufd",
+        VFIO_IOMMU_INFO_BACKEND_SPAPR_TCE => c"spapr-tce",
         _ => c"unknown",
     };
     text
@@ -471,6 +472,9 @@ fn source_str_text(source: u32) -> &'static CStr {
         VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_INFO => c"iommufd:hw-info",
         VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_CAPABILITIES => c"iommufd:hw-info-capabilities",
         VFIO_IOMMU_INFO_SOURCE_SYSFS => c"sysfs:reserved_regions",
+        VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW => c"spapr:dma32-window",
+        VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW_PAGE_SIZE => c"spapr:default-window-tce-size",
+        VFIO_IOMMU_INFO_SOURCE_SPAPR_DDW => c"spapr:ddw",
         _ => c"unknown",
     };
     text
@@ -930,6 +934,40 @@ mod tests {
     fn text(p: *const c_char) -> String {
         // SAFETY: the _str functions return static NUL-terminated strings.
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+
+    /// Every backend and source the core names has a code whose static name is the core's.
+    #[test]
+    fn every_code_names_what_the_core_names() {
+        for b in [
+            Backend::Type1,
+            Backend::IommufdCompat,
+            Backend::Iommufd,
+            Backend::SpaprTce,
+        ] {
+            assert_eq!(
+                backend_str_text(backend_code(b)).to_str().unwrap(),
+                b.name()
+            );
+        }
+        for src in [
+            Source::Type1PageSizes,
+            Source::Type1IovaRangeCap,
+            Source::Type1DmaAvailCap,
+            Source::Type1MigrationCap,
+            Source::IommufdIoas,
+            Source::IommufdHwInfo,
+            Source::IommufdHwCapabilities,
+            Source::Sysfs,
+            Source::SpaprDefaultWindow,
+            Source::SpaprDefaultWindowPageSize,
+            Source::SpaprDdw,
+        ] {
+            assert_eq!(
+                source_str_text(source_code(src)).to_str().unwrap(),
+                src.name()
+            );
+        }
     }
 
     /// The sizes on a 64-bit target, as CHANGELOG.md records them: a sized struct only
