@@ -495,6 +495,11 @@
 #define VFIO_IOMMU_INFO_BACKEND_IOMMUFD 3
 
 /**
+ * The backend: `/dev/vfio/vfio` served by `vfio_iommu_spapr_tce` (IBM POWER) (since 0.5).
+ */
+#define VFIO_IOMMU_INFO_BACKEND_SPAPR_TCE 4
+
+/**
  * A fact's source: none, the fact is absent (since 0.3).
  */
 #define VFIO_IOMMU_INFO_SOURCE_NONE 0
@@ -541,6 +546,23 @@
 #define VFIO_IOMMU_INFO_SOURCE_SYSFS 8
 
 /**
+ * A fact's source: `dma32_window_start`/`size` of `VFIO_IOMMU_SPAPR_TCE_GET_INFO`
+ * (since 0.5).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW 9
+
+/**
+ * A fact's source: the kernel's own choice of 4K TCEs for an sPAPR default window, not a
+ * field (since 0.5).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW_PAGE_SIZE 10
+
+/**
+ * A fact's source: the `ddw` block of `VFIO_IOMMU_SPAPR_TCE_GET_INFO` (since 0.5).
+ */
+#define VFIO_IOMMU_INFO_SOURCE_SPAPR_DDW 11
+
+/**
  * `vfio_iommu_info_facts.mapping_limit_kind`: `mapping_limit_remaining` more mappings
  * are accepted (type1's DMA_AVAIL) (since 0.3).
  */
@@ -565,6 +587,23 @@
  * `dirty_hardware` says whether the IOMMU tracks dirty pages for the device (since 0.3).
  */
 #define VFIO_IOMMU_INFO_DIRTY_HARDWARE 2
+
+/**
+ * `ddw_state`: the `DDW` flag is clear (a v1 container, or a platform without dynamic
+ * windows): only the default window (since 0.5).
+ */
+#define VFIO_IOMMU_INFO_DDW_UNSUPPORTED 0
+
+/**
+ * `ddw_state`: the `DDW` flag is set but `argsz` was below 32, so the kernel did not copy
+ * the `ddw` block: query again with argsz 32 (since 0.5).
+ */
+#define VFIO_IOMMU_INFO_DDW_NOT_RETURNED 1
+
+/**
+ * `ddw_state`: dynamic windows, described by the `ddw_*` fields (since 0.5).
+ */
+#define VFIO_IOMMU_INFO_DDW_SUPPORTED 2
 
 /**
  * What a type1 container told about its IOMMU: an opaque object, from
@@ -1544,6 +1583,76 @@ struct vfio_iommu_info_hw_info {
      * AMD: EFR2.
      */
     uint64_t amd_efr2;
+};
+
+/**
+ * An sPAPR TCE container's answer (since 0.5). A sized struct: the caller sets `size` to
+ * `sizeof(struct vfio_iommu_info_spapr_tce)`; the library fills the rest.
+ */
+struct vfio_iommu_info_spapr_tce {
+    /**
+     * `sizeof(struct vfio_iommu_info_spapr_tce)`, set by the caller; on return, the bytes
+     * the library filled.
+     */
+    uint32_t size;
+    /**
+     * `argsz` as found (the kernel never rewrites it).
+     */
+    uint32_t argsz;
+    /**
+     * `flags` as found (`VFIO_IOMMU_SPAPR_INFO_DDW`, bit 0, is the only flag).
+     */
+    uint32_t flags;
+    /**
+     * `dma32_window_start`: the default window's first bus address.
+     */
+    uint32_t dma32_window_start;
+    /**
+     * `dma32_window_size`: its size in bytes (0: no default window).
+     */
+    uint32_t dma32_window_size;
+    /**
+     * 1 when there is a default window (`default_window_start`/`_end` are valid).
+     */
+    uint32_t has_default_window;
+    /**
+     * The default window's first IOVA (an absolute bus address).
+     */
+    uint64_t default_window_start;
+    /**
+     * Its last IOVA (inclusive).
+     */
+    uint64_t default_window_end;
+    /**
+     * The default window's IOMMU page size: 4096 (the kernel creates it with 4K TCEs).
+     */
+    uint64_t default_window_page_size;
+    /**
+     * One of `VFIO_IOMMU_INFO_DDW_*`.
+     */
+    uint32_t ddw_state;
+    /**
+     * With `VFIO_IOMMU_INFO_DDW_SUPPORTED`: how many windows at once.
+     */
+    uint32_t ddw_max_windows;
+    /**
+     * With `VFIO_IOMMU_INFO_DDW_SUPPORTED`: the page sizes a dynamic window may use.
+     */
+    uint64_t ddw_page_sizes;
+    /**
+     * With `VFIO_IOMMU_INFO_DDW_SUPPORTED`: the most TCE table levels.
+     */
+    uint32_t ddw_levels;
+    /**
+     * Reserved, 0.
+     */
+    uint32_t reserved;
+    /**
+     * Where PowerNV and QEMU's pseries put a dynamic window (2^59) when DDW is there, else
+     * 0: an expectation, not a fact; the platform decides and
+     * `vfio_iommu_info_spapr_tce_create_window()` returns its choice.
+     */
+    uint64_t ddw_expected_start;
 };
 
 #ifdef __cplusplus
@@ -3420,6 +3529,81 @@ int vfio_iommu_info_device_info_query(int device_fd,
 int vfio_iommu_info_region_info_query(int device_fd,
                                       uint32_t index,
                                       struct vfio_iommu_info_region_info **out);
+
+/**
+ * Decodes a `VFIO_IOMMU_SPAPR_TCE_GET_INFO` buffer of `len` bytes (its length is the
+ * buffer's size) into `*out`, whose `size` the caller sets. `byte_order` is one of
+ * `VFIO_IOMMU_INFO_BYTE_ORDER_*`. Every field is checked as the kernel writes it: an
+ * `argsz` of 16 to 31 gives `VFIO_IOMMU_INFO_DDW_NOT_RETURNED` even with the DDW flag.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_MALFORMED` (the last error names the byte offset),
+ * `VFIO_IOMMU_INFO_E_INVALID` (`byte_order`, `out->size`) or `VFIO_IOMMU_INFO_E_NULL`;
+ * `*out` is written only on success. Since 0.5.
+ *
+ * # Safety
+ * `buf` must point to `len` readable bytes (or be NULL with `len` 0); `out` must point to
+ * a writable struct.
+ */
+int vfio_iommu_info_spapr_tce_decode(const uint8_t *buf,
+                                     size_t len,
+                                     uint32_t byte_order,
+                                     struct vfio_iommu_info_spapr_tce *out);
+
+/**
+ * `VFIO_IOMMU_SPAPR_TCE_GET_INFO` (argsz 32) on the caller's sPAPR TCE container (a
+ * `/dev/vfio/vfio` fd with a group attached and `VFIO_SET_IOMMU` done with
+ * `VFIO_SPAPR_TCE_v2_IOMMU` or `VFIO_SPAPR_TCE_IOMMU`), decoded into `*out`. Creates
+ * nothing.
+ *
+ * Returns 0, `-EBADF`, `-ENOTTY` (not a VFIO container: checked before the ioctl, the
+ * last error names the file), `-ENXIO` (no group attached),
+ * another kernel errno, `VFIO_IOMMU_INFO_E_MALFORMED` (a type1 container answers the same
+ * number with its own structure: the last error says so), `VFIO_IOMMU_INFO_E_INVALID`
+ * (`out->size`) or `VFIO_IOMMU_INFO_E_NULL`; `*out` is written only on success. Since 0.5.
+ *
+ * # Safety
+ * `container_fd` must stay open for the call; `out` must point to a writable struct.
+ */
+int vfio_iommu_info_spapr_tce_query(int container_fd,
+                                    struct vfio_iommu_info_spapr_tce *out);
+
+/**
+ * `VFIO_IOMMU_SPAPR_TCE_CREATE` on the caller's v2 sPAPR TCE container: creates a
+ * dynamic DMA window of `window_size` bytes with pages of `1 << page_shift` bytes and
+ * `levels` TCE table levels (0: the kernel's choice), and stores its start (the
+ * platform's choice) in `*start`. The window lasts until
+ * `vfio_iommu_info_spapr_tce_remove_window()` or until the container is closed.
+ *
+ * Returns 0, `VFIO_IOMMU_INFO_E_INVALID` (a page shift of 64 or more, a size of 0 or not
+ * a multiple of the page size: nothing sent to the kernel), the kernel's errno (`-EINVAL`:
+ * a page size the platform lacks; `-ENOSPC`: every window exists; `-ENOMEM`: the table
+ * does not fit RLIMIT_MEMLOCK; `-ENOTTY`: not a v2 container), or
+ * `VFIO_IOMMU_INFO_E_NULL`; `*start` is written only on success. The fd is checked to be
+ * `/dev/vfio/vfio` before the ioctl (`-ENOTTY` otherwise). Since 0.5.
+ *
+ * # Safety
+ * `container_fd` must stay open for the call; `start` must point to a writable `uint64_t`.
+ */
+int vfio_iommu_info_spapr_tce_create_window(int container_fd,
+                                            uint32_t page_shift,
+                                            uint64_t window_size,
+                                            uint32_t levels,
+                                            uint64_t *start);
+
+/**
+ * `VFIO_IOMMU_SPAPR_TCE_REMOVE` on the caller's v2 sPAPR TCE container: removes the
+ * window that starts at `start` (a start `vfio_iommu_info_spapr_tce_create_window()`
+ * returned; 0 is the default window).
+ *
+ * Returns 0, the kernel's errno (`-EINVAL`: no window starts there; `-EPERM`: the
+ * platform keeps it; `-ENOTTY`: not a v2 container, or not `/dev/vfio/vfio` at all,
+ * checked before the ioctl), or `-EBADF`. Since 0.5.
+ *
+ * # Safety
+ * `container_fd` must stay open for the call.
+ */
+int vfio_iommu_info_spapr_tce_remove_window(int container_fd,
+                                            uint64_t start);
 
 #ifdef __cplusplus
 }  // extern "C"

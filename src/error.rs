@@ -196,6 +196,27 @@ pub enum DecodeErrorKind {
         /// Where its known fields end.
         other_end: usize,
     },
+    /// A field holds a value no kernel writes there.
+    #[error("{field} = {value:#x}: {reason}")]
+    BadField {
+        /// The field's C name (`flags`, `ddw.levels`).
+        field: &'static str,
+        /// Its value.
+        value: u64,
+        /// Why no kernel writes it, and what that suggests.
+        reason: &'static str,
+    },
+    /// `argsz` says the kernel wrote a part that the buffer does not hold: the capture
+    /// was cut short.
+    #[error("argsz {argsz} says the kernel wrote {what}, but the buffer ends at byte {len}: the capture is cut short (capture the whole argsz)")]
+    Truncated {
+        /// The part missing.
+        what: &'static str,
+        /// The buffer's `argsz`.
+        argsz: u32,
+        /// The buffer's length.
+        len: usize,
+    },
     /// A capability id that may appear once appears again.
     #[error("{name} capability (id {id}) appears twice; the first is at offset {first_offset}")]
     DuplicateCap {
@@ -296,6 +317,16 @@ pub enum Error {
         container: String,
         /// What to do.
         hint: Option<String>,
+    },
+
+    /// The container offers only IBM POWER's sPAPR TCE model: it answers in other terms
+    /// than type1 (a default window and dynamic windows), through the sPAPR calls.
+    #[error("container {container} offers no type1 IOMMU: it is an sPAPR TCE container (IBM POWER, {model}); query it as one (Container::open_targets_spapr_tce, or `vfio-iommu-info query`, which picks the backend the container offers)")]
+    SpaprTceContainer {
+        /// The container.
+        container: String,
+        /// `VFIO_SPAPR_TCE_v2_IOMMU` or `VFIO_SPAPR_TCE_IOMMU`.
+        model: &'static str,
     },
 
     /// `VFIO_GET_API_VERSION` returned something other than 0.
@@ -421,6 +452,14 @@ pub enum Error {
         size: u64,
     },
 
+    /// An argument no call could accept (an sPAPR window request the kernel would refuse
+    /// anyway, an `argsz` out of range); nothing was sent to the kernel.
+    #[error("invalid {what}")]
+    BadArgument {
+        /// The argument, its value and what to give instead.
+        what: String,
+    },
+
     /// A target string that is not a group number, a `/dev/vfio/N` path, or a PCI address.
     #[error("{text:?} is not a target: expected an IOMMU group number (4), a group path (/dev/vfio/4) or a PCI address (0000:03:00.0 or 03:00.0)")]
     BadTarget {
@@ -449,13 +488,15 @@ impl Error {
             Error::Malformed(_) | Error::MalformedReply { .. } => ErrorKind::Malformed,
             Error::GroupNotViable { .. } | Error::NotOnVfio { .. } => ErrorKind::NotViable,
             Error::NoDeviceCdev { .. } => ErrorKind::NoDeviceCdev,
-            Error::NoType1 { .. } | Error::NoIommuModel { .. } => ErrorKind::NoType1,
+            Error::NoType1 { .. }
+            | Error::NoIommuModel { .. }
+            | Error::SpaprTceContainer { .. } => ErrorKind::NoType1,
             Error::TopPageMapping { .. } => ErrorKind::TopPage,
             Error::NotType1Reply { .. } => ErrorKind::NotContainer,
             Error::SizeUnstable { .. } | Error::SizeTooLarge { .. } => ErrorKind::Size,
             Error::NoSuchDevice { .. } => ErrorKind::NoDevice,
             Error::NoIommuGroup { .. } => ErrorKind::NoIommuGroup,
-            Error::BadTarget { .. } => ErrorKind::BadArgument,
+            Error::BadTarget { .. } | Error::BadArgument { .. } => ErrorKind::BadArgument,
             Error::ApiVersion { .. } => ErrorKind::ApiVersion,
             Error::SysfsFormat { .. } => ErrorKind::SysfsFormat,
         }

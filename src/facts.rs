@@ -8,6 +8,9 @@ use std::fmt;
 
 use crate::decode::hw_info::{HwData, HwInfo};
 use crate::decode::ioas::IoasRanges;
+use crate::decode::spapr_tce::{
+    Ddw, DdwInfo, SpaprTceInfo, DDW_EXPECTED_START, DEFAULT_WINDOW_PAGE_SIZE,
+};
 use crate::decode::type1::{Absence, IommuInfo, Type1Cap};
 use crate::error::Error;
 use crate::iova::{IovaRange, PageSizes};
@@ -36,15 +39,18 @@ pub enum Backend {
     IommufdCompat,
     /// `/dev/iommu` with the device's VFIO cdev.
     Iommufd,
+    /// `/dev/vfio/vfio` served by `vfio_iommu_spapr_tce` (IBM POWER: PowerNV, pseries).
+    SpaprTce,
 }
 
 impl Backend {
-    /// A stable name: `type1`, `iommufd-compat`, `iommufd`.
+    /// A stable name: `type1`, `iommufd-compat`, `iommufd`, `spapr-tce`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Type1 => "type1",
             Backend::IommufdCompat => "iommufd-compat",
             Backend::Iommufd => "iommufd",
+            Backend::SpaprTce => "spapr-tce",
         }
     }
 }
@@ -54,16 +60,23 @@ impl std::str::FromStr for Backend {
 
     /// The backend a [`Backend::name`] names.
     fn from_str(s: &str) -> Result<Backend, UnknownBackend> {
-        [Backend::Type1, Backend::IommufdCompat, Backend::Iommufd]
-            .into_iter()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| UnknownBackend(s.to_owned()))
+        [
+            Backend::Type1,
+            Backend::IommufdCompat,
+            Backend::Iommufd,
+            Backend::SpaprTce,
+        ]
+        .into_iter()
+        .find(|b| b.name() == s)
+        .ok_or_else(|| UnknownBackend(s.to_owned()))
     }
 }
 
-/// A backend name that is not `type1`, `iommufd-compat` or `iommufd`.
+/// A backend name that is not `type1`, `iommufd-compat`, `iommufd` or `spapr-tce`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a backend: expected \"type1\", \"iommufd-compat\" or \"iommufd\"")]
+#[error(
+    "{0:?} is not a backend: expected \"type1\", \"iommufd-compat\", \"iommufd\" or \"spapr-tce\""
+)]
 pub struct UnknownBackend(pub String);
 
 impl From<ContainerBackend> for Backend {
@@ -71,6 +84,102 @@ impl From<ContainerBackend> for Backend {
         match b {
             ContainerBackend::Vfio => Backend::Type1,
             ContainerBackend::IommufdCompat { .. } => Backend::IommufdCompat,
+        }
+    }
+}
+
+/// The CPU architecture, named explicitly: which VFIO IOMMU a container of it has is a
+/// fact of the architecture (IBM POWER's is sPAPR TCE, every other Linux architecture's
+/// type1 or iommufd), and an architecture this library does not know is said to be
+/// unknown rather than assumed to be x86.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Architecture {
+    /// `x86_64`.
+    X86_64,
+    /// `aarch64` (arm64).
+    Aarch64,
+    /// `s390x` (IBM Z: type1, the zPCI DMA window in the device info).
+    S390x,
+    /// `powerpc64`, big- or little-endian (IBM POWER: sPAPR TCE).
+    Powerpc64,
+    /// `riscv64`.
+    Riscv64,
+    /// `loongarch64`.
+    Loongarch64,
+    /// Any other name (Rust's `std::env::consts::ARCH`).
+    Unknown(String),
+}
+
+impl Architecture {
+    /// The architecture this program was built for (and so runs on).
+    pub fn current() -> Architecture {
+        Architecture::from_name(std::env::consts::ARCH)
+    }
+
+    /// The architecture of a Rust `target_arch` / `uname -m` name (`ppc64le` and
+    /// `ppc64` are `powerpc64`, `arm64` is `aarch64`).
+    pub fn from_name(name: &str) -> Architecture {
+        match name {
+            "x86_64" | "amd64" => Architecture::X86_64,
+            "aarch64" | "arm64" => Architecture::Aarch64,
+            "s390x" => Architecture::S390x,
+            "powerpc64" | "ppc64" | "ppc64le" | "ppc64el" => Architecture::Powerpc64,
+            "riscv64" => Architecture::Riscv64,
+            "loongarch64" => Architecture::Loongarch64,
+            other => Architecture::Unknown(other.to_owned()),
+        }
+    }
+
+    /// The name (`x86_64`, `powerpc64`, or the unknown name as given).
+    pub fn name(&self) -> &str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Aarch64 => "aarch64",
+            Architecture::S390x => "s390x",
+            Architecture::Powerpc64 => "powerpc64",
+            Architecture::Riscv64 => "riscv64",
+            Architecture::Loongarch64 => "loongarch64",
+            Architecture::Unknown(n) => n,
+        }
+    }
+
+    /// The backend a VFIO container (`/dev/vfio/vfio`) has here: [`Backend::SpaprTce`] on
+    /// POWER, [`Backend::Type1`] elsewhere (iommufd's compat container answers as type1);
+    /// `None` for an unknown architecture.
+    pub fn container_backend(&self) -> Option<Backend> {
+        match self {
+            Architecture::Powerpc64 => Some(Backend::SpaprTce),
+            Architecture::Unknown(_) => None,
+            _ => Some(Backend::Type1),
+        }
+    }
+
+    /// The kernel modules a VFIO container with PCI devices needs here (their names in
+    /// `/sys/module`, `vfio-pci` as a driver): `vfio`, `vfio-pci` and the IOMMU backend
+    /// (`vfio_iommu_spapr_tce` on POWER, `vfio_iommu_type1` elsewhere); `None` for an
+    /// unknown architecture.
+    pub fn container_modules(&self) -> Option<[&'static str; 3]> {
+        self.container_backend().map(|b| {
+            [
+                "vfio",
+                "vfio-pci",
+                if b == Backend::SpaprTce {
+                    "vfio_iommu_spapr_tce"
+                } else {
+                    "vfio_iommu_type1"
+                },
+            ]
+        })
+    }
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Architecture::Unknown(n) => {
+                write!(f, "{n} (an architecture this library does not know)")
+            }
+            known => f.write_str(known.name()),
         }
     }
 }
@@ -94,6 +203,13 @@ pub enum Source {
     IommufdHwCapabilities,
     /// sysfs `reserved_regions`.
     Sysfs,
+    /// `dma32_window_start`/`size` of `VFIO_IOMMU_SPAPR_TCE_GET_INFO`.
+    SpaprDefaultWindow,
+    /// The kernel's own choice, not a field: a v2 sPAPR container creates its default
+    /// window with 4K TCEs (`tce_iommu_create_default_window()`).
+    SpaprDefaultWindowPageSize,
+    /// The `ddw` block of `VFIO_IOMMU_SPAPR_TCE_GET_INFO`.
+    SpaprDdw,
 }
 
 impl Source {
@@ -108,6 +224,9 @@ impl Source {
             Source::IommufdHwInfo => "iommufd:hw-info",
             Source::IommufdHwCapabilities => "iommufd:hw-info-capabilities",
             Source::Sysfs => "sysfs:reserved_regions",
+            Source::SpaprDefaultWindow => "spapr:dma32-window",
+            Source::SpaprDefaultWindowPageSize => "spapr:default-window-tce-size",
+            Source::SpaprDdw => "spapr:ddw",
         }
     }
 }
@@ -178,6 +297,10 @@ pub struct DmaFacts {
     pub address_width: Option<Fact<u8>>,
     /// The reserved regions of the IOMMU groups behind the answer (the causes of its holes).
     pub reserved_regions: Option<Fact<Vec<ReservedRegion>>>,
+    /// sPAPR TCE's dynamic DMA windows: the page sizes, how many windows and TCE table
+    /// levels `VFIO_IOMMU_SPAPR_TCE_CREATE` accepts. Where a window goes is the
+    /// platform's choice, known only once created (see `notes`).
+    pub dynamic_windows: Option<Fact<DdwInfo>>,
     /// Why a fact is missing or means something other than it seems, one sentence each.
     pub notes: Vec<String>,
 }
@@ -238,6 +361,54 @@ impl DmaFacts {
             dirty_tracking,
             address_width: None,
             reserved_regions: None,
+            dynamic_windows: None,
+            notes,
+        }
+    }
+
+    /// The facts of an sPAPR TCE container (`VFIO_IOMMU_SPAPR_TCE_GET_INFO`): the default
+    /// 32-bit window is the aperture and the one usable range (an IOVA is an absolute
+    /// bus address, the window a filter), mapped in 4K TCEs; the dynamic windows' limits
+    /// are their own fact, since a window exists only once the caller creates it.
+    pub fn from_spapr_tce(info: &SpaprTceInfo) -> DmaFacts {
+        let mut notes = Vec::new();
+        let window = info.default_window();
+        if window.is_none() {
+            notes.push("dma32_window_size is 0: the platform reports no default window; map only in a dynamic window (VFIO_IOMMU_SPAPR_TCE_CREATE)".to_owned());
+        } else {
+            notes.push("a v2 container creates the default window (4K TCEs) at the first MAP_DMA or CREATE; VFIO_IOMMU_SPAPR_TCE_REMOVE of start 0 removes it, which this report cannot see".to_owned());
+        }
+        notes.push("sPAPR has no mapping count limit: a window holds size / page size TCEs; a v2 container maps only memory preregistered with VFIO_IOMMU_SPAPR_REGISTER_MEMORY, limited by RLIMIT_MEMLOCK".to_owned());
+        notes.push("sPAPR TCE does not track dirty pages".to_owned());
+        let dynamic_windows = match info.ddw {
+            Ddw::Supported(d) => {
+                notes.push(format!("a dynamic window's start is the platform's choice, returned by VFIO_IOMMU_SPAPR_TCE_CREATE (expected {DDW_EXPECTED_START:#x} = 2^59 on PowerNV and QEMU's pseries; not a promise)"));
+                fact(d, Source::SpaprDdw)
+            }
+            Ddw::NotReturned { argsz } => {
+                notes.push(format!("dynamic windows are supported but their limits were not returned (argsz {argsz} < 32): query again with argsz 32"));
+                None
+            }
+            Ddw::Unsupported => {
+                notes.push("no dynamic DMA windows (a v1 container, or a platform without DDW): only the default window".to_owned());
+                None
+            }
+        };
+        DmaFacts {
+            backend: Backend::SpaprTce,
+            iova_ranges: window.and_then(|w| fact(vec![w], Source::SpaprDefaultWindow)),
+            page_sizes: window.and_then(|_| {
+                fact(
+                    PageSizes(DEFAULT_WINDOW_PAGE_SIZE),
+                    Source::SpaprDefaultWindowPageSize,
+                )
+            }),
+            iova_alignment: None,
+            mapping_limit: None,
+            dirty_tracking: None,
+            address_width: None,
+            reserved_regions: None,
+            dynamic_windows,
             notes,
         }
     }
@@ -282,6 +453,7 @@ impl DmaFacts {
                 .and_then(HwData::address_width)
                 .and_then(|w| fact(w, Source::IommufdHwInfo)),
             reserved_regions: None,
+            dynamic_windows: None,
             notes,
         }
     }
@@ -349,6 +521,17 @@ impl DmaFacts {
             })
         };
         cmp("reserved_regions", reserved(self), reserved(other));
+        let ddw = |f: &DmaFacts| {
+            f.dynamic_windows.as_ref().map(|d| {
+                format!(
+                    "{:#x} {} {}",
+                    d.value.page_sizes.bits(),
+                    d.value.max_dynamic_windows,
+                    d.value.levels
+                )
+            })
+        };
+        cmp("dynamic_windows", ddw(self), ddw(other));
         out
     }
 }
@@ -356,7 +539,8 @@ impl DmaFacts {
 /// A fact two answers disagree on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
-    /// The field (`iova_ranges`, `page_sizes`, `address_width`, `reserved_regions`).
+    /// The field (`iova_ranges`, `page_sizes`, `address_width`, `reserved_regions`,
+    /// `dynamic_windows`).
     pub field: &'static str,
     /// This side's value.
     pub this: String,
@@ -482,6 +666,65 @@ mod tests {
         let mut other = with.clone();
         other.reserved_regions = fact(vec![], Source::Sysfs);
         assert_eq!(with.differences(&other)[0].field, "reserved_regions");
+    }
+
+    #[test]
+    fn architectures_are_named_and_power_is_spapr() {
+        assert_eq!(Architecture::from_name("ppc64le"), Architecture::Powerpc64);
+        assert_eq!(
+            Architecture::Powerpc64.container_modules(),
+            Some(["vfio", "vfio-pci", "vfio_iommu_spapr_tce"])
+        );
+        assert_eq!(
+            Architecture::from_name("aarch64").container_backend(),
+            Some(Backend::Type1)
+        );
+        let odd = Architecture::from_name("sparc64");
+        assert_eq!(odd.container_backend(), None);
+        assert_eq!(odd.container_modules(), None);
+        assert!(odd.to_string().contains("does not know"));
+        assert_ne!(
+            Architecture::current(),
+            Architecture::Unknown(String::new())
+        );
+    }
+
+    #[test]
+    fn spapr_tce_answers_in_the_same_model() {
+        use crate::decode::encode_spapr_tce::SpaprTceState;
+        use crate::decode::spapr_tce::decode_spapr_tce;
+        let k = SpaprTceState::pseries_6_12();
+        let f = DmaFacts::from_spapr_tce(&decode_spapr_tce(&k.encode()).unwrap());
+        assert_eq!(f.backend, Backend::SpaprTce);
+        let r = f.iova_ranges.as_ref().unwrap();
+        assert_eq!(
+            (r.value.clone(), r.source),
+            (
+                vec![IovaRange::new(0, 0x3fff_ffff).unwrap()],
+                Source::SpaprDefaultWindow
+            )
+        );
+        assert_eq!(f.page_sizes.as_ref().unwrap().value, PageSizes(0x1000));
+        let d = f.dynamic_windows.as_ref().unwrap();
+        assert_eq!(
+            (d.value.page_sizes, d.value.max_dynamic_windows, d.source),
+            (PageSizes(0x1211000), 2, Source::SpaprDdw)
+        );
+        assert!(f.mapping_limit.is_none());
+        assert!(f.notes.iter().any(|n| n.contains("2^59")));
+        // argsz 16: supported, not returned, said so.
+        let short = DmaFacts::from_spapr_tce(&decode_spapr_tce(&k.encode_into_len(16, 0)).unwrap());
+        assert!(short.dynamic_windows.is_none());
+        assert!(short.notes.iter().any(|n| n.contains("argsz 16 < 32")));
+        assert_eq!(short.differences(&f), vec![]);
+        let mut v1 = k.clone();
+        v1.ddw = None;
+        let v1 = DmaFacts::from_spapr_tce(&decode_spapr_tce(&v1.encode()).unwrap());
+        assert!(v1
+            .notes
+            .iter()
+            .any(|n| n.contains("no dynamic DMA windows")));
+        assert_eq!("spapr-tce".parse::<Backend>(), Ok(Backend::SpaprTce));
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub const CONTRACT_KEYS: [&str; 8] = [
 use crate::decode::device_info::{DeviceCap, DeviceInfo};
 use crate::decode::hw_info::{HwData, HwInfo};
 use crate::decode::region_info::{RegionCap, RegionInfo};
+use crate::decode::spapr_tce::{Ddw, DdwInfo, SpaprTceInfo, DDW_EXPECTED_START};
 use crate::decode::type1::{IommuInfo, Type1Cap};
 use crate::facts::{DirtyTracking, DmaFacts, Fact, MappingLimit};
 use crate::iova::{IovaRange, SpanProblem};
@@ -184,6 +185,60 @@ pub fn info_shape(info: &IommuInfo) -> impl Serialize {
 /// The contract object for `info`.
 pub fn info_to_json(info: &IommuInfo) -> Value {
     value(info_shape(info))
+}
+
+#[derive(Serialize)]
+struct SpaprDdw {
+    /// `supported`, `not_returned`, `unsupported` ([`Ddw::code`]).
+    state: &'static str,
+    #[serde(flatten)]
+    info: Option<DdwShape>,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct Spapr {
+    kind: &'static str,
+    argsz: u32,
+    flags: u32,
+    dma32_window_start: u32,
+    dma32_window_size: u32,
+    default_window: Option<Range>,
+    default_window_page_size: u64,
+    ddw: SpaprDdw,
+    ddw_expected_start: Option<u64>,
+}
+
+/// The object for an sPAPR TCE answer, as [`spapr_tce_to_json`] describes it.
+pub fn spapr_tce_shape(info: &SpaprTceInfo) -> impl Serialize {
+    Spapr {
+        kind: "spapr-tce",
+        argsz: info.argsz,
+        flags: info.flags,
+        dma32_window_start: info.dma32_window_start,
+        dma32_window_size: info.dma32_window_size,
+        default_window: info.default_window().as_ref().map(Range::from),
+        default_window_page_size: crate::decode::spapr_tce::DEFAULT_WINDOW_PAGE_SIZE,
+        ddw: SpaprDdw {
+            state: info.ddw.code(),
+            info: info.ddw.info().map(DdwShape::from),
+            reason: info.ddw.to_string(),
+        },
+        ddw_expected_start: matches!(info.ddw, Ddw::Supported(_) | Ddw::NotReturned { .. })
+            .then_some(DDW_EXPECTED_START),
+    }
+}
+
+/// The JSON form of an sPAPR TCE answer (`decode --kind spapr-tce --json`): `kind`
+/// (`"spapr-tce"`), `argsz`, `flags`, `dma32_window_start`, `dma32_window_size` as
+/// found; `default_window` (`{"start", "end"}` inclusive, or `null` for size 0);
+/// `default_window_page_size` (4096: the kernel's choice, not a field); `ddw`:
+/// `{"state": "supported" | "not_returned" | "unsupported", "reason"}`, with
+/// `page_sizes`, `max_dynamic_windows`, `levels` when supported; and
+/// `ddw_expected_start` (2^59, where PowerNV and QEMU's pseries put a dynamic window:
+/// an expectation, `null` without DDW; the platform decides).
+pub fn spapr_tce_to_json(info: &SpaprTceInfo) -> Value {
+    value(spapr_tce_shape(info))
 }
 
 /// A span problem, or a layout's conflict (`region`: the other region's index, for
@@ -460,7 +515,26 @@ struct Facts<'a> {
     mapping_limit: Option<FactShape<Limit>>,
     dirty_tracking: Option<FactShape<Dirty>>,
     reserved_regions: Option<FactShape<Vec<Region>>>,
+    dynamic_windows: Option<FactShape<DdwShape>>,
     notes: &'a [String],
+}
+
+/// `{"page_sizes", "max_dynamic_windows", "levels"}`.
+#[derive(Serialize)]
+struct DdwShape {
+    page_sizes: u64,
+    max_dynamic_windows: u32,
+    levels: u32,
+}
+
+impl From<&DdwInfo> for DdwShape {
+    fn from(d: &DdwInfo) -> Self {
+        DdwShape {
+            page_sizes: d.page_sizes.bits(),
+            max_dynamic_windows: d.max_dynamic_windows,
+            levels: d.levels,
+        }
+    }
 }
 
 /// The JSON form of [`DmaFacts`], as [`facts_to_json`] describes it, as a [`Serialize`]
@@ -492,6 +566,7 @@ impl Facts<'_> {
                 DirtyTracking::Hardware(b) => Dirty::Hardware(*b),
             }),
             reserved_regions: fact(&f.reserved_regions, |r| r.iter().map(Region::of).collect()),
+            dynamic_windows: fact(&f.dynamic_windows, |d| DdwShape::from(d)),
             notes: &f.notes,
         }
     }
@@ -504,7 +579,8 @@ impl Facts<'_> {
 /// `page_sizes` (integer bitmap), `iova_alignment`, `address_width` (integers),
 /// `mapping_limit` (`{"remaining": n}` or `"unlimited"`), `dirty_tracking`
 /// (`{"type1": {"pgsize_bitmap", "max_dirty_bitmap_size"}}` or `{"hardware": bool}`),
-/// `reserved_regions` (`[{"start", "end", "type"}]` from sysfs); and `notes` (strings).
+/// `reserved_regions` (`[{"start", "end", "type"}]` from sysfs), `dynamic_windows`
+/// (sPAPR TCE: `{"page_sizes", "max_dynamic_windows", "levels"}`); and `notes` (strings).
 pub fn facts_to_json(f: &DmaFacts) -> Value {
     value(facts_shape(f))
 }

@@ -50,9 +50,13 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 // (`vfio_iommu_info::query::iommufd::Iommufd`) for the rest.
 pub use decode::bytes::{ByteOrder, ParseByteOrderError};
 pub use decode::chain::UnknownCap;
+pub use decode::spapr_tce::{
+    decode_spapr_tce, decode_spapr_tce_with_order, Ddw, DdwInfo, SpaprTceInfo,
+};
 pub use decode::type1::{
     decode, decode_with_order, Absence, InfoView, IommuInfo, Migration, Reported, Type1Cap,
 };
+pub use decode::which::{detect_iommu_info, Detected};
 pub use error::{DecodeError, DecodeErrorKind, Errno, Error, ErrorKind, GroupBlocker};
 pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
 pub use plan::alloc::{AllocError, IovaAllocator};
@@ -61,6 +65,7 @@ pub use plan::space::{Hole, IovaSpace};
 pub use query::container::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::get_info::query_type1;
 pub use sys::ioc;
+pub use query::spapr_tce::{query_spapr_tce, CreatedWindow, WindowRequest};
 pub use sys::sysfs::{PciAddress, PciIdentity, RegionKind, ReservedRegion, Sysfs};
 
 // The paths of 0.3 (one flat module per file), kept during 0.x so dependents keep

@@ -20,7 +20,8 @@ fn fixtures() -> PathBuf {
 /// Every capture directory: tests/fixtures/<scenario>/<group-N | groups-N-M>/, all x86
 /// (little-endian). The s390x capture (big-endian, `byte_order: big` in its meta.txt,
 /// kept flat in tests/fixtures/linux-6.12-s390x-zpci/) has its own tests in
-/// tests/s390x.rs and is never one of these.
+/// tests/s390x.rs and is never one of these; nor are the sPAPR TCE buffers under
+/// tests/fixtures/spapr-tce/ (`kind: spapr-tce`, tests/spapr_tce_fixtures.rs).
 fn capture_dirs() -> Vec<(String, PathBuf)> {
     let mut dirs = Vec::new();
     for scenario in fs::read_dir(fixtures()).unwrap() {
@@ -31,9 +32,13 @@ fn capture_dirs() -> Vec<(String, PathBuf)> {
         for c in fs::read_dir(&scenario).unwrap() {
             let c = c.unwrap().path();
             let meta = c.join("meta.txt");
-            let big = fs::read_to_string(&meta)
-                .is_ok_and(|m| m.lines().any(|l| l.trim() == "byte_order: big"));
-            if meta.exists() && !big {
+            // sPAPR TCE captures (`kind: spapr-tce`) are no type1 buffers:
+            // tests/spapr_tce_fixtures.rs checks them.
+            let other = fs::read_to_string(&meta).is_ok_and(|m| {
+                m.lines()
+                    .any(|l| l.trim() == "byte_order: big" || l.trim() == "kind: spapr-tce")
+            });
+            if meta.exists() && !other {
                 let name = scenario.file_name().unwrap().to_string_lossy().into_owned();
                 dirs.push((name, c));
             }

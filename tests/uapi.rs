@@ -34,6 +34,92 @@ fn table() -> Vec<(&'static str, u64)> {
         ("VFIO_TYPE1v2_IOMMU", VFIO_TYPE1V2_IOMMU as u64),
         ("VFIO_SPAPR_TCE_v2_IOMMU", VFIO_SPAPR_TCE_V2_IOMMU as u64),
         ("VFIO_NOIOMMU_IOMMU", VFIO_NOIOMMU_IOMMU as u64),
+        ("VFIO_IOMMU_ENABLE", VFIO_IOMMU_ENABLE as u64),
+        ("VFIO_IOMMU_DISABLE", VFIO_IOMMU_DISABLE as u64),
+        (
+            "VFIO_IOMMU_SPAPR_TCE_GET_INFO",
+            VFIO_IOMMU_SPAPR_TCE_GET_INFO as u64,
+        ),
+        (
+            "VFIO_IOMMU_SPAPR_REGISTER_MEMORY",
+            VFIO_IOMMU_SPAPR_REGISTER_MEMORY as u64,
+        ),
+        (
+            "VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY",
+            VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY as u64,
+        ),
+        (
+            "VFIO_IOMMU_SPAPR_TCE_CREATE",
+            VFIO_IOMMU_SPAPR_TCE_CREATE as u64,
+        ),
+        (
+            "VFIO_IOMMU_SPAPR_TCE_REMOVE",
+            VFIO_IOMMU_SPAPR_TCE_REMOVE as u64,
+        ),
+        (
+            "VFIO_IOMMU_SPAPR_INFO_DDW",
+            VFIO_IOMMU_SPAPR_INFO_DDW as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_info, flags)",
+            spapr_tce_info::FLAGS as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_info, dma32_window_start)",
+            spapr_tce_info::DMA32_WINDOW_START as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_info, dma32_window_size)",
+            spapr_tce_info::DMA32_WINDOW_SIZE as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_info, ddw.pgsizes)",
+            spapr_tce_info::DDW_PGSIZES as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_info, ddw.max_dynamic_windows_supported)",
+            spapr_tce_info::DDW_MAX_DYNAMIC_WINDOWS as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_info, ddw.levels)",
+            spapr_tce_info::DDW_LEVELS as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_info, dma32_window_size) + sizeof(__u32)",
+            spapr_tce_info::MIN_SIZE as u64,
+        ),
+        (
+            "sizeof(struct vfio_iommu_spapr_tce_info)",
+            spapr_tce_info::SIZE as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_create, page_shift)",
+            spapr_tce_create::PAGE_SHIFT as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_create, window_size)",
+            spapr_tce_create::WINDOW_SIZE as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_create, levels)",
+            spapr_tce_create::LEVELS as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_create, start_addr)",
+            spapr_tce_create::START_ADDR as u64,
+        ),
+        (
+            "sizeof(struct vfio_iommu_spapr_tce_create)",
+            spapr_tce_create::SIZE as u64,
+        ),
+        (
+            "offsetof(struct vfio_iommu_spapr_tce_remove, start_addr)",
+            spapr_tce_remove::START_ADDR as u64,
+        ),
+        (
+            "sizeof(struct vfio_iommu_spapr_tce_remove)",
+            spapr_tce_remove::SIZE as u64,
+        ),
         ("VFIO_GROUP_FLAGS_VIABLE", VFIO_GROUP_FLAGS_VIABLE as u64),
         (
             "VFIO_GROUP_FLAGS_CONTAINER_SET",
@@ -378,6 +464,30 @@ fn ioctl_numbers_match_the_documented_values() {
 }
 
 #[test]
+fn spapr_ioctls_are_the_vfio_numbers_100_plus_n() {
+    // One number, two meanings: what the container's IOMMU model is decides.
+    assert_eq!(VFIO_IOMMU_SPAPR_TCE_GET_INFO, VFIO_IOMMU_GET_INFO);
+    assert_eq!(
+        [
+            VFIO_IOMMU_ENABLE,
+            VFIO_IOMMU_DISABLE,
+            VFIO_IOMMU_SPAPR_REGISTER_MEMORY,
+            VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY,
+            VFIO_IOMMU_SPAPR_TCE_CREATE,
+            VFIO_IOMMU_SPAPR_TCE_REMOVE
+        ],
+        [
+            vfio_io(15),
+            vfio_io(16),
+            vfio_io(17),
+            vfio_io(18),
+            vfio_io(19),
+            vfio_io(20)
+        ]
+    );
+}
+
+#[test]
 fn layouts_match_the_documented_values() {
     assert_eq!(
         (
@@ -424,6 +534,34 @@ fn layouts_match_the_documented_values() {
         (8, 16, 24, 32)
     );
     assert_eq!((cap_dma_avail::AVAIL, cap_dma_avail::SIZE), (8, 12));
+    assert_eq!(
+        (
+            spapr_tce_info::ARGSZ,
+            spapr_tce_info::FLAGS,
+            spapr_tce_info::DMA32_WINDOW_START,
+            spapr_tce_info::DMA32_WINDOW_SIZE,
+            spapr_tce_info::MIN_SIZE,
+            spapr_tce_info::DDW_PGSIZES,
+            spapr_tce_info::DDW_MAX_DYNAMIC_WINDOWS,
+            spapr_tce_info::DDW_LEVELS,
+            spapr_tce_info::SIZE
+        ),
+        (0, 4, 8, 12, 16, 16, 24, 28, 32)
+    );
+    assert_eq!(
+        (
+            spapr_tce_create::PAGE_SHIFT,
+            spapr_tce_create::WINDOW_SIZE,
+            spapr_tce_create::LEVELS,
+            spapr_tce_create::START_ADDR,
+            spapr_tce_create::SIZE
+        ),
+        (8, 16, 24, 32, 40)
+    );
+    assert_eq!(
+        (spapr_tce_remove::START_ADDR, spapr_tce_remove::SIZE),
+        (8, 16)
+    );
     assert_eq!(size_of::<VfioGroupStatus>(), 8);
     assert_eq!(size_of::<VfioDmaMap>(), 32);
     assert_eq!(size_of::<VfioDmaUnmap>(), 24);

@@ -105,19 +105,20 @@ fn workspace() -> (String, Vec<String>) {
 }
 
 /// CHANGELOG.md: every `## ` heading is a release, `## X.Y.Z - YYYY-MM-DD`, newest first
-/// (versions strictly decreasing, dates never later than the one above), but for one
-/// `## Unreleased` on top (what the next release will hold); the newest release is the
-/// workspace's version.
+/// (versions strictly decreasing, dates never later than the one above); the newest is
+/// the workspace's version. Above them, and only there, one `## Unreleased` section may
+/// collect what the next release will bring.
 fn changelog(c: &mut Check) {
     let file = "CHANGELOG.md";
     let want = c.version.clone();
     let text = read(file);
     let mut releases = Vec::new();
-    let headings = text.lines().filter_map(|l| l.strip_prefix("## "));
-    for (i, heading) in headings.enumerate() {
-        if i == 0 && heading == "Unreleased" {
-            continue;
-        }
+    let headings: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+    let headings = match headings.split_first() {
+        Some((&"Unreleased", rest)) => rest,
+        _ => &headings[..],
+    };
+    for &heading in headings {
         let parsed = heading
             .split_once(" - ")
             .filter(|(_, date)| is_date(date))
@@ -235,16 +236,30 @@ fn locks(c: &mut Check, names: &[String]) {
 /// The C library's newest ELF version node, in the linker script and in the symbol list
 /// (nodes are appended, so the last is the newest): the node of the workspace's
 /// major.minor, `VFIO_IOMMU_INFO_0` for 0.1.
+///
+/// While CHANGELOG.md opens with `## Unreleased`, the newest node may be the next minor
+/// release's instead: the node its new exports already have (packaging/check-elf allows
+/// their versions then too).
 fn abi_nodes(c: &mut Check) {
     let (major, minor, _) = semver(&c.version).expect("the workspace's version is X.Y.Z");
-    let want = match (major, minor) {
+    let unreleased = read("CHANGELOG.md")
+        .lines()
+        .find(|l| l.starts_with("## "))
+        .is_some_and(|l| l == "## Unreleased");
+    let node = |minor| match (major, minor) {
         (0, 1) => "VFIO_IOMMU_INFO_0".to_owned(),
         _ => format!("VFIO_IOMMU_INFO_{major}.{minor}"),
+    };
+    let next = node(minor + 1);
+    let want_of = |newest: Option<&str>| match newest {
+        Some(n) if unreleased && n == next => next.clone(),
+        _ => node(minor),
     };
     let file = "packaging/libvfio_iommu_info.map";
     let map = read(file);
     let mut nodes = map.lines().filter_map(|l| l.trim().strip_suffix(" {"));
     let newest = nodes.rfind(|n| n.starts_with("VFIO_IOMMU_INFO_"));
+    let want = want_of(newest);
     c.expect(
         file,
         "the newest version node",
@@ -260,6 +275,7 @@ fn abi_nodes(c: &mut Check) {
     let newest = last
         .and_then(|l| l.split_whitespace().next())
         .map(|name| name.split_once('@').map_or(name, |(_, node)| node));
+    let want = want_of(newest);
     c.expect(
         file,
         "the newest version node",

@@ -24,6 +24,9 @@ pub enum BackendArg {
     Type1,
     /// iommufd: bind the device's cdev, allocate an IOAS, attach, ask (one PCI address).
     Iommufd,
+    /// IBM POWER's VFIO container (`vfio_iommu_spapr_tce`): the default window and the
+    /// dynamic windows' limits (auto picks it when the container offers only sPAPR).
+    SpaprTce,
 }
 
 /// The backend chosen, and why (printed with the answer).
@@ -32,6 +35,8 @@ pub enum Chosen {
     Type1(String),
     /// The iommufd path for one device.
     Iommufd(PciAddress, String),
+    /// The sPAPR TCE container path.
+    SpaprTce(String),
 }
 
 /// Picks the backend for `targets`.
@@ -43,6 +48,7 @@ pub fn choose(arg: BackendArg, targets: &[Target], paths: &HostPaths) -> Result<
     let container = paths.vfio_dir.join("vfio");
     match arg {
         BackendArg::Type1 => Ok(Chosen::Type1("--backend type1".to_owned())),
+        BackendArg::SpaprTce => Ok(Chosen::SpaprTce("--backend spapr-tce".to_owned())),
         BackendArg::Iommufd => match single_device {
             Some(a) => Ok(Chosen::Iommufd(a, "--backend iommufd".to_owned())),
             None => Err(Failure(
@@ -127,4 +133,117 @@ pub fn type1_line(facts: &DmaFacts, reason: &str, container: &Path) -> String {
         facts.backend.name(),
         container.display()
     )
+}
+
+/// `query` of an sPAPR TCE container (IBM POWER): `VFIO_IOMMU_SPAPR_TCE_GET_INFO`, and
+/// with `save_raw` its 32-byte buffer. Creates no window.
+pub fn query_spapr_tce(
+    targets: &[Target],
+    reason: &str,
+    paths: &HostPaths,
+    json: bool,
+    save_raw: Option<(&Path, bool)>,
+    create_window: Option<vfio_iommu_info::WindowRequest>,
+) -> Result<(), Failure> {
+    let container =
+        vfio_iommu_info::Container::open_targets_spapr_tce(targets, paths).map_err(failed)?;
+    let info = container.query_spapr_tce().map_err(failed)?;
+    // Only on request: create a window, say where it went, remove it again.
+    let created = match create_window {
+        Some(req) => {
+            let w = container.create_spapr_tce_window(req).map_err(failed)?;
+            let removed = container.remove_spapr_tce_window(w.start);
+            Some((req, w, removed))
+        }
+        None => None,
+    };
+    if let Some((path, force)) = save_raw {
+        let raw = vfio_iommu_info::query::spapr_tce::capture_spapr_tce_with(
+            &vfio_iommu_info::sys::kernel::SystemKernel,
+            std::os::fd::AsFd::as_fd(&container),
+            32,
+        )
+        .map_err(failed)?;
+        crate::output::write_new(path, &raw, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
+    }
+    let facts = container.spapr_tce_facts(&info, paths);
+    let groups: Vec<u32> = container
+        .groups()
+        .iter()
+        .filter_map(|g| g.number())
+        .collect();
+    if json {
+        let mut v = vfio_iommu_info::json::spapr_tce_to_json(&info);
+        v["backend"] = json!(facts.backend.name());
+        v["backend_reason"] = json!(reason);
+        v["facts"] = vfio_iommu_info::json::facts_to_json(&facts);
+        v["groups"] = json!(groups);
+        if let Some((req, w, removed)) = &created {
+            v["created_window"] = json!({
+                "start": w.start,
+                "end": w.range().map(|r| r.end),
+                "page_size": w.page_size,
+                "levels": req.levels,
+                "removed": removed.is_ok(),
+                "remove_error": removed.as_ref().err().map(|e| e.to_string()),
+            });
+        }
+        print_json(&v)?;
+        return created_status(&created);
+    }
+    let names: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+    let mut out = format!(
+        "target       {} (IOMMU group {})\n",
+        targets
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        names.join(", ")
+    );
+    out.push_str(&type1_line(&facts, reason, &paths.vfio_dir.join("vfio")));
+    out.push_str(&render::spapr_tce(&info));
+    if let Some((req, w, removed)) = &created {
+        out.push_str(&format!(
+            "{:<13}{} - {}  ({}, {} TCEs, {} level{}): the platform's start (VFIO_IOMMU_SPAPR_TCE_CREATE)\n",
+            "created",
+            render::hex(w.start),
+            w.range().map_or_else(|| "?".to_owned(), |r| render::hex(r.end)),
+            vfio_iommu_info::iova::format_size_human(u128::from(w.size)),
+            vfio_iommu_info::iova::format_size(u128::from(w.page_size)),
+            req.levels,
+            if req.levels == 1 { "" } else { "s" }
+        ));
+        out.push_str(&match removed {
+            Ok(()) => format!(
+                "{:<13}the window at {} again (VFIO_IOMMU_SPAPR_TCE_REMOVE)\n",
+                "removed",
+                render::hex(w.start)
+            ),
+            Err(e) => format!(
+                "{:<13}not removed: {e} (closing the container removes it)\n",
+                "removed"
+            ),
+        });
+    }
+    out.push_str(&render::provenance(&facts));
+    print_text(&out)?;
+    created_status(&created)
+}
+
+/// A window created but not removed is a failure (the container's close removes it).
+fn created_status(
+    created: &Option<(
+        vfio_iommu_info::WindowRequest,
+        vfio_iommu_info::CreatedWindow,
+        Result<(), vfio_iommu_info::Error>,
+    )>,
+) -> Result<(), Failure> {
+    match created {
+        Some((_, _, Err(e))) => Err(Failure(
+            format!("removing the window created: {e}"),
+            EXIT_FAILURE,
+        )),
+        _ => Ok(()),
+    }
 }

@@ -175,7 +175,7 @@ pub fn device(target: &Target, backend: BackendArg, json: bool) -> Result<(), Fa
     // or from its iommufd cdev (bound and attached).
     let use_iommufd = match backend {
         BackendArg::Iommufd => true,
-        BackendArg::Type1 => false,
+        BackendArg::Type1 | BackendArg::SpaprTce => false,
         BackendArg::Auto => !paths.vfio_dir.join("vfio").exists() && paths.iommufd.exists(),
     };
     let (via, holder): (String, Holder) = if use_iommufd {
@@ -185,7 +185,19 @@ pub fn device(target: &Target, backend: BackendArg, json: bool) -> Result<(), Fa
             Holder::Iommufd(d),
         )
     } else {
-        let c = Container::open_targets(&[Target::Device(address)], &paths).map_err(fail)?;
+        let targets = [Target::Device(address)];
+        let c = match backend {
+            BackendArg::SpaprTce => Container::open_targets_spapr_tce(&targets, &paths),
+            // POWER: a container that offers only sPAPR TCE opens the group as well.
+            BackendArg::Auto => match Container::open_targets(&targets, &paths) {
+                Err(vfio_iommu_info::Error::SpaprTceContainer { .. }) => {
+                    Container::open_targets_spapr_tce(&targets, &paths)
+                }
+                other => other,
+            },
+            _ => Container::open_targets(&targets, &paths),
+        }
+        .map_err(fail)?;
         let group = c
             .groups()
             .first()

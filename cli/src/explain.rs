@@ -2,9 +2,12 @@
 //! for a device, each with what was found and, when it fails, the fix.
 
 use serde_json::{json, Value};
+use vfio_iommu_info::decode::spapr_tce::DDW_EXPECTED_START;
+use vfio_iommu_info::facts::{Architecture, Backend, DmaFacts};
 use vfio_iommu_info::sys::limits::{may_open_rdwr, memlock_limit, MemlockLimit};
 use vfio_iommu_info::{
-    check_span, Container, Error, HostPaths, IommuInfo, PciAddress, Reported, SpanProblem, Target,
+    check_span, Container, Ddw, Error, HostPaths, IommuInfo, PciAddress, Reported, SpanProblem,
+    Target,
 };
 
 use crate::render::{columns, hex};
@@ -83,18 +86,40 @@ fn bind_fix(device: &str) -> String {
     )
 }
 
-/// Runs every check for `target`.
+/// Runs every check for `target` on this machine's architecture.
 pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Report {
+    explain_on(target, span, paths, &Architecture::current())
+}
+
+/// Runs every check for `target` as on `arch`: which IOMMU a container has, and so which
+/// modules and checks apply, is the architecture's (sPAPR TCE on POWER).
+pub fn explain_on(
+    target: &Target,
+    span: Option<&Span>,
+    paths: &HostPaths,
+    arch: &Architecture,
+) -> Report {
     let mut r = Report {
         target: target.to_string(),
         checks: Vec::new(),
     };
     let sysfs = &paths.sysfs;
+    let power = arch.container_backend() == Some(Backend::SpaprTce);
 
     // The IOMMU and the modules.
     let groups = sysfs.groups().unwrap_or_default();
     if groups.is_empty() {
-        r.add("iommu", Status::Fail, "no IOMMU groups in /sys/kernel/iommu_groups", Some("enable VT-d or AMD-Vi in the firmware and boot with intel_iommu=on (Intel) or amd_iommu=on (AMD)".into()));
+        let fix = if power {
+            "on POWER every PCI device sits behind a TCE table: boot a kernel with CONFIG_SPAPR_TCE_IOMMU (Debian's has it) and check dmesg for the device's PE"
+        } else {
+            "enable VT-d or AMD-Vi in the firmware and boot with intel_iommu=on (Intel) or amd_iommu=on (AMD)"
+        };
+        r.add(
+            "iommu",
+            Status::Fail,
+            "no IOMMU groups in /sys/kernel/iommu_groups",
+            Some(fix.into()),
+        );
     } else {
         r.add(
             "iommu",
@@ -103,29 +128,55 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
             None,
         );
     }
+    match arch.container_backend() {
+        Some(Backend::SpaprTce) => r.add(
+            "platform",
+            Status::Ok,
+            format!("{arch} (IBM POWER): a VFIO container has the sPAPR TCE IOMMU, not type1"),
+            None,
+        ),
+        Some(b) => r.add(
+            "platform",
+            Status::Ok,
+            format!("{arch}: a VFIO container has the {} IOMMU (or iommufd's compat container)", b.name()),
+            None,
+        ),
+        None => r.add(
+            "platform",
+            Status::Warn,
+            format!("{arch}: which VFIO IOMMU it has is unknown here; the checks accept type1 or sPAPR TCE"),
+            None,
+        ),
+    }
+
     let vfio_driver = sysfs.has_vfio_pci_driver();
-    let modules = [
-        (
-            "vfio",
-            paths.vfio_dir.join("vfio").exists() || sysfs.has_module("vfio"),
-        ),
-        ("vfio-pci", vfio_driver),
+    let loaded = |m: &str| match m {
+        "vfio" => paths.vfio_dir.join("vfio").exists() || sysfs.has_module("vfio"),
+        "vfio-pci" => vfio_driver,
         // iommufd's VFIO compatibility can stand in for vfio_iommu_type1.
-        (
-            "vfio_iommu_type1",
-            sysfs.has_module("vfio_iommu_type1") || sysfs.has_module("iommufd"),
-        ),
-    ];
-    let missing: Vec<&str> = modules
-        .iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(m, _)| *m)
-        .collect();
+        "vfio_iommu_type1" => sysfs.has_module("vfio_iommu_type1") || sysfs.has_module("iommufd"),
+        other => sysfs.has_module(other),
+    };
+    let (wanted, backend_name) = match arch.container_modules() {
+        Some([a, b, c]) => (vec![a, b, c], c.to_owned()),
+        // An unknown architecture: either backend will do.
+        None => {
+            let backend = ["vfio_iommu_type1", "vfio_iommu_spapr_tce"]
+                .into_iter()
+                .find(|m| loaded(m))
+                .unwrap_or("vfio_iommu_type1");
+            (
+                vec!["vfio", "vfio-pci", backend],
+                format!("{backend} (or vfio_iommu_spapr_tce on POWER)"),
+            )
+        }
+    };
+    let missing: Vec<&str> = wanted.iter().copied().filter(|m| !loaded(m)).collect();
     if missing.is_empty() {
         r.add(
             "modules",
             Status::Ok,
-            "vfio, vfio-pci and vfio_iommu_type1 are loaded",
+            format!("vfio, vfio-pci and {} are loaded", wanted[2]),
             None,
         );
     } else {
@@ -133,7 +184,7 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
             "modules",
             Status::Fail,
             format!("not loaded: {}", missing.join(", ")),
-            Some("modprobe vfio-pci vfio_iommu_type1".into()),
+            Some(format!("modprobe vfio-pci {backend_name}")),
         );
     }
 
@@ -250,6 +301,10 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
         );
     }
 
+    if power {
+        spapr_checks(&mut r, group, span, paths);
+        return r;
+    }
     // The dance itself: interrupt remapping shows up here as EPERM from VFIO_SET_IOMMU.
     let unsafe_irqs = paths.sysfs.type1_module_param("allow_unsafe_interrupts");
     let info = match Container::open_targets(&[Target::Group(group)], paths).and_then(|c| c.query())
@@ -272,6 +327,11 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
                 None => r.add("interrupt-remapping", Status::Ok, "VFIO accepted the group (allow_unsafe_interrupts unknown)", None),
             }
             Some(info)
+        }
+        Err(Error::SpaprTceContainer { .. }) => {
+            // An architecture not known to be POWER, whose container is sPAPR anyway.
+            spapr_checks(&mut r, group, span, paths);
+            return r;
         }
         Err(e) => {
             // type1 refuses at VFIO_SET_IOMMU, iommufd's VFIO container at attach.
@@ -308,6 +368,102 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
         iova_check(&mut r, &info, span, group, paths);
     }
     r
+}
+
+/// The container checks of an sPAPR TCE container (IBM POWER): the model set, the
+/// default window and dynamic windows, and an IOVA against the windows. No type1 check
+/// (interrupt remapping, DMA_AVAIL) applies there.
+fn spapr_checks(r: &mut Report, group: u32, span: Option<&Span>, paths: &HostPaths) {
+    let container = match Container::open_targets_spapr_tce(&[Target::Group(group)], paths) {
+        Ok(c) => c,
+        Err(e) => {
+            r.add("container", Status::Fail, e.to_string(), None);
+            r.add("ddw", Status::Skip, "no container to ask", None);
+            if span.is_some() {
+                r.add("iova", Status::Skip, "no container to ask", None);
+            }
+            return;
+        }
+    };
+    let model = match container.model() {
+        Some(m) if m == vfio_iommu_info::uapi::VFIO_SPAPR_TCE_V2_IOMMU => "VFIO_SPAPR_TCE_v2_IOMMU",
+        _ => "VFIO_SPAPR_TCE_IOMMU (v1)",
+    };
+    let info = match container.query_spapr_tce() {
+        Ok(info) => {
+            r.add(
+                "container",
+                Status::Ok,
+                format!("VFIO_SET_IOMMU ({model}) and VFIO_IOMMU_SPAPR_TCE_GET_INFO succeeded"),
+                None,
+            );
+            info
+        }
+        Err(e) => {
+            r.add("container", Status::Fail, e.to_string(), None);
+            return;
+        }
+    };
+    let facts = DmaFacts::from_spapr_tce(&info);
+    match (&info.ddw, model.starts_with("VFIO_SPAPR_TCE_v2")) {
+        (Ddw::Supported(_), _) => r.add(
+            "ddw",
+            Status::Ok,
+            format!(
+                "dynamic DMA windows: {}; a window's start is the platform's choice (expected {DDW_EXPECTED_START:#x} = 2^59 on PowerNV and QEMU's pseries)",
+                info.ddw
+            ),
+            None,
+        ),
+        (Ddw::NotReturned { .. }, _) => r.add("ddw", Status::Ok, info.ddw.to_string(), None),
+        (Ddw::Unsupported, true) => r.add(
+            "ddw",
+            Status::Warn,
+            "no dynamic DMA windows on this platform: only the default window can be mapped",
+            None,
+        ),
+        (Ddw::Unsupported, false) => r.add(
+            "ddw",
+            Status::Warn,
+            "a v1 container has no dynamic DMA windows, and MAP_DMA needs VFIO_IOMMU_ENABLE first",
+            Some("use VFIO_SPAPR_TCE_v2_IOMMU (a kernel with it: 4.2 or later)".into()),
+        ),
+    }
+    memlock_check(r);
+    let Some(span) = span else { return };
+    let what = format!("IOVA {}+{:#x}", hex(span.iova), span.size);
+    let window = facts
+        .iova_ranges
+        .as_ref()
+        .map(|f| f.value.clone())
+        .unwrap_or_default();
+    let pages = facts.page_sizes.as_ref().map(|f| f.value);
+    let create = format!(
+        "map inside the default window {}, or create a dynamic window (VFIO_IOMMU_SPAPR_TCE_CREATE; the platform picks its start, expected {DDW_EXPECTED_START:#x})",
+        window
+            .first()
+            .map_or_else(|| "(none)".to_owned(), |w| format!("[{}, {}]", hex(w.start), hex(w.end)))
+    );
+    match check_span(&window, pages, span.iova, span.size) {
+        Ok(()) => r.add(
+            "iova",
+            Status::Ok,
+            format!("{what} lies inside the default window (4K TCEs); a v2 container maps only memory registered with VFIO_IOMMU_SPAPR_REGISTER_MEMORY"),
+            None,
+        ),
+        Err(SpanProblem::Misaligned { page }) => r.add(
+            "iova",
+            Status::Fail,
+            format!("{what} is not aligned to the default window's TCE size ({page:#x})"),
+            Some(format!("align the address and the size to {page:#x} bytes")),
+        ),
+        Err(p) => r.add(
+            "iova",
+            Status::Fail,
+            format!("{what} is outside the default window: {p}"),
+            Some(create),
+        ),
+    }
 }
 
 /// MAP_DMA pins memory: without CAP_IPC_LOCK it counts against RLIMIT_MEMLOCK.
@@ -614,6 +770,66 @@ mod tests {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
+    }
+
+    /// The type1 checks, whatever machine runs the tests (shadows `super::explain`).
+    fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Report {
+        explain_on(target, span, paths, &Architecture::X86_64)
+    }
+
+    #[test]
+    fn power_wants_the_spapr_module_and_gives_no_type1_advice() {
+        let power = Architecture::from_name("ppc64le");
+        let f = Fake::new("power-missing", &["vfio"], true);
+        let r = explain_on(&Target::Group(5), None, &f.paths(), &power);
+        let text = render(&r);
+        assert!(
+            f.check(&r, "platform").detail.contains("sPAPR TCE"),
+            "{text}"
+        );
+        let m = f.check(&r, "modules");
+        assert_eq!(m.status, Status::Fail, "{text}");
+        assert_eq!(m.detail, "not loaded: vfio_iommu_spapr_tce", "{text}");
+        assert_eq!(
+            m.fix.as_deref(),
+            Some("modprobe vfio-pci vfio_iommu_spapr_tce")
+        );
+        assert!(
+            !text.contains("type1") || text.contains("not type1"),
+            "{text}"
+        );
+        assert!(!text.contains("interrupt"), "{text}");
+        // /dev/vfio has no group node: the container step fails, sPAPR's way.
+        assert_eq!(f.check(&r, "container").status, Status::Fail, "{text}");
+        assert_eq!(f.check(&r, "ddw").status, Status::Skip, "{text}");
+        let f = Fake::new("power-loaded", &["vfio", "vfio_iommu_spapr_tce"], true);
+        let r = explain_on(&Target::Group(5), None, &f.paths(), &power);
+        assert_eq!(
+            f.check(&r, "modules").detail,
+            "vfio, vfio-pci and vfio_iommu_spapr_tce are loaded"
+        );
+        // The same host as x86_64 wants type1.
+        let r = explain(&Target::Group(5), None, &f.paths());
+        assert_eq!(
+            f.check(&r, "modules").detail,
+            "not loaded: vfio_iommu_type1"
+        );
+    }
+
+    #[test]
+    fn an_unknown_architecture_is_named_and_either_backend_will_do() {
+        let odd = Architecture::from_name("sparc64");
+        let f = Fake::new("odd", &["vfio", "vfio_iommu_spapr_tce"], true);
+        let r = explain_on(&Target::Group(5), None, &f.paths(), &odd);
+        let p = f.check(&r, "platform");
+        assert_eq!(p.status, Status::Warn);
+        assert!(
+            p.detail
+                .starts_with("sparc64 (an architecture this library does not know)"),
+            "{}",
+            p.detail
+        );
+        assert_eq!(f.check(&r, "modules").status, Status::Ok, "{}", render(&r));
     }
 
     #[test]

@@ -85,7 +85,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Also write the raw VFIO_IOMMU_GET_INFO buffer to this file (for `decode` or a bug
-        /// report; type1 only). The file is created new, mode 0644 before the umask: an
+        /// report; an sPAPR container's is its 32-byte VFIO_IOMMU_SPAPR_TCE_GET_INFO). The file is created new, mode 0644 before the umask: an
         /// existing name (a file, a symbolic link, a FIFO) is refused.
         #[arg(long, value_name = "FILE")]
         save_raw: Option<PathBuf>,
@@ -98,6 +98,12 @@ enum Command {
         /// (type1 when /dev/vfio/vfio exists, else iommufd).
         #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
         backend: backend::BackendArg,
+        /// sPAPR TCE (IBM POWER) only: after the query, create a dynamic DMA window of
+        /// PAGE:SIZE[:LEVELS] (e.g. 64K:4G; levels default to 1) with
+        /// VFIO_IOMMU_SPAPR_TCE_CREATE, report where the platform put it, and remove it
+        /// again (VFIO_IOMMU_SPAPR_TCE_REMOVE). Nothing is created without this flag.
+        #[arg(long, value_name = "PAGE:SIZE[:LEVELS]", value_parser = plan::parse_window)]
+        create_window: Option<vfio_iommu_info::WindowRequest>,
     },
     /// What a device says about itself: VFIO_DEVICE_GET_INFO (flags, counts, the s390 zPCI
     /// DMA window and the other capabilities) and every region (size, offset, flags, sparse
@@ -115,14 +121,17 @@ enum Command {
         json: bool,
     },
     /// Decodes a raw buffer as a kernel filled it (the buffer's length is the file's
-    /// length): `struct vfio_iommu_type1_info` by default, or with `--kind` a device-info
-    /// or region-info buffer.
+    /// length): an IOMMU info buffer (type1 or sPAPR TCE; one only the bytes cannot tell
+    /// apart is refused: name it with --kind), or with `--kind` a device-info or
+    /// region-info buffer.
     Decode {
         /// The capture, or - for standard input.
         file: PathBuf,
-        /// What the buffer is: VFIO_IOMMU_GET_INFO (iommu), VFIO_DEVICE_GET_INFO (device)
-        /// or VFIO_DEVICE_GET_REGION_INFO (region).
-        #[arg(long, value_enum, default_value_t = Kind::Iommu)]
+        /// What the buffer is: VFIO_IOMMU_GET_INFO of a type1 container (type1; `iommu` is
+        /// its old name), VFIO_IOMMU_SPAPR_TCE_GET_INFO of an IBM POWER container
+        /// (spapr-tce), either when the bytes say which (auto), VFIO_DEVICE_GET_INFO
+        /// (device) or VFIO_DEVICE_GET_REGION_INFO (region).
+        #[arg(long, value_enum, default_value_t = Kind::Auto)]
         kind: Kind,
         /// The byte order of the machine the capture came from (s390x is big).
         #[arg(long, value_enum, default_value_t = Order::Native)]
@@ -215,8 +224,16 @@ enum Generate {
 /// The buffer `decode` reads.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Kind {
-    Iommu,
+    /// type1 or sPAPR TCE, when the bytes prove which.
+    Auto,
+    /// `struct vfio_iommu_type1_info`.
+    #[value(alias = "iommu")]
+    Type1,
+    /// `struct vfio_iommu_spapr_tce_info`.
+    SpaprTce,
+    /// `struct vfio_device_info`.
     Device,
+    /// `struct vfio_region_info`.
     Region,
 }
 
@@ -345,14 +362,25 @@ fn decode_capture(
 ) -> Result<(String, Vec<u8>, vfio_iommu_info::IommuInfo), Failure> {
     let name = capture_name(file);
     let buf = read_capture(file, &name)?;
-    let info = vfio_iommu_info::decode_with_order(&buf, order)
+    let info = decode_type1_buffer(&name, &buf, order)?;
+    Ok((name, buf, info))
+}
+
+/// A capture decoded as type1; a native decode that looks like the other byte order gets
+/// a hint on stderr.
+fn decode_type1_buffer(
+    name: &str,
+    buf: &[u8],
+    order: ByteOrder,
+) -> Result<vfio_iommu_info::IommuInfo, Failure> {
+    let info = vfio_iommu_info::decode_with_order(buf, order)
         .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
     if order == ByteOrder::Native {
-        if let Some(flag) = other_order_hint(&buf, &info) {
+        if let Some(flag) = other_order_hint(buf, &info) {
             eprintln!("vfio-iommu-info: hint: {name} looks like a capture from a machine of the other byte order: try {flag}");
         }
     }
-    Ok((name, buf, info))
+    Ok(info)
 }
 
 /// The targets opened in one container, and its IOMMU info.
@@ -369,10 +397,14 @@ fn open_and_query(
 }
 
 /// `decode --kind device|region`.
-fn decode_device_buffer(file: &Path, kind: Kind, order: Order, json: bool) -> Result<(), Failure> {
+fn decode_device_buffer(
+    file: &Path,
+    kind: Kind,
+    order: ByteOrder,
+    json: bool,
+) -> Result<(), Failure> {
     let name = capture_name(file);
     let buf = read_capture(file, &name)?;
-    let order = ByteOrder::from(order);
     let malformed =
         |e: vfio_iommu_info::DecodeError| Failure(format!("{name}: {e}"), EXIT_MALFORMED);
     // argsz is the buffer's length in an exact capture: when only its byte-swapped value
@@ -410,12 +442,68 @@ fn decode_device_buffer(file: &Path, kind: Kind, order: Order, json: bool) -> Re
     print_text(&out)
 }
 
+/// `decode --kind spapr-tce`, or an sPAPR buffer `auto` recognised.
+fn print_spapr_tce(
+    name: &str,
+    buf: &[u8],
+    order: ByteOrder,
+    info: &vfio_iommu_info::SpaprTceInfo,
+    json: bool,
+) -> Result<(), Failure> {
+    if json {
+        return print_json(&vfio_iommu_info::json::spapr_tce_to_json(info));
+    }
+    let mut out = format!(
+        "capture      {name} ({} bytes, {}-endian, sPAPR TCE)\n",
+        buf.len(),
+        order.resolve()
+    );
+    out.push_str(&render::spapr_tce(info));
+    out.push_str(&render::provenance(
+        &vfio_iommu_info::facts::DmaFacts::from_spapr_tce(info),
+    ));
+    print_text(&out)
+}
+
 fn decode(file: &Path, kind: Kind, order: Order, json: bool) -> Result<(), Failure> {
-    if kind != Kind::Iommu {
+    let order = ByteOrder::from(order);
+    if matches!(kind, Kind::Device | Kind::Region) {
         return decode_device_buffer(file, kind, order, json);
     }
-    let order = ByteOrder::from(order);
-    let (name, buf, info) = decode_capture(file, order)?;
+    let name = capture_name(file);
+    let buf = read_capture(file, &name)?;
+    match kind {
+        Kind::Device | Kind::Region | Kind::Type1 => {}
+        Kind::SpaprTce => {
+            let info = vfio_iommu_info::decode_spapr_tce_with_order(&buf, order)
+                .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
+            return print_spapr_tce(&name, &buf, order, &info, json);
+        }
+        Kind::Auto => {
+            match vfio_iommu_info::detect_iommu_info(&buf, order) {
+                vfio_iommu_info::Detected::SpaprTce(info) => {
+                    return print_spapr_tce(&name, &buf, order, &info, json)
+                }
+                vfio_iommu_info::Detected::Ambiguous { type1, spapr_tce } => {
+                    return Err(Failure(
+                        format!(
+                            "{name}: the bytes cannot say which IOMMU filled this buffer: type1's VFIO_IOMMU_GET_INFO and sPAPR TCE's VFIO_IOMMU_SPAPR_TCE_GET_INFO share one ioctl number and flag bit 0, and this one has no type1 capability chain. Read as type1 it has page sizes {}; as sPAPR TCE a default window of {:#x} bytes at {:#x}. Name it: --kind type1 or --kind spapr-tce (on the machine, VFIO_CHECK_EXTENSION of the container says which)",
+                            type1
+                                .iova_pgsizes
+                                .map_or_else(|| "none".to_owned(), |p| p.to_string()),
+                            spapr_tce.dma32_window_size,
+                            spapr_tce.dma32_window_start
+                        ),
+                        EXIT_MALFORMED,
+                    ));
+                }
+                // A type1 buffer, or neither: the type1 reading and its errors, as before.
+                vfio_iommu_info::Detected::Type1(_) | vfio_iommu_info::Detected::Neither { .. } => {
+                }
+            }
+        }
+    }
+    let info = decode_type1_buffer(&name, &buf, order)?;
     if json {
         return print_json(&info_to_json(&info));
     }
@@ -465,6 +553,7 @@ fn query(
     save_raw: Option<&PathBuf>,
     force: bool,
     backend: backend::BackendArg,
+    create_window: Option<vfio_iommu_info::WindowRequest>,
 ) -> Result<(), Failure> {
     if let Some(path) = save_raw {
         output::check_writable(path, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
@@ -472,6 +561,12 @@ fn query(
     let paths = HostPaths::default();
     let reason = match backend::choose(backend, targets, &paths)? {
         backend::Chosen::Iommufd(address, reason) => {
+            if create_window.is_some() {
+                return Err(Failure(
+                    "--create-window creates an sPAPR TCE window (IBM POWER): iommufd has none to create".to_owned(),
+                    EXIT_USAGE,
+                ));
+            }
             if save_raw.is_some() {
                 return Err(Failure(
                     "--save-raw records the type1 VFIO_IOMMU_GET_INFO buffer: use it with --backend type1".to_owned(),
@@ -480,9 +575,44 @@ fn query(
             }
             return backend::query_iommufd(&address, &reason, &paths, json);
         }
+        backend::Chosen::SpaprTce(reason) => {
+            return backend::query_spapr_tce(
+                targets,
+                &reason,
+                &paths,
+                json,
+                save_raw.map(|p| (p.as_path(), force)),
+                create_window,
+            );
+        }
         backend::Chosen::Type1(reason) => reason,
     };
-    let (container, info) = open_and_query(targets, &paths)?;
+    let container = match Container::open_targets(targets, &paths) {
+        Ok(c) => c,
+        // POWER: the container offers only sPAPR TCE; auto answers through it.
+        Err(vfio_iommu_info::Error::SpaprTceContainer { model, .. })
+            if backend == backend::BackendArg::Auto =>
+        {
+            return backend::query_spapr_tce(
+                targets,
+                &format!("auto: the container offers only {model}"),
+                &paths,
+                json,
+                save_raw.map(|p| (p.as_path(), force)),
+                create_window,
+            );
+        }
+        Err(e) => return Err(Failure(e.to_string(), EXIT_FAILURE)),
+    };
+    if create_window.is_some() {
+        return Err(Failure(
+            format!("--create-window creates an sPAPR TCE window (IBM POWER): this container is {} (its IOVA ranges are fixed; nothing to create)", vfio_iommu_info::facts::Backend::from(container.backend()).name()),
+            EXIT_USAGE,
+        ));
+    }
+    let info = container
+        .query()
+        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
     let facts = container.facts(&info, &paths);
     if let Some(path) = save_raw {
         let raw = capture_type1_with(&SystemKernel, std::os::fd::AsFd::as_fd(&container))
@@ -616,7 +746,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             save_raw,
             force,
             backend,
-        } => query(&targets, json, save_raw.as_ref(), force, backend)?,
+            create_window,
+        } => query(
+            &targets,
+            json,
+            save_raw.as_ref(),
+            force,
+            backend,
+            create_window,
+        )?,
         Command::Decode {
             file,
             kind,

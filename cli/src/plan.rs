@@ -394,9 +394,57 @@ pub fn parse_span(s: &str) -> Result<(u64, u64), String> {
     Ok((parse_size(iova)?, parse_size(len)?))
 }
 
+/// `PAGE:SIZE[:LEVELS]` for `query --create-window` (sPAPR TCE): a power-of-two page
+/// size, the window's size, and the TCE table levels (default 1).
+pub fn parse_window(s: &str) -> Result<vfio_iommu_info::WindowRequest, String> {
+    let mut parts = s.split(':');
+    let (Some(page), Some(size)) = (parts.next(), parts.next()) else {
+        return Err(format!("{s:?}: expected PAGE:SIZE[:LEVELS], e.g. 64K:4G"));
+    };
+    let levels = match parts.next() {
+        Some(l) => l
+            .parse::<u32>()
+            .map_err(|_| format!("{s:?}: LEVELS {l:?} is not a number"))?,
+        None => 1,
+    };
+    if parts.next().is_some() {
+        return Err(format!("{s:?}: expected PAGE:SIZE[:LEVELS], e.g. 64K:4G"));
+    }
+    let page = parse_size(page)?;
+    if !page.is_power_of_two() {
+        return Err(format!(
+            "{s:?}: the page size {page:#x} is not a power of two"
+        ));
+    }
+    Ok(vfio_iommu_info::WindowRequest {
+        page_shift: page.trailing_zeros(),
+        window_size: parse_size(size)?,
+        levels,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_requests_parse() {
+        assert_eq!(
+            parse_window("64K:4G"),
+            Ok(vfio_iommu_info::WindowRequest {
+                page_shift: 16,
+                window_size: 4 << 30,
+                levels: 1
+            })
+        );
+        assert_eq!(
+            parse_window("16M:1T:2").map(|w| (w.page_shift, w.levels)),
+            Ok((24, 2))
+        );
+        for bad in ["64K", "48K:4G", "64K:4G:x", "64K:4G:1:1"] {
+            assert!(parse_window(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn sizes_and_regions_parse() {

@@ -2,10 +2,13 @@
 
 use std::fmt::Write as _;
 
+use vfio_iommu_info::decode::spapr_tce::DDW_EXPECTED_START;
 use vfio_iommu_info::facts::{DirtyTracking, DmaFacts, MappingLimit, Source};
 use vfio_iommu_info::hw_info::{HwData, HwInfo};
 use vfio_iommu_info::iova::{self, format_size_human};
-use vfio_iommu_info::{IommuInfo, IovaRange, Reported, ReservedRegion, Type1Cap};
+use vfio_iommu_info::{
+    Ddw, IommuInfo, IovaRange, Reported, ReservedRegion, SpaprTceInfo, Type1Cap,
+};
 
 /// `0x00000000fee00000`: every address the same width, so columns line up.
 pub fn hex(v: u64) -> String {
@@ -147,6 +150,16 @@ pub fn provenance(f: &DmaFacts) -> String {
         };
         row("dirty tracking", v, d.source);
     }
+    if let Some(d) = &f.dynamic_windows {
+        row(
+            "DDW",
+            format!(
+                "{} windows, pages {}, levels {}",
+                d.value.max_dynamic_windows, d.value.page_sizes, d.value.levels
+            ),
+            d.source,
+        );
+    }
     if let Some(r) = &f.reserved_regions {
         let n = r.value.len();
         let noun = if n == 1 { "region" } else { "regions" };
@@ -156,6 +169,48 @@ pub fn provenance(f: &DmaFacts) -> String {
     out.push_str(&columns(&rows, "  "));
     for n in &f.notes {
         let _ = writeln!(out, "{:<13}{n}", "note");
+    }
+    out
+}
+
+/// An sPAPR TCE answer: the default window (the aperture and the one usable range, 4K
+/// TCEs), the dynamic windows' limits and where one would go.
+pub fn spapr_tce(info: &SpaprTceInfo) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<13}argsz {}, flags {:#x} (DDW {})",
+        "header",
+        info.argsz,
+        info.flags,
+        if info.flags & 1 != 0 { "set" } else { "clear" }
+    );
+    match info.default_window() {
+        Some(w) => {
+            let _ = writeln!(
+                out,
+                "{:<13}{} - {}  ({}: the default 32-bit DMA window, 4K TCEs; IOVAs are bus addresses)",
+                "window",
+                hex(w.start),
+                hex(w.end),
+                format_size_human(w.size())
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "{:<13}none (dma32_window_size 0): map only in a dynamic window",
+                "window"
+            );
+        }
+    }
+    let _ = writeln!(out, "{:<13}{}", "DDW", info.ddw);
+    if !matches!(info.ddw, Ddw::Unsupported) {
+        let _ = writeln!(
+            out,
+            "{:<13}the platform picks a dynamic window's start (VFIO_IOMMU_SPAPR_TCE_CREATE returns it); expected {:#x} (2^59) on PowerNV and QEMU's pseries",
+            "placement", DDW_EXPECTED_START
+        );
     }
     out
 }

@@ -117,7 +117,13 @@ fn files_that_are_no_captures_fail_for_every_kind() {
         dir.to_str().unwrap(),
         missing.to_str().unwrap(),
     );
-    for (kind, fixed) in [("iommu", 16), ("device", 16), ("region", 32)] {
+    for (kind, fixed) in [
+        ("iommu", 16),
+        ("type1", 16),
+        ("spapr-tce", 16),
+        ("device", 16),
+        ("region", 32),
+    ] {
         let cases: [(&str, String); 4] = [
             (empty_s, format!("{empty_s}: malformed struct vfio_")),
             (

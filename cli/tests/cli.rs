@@ -30,7 +30,10 @@ fn exact_captures() -> Vec<(PathBuf, String)> {
         let scenario = scenario.unwrap().path();
         for c in std::fs::read_dir(&scenario).into_iter().flatten() {
             let c = c.unwrap().path();
-            if c.join("meta.txt").exists() {
+            // sPAPR TCE buffers are no type1 captures (tests/spapr_tce_fixtures.rs).
+            let spapr = std::fs::read_to_string(c.join("meta.txt"))
+                .is_ok_and(|m| m.lines().any(|l| l.trim() == "kind: spapr-tce"));
+            if c.join("meta.txt").exists() && !spapr {
                 out.push((
                     c.join("info-exact.bin"),
                     std::fs::read_to_string(c.join("meta.txt")).unwrap(),
@@ -760,4 +763,130 @@ fn readme_sample_comparison_takes_gaps_and_nothing_else() {
     assert!(readme::compare(&shown(&["b", "c", "d"]), real).is_err());
     assert!(readme::compare(&shown(&["a", "...", "c", "b"]), real).is_err());
     assert!(readme::compare(&shown(&["a", "b", "c", "d", "e"]), real).is_err());
+}
+
+fn spapr(name: &str) -> PathBuf {
+    fixtures()
+        .join("spapr-tce/synthesized-linux-6.12-pseries")
+        .join(name)
+}
+
+#[test]
+fn decode_kind_spapr_tce_reads_the_default_window_and_ddw() {
+    let exact = spapr("info-exact.bin");
+    let out = run(&["decode", "--kind", "spapr-tce", exact.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out.stderr));
+    for want in [
+        "window       0x0000000000000000 - 0x000000003fffffff  (1G: the default 32-bit DMA window, 4K TCEs",
+        "DDW          2 dynamic windows, page sizes 4K 64K 2M 16M, up to 1 TCE table level",
+        "expected 0x800000000000000 (2^59)",
+        "[spapr:ddw]",
+    ] {
+        assert!(text.contains(want), "{want:?} in\n{text}");
+    }
+    assert!(!text.contains("4E"), "{text}");
+    let out = run(&[
+        "decode",
+        "--kind",
+        "spapr-tce",
+        "--json",
+        exact.to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "spapr-tce");
+    assert_eq!(v["default_window"]["end"], 0x3fff_ffffu64);
+    assert_eq!(v["ddw"]["state"], "supported");
+    assert_eq!(v["ddw"]["page_sizes"], 0x1211000u64);
+    assert_eq!(v["ddw_expected_start"], 1u64 << 59);
+    // argsz 16: DDW flagged, its block not returned.
+    let short = spapr("info-argsz16.bin");
+    let out = run(&[
+        "decode",
+        "--kind",
+        "spapr-tce",
+        "--json",
+        short.to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["flags"].as_u64(), v["ddw"]["state"].as_str()),
+        (Some(1), Some("not_returned"))
+    );
+}
+
+fn stderr(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn decode_without_kind_refuses_to_guess_between_type1_and_spapr() {
+    for name in [
+        "info-exact.bin",
+        "info-argsz16.bin",
+        "info-4096.bin",
+        "info-v1.bin",
+    ] {
+        let f = spapr(name);
+        let out = run(&["decode", f.to_str().unwrap()]);
+        let err = stderr(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}");
+        assert!(
+            err.contains("the bytes cannot say which IOMMU filled this buffer"),
+            "{err}"
+        );
+        assert!(err.contains("--kind type1 or --kind spapr-tce"), "{err}");
+    }
+    // Read as type1 on purpose, it is what it was before (the 4E "page size").
+    let f = spapr("info-exact.bin");
+    let out = run(&["decode", "--kind", "type1", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("4E"));
+    // A type1 capture with a chain is no question: decoded as before, with or without --kind.
+    let amd = fixtures().join("linux-6.12-amd/group-2/info-exact.bin");
+    let a = run(&["decode", amd.to_str().unwrap()]);
+    let b = run(&["decode", "--kind", "iommu", amd.to_str().unwrap()]);
+    assert_eq!((a.status.code(), b.status.code()), (Some(0), Some(0)));
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn a_cut_spapr_capture_names_the_offset() {
+    let buf = std::fs::read(spapr("info-exact.bin")).unwrap();
+    let f = tmpfile("spapr-cut.bin", &buf[..24]);
+    let out = run(&["decode", "--kind", "spapr-tce", f.to_str().unwrap()]);
+    let err = stderr(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("malformed struct vfio_iommu_spapr_tce_info at byte offset 16: argsz 32 says the kernel wrote the ddw block"),
+        "{err}"
+    );
+    let mut flags = buf.clone();
+    flags[4] = 3;
+    let f = tmpfile("spapr-flags.bin", &flags);
+    let err = stderr(&run(&["decode", "--kind", "spapr-tce", f.to_str().unwrap()]).stderr);
+    assert!(err.contains("at byte offset 4: flags = 0x3"), "{err}");
+}
+
+#[test]
+fn create_window_is_an_explicit_spapr_only_request() {
+    let out = run(&["query", "3", "--create-window", "48K:4G"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out.stderr).contains("the page size 0xc000 is not a power of two"));
+    let out = run(&[
+        "query",
+        "0000:00:03.0",
+        "--backend",
+        "iommufd",
+        "--create-window",
+        "64K:4G",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out.stderr).contains("iommufd has none to create"));
+    let help = String::from_utf8(run(&["query", "--help"]).stdout).unwrap();
+    assert!(
+        help.contains("Nothing is created without this flag"),
+        "{help}"
+    );
 }

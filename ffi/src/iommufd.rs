@@ -31,6 +31,8 @@ pub const VFIO_IOMMU_INFO_BACKEND_TYPE1: u32 = 1;
 pub const VFIO_IOMMU_INFO_BACKEND_IOMMUFD_COMPAT: u32 = 2;
 /// The backend: `/dev/iommu` with the device's VFIO cdev (since 0.3).
 pub const VFIO_IOMMU_INFO_BACKEND_IOMMUFD: u32 = 3;
+/// The backend: `/dev/vfio/vfio` served by `vfio_iommu_spapr_tce` (IBM POWER) (since 0.5).
+pub const VFIO_IOMMU_INFO_BACKEND_SPAPR_TCE: u32 = 4;
 
 /// A fact's source: none, the fact is absent (since 0.3).
 pub const VFIO_IOMMU_INFO_SOURCE_NONE: u32 = 0;
@@ -51,6 +53,14 @@ pub const VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_INFO: u32 = 6;
 pub const VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_CAPABILITIES: u32 = 7;
 /// A fact's source: sysfs `reserved_regions` (since 0.3).
 pub const VFIO_IOMMU_INFO_SOURCE_SYSFS: u32 = 8;
+/// A fact's source: `dma32_window_start`/`size` of `VFIO_IOMMU_SPAPR_TCE_GET_INFO`
+/// (since 0.5).
+pub const VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW: u32 = 9;
+/// A fact's source: the kernel's own choice of 4K TCEs for an sPAPR default window, not a
+/// field (since 0.5).
+pub const VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW_PAGE_SIZE: u32 = 10;
+/// A fact's source: the `ddw` block of `VFIO_IOMMU_SPAPR_TCE_GET_INFO` (since 0.5).
+pub const VFIO_IOMMU_INFO_SOURCE_SPAPR_DDW: u32 = 11;
 
 /// `vfio_iommu_info_facts.mapping_limit_kind`: `mapping_limit_remaining` more mappings
 /// are accepted (type1's DMA_AVAIL) (since 0.3).
@@ -283,6 +293,7 @@ fn backend_code(b: Backend) -> u32 {
         Backend::Type1 => VFIO_IOMMU_INFO_BACKEND_TYPE1,
         Backend::IommufdCompat => VFIO_IOMMU_INFO_BACKEND_IOMMUFD_COMPAT,
         Backend::Iommufd => VFIO_IOMMU_INFO_BACKEND_IOMMUFD,
+        Backend::SpaprTce => VFIO_IOMMU_INFO_BACKEND_SPAPR_TCE,
     }
 }
 
@@ -296,6 +307,9 @@ fn source_code(s: Source) -> u32 {
         Source::IommufdHwInfo => VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_INFO,
         Source::IommufdHwCapabilities => VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_CAPABILITIES,
         Source::Sysfs => VFIO_IOMMU_INFO_SOURCE_SYSFS,
+        Source::SpaprDefaultWindow => VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW,
+        Source::SpaprDefaultWindowPageSize => VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW_PAGE_SIZE,
+        Source::SpaprDdw => VFIO_IOMMU_INFO_SOURCE_SPAPR_DDW,
     }
 }
 
@@ -432,6 +446,7 @@ fn backend_str_text(backend: u32) -> &'static CStr {
         VFIO_IOMMU_INFO_BACKEND_TYPE1 => c"type1",
         VFIO_IOMMU_INFO_BACKEND_IOMMUFD_COMPAT => c"iommufd-compat",
         VFIO_IOMMU_INFO_BACKEND_IOMMUFD => c"iommufd",
+        VFIO_IOMMU_INFO_BACKEND_SPAPR_TCE => c"spapr-tce",
         _ => c"unknown",
     };
     text
@@ -457,6 +472,9 @@ fn source_str_text(source: u32) -> &'static CStr {
         VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_INFO => c"iommufd:hw-info",
         VFIO_IOMMU_INFO_SOURCE_IOMMUFD_HW_CAPABILITIES => c"iommufd:hw-info-capabilities",
         VFIO_IOMMU_INFO_SOURCE_SYSFS => c"sysfs:reserved_regions",
+        VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW => c"spapr:dma32-window",
+        VFIO_IOMMU_INFO_SOURCE_SPAPR_DEFAULT_WINDOW_PAGE_SIZE => c"spapr:default-window-tce-size",
+        VFIO_IOMMU_INFO_SOURCE_SPAPR_DDW => c"spapr:ddw",
         _ => c"unknown",
     };
     text
@@ -918,6 +936,40 @@ mod tests {
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     }
 
+    /// Every backend and source the core names has a code whose static name is the core's.
+    #[test]
+    fn every_code_names_what_the_core_names() {
+        for b in [
+            Backend::Type1,
+            Backend::IommufdCompat,
+            Backend::Iommufd,
+            Backend::SpaprTce,
+        ] {
+            assert_eq!(
+                backend_str_text(backend_code(b)).to_str().unwrap(),
+                b.name()
+            );
+        }
+        for src in [
+            Source::Type1PageSizes,
+            Source::Type1IovaRangeCap,
+            Source::Type1DmaAvailCap,
+            Source::Type1MigrationCap,
+            Source::IommufdIoas,
+            Source::IommufdHwInfo,
+            Source::IommufdHwCapabilities,
+            Source::Sysfs,
+            Source::SpaprDefaultWindow,
+            Source::SpaprDefaultWindowPageSize,
+            Source::SpaprDdw,
+        ] {
+            assert_eq!(
+                source_str_text(source_code(src)).to_str().unwrap(),
+                src.name()
+            );
+        }
+    }
+
     /// The sizes on a 64-bit target, as CHANGELOG.md records them: a sized struct only
     /// grows by appending fields, in a new release.
     #[test]
@@ -943,6 +995,7 @@ mod tests {
             }),
             address_width: None,
             reserved_regions: None,
+            dynamic_windows: None,
             notes: vec![],
         };
         let c = c_facts(&f);

@@ -16,7 +16,7 @@
 /// Binds each export to its version node of `packaging/libvfio_iommu_info.map` (see
 /// build.rs): `VFIO_IOMMU_INFO_0` for the exports of 0.1, `VFIO_IOMMU_INFO_0.2` for those
 /// added in 0.2, `VFIO_IOMMU_INFO_0.3` for those added in 0.3, `VFIO_IOMMU_INFO_0.4` for
-/// those added in 0.4. A `.symver` must sit in the object that defines its symbol, so each
+/// those added in 0.4, `VFIO_IOMMU_INFO_0.5` for those added in 0.5. A `.symver` must sit in the object that defines its symbol, so each
 /// module lists its own exports under their node; an export never moves to another node.
 /// `@@@` leaves only `name@@NODE` in the object, so a static archive built from the same
 /// objects (cargo-c's single call) still links: a reference to `name` binds to it.
@@ -34,7 +34,7 @@ macro_rules! symbol_versions {
 // The header follows the order of these modules. 0.1: containers, the info object,
 // results, checks; 0.2: IOVA planning (the space, the allocator, the guest layout); 0.3:
 // device info and region info, then iommufd and the facts with their sources; 0.4: the
-// entry points on the caller's own fds.
+// entry points on the caller's own fds; 0.5: IBM POWER's sPAPR TCE container.
 mod args;
 mod container;
 mod handle;
@@ -52,6 +52,8 @@ mod iommufd;
 
 mod own_fds;
 
+mod spapr_tce;
+
 pub use allocator::*;
 pub use container::*;
 pub use device::*;
@@ -62,6 +64,7 @@ pub use own_fds::*;
 pub use result::*;
 pub use space::*;
 pub use span::*;
+pub use spapr_tce::*;
 
 use std::ffi::{c_char, CStr};
 

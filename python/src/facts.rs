@@ -135,7 +135,8 @@ fn fact<'py, T>(
 
 #[pymethods]
 impl PyFacts {
-    /// The interface that answered: `"type1"`, `"iommufd-compat"` or `"iommufd"`.
+    /// The interface that answered: `"type1"`, `"iommufd-compat"`, `"iommufd"` or
+    /// `"spapr-tce"`.
     #[getter]
     fn backend(&self) -> &'static str {
         self.facts.backend.name()
@@ -238,6 +239,19 @@ impl PyFacts {
         })
     }
 
+    /// sPAPR TCE's dynamic DMA windows (a dict: `page_sizes`, a bitmap,
+    /// `max_dynamic_windows`, `levels`); None for other backends and without DDW.
+    #[getter]
+    fn dynamic_windows(&self, py: Python<'_>) -> PyResult<Option<PyFact>> {
+        fact(&self.facts.dynamic_windows, |d| {
+            let dict = pyo3::types::PyDict::new(py);
+            dict.set_item("page_sizes", d.page_sizes.bits())?;
+            dict.set_item("max_dynamic_windows", d.max_dynamic_windows)?;
+            dict.set_item("levels", d.levels)?;
+            Ok(dict.into_any())
+        })
+    }
+
     /// Where this answer and `other` (another backend for the same device, or another
     /// host) disagree on a fact both have: `(field, this value, other value)` for
     /// `iova_ranges`, `page_sizes`, `address_width` and `reserved_regions`. Empty when
@@ -293,6 +307,9 @@ fn parse_backend(name: &str) -> PyResult<Backend> {
     match name.parse::<Backend>() {
         Ok(Backend::Iommufd) => Err(PyValueError::new_err(
             "backend 'iommufd' answers no VFIO_IOMMU_GET_INFO: the iommufd path's facts are open_iommufd(...).facts",
+        )),
+        Ok(Backend::SpaprTce) => Err(PyValueError::new_err(
+            "backend 'spapr-tce' answers no VFIO_IOMMU_GET_INFO: an sPAPR container's facts are decode_spapr_tce(...).facts or query_spapr_tce(fd).facts",
         )),
         Ok(backend @ (Backend::Type1 | Backend::IommufdCompat)) => Ok(backend),
         Err(_) => Err(PyValueError::new_err(format!(

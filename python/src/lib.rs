@@ -20,6 +20,7 @@ mod ioctls;
 mod iommufd;
 mod layout;
 mod space;
+mod spapr_tce;
 
 use pyo3::prelude::*;
 
@@ -71,6 +72,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<iommufd::PyIoasRanges>()?;
     m.add_class::<iommufd::PyHwInfo>()?;
     m.add_class::<facts::PyFacts>()?;
+    m.add_function(wrap_pyfunction!(spapr_tce::decode_spapr_tce, m)?)?;
+    m.add_function(wrap_pyfunction!(spapr_tce::query_spapr_tce_fd, m)?)?;
+    m.add_function(wrap_pyfunction!(spapr_tce::spapr_tce_create_window, m)?)?;
+    m.add_function(wrap_pyfunction!(spapr_tce::spapr_tce_remove_window, m)?)?;
+    m.add_class::<spapr_tce::PySpaprTceInfo>()?;
     m.add_class::<facts::PyFact>()?;
     m.add_class::<facts::PyMappingLimit>()?;
     m.add_class::<facts::PyDirtyTracking>()?;

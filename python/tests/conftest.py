@@ -50,10 +50,11 @@ def captures() -> list[Path]:
     VFIO_IOMMU_INFO_CAPTURES (colon-separated): captures from other kernels."""
     # Big-endian captures (s390x: meta.txt says "byte_order: big") are not the host's
     # VFIO_IOMMU_GET_INFO buffers; tests/s390x.rs decodes them with their byte order.
+    # Nor are sPAPR TCE buffers ("kind: spapr-tce"): test_spapr_tce.py reads those.
     found = [
         p
         for p in sorted(FIXTURES.rglob("*.bin"))
-        if "byte_order: big" not in _meta(p.parent)
+        if "byte_order: big" not in _meta(p.parent) and "kind: spapr-tce" not in _meta(p.parent)
     ]
     for entry in filter(None, os.environ.get("VFIO_IOMMU_INFO_CAPTURES", "").split(":")):
         p = Path(entry)

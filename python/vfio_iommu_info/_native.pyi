@@ -37,6 +37,7 @@ __all__ = [
     "RegionType",
     "ReservedRegion",
     "SpanProblem",
+    "SpaprTceInfo",
     "UnknownCap",
     "VfioError",
     "ZpciBase",
@@ -47,6 +48,7 @@ __all__ = [
     "decode",
     "decode_device_info",
     "decode_region_info",
+    "decode_spapr_tce",
     "device_info",
     "for_device",
     "hw_info",
@@ -57,7 +59,10 @@ __all__ = [
     "open_iommufd",
     "parse_reserved_regions",
     "query",
+    "query_spapr_tce",
     "region_info",
+    "spapr_tce_create_window",
+    "spapr_tce_remove_window",
     "type1_facts",
 ]
 
@@ -87,7 +92,7 @@ _CapName: TypeAlias = Literal[
     "NVLINK2_SSATGT",
     "NVLINK2_LNKSPD",
 ]
-_Backend: TypeAlias = Literal["type1", "iommufd-compat", "iommufd"]
+_Backend: TypeAlias = Literal["type1", "iommufd-compat", "iommufd", "spapr-tce"]
 _Source: TypeAlias = Literal[
     "type1:iova_pgsizes",
     "type1:iova-range-cap",
@@ -97,6 +102,9 @@ _Source: TypeAlias = Literal[
     "iommufd:hw-info",
     "iommufd:hw-info-capabilities",
     "sysfs:reserved_regions",
+    "spapr:dma32-window",
+    "spapr:default-window-tce-size",
+    "spapr:ddw",
 ]
 _T = TypeVar("_T", covariant=True)
 _AllocCode: TypeAlias = Literal[
@@ -754,6 +762,10 @@ class Facts:
     @property
     def reserved_regions(self) -> Fact[list[ReservedRegion]] | None:
         """The sysfs reserved regions of the groups behind the answer."""
+    @property
+    def dynamic_windows(self) -> Fact[dict[str, int]] | None:
+        """sPAPR TCE's dynamic DMA windows: ``page_sizes`` (a bitmap),
+        ``max_dynamic_windows``, ``levels``."""
     def differences(self, other: Facts) -> list[tuple[str, str, str]]:
         """``(field, this value, other value)`` where the two disagree on a fact both have."""
     def to_dict(self) -> dict[str, Any]:
@@ -899,6 +911,56 @@ def decode_device_info(data: _Buffer, byte_order: _ByteOrder = "native") -> Devi
 
 def decode_region_info(data: _Buffer, byte_order: _ByteOrder = "native") -> RegionInfo:
     """Decodes a ``VFIO_DEVICE_GET_REGION_INFO`` buffer as a kernel filled it."""
+
+@final
+class SpaprTceInfo:
+    """What ``VFIO_IOMMU_SPAPR_TCE_GET_INFO`` said (IBM POWER): the default 32-bit window
+    and the dynamic DMA windows."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``vfio-iommu-info decode --kind spapr-tce --json`` prints."""
+    @property
+    def argsz(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def dma32_window_start(self) -> int: ...
+    @property
+    def dma32_window_size(self) -> int: ...
+    @property
+    def default_window(self) -> IovaRange | None:
+        """The default window (inclusive), None when its size is 0."""
+    @property
+    def default_window_page_size(self) -> int:
+        """4096: the kernel creates the default window with 4K TCEs."""
+    @property
+    def ddw_state(self) -> Literal["supported", "not_returned", "unsupported"]: ...
+    @property
+    def ddw_page_sizes(self) -> int | None: ...
+    @property
+    def ddw_max_windows(self) -> int | None: ...
+    @property
+    def ddw_levels(self) -> int | None: ...
+    @property
+    def ddw_expected_start(self) -> int | None:
+        """2**59 where PowerNV and QEMU's pseries put a dynamic window: an expectation."""
+    @property
+    def facts(self) -> Facts: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+def decode_spapr_tce(data: _Buffer, byte_order: _ByteOrder = "native") -> SpaprTceInfo:
+    """Decodes a ``VFIO_IOMMU_SPAPR_TCE_GET_INFO`` buffer as a kernel filled it."""
+
+def query_spapr_tce(container_fd: _Fd) -> SpaprTceInfo:
+    """``VFIO_IOMMU_SPAPR_TCE_GET_INFO`` on an sPAPR container fd the caller owns. Creates
+    nothing."""
+
+def spapr_tce_create_window(container_fd: _Fd, page_shift: int, window_size: int, levels: int = 0) -> int:
+    """``VFIO_IOMMU_SPAPR_TCE_CREATE``: creates a dynamic window, returns its start (the
+    platform's choice)."""
+
+def spapr_tce_remove_window(container_fd: _Fd, start: int) -> None:
+    """``VFIO_IOMMU_SPAPR_TCE_REMOVE``: removes the window that starts at ``start``."""
 
 def query(container_fd: _Fd) -> IommuInfo:
     """Queries a type1 container fd the caller owns (one ioctl on the common path)."""

@@ -7,12 +7,16 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::decode::spapr_tce::SpaprTceInfo;
 use crate::decode::type1::IommuInfo;
 use crate::error::{Errno, Error};
 use crate::facts::DmaFacts;
 use crate::plan::space::IovaSpace;
 use crate::query::get_info::query_type1_with;
 use crate::query::iommufd::{backend_of_container, ContainerBackend};
+use crate::query::spapr_tce::{
+    create_window_with, query_spapr_tce_with, remove_window_with, CreatedWindow, WindowRequest,
+};
 use crate::sys::ioctl::{argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_ioctl};
 use crate::sys::kernel::{Kernel, SystemKernel};
 use crate::sys::node::{open_node, NodeKind};
@@ -293,18 +297,22 @@ impl Container {
     }
 
     /// The best type1 model the container offers: `VFIO_TYPE1v2_IOMMU`, else
-    /// `VFIO_TYPE1_IOMMU`.
+    /// `VFIO_TYPE1_IOMMU`. A container that offers only IBM POWER's sPAPR TCE is named
+    /// as such ([`Error::SpaprTceContainer`]): query it with
+    /// [`Container::open_targets_spapr_tce`].
     pub fn type1_model(&self) -> Result<u32, Error> {
         for model in [uapi::VFIO_TYPE1V2_IOMMU, uapi::VFIO_TYPE1_IOMMU] {
             if self.check_extension(model)? {
                 return Ok(model);
             }
         }
-        let hint = if self.check_extension(uapi::VFIO_SPAPR_TCE_V2_IOMMU)?
-            || self.check_extension(uapi::VFIO_SPAPR_TCE_IOMMU)?
-        {
-            "this is an sPAPR (POWER) container, which has no type1 IOMMU info"
-        } else if self.check_extension(uapi::VFIO_NOIOMMU_IOMMU)? {
+        if let Some(model) = self.spapr_tce_model_offered()? {
+            return Err(Error::SpaprTceContainer {
+                container: self.describe(),
+                model: spapr_model_name(model),
+            });
+        }
+        let hint = if self.check_extension(uapi::VFIO_NOIOMMU_IOMMU)? {
             "VFIO runs in no-IOMMU mode (enable_unsafe_noiommu_mode): there is no IOMMU and no IOVA space to report"
         } else {
             "load the type1 backend: modprobe vfio_iommu_type1"
@@ -312,6 +320,27 @@ impl Container {
         Err(Error::NoType1 {
             container: self.describe(),
             hint: Some(hint.to_owned()),
+        })
+    }
+
+    /// The best sPAPR TCE model the container offers (`VFIO_SPAPR_TCE_v2_IOMMU`, else
+    /// `VFIO_SPAPR_TCE_IOMMU`), or `None`.
+    fn spapr_tce_model_offered(&self) -> Result<Option<u32>, Error> {
+        for model in [uapi::VFIO_SPAPR_TCE_V2_IOMMU, uapi::VFIO_SPAPR_TCE_IOMMU] {
+            if self.check_extension(model)? {
+                return Ok(Some(model));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The best sPAPR TCE model the container offers: `VFIO_SPAPR_TCE_v2_IOMMU` (the only
+    /// one a 6.12 pseries guest offers; dynamic windows need it), else
+    /// `VFIO_SPAPR_TCE_IOMMU`.
+    pub fn spapr_tce_model(&self) -> Result<u32, Error> {
+        self.spapr_tce_model_offered()?.ok_or_else(|| Error::NoType1 {
+            container: self.describe(),
+            hint: Some("the container offers no sPAPR TCE model either: on IBM POWER load vfio_iommu_spapr_tce (modprobe vfio_iommu_spapr_tce); elsewhere the container is type1 or iommufd's".to_owned()),
         })
     }
 
@@ -349,6 +378,7 @@ impl Container {
                     libc::EPERM => Some("the platform has no interrupt remapping, so VFIO refuses the device: load vfio_iommu_type1 with allow_unsafe_interrupts=1 (echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts) or use a platform with interrupt remapping (intel-iommu intremap=on, amd-iommu)".to_owned()),
                     libc::EINVAL if self.groups.is_empty() => Some("attach a group before setting the IOMMU model".to_owned()),
                     libc::EINVAL => Some("the container's IOMMU model is already set".to_owned()),
+                    libc::ENODEV if is_spapr_model(model) => Some("no loaded IOMMU backend offers this model for these groups: modprobe vfio_iommu_spapr_tce".to_owned()),
                     libc::ENODEV => Some("no loaded IOMMU backend offers this model for these groups: modprobe vfio_iommu_type1".to_owned()),
                     _ => None,
                 };
@@ -397,6 +427,29 @@ impl Container {
         DmaFacts::from_type1(info, self.backend().into()).with_sysfs(self.reserved_regions(paths))
     }
 
+    /// `VFIO_IOMMU_SPAPR_TCE_GET_INFO` (argsz 32) on an sPAPR TCE container (see
+    /// [`Container::open_targets_spapr_tce`]).
+    pub fn query_spapr_tce(&self) -> Result<SpaprTceInfo, Error> {
+        query_spapr_tce_with(&SystemKernel, self.fd.as_fd())
+    }
+
+    /// The sPAPR TCE answer as [`DmaFacts`], with the groups' sysfs reserved regions.
+    pub fn spapr_tce_facts(&self, info: &SpaprTceInfo, paths: &HostPaths) -> DmaFacts {
+        DmaFacts::from_spapr_tce(info).with_sysfs(self.reserved_regions(paths))
+    }
+
+    /// `VFIO_IOMMU_SPAPR_TCE_CREATE`: creates a dynamic DMA window (a v2 container) and
+    /// returns where the platform put it. Only on this explicit call; it lasts until
+    /// [`Container::remove_spapr_tce_window`] or until the container is closed.
+    pub fn create_spapr_tce_window(&self, request: WindowRequest) -> Result<CreatedWindow, Error> {
+        create_window_with(&SystemKernel, self.fd.as_fd(), request)
+    }
+
+    /// `VFIO_IOMMU_SPAPR_TCE_REMOVE`: removes the window that starts at `start`.
+    pub fn remove_spapr_tce_window(&self, start: u64) -> Result<(), Error> {
+        remove_window_with(&SystemKernel, self.fd.as_fd(), start)
+    }
+
     /// [`Container::query`] through a given kernel (to count calls, say).
     pub fn query_with<K: Kernel + ?Sized>(&self, kernel: &K) -> Result<IommuInfo, Error> {
         query_type1_with(kernel, self.fd.as_fd())
@@ -433,7 +486,9 @@ impl Container {
         unsafe { map_dma_ioctl(self.fd.as_fd(), &map) }
             .map(drop)
             .map_err(|errno| {
+                let spapr = self.model.is_some_and(is_spapr_model);
                 let hint = match errno.0 {
+                    libc::EINVAL | libc::EFAULT if spapr => Some(format!("IOVA {iova:#x}+{size:#x} is outside every TCE window (the default one, or one created with VFIO_IOMMU_SPAPR_TCE_CREATE) or not aligned to its IOMMU page size; or, on a v2 container, the memory was not registered first with VFIO_IOMMU_SPAPR_REGISTER_MEMORY")),
                     libc::EINVAL => Some(format!("IOVA {iova:#x}+{size:#x} is outside the container's IOVA ranges (beyond the aperture or inside a reserved hole), or not aligned to the smallest IOMMU page size")),
                     libc::ENOSPC => Some("the container's mapping limit is reached (DMA_AVAIL is 0): raise vfio_iommu_type1's dma_entry_limit or use larger mappings".to_owned()),
                     libc::EEXIST => Some(format!("IOVA {iova:#x}+{size:#x} overlaps an existing mapping")),
@@ -476,26 +531,7 @@ impl Container {
     /// Opens a container holding the groups of `targets` with the best type1 model set:
     /// the whole dance, ready to query or map DMA.
     pub fn open_targets(targets: &[Target], paths: &HostPaths) -> Result<Container, Error> {
-        // Resolve devices to groups first: a missing device or IOMMU is the root cause
-        // to report, before anything about /dev/vfio.
-        let mut resolved: Vec<Target> = Vec::with_capacity(targets.len());
-        for target in targets {
-            let t = match target {
-                Target::Device(addr) => Target::Group(paths.sysfs.group_of_device(addr)?),
-                Target::GroupPath(p) => {
-                    match p.file_name().and_then(|n| n.to_str()?.parse().ok()) {
-                        Some(n) if p.parent() == Some(paths.vfio_dir.as_path()) => Target::Group(n),
-                        _ => target.clone(),
-                    }
-                }
-                Target::Group(n) => Target::Group(*n),
-            };
-            // Two functions of one device share a group, and a group may be named twice:
-            // open each once (a second open would fail with EBUSY).
-            if !resolved.contains(&t) {
-                resolved.push(t);
-            }
-        }
+        let resolved = resolve_targets(targets, paths)?;
         // Groups first: a wrong group number or an unbound device is the cause to report,
         // before anything about the container.
         let groups = resolved
@@ -510,6 +546,60 @@ impl Container {
         container.set_iommu(model)?;
         Ok(container)
     }
+
+    /// [`Container::open_targets`] for IBM POWER: the groups of `targets` in one
+    /// container with the best sPAPR TCE model set (v2, else v1), ready for
+    /// [`Container::query_spapr_tce`]. Creates no window.
+    pub fn open_targets_spapr_tce(
+        targets: &[Target],
+        paths: &HostPaths,
+    ) -> Result<Container, Error> {
+        let groups = resolve_targets(targets, paths)?
+            .iter()
+            .map(|t| open_target_group(t, paths))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut container = Container::open(paths)?;
+        let model = container.spapr_tce_model()?;
+        for group in groups {
+            container.attach(group)?;
+        }
+        container.set_iommu(model)?;
+        Ok(container)
+    }
+}
+
+fn is_spapr_model(model: u32) -> bool {
+    model == uapi::VFIO_SPAPR_TCE_V2_IOMMU || model == uapi::VFIO_SPAPR_TCE_IOMMU
+}
+
+fn spapr_model_name(model: u32) -> &'static str {
+    if model == uapi::VFIO_SPAPR_TCE_V2_IOMMU {
+        "VFIO_SPAPR_TCE_v2_IOMMU"
+    } else {
+        "VFIO_SPAPR_TCE_IOMMU"
+    }
+}
+
+/// Resolves devices to groups, each group once. A missing device or IOMMU is the root
+/// cause to report, before anything about /dev/vfio.
+fn resolve_targets(targets: &[Target], paths: &HostPaths) -> Result<Vec<Target>, Error> {
+    let mut resolved: Vec<Target> = Vec::with_capacity(targets.len());
+    for target in targets {
+        let t = match target {
+            Target::Device(addr) => Target::Group(paths.sysfs.group_of_device(addr)?),
+            Target::GroupPath(p) => match p.file_name().and_then(|n| n.to_str()?.parse().ok()) {
+                Some(n) if p.parent() == Some(paths.vfio_dir.as_path()) => Target::Group(n),
+                _ => target.clone(),
+            },
+            Target::Group(n) => Target::Group(*n),
+        };
+        // Two functions of one device share a group, and a group may be named twice:
+        // open each once (a second open would fail with EBUSY).
+        if !resolved.contains(&t) {
+            resolved.push(t);
+        }
+    }
+    Ok(resolved)
 }
 
 impl AsFd for Container {

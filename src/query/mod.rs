@@ -4,6 +4,7 @@
 //! - [`container`]: groups and containers (`/dev/vfio/N`, `/dev/vfio/vfio`).
 //! - [`device`]: device and region info of a VFIO device fd.
 //! - [`iommufd`]: `/dev/iommu`, its IOAS ranges and `hw_info`.
+//! - [`spapr_tce`]: IBM POWER's sPAPR TCE container: its info, and windows on request.
 //! - [`cdev`]: a device's cdev (`/dev/vfio/devices/vfioN`) bound to an iommufd.
 
 pub mod cdev;
@@ -13,6 +14,7 @@ pub mod get_info;
 pub mod iommufd;
 pub mod report;
 pub mod retry;
+pub mod spapr_tce;
 
 pub use get_info::{capture_type1_with, query_type1, query_type1_with};
 pub use get_info::{INLINE_INFO_SIZE, MAX_INFO_CALLS, MAX_INFO_SIZE};

@@ -26,6 +26,14 @@ pub enum VfioQuery {
     DeviceGetInfo,
     /// `VFIO_DEVICE_GET_REGION_INFO` on a device fd (the region index at bytes 8..12).
     DeviceGetRegionInfo,
+    /// `VFIO_IOMMU_SPAPR_TCE_GET_INFO` on an sPAPR TCE container (fixed size: 32 bytes).
+    SpaprTceGetInfo,
+    /// `VFIO_IOMMU_SPAPR_TCE_CREATE` on a v2 sPAPR TCE container: in `page_shift`,
+    /// `window_size`, `levels`; out `start_addr` (40 bytes). Creates a window.
+    SpaprTceCreate,
+    /// `VFIO_IOMMU_SPAPR_TCE_REMOVE` on a v2 sPAPR TCE container: in `start_addr` (16
+    /// bytes). Removes a window.
+    SpaprTceRemove,
 }
 
 impl VfioQuery {
@@ -35,6 +43,9 @@ impl VfioQuery {
             VfioQuery::IommuGetInfo => "VFIO_IOMMU_GET_INFO",
             VfioQuery::DeviceGetInfo => "VFIO_DEVICE_GET_INFO",
             VfioQuery::DeviceGetRegionInfo => "VFIO_DEVICE_GET_REGION_INFO",
+            VfioQuery::SpaprTceGetInfo => "VFIO_IOMMU_SPAPR_TCE_GET_INFO",
+            VfioQuery::SpaprTceCreate => "VFIO_IOMMU_SPAPR_TCE_CREATE",
+            VfioQuery::SpaprTceRemove => "VFIO_IOMMU_SPAPR_TCE_REMOVE",
         }
     }
 
@@ -44,6 +55,9 @@ impl VfioQuery {
             VfioQuery::IommuGetInfo => uapi::VFIO_IOMMU_GET_INFO,
             VfioQuery::DeviceGetInfo => uapi::VFIO_DEVICE_GET_INFO,
             VfioQuery::DeviceGetRegionInfo => uapi::VFIO_DEVICE_GET_REGION_INFO,
+            VfioQuery::SpaprTceGetInfo => uapi::VFIO_IOMMU_SPAPR_TCE_GET_INFO,
+            VfioQuery::SpaprTceCreate => uapi::VFIO_IOMMU_SPAPR_TCE_CREATE,
+            VfioQuery::SpaprTceRemove => uapi::VFIO_IOMMU_SPAPR_TCE_REMOVE,
         }
     }
 }

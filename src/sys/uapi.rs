@@ -56,6 +56,25 @@ pub const VFIO_IOMMU_MAP_DMA: u32 = vfio_io(13);
 /// `VFIO_IOMMU_UNMAP_DMA` (0x3B72) on a type1 container.
 pub const VFIO_IOMMU_UNMAP_DMA: u32 = vfio_io(14);
 
+/// `VFIO_IOMMU_ENABLE` (0x3B73) on an sPAPR TCE v1 container (v2 refuses it).
+pub const VFIO_IOMMU_ENABLE: u32 = vfio_io(15);
+/// `VFIO_IOMMU_DISABLE` (0x3B74) on an sPAPR TCE v1 container.
+pub const VFIO_IOMMU_DISABLE: u32 = vfio_io(16);
+/// `VFIO_IOMMU_SPAPR_TCE_GET_INFO` (0x3B70, the number of [`VFIO_IOMMU_GET_INFO`]) on an
+/// sPAPR TCE container: `struct vfio_iommu_spapr_tce_info`, see [`spapr_tce_info`].
+pub const VFIO_IOMMU_SPAPR_TCE_GET_INFO: u32 = vfio_io(12);
+/// `VFIO_IOMMU_SPAPR_REGISTER_MEMORY` (0x3B75): a v2 container maps only memory
+/// registered (pinned and accounted) first.
+pub const VFIO_IOMMU_SPAPR_REGISTER_MEMORY: u32 = vfio_io(17);
+/// `VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY` (0x3B76).
+pub const VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY: u32 = vfio_io(18);
+/// `VFIO_IOMMU_SPAPR_TCE_CREATE` (0x3B77): creates a dynamic DMA window (v2 only); see
+/// [`spapr_tce_create`].
+pub const VFIO_IOMMU_SPAPR_TCE_CREATE: u32 = vfio_io(19);
+/// `VFIO_IOMMU_SPAPR_TCE_REMOVE` (0x3B78): removes a window by its start (v2 only); see
+/// [`spapr_tce_remove`].
+pub const VFIO_IOMMU_SPAPR_TCE_REMOVE: u32 = vfio_io(20);
+
 /// The only VFIO API version there has ever been.
 pub const VFIO_API_VERSION: i32 = 0;
 /// `VFIO_TYPE1_IOMMU`: the original type1 model.
@@ -90,6 +109,56 @@ pub const VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL: u16 = 3;
 pub const VFIO_DMA_MAP_FLAG_READ: u32 = 1 << 0;
 /// `VFIO_DMA_MAP_FLAG_WRITE`: the device may write the mapping.
 pub const VFIO_DMA_MAP_FLAG_WRITE: u32 = 1 << 1;
+
+/// `VFIO_IOMMU_SPAPR_INFO_DDW`: dynamic DMA windows are supported and (when `argsz`
+/// covers it) the `ddw` block is filled.
+pub const VFIO_IOMMU_SPAPR_INFO_DDW: u32 = 1 << 0;
+
+/// `struct vfio_iommu_spapr_tce_info` with its `struct vfio_iommu_spapr_tce_ddw_info ddw`.
+pub mod spapr_tce_info {
+    /// Offset of `argsz` (the kernel never rewrites it).
+    pub const ARGSZ: usize = 0;
+    /// Offset of `flags` ([`VFIO_IOMMU_SPAPR_INFO_DDW`](super::VFIO_IOMMU_SPAPR_INFO_DDW)).
+    pub const FLAGS: usize = 4;
+    /// Offset of `dma32_window_start` (u32, a PCI bus address in bytes).
+    pub const DMA32_WINDOW_START: usize = 8;
+    /// Offset of `dma32_window_size` (u32, bytes).
+    pub const DMA32_WINDOW_SIZE: usize = 12;
+    /// `offsetofend(dma32_window_size)`: the smallest `argsz` the kernel accepts, and all
+    /// it writes back when `argsz` is below [`SIZE`].
+    pub const MIN_SIZE: usize = 16;
+    /// Offset of `ddw.pgsizes` (u64, a bitmap of the page sizes a dynamic window can use).
+    pub const DDW_PGSIZES: usize = 16;
+    /// Offset of `ddw.max_dynamic_windows_supported` (u32).
+    pub const DDW_MAX_DYNAMIC_WINDOWS: usize = 24;
+    /// Offset of `ddw.levels` (u32, the most TCE table levels a window may have).
+    pub const DDW_LEVELS: usize = 28;
+    /// `sizeof(struct vfio_iommu_spapr_tce_info)` = `offsetofend(ddw)`: the kernel copies
+    /// the `ddw` block back only when `argsz` reaches this.
+    pub const SIZE: usize = 32;
+}
+
+/// `struct vfio_iommu_spapr_tce_create`, the argument of [`VFIO_IOMMU_SPAPR_TCE_CREATE`].
+pub mod spapr_tce_create {
+    /// Offset of `page_shift` (u32, in).
+    pub const PAGE_SHIFT: usize = 8;
+    /// Offset of `window_size` (u64, in).
+    pub const WINDOW_SIZE: usize = 16;
+    /// Offset of `levels` (u32, in).
+    pub const LEVELS: usize = 24;
+    /// Offset of `start_addr` (u64, out: the bus address the platform chose).
+    pub const START_ADDR: usize = 32;
+    /// `sizeof` = `offsetofend(start_addr)`, the kernel's minimum `argsz`.
+    pub const SIZE: usize = 40;
+}
+
+/// `struct vfio_iommu_spapr_tce_remove`, the argument of [`VFIO_IOMMU_SPAPR_TCE_REMOVE`].
+pub mod spapr_tce_remove {
+    /// Offset of `start_addr` (u64, the window's start as CREATE returned it).
+    pub const START_ADDR: usize = 8;
+    /// `sizeof` = `offsetofend(start_addr)`, the kernel's minimum `argsz`.
+    pub const SIZE: usize = 16;
+}
 
 /// `struct vfio_info_cap_header`: `id` u16 @0, `version` u16 @2, `next` u32 @4.
 pub mod cap_header {

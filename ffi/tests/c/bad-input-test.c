@@ -1690,6 +1690,100 @@ static void test_fds(const char *regular)
 	}
 }
 
+/* ---- 0.5: IBM POWER's sPAPR TCE container. ---- */
+
+/* A VFIO_IOMMU_SPAPR_TCE_GET_INFO answer in this machine's order, as a 6.12 pseries guest
+ * gives it for `argsz`: the default window [0, 1 GiB), DDW 4K|64K|2M|16M, 2 windows, 1
+ * level (the block only from argsz 32 on). */
+static void spapr_info(uint8_t out[32], uint32_t argsz)
+{
+	uint32_t head[4] = { argsz, 1, 0, 0x40000000 };
+	uint64_t pgsizes = 0x1211000;
+	uint32_t tail[2] = { 2, 1 };
+	memset(out, 0xAA, 32);
+	memcpy(out, head, sizeof(head));
+	if (argsz >= 32) {
+		memcpy(out + 16, &pgsizes, sizeof(pgsizes));
+		memcpy(out + 24, tail, sizeof(tail));
+	}
+}
+
+static void test_spapr_tce(void)
+{
+	uint8_t b[32];
+	CASE("spapr_tce_decode/whole") {
+		struct vfio_iommu_info_spapr_tce t;
+		SENT_SIZED(t);
+		spapr_info(b, 32);
+		OK(vfio_iommu_info_spapr_tce_decode(b, 32, VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE, &t));
+		CHECK(t.size == sizeof(t));
+		CHECK(t.has_default_window == 1 && t.default_window_start == 0);
+		CHECK(t.default_window_end == 0x3fffffff && t.default_window_page_size == 4096);
+		CHECK(t.ddw_state == VFIO_IOMMU_INFO_DDW_SUPPORTED && t.ddw_page_sizes == 0x1211000);
+		CHECK(t.ddw_max_windows == 2 && t.ddw_levels == 1);
+		CHECK(t.ddw_expected_start == (uint64_t)1 << 59);
+	}
+	CASE("spapr_tce_decode/argsz=16") {
+		struct vfio_iommu_info_spapr_tce t;
+		SENT_SIZED(t);
+		spapr_info(b, 16);
+		/* The whole 32-byte buffer of an argsz-16 call: the canaries are no DDW block. */
+		OK(vfio_iommu_info_spapr_tce_decode(b, 32, VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE, &t));
+		CHECK(t.ddw_state == VFIO_IOMMU_INFO_DDW_NOT_RETURNED && t.ddw_page_sizes == 0);
+	}
+	CASE("spapr_tce_decode/cut") {
+		struct vfio_iommu_info_spapr_tce t;
+		SENT_SIZED(t);
+		spapr_info(b, 32);
+		watch(&t, sizeof(t));
+		FAILS(vfio_iommu_info_spapr_tce_decode(b, 24, VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE, &t),
+		      E_MALFORMED, "byte offset 16", "cut short");
+	}
+	CASE("spapr_tce_decode/bad arguments") {
+		struct vfio_iommu_info_spapr_tce t;
+		spapr_info(b, 32);
+		SENT_SIZED(t);
+		watch(&t, sizeof(t));
+		FAILS(vfio_iommu_info_spapr_tce_decode(NULL, 32, VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE, &t),
+		      E_NULL, "");
+		FAILS(vfio_iommu_info_spapr_tce_decode(b, 32, 3, &t), E_INVALID, "byte_order 3");
+		FAILS(vfio_iommu_info_spapr_tce_decode(b, 32, VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE, NULL),
+		      E_NULL, "out is NULL");
+		SENT(t);
+		t.size = 0;
+		watch(&t, sizeof(t));
+		FAILS(vfio_iommu_info_spapr_tce_decode(b, 32, VFIO_IOMMU_INFO_BYTE_ORDER_NATIVE, &t),
+		      E_INVALID, "out->size is 0");
+	}
+	CASE("spapr_tce/not a container") {
+		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		struct vfio_iommu_info_spapr_tce t;
+		uint64_t start;
+		SENT_SIZED(t);
+		SENT(start);
+		watch(&t, sizeof(t));
+		watch(&start, sizeof(start));
+		FAILS(vfio_iommu_info_spapr_tce_query(fd, &t), -ENOTTY, "not a VFIO container");
+		FAILS(vfio_iommu_info_spapr_tce_create_window(fd, 16, (uint64_t)1 << 32, 1, &start),
+		      -ENOTTY, "not a VFIO container");
+		FAILS(vfio_iommu_info_spapr_tce_remove_window(fd, (uint64_t)1 << 59), -ENOTTY,
+		      "not a VFIO container");
+		/* A request no kernel accepts is refused before the fd is looked at. */
+		FAILS(vfio_iommu_info_spapr_tce_create_window(fd, 16, 0x1000, 1, &start), E_INVALID,
+		      "non-zero multiple of the page size");
+		FAILS(vfio_iommu_info_spapr_tce_create_window(fd, 64, 0x1000, 1, &start), E_INVALID,
+		      "page_shift 64");
+		FAILS(vfio_iommu_info_spapr_tce_create_window(fd, 16, (uint64_t)1 << 32, 1, NULL),
+		      E_NULL, "start is NULL");
+		if (fcntl(fd, F_GETFD) < 0)
+			whyf("the library closed fd %d", fd);
+		close(fd);
+		FAILS(vfio_iommu_info_spapr_tce_query(-1, &t), -EBADF, "not an open file descriptor");
+		FAILS(vfio_iommu_info_spapr_tce_remove_window(-1, 0), -EBADF,
+		      "not an open file descriptor");
+	}
+}
+
 /* ---- Targets and paths: open, open_targets, iommufd_open. ---- */
 
 struct target_case {
@@ -2436,6 +2530,7 @@ int main(int argc, char **argv)
 		test_wrong_kinds();
 		test_fds(argv[0]);
 		test_targets();
+		test_spapr_tce();
 		test_huge_buffers();
 		test_corpus(argv[1]);
 	} else {
