@@ -366,6 +366,7 @@ fn hw_info_in<K: Kernel + ?Sized>(
             data: data[..arg.data_len.min(capacity) as usize].to_vec(),
             capabilities: Some(arg.out_capabilities),
             max_pasid_log2: arg.out_max_pasid_log2,
+            kernel_page_size: kernel.page_size(),
         }))
     })?;
     Ok(info)
