@@ -83,6 +83,13 @@ impl PyHwInfo {
         self.hw.max_pasid_log2
     }
 
+    /// `PAGE_SIZE` of the kernel that answered, in bytes (the SMMUv3 domain's granule
+    /// follows it: see `page_sizes`).
+    #[getter]
+    fn kernel_page_size(&self) -> u64 {
+        self.hw.kernel_page_size
+    }
+
     /// The widest IOVA the hardware translates, in bits, from the registers; None when
     /// they do not say (no registers, as AMD's driver before 6.17 and virtio-iommu).
     #[getter]
