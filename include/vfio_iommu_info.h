@@ -1529,12 +1529,13 @@ struct vfio_iommu_info_hw_info {
     uint32_t registers_valid;
     /**
      * The widest IOVA the hardware translates, in bits, from the registers (VT-d MGAW,
-     * SMMUv3 IDR5.OAS, AMD HATS); 0 when unknown.
+     * SMMUv3 stage 1: 48, or 52 with IDR5.VAX; AMD HATS); 0 when unknown.
      */
     uint32_t address_width;
     /**
-     * The page sizes of the hardware's second-stage (host) page table, bit n for 2^n
-     * bytes, from the registers (VT-d SLLPS, SMMUv3 IDR5 granules); 0 when unknown.
+     * The page sizes of the kernel's paging domain, bit n for 2^n bytes, from the
+     * registers (VT-d SLLPS; SMMUv3: the one IDR5 granule io-pgtable-arm picks for the
+     * answering kernel's page size, e.g. 4K|2M|1G on a 4 KiB kernel); 0 when unknown.
      */
     uint64_t page_sizes;
     /**

@@ -444,7 +444,8 @@ impl DmaFacts {
             backend: Backend::Iommufd,
             iova_ranges: fact(ranges.ranges.clone(), Source::IommufdIoas),
             page_sizes: decoded
-                .and_then(HwData::page_sizes)
+                .zip(hw)
+                .and_then(|(d, hw)| d.page_sizes(hw.kernel_page_size))
                 .and_then(|p| fact(p, Source::IommufdHwInfo)),
             iova_alignment: fact(ranges.alignment, Source::IommufdIoas),
             mapping_limit: fact(MappingLimit::Unlimited, Source::IommufdIoas),
@@ -620,6 +621,7 @@ mod tests {
             data: vtd,
             capabilities: Some(0),
             max_pasid_log2: 0,
+            kernel_page_size: 4096,
         };
         let f = DmaFacts::from_iommufd(&ranges, Some(&hw));
         assert_eq!(f.iova_alignment.as_ref().unwrap().value, 4096);
@@ -740,6 +742,7 @@ mod tests {
             data: vec![],
             capabilities: None,
             max_pasid_log2: 0,
+            kernel_page_size: 4096,
         };
         let f = DmaFacts::from_iommufd(&ranges, Some(&hw));
         assert!(f.page_sizes.is_none() && f.address_width.is_none() && f.dirty_tracking.is_none());

@@ -608,6 +608,8 @@ enum Decoded {
         aidr: u32,
         flags: u32,
         output_address_bits: Option<u8>,
+        input_address_bits: Option<u8>,
+        hardware_page_sizes: Option<u64>,
         page_sizes: Option<u64>,
         stage1: bool,
         stage2: bool,
@@ -634,6 +636,7 @@ struct Hw {
     truncated: bool,
     capabilities: Option<u64>,
     max_pasid_log2: u8,
+    kernel_page_size: u64,
     data: String,
     decoded: Option<Decoded>,
 }
@@ -660,7 +663,9 @@ fn hw(hw: &HwInfo) -> Hw {
             aidr: s.aidr,
             flags: s.flags,
             output_address_bits: s.output_address_bits(),
-            page_sizes: s.page_sizes().map(|p| p.bits()),
+            input_address_bits: s.input_address_bits(),
+            hardware_page_sizes: s.hardware_page_sizes().map(|p| p.bits()),
+            page_sizes: s.page_sizes(hw.kernel_page_size).map(|p| p.bits()),
             stage1: s.stages().0,
             stage2: s.stages().1,
             dirty_tracking_hardware: s.dirty_tracking_hardware(),
@@ -681,6 +686,7 @@ fn hw(hw: &HwInfo) -> Hw {
         truncated: hw.truncated(),
         capabilities: hw.capabilities,
         max_pasid_log2: hw.max_pasid_log2,
+        kernel_page_size: hw.kernel_page_size,
         data: hex(&hw.data),
         decoded,
     }
@@ -694,12 +700,16 @@ pub fn hw_info_shape(h: &HwInfo) -> impl Serialize {
 
 /// The JSON form of [`HwInfo`]: `type` (name), `data_type`,
 /// `data_len`, `truncated`, `capabilities` (integer or `null` before Linux 6.7),
-/// `max_pasid_log2`, `data` (hex string of the bytes received), and `decoded`: `null`, or
+/// `max_pasid_log2`, `kernel_page_size` (the answering kernel's `PAGE_SIZE`), `data` (hex
+/// string of the bytes received), and `decoded`: `null`, or
 /// the registers with what they mean (`{"intel_vtd": {"cap", "ecap", "flags",
 /// "address_width", "supported_address_widths", "second_stage_page_sizes",
 /// "first_stage_page_sizes", "scalable_mode", "dirty_tracking_hardware", "nested",
-/// "interrupt_remapping"}}`, `{"arm_smmuv3": {...}}`, `{"amd": {...}}`), or
-/// `{"error": message}`.
+/// "interrupt_remapping"}}`, `{"arm_smmuv3": {"idr", "iidr", "aidr", "flags",
+/// "output_address_bits", "input_address_bits", "hardware_page_sizes" (every granule
+/// IDR5 allows), "page_sizes" (the kernel's domain: one granule, see
+/// `SmmuV3Registers::page_sizes`), "stage1", "stage2", "dirty_tracking_hardware"}}`,
+/// `{"amd": {...}}`), or `{"error": message}`.
 pub fn hw_info_to_json(h: &HwInfo) -> Value {
     value(hw(h))
 }

@@ -7,7 +7,7 @@ use vfio_iommu_info::facts::{DirtyTracking, DmaFacts, MappingLimit, Source};
 use vfio_iommu_info::hw_info::{HwData, HwInfo};
 use vfio_iommu_info::iova::{self, format_size_human};
 use vfio_iommu_info::{
-    Ddw, IommuInfo, IovaRange, Reported, ReservedRegion, SpaprTceInfo, Type1Cap,
+    Ddw, IommuInfo, IovaRange, PageSizes, Reported, ReservedRegion, SpaprTceInfo, Type1Cap,
 };
 
 /// `0x00000000fee00000`: every address the same width, so columns line up.
@@ -231,7 +231,19 @@ pub fn hw_info(h: &HwInfo) -> String {
             if v.scalable_mode() { "on" } else { "off" }
         ),
         Ok(HwData::ArmSmmuV3(s)) => {
-            format!(": IDR {:x?}, IIDR {:#x}, AIDR {:#x}", s.idr, s.iidr, s.aidr)
+            let sizes = |p: Option<PageSizes>| p.map_or("none".to_owned(), |p| p.to_string());
+            format!(
+                ": IDR {:x?}, IIDR {:#x}, AIDR {:#x}, {}-bit IOVA, page sizes {} (the {} KiB \
+                 kernel's granule; the hardware allows {})",
+                s.idr,
+                s.iidr,
+                s.aidr,
+                s.input_address_bits()
+                    .map_or("?".to_owned(), |b| b.to_string()),
+                sizes(s.page_sizes(h.kernel_page_size)),
+                h.kernel_page_size / 1024,
+                sizes(s.hardware_page_sizes()),
+            )
         }
         Ok(HwData::Amd(a)) => format!(": EFR {:#x} EFR2 {:#x}", a.efr, a.efr2),
         Ok(HwData::None) => ": the driver reports no hardware data".to_owned(),
@@ -308,6 +320,29 @@ pub fn info(info: &IommuInfo, regions: &[(u32, ReservedRegion)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smmuv3_line_says_the_domains_page_sizes_and_what_the_hardware_allows() {
+        // The registers Linux 7.3 on arm64 handed over for QEMU's SMMUv3 (lab/arm64.sh,
+        // tests/fixtures/linux-7.3-arm64-iommufd/meta.txt): flags, reserved, IDR0-5, IIDR, AIDR.
+        let words: [u32; 10] = [0, 0, 0x0d40_101a, 0x0273_0010, 0, 0x1404, 0, 0x74, 0, 1];
+        let data: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        let mut h = HwInfo {
+            data_type: 2,
+            data_len: 40,
+            data,
+            capabilities: Some(8),
+            max_pasid_log2: 0,
+            kernel_page_size: 4096,
+        };
+        let line = hw_info(&h);
+        assert!(
+            line.contains("48-bit IOVA, page sizes 4K 2M 1G (the 4 KiB kernel's granule; the hardware allows 4K 16K 64K 2M 32M 512M 1G)"),
+            "{line}"
+        );
+        h.kernel_page_size = 1 << 16;
+        assert!(line != hw_info(&h) && hw_info(&h).contains("page sizes 64K 512M (the 64 KiB"));
+    }
 
     #[test]
     fn columns_align_and_do_not_pad_the_last_cell() {

@@ -214,10 +214,11 @@ pub struct vfio_iommu_info_hw_info {
     /// 0 for a type without registers or data too short for its structure.
     pub registers_valid: u32,
     /// The widest IOVA the hardware translates, in bits, from the registers (VT-d MGAW,
-    /// SMMUv3 IDR5.OAS, AMD HATS); 0 when unknown.
+    /// SMMUv3 stage 1: 48, or 52 with IDR5.VAX; AMD HATS); 0 when unknown.
     pub address_width: u32,
-    /// The page sizes of the hardware's second-stage (host) page table, bit n for 2^n
-    /// bytes, from the registers (VT-d SLLPS, SMMUv3 IDR5 granules); 0 when unknown.
+    /// The page sizes of the kernel's paging domain, bit n for 2^n bytes, from the
+    /// registers (VT-d SLLPS; SMMUv3: the one IDR5 granule io-pgtable-arm picks for the
+    /// answering kernel's page size, e.g. 4K|2M|1G on a 4 KiB kernel); 0 when unknown.
     pub page_sizes: u64,
     /// 1 when the registers say the hardware can track dirty pages (VT-d scalable mode,
     /// SLADS and SMPWC; SMMUv3 HTTU; AMD HDSup), else 0. The kernel's own answer, which
@@ -410,7 +411,7 @@ pub(crate) fn c_hw_info(hw: &HwInfo) -> vfio_iommu_info_hw_info {
         return out;
     };
     out.address_width = data.address_width().map_or(0, u32::from);
-    out.page_sizes = data.page_sizes().map_or(0, |p| p.bits());
+    out.page_sizes = data.page_sizes(hw.kernel_page_size).map_or(0, |p| p.bits());
     match data {
         HwData::IntelVtd(v) => {
             out.registers_valid = 1;
@@ -1042,6 +1043,7 @@ mod tests {
             data,
             capabilities: Some(0),
             max_pasid_log2: 0,
+            kernel_page_size: 4096,
         }
     }
 
@@ -1073,6 +1075,7 @@ mod tests {
             data: vec![],
             capabilities: None,
             max_pasid_log2: 0,
+            kernel_page_size: 4096,
         };
         let c = c_hw_info(&none);
         assert_eq!(text(c.type_name), "none");

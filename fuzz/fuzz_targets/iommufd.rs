@@ -151,7 +151,7 @@ fn exercise_hw(hw: &HwInfo) {
     match hw.decode() {
         Ok(d) => {
             assert!(!hw.truncated(), "a truncated HwInfo decoded");
-            let _ = (d.address_width(), d.page_sizes(), format!("{d:?}"));
+            let _ = (d.address_width(), d.page_sizes(hw.kernel_page_size), format!("{d:?}"));
             match d {
                 HwData::IntelVtd(v) => {
                     let _ = (v.address_width(), v.supported_address_widths());
@@ -160,7 +160,12 @@ fn exercise_hw(hw: &HwInfo) {
                     let _ = (v.interrupt_remapping(), v.errata_772415());
                 }
                 HwData::ArmSmmuV3(s) => {
-                    let _ = (s.output_address_bits(), s.page_sizes(), s.stages());
+                    let _ = (s.output_address_bits(), s.input_address_bits(), s.stages());
+                    // Any page size, even 0 or none a kernel has: no panic, no overflow.
+                    for page in [0, 1, 3, 4096, 1 << 14, 1 << 16, 1 << 63, u64::MAX] {
+                        let _ = s.page_sizes(page);
+                    }
+                    let _ = s.hardware_page_sizes();
                     let _ = s.dirty_tracking_hardware();
                 }
                 HwData::Amd(a) => {
@@ -220,8 +225,7 @@ fuzz_target!(|data: &[u8]| {
             if r.ranges.len() <= JSON_RANGES {
                 let pgsizes = hw
                     .as_ref()
-                    .and_then(|hw| hw.decode().ok())
-                    .and_then(|d| d.page_sizes());
+                    .and_then(|hw| hw.page_sizes());
                 exercise_space(&IovaSpace::new(&r.ranges, pgsizes), &mut p);
             }
         }

@@ -83,6 +83,13 @@ impl PyHwInfo {
         self.hw.max_pasid_log2
     }
 
+    /// `PAGE_SIZE` of the kernel that answered, in bytes (the SMMUv3 domain's granule
+    /// follows it: see `page_sizes`).
+    #[getter]
+    fn kernel_page_size(&self) -> u64 {
+        self.hw.kernel_page_size
+    }
+
     /// The widest IOVA the hardware translates, in bits, from the registers; None when
     /// they do not say (no registers, as AMD's driver before 6.17 and virtio-iommu).
     #[getter]
@@ -90,11 +97,12 @@ impl PyHwInfo {
         self.decoded()?.address_width()
     }
 
-    /// The page sizes of the hardware's second-stage (host) page table, as a bitmap;
-    /// None when the registers do not say.
+    /// The page sizes of the kernel's paging domain, as a bitmap: VT-d's second-stage
+    /// sizes; on SMMUv3 the one granule the kernel picks for its page size (4K|2M|1G on
+    /// a 4 KiB kernel, not every granule IDR5 allows); None when the registers do not say.
     #[getter]
     fn page_sizes(&self) -> Option<u64> {
-        self.decoded()?.page_sizes().map(|p| p.bits())
+        self.hw.page_sizes().map(|p| p.bits())
     }
 
     /// The kernel's answer: whether the IOMMU can track dirty pages for this device

@@ -791,6 +791,9 @@ class HwInfo:
     @property
     def max_pasid_log2(self) -> int: ...
     @property
+    def kernel_page_size(self) -> int:
+        """``PAGE_SIZE`` of the kernel that answered (the SMMUv3 domain's granule follows it)."""
+    @property
     def address_width(self) -> int | None: ...
     @property
     def page_sizes(self) -> int | None: ...

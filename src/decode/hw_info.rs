@@ -5,6 +5,11 @@
 //! The kernel copies `min(data_len, its length)` bytes of a type-specific structure and
 //! returns its own length in `data_len`: a caller's buffer that was too small is a
 //! *silent* truncation unless `data_len` is compared, which [`HwInfo::truncated`] does.
+//!
+//! Registers say what the hardware *allows*; the page sizes a mapping really gets are
+//! those of the kernel's domain, which on Arm SMMUv3 also depend on the kernel's own
+//! page size (see [`SmmuV3Registers::page_sizes`]). So an [`HwInfo`] carries the page
+//! size of the kernel that answered ([`HwInfo::kernel_page_size`]).
 
 use crate::decode::bytes::{ByteOrder, Reader};
 use crate::error::{DecodeError, DecodeErrorKind};
@@ -24,6 +29,11 @@ pub struct HwInfo {
     pub capabilities: Option<u64>,
     /// `out_max_pasid_log2` (6.12+; 0 without PASID or on older kernels).
     pub max_pasid_log2: u8,
+    /// `PAGE_SIZE` of the kernel that answered, in bytes: not part of the ioctl's answer,
+    /// but needed to read it (the SMMUv3 domain's granule follows it). A live query fills
+    /// in the running kernel's ([`crate::sys::page_size`]); a capture decoded elsewhere
+    /// (an arm64 guest's buffers on an x86 host) must carry the guest's.
+    pub kernel_page_size: u64,
 }
 
 /// The type-specific part of [`HwInfo`], decoded.
@@ -121,6 +131,13 @@ impl HwInfo {
         })
     }
 
+    /// The page sizes of the kernel's paging domain for this device, from the registers
+    /// and [`HwInfo::kernel_page_size`] ([`HwData::page_sizes`]); `None` when the data
+    /// does not decode or does not say.
+    pub fn page_sizes(&self) -> Option<PageSizes> {
+        self.decode().ok()?.page_sizes(self.kernel_page_size)
+    }
+
     /// Whether the IOMMU can track dirty pages for this device (`IOMMU_HW_CAP_DIRTY_TRACKING`);
     /// `None` when the kernel predates the capability field (6.6).
     pub fn dirty_tracking(&self) -> Option<bool> {
@@ -142,21 +159,25 @@ impl HwInfo {
 }
 
 impl HwData {
-    /// The widest IOVA the hardware translates, in bits, when the registers say.
+    /// The widest IOVA the hardware translates, in bits, when the registers say (the
+    /// kernel may narrow it further: its IOVA ranges are the authority).
     pub fn address_width(&self) -> Option<u8> {
         match self {
             HwData::IntelVtd(v) => Some(v.address_width()),
-            HwData::ArmSmmuV3(s) => s.output_address_bits(),
+            HwData::ArmSmmuV3(s) => s.input_address_bits(),
             HwData::Amd(a) => a.host_address_bits(),
             _ => None,
         }
     }
 
-    /// The page sizes the hardware's default (second-stage, host) page table supports.
-    pub fn page_sizes(&self) -> Option<PageSizes> {
+    /// The page sizes of the kernel's paging domain (what `IOMMU_IOAS_MAP` really uses)
+    /// on a kernel whose `PAGE_SIZE` is `kernel_page_size`: VT-d's second-stage sizes
+    /// (x86 pages are always 4 KiB); on SMMUv3, the one granule io-pgtable-arm picks
+    /// ([`SmmuV3Registers::page_sizes`]). `None` when the registers do not say.
+    pub fn page_sizes(&self, kernel_page_size: u64) -> Option<PageSizes> {
         match self {
             HwData::IntelVtd(v) => Some(v.second_stage_page_sizes()),
-            HwData::ArmSmmuV3(s) => s.page_sizes(),
+            HwData::ArmSmmuV3(s) => s.page_sizes(kernel_page_size),
             _ => None,
         }
     }
@@ -169,6 +190,7 @@ const SZ_2M: u64 = 1 << 21;
 const SZ_32M: u64 = 1 << 25;
 const SZ_512M: u64 = 1 << 29;
 const SZ_1G: u64 = 1 << 30;
+const SZ_4T: u64 = 1 << 42;
 
 fn bit(v: u64, n: u32) -> bool {
     (v >> n) & 1 == 1
@@ -286,9 +308,28 @@ impl SmmuV3Registers {
         }
     }
 
-    /// The page and block sizes of the granules IDR5 lists (GRAN4K bit 4: 4K 2M 1G;
-    /// GRAN16K bit 5: 16K 32M; GRAN64K bit 6: 64K 512M); `None` when it lists none.
-    pub fn page_sizes(&self) -> Option<PageSizes> {
+    /// IDR5.VAX (bits 10-11) = 1: stage 1 takes 52-bit input addresses (else 48).
+    pub fn vax52(&self) -> bool {
+        (self.idr[5] >> 10) & 0x3 == 1
+    }
+
+    /// The IOVA width of the kernel's default (stage 1, when IDR0.S1P) domain as the
+    /// hardware bounds it: 52 bits with VAX, else 48; stage 2 only: the output size
+    /// (`arm_smmu_domain_finalise`). The kernel narrows it further (its `VA_BITS`, and 48
+    /// bits unless the granule is 64 KiB); `None` when stage 2 has an unknown OAS.
+    pub fn input_address_bits(&self) -> Option<u8> {
+        match self.stages() {
+            (true, _) if self.vax52() => Some(52),
+            (true, _) => Some(48),
+            _ => self.output_address_bits(),
+        }
+    }
+
+    /// Every page and block size the granules IDR5 lists allow (GRAN4K bit 4: 4K 2M 1G;
+    /// GRAN16K bit 5: 16K 32M; GRAN64K bit 6: 64K 512M; 4T with a 52-bit OAS), as the
+    /// driver's `smmu->pgsize_bitmap`; `None` when it lists none. No domain uses all of
+    /// them: see [`SmmuV3Registers::page_sizes`].
+    pub fn hardware_page_sizes(&self) -> Option<PageSizes> {
         let idr5 = u64::from(self.idr[5]);
         let mut p = 0;
         if bit(idr5, 4) {
@@ -300,6 +341,40 @@ impl SmmuV3Registers {
         if bit(idr5, 6) {
             p |= SZ_64K | SZ_512M;
         }
+        if p != 0 && idr5 & 0x7 == 6 {
+            p |= SZ_4T;
+        }
+        (p != 0).then_some(PageSizes(p))
+    }
+
+    /// The page sizes of the kernel's paging domain on this SMMU, for a kernel whose
+    /// `PAGE_SIZE` is `kernel_page_size`. io-pgtable-arm (`arm_lpae_restrict_pgsizes`)
+    /// keeps ONE granule with its block sizes: the kernel's page size if IDR5 has it;
+    /// else the largest granule below it; else the smallest above it. So a 4 KiB kernel
+    /// gets 4K|2M|1G (0x40201000) where IDR5 allows every granule (0x62215000), a 16 KiB
+    /// kernel 16K|32M, a 64 KiB kernel 64K|512M (and 4T with a 52-bit OAS). iommufd
+    /// refuses to attach a domain whose smallest page exceeds `PAGE_SIZE`. `None` when
+    /// IDR5 lists no granule or `kernel_page_size` is not a power of two.
+    pub fn page_sizes(&self, kernel_page_size: u64) -> Option<PageSizes> {
+        let hw = self.hardware_page_sizes()?.0;
+        if !kernel_page_size.is_power_of_two() {
+            return None;
+        }
+        let below = hw & (kernel_page_size - 1);
+        let granule = if hw & kernel_page_size != 0 {
+            kernel_page_size
+        } else if below != 0 {
+            1 << (63 - below.leading_zeros())
+        } else {
+            1 << hw.trailing_zeros()
+        };
+        let blocks = match granule {
+            SZ_4K => SZ_4K | SZ_2M | SZ_1G,
+            SZ_16K => SZ_16K | SZ_32M,
+            SZ_64K => SZ_64K | SZ_512M | SZ_4T,
+            _ => 0,
+        };
+        let p = hw & blocks;
         (p != 0).then_some(PageSizes(p))
     }
 
@@ -358,6 +433,7 @@ mod tests {
             data,
             capabilities: Some(0),
             max_pasid_log2: 0,
+            kernel_page_size: 4096,
         }
     }
 
@@ -387,7 +463,7 @@ mod tests {
         assert!(!v.dirty_tracking_hardware());
         let d = HwData::IntelVtd(v);
         assert_eq!(
-            (d.address_width(), d.page_sizes()),
+            (d.address_width(), d.page_sizes(4096)),
             (Some(48), Some(PageSizes(0x4020_1000)))
         );
     }
@@ -432,10 +508,16 @@ mod tests {
             panic!("not SMMUv3")
         };
         assert_eq!(s.output_address_bits(), Some(48));
+        assert_eq!(s.input_address_bits(), Some(48));
         assert_eq!(
-            s.page_sizes(),
+            s.hardware_page_sizes(),
             Some(PageSizes(SZ_4K | SZ_2M | SZ_1G | SZ_64K | SZ_512M))
         );
+        // One granule: the kernel's page size; a 16K kernel falls back to the 4K granule
+        // (the largest below), a 64K kernel gets 64K (no 4T: OAS is 48 bits).
+        assert_eq!(s.page_sizes(4096), Some(PageSizes(0x4020_1000)));
+        assert_eq!(s.page_sizes(SZ_16K), Some(PageSizes(0x4020_1000)));
+        assert_eq!(s.page_sizes(SZ_64K), Some(PageSizes(SZ_64K | SZ_512M)));
         assert_eq!(s.stages(), (true, true));
         assert!(s.dirty_tracking_hardware());
         assert_eq!((s.iidr, s.aidr), (0x43b, 1));
@@ -455,6 +537,62 @@ mod tests {
             ),
             (Some(57), true, 15, 7)
         );
+    }
+
+    fn smmu(idr0: u32, idr5: u32) -> SmmuV3Registers {
+        SmmuV3Registers {
+            flags: 0,
+            idr: [idr0, 0, 0, 0, 0, idr5],
+            iidr: 0,
+            aidr: 0,
+        }
+    }
+
+    #[test]
+    fn smmuv3_domain_page_sizes_follow_the_kernel_page_size() {
+        const G4: u32 = 1 << 4;
+        const G16: u32 = 1 << 5;
+        const G64: u32 = 1 << 6;
+        const OAS44: u32 = 4;
+        const OAS52: u32 = 6;
+        let all = smmu(2, OAS44 | G4 | G16 | G64);
+        assert_eq!(all.hardware_page_sizes(), Some(PageSizes(0x6221_5000)));
+        for (page, want) in [
+            (SZ_4K, 0x4020_1000),
+            (SZ_16K, SZ_16K | SZ_32M),
+            (SZ_64K, SZ_64K | SZ_512M),
+        ] {
+            assert_eq!(all.page_sizes(page), Some(PageSizes(want)), "{page:#x}");
+        }
+        // 52-bit OAS: the 64K granule gains 4T blocks, the others do not.
+        let big = smmu(2, OAS52 | G4 | G64);
+        assert_eq!(
+            big.page_sizes(SZ_64K),
+            Some(PageSizes(SZ_64K | SZ_512M | SZ_4T))
+        );
+        assert_eq!(big.page_sizes(SZ_4K), Some(PageSizes(0x4020_1000)));
+        // No granule of the kernel's size: the largest below, else the smallest above.
+        assert_eq!(
+            smmu(2, G4 | G64).page_sizes(SZ_16K),
+            Some(PageSizes(0x4020_1000))
+        );
+        assert_eq!(
+            smmu(2, G16 | G64).page_sizes(SZ_4K),
+            Some(PageSizes(SZ_16K | SZ_32M))
+        );
+        assert_eq!(
+            smmu(2, G64).page_sizes(SZ_4K),
+            Some(PageSizes(SZ_64K | SZ_512M))
+        );
+        // Nothing to say: no granule, or a page size that is no power of two.
+        assert_eq!(smmu(2, OAS44).page_sizes(SZ_4K), None);
+        assert_eq!(all.page_sizes(0), None);
+        assert_eq!(all.page_sizes(3 * SZ_4K), None);
+        // Stage 1 takes 48-bit IOVAs (52 with VAX = 1), whatever the OAS; stage 2 only: OAS.
+        assert_eq!(all.input_address_bits(), Some(48));
+        assert_eq!(smmu(2, OAS44 | (1 << 10)).input_address_bits(), Some(52));
+        assert_eq!(smmu(1, OAS44).input_address_bits(), Some(44));
+        assert_eq!(smmu(1, 7).input_address_bits(), None);
     }
 
     #[test]

@@ -366,6 +366,7 @@ fn hw_info_in<K: Kernel + ?Sized>(
             data: data[..arg.data_len.min(capacity) as usize].to_vec(),
             capabilities: Some(arg.out_capabilities),
             max_pasid_log2: arg.out_max_pasid_log2,
+            kernel_page_size: kernel.page_size(),
         }))
     })?;
     Ok(info)
@@ -447,7 +448,7 @@ fn backend_from_answer(answer: Result<u32, Errno>) -> ContainerBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iova::IovaRange;
+    use crate::iova::{IovaRange, PageSizes};
 
     use crate::sys::kernel::VfioQuery;
     use std::cell::Cell;
@@ -603,6 +604,47 @@ mod tests {
         let e = hw_info_with(&k, fd.as_fd(), 1).unwrap_err();
         assert_eq!(k.calls.get(), HW_INFO_CALLS);
         assert!(matches!(e, Error::SizeUnstable { .. }), "{e}");
+    }
+
+    /// A kernel with 64 KiB pages answering for QEMU's SMMUv3 (IDR5 0x74: every granule).
+    struct Smmu64k;
+
+    impl Kernel for Smmu64k {
+        fn vfio_query(&self, _: BorrowedFd<'_>, _: VfioQuery, _: &mut [u8]) -> Result<(), Errno> {
+            unreachable!("iommufd queries only")
+        }
+
+        fn hw_info(
+            &self,
+            _: BorrowedFd<'_>,
+            arg: &mut IommuHwInfo,
+            data: &mut [u8],
+        ) -> Result<(), Errno> {
+            let mut regs = [0u8; 40];
+            regs[8..12].copy_from_slice(&0x0d40_101a_u32.to_ne_bytes());
+            regs[28..32].copy_from_slice(&0x74_u32.to_ne_bytes());
+            let n = data.len().min(40);
+            data[..n].copy_from_slice(&regs[..n]);
+            arg.data_len = 40;
+            arg.out_data_type = uapi::IOMMU_HW_INFO_TYPE_ARM_SMMUV3;
+            Ok(())
+        }
+
+        fn page_size(&self) -> u64 {
+            1 << 16
+        }
+    }
+
+    #[test]
+    fn hw_info_carries_the_answering_kernels_page_size() {
+        let fd = null();
+        let info = hw_info_with(&Smmu64k, fd.as_fd(), 1).unwrap();
+        assert_eq!(info.kernel_page_size, 1 << 16);
+        // The 64K granule's domain, not every granule (0x62215000) nor the 4K one.
+        assert_eq!(info.page_sizes(), Some(PageSizes((1 << 16) | (1 << 29))));
+        // By default, the running kernel's page size.
+        let info = hw_info_with(&hw(|_| 40), fd.as_fd(), 1).unwrap();
+        assert_eq!(info.kernel_page_size, crate::sys::page_size());
     }
 
     #[test]

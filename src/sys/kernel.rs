@@ -95,6 +95,24 @@ pub trait Kernel {
         let _ = (fd, arg, data);
         Err(Errno(libc::ENOTTY))
     }
+
+    /// The kernel's `PAGE_SIZE` in bytes, which the answers of `IOMMU_GET_HW_INFO` are
+    /// read with (an SMMUv3 domain's granule follows it). By default the running
+    /// kernel's ([`page_size`]); a test plays a 16 or 64 KiB arm64 kernel here.
+    fn page_size(&self) -> u64 {
+        page_size()
+    }
+}
+
+/// The running kernel's page size (`sysconf(_SC_PAGESIZE)`); 4096 if sysconf cannot say,
+/// which Linux's sysconf never does.
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf takes a plain integer name and touches no memory of ours.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(n)
+        .ok()
+        .filter(|p| p.is_power_of_two())
+        .unwrap_or(4096)
 }
 
 /// The running kernel.

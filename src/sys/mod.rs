@@ -18,3 +18,5 @@ pub mod paths;
 pub mod sysfs;
 #[doc(hidden)]
 pub mod uapi;
+
+pub use kernel::page_size;
