@@ -60,6 +60,7 @@ pub use plan::layout::{guest_layout, Conflict, Layout, LayoutError, Placement, R
 pub use plan::space::{Hole, IovaSpace};
 pub use query::container::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::get_info::query_type1;
+pub use sys::arch::Arch;
 pub use sys::sysfs::{PciAddress, PciIdentity, RegionKind, ReservedRegion, Sysfs};
 
 // The paths of 0.3 (one flat module per file), kept during 0.x so dependents keep

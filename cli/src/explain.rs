@@ -4,7 +4,8 @@
 use serde_json::{json, Value};
 use vfio_iommu_info::sys::limits::{may_open_rdwr, memlock_limit, MemlockLimit};
 use vfio_iommu_info::{
-    check_span, Container, Error, HostPaths, IommuInfo, PciAddress, Reported, SpanProblem, Target,
+    check_span, Arch, Container, Error, HostPaths, IommuInfo, PciAddress, Reported, SpanProblem,
+    Target,
 };
 
 use crate::render::{columns, hex};
@@ -252,6 +253,8 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
 
     // The dance itself: interrupt remapping shows up here as EPERM from VFIO_SET_IOMMU.
     let unsafe_irqs = paths.sysfs.type1_module_param("allow_unsafe_interrupts");
+    // What isolates MSIs (and so the advice) depends on the architecture.
+    let arch = Arch::host();
     let info = match Container::open_targets(&[Target::Group(group)], paths).and_then(|c| c.query())
     {
         Ok(info) => {
@@ -265,8 +268,8 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
                 Some("Y") | Some("1") => r.add(
                     "interrupt-remapping",
                     Status::Warn,
-                    "allowed only by allow_unsafe_interrupts=Y: without interrupt remapping a device can forge MSIs",
-                    Some("use a platform with interrupt remapping for untrusted devices".into()),
+                    format!("allowed only by allow_unsafe_interrupts=Y: with {} a device can forge MSIs", arch.msi_isolation()),
+                    Some(format!("for untrusted devices, {}", arch.msi_isolation_fix())),
                 ),
                 Some(_) => r.add("interrupt-remapping", Status::Ok, "the platform remaps interrupts (allow_unsafe_interrupts is off)", None),
                 None => r.add("interrupt-remapping", Status::Ok, "VFIO accepted the group (allow_unsafe_interrupts unknown)", None),
@@ -281,8 +284,13 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
                 r.add(
                     "interrupt-remapping",
                     Status::Fail,
-                    format!("the platform has no interrupt remapping and allow_unsafe_interrupts is {}", unsafe_irqs.as_deref().unwrap_or("unset")),
-                    Some("load vfio_iommu_type1 with allow_unsafe_interrupts=1 (echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts), or use a platform with interrupt remapping".into()),
+                    format!(
+                        "{} ({}) and allow_unsafe_interrupts is {}",
+                        arch.msi_isolation(),
+                        arch,
+                        unsafe_irqs.as_deref().unwrap_or("unset")
+                    ),
+                    Some(arch.unsafe_interrupts_hint("vfio_iommu_type1")),
                 );
             } else {
                 r.add(
