@@ -14,7 +14,9 @@
 #      <capture_env> naming the directory: one row per test.
 # Every per-architecture fact comes from lab/arch/ARCH (arch KEY).
 # Uses lab/run's say, die, arch, fetch_kernel, fetch_built_kernel, built_kernel_name,
-# build_initramfs, common_qemu_args, common_append, S_*, CACHE, TARGET, ROOT.
+# build_initramfs, common_qemu_args, common_append, S_*, CACHE, TARGET, ROOT; sets q and
+# DESCRIPTION for lab/run.
+# shellcheck disable=SC2034 # q and DESCRIPTION are lab/run's
 
 FOREIGN_INIT=$LAB_DIR/guest/init-foreign
 

@@ -588,7 +588,11 @@ fn arm64_reports_what_was_recorded_for_each_viommu() {
                     "{n}: the ITS doorbell"
                 );
                 assert_eq!(info.aperture(), Some(r(0, u64::MAX)), "{n}");
-                assert_eq!(info.iova_pgsizes, Some(PageSizes(0xffff_ffff_ffff_f000)), "{n}: every size from 4K");
+                assert_eq!(
+                    info.iova_pgsizes,
+                    Some(PageSizes(0xffff_ffff_ffff_f000)),
+                    "{n}: every size from 4K"
+                );
             }
             other => panic!("{n}: no recorded values for viommu {other}"),
         }
