@@ -59,11 +59,12 @@ impl Capture {
         c
     }
 
+    /// The scenario, as the guest recorded it (the directory when meta.txt lacks it).
     fn name(&self) -> String {
-        self.dir.file_name().map_or_else(
-            || self.dir.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        )
+        match self.fields.get("LAB_SCENARIO") {
+            Some(s) => s.clone(),
+            None => self.dir.display().to_string(),
+        }
     }
 
     fn field(&self, key: &str) -> &str {
@@ -197,8 +198,8 @@ fn each_capture_is_from_its_scenarios_architecture_and_kernel() {
             }
         } else {
             assert_eq!(
-                c.field("LAB_SCENARIO"),
-                n,
+                c.dir.file_name().map(|d| d.to_string_lossy().into_owned()),
+                Some(n.clone()),
                 "the fixture's directory is its scenario"
             );
         }
