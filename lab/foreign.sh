@@ -29,17 +29,14 @@ foreign_is_elf() { # ARCH FILE
 		[ "${h:36:4}" = "${want[2]}" ]
 }
 
-# Prints the path of busybox-static:<debian_arch>'s busybox, downloaded once per version
-# into $CACHE/busybox/<debian_arch>/VERSION/ (the newest cached one when the archive cannot
-# answer).
+# Sets FOREIGN_BUSYBOX[ARCH] to busybox-static:<debian_arch>'s busybox, downloaded once per
+# version into $CACHE/busybox/<debian_arch>/VERSION/ (the newest cached one when the archive
+# cannot answer); asked once a run.
 declare -A FOREIGN_BUSYBOX=()
 foreign_busybox() { # ARCH
 	local a=$1 debarch dir ver cached tree bin
 	debarch=$(arch "$a" debian_arch)
-	if [ -n "${FOREIGN_BUSYBOX[$a]:-}" ]; then
-		echo "${FOREIGN_BUSYBOX[$a]}"
-		return
-	fi
+	[ -z "${FOREIGN_BUSYBOX[$a]:-}" ] || return 0
 	dir=$CACHE/busybox/$debarch
 	cached=$(find "$dir" -mindepth 2 -maxdepth 2 -name busybox 2>/dev/null | sort -V | tail -n 1 || true)
 	ver=$(archive_version "busybox-static:$debarch") || true
@@ -47,7 +44,6 @@ foreign_busybox() { # ARCH
 		[ -n "$cached" ] || die "Debian's archive (lab/archive.sh, lists in $CACHE/apt) knows no busybox-static:$debarch and none is cached in $dir"
 		say "the archive knows no busybox-static:$debarch: using the cached $cached"
 		FOREIGN_BUSYBOX[$a]=$cached
-		echo "$cached"
 		return
 	fi
 	bin=$dir/${ver//:/_}/busybox
@@ -59,7 +55,6 @@ foreign_busybox() { # ARCH
 			[ -n "$cached" ] || die "downloading busybox-static:$debarch=$ver failed and none is cached in $dir"
 			say "downloading busybox-static:$debarch failed: using the cached $cached"
 			FOREIGN_BUSYBOX[$a]=$cached
-			echo "$cached"
 			return
 		fi
 		[ -f "$tree/bin/busybox" ] || die "busybox-static:$debarch $ver has no bin/busybox"
@@ -72,10 +67,9 @@ foreign_busybox() { # ARCH
 		find "$dir" -mindepth 1 -maxdepth 1 -type d ! -path "${bin%/*}" -exec rm -rf {} +
 	fi
 	FOREIGN_BUSYBOX[$a]=$bin
-	echo "$bin"
 }
 
-# Prints target/lab/capture-ARCH (static), rebuilt when the source or the compiler changes.
+# Builds target/lab/capture-ARCH (static), again when the source or the compiler changes.
 foreign_capture() { # ARCH
 	local a=$1 src bin cc sum
 	src=$ROOT/$(arch "$a" capture)
@@ -94,20 +88,19 @@ foreign_capture() { # ARCH
 		mv "$bin.tmp" "$bin"
 		echo "$sum" >"$bin.sha256"
 	fi
-	echo "$bin"
 }
 
 # Sets q (QEMU's arguments) and DESCRIPTION for scenario INDEX.
 prepare_foreign() { # INDEX OUTDIR
-	local i=$1 out=$2 a=${S_ARCH[$1]} series=${S_KERNEL[$1]} busybox capture append
+	local i=$1 out=$2 a=${S_ARCH[$1]} series=${S_KERNEL[$1]} append
 	if [ -n "$(built_kernel_name "$series" "$a")" ]; then
 		fetch_built_kernel "$series" "$a"
 	else
 		fetch_kernel "$series" "$a"
 	fi
-	busybox=$(foreign_busybox "$a")
-	capture=$(foreign_capture "$a")
-	build_initramfs "$FOREIGN_INIT" "$busybox" "$(arch "$a" modules)" "$capture=bin/capture"
+	foreign_busybox "$a"
+	foreign_capture "$a"
+	build_initramfs "$FOREIGN_INIT" "${FOREIGN_BUSYBOX[$a]}" "$(arch "$a" modules)" "$TARGET/capture-$a=bin/capture"
 	q=()
 	common_qemu_args "$i" "$out"
 	q+=(-device "$(arch "$a" device)")
@@ -172,6 +165,7 @@ foreign_test_binary() { # TEST LOG
 		grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
 }
 
+declare -A FOREIGN_TESTBIN=()
 # Runs tests/<host_test>.rs's binary against CAPTURE and appends one row per test to the
 # caller's array rows: "check<TAB>status<TAB>detail".
 foreign_host_tests() { # INDEX OUTDIR CAPTURE
@@ -179,7 +173,11 @@ foreign_host_tests() { # INDEX OUTDIR CAPTURE
 	test=$(arch "$a" host_test)
 	mkdir -p "$out/tests"
 	log=$out/tests/$test.log
-	bin=$(foreign_test_binary "$test" "$out/tests/cargo.log") || true
+	# Built once a run (cargo's check of the tree takes seconds).
+	if [ -z "${FOREIGN_TESTBIN[$test]:-}" ]; then
+		FOREIGN_TESTBIN[$test]=$(foreign_test_binary "$test" "$out/tests/cargo.log") || true
+	fi
+	bin=${FOREIGN_TESTBIN[$test]}
 	if [ -z "$bin" ] || [ ! -x "$bin" ]; then
 		rows+=("$test-tests"$'\t'"fail"$'\t'"cargo test --no-run --test $test gave no test binary (log: ${out#"$ROOT"/}/tests/cargo.log)")
 		tail -n 20 "$out/tests/cargo.log" | sed 's/^/lab: cargo: /' >&2
