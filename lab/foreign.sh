@@ -16,9 +16,21 @@
 # Uses lab/run's say, die, arch, fetch_kernel, fetch_built_kernel, built_kernel_name,
 # build_initramfs, common_qemu_args, common_append, S_*, CACHE, TARGET, ROOT; sets q and
 # DESCRIPTION for lab/run.
-# shellcheck disable=SC2034 # q and DESCRIPTION are lab/run's
 
 FOREIGN_INIT=$LAB_DIR/guest/init-foreign
+
+# The value of KEY for scenario I: lab/arch/ARCH's KEY.<kernel series> when there is one
+# (e.g. capture.7.3-iommufd: another capture program for a built kernel), else
+# KEY.<viommu>, else KEY. Used for modules, cc_flags, capture, host_test, capture_env.
+foreign_value() { # I KEY
+	local a=${S_ARCH[$1]} k
+	for k in "$2.${S_KERNEL[$1]}" "$2.${S_VIOMMU[$1]}" "$2"; do
+		if arch_has "$a" "$k"; then
+			arch "$a" "$k"
+			return
+		fi
+	done
+}
 
 # Is FILE a static ELF executable of ARCH? (lab/arch's elf: EI_CLASS EI_DATA e_machine)
 foreign_is_elf() { # ARCH FILE
@@ -69,21 +81,30 @@ foreign_busybox() { # ARCH
 	FOREIGN_BUSYBOX[$a]=$bin
 }
 
-# Builds target/lab/capture-ARCH (static), again when the source or the compiler changes.
-foreign_capture() { # ARCH
-	local a=$1 src bin cc sum
-	src=$ROOT/$(arch "$a" capture)
+# Sets FOREIGN_CAPTURE to target/lab/capture-ARCH-NAME, built (static) from scenario I's
+# capture program NAME.c with the arch's cc and the scenario's cc_flags (@IMAGE_DIR@ = the
+# directory of a built kernel's image, where lab/build-kernel may leave its uapi headers);
+# again when the source, the flags or the compiler change.
+foreign_capture() { # I
+	local a=${S_ARCH[$1]} rel src bin cc flags sum
+	rel=$(foreign_value "$1" capture)
+	src=$ROOT/$rel
 	cc=$(arch "$a" cc)
-	bin=$TARGET/capture-$a
-	[ -f "$src" ] || die "lab/arch/$a names the capture program $(arch "$a" capture), which does not exist"
+	flags=$(foreign_value "$1" cc_flags)
+	flags=${flags//@IMAGE_DIR@/$(dirname "${VMLINUZ:-.}")}
+	bin=$TARGET/capture-$a-$(basename "$rel" .c)
+	FOREIGN_CAPTURE=$bin
+	[ -f "$src" ] || die "lab/arch/$a names the capture program $rel, which does not exist"
 	sum=$({
 		sha256sum "$src" | cut -d' ' -f1
+		echo "$flags"
 		"$cc" --version | head -n 1
 	} | sha256sum | cut -d' ' -f1)
 	if [ ! -x "$bin" ] || [ "$(cat "$bin.sha256" 2>/dev/null || true)" != "$sum" ]; then
-		say "building $bin from $(arch "$a" capture) with $cc -static"
+		say "building $bin from $rel with $cc -static $flags"
 		mkdir -p "$TARGET"
-		"$cc" -O2 -s -Wall -Wextra -Werror -static -o "$bin.tmp" "$src" >&2 || die "$cc $src failed"
+		# shellcheck disable=SC2086 # flags are words
+		"$cc" -O2 -s -Wall -Wextra -Werror -static $flags -o "$bin.tmp" "$src" >&2 || die "$cc $src failed"
 		foreign_is_elf "$a" "$bin.tmp" || die "$cc made no $a ELF of $src"
 		mv "$bin.tmp" "$bin"
 		echo "$sum" >"$bin.sha256"
@@ -99,14 +120,15 @@ prepare_foreign() { # INDEX OUTDIR
 		fetch_kernel "$series" "$a"
 	fi
 	foreign_busybox "$a"
-	foreign_capture "$a"
-	build_initramfs "$FOREIGN_INIT" "${FOREIGN_BUSYBOX[$a]}" "$(arch "$a" modules)" "$TARGET/capture-$a=bin/capture"
+	foreign_capture "$i"
+	build_initramfs "$FOREIGN_INIT" "${FOREIGN_BUSYBOX[$a]}" "$(foreign_value "$i" modules)" "$FOREIGN_CAPTURE=bin/capture"
 	q=()
 	common_qemu_args "$i" "$out"
 	q+=(-device "$(arch "$a" device)")
 	append="$(common_append "$i") lab.scenario=${S_NAME[$i]} lab.kernel=$series lab.viommu=${S_VIOMMU[$i]}"
 	append+=" lab.machine=$(scenario_machine "$i") lab.type1=${S_TYPE1[$i]} lab.device=$(arch "$a" device_id)"
 	q+=(-append "$append")
+	# shellcheck disable=SC2034 # lab/run's
 	DESCRIPTION="$(basename "${KDIR:-$(dirname "$VMLINUZ")}") with ${S_VIOMMU[$i]} on $(scenario_machine "$i"), $(arch "$a" device), type1 ${S_TYPE1[$i]}"
 }
 
@@ -169,8 +191,8 @@ declare -A FOREIGN_TESTBIN=()
 # Runs tests/<host_test>.rs's binary against CAPTURE and appends one row per test to the
 # caller's array rows: "check<TAB>status<TAB>detail".
 foreign_host_tests() { # INDEX OUTDIR CAPTURE
-	local a=${S_ARCH[$1]} out=$2 capture=$3 test bin log rc=0 seen=0 t status detail failed=0
-	test=$(arch "$a" host_test)
+	local out=$2 capture=$3 test bin log rc=0 seen=0 t status detail failed=0
+	test=$(foreign_value "$1" host_test)
 	mkdir -p "$out/tests"
 	log=$out/tests/$test.log
 	# Built once a run (cargo's check of the tree takes seconds).
@@ -183,7 +205,7 @@ foreign_host_tests() { # INDEX OUTDIR CAPTURE
 		tail -n 20 "$out/tests/cargo.log" | sed 's/^/lab: cargo: /' >&2
 		return
 	fi
-	env "$(arch "$a" capture_env)=$capture" LAB_SCENARIO="${S_NAME[$1]}" "$bin" --test-threads=1 </dev/null >"$log" 2>&1 || rc=$?
+	env "$(foreign_value "$1" capture_env)=$capture" LAB_SCENARIO="${S_NAME[$1]}" "$bin" --test-threads=1 </dev/null >"$log" 2>&1 || rc=$?
 	# shellcheck disable=SC2094 # the loop only reads the log (the test binary wrote it)
 	while IFS= read -r l; do
 		[[ $l =~ ^test\ (.+)\ \.\.\.\ (ok|FAILED|ignored)(,.*)?$ ]] || continue
