@@ -249,8 +249,9 @@ lab-build: c-build python-install
 	  $(CARGO) test --no-run -p vfio-iommu-info-ffi --test lab_c --message-format=json; } \
 	  | grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' > target/lab/tests.list
 	test "$$(wc -l < target/lab/tests.list)" -eq 5
-	# The host side of the s390x scenario: lab/s390x.sh runs it on the guest's capture.
-	$(CARGO) test --no-run --test s390x
+	# The host side of the foreign guests (lab/arch/ARCH's host_test): lab/foreign.sh runs
+	# it on the guest's capture.
+	$(CARGO) test --no-run --test s390x --test foreign
 
 # The real-kernel matrix: QEMU guests with intel/amd/virtio vIOMMUs (LAB_SCENARIOS=... for a subset).
 lab: lab-build

@@ -14,6 +14,7 @@ use crate::decode::spapr_tce::{
 use crate::decode::type1::{Absence, IommuInfo, Type1Cap};
 use crate::error::Error;
 use crate::iova::{IovaRange, PageSizes};
+use crate::sys::arch::Arch;
 use crate::sys::sysfs::ReservedRegion;
 
 /// What answers `IOMMU_VFIO_IOAS` on a type1 container fd: iommufd's VFIO compatibility
@@ -88,68 +89,18 @@ impl From<ContainerBackend> for Backend {
     }
 }
 
-/// The CPU architecture, named explicitly: which VFIO IOMMU a container of it has is a
-/// fact of the architecture (IBM POWER's is sPAPR TCE, every other Linux architecture's
-/// type1 or iommufd), and an architecture this library does not know is said to be
-/// unknown rather than assumed to be x86.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Architecture {
-    /// `x86_64`.
-    X86_64,
-    /// `aarch64` (arm64).
-    Aarch64,
-    /// `s390x` (IBM Z: type1, the zPCI DMA window in the device info).
-    S390x,
-    /// `powerpc64`, big- or little-endian (IBM POWER: sPAPR TCE).
-    Powerpc64,
-    /// `riscv64`.
-    Riscv64,
-    /// `loongarch64`.
-    Loongarch64,
-    /// Any other name (Rust's `std::env::consts::ARCH`).
-    Unknown(String),
-}
-
-impl Architecture {
-    /// The architecture this program was built for (and so runs on).
-    pub fn current() -> Architecture {
-        Architecture::from_name(std::env::consts::ARCH)
-    }
-
-    /// The architecture of a Rust `target_arch` / `uname -m` name (`ppc64le` and
-    /// `ppc64` are `powerpc64`, `arm64` is `aarch64`).
-    pub fn from_name(name: &str) -> Architecture {
-        match name {
-            "x86_64" | "amd64" => Architecture::X86_64,
-            "aarch64" | "arm64" => Architecture::Aarch64,
-            "s390x" => Architecture::S390x,
-            "powerpc64" | "ppc64" | "ppc64le" | "ppc64el" => Architecture::Powerpc64,
-            "riscv64" => Architecture::Riscv64,
-            "loongarch64" => Architecture::Loongarch64,
-            other => Architecture::Unknown(other.to_owned()),
-        }
-    }
-
-    /// The name (`x86_64`, `powerpc64`, or the unknown name as given).
-    pub fn name(&self) -> &str {
-        match self {
-            Architecture::X86_64 => "x86_64",
-            Architecture::Aarch64 => "aarch64",
-            Architecture::S390x => "s390x",
-            Architecture::Powerpc64 => "powerpc64",
-            Architecture::Riscv64 => "riscv64",
-            Architecture::Loongarch64 => "loongarch64",
-            Architecture::Unknown(n) => n,
-        }
-    }
-
+/// Which VFIO IOMMU a container of each architecture has is a fact of the architecture
+/// (IBM POWER's is sPAPR TCE, every other Linux architecture's type1 or iommufd), and an
+/// architecture this library does not know is said to be unknown rather than assumed to
+/// be x86.
+impl Arch {
     /// The backend a VFIO container (`/dev/vfio/vfio`) has here: [`Backend::SpaprTce`] on
     /// POWER, [`Backend::Type1`] elsewhere (iommufd's compat container answers as type1);
     /// `None` for an unknown architecture.
     pub fn container_backend(&self) -> Option<Backend> {
         match self {
-            Architecture::Powerpc64 => Some(Backend::SpaprTce),
-            Architecture::Unknown(_) => None,
+            Arch::PowerPc64 => Some(Backend::SpaprTce),
+            Arch::Other(_) => None,
             _ => Some(Backend::Type1),
         }
     }
@@ -170,17 +121,6 @@ impl Architecture {
                 },
             ]
         })
-    }
-}
-
-impl fmt::Display for Architecture {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Architecture::Unknown(n) => {
-                write!(f, "{n} (an architecture this library does not know)")
-            }
-            known => f.write_str(known.name()),
-        }
     }
 }
 
@@ -672,23 +612,20 @@ mod tests {
 
     #[test]
     fn architectures_are_named_and_power_is_spapr() {
-        assert_eq!(Architecture::from_name("ppc64le"), Architecture::Powerpc64);
+        assert_eq!(Arch::from_name("ppc64le"), Arch::PowerPc64);
         assert_eq!(
-            Architecture::Powerpc64.container_modules(),
+            Arch::PowerPc64.container_modules(),
             Some(["vfio", "vfio-pci", "vfio_iommu_spapr_tce"])
         );
         assert_eq!(
-            Architecture::from_name("aarch64").container_backend(),
+            Arch::from_name("aarch64").container_backend(),
             Some(Backend::Type1)
         );
-        let odd = Architecture::from_name("sparc64");
+        let odd = Arch::from_name("sparc64");
         assert_eq!(odd.container_backend(), None);
         assert_eq!(odd.container_modules(), None);
         assert!(odd.to_string().contains("does not know"));
-        assert_ne!(
-            Architecture::current(),
-            Architecture::Unknown(String::new())
-        );
+        assert_ne!(Arch::host(), Arch::Other(String::new()));
     }
 
     #[test]

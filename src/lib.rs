@@ -65,6 +65,7 @@ pub use plan::space::{Hole, IovaSpace};
 pub use query::container::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::get_info::query_type1;
 pub use query::spapr_tce::{query_spapr_tce, CreatedWindow, WindowRequest};
+pub use sys::arch::Arch;
 pub use sys::ioc;
 pub use sys::sysfs::{PciAddress, PciIdentity, RegionKind, ReservedRegion, Sysfs};
 

@@ -18,10 +18,11 @@ fn fixtures() -> PathBuf {
 }
 
 /// Every capture directory: tests/fixtures/<scenario>/<group-N | groups-N-M>/, all x86
-/// (little-endian). The s390x capture (big-endian, `byte_order: big` in its meta.txt,
-/// kept flat in tests/fixtures/linux-6.12-s390x-zpci/) has its own tests in
-/// tests/s390x.rs and is never one of these; nor are the sPAPR TCE buffers under
-/// tests/fixtures/spapr-tce/ (`kind: spapr-tce`, tests/spapr_tce_fixtures.rs).
+/// (little-endian). The captures of foreign guests are kept flat in
+/// tests/fixtures/<scenario>/ (no group-N/ directory) and are never one of these: s390x's
+/// (big-endian) has its own tests in tests/s390x.rs, arm64's in tests/foreign.rs; nor are
+/// the sPAPR TCE buffers under tests/fixtures/spapr-tce/ (`kind: spapr-tce`,
+/// tests/spapr_tce_fixtures.rs).
 fn capture_dirs() -> Vec<(String, PathBuf)> {
     let mut dirs = Vec::new();
     for scenario in fs::read_dir(fixtures()).unwrap() {

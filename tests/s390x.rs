@@ -3,8 +3,8 @@
 //! `ByteOrder::Big`.
 //!
 //! The capture comes from `lab/guest/capture-zpci.c`, run by the lab's s390x scenario
-//! (`lab/s390x.sh`, `lab/run -s linux-6.12-s390x-zpci`). `LAB_S390X_CAPTURE` names the
-//! directory of a fresh capture (lab/s390x.sh sets it and turns each test here into a
+//! (`lab/foreign.sh`, `lab/run -s linux-6.12-s390x-zpci`). `LAB_S390X_CAPTURE` names the
+//! directory of a fresh capture (lab/foreign.sh sets it and turns each test here into a
 //! row of the lab's table); without it, the committed capture in
 //! `tests/fixtures/linux-6.12-s390x-zpci/` (refreshed by `lab/update-fixtures`).
 //!

@@ -3,11 +3,11 @@
 
 use serde_json::{json, Value};
 use vfio_iommu_info::decode::spapr_tce::DDW_EXPECTED_START;
-use vfio_iommu_info::facts::{Architecture, Backend, DmaFacts};
+use vfio_iommu_info::facts::{Backend, DmaFacts};
 use vfio_iommu_info::sys::limits::{may_open_rdwr, memlock_limit, MemlockLimit};
 use vfio_iommu_info::{
-    check_span, Container, Ddw, Error, HostPaths, IommuInfo, PciAddress, Reported, SpanProblem,
-    Target,
+    check_span, Arch, Container, Ddw, Error, HostPaths, IommuInfo, PciAddress, Reported,
+    SpanProblem, Target,
 };
 
 use crate::render::{columns, hex};
@@ -88,17 +88,12 @@ fn bind_fix(device: &str) -> String {
 
 /// Runs every check for `target` on this machine's architecture.
 pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Report {
-    explain_on(target, span, paths, &Architecture::current())
+    explain_on(target, span, paths, &Arch::host())
 }
 
 /// Runs every check for `target` as on `arch`: which IOMMU a container has, and so which
 /// modules and checks apply, is the architecture's (sPAPR TCE on POWER).
-pub fn explain_on(
-    target: &Target,
-    span: Option<&Span>,
-    paths: &HostPaths,
-    arch: &Architecture,
-) -> Report {
+pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch: &Arch) -> Report {
     let mut r = Report {
         target: target.to_string(),
         checks: Vec::new(),
@@ -306,6 +301,7 @@ pub fn explain_on(
         return r;
     }
     // The dance itself: interrupt remapping shows up here as EPERM from VFIO_SET_IOMMU.
+    // What isolates MSIs (and so the advice) depends on the architecture.
     let unsafe_irqs = paths.sysfs.type1_module_param("allow_unsafe_interrupts");
     let info = match Container::open_targets(&[Target::Group(group)], paths).and_then(|c| c.query())
     {
@@ -320,8 +316,8 @@ pub fn explain_on(
                 Some("Y") | Some("1") => r.add(
                     "interrupt-remapping",
                     Status::Warn,
-                    "allowed only by allow_unsafe_interrupts=Y: without interrupt remapping a device can forge MSIs",
-                    Some("use a platform with interrupt remapping for untrusted devices".into()),
+                    format!("allowed only by allow_unsafe_interrupts=Y: with {} a device can forge MSIs", arch.msi_isolation()),
+                    Some(format!("for untrusted devices, {}", arch.msi_isolation_fix())),
                 ),
                 Some(_) => r.add("interrupt-remapping", Status::Ok, "the platform remaps interrupts (allow_unsafe_interrupts is off)", None),
                 None => r.add("interrupt-remapping", Status::Ok, "VFIO accepted the group (allow_unsafe_interrupts unknown)", None),
@@ -341,8 +337,13 @@ pub fn explain_on(
                 r.add(
                     "interrupt-remapping",
                     Status::Fail,
-                    format!("the platform has no interrupt remapping and allow_unsafe_interrupts is {}", unsafe_irqs.as_deref().unwrap_or("unset")),
-                    Some("load vfio_iommu_type1 with allow_unsafe_interrupts=1 (echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts), or use a platform with interrupt remapping".into()),
+                    format!(
+                        "{} ({}) and allow_unsafe_interrupts is {}",
+                        arch.msi_isolation(),
+                        arch,
+                        unsafe_irqs.as_deref().unwrap_or("unset")
+                    ),
+                    Some(arch.unsafe_interrupts_hint("vfio_iommu_type1")),
                 );
             } else {
                 r.add(
@@ -774,12 +775,12 @@ mod tests {
 
     /// The type1 checks, whatever machine runs the tests (shadows `super::explain`).
     fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Report {
-        explain_on(target, span, paths, &Architecture::X86_64)
+        explain_on(target, span, paths, &Arch::X86_64)
     }
 
     #[test]
     fn power_wants_the_spapr_module_and_gives_no_type1_advice() {
-        let power = Architecture::from_name("ppc64le");
+        let power = Arch::from_name("ppc64le");
         let f = Fake::new("power-missing", &["vfio"], true);
         let r = explain_on(&Target::Group(5), None, &f.paths(), &power);
         let text = render(&r);
@@ -818,7 +819,7 @@ mod tests {
 
     #[test]
     fn an_unknown_architecture_is_named_and_either_backend_will_do() {
-        let odd = Architecture::from_name("sparc64");
+        let odd = Arch::from_name("sparc64");
         let f = Fake::new("odd", &["vfio", "vfio_iommu_spapr_tce"], true);
         let r = explain_on(&Target::Group(5), None, &f.paths(), &odd);
         let p = f.check(&r, "platform");

@@ -3,9 +3,9 @@
  *
  * Usage: capture-zpci OUTDIR BDF GROUP
  *
- * The s390x twin of capture.c (lab/s390x.sh cross-compiles it with
+ * The s390x twin of capture.c (lab/foreign.sh cross-compiles it with
  * s390x-linux-gnu-gcc -static; it runs as a program of the s390x guest's
- * initramfs, lab/guest/init-s390x). Every buffer is written exactly as the
+ * initramfs, lab/guest/init-foreign). Every buffer is written exactly as the
  * kernel left it (pre-filled with 0xAA, argsz at offset 0), in the guest's
  * own byte order (big-endian):
  *

@@ -144,7 +144,7 @@ impl DeviceCdev {
                 let hint = match e.0 {
                     libc::ENOENT => Some(format!("no IOAS or HWPT {pt_id} in the bound iommufd")),
                     libc::EINVAL => Some("the device is not bound to an iommufd yet (VFIO_DEVICE_BIND_IOMMUFD first), or the id is not an IOAS/HWPT".to_owned()),
-                    libc::EPERM => Some("the IOMMU cannot isolate the device's MSIs (no interrupt remapping): load iommufd with allow_unsafe_interrupts=1 or use a platform with interrupt remapping".to_owned()),
+                    libc::EPERM => Some(crate::sys::arch::Arch::host().unsafe_interrupts_hint("iommufd")),
                     _ => None,
                 };
                 self.error("VFIO_DEVICE_ATTACH_IOMMUFD_PT", e, hint)

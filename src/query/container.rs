@@ -17,6 +17,7 @@ use crate::query::iommufd::{backend_of_container, ContainerBackend};
 use crate::query::spapr_tce::{
     create_window_with, query_spapr_tce_with, remove_window_with, CreatedWindow, WindowRequest,
 };
+use crate::sys::arch::Arch;
 use crate::sys::ioctl::{argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_ioctl};
 use crate::sys::kernel::{Kernel, SystemKernel};
 use crate::sys::node::{open_node, NodeKind};
@@ -354,7 +355,7 @@ impl Container {
                 libc::EINVAL if self.model.is_some() => Some("the group is already in a container, or its IOMMU cannot join this container's domain: give it a container of its own".to_owned()),
                 libc::EINVAL => Some("the group is already attached to a container".to_owned()),
                 libc::EBUSY => Some("a kernel driver still owns DMA for a device of the group: unbind it".to_owned()),
-                                libc::EPERM => Some("the platform has no interrupt remapping (iommufd's VFIO container checks it here): load iommufd with allow_unsafe_interrupts=1 or use a platform with interrupt remapping; or, for a no-IOMMU group, the caller lacks CAP_SYS_RAWIO".to_owned()),
+                libc::EPERM => Some(format!("{} (iommufd's VFIO container checks it here); or, for a no-IOMMU group, the caller lacks CAP_SYS_RAWIO", Arch::host().unsafe_interrupts_hint("iommufd"))),
                 _ => None,
             },
         })?;
@@ -375,7 +376,7 @@ impl Container {
         value_ioctl(self.fd.as_fd(), uapi::VFIO_SET_IOMMU, u64::from(model))
             .map_err(|errno| {
                 let hint = match errno.0 {
-                    libc::EPERM => Some("the platform has no interrupt remapping, so VFIO refuses the device: load vfio_iommu_type1 with allow_unsafe_interrupts=1 (echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts) or use a platform with interrupt remapping (intel-iommu intremap=on, amd-iommu)".to_owned()),
+                    libc::EPERM => Some(Arch::host().unsafe_interrupts_hint("vfio_iommu_type1")),
                     libc::EINVAL if self.groups.is_empty() => Some("attach a group before setting the IOMMU model".to_owned()),
                     libc::EINVAL => Some("the container's IOMMU model is already set".to_owned()),
                     libc::ENODEV if is_spapr_model(model) => Some("no loaded IOMMU backend offers this model for these groups: modprobe vfio_iommu_spapr_tce".to_owned()),

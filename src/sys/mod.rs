@@ -3,12 +3,14 @@
 //!
 //! - `uapi`: ioctl numbers and struct layouts of `<linux/vfio.h>` and `<linux/iommufd.h>`
 //!   (the library's own transcription, checked against the headers; not part of the API).
+//! - [`arch`]: the CPU architecture, as an explicit value (what isolates MSIs there).
 //! - [`ioc`]: how each Linux architecture packs an ioctl number, and the one this build
 //!   uses.
 //! - [`ioctl`]: the one seam every ioctl passes through, and `fstat`/`kcmp`.
 //! - [`node`]: opening `/dev/vfio/*` and `/dev/iommu` only after checking what they are.
 //! - [`sysfs`]: PCI addresses, IOMMU groups and their `reserved_regions`.
 
+pub mod arch;
 pub mod ioc;
 pub mod ioctl;
 pub mod kernel;
