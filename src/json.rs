@@ -635,6 +635,8 @@ struct Hw {
     data_len: u32,
     truncated: bool,
     capabilities: Option<u64>,
+    capability_names: Vec<&'static str>,
+    unknown_capabilities: u64,
     max_pasid_log2: u8,
     kernel_page_size: u64,
     data: String,
@@ -685,6 +687,8 @@ fn hw(hw: &HwInfo) -> Hw {
         data_len: hw.data_len,
         truncated: hw.truncated(),
         capabilities: hw.capabilities,
+        capability_names: hw.capability_names(),
+        unknown_capabilities: hw.unknown_capabilities(),
         max_pasid_log2: hw.max_pasid_log2,
         kernel_page_size: hw.kernel_page_size,
         data: hex(&hw.data),
@@ -700,6 +704,8 @@ pub fn hw_info_shape(h: &HwInfo) -> impl Serialize {
 
 /// The JSON form of [`HwInfo`]: `type` (name), `data_type`,
 /// `data_len`, `truncated`, `capabilities` (integer or `null` before Linux 6.7),
+/// `capability_names` (the set bits this library names, e.g. `["pci-ats-not-supported"]`;
+/// see `hw_info::CAPABILITY_NAMES`), `unknown_capabilities` (set bits it does not name),
 /// `max_pasid_log2`, `kernel_page_size` (the answering kernel's `PAGE_SIZE`), `data` (hex
 /// string of the bytes received), and `decoded`: `null`, or
 /// the registers with what they mean (`{"intel_vtd": {"cap", "ecap", "flags",

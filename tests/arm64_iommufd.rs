@@ -1,12 +1,13 @@
 //! arm64 iommufd, for real: buffers a Linux 7.3 arm64 kernel filled for QEMU's edu device
 //! behind the virt machine's SMMUv3 (and behind virtio-iommu), decoded on this host.
 //!
-//! The captures come from `lab/guest/capture-iommufd.c`, run by `lab/arm64.sh` (kernel
-//! `lab/build-kernel linux-7.3-arm64-iommufd`, 4 KiB pages). `LAB_ARM64_CAPTURE` names the
-//! directory of a fresh capture (lab/arm64.sh sets it and turns each test into a row);
-//! without it, the committed captures in `tests/fixtures/linux-7.3-arm64-iommufd/`
-//! (SMMUv3) and `tests/fixtures/linux-7.3-arm64-iommufd-virtio/` (refreshed by
-//! `lab/update-fixtures`).
+//! The captures come from `lab/guest/capture-iommufd.c`, run by the lab's scenarios
+//! `linux-7.3-arm64-iommufd` (SMMUv3) and `linux-7.3-arm64-iommufd-virtio` (`lab/run -s
+//! NAME`; kernel `lab/build-kernel linux-7.3-arm64-iommufd`, 4 KiB pages; lab/arch/aarch64's
+//! `*.7.3-arm64-iommufd` lines). `LAB_ARM64_CAPTURE` names the directory of a fresh capture
+//! (lab/foreign.sh sets it, with `LAB_SCENARIO`, and turns each test into a row); without
+//! it, the committed captures in `tests/fixtures/linux-7.3-arm64-iommufd/` (SMMUv3) and
+//! `tests/fixtures/linux-7.3-arm64-iommufd-virtio/` (refreshed by `lab/update-fixtures`).
 //!
 //! The point: `IOMMU_GET_HW_INFO` on SMMUv3 hands over IDR registers that allow every
 //! granule (4K, 16K, 64K: 0x62215000), but the kernel's domain uses ONE granule, the
@@ -20,7 +21,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use vfio_iommu_info::facts::DmaFacts;
-use vfio_iommu_info::hw_info::{HwData, HwInfo};
+use vfio_iommu_info::hw_info::{HwData, HwInfo, CAPABILITY_NAMES};
 use vfio_iommu_info::iommufd::IoasRanges;
 use vfio_iommu_info::sysfs::parse_reserved_regions;
 use vfio_iommu_info::{decode_with_order, ByteOrder, IommuInfo, IovaRange, IovaSpace, PageSizes};
@@ -52,7 +53,7 @@ impl Capture {
         let path = dir.join("meta.txt");
         let text = fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
-                "{}: {e}: run lab/arm64.sh [smmuv3|virtio] (and lab/update-fixtures \
+                "{}: {e}: run lab/run -s linux-7.3-arm64-iommufd[-virtio] (and lab/update-fixtures \
                  linux-7.3-arm64-iommufd[-virtio] to refresh the committed captures), or point \
                  LAB_ARM64_CAPTURE at a capture directory",
                 path.display()
@@ -87,8 +88,14 @@ impl Capture {
         c
     }
 
+    /// The scenario: the fixture directory's name, or for a fresh capture (whose directory
+    /// is target/lab/out/SCENARIO/capture) lab/foreign.sh's `LAB_SCENARIO`.
     fn name(&self) -> String {
-        self.dir.file_name().unwrap().to_string_lossy().into_owned()
+        let dir = self.dir.file_name().unwrap_or_default().to_string_lossy();
+        match std::env::var("LAB_SCENARIO") {
+            Ok(s) if std::env::var_os("LAB_ARM64_CAPTURE").is_some() => format!("{s} ({dir})"),
+            _ => dir.into_owned(),
+        }
     }
 
     fn read(&self, name: &str) -> Vec<u8> {
@@ -221,7 +228,7 @@ fn fixtures_cover_smmuv3_and_virtio_iommu() {
     );
     assert_eq!(smmu.hw_info("exact").type_name(), "arm-smmuv3");
     assert_eq!(virtio.hw_info("exact").type_name(), "none");
-    // Provenance: the machine each was captured on (lab/arm64.sh's qemu-options).
+    // Provenance: the machine each was captured on (lab/update-fixtures' qemu-options).
     for (c, vdev) in [
         (&smmu, "iommu=smmuv3"),
         (&virtio, "-device virtio-iommu-pci"),
@@ -451,6 +458,53 @@ fn map_enforcement_is_what_the_library_predicts() {
         }
         if ioas.ranges.last().unwrap().end != u64::MAX {
             assert!(seen.iter().any(|s| s == "past-aperture"), "{}", c.name());
+        }
+    }
+}
+
+/// `out_capabilities`: 7.3 sets bit 3, `IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED`, for the edu
+/// device (it has no ATS capability), on SMMUv3 and virtio-iommu alike (iommufd asks
+/// `device_iommu_capable(dev, IOMMU_CAP_PCI_ATS_SUPPORTED)` of every driver). Every bit the
+/// kernel set is one the library names, in the text's and the JSON's words.
+#[test]
+fn hw_capabilities_the_kernel_set_are_named() {
+    for c in captures() {
+        for r in c.records("hw_info") {
+            let call = r["name"].as_str();
+            let hw = c.hw_info(call);
+            let caps = get(r, "out_capabilities");
+            assert_eq!(hw.capabilities, Some(caps), "{}: {call}", c.name());
+            assert_eq!(
+                hw.unknown_capabilities(),
+                0,
+                "{}: {call}: out_capabilities {caps:#x} has bits the library does not name",
+                c.name()
+            );
+            let named = hw.capability_names();
+            let bits = named.iter().fold(0, |a, n| {
+                a | CAPABILITY_NAMES.iter().find(|(_, m)| m == n).unwrap().0
+            });
+            assert_eq!(bits, caps, "{}: {call}: {named:?}", c.name());
+            assert!(
+                named.contains(&"pci-ats-not-supported"),
+                "{}: {call}: {caps:#x} names {named:?}",
+                c.name()
+            );
+            assert_eq!(hw.ats_not_supported(), Some(true));
+            assert_eq!(hw.dirty_tracking(), Some(false), "QEMU's SMMU has no HTTU");
+            #[cfg(feature = "json")]
+            {
+                let j = vfio_iommu_info::json::hw_info_to_json(&hw);
+                assert_eq!(j["capabilities"].as_u64(), Some(caps));
+                let names: Vec<&str> = j["capability_names"]
+                    .as_array()
+                    .expect("capability_names is a list")
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect();
+                assert_eq!(names, named, "{j}");
+                assert_eq!(j["unknown_capabilities"].as_u64(), Some(0));
+            }
         }
     }
 }

@@ -218,7 +218,17 @@ pub fn spapr_tce(info: &SpaprTceInfo) -> String {
 /// `IOMMU_GET_HW_INFO` in one line: the type, its length, and what the registers say.
 pub fn hw_info(h: &HwInfo) -> String {
     let caps = match h.capabilities {
-        Some(c) => format!("capabilities {c:#x}"),
+        Some(c) => {
+            let mut names: Vec<String> =
+                h.capability_names().iter().map(|n| n.to_string()).collect();
+            if h.unknown_capabilities() != 0 {
+                names.push(format!("unknown {:#x}", h.unknown_capabilities()));
+            }
+            if names.is_empty() {
+                names.push("none".to_owned());
+            }
+            format!("capabilities {c:#x} ({})", names.join(", "))
+        }
         None => "capabilities not reported (Linux 6.6)".to_owned(),
     };
     let regs = match h.decode() {
@@ -323,8 +333,9 @@ mod tests {
 
     #[test]
     fn smmuv3_line_says_the_domains_page_sizes_and_what_the_hardware_allows() {
-        // The registers Linux 7.3 on arm64 handed over for QEMU's SMMUv3 (lab/arm64.sh,
-        // tests/fixtures/linux-7.3-arm64-iommufd/meta.txt): flags, reserved, IDR0-5, IIDR, AIDR.
+        // The registers Linux 7.3 on arm64 handed over for QEMU's SMMUv3 (lab scenario
+        // linux-7.3-arm64-iommufd, tests/fixtures/linux-7.3-arm64-iommufd/meta.txt): flags,
+        // reserved, IDR0-5, IIDR, AIDR.
         let words: [u32; 10] = [0, 0, 0x0d40_101a, 0x0273_0010, 0, 0x1404, 0, 0x74, 0, 1];
         let data: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
         let mut h = HwInfo {
@@ -340,8 +351,23 @@ mod tests {
             line.contains("48-bit IOVA, page sizes 4K 2M 1G (the 4 KiB kernel's granule; the hardware allows 4K 16K 64K 2M 32M 512M 1G)"),
             "{line}"
         );
+        // 7.3's capability bit 3 (IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED: QEMU's edu has no ATS).
+        assert!(
+            line.starts_with("arm-smmuv3 (40 bytes), capabilities 0x8 (pci-ats-not-supported):"),
+            "{line}"
+        );
         h.kernel_page_size = 1 << 16;
         assert!(line != hw_info(&h) && hw_info(&h).contains("page sizes 64K 512M (the 64 KiB"));
+        h.capabilities = Some(0x11);
+        assert!(
+            hw_info(&h).contains("capabilities 0x11 (dirty-tracking, unknown 0x10):"),
+            "{}",
+            hw_info(&h)
+        );
+        h.capabilities = Some(0);
+        assert!(hw_info(&h).contains("capabilities 0x0 (none):"));
+        h.capabilities = None;
+        assert!(hw_info(&h).contains("capabilities not reported (Linux 6.6):"));
     }
 
     #[test]

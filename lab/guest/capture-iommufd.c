@@ -4,11 +4,16 @@
  *
  * Usage: capture-iommufd OUTDIR BDF GROUP
  *
- * Runs as a program of the arm64 guest's initramfs (lab/guest/init-arm64, built by
- * lab/arm64.sh with aarch64-linux-gnu-gcc -static against the uapi headers of the
- * kernel it runs on: `make headers_install ARCH=arm64` of linux-source-7.3, since
- * bookworm's linux-libc-dev is 6.1). Every buffer is written exactly as the kernel
- * left it, pre-filled with 0xAA, in the guest's byte order (little-endian):
+ * The lab runner's calling convention for a capture program (lab/guest/init-foreign runs
+ * it as /bin/capture, creates nothing itself, and reports the LAST line of its output as
+ * the row `capture`): OUTDIR is made here, every file in it goes back to the host, and a
+ * failure exits 1 with the reason as the last line. lab/arch/aarch64 names it for the
+ * kernel series 7.3-arm64-iommufd (capture.7.3-arm64-iommufd); lab/foreign.sh builds it
+ * with aarch64-linux-gnu-gcc -static against the uapi headers of the kernel it runs on
+ * (cc_flags.7.3-arm64-iommufd: `make headers_install ARCH=arm64` of linux-source-7.3,
+ * which lab/build-kernel leaves beside the image, since bookworm's linux-libc-dev is
+ * 6.1). Every buffer is written exactly as the kernel left it, pre-filled with 0xAA, in
+ * the guest's byte order (little-endian):
  *
  *   info-argsz16.bin, info-exact.bin, info-4096.bin
  *                       VFIO_IOMMU_GET_INFO of a type1v2 container holding GROUP
@@ -28,6 +33,8 @@
  *   meta.txt            what this program decoded itself: uname, the page size,
  *                       type1's answer, every hw_info call, the SMMUv3 registers,
  *                       the IOAS ranges, and the errno of each IOMMU_IOAS_MAP probe
+ *   dmesg.txt           the kernel's log after the capture (the SMMU's probe line,
+ *                       the IOMMU groups), for provenance; written also after a failure
  *
  * meta.txt is "key: value" lines and "KIND k=v k=v ..." lines (reserved_region,
  * iommu_cap, iommu_iova_range, hw_info, ioas_range, map). tests/arm64_iommufd.rs
@@ -53,7 +60,9 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -70,18 +79,27 @@
 
 static const char *outdir;
 static FILE *meta;
+/* For the summary line. */
+static uint64_t sum_pgsizes, sum_caps, sum_align;
+static uint32_t sum_hw_type, sum_hw_len, sum_ranges;
+
+static void save_dmesg(void);
 
 static void die(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (meta)
+		fflush(meta);
+	/* The kernel's side of the failure; before the message, which must be the last line. */
+	if (outdir)
+		save_dmesg();
+	fflush(stdout);
 	fputs("capture-iommufd: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	if (meta)
-		fflush(meta);
 	exit(1);
 }
 
@@ -175,6 +193,35 @@ static int read_sysfs(const char *path, char *buf, size_t size)
 	while (total > 0 && buf[total - 1] == '\n')
 		buf[--total] = 0;
 	return (int)total;
+}
+
+/* dmesg.txt: the whole kernel log buffer (syslog(2) READ_ALL). Best effort: a failure
+ * here is reported on stderr, never fatal (die() calls it). */
+static void save_dmesg(void)
+{
+	static int saving;
+	char path[4096];
+	char *buf;
+	int size, n, fd;
+
+	if (saving++)
+		return;
+	size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	if (size <= 0 || size > (64 << 20)) {
+		fprintf(stderr, "capture-iommufd: dmesg: buffer size %d (%s)\n", size, strerror(errno));
+		return;
+	}
+	buf = malloc((size_t)size);
+	if (!buf)
+		return;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+	snprintf(path, sizeof(path), "%s/dmesg.txt", outdir);
+	fd = n < 0 ? -1 : open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (n < 0 || fd < 0 || write(fd, buf, (size_t)n) != n)
+		fprintf(stderr, "capture-iommufd: dmesg.txt: %s\n", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(buf);
 }
 
 /* --- sysfs ---------------------------------------------------------------------------- */
@@ -301,6 +348,7 @@ static void type1(long group)
 	b = type1_info(container, needed, needed, "info-exact.bin");
 	fprintf(meta, "type1_flags: 0x%x\n", ld32(b + 4));
 	fprintf(meta, "type1_iova_pgsizes: 0x%llx\n", (unsigned long long)ld64(b + 8));
+	sum_pgsizes = ld64(b + 8);
 	describe_chain(b, needed);
 	free(b);
 	free(type1_info(container, 4096, 4096, "info-4096.bin"));
@@ -361,6 +409,11 @@ static uint32_t hw_info(int iommufd, uint32_t devid, uint32_t len, const char *n
 	write_file(file, &hw, sizeof(hw));
 	snprintf(file, sizeof(file), "hw-data-%s.bin", name);
 	write_file(file, data, (size_t)len + CANARY);
+	if (!strcmp(name, "exact")) {
+		sum_hw_type = hw.out_data_type;
+		sum_hw_len = hw.data_len;
+		sum_caps = hw.out_capabilities;
+	}
 	if (!strcmp(name, "exact") && hw.out_data_type == IOMMU_HW_INFO_TYPE_ARM_SMMUV3 &&
 	    len >= sizeof(struct iommu_hw_info_arm_smmuv3)) {
 		struct iommu_hw_info_arm_smmuv3 s;
@@ -459,6 +512,10 @@ static void iommufd(const char *bdf, long page)
 	unsigned char *mem;
 	int fd, dev;
 
+	if (access("/dev/iommu", F_OK) < 0)
+		die("/dev/iommu: %s: the kernel has no iommufd (CONFIG_IOMMUFD; "
+		    "lab/kernels/linux-7.3-arm64-iommufd.config builds it in)",
+		    strerror(errno));
 	fd = xopen("/dev/iommu", O_RDWR);
 	cdev_path(bdf, path, sizeof(path));
 	fprintf(meta, "cdev: %s\n", path);
@@ -491,6 +548,8 @@ static void iommufd(const char *bdf, long page)
 	n = ioas_ranges(fd, alloc.out_ioas_id, "after", "ioas-iova-ranges", starts, lasts, &align);
 	if (n == 0)
 		die("no IOVA range after the attach");
+	sum_ranges = n;
+	sum_align = align;
 	if (align == 0 || (align & (align - 1)) || align > (uint64_t)page)
 		die("out_iova_alignment 0x%llx is not a power of two <= the page size", (unsigned long long)align);
 
@@ -555,10 +614,12 @@ int main(int argc, char **argv)
 
 	if (argc != 4)
 		die("usage: capture-iommufd OUTDIR BDF GROUP");
-	outdir = argv[1];
 	group = strtol(argv[3], &end, 10);
-	if (*end || group < 0)
+	if (*end || end == argv[3] || group < 0)
 		die("GROUP '%s' is not a group number", argv[3]);
+	if (mkdir(argv[1], 0755) < 0 && errno != EEXIST)
+		die("mkdir %s: %s", argv[1], strerror(errno));
+	outdir = argv[1];
 	snprintf(path, sizeof(path), "%s/meta.txt", outdir);
 	meta = fopen(path, "w");
 	if (!meta)
@@ -582,6 +643,11 @@ int main(int argc, char **argv)
 	fprintf(meta, "complete: yes\n");
 	if (fclose(meta))
 		die("close meta.txt: %s", strerror(errno));
-	printf("captured %s (group %ld, page size %ld) into %s\n", argv[2], group, page, outdir);
+	meta = NULL;
+	save_dmesg();
+	printf("capture-iommufd: %s group %ld, page size %ld: type1 pgsizes 0x%llx; hw_info type %u "
+	       "(%u bytes, capabilities 0x%llx); %u IOAS ranges, alignment 0x%llx; written to %s\n",
+	       argv[2], group, page, (unsigned long long)sum_pgsizes, sum_hw_type, sum_hw_len,
+	       (unsigned long long)sum_caps, sum_ranges, (unsigned long long)sum_align, outdir);
 	return 0;
 }

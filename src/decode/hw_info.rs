@@ -36,6 +36,18 @@ pub struct HwInfo {
     pub kernel_page_size: u64,
 }
 
+/// The `IOMMU_HW_CAP_*` bits of `out_capabilities` this library names, in bit order, with
+/// the names the command's text and the JSON use.
+pub const CAPABILITY_NAMES: [(u64, &str); 4] = [
+    (uapi::IOMMU_HW_CAP_DIRTY_TRACKING, "dirty-tracking"),
+    (uapi::IOMMU_HW_CAP_PCI_PASID_EXEC, "pci-pasid-exec"),
+    (uapi::IOMMU_HW_CAP_PCI_PASID_PRIV, "pci-pasid-priv"),
+    (
+        uapi::IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED,
+        "pci-ats-not-supported",
+    ),
+];
+
 /// The type-specific part of [`HwInfo`], decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -143,6 +155,34 @@ impl HwInfo {
     pub fn dirty_tracking(&self) -> Option<bool> {
         self.capabilities
             .map(|c| c & uapi::IOMMU_HW_CAP_DIRTY_TRACKING != 0)
+    }
+
+    /// The names ([`CAPABILITY_NAMES`]) of the `out_capabilities` bits that are set, in bit
+    /// order; empty when none is set or the kernel predates the field (6.6).
+    pub fn capability_names(&self) -> Vec<&'static str> {
+        let c = self.capabilities.unwrap_or(0);
+        CAPABILITY_NAMES
+            .iter()
+            .filter(|(bit, _)| c & bit != 0)
+            .map(|&(_, name)| name)
+            .collect()
+    }
+
+    /// The `out_capabilities` bits that are set but that this library does not name (a
+    /// newer kernel's); 0 when there are none.
+    pub fn unknown_capabilities(&self) -> u64 {
+        CAPABILITY_NAMES
+            .iter()
+            .fold(self.capabilities.unwrap_or(0), |c, (bit, _)| c & !bit)
+    }
+
+    /// Whether the kernel says ATS cannot be used for the device
+    /// (`IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED`). `Some(false)` only means "may be enabled" on a
+    /// kernel that knows the bit (7.3 does, 6.12 does not), so the clear bit is not read as
+    /// "ATS works"; `None` when the kernel predates the capability field (6.6).
+    pub fn ats_not_supported(&self) -> Option<bool> {
+        self.capabilities
+            .map(|c| c & uapi::IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED != 0)
     }
 
     /// The name of the data type (`"intel-vtd"`, `"none"`, ...).
@@ -634,5 +674,41 @@ mod tests {
         assert_eq!(hw.dirty_tracking(), Some(true));
         hw.capabilities = Some(uapi::IOMMU_HW_CAP_PCI_PASID_EXEC);
         assert_eq!(hw.dirty_tracking(), Some(false));
+    }
+
+    #[test]
+    fn capability_bits_are_named_and_unknown_ones_kept() {
+        let mut hw = info(0, vec![]);
+        hw.capabilities = None;
+        assert!(hw.capability_names().is_empty());
+        assert_eq!(
+            (hw.unknown_capabilities(), hw.ats_not_supported()),
+            (0, None)
+        );
+        hw.capabilities = Some(0);
+        assert!(hw.capability_names().is_empty());
+        assert_eq!(hw.ats_not_supported(), Some(false));
+        hw.capabilities = Some(0xf);
+        assert_eq!(
+            hw.capability_names(),
+            [
+                "dirty-tracking",
+                "pci-pasid-exec",
+                "pci-pasid-priv",
+                "pci-ats-not-supported"
+            ]
+        );
+        assert_eq!(hw.unknown_capabilities(), 0);
+        // A newer kernel's bit 4 and bit 63: kept as unknown, the known one still named.
+        hw.capabilities = Some((1 << 63) | 0x10 | uapi::IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED);
+        assert_eq!(hw.capability_names(), ["pci-ats-not-supported"]);
+        assert_eq!(hw.unknown_capabilities(), (1 << 63) | 0x10);
+        assert_eq!(hw.ats_not_supported(), Some(true));
+        // One name a bit, each bit once.
+        let all = CAPABILITY_NAMES.iter().fold(0, |a, (b, _)| {
+            assert_eq!((a & b, b.count_ones()), (0, 1));
+            a | b
+        });
+        assert_eq!(all, 0xf);
     }
 }

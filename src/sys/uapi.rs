@@ -456,6 +456,11 @@ pub const IOMMU_HW_CAP_DIRTY_TRACKING: u64 = 1 << 0;
 pub const IOMMU_HW_CAP_PCI_PASID_EXEC: u64 = 1 << 1;
 /// `IOMMU_HW_CAP_PCI_PASID_PRIV` (Linux 6.12).
 pub const IOMMU_HW_CAP_PCI_PASID_PRIV: u64 = 1 << 2;
+/// `IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED` (after 6.12; Linux 7.3 reports it): ATS is not
+/// supported or cannot be used for the device. A kernel that knows the bit sets it from
+/// `device_iommu_capable(dev, IOMMU_CAP_PCI_ATS_SUPPORTED)`; on an older kernel its absence
+/// says nothing.
+pub const IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED: u64 = 1 << 3;
 
 /// `struct iommu_destroy`, the argument of [`IOMMU_DESTROY`].
 #[repr(C)]
