@@ -215,6 +215,26 @@ static void save_dmesg(void)
 	if (!buf)
 		return;
 	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+	/* Without the "<level>" each line starts with, as dmesg(1) prints it. */
+	if (n > 0) {
+		int in = 0, out = 0;
+
+		while (in < n) {
+			if (buf[in] == '<' && (in == 0 || buf[in - 1] == '\n')) {
+				int j = in + 1;
+
+				while (j < n && buf[j] >= '0' && buf[j] <= '9')
+					j++;
+				if (j > in + 1 && j < n && buf[j] == '>')
+					in = j + 1;
+			}
+			while (in < n && buf[in] != '\n')
+				buf[out++] = buf[in++];
+			if (in < n)
+				buf[out++] = buf[in++];
+		}
+		n = out;
+	}
 	snprintf(path, sizeof(path), "%s/dmesg.txt", outdir);
 	fd = n < 0 ? -1 : open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (n < 0 || fd < 0 || write(fd, buf, (size_t)n) != n)
