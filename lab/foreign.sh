@@ -20,7 +20,7 @@
 FOREIGN_INIT=$LAB_DIR/guest/init-foreign
 
 # The value of KEY for scenario I: lab/arch/ARCH's KEY.<kernel series> when there is one
-# (e.g. capture.7.3-iommufd: another capture program for a built kernel), else
+# (e.g. capture.7.3-arm64-iommufd: another capture program for a built kernel), else
 # KEY.<viommu>, else KEY. Used for modules, cc_flags, capture, host_test, capture_env.
 foreign_value() { # I KEY
 	local a=${S_ARCH[$1]} k
