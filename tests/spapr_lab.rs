@@ -142,7 +142,7 @@ fn captures(kind: fn(&Capture) -> bool, what: &str, at_least: usize) -> Vec<Capt
     let picked: Vec<Capture> = dirs
         .iter()
         .map(|d| Capture::load(d))
-        .filter(|c| kind(c))
+        .filter(kind)
         .collect();
     assert!(
         picked.len() >= at_least,
@@ -196,13 +196,21 @@ mod bound {
     fn the_capture_is_a_little_endian_ppc64le_pseries_guest() {
         for c in bound() {
             let n = c.name();
-            assert_eq!(c.get("kind"), "spapr-tce", "{n}: the type1 readers skip by it");
+            assert_eq!(
+                c.get("kind"),
+                "spapr-tce",
+                "{n}: the type1 readers skip by it"
+            );
             assert_eq!(c.get("uname_m"), "ppc64le", "{n}");
             assert_eq!(c.get("byte_order"), "little", "{n}");
             let release = c.get("uname_r");
             assert!(release.starts_with("6.12."), "{n}: {release}");
             // Debian's -64k flavour runs with 64 KiB pages, the other with 4 KiB.
-            let page = if release.ends_with("-64k") { 65536 } else { 4096 };
+            let page = if release.ends_with("-64k") {
+                65536
+            } else {
+                4096
+            };
             assert_eq!(c.num("page_size"), page, "{n}: {release}");
             assert_eq!(c.get("driver"), "vfio-pci", "{n}");
             assert_eq!(c.num("group_flags") & 1, 1, "{n}: group not viable");
@@ -220,8 +228,16 @@ mod bound {
             assert_eq!(c.num("ioctl_map_dma"), powerpc_io(100 + 13), "{n}");
             assert_eq!(c.num("ioctl_group_get_status"), powerpc_io(100 + 3), "{n}");
             let ppc = vfio_iommu_info::ioc::IocEncoding::ThreeBitDir;
-            assert_eq!(c.num("ioctl_get_info"), u64::from(ppc.io(b';', 100 + 12)), "{n}");
-            assert_eq!(c.num("ioctl_map_dma"), u64::from(ppc.io(b';', 100 + 13)), "{n}");
+            assert_eq!(
+                c.num("ioctl_get_info"),
+                u64::from(ppc.io(b';', 100 + 12)),
+                "{n}"
+            );
+            assert_eq!(
+                c.num("ioctl_map_dma"),
+                u64::from(ppc.io(b';', 100 + 13)),
+                "{n}"
+            );
             assert_eq!(c.get("complete"), "1", "{n}: capture-spapr did not finish");
         }
     }
@@ -230,8 +246,16 @@ mod bound {
     fn the_container_offers_spapr_tce_and_no_type1() {
         for c in bound() {
             let n = c.name();
-            assert_eq!(c.num("ext_spapr_tce_v2"), 1, "{n}: VFIO_SPAPR_TCE_v2_IOMMU (7)");
-            assert_eq!(c.num("ext_spapr_tce_v1"), 1, "{n}: VFIO_SPAPR_TCE_IOMMU (2)");
+            assert_eq!(
+                c.num("ext_spapr_tce_v2"),
+                1,
+                "{n}: VFIO_SPAPR_TCE_v2_IOMMU (7)"
+            );
+            assert_eq!(
+                c.num("ext_spapr_tce_v1"),
+                1,
+                "{n}: VFIO_SPAPR_TCE_IOMMU (2)"
+            );
             assert_eq!(c.num("ext_type1"), 0, "{n}: VFIO_TYPE1_IOMMU (1)");
             assert_eq!(c.num("ext_type1v2"), 0, "{n}: VFIO_TYPE1v2_IOMMU (3)");
             assert_eq!(c.outcome("info_before_set_iommu"), "EINVAL", "{n}");
@@ -248,7 +272,11 @@ mod bound {
             assert_eq!(c.outcome("info_argsz12_ret"), "EINVAL", "{n}");
             for (file, key, argsz, keep) in BUFFERS {
                 let buf = c.read(file);
-                assert_eq!(buf.len(), keep, "{n}/{file}: capture-spapr keeps {keep} bytes");
+                assert_eq!(
+                    buf.len(),
+                    keep,
+                    "{n}/{file}: capture-spapr keeps {keep} bytes"
+                );
                 assert_eq!(c.outcome(&format!("{key}_ret")), "ok", "{n}/{file}");
                 assert_eq!(le32(&buf, 0) as usize, argsz, "{n}/{file}: argsz rewritten");
                 assert_eq!(le32(&buf, 4), 1, "{n}/{file}: flags (DDW at every argsz)");
@@ -285,7 +313,11 @@ mod bound {
             for (file, key, argsz, _) in BUFFERS {
                 let info = c.decode(file);
                 assert_eq!(info.argsz as usize, argsz, "{n}/{file}");
-                assert_eq!(u64::from(info.flags), c.num(&format!("{key}_flags")), "{n}/{file}");
+                assert_eq!(
+                    u64::from(info.flags),
+                    c.num(&format!("{key}_flags")),
+                    "{n}/{file}"
+                );
                 assert_eq!(
                     u64::from(info.dma32_window_start),
                     c.num(&format!("{key}_dma32_start")),
@@ -327,7 +359,11 @@ mod bound {
             // What QEMU's pseries PHB offers: the 32-bit window [0, 1 GiB), DDW with 4K,
             // 64K, 2M and 16M pages, two windows, one level.
             let info = c.decode("info-exact.bin");
-            assert_eq!(info.default_window(), IovaRange::new(0, (1 << 30) - 1), "{n}");
+            assert_eq!(
+                info.default_window(),
+                IovaRange::new(0, (1 << 30) - 1),
+                "{n}"
+            );
             let d = info.ddw.info().copied().unwrap();
             assert_eq!(
                 (d.page_sizes, d.max_dynamic_windows, d.levels),
@@ -354,7 +390,11 @@ mod bound {
             let buf = c.read("info-v1-exact.bin");
             assert_eq!(le32(&buf, 0), 32, "{n}");
             assert_eq!(le32(&buf, 4), 0, "{n}: flags");
-            assert!(buf[FIXED..WITH_DDW].iter().all(|&b| b == 0), "{n}: {:02x?}", &buf[..WITH_DDW]);
+            assert!(
+                buf[FIXED..WITH_DDW].iter().all(|&b| b == 0),
+                "{n}: {:02x?}",
+                &buf[..WITH_DDW]
+            );
             assert!(buf[WITH_DDW..].iter().all(|&b| b == FILL), "{n}");
             let info = c.decode("info-v1-exact.bin");
             assert_eq!(info.ddw, Ddw::Unsupported, "{n}");
@@ -384,15 +424,29 @@ mod bound {
             let info = c.decode("info-exact.bin");
             let facts = DmaFacts::from_spapr_tce(&info);
             assert_eq!(facts.backend, Backend::SpaprTce, "{n}");
-            let ranges = facts.iova_ranges.as_ref().unwrap_or_else(|| panic!("{n}: no ranges"));
+            let ranges = facts
+                .iova_ranges
+                .as_ref()
+                .unwrap_or_else(|| panic!("{n}: no ranges"));
             assert_eq!(ranges.source, Source::SpaprDefaultWindow, "{n}");
             // The aperture is the default window.
             assert_eq!(Some(ranges.value[0]), info.default_window(), "{n}");
             assert_eq!(ranges.value.len(), 1, "{n}");
-            let pages = facts.page_sizes.as_ref().unwrap_or_else(|| panic!("{n}: no page size"));
-            assert_eq!(pages.value, PageSizes(4096), "{n}: the default window's TCEs");
+            let pages = facts
+                .page_sizes
+                .as_ref()
+                .unwrap_or_else(|| panic!("{n}: no page size"));
+            assert_eq!(
+                pages.value,
+                PageSizes(4096),
+                "{n}: the default window's TCEs"
+            );
             assert_eq!(c.outcome("register_memory"), "ok", "{n}: REGISTER_MEMORY");
-            assert_eq!(c.outcome("register_memory_again"), "EBUSY", "{n}: the same memory twice");
+            assert_eq!(
+                c.outcome("register_memory_again"),
+                "EBUSY",
+                "{n}: the same memory twice"
+            );
             let (mut inside, mut outside) = (0, 0);
             for call in DEFAULT_WINDOW_MAPS {
                 let iova = c.num(&format!("{call}_iova"));
@@ -420,11 +474,18 @@ mod bound {
                     Err(p) => panic!("{n}: {call} [{iova:#x}, +{len:#x}): {p}: capture-spapr asked nothing of that kind"),
                 }
             }
-            assert!(inside >= 3 && outside >= 3, "{n}: {inside} usable spans, {outside} others");
+            assert!(
+                inside >= 3 && outside >= 3,
+                "{n}: {inside} usable spans, {outside} others"
+            );
             // The window's edges were probed: its first and last page, and its end.
             let w = info.default_window().unwrap();
             assert_eq!(c.num("map_default_first_iova"), w.start, "{n}");
-            assert_eq!(c.num("map_default_last_iova") + c.num("map_default_last_size"), w.end + 1, "{n}");
+            assert_eq!(
+                c.num("map_default_last_iova") + c.num("map_default_last_size"),
+                w.end + 1,
+                "{n}"
+            );
             assert_eq!(c.num("map_default_end_iova"), w.end + 1, "{n}");
             // A vaddr off the page: EINVAL whatever the IOVA.
             assert_eq!(c.outcome("map_default_unaligned_vaddr"), "EINVAL", "{n}");
@@ -440,37 +501,101 @@ mod bound {
         for c in bound() {
             let n = c.name();
             let facts = DmaFacts::from_spapr_tce(&c.decode("info-exact.bin"));
-            let ddw = facts.dynamic_windows.as_ref().unwrap_or_else(|| panic!("{n}: no DDW"));
+            let ddw = facts
+                .dynamic_windows
+                .as_ref()
+                .unwrap_or_else(|| panic!("{n}: no DDW"));
             assert_eq!(ddw.source, Source::SpaprDdw, "{n}");
             let ddw = ddw.value;
-            assert_eq!(c.outcome("ddw_create"), "ok", "{n}: VFIO_IOMMU_SPAPR_TCE_CREATE");
+            assert_eq!(
+                c.outcome("ddw_create"),
+                "ok",
+                "{n}: VFIO_IOMMU_SPAPR_TCE_CREATE"
+            );
             let shift = c.num("ddw_create_page_shift");
-            assert!(ddw.page_sizes.supports(1 << shift), "{n}: page shift {shift} not in {}", ddw.page_sizes);
+            assert!(
+                ddw.page_sizes.supports(1 << shift),
+                "{n}: page shift {shift} not in {}",
+                ddw.page_sizes
+            );
             let start = c.num("ddw_create_start");
             let size = c.num("ddw_create_window_size");
-            assert_eq!(start, vfio_iommu_info::decode::spapr_tce::DDW_EXPECTED_START, "{n}");
-            assert_eq!(start, 1 << 59, "{n}: QEMU's pseries puts the 64-bit window at 2^59");
+            assert_eq!(
+                start,
+                vfio_iommu_info::decode::spapr_tce::DDW_EXPECTED_START,
+                "{n}"
+            );
+            assert_eq!(
+                start,
+                1 << 59,
+                "{n}: QEMU's pseries puts the 64-bit window at 2^59"
+            );
             // The default window and this one are max_dynamic_windows (2): no third.
             assert_eq!(ddw.max_dynamic_windows, 2, "{n}");
-            assert_eq!(c.outcome("ddw_create_second"), "ENOSPC", "{n}: a third window");
+            assert_eq!(
+                c.outcome("ddw_create_second"),
+                "ENOSPC",
+                "{n}: a third window"
+            );
             let bad = c.num("ddw_create_bad_shift_page_shift");
             assert!(!ddw.page_sizes.supports(1 << bad), "{n}");
-            assert_eq!(c.outcome("ddw_create_bad_shift"), "EINVAL", "{n}: page shift {bad}");
+            assert_eq!(
+                c.outcome("ddw_create_bad_shift"),
+                "EINVAL",
+                "{n}: page shift {bad}"
+            );
             // A 64K IOMMU page needs memory pinned in pages at least that large: normal
             // pages of a 4 KiB kernel are refused (EINVAL), hugetlbfs pages map.
-            let small = if c.num("page_size") >= 1 << shift { "ok" } else { "EINVAL" };
-            assert_eq!(c.outcome("ddw_map_small_pages"), small, "{n}: page_size {}", c.num("page_size"));
+            let small = if c.num("page_size") >= 1 << shift {
+                "ok"
+            } else {
+                "EINVAL"
+            };
+            assert_eq!(
+                c.outcome("ddw_map_small_pages"),
+                small,
+                "{n}: page_size {}",
+                c.num("page_size")
+            );
             assert!(c.num("nr_hugepages") >= 1, "{n}: no huge pages reserved");
-            assert_eq!(c.outcome("ddw_map_huge"), "ok", "{n}: hugetlbfs memory, first page");
+            assert_eq!(
+                c.outcome("ddw_map_huge"),
+                "ok",
+                "{n}: hugetlbfs memory, first page"
+            );
             assert_eq!(c.num("ddw_map_huge_iova"), start, "{n}");
-            assert_eq!(c.outcome("ddw_map_last"), "ok", "{n}: the window's last page");
-            assert_eq!(c.num("ddw_map_last_iova") + c.num("ddw_map_last_size"), start + size, "{n}");
+            assert_eq!(
+                c.outcome("ddw_map_last"),
+                "ok",
+                "{n}: the window's last page"
+            );
+            assert_eq!(
+                c.num("ddw_map_last_iova") + c.num("ddw_map_last_size"),
+                start + size,
+                "{n}"
+            );
             assert_eq!(c.num("ddw_map_end_iova"), start + size, "{n}");
-            assert_eq!(c.outcome("ddw_map_end"), "ENXIO", "{n}: just past the window");
+            assert_eq!(
+                c.outcome("ddw_map_end"),
+                "ENXIO",
+                "{n}: just past the window"
+            );
             assert!(c.num("ddw_map_below_iova") < start, "{n}");
-            assert_eq!(c.outcome("ddw_map_below"), "ENXIO", "{n}: just below the window");
-            assert_eq!(c.outcome("ddw_remove"), "ok", "{n}: VFIO_IOMMU_SPAPR_TCE_REMOVE");
-            assert_eq!(c.outcome("ddw_remove_again"), "EINVAL", "{n}: the same window twice");
+            assert_eq!(
+                c.outcome("ddw_map_below"),
+                "ENXIO",
+                "{n}: just below the window"
+            );
+            assert_eq!(
+                c.outcome("ddw_remove"),
+                "ok",
+                "{n}: VFIO_IOMMU_SPAPR_TCE_REMOVE"
+            );
+            assert_eq!(
+                c.outcome("ddw_remove_again"),
+                "EINVAL",
+                "{n}: the same window twice"
+            );
         }
     }
 }
@@ -485,17 +610,31 @@ mod probe_failure {
     fn vfio_pci_fails_to_probe_as_expected() {
         for c in captures(Capture::is_probe_failure, "expected probe failure", 1) {
             let n = c.name();
-            let errno = c.get("outcome").trim_start_matches("probe-fails ").to_owned();
+            let errno = c
+                .get("outcome")
+                .trim_start_matches("probe-fails ")
+                .to_owned();
             assert_eq!(errno, "-22", "{n}: the outcome lab/arch/ppc64le expects");
-            assert!(c.get("uname_r").starts_with("6.1."), "{n}: {}", c.get("uname_r"));
+            assert!(
+                c.get("uname_r").starts_with("6.1."),
+                "{n}: {}",
+                c.get("uname_r")
+            );
             assert_eq!(c.get("uname_m"), "ppc64le", "{n}");
             assert_ne!(c.get("driver"), "vfio-pci", "{n}: bound after all");
             assert_eq!(c.get("device"), "0x1234:0x11e8", "{n}: QEMU's edu");
             let bdf = c.get("bdf");
             let msg = c.get("probe_message");
-            assert_eq!(msg, format!("vfio-pci: probe of {bdf} failed with error {errno}"), "{n}");
+            assert_eq!(
+                msg,
+                format!("vfio-pci: probe of {bdf} failed with error {errno}"),
+                "{n}"
+            );
             let dmesg = String::from_utf8(c.read("dmesg.txt")).expect("dmesg.txt is UTF-8");
-            assert!(dmesg.contains("Linux version 6.1."), "{n}: dmesg.txt is not from Linux 6.1");
+            assert!(
+                dmesg.contains("Linux version 6.1."),
+                "{n}: dmesg.txt is not from Linux 6.1"
+            );
             assert!(dmesg.contains(msg), "{n}: dmesg.txt lacks '{msg}'");
             assert!(
                 !c.dir.join("meta.txt").exists(),

@@ -277,18 +277,27 @@ fn the_synthesized_set_agrees_with_the_real_captures() {
     let synth: BTreeMap<&str, Vec<u8>> = synthesized().into_iter().collect();
     for dir in real_captures() {
         let read = |name: &str| {
-            std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display()))
+            std::fs::read(dir.join(name))
+                .unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display()))
         };
         for (real, synthesized, len) in [
             ("info-4096.bin", "info-4096.bin", 4096),
             ("info-argsz16.bin", "info-argsz16-of-4096.bin", 64),
             ("info-exact.bin", "info-exact.bin", 32),
             ("info-v1-exact.bin", "info-v1.bin", 32),
-            ("create-ddw.bin", "create-64K-4G.bin", spapr_tce_create::SIZE),
+            (
+                "create-ddw.bin",
+                "create-64K-4G.bin",
+                spapr_tce_create::SIZE,
+            ),
         ] {
             let got = read(real);
             let want = &synth[synthesized];
-            assert!(got.len() >= len && want.len() >= len, "{}/{real}", dir.display());
+            assert!(
+                got.len() >= len && want.len() >= len,
+                "{}/{real}",
+                dir.display()
+            );
             assert_eq!(
                 got[..len],
                 want[..len],
