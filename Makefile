@@ -251,7 +251,7 @@ lab-build: c-build python-install
 	test "$$(wc -l < target/lab/tests.list)" -eq 5
 	# The host side of the foreign guests (lab/arch/ARCH's host_test): lab/foreign.sh runs
 	# it on the guest's capture.
-	$(CARGO) test --no-run --test s390x --test foreign --test arm64_iommufd
+	$(CARGO) test --no-run --test s390x --test foreign --test spapr_lab --test arm64_iommufd
 
 # The real-kernel matrix: QEMU guests with intel/amd/virtio vIOMMUs (LAB_SCENARIOS=... for a subset).
 lab: lab-build

@@ -113,7 +113,7 @@ foreign_capture() { # I
 
 # Sets q (QEMU's arguments) and DESCRIPTION for scenario INDEX.
 prepare_foreign() { # INDEX OUTDIR
-	local i=$1 out=$2 a=${S_ARCH[$1]} series=${S_KERNEL[$1]} append
+	local i=$1 out=$2 a=${S_ARCH[$1]} series=${S_KERNEL[$1]} append outcome
 	if [ -n "$(built_kernel_name "$series" "$a")" ]; then
 		fetch_built_kernel "$series" "$a"
 	else
@@ -126,10 +126,14 @@ prepare_foreign() { # INDEX OUTDIR
 	common_qemu_args "$i" "$out"
 	q+=(-device "$(arch "$a" device)")
 	append="$(common_append "$i") lab.scenario=${S_NAME[$i]} lab.kernel=$series lab.viommu=${S_VIOMMU[$i]}"
-	append+=" lab.machine=$(scenario_machine "$i") lab.type1=${S_TYPE1[$i]} lab.device=$(arch "$a" device_id)"
+	outcome=$(scenario_outcome "$i")
+	append+=" lab.machine=$(scenario_machine "$i") lab.type1=${S_TYPE1[$i]} lab.device=$(arch "$a" device_id) lab.outcome=${outcome// /:}"
 	q+=(-append "$append")
+	# The kernel's package (or lab/build-kernel's image directory), for the fixtures' provenance.
+	basename "${KDIR:-$(dirname "$VMLINUZ")}" >"$out/kernel-package"
 	# shellcheck disable=SC2034 # lab/run's
 	DESCRIPTION="$(basename "${KDIR:-$(dirname "$VMLINUZ")}") with ${S_VIOMMU[$i]} on $(scenario_machine "$i"), $(arch "$a" device), type1 ${S_TYPE1[$i]}"
+	[ "$outcome" = bound ] || DESCRIPTION+=", expecting vfio-pci's probe to fail with error ${outcome#* }"
 }
 
 # Rebuilds the files the guest printed between @@LAB-FILE-BEGIN/END lines of the
@@ -188,11 +192,13 @@ foreign_test_binary() { # TEST LOG
 }
 
 declare -A FOREIGN_TESTBIN=()
-# Runs tests/<host_test>.rs's binary against CAPTURE and appends one row per test to the
+# Runs tests/<host_test>.rs's binary against CAPTURE (only the tests its host_test_filter
+# names, a libtest filter, when lab/arch gives one) and appends one row per test to the
 # caller's array rows: "check<TAB>status<TAB>detail".
 foreign_host_tests() { # INDEX OUTDIR CAPTURE
-	local out=$2 capture=$3 test bin log rc=0 seen=0 t status detail failed=0
+	local out=$2 capture=$3 test bin log rc=0 seen=0 t status detail failed=0 filter
 	test=$(foreign_value "$1" host_test)
+	filter=$(foreign_value "$1" host_test_filter)
 	mkdir -p "$out/tests"
 	log=$out/tests/$test.log
 	# Built once a run (cargo's check of the tree takes seconds).
@@ -205,7 +211,8 @@ foreign_host_tests() { # INDEX OUTDIR CAPTURE
 		tail -n 20 "$out/tests/cargo.log" | sed 's/^/lab: cargo: /' >&2
 		return
 	fi
-	env "$(foreign_value "$1" capture_env)=$capture" LAB_SCENARIO="${S_NAME[$1]}" "$bin" --test-threads=1 </dev/null >"$log" 2>&1 || rc=$?
+	# shellcheck disable=SC2086 # the filter is libtest's words
+	env "$(foreign_value "$1" capture_env)=$capture" LAB_SCENARIO="${S_NAME[$1]}" "$bin" --test-threads=1 $filter </dev/null >"$log" 2>&1 || rc=$?
 	# shellcheck disable=SC2094 # the loop only reads the log (the test binary wrote it)
 	while IFS= read -r l; do
 		[[ $l =~ ^test\ (.+)\ \.\.\.\ (ok|FAILED|ignored)(,.*)?$ ]] || continue
@@ -229,7 +236,7 @@ foreign_host_tests() { # INDEX OUTDIR CAPTURE
 		rows+=("$t"$'\t'"$status"$'\t'"$detail")
 	done <"$log"
 	if [ "$seen" = 0 ]; then
-		rows+=("$test-tests"$'\t'"fail"$'\t'"$bin ran no test (exit $rc; log: ${log#"$ROOT"/})")
+		rows+=("$test-tests"$'\t'"fail"$'\t'"$bin${filter:+ $filter} ran no test (exit $rc; log: ${log#"$ROOT"/})")
 	elif [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
 		rows+=("$test-tests"$'\t'"fail"$'\t'"$bin exited $rc without a FAILED test (log: ${log#"$ROOT"/})")
 	fi
