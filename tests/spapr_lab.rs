@@ -139,11 +139,7 @@ fn captures(kind: fn(&Capture) -> bool, what: &str, at_least: usize) -> Vec<Capt
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    let picked: Vec<Capture> = dirs
-        .iter()
-        .map(|d| Capture::load(d))
-        .filter(kind)
-        .collect();
+    let picked: Vec<Capture> = dirs.iter().map(|d| Capture::load(d)).filter(kind).collect();
     assert!(
         picked.len() >= at_least,
         "{} {what}(s) under {}, expected at least {at_least}: run lab/run -s \
