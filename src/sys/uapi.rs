@@ -296,6 +296,12 @@ pub const IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV: u32 = 3;
 /// `IOMMU_HW_INFO_TYPE_AMD` (Linux 6.17): `struct iommu_hw_info_amd`.
 pub const IOMMU_HW_INFO_TYPE_AMD: u32 = 4;
 
+/// `IOMMU_HW_INFO_FLAG_INPUT_TYPE` in [`IommuHwInfo::flags`] (Linux 6.17): the data type
+/// field carries an input, the type of data asked for (`in_data_type`); without it the
+/// driver answers its default type. The library never sets it: its one question is the
+/// default type, and a kernel before 6.17 refuses any flag (EOPNOTSUPP).
+pub const IOMMU_HW_INFO_FLAG_INPUT_TYPE: u32 = 1 << 0;
+
 /// `IOMMU_HW_CAP_DIRTY_TRACKING` in `out_capabilities` (Linux 6.7).
 pub const IOMMU_HW_CAP_DIRTY_TRACKING: u64 = 1 << 0;
 /// `IOMMU_HW_CAP_PCI_PASID_EXEC` (Linux 6.12).
@@ -408,7 +414,7 @@ pub struct IommuVfioIoas {
 pub struct IommuHwInfo {
     /// Size of this structure.
     pub size: u32,
-    /// Must be 0 (Linux 6.17 added an input-type flag).
+    /// 0, or (Linux 6.17) [`IOMMU_HW_INFO_FLAG_INPUT_TYPE`].
     pub flags: u32,
     /// The bound device's id (from `VFIO_DEVICE_BIND_IOMMUFD`).
     pub dev_id: u32,
@@ -416,7 +422,8 @@ pub struct IommuHwInfo {
     pub data_len: u32,
     /// User pointer to the type-specific data buffer.
     pub data_uptr: u64,
-    /// Out: `IOMMU_HW_INFO_TYPE_*`.
+    /// Out: `IOMMU_HW_INFO_TYPE_*`. In (`in_data_type`, the same field, Linux 6.17): the
+    /// type asked for, read only with [`IOMMU_HW_INFO_FLAG_INPUT_TYPE`].
     pub out_data_type: u32,
     /// Out (Linux 6.12): log2 of the PASIDs the device supports, 0 without PASID.
     pub out_max_pasid_log2: u8,
