@@ -56,6 +56,7 @@ fn iommufd_ioctl_numbers_are_the_documented_ones() {
     );
     // Linux 7.3's iommufd.h (6.17+): enum iommufd_hw_info_flags.
     assert_eq!(IOMMU_HW_INFO_FLAG_INPUT_TYPE, 1);
+    assert_eq!(IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED, 8);
     assert_eq!(
         [
             IOMMU_HW_CAP_DIRTY_TRACKING,

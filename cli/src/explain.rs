@@ -274,15 +274,24 @@ pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Repor
             Some(info)
         }
         Err(e) => {
-            // type1 refuses at VFIO_SET_IOMMU, iommufd's VFIO container at attach.
-            let eperm = matches!(&e, Error::Ioctl { ioctl: "VFIO_SET_IOMMU" | "VFIO_GROUP_SET_CONTAINER", errno, .. } if errno.0 == libc::EPERM);
+            // type1 refuses at VFIO_SET_IOMMU (or when a group joins a container whose model
+            // is set); iommufd's VFIO compat container when the device is bound, i.e. opened
+            // (VFIO_GROUP_GET_DEVICE_FD, which the library does on that backend).
+            let eperm = matches!(&e, Error::Ioctl { ioctl: "VFIO_SET_IOMMU" | "VFIO_GROUP_SET_CONTAINER" | "VFIO_GROUP_GET_DEVICE_FD", errno, .. } if errno.0 == libc::EPERM);
+            // The parameter belongs to whoever serves /dev/vfio/vfio: vfio_iommu_type1, or
+            // iommufd when its compat container does (no vfio_iommu_type1 then).
+            let module = if paths.sysfs.has_module("vfio_iommu_type1") {
+                "vfio_iommu_type1"
+            } else {
+                "iommufd"
+            };
             r.add("container", Status::Fail, e.to_string(), None);
             if eperm {
                 r.add(
                     "interrupt-remapping",
                     Status::Fail,
                     format!("the platform has no interrupt remapping and allow_unsafe_interrupts is {}", unsafe_irqs.as_deref().unwrap_or("unset")),
-                    Some("load vfio_iommu_type1 with allow_unsafe_interrupts=1 (echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts), or use a platform with interrupt remapping".into()),
+                    Some(format!("load {module} with allow_unsafe_interrupts=1 (echo 1 > /sys/module/{module}/parameters/allow_unsafe_interrupts), or use a platform with interrupt remapping")),
                 );
             } else {
                 r.add(

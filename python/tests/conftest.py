@@ -92,6 +92,11 @@ class Lab:
     # /dev/vfio/vfio is iommufd's VFIO compat container (LAB_COMPAT=1: no vfio_iommu_type1).
     compat: bool = False
 
+    @property
+    def backend(self) -> str:
+        """Who serves /dev/vfio/vfio, as the library names it."""
+        return "iommufd-compat" if self.compat else "type1"
+
     def dma_avail_after(self, avail: int, maps: int) -> int:
         """DMA_AVAIL after `maps` more mappings: type1 counts each; iommufd's compat
         container counts none (it reports U32_MAX whatever is mapped)."""

@@ -338,7 +338,7 @@ impl Container {
                 libc::EINVAL if self.model.is_some() => Some("the group is already in a container, or its IOMMU cannot join this container's domain: give it a container of its own".to_owned()),
                 libc::EINVAL => Some("the group is already attached to a container".to_owned()),
                 libc::EBUSY => Some("a kernel driver still owns DMA for a device of the group: unbind it".to_owned()),
-                                libc::EPERM => Some("the platform has no interrupt remapping (iommufd's VFIO container checks it here): load iommufd with allow_unsafe_interrupts=1 or use a platform with interrupt remapping; or, for a no-IOMMU group, the caller lacks CAP_SYS_RAWIO".to_owned()),
+                                libc::EPERM => Some("the platform has no interrupt remapping (type1 checks it when a group joins a container whose model is set): load vfio_iommu_type1 with allow_unsafe_interrupts=1 or use a platform with interrupt remapping; or, for a no-IOMMU group, the caller lacks CAP_SYS_RAWIO".to_owned()),
                 _ => None,
             },
         })?;

@@ -308,6 +308,9 @@ pub const IOMMU_HW_CAP_DIRTY_TRACKING: u64 = 1 << 0;
 pub const IOMMU_HW_CAP_PCI_PASID_EXEC: u64 = 1 << 1;
 /// `IOMMU_HW_CAP_PCI_PASID_PRIV` (Linux 6.12).
 pub const IOMMU_HW_CAP_PCI_PASID_PRIV: u64 = 1 << 2;
+/// `IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED` (Linux 6.17): ATS cannot be used on this device
+/// (its absence means ATS may be enabled). Linux 7.3 sets it for QEMU's edu device.
+pub const IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED: u64 = 1 << 3;
 
 /// `struct iommu_destroy`, the argument of [`IOMMU_DESTROY`].
 #[repr(C)]
