@@ -58,7 +58,35 @@ static int type1_container(const char *group_number)
 		return fail("VFIO_GROUP_SET_CONTAINER");
 	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0)
 		return fail("VFIO_SET_IOMMU");
-	/* The group stays open (and attached) as long as the process: a VMM keeps it. */
+	/*
+	 * The group's vfio-pci devices, opened as a VMM does: iommufd's VFIO compat container
+	 * (CONFIG_IOMMUFD_VFIO_CONTAINER) attaches the group to its IOAS only then, and before
+	 * that the library refuses its answer (type1 attached the group above already).
+	 */
+	char dir[128];
+	snprintf(dir, sizeof(dir), "/sys/kernel/iommu_groups/%s/devices", group_number);
+	DIR *d = opendir(dir);
+	if (!d)
+		return fail(dir);
+	for (struct dirent *de; (de = readdir(d));) {
+		char link[512], driver[512];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s/driver", dir, de->d_name);
+		ssize_t n = readlink(link, driver, sizeof(driver) - 1);
+		if (n < 0)
+			continue;
+		driver[n] = 0;
+		const char *base = strrchr(driver, '/');
+		if (strcmp(base ? base + 1 : driver, "vfio-pci") != 0)
+			continue;
+		if (ioctl(group, VFIO_GROUP_GET_DEVICE_FD, de->d_name) < 0) {
+			closedir(d);
+			return fail("VFIO_GROUP_GET_DEVICE_FD");
+		}
+	}
+	closedir(d);
+	/* The group and its devices stay open as long as the process: a VMM keeps them. */
 	return container;
 }
 

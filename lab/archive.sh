@@ -100,8 +100,10 @@ archive_names() { # REGEX ARCH
 	# apt-cache call for all of them).
 	if [ -n "$names" ]; then
 		# shellcheck disable=SC2046 # one word per name
-		names=$(archive_apt_cache policy $(sed "s/\$/:$2/" <<<"$names") 2>/dev/null | awk -v arch=":$2:" '
-			/^[^ ]/ { name = ($0 ~ arch "$") ? substr($0, 1, length($0) - length(arch)) : ""; next }
+		# apt-cache policy names a package of the native architecture (amd64, see
+		# archive_opts) "NAME:", without the architecture; a foreign one "NAME:ARCH:".
+		names=$(archive_apt_cache policy $(sed "s/\$/:$2/" <<<"$names") 2>/dev/null | awk -v arch=":$2:" -v native="$([ "$2" = amd64 ] && echo 1)" '
+			/^[^ ]/ { name = ($0 ~ arch "$") ? substr($0, 1, length($0) - length(arch)) : (native && $0 ~ /:$/ && $0 !~ /:[a-z0-9]+:$/) ? substr($0, 1, length($0) - 1) : ""; next }
 			name != "" && /^ *Candidate:/ && $2 != "(none)" { print name }' | sort -uV || true)
 	fi
 	if [ -z "$names" ] && archive_update force; then

@@ -460,6 +460,17 @@ pub enum Error {
         what: String,
     },
 
+    /// A query of iommufd's VFIO compat container before any device of its groups was
+    /// opened: its IOAS has no IOMMU domain, so the answer would not describe the IOMMU.
+    /// Carries EINVAL (as type1's GET_INFO before VFIO_SET_IOMMU).
+    #[error("{target} is iommufd's VFIO compat container, and no device of its groups is open: its IOAS {ioas} has no IOMMU domain yet, so VFIO_IOMMU_GET_INFO would describe a space no IOMMU constrains (all 64 bits, no reserved hole); open a device of each group first (VFIO_GROUP_GET_DEVICE_FD attaches the group, as a VMM does before it maps), after VFIO_SET_IOMMU")]
+    CompatWithoutDevice {
+        /// The container fd, described.
+        target: String,
+        /// The compat IOAS id.
+        ioas: u32,
+    },
+
     /// A target string that is not a group number, a `/dev/vfio/N` path, or a PCI address.
     #[error("{text:?} is not a target: expected an IOMMU group number (4), a group path (/dev/vfio/4) or a PCI address (0000:03:00.0 or 03:00.0)")]
     BadTarget {
@@ -485,6 +496,8 @@ impl Error {
             | Error::Open { errno, .. }
             | Error::Sysfs { errno, .. }
             | Error::WrongNode { errno, .. } => ErrorKind::Os(*errno),
+            // The container is not ready to answer, as type1's is before VFIO_SET_IOMMU.
+            Error::CompatWithoutDevice { .. } => ErrorKind::Os(Errno(libc::EINVAL)),
             Error::Malformed(_) | Error::MalformedReply { .. } => ErrorKind::Malformed,
             Error::GroupNotViable { .. } | Error::NotOnVfio { .. } => ErrorKind::NotViable,
             Error::NoDeviceCdev { .. } => ErrorKind::NoDeviceCdev,

@@ -233,7 +233,10 @@ pub struct DmaFacts {
     pub mapping_limit: Option<Fact<MappingLimit>>,
     /// Dirty tracking.
     pub dirty_tracking: Option<Fact<DirtyTracking>>,
-    /// The IOVA width the IOMMU translates, in bits (from hardware registers).
+    /// The IOVA width the IOMMU hardware translates, in bits (from its registers). The
+    /// kernel's page table for the device may be narrower: `iova_ranges` are what can be
+    /// mapped, and a note says when they end below this width (Linux 7.x on QEMU's
+    /// amd-iommu: EFR.HATS allows 64 bits, the kernel's table covers 48).
     pub address_width: Option<Fact<u8>>,
     /// The reserved regions of the IOMMU groups behind the answer (the causes of its holes).
     pub reserved_regions: Option<Fact<Vec<ReservedRegion>>>,
@@ -380,6 +383,10 @@ impl DmaFacts {
             }
             None => None,
         };
+        let address_width = decoded.and_then(HwData::address_width);
+        if let Some(note) = address_width.and_then(|w| narrower_table_note(w, &ranges.ranges)) {
+            notes.push(note);
+        }
         DmaFacts {
             backend: Backend::Iommufd,
             iova_ranges: fact(ranges.ranges.clone(), Source::IommufdIoas),
@@ -390,9 +397,7 @@ impl DmaFacts {
             iova_alignment: fact(ranges.alignment, Source::IommufdIoas),
             mapping_limit: fact(MappingLimit::Unlimited, Source::IommufdIoas),
             dirty_tracking,
-            address_width: decoded
-                .and_then(HwData::address_width)
-                .and_then(|w| fact(w, Source::IommufdHwInfo)),
+            address_width: address_width.and_then(|w| fact(w, Source::IommufdHwInfo)),
             reserved_regions: None,
             dynamic_windows: None,
             notes,
@@ -494,6 +499,24 @@ fn absence_note(cap: Type1Cap, absence: Option<Absence>) -> String {
         Some(a) => format!("{}: {}", cap.name(), a.explain(cap)),
         None => format!("{}: not reported", cap.name()),
     }
+}
+
+/// A note when the IOVA ranges end below the `width`-bit space the hardware registers
+/// allow: the kernel's page table for the device is narrower than the hardware's (Linux
+/// 7.x sizes the AMD host table from the EFR of the ACPI IVHD, which QEMU's amd-iommu
+/// leaves 0, so 48 bits, while the EFR register it reports says 64).
+fn narrower_table_note(width: u8, ranges: &[IovaRange]) -> Option<String> {
+    let top = ranges.iter().map(|r| r.end).max()?;
+    let space_end = match width {
+        0 => return None,
+        64.. => u64::MAX,
+        w => (1u64 << w) - 1,
+    };
+    (top < space_end).then(|| {
+        format!(
+            "the IOVA ranges end at {top:#x}, below the {width}-bit space the hardware registers allow: the kernel's page table for this device is narrower (map only inside the ranges)"
+        )
+    })
 }
 
 #[cfg(test)]
@@ -664,6 +687,51 @@ mod tests {
             .iter()
             .any(|n| n.contains("no dynamic DMA windows")));
         assert_eq!("spapr-tce".parse::<Backend>(), Ok(Backend::SpaprTce));
+    }
+
+    #[test]
+    fn amd_registers_wider_than_the_kernels_table_get_a_note() {
+        // QEMU's amd-iommu under Linux 7.3: EFR 0x29d3 (HATS = 2, 64 bits), the kernel's
+        // table 48 bits (lab scenario linux-7.3-compat-amd).
+        let mut data = 0x29d3u64.to_ne_bytes().to_vec();
+        data.extend_from_slice(&0u64.to_ne_bytes());
+        let hw = HwInfo {
+            data_type: crate::sys::uapi::IOMMU_HW_INFO_TYPE_AMD,
+            data_len: 16,
+            data,
+            capabilities: Some(0),
+            max_pasid_log2: 0,
+            kernel_page_size: 4096,
+        };
+        let narrow = IoasRanges {
+            ranges: vec![
+                IovaRange::new(0, 0xfedf_ffff).unwrap(),
+                IovaRange::new(0x100_0000_0000, (1 << 48) - 1).unwrap(),
+            ],
+            alignment: 4096,
+            calls: 1,
+        };
+        let f = DmaFacts::from_iommufd(&narrow, Some(&hw));
+        assert_eq!(f.address_width.as_ref().unwrap().value, 64);
+        let note = f
+            .notes
+            .iter()
+            .find(|n| n.contains("narrower"))
+            .expect("a note");
+        assert!(
+            note.contains("0xffffffffffff") && note.contains("64-bit"),
+            "{note}"
+        );
+        let full = IoasRanges {
+            ranges: vec![IovaRange::new(0x1000, u64::MAX).unwrap()],
+            ..narrow
+        };
+        let f = DmaFacts::from_iommufd(&full, Some(&hw));
+        assert!(!f.notes.iter().any(|n| n.contains("narrower")), "{f:?}");
+        assert_eq!(narrower_table_note(48, &full.ranges), None);
+        assert!(narrower_table_note(48, &[IovaRange::new(0, (1 << 47) - 1).unwrap()]).is_some());
+        assert_eq!(narrower_table_note(0, &full.ranges), None);
+        assert_eq!(narrower_table_note(48, &[]), None);
     }
 
     #[test]

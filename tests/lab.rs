@@ -14,8 +14,8 @@ use vfio_iommu_info::query::{capture_type1_with, query_type1};
 use vfio_iommu_info::sys::kernel::{Kernel, SystemKernel, VfioQuery};
 use vfio_iommu_info::uapi;
 use vfio_iommu_info::{
-    decode, open_and_query, Container, Errno, Error, Group, HostPaths, IommuInfo, PciAddress,
-    Target,
+    decode, open_and_query, Absence, Container, Errno, Error, Group, HostPaths, IommuInfo,
+    PciAddress, Target,
 };
 
 /// The scenario the harness booted.
@@ -23,6 +23,13 @@ struct Lab {
     scenario: String,
     kernel: String,
     viommu: String,
+    /// The guest kernel remaps interrupts (`LAB_INTREMAP=1`, checked by the guest's init
+    /// against /proc/interrupts): not with virtio-iommu, nor with amd-iommu on Linux 7.x.
+    intremap: bool,
+    /// `/dev/vfio/vfio` is iommufd's VFIO compat container (`LAB_COMPAT=1`: a kernel with
+    /// CONFIG_IOMMUFD_VFIO_CONTAINER and no vfio_iommu_type1). Where its answer differs
+    /// from type1's, the tests say so.
+    compat: bool,
     aw_bits: Option<u32>,
     dma_entry_limit: Option<u32>,
     groups: Vec<u32>,
@@ -59,6 +66,8 @@ fn lab() -> Option<Lab> {
         scenario: env("LAB_SCENARIO").unwrap_or_else(|| "host".into()),
         kernel: env("LAB_KERNEL").unwrap_or_default(),
         viommu: env("LAB_VIOMMU").unwrap_or_default(),
+        intremap: env("LAB_INTREMAP").as_deref() == Some("1"),
+        compat: env("LAB_COMPAT").as_deref() == Some("1"),
         aw_bits: env("LAB_AW_BITS").map(|v| v.parse().unwrap()),
         dma_entry_limit: env("LAB_DMA_ENTRY_LIMIT").map(|v| v.parse().unwrap()),
         groups,
@@ -154,14 +163,26 @@ fn ranges(info: &IommuInfo) -> Vec<IovaRange> {
         .unwrap_or_else(|| panic!("no IOVA ranges: {:?}", info.iova_ranges))
 }
 
-/// The vIOMMU's aperture as QEMU builds it, known independently of what the kernel
-/// reports: intel-iommu covers `aw-bits` bits, amd-iommu and virtio-iommu all 64.
+/// The vIOMMU's aperture as QEMU builds it and the kernel sizes its page table, known
+/// independently of what the kernel reports: intel-iommu covers `aw-bits` bits,
+/// virtio-iommu all 64, amd-iommu all 64 up to Linux 6.x and 48 on 7.x.
 fn geometry(lab: &Lab) -> Option<IovaRange> {
     match lab.viommu.as_str() {
         "intel" => IovaRange::new(0, (1u64 << lab.aw_bits.unwrap_or(39)) - 1),
+        "amd" if amd_48_bit_table(lab) => IovaRange::new(0, (1u64 << 48) - 1),
         "amd" | "virtio" => IovaRange::new(0, u64::MAX),
         _ => None,
     }
+}
+
+/// Linux 7.x sizes the AMD host (v1) page table from EFR.HATS when it parses the ACPI
+/// IVRS table (`amd_iommu_hpt_vasize`), before it reads the IOMMU's registers. QEMU's
+/// amd-iommu describes itself with an IVHD of type 0x10, which carries no EFR: the kernel
+/// sees HATS = 0 (4 levels, 48 bits), although the EFR register it reads later (and hands
+/// to IOMMU_GET_HW_INFO) says HATS = 2 (6 levels). Linux 6.x used its fixed 64-bit
+/// geometry.
+fn amd_48_bit_table(lab: &Lab) -> bool {
+    lab.kernel.starts_with("7.")
 }
 
 fn page_size(info: &IommuInfo) -> u64 {
@@ -211,14 +232,18 @@ fn lab_answers_match_the_virtual_iommu() {
             );
         }
         "amd" => {
-            // Linux 6.1 advertises up to 2^63 pages; 6.12 limits the bitmap to the page table's reach.
+            // Linux 6.1 advertises up to 2^63 pages; 6.12 limits the bitmap to the page
+            // table's reach; 7.x to its 48-bit table (every power of two from 4 KiB to
+            // 64 TiB but 512 GiB, see amd_48_bit_table).
             let expected = if lab.kernel == "6.1" {
                 0xffff_ff7f_ffff_f000
+            } else if amd_48_bit_table(&lab) {
+                0x0000_7f7f_ffff_f000
             } else {
                 0x000f_ff7f_ffff_f000
             };
             assert_eq!(pgsizes, expected);
-            assert_eq!(aperture.start, 0);
+            assert_eq!(aperture, geometry(&lab).unwrap());
             assert!(
                 info.holes().iter().any(|h| h.start == 0xfd_0000_0000),
                 "AMD's HyperTransport hole: {:?}",
@@ -238,6 +263,18 @@ fn lab_answers_match_the_virtual_iommu() {
         "{:?}",
         info.holes()
     );
+    if lab.compat {
+        // iommufd's compat container has no MIGRATION capability (dirty tracking is
+        // iommufd's own), and its DMA_AVAIL is U32_MAX: no count limit.
+        assert_eq!(
+            info.migration.absence(),
+            Some(Absence::NotInChain),
+            "{:?}",
+            info.migration
+        );
+        assert_eq!(info.dma_avail.present(), Some(&u32::MAX));
+        return;
+    }
     let m = info.migration.present().expect("MIGRATION on 5.8+");
     assert_eq!(
         (m.pgsize_bitmap.0, m.max_dirty_bitmap_size),
@@ -400,9 +437,16 @@ fn lab_dma_avail_drops_by_n_after_n_maps_and_returns_after_unmaps() {
     let c = open_groups(&lab.groups[..1]);
     let info = c.query().unwrap();
     let before = *info.dma_avail.present().expect("DMA_AVAIL on 5.10+");
+    // iommufd's compat container counts no mappings: DMA_AVAIL is U32_MAX, before and
+    // after the maps (its limit is pinned memory, RLIMIT_MEMLOCK and the memory cgroup).
+    let fixed = lab.compat;
     assert_eq!(
         before,
-        lab.dma_entry_limit.unwrap_or(65535),
+        if fixed {
+            u32::MAX
+        } else {
+            lab.dma_entry_limit.unwrap_or(65535)
+        },
         "a fresh container has the whole dma_entry_limit"
     );
     let page = page_size(&info);
@@ -412,7 +456,8 @@ fn lab_dma_avail_drops_by_n_after_n_maps_and_returns_after_unmaps() {
     for i in 0..u64::from(n) {
         map(&c, &mem, base + i * 2 * page).unwrap();
     }
-    assert_eq!(c.query().unwrap().dma_avail.present(), Some(&(before - n)));
+    let during = if fixed { before } else { before - n };
+    assert_eq!(c.query().unwrap().dma_avail.present(), Some(&during));
     for i in 0..u64::from(n) {
         c.unmap_dma(base + i * 2 * page, page).unwrap();
     }
@@ -524,6 +569,13 @@ fn lab_get_info_before_set_iommu_is_einval_with_the_fix() {
     let mut c = Container::open(&paths).unwrap();
     c.attach(Group::open(lab.groups[0], &paths).unwrap())
         .unwrap();
+    if lab.compat {
+        // iommufd's compat container made its IOAS when the group joined: it answers
+        // before VFIO_SET_IOMMU, with the group's ranges.
+        let info = c.query().unwrap_or_else(|e| panic!("{e}"));
+        assert!(info.iova_ranges.present().is_some(), "{info:?}");
+        return;
+    }
     let err = c.query().unwrap_err();
     assert_eq!(err.errno(), Some(Errno(libc::EINVAL)), "{err}");
     assert!(err.to_string().contains("VFIO_SET_IOMMU"), "{err}");
@@ -617,20 +669,24 @@ fn lab_the_safe_api_refuses_the_no_iommu_model() {
 }
 
 /// Sets `allow_unsafe_interrupts` for the duration of a closure, and restores it even if
-/// the closure panics (later tests on virtio-iommu need it back).
-fn with_unsafe_interrupts<R>(value: &str, f: impl FnOnce() -> R) -> R {
-    struct Restore(String);
+/// the closure panics (later tests on virtio-iommu need it back). It is vfio_iommu_type1's,
+/// or iommufd's where its compat container serves /dev/vfio/vfio (`compat`).
+fn with_unsafe_interrupts<R>(compat: bool, value: &str, f: impl FnOnce() -> R) -> R {
+    struct Restore(String, String);
     impl Drop for Restore {
         fn drop(&mut self) {
-            let _ = std::fs::write(UNSAFE_INTERRUPTS, self.0.trim());
+            let _ = std::fs::write(&self.0, self.1.trim());
         }
     }
-    const UNSAFE_INTERRUPTS: &str =
-        "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts";
-    let old = std::fs::read_to_string(UNSAFE_INTERRUPTS)
-        .unwrap_or_else(|e| panic!("{UNSAFE_INTERRUPTS}: {e}"));
-    let _restore = Restore(old);
-    std::fs::write(UNSAFE_INTERRUPTS, value).unwrap();
+    let module = if compat {
+        "iommufd"
+    } else {
+        "vfio_iommu_type1"
+    };
+    let path = format!("/sys/module/{module}/parameters/allow_unsafe_interrupts");
+    let old = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let _restore = Restore(path.clone(), old);
+    std::fs::write(&path, value).unwrap();
     f()
 }
 
@@ -641,22 +697,26 @@ fn lab_set_iommu_needs_interrupt_remapping_or_the_unsafe_parameter() {
         eprintln!("skipped: not in a lab scenario");
         return;
     }
-    let result = with_unsafe_interrupts("0", || {
+    // type1 refuses at VFIO_SET_IOMMU; iommufd's compat container when the library opens
+    // the group's device in set_iommu (iommufd checks at bind): the same call fails.
+    let result = with_unsafe_interrupts(lab.compat, "0", || {
         let paths = HostPaths::default();
         let mut c = Container::open(&paths).unwrap();
         c.attach(Group::open(lab.groups[0], &paths).unwrap())
             .unwrap();
         c.set_iommu(uapi::VFIO_TYPE1V2_IOMMU)
     });
-    if lab.viommu == "virtio" {
-        let err = result.expect_err("virtio-iommu on x86 has no interrupt remapping");
+    if !lab.intremap {
+        let err = result.expect_err(
+            "no interrupt remapping (virtio-iommu on x86, amd-iommu on 7.x): VFIO refuses",
+        );
         assert_eq!(err.errno(), Some(Errno(libc::EPERM)), "{err}");
         assert!(
             err.to_string().contains("allow_unsafe_interrupts=1"),
             "{err}"
         );
     } else {
-        result.unwrap_or_else(|e| panic!("{} has interrupt remapping: {e}", lab.viommu));
+        result.unwrap_or_else(|e| panic!("{} remaps interrupts: {e}", lab.viommu));
     }
 }
 

@@ -6,16 +6,22 @@
 //! for the same device. In the others (Debian's kernels, no iommufd) they check that the
 //! library says so precisely. On a host outside the lab they skip.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use vfio_iommu_info::cdev::{DeviceCdev, IommufdDevice};
 use vfio_iommu_info::facts::{Backend, DirtyTracking, DmaFacts, MappingLimit, Source};
-use vfio_iommu_info::hw_info::HwData;
+use vfio_iommu_info::hw_info::{HwData, HwInfo};
 use vfio_iommu_info::iommufd::Iommufd;
-use vfio_iommu_info::{open_and_query, uapi, Error, HostPaths, IovaRange, PciAddress, Target};
+use vfio_iommu_info::sys::kernel::{Kernel, SystemKernel};
+use vfio_iommu_info::{
+    open_and_query, uapi, Errno, Error, HostPaths, IovaRange, PciAddress, Target,
+};
 
 struct Lab {
     iommufd: bool,
+    /// The kernel series (`6.12`, `7.3`).
+    kernel: String,
     viommu: String,
     aw_bits: Option<u32>,
     edu: PciAddress,
@@ -32,6 +38,7 @@ fn lab() -> Option<Lab> {
     let group = env("LAB_EDU_GROUPS").expect("LAB_EDU_GROUPS");
     Some(Lab {
         iommufd: env("LAB_IOMMUFD").as_deref() == Some("1"),
+        kernel: env("LAB_KERNEL").unwrap_or_default(),
         viommu: env("LAB_VIOMMU").unwrap_or_default(),
         aw_bits: env("LAB_AW_BITS").map(|v| v.parse().unwrap()),
         edu: edu.split_whitespace().next().unwrap().parse().unwrap(),
@@ -238,11 +245,14 @@ fn lab_iommufd_hw_info_describes_the_viommu() {
     let dev = IommufdDevice::open(&lab.edu, &HostPaths::default()).unwrap();
     let hw = dev.hw_info().unwrap();
     assert!(!hw.truncated());
-    assert_eq!(
-        hw.capabilities,
-        Some(0),
-        "6.12 reports capabilities; QEMU's vIOMMUs track no dirty bits"
-    );
+    // 6.12 reports capabilities; QEMU's vIOMMUs track no dirty bits. 7.x also says the edu
+    // device cannot use ATS (IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED, 6.17).
+    let want = if lab.kernel.starts_with("6.") {
+        0
+    } else {
+        uapi::IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED
+    };
+    assert_eq!(hw.capabilities, Some(want));
     let facts = DmaFacts::from_iommufd(&dev.iova_ranges().unwrap(), Some(&hw));
     assert_eq!(
         facts.dirty_tracking.as_ref().map(|d| (d.value, d.source)),
@@ -269,6 +279,7 @@ fn lab_iommufd_hw_info_describes_the_viommu() {
                 Source::IommufdHwInfo
             );
         }
+        "amd" if !lab.kernel.starts_with("6.") => amd_hw_info_against_the_kernel(&dev, &hw, &facts),
         "amd" => {
             // Linux 6.12's AMD driver has no hw_info (IOMMU_HW_INFO_TYPE_AMD is 6.17).
             assert_eq!((hw.type_name(), hw.data_len), ("none", 0));
@@ -281,6 +292,116 @@ fn lab_iommufd_hw_info_describes_the_viommu() {
         }
         other => panic!("no iommufd scenario with {other}"),
     }
+}
+
+/// Linux 7.x's AMD driver answers IOMMU_GET_HW_INFO with its Extended Feature Registers
+/// (built with CONFIG_AMD_IOMMU_IOMMUFD, lab/kernels/linux-7.3-compat-x86_64.config): what
+/// the library derives from them, against what the kernel says elsewhere and enforces.
+fn amd_hw_info_against_the_kernel(dev: &IommufdDevice, hw: &HwInfo, facts: &DmaFacts) {
+    assert_eq!((hw.type_name(), hw.data_len), ("amd", 16));
+    let HwData::Amd(regs) = hw.decode().unwrap() else {
+        panic!("{hw:?}")
+    };
+    // The same registers through sysfs ("EFR:EFR2" in hex).
+    let sysfs = std::fs::read_to_string("/sys/class/iommu/ivhd0/amd-iommu/features").unwrap();
+    let (efr, efr2) = sysfs.trim().split_once(':').unwrap();
+    assert_eq!(
+        (
+            u64::from_str_radix(efr, 16).unwrap(),
+            u64::from_str_radix(efr2, 16).unwrap()
+        ),
+        (regs.efr, regs.efr2),
+        "sysfs {sysfs:?}"
+    );
+    // QEMU 7.2's amd-iommu: EFR.HATS = 2 (6 levels): the library says 64 host address bits.
+    assert_eq!(regs.host_address_bits(), Some(64), "EFR {:#x}", regs.efr);
+    assert_eq!(
+        facts.address_width.as_ref().map(|w| (w.value, w.source)),
+        Some((64, Source::IommufdHwInfo))
+    );
+    // No HDSup: no dirty tracking, as out_capabilities says. No PASID on the edu device.
+    assert!(!regs.dirty_tracking_hardware());
+    assert_eq!(hw.dirty_tracking(), Some(regs.dirty_tracking_hardware()));
+    assert_eq!(hw.max_pasid_log2, 0);
+    // The EFR says nothing of the host table's page sizes: no page-size fact from it.
+    assert!(facts.page_sizes.is_none(), "{facts:?}");
+    // What the kernel enforces: 7.x sized its host table from the IVHD's EFR, which QEMU
+    // leaves 0 (HATS = 0, 48 bits), before reading the register: the IOAS ends at 2^48-1,
+    // and the library says the ranges end below the registers' 64 bits.
+    let ranges = dev.iova_ranges().unwrap();
+    let top = ranges.ranges.last().unwrap().end;
+    assert_eq!(top, (1u64 << 48) - 1, "{ranges:?}");
+    assert!(
+        facts
+            .notes
+            .iter()
+            .any(|n| n.contains("0xffffffffffff") && n.contains("narrower")),
+        "{:?}",
+        facts.notes
+    );
+    // Mapping at the edge: the last page below 2^48 maps; the first page at 2^48, inside the
+    // registers' 64 bits, does not.
+    let page = Page::new(4096);
+    let rw = uapi::IOMMU_IOAS_MAP_READABLE | uapi::IOMMU_IOAS_MAP_WRITEABLE;
+    let fd = dev.iommufd();
+    // SAFETY: `page` outlives the mapping (unmapped below; the iommufd closes before `page`
+    // drops at the latest); the edu device does no DMA here.
+    unsafe { fd.map_fixed(dev.ioas(), page.ptr as u64, 4096, top + 1 - 4096, rw) }
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fd.unmap(dev.ioas(), top + 1 - 4096, 4096).unwrap(), 4096);
+    // SAFETY: as above.
+    let e = unsafe { fd.map_fixed(dev.ioas(), page.ptr as u64, 4096, top + 1, rw) }.unwrap_err();
+    assert_eq!(e.errno().map(|e| e.0), Some(libc::EINVAL), "{e}");
+}
+
+/// The input-type flag of IOMMU_GET_HW_INFO (Linux 6.17): the library sends flags 0 (the
+/// driver's default type, which every kernel since 6.6 accepts); a kernel with the flag
+/// answers the type asked for or refuses another, 6.12 refuses the flag itself.
+#[test]
+fn lab_iommufd_hw_info_input_type_flag() {
+    let Some(lab) = lab() else { return };
+    if !lab.iommufd {
+        return assert!(IommufdDevice::open(&lab.edu, &HostPaths::default()).is_err());
+    }
+    let dev = IommufdDevice::open(&lab.edu, &HostPaths::default()).unwrap();
+    let default = dev.hw_info().unwrap();
+    let ask = |flags: u32, data_type: u32| {
+        let mut data = [0u8; 64];
+        let mut arg = uapi::IommuHwInfo {
+            size: std::mem::size_of::<uapi::IommuHwInfo>() as u32,
+            flags,
+            dev_id: dev.dev_id(),
+            out_data_type: data_type,
+            ..Default::default()
+        };
+        SystemKernel
+            .hw_info(dev.iommufd().as_fd(), &mut arg, &mut data)
+            .map(|()| {
+                (
+                    arg.out_data_type,
+                    data[..arg.data_len.min(64) as usize].to_vec(),
+                )
+            })
+    };
+    // Without the flag the type field is ignored: any value asks for the default.
+    assert_eq!(
+        ask(0, 99).unwrap(),
+        (default.data_type, default.data.clone())
+    );
+    let flag = uapi::IOMMU_HW_INFO_FLAG_INPUT_TYPE;
+    if lab.kernel.starts_with("6.") {
+        assert_eq!(ask(flag, default.data_type), Err(Errno(libc::EOPNOTSUPP)));
+        return;
+    }
+    assert_eq!(
+        ask(flag, default.data_type).unwrap(),
+        (default.data_type, default.data.clone())
+    );
+    let other = match lab.viommu.as_str() {
+        "amd" => uapi::IOMMU_HW_INFO_TYPE_INTEL_VTD,
+        _ => uapi::IOMMU_HW_INFO_TYPE_AMD,
+    };
+    assert_eq!(ask(flag, other), Err(Errno(libc::EOPNOTSUPP)));
 }
 
 #[test]

@@ -60,6 +60,9 @@ fn iommufd_ioctl_numbers_are_the_documented_ones() {
         ],
         [0, 1, 2, 3, 4]
     );
+    // Linux 7.3's iommufd.h (6.17+): enum iommufd_hw_info_flags.
+    assert_eq!(IOMMU_HW_INFO_FLAG_INPUT_TYPE, 1);
+    assert_eq!(IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED, 8);
     assert_eq!(
         [
             IOMMU_HW_CAP_DIRTY_TRACKING,

@@ -330,8 +330,17 @@ pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch:
             return r;
         }
         Err(e) => {
-            // type1 refuses at VFIO_SET_IOMMU, iommufd's VFIO container at attach.
-            let eperm = matches!(&e, Error::Ioctl { ioctl: "VFIO_SET_IOMMU" | "VFIO_GROUP_SET_CONTAINER", errno, .. } if errno.0 == libc::EPERM);
+            // type1 refuses at VFIO_SET_IOMMU (or when a group joins a container whose model
+            // is set); iommufd's VFIO compat container when the device is bound, i.e. opened
+            // (VFIO_GROUP_GET_DEVICE_FD, which the library does on that backend).
+            let eperm = matches!(&e, Error::Ioctl { ioctl: "VFIO_SET_IOMMU" | "VFIO_GROUP_SET_CONTAINER" | "VFIO_GROUP_GET_DEVICE_FD", errno, .. } if errno.0 == libc::EPERM);
+            // The parameter belongs to whoever serves /dev/vfio/vfio: vfio_iommu_type1, or
+            // iommufd when its compat container does (no vfio_iommu_type1 then).
+            let module = if paths.sysfs.has_module("vfio_iommu_type1") {
+                "vfio_iommu_type1"
+            } else {
+                "iommufd"
+            };
             r.add("container", Status::Fail, e.to_string(), None);
             if eperm {
                 r.add(
@@ -343,7 +352,7 @@ pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch:
                         arch,
                         unsafe_irqs.as_deref().unwrap_or("unset")
                     ),
-                    Some(arch.unsafe_interrupts_hint("vfio_iommu_type1")),
+                    Some(arch.unsafe_interrupts_hint(module)),
                 );
             } else {
                 r.add(

@@ -3,8 +3,9 @@
  *
  * Usage: capture OUTDIR GROUP [GROUP...]
  *
- * Puts every GROUP (/dev/vfio/GROUP) into one new type1v2 container and writes
- * the info buffers exactly as the kernel left them (each pre-filled with 0xAA,
+ * Puts every GROUP (/dev/vfio/GROUP) into one new type1v2 container, opens the
+ * groups' vfio-pci devices (iommufd's compat container attaches a group only
+ * then), and writes the info buffers exactly as the kernel left them (each pre-filled with 0xAA,
  * then argsz written at offset 0):
  *   info-argsz16.bin   16-byte buffer, argsz 16
  *   info-argsz24.bin   24-byte buffer, argsz 24 (reports the needed size)
@@ -18,6 +19,7 @@
  * and <linux/vfio.h>: no dependency on the project's own code on purpose.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -209,7 +211,8 @@ static void copy_reserved_regions(long group)
 int main(int argc, char **argv)
 {
 	static const char *env[] = { "LAB_SCENARIO", "LAB_KERNEL", "LAB_VIOMMU", "LAB_AW_BITS",
-				     "LAB_DMA_ENTRY_LIMIT", "LAB_EDU_BDFS", "LAB_EDU_GROUPS" };
+				     "LAB_DMA_ENTRY_LIMIT", "LAB_EDU_BDFS", "LAB_EDU_GROUPS",
+				     "LAB_COMPAT", "LAB_INTREMAP" };
 	int container, groups[MAX_GROUPS], ngroups = argc - 2, i, api, pre_errno;
 	long group_ids[MAX_GROUPS];
 	struct utsname uts;
@@ -276,6 +279,55 @@ int main(int argc, char **argv)
 
 	xioctl(container, VFIO_SET_IOMMU, (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU,
 	       "VFIO_SET_IOMMU(TYPE1v2)");
+
+	/*
+	 * Open every vfio-pci device of the groups, as a VMM does before it maps: iommufd's
+	 * VFIO compat container attaches a group to its IOAS only then (type1 attached it at
+	 * VFIO_GROUP_SET_CONTAINER). The answer before, then the devices opened.
+	 */
+	{
+		unsigned char before[24];
+
+		memset(before, FILL, sizeof(before));
+		memcpy(before, &(uint32_t){ sizeof(before) }, sizeof(uint32_t));
+		if (ioctl(container, VFIO_IOMMU_GET_INFO, before) < 0)
+			fprintf(meta, "before_device_open: %s\n", errname(errno));
+		else
+			fprintf(meta, "before_device_open: needed_argsz=%u iova_pgsizes=0x%016llx\n",
+				ld32(before), (unsigned long long)ld64(before + 8));
+	}
+	fprintf(meta, "devices_opened:");
+	for (i = 0; i < ngroups; i++) {
+		char dir[128], link[512], drv[512];
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(dir, sizeof(dir), "/sys/kernel/iommu_groups/%ld/devices", group_ids[i]);
+		d = opendir(dir);
+		if (!d)
+			die("opendir %s: %s", dir, strerror(errno));
+		while ((de = readdir(d))) {
+			ssize_t n;
+			const char *base;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(link, sizeof(link), "%s/%s/driver", dir, de->d_name);
+			n = readlink(link, drv, sizeof(drv) - 1);
+			if (n < 0)
+				continue;
+			drv[n] = 0;
+			base = strrchr(drv, '/');
+			if (strcmp(base ? base + 1 : drv, "vfio-pci"))
+				continue;
+			if (ioctl(groups[i], VFIO_GROUP_GET_DEVICE_FD, de->d_name) < 0)
+				die("VFIO_GROUP_GET_DEVICE_FD %s (group %ld): %s", de->d_name,
+				    group_ids[i], strerror(errno));
+			fprintf(meta, " %s", de->d_name);
+		}
+		closedir(d);
+	}
+	fputc('\n', meta);
 
 	{
 		/* argsz below the 16-byte minimum: expect EINVAL, nothing written. */

@@ -90,6 +90,18 @@ class Lab:
     dma_entry_limit: Optional[int]
     groups: list[int]
     devices: list[str]
+    # /dev/vfio/vfio is iommufd's VFIO compat container (LAB_COMPAT=1: no vfio_iommu_type1).
+    compat: bool = False
+
+    @property
+    def backend(self) -> str:
+        """Who serves /dev/vfio/vfio, as the library names it."""
+        return "iommufd-compat" if self.compat else "type1"
+
+    def dma_avail_after(self, avail: int, maps: int) -> int:
+        """DMA_AVAIL after `maps` more mappings: type1 counts each; iommufd's compat
+        container counts none (it reports U32_MAX whatever is mapped)."""
+        return avail if self.compat else avail - maps
 
 
 def _env(name: str) -> Optional[str]:
@@ -120,6 +132,7 @@ def lab() -> Lab:
         dma_entry_limit=int(limit) if limit else None,
         groups=groups,
         devices=(_env("LAB_EDU_BDFS") or "").split(),
+        compat=_env("LAB_COMPAT") == "1",
     )
 
 

@@ -12,6 +12,7 @@ use crate::decode::type1::IommuInfo;
 use crate::error::{Errno, Error};
 use crate::facts::DmaFacts;
 use crate::plan::space::IovaSpace;
+use crate::query::device::Device;
 use crate::query::get_info::query_type1_with;
 use crate::query::iommufd::{backend_of_container, ContainerBackend};
 use crate::query::spapr_tce::{
@@ -22,7 +23,7 @@ use crate::sys::ioctl::{argsz_ioctl, map_dma_ioctl, set_container_ioctl, value_i
 use crate::sys::kernel::{Kernel, SystemKernel};
 use crate::sys::node::{open_node, NodeKind};
 pub use crate::sys::paths::HostPaths;
-use crate::sys::sysfs::{PciAddress, ReservedRegion};
+use crate::sys::sysfs::{PciAddress, ReservedRegion, Sysfs};
 use crate::sys::uapi;
 
 /// What a user names: an IOMMU group or a PCI device.
@@ -205,13 +206,22 @@ fn group_open_hint(
 
 /// A VFIO container (`/dev/vfio/vfio`) with its groups. Dropping it closes everything it
 /// opened.
+///
+/// When `/dev/vfio/vfio` is iommufd's VFIO compat container (CONFIG_IOMMUFD_VFIO_CONTAINER),
+/// a group joins the container's IOAS only when one of its devices is opened
+/// (`VFIO_GROUP_GET_DEVICE_FD` binds and attaches it); until then `VFIO_IOMMU_GET_INFO`
+/// describes an IOAS no IOMMU constrains (the whole 64-bit space, no hole). So on that
+/// backend [`Container::set_iommu`] (and [`Container::attach`] after it) opens every VFIO
+/// device of the groups and keeps them open with the container.
 #[derive(Debug)]
 pub struct Container {
-    // Groups are declared first so they are closed before the container.
+    // Devices, then groups, are declared first so they are closed before the container.
+    devices: Vec<Device>,
     groups: Vec<Group>,
     fd: OwnedFd,
     path: PathBuf,
     model: Option<u32>,
+    sysfs: Sysfs,
 }
 
 impl Container {
@@ -235,10 +245,12 @@ impl Container {
             },
         )?;
         let container = Container {
+            devices: Vec::new(),
             groups: Vec::new(),
             fd,
             path,
             model: None,
+            sysfs: paths.sysfs.clone(),
         };
         let version = value_ioctl(container.fd.as_fd(), uapi::VFIO_GET_API_VERSION, 0)
             .map_err(|errno| container.ioctl_error("VFIO_GET_API_VERSION", errno, None))?;
@@ -345,7 +357,8 @@ impl Container {
         })
     }
 
-    /// Attaches an open group (`VFIO_GROUP_SET_CONTAINER`).
+    /// Attaches an open group (`VFIO_GROUP_SET_CONTAINER`); on iommufd's compat container
+    /// with the model already set, opens its VFIO devices too (see [`Container`]).
     pub fn attach(&mut self, group: Group) -> Result<(), Error> {
         set_container_ioctl(group.as_fd(), self.fd.as_fd()).map_err(|errno| Error::Ioctl {
             ioctl: "VFIO_GROUP_SET_CONTAINER",
@@ -355,12 +368,60 @@ impl Container {
                 libc::EINVAL if self.model.is_some() => Some("the group is already in a container, or its IOMMU cannot join this container's domain: give it a container of its own".to_owned()),
                 libc::EINVAL => Some("the group is already attached to a container".to_owned()),
                 libc::EBUSY => Some("a kernel driver still owns DMA for a device of the group: unbind it".to_owned()),
-                libc::EPERM => Some(format!("{} (iommufd's VFIO container checks it here); or, for a no-IOMMU group, the caller lacks CAP_SYS_RAWIO", Arch::host().unsafe_interrupts_hint("iommufd"))),
+                libc::EPERM => Some(format!("{} (type1 checks it when a group joins a container whose model is set); or, for a no-IOMMU group, the caller lacks CAP_SYS_RAWIO", Arch::host().unsafe_interrupts_hint("vfio_iommu_type1"))),
                 _ => None,
             },
         })?;
         self.groups.push(group);
+        if self.model.is_some() && self.is_compat() {
+            self.open_compat_devices(self.groups.len() - 1)?;
+        }
         Ok(())
+    }
+
+    fn is_compat(&self) -> bool {
+        matches!(self.backend(), ContainerBackend::IommufdCompat { .. })
+    }
+
+    /// Opens every VFIO device of group `index` (iommufd's compat container attaches a
+    /// group to its IOAS when a device is opened) and keeps it with the container. A
+    /// device the kernel does not know as a VFIO device (ENODEV: on another driver, or
+    /// unbound) is passed over; a group without a number (a `noiommu-N` node) has no sysfs
+    /// list to read.
+    fn open_compat_devices(&mut self, index: usize) -> Result<(), Error> {
+        let Some(number) = self.groups[index].number() else {
+            return Ok(());
+        };
+        for device in self.sysfs.group_devices(number)? {
+            match self.groups[index].open_device(&device.name) {
+                Ok(d) => self.devices.push(d),
+                Err(Error::Ioctl { errno, .. }) if errno.0 == libc::ENODEV => {}
+                Err(Error::Ioctl {
+                    ioctl,
+                    target,
+                    errno,
+                    hint,
+                }) => {
+                    return Err(Error::Ioctl {
+                        ioctl,
+                        target: format!("{target}, which iommufd's VFIO compat container needs open to attach the group"),
+                        errno,
+                        hint: match errno.0 {
+                            libc::EPERM => Some("the platform has no interrupt remapping (iommufd checks it when a device is bound): set iommufd's allow_unsafe_interrupts=1 (echo 1 > /sys/module/iommufd/parameters/allow_unsafe_interrupts) or use a platform with interrupt remapping".to_owned()),
+                            _ => hint,
+                        },
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The devices the container opened to attach its groups (iommufd's compat container
+    /// only; see [`Container`]).
+    pub fn devices(&self) -> &[Device] {
+        &self.devices
     }
 
     /// `VFIO_SET_IOMMU` with `model` (after at least one group is attached).
@@ -386,6 +447,11 @@ impl Container {
                 self.ioctl_error("VFIO_SET_IOMMU", errno, hint)
             })?;
         self.model = Some(model);
+        if self.is_compat() {
+            for index in 0..self.groups.len() {
+                self.open_compat_devices(index)?;
+            }
+        }
         Ok(())
     }
 

@@ -44,7 +44,9 @@ pub fn query_type1(container: BorrowedFd<'_>) -> Result<IommuInfo, Error> {
         &[NodeKind::Container, NodeKind::Iommufd],
         Path::new("/proc"),
     )?;
-    query_type1_with(&SystemKernel, container)
+    let info = query_type1_with(&SystemKernel, container)?;
+    crate::query::iommufd::check_compat_has_device(container, &info)?;
+    Ok(info)
 }
 
 /// `VFIO_IOMMU_GET_INFO` through a given kernel, without [`query_type1`]'s check of the

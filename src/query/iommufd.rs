@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::decode::hw_info::HwInfo;
 use crate::decode::ioas::checked_ranges;
 pub use crate::decode::ioas::IoasRanges;
+use crate::decode::type1::IommuInfo;
 use crate::error::{Errno, Error};
 pub use crate::facts::ContainerBackend;
 use crate::query::retry::{grow_and_retry, Asked, Fill, MAX_QUERY_CALLS};
@@ -418,6 +419,34 @@ pub fn container_backend(container: BorrowedFd<'_>) -> Result<ContainerBackend, 
         hint: crate::query::get_info::not_a_container_hint(container.as_raw_fd(), errno),
     })?;
     Ok(backend_of_container(container))
+}
+
+/// iommufd's VFIO compat container attaches a group to its IOAS only when a device of the
+/// group is opened; before, its `VFIO_IOMMU_GET_INFO` describes an IOAS without an IOMMU
+/// domain (all 64 bits, no hole). Such an answer is refused. It is recognised by the compat
+/// container's signature (DMA_AVAIL U32_MAX, no MIGRATION: type1 reports 65535 by default
+/// and MIGRATION since 5.8), then by `IOMMU_VFIO_IOAS` and the IOAS's alignment, which is
+/// 1 until a domain is attached (a domain's smallest page after): two more ioctls on that
+/// backend only.
+pub(crate) fn check_compat_has_device(
+    container: BorrowedFd<'_>,
+    info: &IommuInfo,
+) -> Result<(), Error> {
+    if info.dma_avail.present() != Some(&u32::MAX) || info.migration.present().is_some() {
+        return Ok(());
+    }
+    let ContainerBackend::IommufdCompat { ioas: Some(ioas) } = backend_of_container(container)
+    else {
+        return Ok(());
+    };
+    let ranges = ioas_ranges_with(&SystemKernel, container, ioas)?;
+    if ranges.alignment > 1 {
+        return Ok(());
+    }
+    Err(Error::CompatWithoutDevice {
+        target: format!("container fd {}", container.as_raw_fd()),
+        ioas,
+    })
 }
 
 /// Who serves a fd known to be a VFIO container: the VFIO type1 driver answers the

@@ -450,16 +450,20 @@ pub const IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV: u32 = 3;
 /// `IOMMU_HW_INFO_TYPE_AMD` (Linux 6.17): `struct iommu_hw_info_amd`.
 pub const IOMMU_HW_INFO_TYPE_AMD: u32 = 4;
 
+/// `IOMMU_HW_INFO_FLAG_INPUT_TYPE` in [`IommuHwInfo::flags`] (Linux 6.17): the data type
+/// field carries an input, the type of data asked for (`in_data_type`); without it the
+/// driver answers its default type. The library never sets it: its one question is the
+/// default type, and a kernel before 6.17 refuses any flag (EOPNOTSUPP).
+pub const IOMMU_HW_INFO_FLAG_INPUT_TYPE: u32 = 1 << 0;
+
 /// `IOMMU_HW_CAP_DIRTY_TRACKING` in `out_capabilities` (Linux 6.7).
 pub const IOMMU_HW_CAP_DIRTY_TRACKING: u64 = 1 << 0;
 /// `IOMMU_HW_CAP_PCI_PASID_EXEC` (Linux 6.12).
 pub const IOMMU_HW_CAP_PCI_PASID_EXEC: u64 = 1 << 1;
 /// `IOMMU_HW_CAP_PCI_PASID_PRIV` (Linux 6.12).
 pub const IOMMU_HW_CAP_PCI_PASID_PRIV: u64 = 1 << 2;
-/// `IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED` (after 6.12; Linux 7.3 reports it): ATS is not
-/// supported or cannot be used for the device. A kernel that knows the bit sets it from
-/// `device_iommu_capable(dev, IOMMU_CAP_PCI_ATS_SUPPORTED)`; on an older kernel its absence
-/// says nothing.
+/// `IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED` (Linux 6.17): ATS cannot be used on this device
+/// (its absence means ATS may be enabled). Linux 7.3 sets it for QEMU's edu device.
 pub const IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED: u64 = 1 << 3;
 
 /// `struct iommu_destroy`, the argument of [`IOMMU_DESTROY`].
@@ -567,7 +571,7 @@ pub struct IommuVfioIoas {
 pub struct IommuHwInfo {
     /// Size of this structure.
     pub size: u32,
-    /// Must be 0 (Linux 6.17 added an input-type flag).
+    /// 0, or (Linux 6.17) [`IOMMU_HW_INFO_FLAG_INPUT_TYPE`].
     pub flags: u32,
     /// The bound device's id (from `VFIO_DEVICE_BIND_IOMMUFD`).
     pub dev_id: u32,
@@ -575,7 +579,8 @@ pub struct IommuHwInfo {
     pub data_len: u32,
     /// User pointer to the type-specific data buffer.
     pub data_uptr: u64,
-    /// Out: `IOMMU_HW_INFO_TYPE_*`.
+    /// Out: `IOMMU_HW_INFO_TYPE_*`. In (`in_data_type`, the same field, Linux 6.17): the
+    /// type asked for, read only with [`IOMMU_HW_INFO_FLAG_INPUT_TYPE`].
     pub out_data_type: u32,
     /// Out (Linux 6.12): log2 of the PASIDs the device supports, 0 without PASID.
     pub out_max_pasid_log2: u8,
