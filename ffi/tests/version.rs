@@ -18,7 +18,10 @@ fn version_macros_match_the_package() {
         VFIO_IOMMU_INFO_VERSION_PATCH,
         v(env!("CARGO_PKG_VERSION_PATCH"))
     );
-    assert_eq!(vfio_iommu_info_version(), 0x00_04_00);
+    let packed = (v(env!("CARGO_PKG_VERSION_MAJOR")) << 16)
+        | (v(env!("CARGO_PKG_VERSION_MINOR")) << 8)
+        | v(env!("CARGO_PKG_VERSION_PATCH"));
+    assert_eq!(vfio_iommu_info_version(), packed);
     // SAFETY: a static NUL-terminated string.
     let s = unsafe { std::ffi::CStr::from_ptr(vfio_iommu_info_version_string()) };
     assert_eq!(s.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
