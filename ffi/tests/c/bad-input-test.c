@@ -508,13 +508,15 @@ static void test_static_functions(void)
 	}
 	CASE("backend_str/out-of-range") {
 		CHECK(strcmp(vfio_iommu_info_backend_str(0), "unknown") == 0);
-		CHECK(strcmp(vfio_iommu_info_backend_str(4), "unknown") == 0);
+		CHECK(strcmp(vfio_iommu_info_backend_str(VFIO_IOMMU_INFO_BACKEND_SPAPR_TCE + 1), "unknown") == 0);
+		CHECK(strcmp(vfio_iommu_info_backend_str(VFIO_IOMMU_INFO_BACKEND_SPAPR_TCE), "spapr-tce") == 0);
 		CHECK(strcmp(vfio_iommu_info_backend_str(UINT32_MAX), "unknown") == 0);
 		CHECK(strcmp(vfio_iommu_info_backend_str(VFIO_IOMMU_INFO_BACKEND_TYPE1), "type1") == 0);
 	}
 	CASE("source_str/out-of-range") {
 		CHECK(strcmp(vfio_iommu_info_source_str(0), "none") == 0);
-		CHECK(strcmp(vfio_iommu_info_source_str(9), "unknown") == 0);
+		CHECK(strcmp(vfio_iommu_info_source_str(VFIO_IOMMU_INFO_SOURCE_SPAPR_DDW + 1), "unknown") == 0);
+		CHECK(strcmp(vfio_iommu_info_source_str(VFIO_IOMMU_INFO_SOURCE_SPAPR_DDW), "spapr:ddw") == 0);
 		CHECK(strcmp(vfio_iommu_info_source_str(UINT32_MAX), "unknown") == 0);
 	}
 	CASE("free-functions/NULL") {
