@@ -84,7 +84,7 @@ foreign_busybox() { # ARCH
 # Sets FOREIGN_CAPTURE to target/lab/capture-ARCH-NAME, built (static) from scenario I's
 # capture program NAME.c with the arch's cc and the scenario's cc_flags (@IMAGE_DIR@ = the
 # directory of a built kernel's image, where lab/build-kernel may leave its uapi headers);
-# again when the source, the flags or the compiler change.
+# again when the source, lab/guest/capture-common.h, the flags or the compiler change.
 foreign_capture() { # I
 	local a=${S_ARCH[$1]} rel src bin cc flags sum
 	rel=$(foreign_value "$1" capture)
@@ -96,7 +96,7 @@ foreign_capture() { # I
 	FOREIGN_CAPTURE=$bin
 	[ -f "$src" ] || die "lab/arch/$a names the capture program $rel, which does not exist"
 	sum=$({
-		sha256sum "$src" | cut -d' ' -f1
+		sha256sum "$src" "$CAPTURE_COMMON" | cut -d' ' -f1
 		echo "$flags"
 		"$cc" --version | head -n 1
 	} | sha256sum | cut -d' ' -f1)

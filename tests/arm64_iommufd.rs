@@ -16,10 +16,13 @@
 //! enforces it. The library must read the registers with the guest's page size (from
 //! meta.txt), not the host's and not as "every granule".
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use common::capture_meta::{self, get, num, Meta};
 use vfio_iommu_info::facts::DmaFacts;
 use vfio_iommu_info::hw_info::{HwData, HwInfo, CAPABILITY_NAMES};
 use vfio_iommu_info::iommufd::IoasRanges;
@@ -28,24 +31,31 @@ use vfio_iommu_info::{decode_with_order, ByteOrder, IommuInfo, IovaRange, IovaSp
 
 const FILL: u8 = 0xAA;
 const CANARY: usize = 16;
-const SMMU: &str = "tests/fixtures/linux-7.3-arm64-iommufd";
-const VIRTIO: &str = "tests/fixtures/linux-7.3-arm64-iommufd-virtio";
+const SMMU: &str = "linux-7.3-arm64-iommufd";
+const VIRTIO: &str = "linux-7.3-arm64-iommufd-virtio";
 
 /// The captures to check: the fresh one, or both committed ones.
 fn captures() -> Vec<Capture> {
-    match std::env::var_os("LAB_ARM64_CAPTURE") {
-        Some(d) => vec![Capture::load(PathBuf::from(d))],
+    match capture_meta::env_dir("LAB_ARM64_CAPTURE") {
+        Some(d) => vec![Capture::load(d)],
         None => [SMMU, VIRTIO]
             .iter()
-            .map(|d| Capture::load(Path::new(env!("CARGO_MANIFEST_DIR")).join(d)))
+            .map(|d| Capture::load(capture_meta::fixture(d)))
             .collect(),
     }
 }
 
 struct Capture {
     dir: PathBuf,
-    fields: BTreeMap<String, String>,
-    records: Vec<(String, BTreeMap<String, String>)>,
+    meta: Meta,
+}
+
+impl std::ops::Deref for Capture {
+    type Target = Meta;
+
+    fn deref(&self) -> &Meta {
+        &self.meta
+    }
 }
 
 impl Capture {
@@ -59,26 +69,10 @@ impl Capture {
                 path.display()
             )
         });
-        let mut c = Capture {
+        let c = Capture {
+            meta: Meta::parse(dir.display().to_string(), &text),
             dir,
-            fields: BTreeMap::new(),
-            records: Vec::new(),
         };
-        for line in text.lines() {
-            let Some((first, rest)) = line.split_once(' ') else {
-                continue;
-            };
-            if let Some(key) = first.strip_suffix(':') {
-                c.fields.insert(key.to_owned(), rest.to_owned());
-            } else {
-                let kv = rest
-                    .split_whitespace()
-                    .filter_map(|w| w.split_once('='))
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect();
-                c.records.push((first.to_owned(), kv));
-            }
-        }
         assert_eq!(
             c.field("complete"),
             "yes",
@@ -99,25 +93,7 @@ impl Capture {
     }
 
     fn read(&self, name: &str) -> Vec<u8> {
-        let path = self.dir.join(name);
-        fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
-    fn field(&self, key: &str) -> &str {
-        self.fields
-            .get(key)
-            .unwrap_or_else(|| panic!("{}/meta.txt has no '{key}:' line", self.dir.display()))
-    }
-
-    fn num(&self, key: &str) -> u64 {
-        num(self.field(key))
-    }
-
-    fn records<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a BTreeMap<String, String>> {
-        self.records
-            .iter()
-            .filter(move |(k, _)| k == kind)
-            .map(|(_, r)| r)
+        capture_meta::read(&self.dir, name, "capture-iommufd")
     }
 
     fn record<'a>(&'a self, kind: &'a str, key: &str, value: &str) -> &'a BTreeMap<String, String> {
@@ -178,21 +154,6 @@ impl Capture {
     }
 }
 
-fn num(s: &str) -> u64 {
-    let s = s.trim();
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => s.parse(),
-    }
-    .unwrap_or_else(|e| panic!("meta.txt: '{s}' is not a number: {e}"))
-}
-
-fn get(r: &BTreeMap<String, String>, k: &str) -> u64 {
-    num(r
-        .get(k)
-        .unwrap_or_else(|| panic!("meta.txt record {r:?} has no {k}=")))
-}
-
 fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
 }
@@ -218,9 +179,8 @@ fn captures_are_linux_7_3_arm64_little_endian() {
 
 #[test]
 fn fixtures_cover_smmuv3_and_virtio_iommu() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let smmu = Capture::load(root.join(SMMU));
-    let virtio = Capture::load(root.join(VIRTIO));
+    let smmu = Capture::load(capture_meta::fixture(SMMU));
+    let virtio = Capture::load(capture_meta::fixture(VIRTIO));
     assert!(
         smmu.field("iommu").starts_with("smmu3."),
         "{}",

@@ -11,10 +11,12 @@
 //!
 //! Each test checks every capture and names the scenario that fails.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::capture_meta::{self, get, num, Meta};
 use vfio_iommu_info::iova::{self, IovaRange};
 use vfio_iommu_info::sysfs::parse_reserved_regions;
 use vfio_iommu_info::{
@@ -27,8 +29,15 @@ const FILL: u8 = 0xAA;
 /// One capture directory and its meta.txt.
 struct Capture {
     dir: PathBuf,
-    fields: BTreeMap<String, String>,
-    records: Vec<(String, BTreeMap<String, String>)>,
+    meta: Meta,
+}
+
+impl std::ops::Deref for Capture {
+    type Target = Meta;
+
+    fn deref(&self) -> &Meta {
+        &self.meta
+    }
 }
 
 impl Capture {
@@ -38,70 +47,22 @@ impl Capture {
             .unwrap_or_else(|e| panic!("{}: {e} (capture-type1 did not finish?)", path.display()));
         let mut c = Capture {
             dir: dir.to_owned(),
-            fields: BTreeMap::new(),
-            records: Vec::new(),
+            meta: Meta::parse(dir.display().to_string(), &text),
         };
-        for line in text.lines() {
-            let Some((first, rest)) = line.split_once(' ') else {
-                continue;
-            };
-            if let Some(key) = first.strip_suffix(':') {
-                c.fields.insert(key.to_owned(), rest.to_owned());
-            } else {
-                let kv = rest
-                    .split_whitespace()
-                    .filter_map(|w| w.split_once('='))
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect();
-                c.records.push((first.to_owned(), kv));
-            }
-        }
+        c.meta.what = c.name();
         c
     }
 
     /// The scenario, as the guest recorded it (the directory when meta.txt lacks it).
     fn name(&self) -> String {
-        match self.fields.get("LAB_SCENARIO") {
+        match self.meta.fields.get("LAB_SCENARIO") {
             Some(s) => s.clone(),
             None => self.dir.display().to_string(),
         }
     }
 
-    fn field(&self, key: &str) -> &str {
-        self.fields
-            .get(key)
-            .unwrap_or_else(|| panic!("{}: meta.txt has no '{key}:' line", self.name()))
-    }
-
-    fn num(&self, key: &str) -> u64 {
-        num(self.field(key))
-    }
-
-    /// A `key: k=v ...` line's value of `k`.
-    fn field_kv(&self, key: &str, k: &str) -> u64 {
-        let line = self.field(key);
-        let v = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
-            .unwrap_or_else(|| panic!("{}: meta.txt '{key}:' has no {k}= ({line})", self.name()));
-        num(v)
-    }
-
-    fn records<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a BTreeMap<String, String>> {
-        self.records
-            .iter()
-            .filter(move |(k, _)| k == kind)
-            .map(|(_, r)| r)
-    }
-
     fn read(&self, name: &str) -> Vec<u8> {
-        let path = self.dir.join(name);
-        fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (capture-type1 did not write it, or it did not survive the console)",
-                path.display()
-            )
-        })
+        capture_meta::read(&self.dir, name, "capture-type1")
     }
 
     fn order(&self) -> ByteOrder {
@@ -139,44 +100,22 @@ impl Capture {
     }
 }
 
-/// `0x`-prefixed hex or decimal.
-fn num(s: &str) -> u64 {
-    let s = s.trim();
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => s.parse(),
-    }
-    .unwrap_or_else(|e| panic!("meta.txt: '{s}' is not a number: {e}"))
-}
-
-fn get(r: &BTreeMap<String, String>, k: &str) -> u64 {
-    num(r
-        .get(k)
-        .unwrap_or_else(|| panic!("meta.txt record {r:?} has no {k}=")))
-}
-
 /// The captures to check: the lab's fresh one, or every committed type1 capture of a
 /// foreign guest.
 fn captures() -> Vec<Capture> {
-    if let Some(dir) = std::env::var_os("LAB_FOREIGN_CAPTURE") {
-        return vec![Capture::load(Path::new(&dir))];
+    if let Some(dir) = capture_meta::env_dir("LAB_FOREIGN_CAPTURE") {
+        return vec![Capture::load(&dir)];
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|d| {
-            fs::read_to_string(d.join("meta.txt"))
-                .is_ok_and(|t| t.lines().next() == Some("capture: type1"))
-        })
-        .collect();
-    dirs.sort();
+    let dirs = capture_meta::fixture_dirs(|d| {
+        fs::read_to_string(d.join("meta.txt"))
+            .is_ok_and(|t| t.lines().next() == Some("capture: type1"))
+    });
     assert!(
         dirs.len() >= 4,
         "only {} foreign type1 captures under {} (expected the arm64 scenarios' four): run \
          lab/run -s SCENARIO and lab/update-fixtures SCENARIO",
         dirs.len(),
-        root.display()
+        capture_meta::fixtures_root().display()
     );
     dirs.iter().map(|d| Capture::load(d)).collect()
 }

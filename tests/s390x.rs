@@ -15,10 +15,11 @@
 //! Every value the library decodes is compared with the C program's own walk of the
 //! same bytes (meta.txt), with sysfs, and with the values lab-recipe.md documents.
 
-use std::collections::BTreeMap;
-use std::fs;
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::PathBuf;
+
+use common::capture_meta::{self, get, num, Meta};
 use vfio_iommu_info::device_info::{
     decode_device_info, DeviceCap, DeviceInfo, FLAG_CAPS, FLAG_PCI,
 };
@@ -37,10 +38,8 @@ fn window() -> IovaRange {
 }
 
 fn capture_dir() -> PathBuf {
-    let dir = match std::env::var_os("LAB_S390X_CAPTURE") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/linux-6.12-s390x-zpci"),
-    };
+    let dir = capture_meta::env_dir("LAB_S390X_CAPTURE")
+        .unwrap_or_else(|| capture_meta::fixture("linux-6.12-s390x-zpci"));
     assert!(
         dir.join("meta.txt").is_file(),
         "{}/meta.txt is missing: run lab/run -s linux-6.12-s390x-zpci (and lab/update-fixtures \
@@ -52,88 +51,13 @@ fn capture_dir() -> PathBuf {
 }
 
 fn read(name: &str) -> Vec<u8> {
-    let path = capture_dir().join(name);
-    fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (capture-zpci did not write it, or it did not survive the console)",
-            path.display()
-        )
-    })
+    capture_meta::read(&capture_dir(), name, "capture-zpci")
 }
 
-/// meta.txt: `key: value` lines, and `KIND k=v k=v ...` records.
-struct Meta {
-    fields: BTreeMap<String, String>,
-    records: Vec<(String, BTreeMap<String, String>)>,
-}
-
-impl Meta {
-    fn load() -> Meta {
-        let text = String::from_utf8(read("meta.txt")).expect("meta.txt is UTF-8");
-        let mut m = Meta {
-            fields: BTreeMap::new(),
-            records: Vec::new(),
-        };
-        for line in text.lines() {
-            let Some((first, rest)) = line.split_once(' ') else {
-                continue;
-            };
-            if let Some(key) = first.strip_suffix(':') {
-                m.fields.insert(key.to_owned(), rest.to_owned());
-            } else {
-                let kv = rest
-                    .split_whitespace()
-                    .filter_map(|w| w.split_once('='))
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect();
-                m.records.push((first.to_owned(), kv));
-            }
-        }
-        m
-    }
-
-    fn field(&self, key: &str) -> &str {
-        self.fields
-            .get(key)
-            .unwrap_or_else(|| panic!("meta.txt has no '{key}:' line"))
-    }
-
-    /// A `key: k=v ...` line's value of `k`.
-    fn field_kv(&self, key: &str, k: &str) -> u64 {
-        let line = self.field(key);
-        let v = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
-            .unwrap_or_else(|| panic!("meta.txt: '{key}:' has no {k}= ({line})"));
-        num(v)
-    }
-
-    fn num(&self, key: &str) -> u64 {
-        num(self.field(key))
-    }
-
-    fn records<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a BTreeMap<String, String>> {
-        self.records
-            .iter()
-            .filter(move |(k, _)| k == kind)
-            .map(|(_, r)| r)
-    }
-}
-
-/// `0x`-prefixed hex or decimal.
-fn num(s: &str) -> u64 {
-    let s = s.trim();
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => s.parse(),
-    }
-    .unwrap_or_else(|e| panic!("meta.txt: '{s}' is not a number: {e}"))
-}
-
-fn get(r: &BTreeMap<String, String>, k: &str) -> u64 {
-    num(r
-        .get(k)
-        .unwrap_or_else(|| panic!("meta.txt record {r:?} has no {k}=")))
+/// The capture's meta.txt.
+fn load_meta() -> Meta {
+    let text = String::from_utf8(read("meta.txt")).expect("meta.txt is UTF-8");
+    Meta::parse(capture_dir().display().to_string(), &text)
 }
 
 fn iommu(name: &str) -> IommuInfo {
@@ -159,7 +83,7 @@ fn zpci_base(info: &DeviceInfo) -> &vfio_iommu_info::device_info::ZpciBase {
 
 #[test]
 fn the_capture_is_from_a_big_endian_s390x_linux_6_12() {
-    let m = Meta::load();
+    let m = load_meta();
     assert_eq!(m.field("uname_m"), "s390x");
     assert!(
         m.field("uname_r").starts_with("6.12."),
@@ -226,7 +150,7 @@ fn the_iova_list_the_zpci_window_and_iommufds_ranges_are_one_window() {
 
 #[test]
 fn iommu_info_decodes_as_the_c_walk_and_lab_recipe_say() {
-    let m = Meta::load();
+    let m = load_meta();
     let exact = read("info-exact.bin");
     let needed = m.num("iommu_needed_argsz");
     assert_eq!(exact.len() as u64, needed);
@@ -296,7 +220,7 @@ fn iommu_info_decodes_as_the_c_walk_and_lab_recipe_say() {
 
 #[test]
 fn iommu_info_buffers_too_small_follow_the_fill_protocol() {
-    let m = Meta::load();
+    let m = load_meta();
     let exact = iommu("info-exact.bin");
     for (name, len) in [
         ("info-argsz16.bin", 16),
@@ -356,7 +280,7 @@ fn iommu_info_buffers_too_small_follow_the_fill_protocol() {
 
 #[test]
 fn device_info_decodes_zpci_caps_as_the_c_walk_and_sysfs_say() {
-    let m = Meta::load();
+    let m = load_meta();
     let exact = read("device-exact.bin");
     let needed = m.num("device_needed_argsz");
     assert_eq!(exact.len() as u64, needed);
@@ -472,7 +396,7 @@ fn device_info_decodes_zpci_caps_as_the_c_walk_and_sysfs_say() {
 
 #[test]
 fn device_info_buffers_too_small_follow_the_fill_protocol() {
-    let m = Meta::load();
+    let m = load_meta();
     let exact = device("device-exact.bin");
     for (name, len, cap_offset) in [
         ("device-argsz16.bin", 16, None),
@@ -532,7 +456,7 @@ fn device_info_buffers_too_small_follow_the_fill_protocol() {
 
 #[test]
 fn the_reserved_regions_are_the_complement_of_the_window() {
-    let m = Meta::load();
+    let m = load_meta();
     let group = m.num("group");
     let text = String::from_utf8(read(&format!("reserved_regions-group{group}"))).unwrap();
     let regions = parse_reserved_regions(&text)
@@ -574,7 +498,7 @@ fn the_reserved_regions_are_the_complement_of_the_window() {
 
 #[test]
 fn iommufd_reports_before_and_after_the_attach_as_the_c_program_saw() {
-    let m = Meta::load();
+    let m = load_meta();
     // Before the attach the IOAS has no domain: everything, byte-aligned.
     assert_eq!(m.field_kv("ioas_iova_ranges_before_attach", "num_iovas"), 1);
     assert_eq!(
@@ -622,7 +546,7 @@ fn iommufd_reports_before_and_after_the_attach_as_the_c_program_saw() {
 /// say what capture-zpci saw.
 #[test]
 fn region_info_buffers_were_captured_for_every_region() {
-    let m = Meta::load();
+    let m = load_meta();
     let nregions = m.num("device_num_regions");
     let regions: Vec<_> = m.records("region").collect();
     let mut indexes: Vec<_> = regions.iter().map(|r| get(r, "index")).collect();

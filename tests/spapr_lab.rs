@@ -17,10 +17,13 @@
 //! other failed (ENXIO outside every window; an IOVA off the 4K TCE page is refused with
 //! the ioctl *returning 1*, Linux 6.12's iommu_tce_put_param_check() being a boolean macro).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::capture_meta::{self, Meta};
 use vfio_iommu_info::facts::{Backend, DmaFacts, Source};
 use vfio_iommu_info::{
     check_span, decode_spapr_tce_with_order, ByteOrder, Ddw, IovaRange, PageSizes, SpanProblem,
@@ -41,20 +44,15 @@ struct Capture {
 
 impl Capture {
     fn load(dir: &Path) -> Capture {
-        let mut kv = BTreeMap::new();
+        let mut meta = Meta::parse(dir.display().to_string(), "");
         for name in ["outcome.txt", "meta.txt"] {
-            let Ok(text) = fs::read_to_string(dir.join(name)) else {
-                continue;
-            };
-            for line in text.lines() {
-                if let Some((k, v)) = line.split_once(": ") {
-                    kv.insert(k.to_owned(), v.to_owned());
-                }
+            if let Ok(text) = fs::read_to_string(dir.join(name)) {
+                meta.add(&text);
             }
         }
         Capture {
             dir: dir.to_owned(),
-            kv,
+            kv: meta.fields,
         }
     }
 
@@ -94,13 +92,7 @@ impl Capture {
     }
 
     fn read(&self, file: &str) -> Vec<u8> {
-        let path = self.dir.join(file);
-        fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (capture-spapr did not write it, or it did not survive the console)",
-                path.display()
-            )
-        })
+        capture_meta::read(&self.dir, file, "capture-spapr")
     }
 
     /// The outcome of an enforcement call: "ok" or the errno's name.
@@ -118,27 +110,21 @@ impl Capture {
 /// The captures of one kind: the lab's fresh one (which must be of that kind), or every
 /// committed one.
 fn captures(kind: fn(&Capture) -> bool, what: &str, at_least: usize) -> Vec<Capture> {
-    if let Some(dir) = std::env::var_os("LAB_SPAPR_CAPTURE") {
-        let c = Capture::load(Path::new(&dir));
+    if let Some(dir) = capture_meta::env_dir("LAB_SPAPR_CAPTURE") {
+        let c = Capture::load(&dir);
         assert!(
             kind(&c),
             "LAB_SPAPR_CAPTURE={} is no {what} (meta.txt 'capture: spapr-tce' or outcome.txt \
              'outcome: probe-fails ERRNO'): lab/arch/ppc64le's host_test_filter and outcome \
              disagree with what the guest did",
-            dir.to_string_lossy()
+            dir.display()
         );
         if let Ok(s) = std::env::var("LAB_SCENARIO") {
             assert_eq!(c.get("LAB_SCENARIO"), s, "{}", c.dir.display());
         }
         return vec![c];
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = capture_meta::fixture_dirs(Path::is_dir);
     let picked: Vec<Capture> = dirs.iter().map(|d| Capture::load(d)).filter(kind).collect();
     assert!(
         picked.len() >= at_least,
@@ -146,7 +132,7 @@ fn captures(kind: fn(&Capture) -> bool, what: &str, at_least: usize) -> Vec<Capt
          linux-6.12-ppc64le-spapr -s linux-6.12-64k-ppc64le-spapr -s linux-6.1-ppc64le-spapr \
          and lab/update-fixtures with those names",
         picked.len(),
-        root.display()
+        capture_meta::fixtures_root().display()
     );
     picked
 }

@@ -46,8 +46,8 @@
  * the attach (iopt_calculate_iova_alignment: the smallest page of the domain), and
  * IOMMU_IOAS_MAP probes at IOVAs and lengths aligned to half of it (EINVAL) and to it.
  *
- * Only libc and the kernel's uapi headers; no dependency on the project's own code on
- * purpose.
+ * Only libc, the kernel's uapi headers and capture-common.h; no dependency on the
+ * project's own code on purpose.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -77,47 +77,22 @@
 #define CANARY 16
 #define MAX_RANGES 16
 
-static const char *outdir;
-static FILE *meta;
 /* For the summary line. */
 static uint64_t sum_pgsizes, sum_caps, sum_align;
 static uint32_t sum_hw_type, sum_hw_len, sum_ranges;
 
 static void save_dmesg(void);
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (meta)
-		fflush(meta);
-	/* The kernel's side of the failure; before the message, which must be the last line. */
-	if (outdir)
-		save_dmesg();
-	fflush(stdout);
-	fputs("capture-iommufd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static const char *errname(int e)
-{
-	const char *n;
-
-	if (!e)
-		return "OK";
-	n = strerrorname_np(e);
-	return n ? n : "E?";
-}
-
-static void xioctl(int fd, unsigned long req, void *arg, const char *name)
-{
-	if (ioctl(fd, req, arg) < 0)
-		die("%s: %s (%s, errno %d)", name, strerror(errno), errname(errno), errno);
-}
+#define CAPTURE_NAME "capture-iommufd"
+#define CAPTURE_ERRNAME_0 "OK"
+/* The kernel's side of the failure; before the message, which must be the last line. */
+#define CAPTURE_DIE_HOOK()      \
+	do {                    \
+		if (outdir)     \
+			save_dmesg(); \
+		fflush(stdout); \
+	} while (0)
+#include "capture-common.h"
 
 static int xopen(const char *path, int flags)
 {
@@ -126,73 +101,6 @@ static int xopen(const char *path, int flags)
 	if (fd < 0)
 		die("open %s: %s (%s)", path, strerror(errno), errname(errno));
 	return fd;
-}
-
-static void write_file(const char *name, const void *buf, size_t len)
-{
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", outdir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		die("open %s: %s", path, strerror(errno));
-	if (write(fd, buf, len) != (ssize_t)len)
-		die("write %s: %s", path, strerror(errno));
-	if (close(fd) < 0)
-		die("close %s: %s", path, strerror(errno));
-}
-
-/* Native-order loads, unaligned-safe. */
-static uint16_t ld16(const unsigned char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t ld32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t ld64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n);
-
-	if (!p)
-		die("out of memory (%zu bytes)", n);
-	return p;
-}
-
-static int read_sysfs(const char *path, char *buf, size_t size)
-{
-	ssize_t n, total = 0;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	while ((n = read(fd, buf + total, size - 1 - (size_t)total)) > 0)
-		total += n;
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[total] = 0;
-	while (total > 0 && buf[total - 1] == '\n')
-		buf[--total] = 0;
-	return (int)total;
 }
 
 /* dmesg.txt: the whole kernel log buffer (syslog(2) READ_ALL). Best effort: a failure
@@ -305,23 +213,7 @@ static void describe_chain(const unsigned char *buf, size_t len)
 		id = ld16(buf + off);
 		fprintf(meta, "iommu_cap id=%u version=%u offset=%u next=%u", id, ld16(buf + off + 2), off,
 			ld32(buf + off + 4));
-		if (id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE && off + 16 <= len) {
-			uint32_t n = ld32(buf + off + 8);
-
-			fprintf(meta, " name=IOVA_RANGE nr_iovas=%u", n);
-			for (uint32_t i = 0; i < n && off + 16 + 16 * ((size_t)i + 1) <= len; i++)
-				fprintf(meta, "\niommu_iova_range start=0x%016llx end=0x%016llx",
-					(unsigned long long)ld64(buf + off + 16 + 16 * i),
-					(unsigned long long)ld64(buf + off + 24 + 16 * i));
-		} else if (id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION && off + 32 <= len) {
-			fprintf(meta, " name=MIGRATION flags=0x%x pgsize_bitmap=0x%llx max_dirty_bitmap_size=0x%llx",
-				ld32(buf + off + 8), (unsigned long long)ld64(buf + off + 16),
-				(unsigned long long)ld64(buf + off + 24));
-		} else if (id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL && off + 12 <= len) {
-			fprintf(meta, " name=DMA_AVAIL avail=%u", ld32(buf + off + 8));
-		} else {
-			fprintf(meta, " name=unknown");
-		}
+		describe_iommu_cap(buf, len, off, id);
 		fputc('\n', meta);
 		off = ld32(buf + off + 4);
 	}
@@ -377,26 +269,6 @@ static void type1(long group)
 }
 
 /* --- iommufd -------------------------------------------------------------------------- */
-
-static void cdev_path(const char *bdf, char *out, size_t size)
-{
-	char dir[512];
-	struct dirent *e;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	d = opendir(dir);
-	if (!d)
-		die("opendir %s: %s (a kernel without CONFIG_VFIO_DEVICE_CDEV?)", dir, strerror(errno));
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "vfio", 4)) {
-			snprintf(out, size, "/dev/vfio/devices/%s", e->d_name);
-			closedir(d);
-			return;
-		}
-	closedir(d);
-	die("%s holds no vfioN entry", dir);
-}
 
 /* One IOMMU_GET_HW_INFO with a data buffer of LEN bytes (+ CANARY), both the struct's
  * output fields and the buffer pre-filled with 0xAA. Returns the kernel's data_len. */
@@ -628,7 +500,6 @@ static void iommufd(const char *bdf, long page)
 int main(int argc, char **argv)
 {
 	struct utsname u;
-	char path[4096];
 	long group, page;
 	char *end;
 
@@ -637,13 +508,7 @@ int main(int argc, char **argv)
 	group = strtol(argv[3], &end, 10);
 	if (*end || end == argv[3] || group < 0)
 		die("GROUP '%s' is not a group number", argv[3]);
-	if (mkdir(argv[1], 0755) < 0 && errno != EEXIST)
-		die("mkdir %s: %s", argv[1], strerror(errno));
-	outdir = argv[1];
-	snprintf(path, sizeof(path), "%s/meta.txt", outdir);
-	meta = fopen(path, "w");
-	if (!meta)
-		die("open %s: %s", path, strerror(errno));
+	open_outdir(argv[1]);
 	setvbuf(meta, NULL, _IOLBF, 0);
 	if (uname(&u) < 0)
 		die("uname: %s", strerror(errno));
@@ -653,7 +518,7 @@ int main(int argc, char **argv)
 	fprintf(meta, "uname: %s %s %s\n", u.sysname, u.release, u.version);
 	fprintf(meta, "machine: %s\n", u.machine);
 	fprintf(meta, "page_size: %ld\n", page);
-	fprintf(meta, "byte_order: %s\n", __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little" : "big");
+	meta_byte_order();
 	fprintf(meta, "bdf: %s\n", argv[2]);
 	fprintf(meta, "group: %ld\n", group);
 	iommu_name(argv[2]);

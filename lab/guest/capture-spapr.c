@@ -7,9 +7,9 @@
  * The capture program of the lab's POWER guests (lab/arch/ppc64le: lab/foreign.sh builds
  * it with powerpc64le-linux-gnu-gcc -static, lab/guest/init-foreign runs it once BDF is
  * on vfio-pci; its last line of output is the summary the row "capture" shows). Only
- * libc and the uapi <linux/vfio.h>, every ioctl number from its macros (on powerpc _IO()
- * carries a direction bit: VFIO_GROUP_GET_STATUS is 0x20003b67 there, never hand-encode
- * them).
+ * libc (with capture-common.h) and the uapi <linux/vfio.h>, every ioctl number from its
+ * macros (on powerpc _IO() carries a direction bit: VFIO_GROUP_GET_STATUS is 0x20003b67
+ * there, never hand-encode them).
  *
  * Files in OUTDIR (every GET_INFO buffer pre-filled with 0xAA, argsz written at 0):
  *   info-argsz16.bin   argsz 16 (the fixed part without ddw), 64 bytes kept
@@ -63,29 +63,8 @@
 #define FILL 0xAA
 #define SMALL_KEEP 64
 
-static const char *outdir;
-static FILE *meta;
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("capture-spapr: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (meta)
-		fflush(meta);
-	exit(1);
-}
-
-static const char *errname(int e)
-{
-	const char *n = strerrorname_np(e);
-
-	return n ? n : "E?";
-}
+#define CAPTURE_NAME "capture-spapr"
+#include "capture-common.h"
 
 static void kv(const char *key, const char *fmt, ...)
 {
@@ -127,30 +106,6 @@ static int result(const char *name, int r, int err)
 	return 0;
 }
 
-static int xioctl(int fd, unsigned long req, void *arg, const char *name)
-{
-	int r = ioctl(fd, req, arg);
-
-	if (r < 0)
-		die("%s: %s (%s, errno %d)", name, strerror(errno), errname(errno), errno);
-	return r;
-}
-
-static void write_file(const char *name, const void *buf, size_t len)
-{
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", outdir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		die("open %s: %s", path, strerror(errno));
-	if (write(fd, buf, len) != (ssize_t)len)
-		die("write %s: %s", path, strerror(errno));
-	if (close(fd) < 0)
-		die("close %s: %s", path, strerror(errno));
-}
-
 static void copy_sysfs(const char *src, const char *name)
 {
 	char buf[65536];
@@ -166,22 +121,6 @@ static void copy_sysfs(const char *src, const char *name)
 	if (n < 0)
 		die("read %s: %s", src, strerror(errno));
 	write_file(name, buf, (size_t)n);
-}
-
-static uint32_t ld32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t ld64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
 }
 
 /*
@@ -404,17 +343,11 @@ int main(int argc, char **argv)
 
 	if (argc != 4)
 		die("usage: capture-spapr OUTDIR BDF GROUP");
-	outdir = argv[1];
 	bdf = argv[2];
 	grp = (int)strtol(argv[3], &end, 10);
 	if (!*argv[3] || *end || grp < 0)
 		die("GROUP must be a group number, not '%s'", argv[3]);
-	if (mkdir(outdir, 0755) < 0 && errno != EEXIST)
-		die("mkdir %s: %s", outdir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/meta.txt", outdir);
-	meta = fopen(path, "w");
-	if (!meta)
-		die("open %s: %s", path, strerror(errno));
+	open_outdir(argv[1]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	kv("capture", "spapr-tce");

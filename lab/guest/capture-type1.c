@@ -30,7 +30,8 @@
  * MSIs, e.g. GICv2 without an ITS) is recorded; then allow_unsafe_interrupts is
  * turned on through sysfs and the call is made again, so the rest is captured too.
  *
- * Only libc and <linux/vfio.h>: no dependency on the project's own code on purpose.
+ * Only libc, <linux/vfio.h> and capture-common.h: no dependency on the project's own
+ * code on purpose.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,69 +57,9 @@
 #define MAX_RANGES 64
 #define UNSAFE_PARAM "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"
 
-static const char *outdir;
-static FILE *meta;
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("capture-type1: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (meta)
-		fflush(meta);
-	exit(1);
-}
-
-static const char *errname(int e)
-{
-	const char *n = e ? strerrorname_np(e) : "0";
-
-	return n ? n : "E?";
-}
-
-static void write_file(const char *name, const void *buf, size_t len)
-{
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", outdir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		die("open %s: %s", path, strerror(errno));
-	if (write(fd, buf, len) != (ssize_t)len)
-		die("write %s: %s", path, strerror(errno));
-	if (close(fd) < 0)
-		die("close %s: %s", path, strerror(errno));
-}
-
-/* Native-order loads, unaligned-safe. */
-static uint16_t ld16(const unsigned char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t ld32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t ld64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
+#define CAPTURE_NAME "capture-type1"
+#define CAPTURE_ERRNAME_0 "0"
+#include "capture-common.h"
 
 /* A sysfs file's first line (trailing newline dropped), or "-" when unreadable. */
 static void read_line(const char *path, char *out, size_t len)
@@ -206,22 +147,9 @@ static size_t walk_chain(const unsigned char *buf, size_t len, struct range *ran
 
 static void copy_reserved_regions(long group)
 {
-	char path[256], name[64], data[65536];
-	ssize_t n, total = 0;
-	int fd;
+	char data[65536];
 
-	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%ld/reserved_regions", group);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		die("open %s: %s", path, strerror(errno));
-	while ((n = read(fd, data + total, sizeof(data) - 1 - (size_t)total)) > 0)
-		total += n;
-	if (n < 0)
-		die("read %s: %s", path, strerror(errno));
-	close(fd);
-	snprintf(name, sizeof(name), "reserved_regions-group%ld", group);
-	write_file(name, data, (size_t)total);
-	data[total] = 0;
+	copy_reserved_regions_raw(group, data, sizeof(data));
 	for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n")) {
 		unsigned long long s, e;
 		char type[32];
@@ -265,10 +193,9 @@ int main(int argc, char **argv)
 {
 	static const char *env[] = { "LAB_SCENARIO", "LAB_KERNEL", "LAB_VIOMMU", "LAB_MACHINE",
 				     "LAB_TYPE1" };
-	const uint32_t probe = 0x01020304;
 	int container, group, api, e;
 	long group_id;
-	char path[4096], line[256], *end;
+	char path[4096], line[256];
 	struct utsname uts;
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	unsigned char pre[24], *b24, *exact;
@@ -280,23 +207,15 @@ int main(int argc, char **argv)
 
 	if (argc != 4)
 		die("usage: capture-type1 OUTDIR BDF GROUP");
-	outdir = argv[1];
-	group_id = strtol(argv[3], &end, 10);
-	if (*end || end == argv[3] || group_id < 0)
-		die("bad group number '%s'", argv[3]);
-	if (mkdir(outdir, 0755) < 0 && errno != EEXIST)
-		die("mkdir %s: %s", outdir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/meta.txt", outdir);
-	meta = fopen(path, "w");
-	if (!meta)
-		die("open %s: %s", path, strerror(errno));
+	group_id = parse_group(argv[3]);
+	open_outdir(argv[1]);
 
 	if (uname(&uts) < 0)
 		die("uname: %s", strerror(errno));
 	fprintf(meta, "capture: type1\n");
 	fprintf(meta, "uname_r: %s\n", uts.release);
 	fprintf(meta, "uname_m: %s\n", uts.machine);
-	fprintf(meta, "byte_order: %s\n", *(const unsigned char *)&probe == 0x01 ? "big" : "little");
+	meta_byte_order();
 	fprintf(meta, "page_size: 0x%lx\n", sysconf(_SC_PAGESIZE));
 	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
 		fprintf(meta, "%s: %s\n", env[i], getenv(env[i]) && *getenv(env[i]) ? getenv(env[i]) : "-");

@@ -31,8 +31,8 @@
  * meta.txt is "key: value" lines and "KIND k=v k=v ..." lines (iommu_cap,
  * iommu_iova_range, device_cap, region, region_cap, ioas_range).
  *
- * Only libc and the uapi headers; no dependency on the project's own code on
- * purpose. The header of the cross toolchain is older than the kernel, so the
+ * Only libc, the uapi headers and capture-common.h; no dependency on the project's
+ * own code on purpose. The header of the cross toolchain is older than the kernel, so the
  * iommufd and device-cdev ABI is spelled out below (values from Linux 6.12).
  */
 #define _GNU_SOURCE
@@ -65,10 +65,7 @@
 #define X_IOMMU_IOAS_ALLOC _IO(';', 0x81)
 #define X_IOMMU_IOAS_IOVA_RANGES _IO(';', 0x84)
 
-/* IOMMU-info capability ids. */
-#define IOMMU_CAP_IOVA_RANGE 1
-#define IOMMU_CAP_MIGRATION 2
-#define IOMMU_CAP_DMA_AVAIL 3
+/* IOMMU-info capability ids: describe_iommu_cap() in capture-common.h. */
 /* Device-info capability ids (vfio_zdev.h, vfio.h). */
 #define DEV_CAP_ZPCI_BASE 1
 #define DEV_CAP_ZPCI_GROUP 2
@@ -86,89 +83,8 @@
 #define REGION_INFO_SIZE 32
 #define MAX_IOAS_RANGES 16
 
-static const char *outdir;
-static FILE *meta;
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("capture-zpci: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (meta)
-		fflush(meta);
-	exit(1);
-}
-
-static const char *errname(int e)
-{
-	const char *n = strerrorname_np(e);
-
-	return n ? n : "E?";
-}
-
-static void xioctl(int fd, unsigned long req, void *arg, const char *name)
-{
-	if (ioctl(fd, req, arg) < 0)
-		die("%s: %s (%s, errno %d)", name, strerror(errno), errname(errno), errno);
-}
-
-static void write_file(const char *name, const void *buf, size_t len)
-{
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", outdir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		die("open %s: %s", path, strerror(errno));
-	if (write(fd, buf, len) != (ssize_t)len)
-		die("write %s: %s", path, strerror(errno));
-	if (close(fd) < 0)
-		die("close %s: %s", path, strerror(errno));
-}
-
-/* Native-order loads (big-endian here), unaligned-safe. */
-static uint16_t ld16(const unsigned char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t ld32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t ld64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void st32(unsigned char *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n);
-
-	if (!p)
-		die("out of memory (%zu bytes)", n);
-	return p;
-}
+#define CAPTURE_NAME "capture-zpci"
+#include "capture-common.h"
 
 /* A 0xAA-filled buffer of SIZE bytes with ARGSZ at offset 0. */
 static unsigned char *filled(size_t size, uint32_t argsz)
@@ -230,27 +146,6 @@ static void walk_chain(const char *kind, const char *extra, const unsigned char 
 }
 
 /* --- VFIO_IOMMU_GET_INFO ------------------------------------------------------------ */
-
-static void describe_iommu_cap(const unsigned char *buf, size_t len, uint32_t off, uint16_t id)
-{
-	if (id == IOMMU_CAP_IOVA_RANGE && off + 16 <= len) {
-		uint32_t n = ld32(buf + off + 8);
-
-		fprintf(meta, " name=IOVA_RANGE nr_iovas=%u", n);
-		for (uint32_t i = 0; i < n && off + 16 + 16 * ((size_t)i + 1) <= len; i++)
-			fprintf(meta, "\niommu_iova_range start=0x%016llx end=0x%016llx",
-				(unsigned long long)ld64(buf + off + 16 + 16 * i),
-				(unsigned long long)ld64(buf + off + 24 + 16 * i));
-	} else if (id == IOMMU_CAP_MIGRATION && off + 32 <= len) {
-		fprintf(meta, " name=MIGRATION flags=0x%x pgsize_bitmap=0x%llx max_dirty_bitmap_size=0x%llx",
-			ld32(buf + off + 8), (unsigned long long)ld64(buf + off + 16),
-			(unsigned long long)ld64(buf + off + 24));
-	} else if (id == IOMMU_CAP_DMA_AVAIL && off + 12 <= len) {
-		fprintf(meta, " name=DMA_AVAIL avail=%u", ld32(buf + off + 8));
-	} else {
-		fprintf(meta, " name=unknown");
-	}
-}
 
 static unsigned char *iommu_info(int container, size_t size, uint32_t argsz, const char *file)
 {
@@ -458,42 +353,12 @@ static void capture_regions(int device, uint32_t nregions)
 
 /* --- sysfs -------------------------------------------------------------------------- */
 
-/* Reads a small sysfs file into BUF (NUL-terminated, trailing newline dropped). */
-static int read_sysfs(const char *path, char *buf, size_t size)
-{
-	ssize_t n, total = 0;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	while ((n = read(fd, buf + total, size - 1 - (size_t)total)) > 0)
-		total += n;
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[total] = 0;
-	while (total > 0 && buf[total - 1] == '\n')
-		buf[--total] = 0;
-	return (int)total;
-}
-
+/* reserved_regions-groupN: the group's reserved_regions as is (tests/s390x.rs reads it). */
 static void copy_reserved_regions(long group)
 {
-	char path[256], name[64], data[65536];
-	ssize_t n, total = 0;
-	int fd;
+	char data[65536];
 
-	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%ld/reserved_regions", group);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		die("open %s: %s", path, strerror(errno));
-	while ((n = read(fd, data + total, sizeof(data) - (size_t)total)) > 0)
-		total += n;
-	if (n < 0)
-		die("read %s: %s", path, strerror(errno));
-	close(fd);
-	snprintf(name, sizeof(name), "reserved_regions-group%ld", group);
-	write_file(name, data, (size_t)total);
+	copy_reserved_regions_raw(group, data, sizeof(data));
 }
 
 /* The zPCI attributes of the function (arch/s390/pci/pci_sysfs.c). */
@@ -517,27 +382,6 @@ static void zpci_sysfs(const char *bdf)
 }
 
 /* --- iommufd and the device cdev ---------------------------------------------------- */
-
-/* /dev/vfio/devices/vfioN of BDF (from /sys/bus/pci/devices/BDF/vfio-dev/). */
-static void cdev_path(const char *bdf, char *out, size_t size)
-{
-	char dir[512];
-	struct dirent *e;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	d = opendir(dir);
-	if (!d)
-		die("opendir %s: %s (a kernel without CONFIG_VFIO_DEVICE_CDEV?)", dir, strerror(errno));
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "vfio", 4)) {
-			snprintf(out, size, "/dev/vfio/devices/%s", e->d_name);
-			closedir(d);
-			return;
-		}
-	closedir(d);
-	die("%s holds no vfioN entry", dir);
-}
 
 /*
  * IOMMU_IOAS_IOVA_RANGES with room for CAP ranges; returns 0 or the errno. The
@@ -629,35 +473,25 @@ static void capture_iommufd(const char *bdf)
 
 int main(int argc, char **argv)
 {
-	const uint16_t probe = 0x0102;
 	int container, group, device, api, pre_errno;
 	unsigned char pre[24];
 	struct utsname uts;
 	const char *bdf;
-	char path[4096], *end;
+	char path[4096];
 	long group_id;
 	uint32_t nregions;
 
 	if (argc != 4)
 		die("usage: capture-zpci OUTDIR BDF GROUP");
-	outdir = argv[1];
 	bdf = argv[2];
-	group_id = strtol(argv[3], &end, 10);
-	if (*end || end == argv[3] || group_id < 0)
-		die("bad group number '%s'", argv[3]);
-	if (mkdir(outdir, 0755) < 0 && errno != EEXIST)
-		die("mkdir %s: %s", outdir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/meta.txt", outdir);
-	meta = fopen(path, "w");
-	if (!meta)
-		die("open %s: %s", path, strerror(errno));
+	group_id = parse_group(argv[3]);
+	open_outdir(argv[1]);
 
 	if (uname(&uts) < 0)
 		die("uname: %s", strerror(errno));
 	fprintf(meta, "uname_r: %s\n", uts.release);
 	fprintf(meta, "uname_m: %s\n", uts.machine);
-	/* The order every buffer below is in: this CPU's. */
-	fprintf(meta, "byte_order: %s\n", *(const unsigned char *)&probe == 0x01 ? "big" : "little");
+	meta_byte_order();
 	fprintf(meta, "bdf: %s\n", bdf);
 	fprintf(meta, "group: %ld\n", group_id);
 	zpci_sysfs(bdf);

@@ -15,8 +15,9 @@
  *   reserved_regions-groupN   copy of /sys/kernel/iommu_groups/N/reserved_regions
  *   meta.txt           uname, LAB_* environment, needed size, decoded chain
  *
- * Built by lab/run with gcc -static; runs inside the lab's guests. Only libc
- * and <linux/vfio.h>: no dependency on the project's own code on purpose.
+ * Built by lab/run with gcc -static; runs inside the lab's guests. Only libc,
+ * <linux/vfio.h> and the lab's capture-common.h: no dependency on the project's own
+ * code on purpose.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -51,76 +52,8 @@
 #define MAX_GROUPS 16
 #define FILL 0xAA
 
-static const char *outdir;
-static FILE *meta;
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("capture: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static const char *errname(int e)
-{
-	const char *n = strerrorname_np(e);
-
-	return n ? n : "E?";
-}
-
-/* ioctl that dies with the ioctl's name and errno on failure. */
-static int xioctl(int fd, unsigned long req, void *arg, const char *name)
-{
-	int r = ioctl(fd, req, arg);
-
-	if (r < 0)
-		die("%s: %s (%s, errno %d)", name, strerror(errno), errname(errno), errno);
-	return r;
-}
-
-static void write_file(const char *name, const void *buf, size_t len)
-{
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", outdir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		die("open %s: %s", path, strerror(errno));
-	if (write(fd, buf, len) != (ssize_t)len)
-		die("write %s: %s", path, strerror(errno));
-	if (close(fd) < 0)
-		die("close %s: %s", path, strerror(errno));
-}
-
-static uint32_t ld32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t ld64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint16_t ld16(const unsigned char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
+#define CAPTURE_NAME "capture"
+#include "capture-common.h"
 
 /* One VFIO_IOMMU_GET_INFO call into a 0xAA-filled buffer; saved as FILE. */
 static unsigned char *get_info(int container, size_t size, uint32_t argsz, const char *file)
@@ -187,22 +120,9 @@ static void describe_chain(const unsigned char *buf, size_t len)
 
 static void copy_reserved_regions(long group)
 {
-	char path[256], name[64], data[65536];
-	ssize_t n, total = 0;
-	int fd;
+	char data[65536];
 
-	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%ld/reserved_regions", group);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		die("open %s: %s", path, strerror(errno));
-	while ((n = read(fd, data + total, sizeof(data) - 1 - (size_t)total)) > 0)
-		total += n;
-	if (n < 0)
-		die("read %s: %s", path, strerror(errno));
-	close(fd);
-	snprintf(name, sizeof(name), "reserved_regions-group%ld", group);
-	write_file(name, data, (size_t)total);
-	data[total] = 0;
+	copy_reserved_regions_raw(group, data, sizeof(data));
 	fprintf(meta, "reserved_regions group %ld:\n", group);
 	for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n"))
 		fprintf(meta, "  %s\n", line);
@@ -222,13 +142,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3 || ngroups > MAX_GROUPS)
 		die("usage: capture OUTDIR GROUP [GROUP...] (at most %d groups)", MAX_GROUPS);
-	outdir = argv[1];
-	if (mkdir(outdir, 0755) < 0 && errno != EEXIST)
-		die("mkdir %s: %s", outdir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/meta.txt", outdir);
-	meta = fopen(path, "w");
-	if (!meta)
-		die("open %s: %s", path, strerror(errno));
+	open_outdir(argv[1]);
 
 	if (uname(&uts) < 0)
 		die("uname: %s", strerror(errno));
@@ -237,11 +151,7 @@ int main(int argc, char **argv)
 		fprintf(meta, "%s: %s\n", env[i], getenv(env[i]) ? getenv(env[i]) : "");
 	fprintf(meta, "groups:");
 	for (i = 0; i < ngroups; i++) {
-		char *end;
-
-		group_ids[i] = strtol(argv[2 + i], &end, 10);
-		if (*end || end == argv[2 + i] || group_ids[i] < 0)
-			die("bad group number '%s'", argv[2 + i]);
+		group_ids[i] = parse_group(argv[2 + i]);
 		fprintf(meta, " %ld", group_ids[i]);
 	}
 	fputc('\n', meta);
