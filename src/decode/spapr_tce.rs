@@ -32,7 +32,7 @@ pub const DEFAULT_WINDOW_PAGE_SIZE: u64 = 4096;
 /// and QEMU's pseries machine at its PHB's `dma64_win_addr` (0x800000000000000 by
 /// default); a 6.12 pseries guest under QEMU answered `VFIO_IOMMU_SPAPR_TCE_CREATE` with
 /// this start. Other hypervisors (PowerVM) may choose otherwise: the start
-/// [`create`](crate::query::spapr_tce) returns is the only fact.
+/// a window creation (`VFIO_IOMMU_SPAPR_TCE_CREATE`) returns is the only fact.
 pub const DDW_EXPECTED_START: u64 = 1 << 59;
 
 /// The dynamic DMA window (DDW) part of the answer.

@@ -12,7 +12,7 @@ use crate::decode::device_info::{decode_device_info, DeviceInfo};
 use crate::decode::region_info::decode_region_info;
 pub use crate::decode::region_info::RegionInfo;
 use crate::error::{Errno, Error};
-use crate::query::container::Group;
+use crate::query::group::Group;
 use crate::query::retry::{grow_and_retry, Asked, Fill};
 use crate::sys::kernel::{Kernel, SystemKernel, VfioQuery};
 use crate::sys::node::{check_fd, NodeKind};

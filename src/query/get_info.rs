@@ -16,7 +16,7 @@ use crate::decode::type1::{InfoView, IommuInfo};
 use crate::error::{Errno, Error};
 use crate::query::retry::{grow_and_retry, Asked, Fill, MAX_QUERY_CALLS};
 use crate::sys::kernel::{Kernel, SystemKernel, VfioQuery};
-use crate::sys::node::{check_fd, NodeKind};
+use crate::sys::node::{check_fd, not_a_container_hint, NodeKind};
 use crate::sys::uapi;
 
 /// Size of the inline buffer of the first call: room for 58 IOVA ranges on 6.6+ layouts.
@@ -132,17 +132,6 @@ fn get_info_error(fd: BorrowedFd<'_>, errno: Errno) -> Error {
         target: format!("fd {raw}"),
         errno,
         hint,
-    }
-}
-
-/// What ENOTTY and EBADF mean for a fd given as a VFIO container.
-pub(crate) fn not_a_container_hint(raw: i32, errno: Errno) -> Option<String> {
-    match errno.0 {
-        libc::ENOTTY => Some(format!(
-            "fd {raw} is not a VFIO container (a group fd, a device fd, or another file?): open /dev/vfio/vfio and attach a group to it"
-        )),
-        libc::EBADF => Some(format!("fd {raw} is not an open file descriptor")),
-        _ => None,
     }
 }
 

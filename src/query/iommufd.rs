@@ -416,7 +416,7 @@ pub fn container_backend(container: BorrowedFd<'_>) -> Result<ContainerBackend, 
         ioctl: "VFIO_GET_API_VERSION",
         target: format!("fd {}", container.as_raw_fd()),
         errno,
-        hint: crate::query::get_info::not_a_container_hint(container.as_raw_fd(), errno),
+        hint: crate::sys::node::not_a_container_hint(container.as_raw_fd(), errno),
     })?;
     Ok(backend_of_container(container))
 }

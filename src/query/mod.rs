@@ -1,7 +1,8 @@
 //! Queries: the VFIO and iommufd dances that join a system call to its decoder.
 //!
 //! - [`get_info`]: `VFIO_IOMMU_GET_INFO` on a type1 container fd.
-//! - [`container`]: groups and containers (`/dev/vfio/N`, `/dev/vfio/vfio`).
+//! - [`group`]: a VFIO group (`/dev/vfio/N`), opened only when viable.
+//! - [`container`]: containers (`/dev/vfio/vfio`) and the groups they hold.
 //! - [`device`]: device and region info of a VFIO device fd.
 //! - [`iommufd`]: `/dev/iommu`, its IOAS ranges and `hw_info`.
 //! - [`spapr_tce`]: IBM POWER's sPAPR TCE container: its info, and windows on request.
@@ -11,6 +12,7 @@ pub mod cdev;
 pub mod container;
 pub mod device;
 pub mod get_info;
+pub mod group;
 pub mod iommufd;
 pub mod report;
 pub mod retry;

@@ -14,8 +14,8 @@ use std::path::Path;
 use crate::decode::bytes::ByteOrder;
 use crate::decode::spapr_tce::{decode_spapr_tce_with_order, SpaprTceInfo};
 use crate::error::{Errno, Error};
-use crate::query::get_info::not_a_container_hint;
 use crate::sys::kernel::{Kernel, SystemKernel, VfioQuery};
+use crate::sys::node::not_a_container_hint;
 use crate::sys::node::{check_fd, NodeKind};
 use crate::sys::uapi::{spapr_tce_create, spapr_tce_info, spapr_tce_remove};
 

@@ -324,6 +324,17 @@ pub fn check_fd(fd: BorrowedFd<'_>, kinds: &[NodeKind], proc: &Path) -> Result<(
 const VFIO_DEVICE_ANON_INODE: &str = "anon_inode:[vfio-device]";
 
 /// The kind of node an open descriptor is, if any.
+/// What ENOTTY and EBADF mean for a fd given as a VFIO container.
+pub(crate) fn not_a_container_hint(raw: i32, errno: Errno) -> Option<String> {
+    match errno.0 {
+        libc::ENOTTY => Some(format!(
+            "fd {raw} is not a VFIO container (a group fd, a device fd, or another file?): open /dev/vfio/vfio and attach a group to it"
+        )),
+        libc::EBADF => Some(format!("fd {raw} is not an open file descriptor")),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 fn kind_of(fd: impl AsFd, proc: &Path) -> Option<NodeKind> {
     [
