@@ -191,16 +191,7 @@ pub fn query_spapr_tce(
         print_json(&v)?;
         return created_status(&created);
     }
-    let names: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
-    let mut out = format!(
-        "target       {} (IOMMU group {})\n",
-        targets
-            .iter()
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-        names.join(", ")
-    );
+    let mut out = render::target_line(targets, &groups);
     out.push_str(&type1_line(&facts, reason, &paths.vfio_dir.join("vfio")));
     out.push_str(&render::spapr_tce(&info));
     if let Some((req, w, removed)) = &created {

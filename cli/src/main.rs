@@ -639,16 +639,7 @@ fn query(
         );
         return print_json(&v);
     }
-    let names: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
-    let mut out = format!(
-        "target       {} (IOMMU group {})\n",
-        targets
-            .iter()
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-        names.join(", ")
-    );
+    let mut out = render::target_line(targets, &groups);
     out.push_str(&backend::type1_line(
         &facts,
         &reason,

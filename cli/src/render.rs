@@ -11,6 +11,19 @@ use vfio_iommu_info::{
 };
 
 /// `0x00000000fee00000`: every address the same width, so columns line up.
+/// The first line of `query`'s text: what was queried and its IOMMU groups.
+pub fn target_line<T: std::fmt::Display, G: std::fmt::Display>(
+    targets: &[T],
+    groups: &[G],
+) -> String {
+    let join = |items: Vec<String>| items.join(", ");
+    format!(
+        "target       {} (IOMMU group {})\n",
+        join(targets.iter().map(|t| t.to_string()).collect()),
+        join(groups.iter().map(|g| g.to_string()).collect())
+    )
+}
+
 pub fn hex(v: u64) -> String {
     format!("{v:#018x}")
 }
