@@ -110,6 +110,25 @@ elif [ "$cap_ok" = 0 ]; then
 	lab capture fail "${cap_detail[*]}"
 fi
 
+# --- f. a user-space NVMe driver (scenarios whose extra is nvme; lab/run requires the row
+# there and nowhere else) ------------------------------------------------------------------
+# c-examples/nvme-read on the disk lab/run attached: its own container, IOVAs from the
+# library's allocator, Identify (the serial lab/run set), 40 blocks from LBA 1000 (5 pages:
+# a PRP list), each equal to the image. Its last line is the row's detail.
+if [ -n "${LAB_NVME_BDF:-}" ]; then
+	nvme=target/c-examples/nvme-read log=$LAB_OUT/nvme-read.log
+	if [ ! -x "$nvme" ]; then
+		lab nvme-read fail "$nvme missing: make c-build (make lab-build does)"
+	elif LD_LIBRARY_PATH=target/c-stage/usr/lib timeout 120 "$nvme" "$LAB_NVME_GROUP" "$LAB_NVME_BDF" \
+		"$LAB_NVME_IMAGE" "$LAB_NVME_SERIAL" 1000 40 </dev/null >"$log" 2>&1; then
+		lab nvme-read pass "$(tail -n 1 "$log")"
+	else
+		rc=$?
+		lab nvme-read fail "exit $rc: $(grep -m 1 '^nvme-read: ' "$log" || tail -n 1 "$log")"
+		lab_out nvme-read "$log" 40
+	fi
+fi
+
 # --- b. the project's Rust test binaries (target/lab/tests.list) --------------
 list=target/lab/tests.list
 if [ ! -s "$list" ]; then
