@@ -246,9 +246,10 @@ lab-build: c-build python-install
 	  $(CARGO) test --no-run --test lab_iommufd --message-format=json; \
 	  $(CARGO) test --no-run --test lab_own_fds --message-format=json; \
 	  $(CARGO) test --no-run -p vfio-iommu-info-cli --test lab_cli --message-format=json; \
-	  $(CARGO) test --no-run -p vfio-iommu-info-ffi --test lab_c --message-format=json; } \
+	  $(CARGO) test --no-run -p vfio-iommu-info-ffi --test lab_c --message-format=json; \
+	  $(CARGO) test --no-run -p vfio-iommu-info-rust-vmm --test lab_vfio_ioctls --message-format=json; } \
 	  | grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' > target/lab/tests.list
-	test "$$(wc -l < target/lab/tests.list)" -eq 5
+	test "$$(wc -l < target/lab/tests.list)" -eq 6
 	# The host side of the foreign guests (lab/arch/ARCH's host_test): lab/foreign.sh runs
 	# it on the guest's capture.
 	$(CARGO) test --no-run --test s390x --test foreign --test spapr_lab --test arm64_iommufd
