@@ -5,7 +5,8 @@
 #   - foreign architectures (arm64, ppc64el, s390x): busybox-static and kernel images
 #     for the guests that cannot run the host's binaries;
 #   - bookworm-security: Debian 12's 6.12 kernels;
-#   - trixie-backports: Linux 7.x images (amd64, arm64) and linux-source-7.x.
+#   - trixie-backports: Linux 7.x images (amd64, arm64) and linux-source-7.x;
+#   - bookworm-backports (amd64): QEMU 10, the nested VMM of the QEMU oracle (lab/qemu10).
 # Nothing here installs a package: it downloads and unpacks into the cache.
 #
 # Lists are fetched when missing and refreshed at most once per run, when a lookup finds
@@ -42,6 +43,7 @@ archive_setup() {
 		deb [arch=$all signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URI bookworm main
 		deb [arch=$all signed-by=$ARCHIVE_KEYRING] $ARCHIVE_SECURITY_URI bookworm-security main
 		deb [arch=amd64,arm64 signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URI trixie-backports main
+		deb [arch=amd64 signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URI bookworm-backports main
 	EOF
 	if cmp -s "$d/etc/sources.list.new" "$d/etc/sources.list"; then
 		rm -f "$d/etc/sources.list.new"
@@ -83,7 +85,7 @@ archive_update() { # [force]
 	elif compgen -G "$d/lists/*_Packages*" >/dev/null; then
 		return 0
 	fi
-	say "updating the lab's apt lists of Debian's archive (bookworm, bookworm-security, trixie-backports; $(archive_dir))"
+	say "updating the lab's apt lists of Debian's archive (bookworm, bookworm-security, trixie-backports, bookworm-backports; $(archive_dir))"
 	ARCHIVE_UPDATED=1
 	if ! archive_apt_get -qq update >"$d/update.log" 2>&1; then
 		tail -n 5 "$d/update.log" >&2
