@@ -250,6 +250,12 @@ lab-build: c-build python-install
 	  $(CARGO) test --no-run -p vfio-iommu-info-rust-vmm --test lab_vfio_ioctls --message-format=json; } \
 	  | grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' > target/lab/tests.list
 	test "$$(wc -l < target/lab/tests.list)" -eq 6
+	# QEMU as the oracle (lab/guest/checks.sh runs it in the x86 guests): its test binary
+	# and the QEMU 10 it runs (lab/qemu10: bookworm-backports, unpacked into the cache).
+	$(CARGO) test --no-run --test qemu_oracle --message-format=json \
+	  | sed -n 's/.*"kind":\["test"\].*"executable":"\([^"]*\)".*/\1/p' > target/lab/oracle.list
+	test "$$(wc -l < target/lab/oracle.list)" -eq 1
+	lab/qemu10 > target/lab/qemu.list
 	# The host side of the foreign guests (lab/arch/ARCH's host_test): lab/foreign.sh runs
 	# it on the guest's capture.
 	$(CARGO) test --no-run --test s390x --test foreign --test spapr_lab --test arm64_iommufd

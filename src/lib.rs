@@ -61,6 +61,9 @@ pub use error::{DecodeError, DecodeErrorKind, Errno, Error, ErrorKind, GroupBloc
 pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
 pub use plan::alloc::{AllocError, IovaAllocator};
 pub use plan::layout::{guest_layout, Conflict, Layout, LayoutError, Placement, RamRegion};
+pub use plan::predict::{
+    predict_dma, predict_maps, DmaOp, MapRefusal, Mapping, Prediction, Refused,
+};
 pub use plan::space::{Hole, IovaSpace};
 pub use query::container::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::get_info::query_type1;

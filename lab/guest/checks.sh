@@ -129,6 +129,25 @@ if [ -n "${LAB_NVME_BDF:-}" ]; then
 	fi
 fi
 
+# --- g. QEMU as the oracle (tests/qemu_oracle.rs) ----------------------------------------
+# A nested QEMU 10 on the edu device, type1 and iommufd, held against the library; it prints
+# its own rows (oracle-ROUTE-CASE, with what QEMU said, what the library said, MATCH or DIFF),
+# forwarded here; the rest of its output goes to $LAB_OUT/oracle.log.
+oracle=$(head -n 1 target/lab/oracle.list 2>/dev/null || true)
+if [ -z "$oracle" ] || [ ! -x "$oracle" ]; then
+	lab qemu-oracle fail "target/lab/oracle.list names no test binary: make lab-build"
+else
+	log=$LAB_OUT/oracle.log
+	start=$SECONDS
+	"$oracle" </dev/null 2>&1 | tee "$log" | grep '^@@LAB '
+	rc=${PIPESTATUS[0]}
+	echo "lab: $oracle: exit $rc after $((SECONDS - start)) s"
+	if [ "$rc" -ne 0 ]; then
+		lab qemu-oracle fail "$oracle exited $rc (see $log)"
+		lab_out qemu-oracle "$log" 40
+	fi
+fi
+
 # --- b. the project's Rust test binaries (target/lab/tests.list) --------------
 list=target/lab/tests.list
 if [ ! -s "$list" ]; then

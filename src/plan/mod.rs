@@ -1,7 +1,9 @@
 //! Planning on top of the facts: the usable space with its holes, an IOVA allocator, and
-//! a guest's RAM layout that avoids the holes.
+//! a guest's RAM layout that avoids the holes, and the kernel's answer to a sequence of
+//! mappings predicted before any is made.
 
 pub mod alloc;
 mod free_space;
 pub mod layout;
+pub mod predict;
 pub mod space;

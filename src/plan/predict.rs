@@ -1,0 +1,440 @@
+//! What the kernel will answer to a sequence of DMA maps and unmaps, before any is made:
+//! the check a VMM runs over its guest RAM layout (and its hotplug), and what the lab holds
+//! against QEMU (the QEMU oracle, `tests/qemu_oracle.rs`).
+//!
+//! The prediction follows each backend's own order of checks, because it decides the
+//! errno when a mapping is wrong twice over (for type1, a full budget wins over a hole):
+//! - type1 (`vfio_dma_do_map`): size and alignment (`EINVAL`), wrap (`EINVAL`), overlap
+//!   with a mapping (`EEXIST`), no `dma_avail` left (`ENOSPC`), outside the IOVA list
+//!   (`EINVAL`);
+//! - iommufd, and its VFIO compatibility container (`iopt_check_iova` for a fixed IOVA):
+//!   alignment (`EINVAL`), wrap (`EOVERFLOW`), a reserved IOVA (`EINVAL`; the aperture's
+//!   outside is reserved too), overlap (`EEXIST`); it has no mapping budget.
+
+use std::fmt;
+
+use crate::error::Errno;
+use crate::facts::Backend;
+use crate::iova::{IovaRange, SpanProblem};
+use crate::plan::space::IovaSpace;
+
+/// One mapping a VMM will make: `len` bytes at `iova`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mapping {
+    /// The first IOVA.
+    pub iova: u64,
+    /// The length in bytes.
+    pub len: u64,
+}
+
+/// Why the kernel refuses a mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapRefusal {
+    /// The span itself: empty, wrapping, misaligned, or outside the usable ranges.
+    Span(SpanProblem),
+    /// The span overlaps an earlier mapping of the sequence.
+    Overlaps(IovaRange),
+    /// type1's budget is spent: `avail` mappings were free when the sequence started
+    /// (`VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL`, from `dma_entry_limit`).
+    Budget {
+        /// The mappings the container accepted before the sequence.
+        avail: u32,
+    },
+}
+
+impl fmt::Display for MapRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapRefusal::Span(problem) => problem.fmt(f),
+            MapRefusal::Overlaps(range) => write!(f, "overlaps the earlier mapping {range}"),
+            MapRefusal::Budget { avail } => write!(
+                f,
+                "the container accepts no more mappings: {avail} were free (DMA_AVAIL; raise vfio_iommu_type1's dma_entry_limit or map larger pieces)"
+            ),
+        }
+    }
+}
+
+/// One step of a sequence: a map, or an unmap of the mappings inside a span (which gives
+/// their budget back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DmaOp {
+    /// `VFIO_IOMMU_MAP_DMA` / `IOMMU_IOAS_MAP` with a fixed IOVA.
+    Map(Mapping),
+    /// `VFIO_IOMMU_UNMAP_DMA` / `IOMMU_IOAS_UNMAP` of every mapping inside the span.
+    Unmap(Mapping),
+}
+
+/// The first map of a sequence the kernel refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// Its index in the sequence.
+    pub index: usize,
+    /// The mapping.
+    pub mapping: Mapping,
+    /// The errno the map ioctl returns for it.
+    pub errno: Errno,
+    /// Why.
+    pub why: MapRefusal,
+}
+
+/// The kernel's answer to a sequence of mappings, predicted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prediction {
+    /// Every step succeeds.
+    AllMapped,
+    /// This one fails (and, as VMMs stop there, the rest are not judged).
+    Refused(Refused),
+    /// The facts do not decide it; the reason says which is missing.
+    Unknown(&'static str),
+}
+
+/// Predicts the kernel's answer to mapping `maps` in order (see [`predict_dma`]).
+pub fn predict_maps(
+    space: &IovaSpace,
+    backend: Backend,
+    dma_avail: Option<u32>,
+    maps: &[Mapping],
+) -> Prediction {
+    let ops: Vec<DmaOp> = maps.iter().copied().map(DmaOp::Map).collect();
+    predict_dma(space, backend, dma_avail, &ops)
+}
+
+/// Predicts the kernel's answer to `ops`, in order, on a container or IOAS whose usable
+/// space is `space`, served by `backend`, with `dma_avail` mappings free when the sequence
+/// starts (type1's budget; `None` when the kernel reports none, as before Linux 5.10 and
+/// under iommufd). An unmap gives back the budget of the mappings inside its span.
+///
+/// `Unknown` for sPAPR TCE (its windows take TCEs, not a type1 IOVA list), for a space
+/// with no IOVA ranges (a kernel before 5.4 reports no list to check against), and for an
+/// unmap that would split a mapping (type1 refuses it, iommufd may split: not modelled).
+pub fn predict_dma(
+    space: &IovaSpace,
+    backend: Backend,
+    dma_avail: Option<u32>,
+    ops: &[DmaOp],
+) -> Prediction {
+    if backend == Backend::SpaprTce {
+        return Prediction::Unknown(
+            "sPAPR TCE maps into DMA windows, not a type1 IOVA list: not predicted",
+        );
+    }
+    if space.ranges().is_empty() {
+        return Prediction::Unknown("the kernel reported no IOVA ranges to check against");
+    }
+    let page = space.page_sizes().and_then(|p| p.smallest());
+    let mut mapped: Vec<IovaRange> = Vec::new();
+    // Only type1 has a budget; iommufd and its compat container never return ENOSPC here.
+    let mut left = if backend == Backend::Type1 {
+        dma_avail
+    } else {
+        None
+    };
+    for (index, op) in ops.iter().enumerate() {
+        let m = match *op {
+            DmaOp::Map(m) => m,
+            DmaOp::Unmap(u) => {
+                let Some(last) = u.len.checked_sub(1).and_then(|l| u.iova.checked_add(l)) else {
+                    return Prediction::Unknown("an empty or wrapping unmap is not predicted");
+                };
+                let before = mapped.len();
+                let mut split = false;
+                mapped.retain(|r| {
+                    let touches = r.start <= last && u.iova <= r.end;
+                    split |= touches && (r.start < u.iova || r.end > last);
+                    !touches
+                });
+                if split {
+                    return Prediction::Unknown("an unmap that splits a mapping is not predicted");
+                }
+                let freed = u32::try_from(before - mapped.len()).unwrap_or(u32::MAX);
+                left = left.map(|n| n.saturating_add(freed));
+                continue;
+            }
+        };
+        let refuse = |errno: i32, why: MapRefusal| {
+            Prediction::Refused(Refused {
+                index,
+                mapping: m,
+                errno: Errno(errno),
+                why,
+            })
+        };
+        // Arguments first, in every backend.
+        if m.len == 0 {
+            return refuse(libc::EINVAL, MapRefusal::Span(SpanProblem::Empty));
+        }
+        if let Some(page) = page {
+            if m.iova % page != 0 || m.len % page != 0 {
+                return refuse(
+                    libc::EINVAL,
+                    MapRefusal::Span(SpanProblem::Misaligned { page }),
+                );
+            }
+        }
+        let Some(last) = m.iova.checked_add(m.len - 1) else {
+            let errno = if backend == Backend::Type1 {
+                libc::EINVAL
+            } else {
+                libc::EOVERFLOW
+            };
+            return refuse(errno, MapRefusal::Span(SpanProblem::Wraps));
+        };
+        let overlap = mapped
+            .iter()
+            .find(|r| r.start <= last && m.iova <= r.end)
+            .copied();
+        let placement = space.check(m.iova, m.len).err();
+        if backend == Backend::Type1 {
+            if let Some(r) = overlap {
+                return refuse(libc::EEXIST, MapRefusal::Overlaps(r));
+            }
+            if let (Some(avail), Some(0)) = (dma_avail, left) {
+                return refuse(libc::ENOSPC, MapRefusal::Budget { avail });
+            }
+            if let Some(problem) = placement {
+                return refuse(libc::EINVAL, MapRefusal::Span(problem));
+            }
+        } else {
+            if let Some(problem) = placement {
+                return refuse(libc::EINVAL, MapRefusal::Span(problem));
+            }
+            if let Some(r) = overlap {
+                return refuse(libc::EEXIST, MapRefusal::Overlaps(r));
+            }
+        }
+        left = left.map(|n| n - 1);
+        mapped.push(IovaRange {
+            start: m.iova,
+            end: last,
+        });
+    }
+    Prediction::AllMapped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iova::PageSizes;
+
+    const MIB2: u64 = 2 << 20;
+
+    /// AMD's layout: the MSI window, the HyperTransport hole below 1 TiB, a 48-bit aperture.
+    fn amd() -> IovaSpace {
+        IovaSpace::new(
+            &[
+                IovaRange {
+                    start: 0,
+                    end: 0xfedf_ffff,
+                },
+                IovaRange {
+                    start: 0xfef0_0000,
+                    end: 0xfc_ffff_ffff,
+                },
+                IovaRange {
+                    start: 0x100_0000_0000,
+                    end: (1 << 48) - 1,
+                },
+            ],
+            Some(PageSizes(0x4000_0000_0000_1000 | 0x20_0000)),
+        )
+    }
+
+    fn map(iova: u64, len: u64) -> Mapping {
+        Mapping { iova, len }
+    }
+
+    fn refused(p: Prediction) -> (usize, i32, &'static str) {
+        match p {
+            Prediction::Refused(r) => (
+                r.index,
+                r.errno.0,
+                match r.why {
+                    MapRefusal::Span(s) => s.code(),
+                    MapRefusal::Overlaps(_) => "overlaps",
+                    MapRefusal::Budget { .. } => "budget",
+                },
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn usable_spans_map() {
+        let maps = [
+            map(0, 0xa_0000),
+            map(0x1_0000_0000, MIB2),
+            map(0xfc_ffe0_0000, MIB2),
+        ];
+        for b in [Backend::Type1, Backend::Iommufd, Backend::IommufdCompat] {
+            assert_eq!(
+                predict_maps(&amd(), b, Some(3), &maps),
+                Prediction::AllMapped
+            );
+        }
+    }
+
+    #[test]
+    fn hole_edges_and_aperture_are_einval() {
+        for m in [
+            map(0xfd_0000_0000, MIB2),
+            map(0xff_ffe0_0000, MIB2),
+            map(1 << 48, MIB2),
+            map(0xfee0_0000, 0x1000),
+        ] {
+            for b in [Backend::Type1, Backend::Iommufd, Backend::IommufdCompat] {
+                let (i, e, _) = refused(predict_maps(&amd(), b, None, &[map(0, 0x1000), m]));
+                assert_eq!((i, e), (1, libc::EINVAL), "{m:?} {b:?}");
+            }
+        }
+        assert_eq!(
+            refused(predict_maps(
+                &amd(),
+                Backend::Type1,
+                None,
+                &[map(1 << 48, MIB2)]
+            ))
+            .2,
+            "beyond_aperture"
+        );
+        assert_eq!(
+            refused(predict_maps(
+                &amd(),
+                Backend::Type1,
+                None,
+                &[map(0xfd_0000_0000, MIB2)]
+            ))
+            .2,
+            "in_hole"
+        );
+    }
+
+    #[test]
+    fn type1_budget_is_enospc_and_wins_over_a_hole() {
+        let maps = [
+            map(0, 0x1000),
+            map(0x1_0000_0000, MIB2),
+            map(0xfd_0000_0000, MIB2),
+        ];
+        assert_eq!(
+            refused(predict_maps(&amd(), Backend::Type1, Some(2), &maps)),
+            (2, libc::ENOSPC, "budget")
+        );
+        assert_eq!(
+            refused(predict_maps(&amd(), Backend::Type1, Some(3), &maps)),
+            (2, libc::EINVAL, "in_hole")
+        );
+        // iommufd has no budget: the hole decides.
+        assert_eq!(
+            refused(predict_maps(&amd(), Backend::Iommufd, Some(2), &maps)),
+            (2, libc::EINVAL, "in_hole")
+        );
+        assert_eq!(
+            predict_maps(&amd(), Backend::Type1, Some(2), &maps[..2]),
+            Prediction::AllMapped
+        );
+        assert_eq!(
+            refused(predict_maps(&amd(), Backend::Type1, Some(0), &maps)),
+            (0, libc::ENOSPC, "budget")
+        );
+    }
+
+    #[test]
+    fn argument_errors_come_first_and_wrap_differs_by_backend() {
+        let misaligned = [map(0, 0x1000), map(0x1_0000_0800, 0x1000)];
+        assert_eq!(
+            refused(predict_maps(&amd(), Backend::Type1, Some(1), &misaligned)),
+            (1, libc::EINVAL, "misaligned")
+        );
+        let wrap = [map(u64::MAX - 0xfff, 0x2000)];
+        assert_eq!(
+            refused(predict_maps(&amd(), Backend::Type1, None, &wrap)),
+            (0, libc::EINVAL, "wraps")
+        );
+        assert_eq!(
+            refused(predict_maps(&amd(), Backend::Iommufd, None, &wrap)),
+            (0, libc::EOVERFLOW, "wraps")
+        );
+        assert_eq!(
+            refused(predict_maps(&amd(), Backend::Type1, None, &[map(0, 0)])),
+            (0, libc::EINVAL, "empty")
+        );
+        // The last page of the 64-bit space does not wrap.
+        let top = IovaSpace::new(
+            &[IovaRange {
+                start: 0,
+                end: u64::MAX,
+            }],
+            Some(PageSizes(0x1000)),
+        );
+        assert_eq!(
+            predict_maps(&top, Backend::Type1, None, &[map(u64::MAX - 0xfff, 0x1000)]),
+            Prediction::AllMapped
+        );
+    }
+
+    #[test]
+    fn overlap_is_eexist_before_the_budget_in_type1() {
+        let maps = [map(0x1_0000_0000, MIB2), map(0x1_0010_0000, MIB2)];
+        assert_eq!(
+            refused(predict_maps(&amd(), Backend::Type1, Some(1), &maps)),
+            (1, libc::EEXIST, "overlaps")
+        );
+        assert_eq!(
+            refused(predict_maps(&amd(), Backend::Iommufd, None, &maps)),
+            (1, libc::EEXIST, "overlaps")
+        );
+    }
+
+    #[test]
+    fn unmaps_give_the_budget_back() {
+        // QEMU's boot: RAM and BIOS mapped, RAM unmapped, four pieces of it mapped again.
+        let ops = [
+            DmaOp::Map(map(0, 0x400_0000)),
+            DmaOp::Map(map(0xfffc_0000, 0x4_0000)),
+            DmaOp::Unmap(map(0, 0x400_0000)),
+            DmaOp::Map(map(0, 0xc_0000)),
+            DmaOp::Map(map(0xc_0000, 0x2_0000)),
+            DmaOp::Map(map(0xe_0000, 0x2_0000)),
+            DmaOp::Map(map(0x10_0000, 0x3f0_0000)),
+        ];
+        let space = amd();
+        assert_eq!(
+            predict_dma(&space, Backend::Type1, Some(5), &ops),
+            Prediction::AllMapped
+        );
+        assert_eq!(
+            refused(predict_dma(&space, Backend::Type1, Some(4), &ops)),
+            (6, libc::ENOSPC, "budget")
+        );
+        // Without the unmap, the first piece overlaps the RAM still mapped.
+        let mut no_unmap = ops.to_vec();
+        no_unmap.remove(2);
+        assert_eq!(
+            refused(predict_dma(&space, Backend::Type1, None, &no_unmap)),
+            (2, libc::EEXIST, "overlaps")
+        );
+        // An unmap that cuts a mapping in two is not guessed at.
+        let split = [
+            DmaOp::Map(map(0, 0x40_0000)),
+            DmaOp::Unmap(map(0, 0x20_0000)),
+        ];
+        assert!(matches!(
+            predict_dma(&space, Backend::Type1, None, &split),
+            Prediction::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn unknown_without_ranges_or_for_spapr() {
+        let none = IovaSpace::new(&[], None);
+        assert!(matches!(
+            predict_maps(&none, Backend::Type1, None, &[map(0, 0x1000)]),
+            Prediction::Unknown(_)
+        ));
+        assert!(matches!(
+            predict_maps(&amd(), Backend::SpaprTce, None, &[map(0, 0x1000)]),
+            Prediction::Unknown(_)
+        ));
+    }
+}
