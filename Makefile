@@ -299,11 +299,14 @@ demo:
 	@echo "demo: [1/3] the system packages it needs (packaging/need)"
 	@$(NEED_CARGO)
 	@packaging/need "make demo" $(NEED_BUILD) $(if $(wildcard /dev/vfio/[0-9]*),,$(NEED_LAB))
-	@echo "demo: [2/3] building the command (cargo build -p vfio-iommu-info-cli; log: target/demo/build.log)"
-	@mkdir -p $(dir $(DEMO_LOG)) && $(CARGO) build -p vfio-iommu-info-cli >$(DEMO_LOG) 2>&1 || \
+	@echo "demo: [2/3] building the command and the QEMU oracle (cargo build -p vfio-iommu-info-cli; log: target/demo/build.log)"
+	@mkdir -p $(dir $(DEMO_LOG)) target/lab && { $(CARGO) build -p vfio-iommu-info-cli && \
+	  $(CARGO) test --no-run --test qemu_oracle --message-format=json \
+	    | sed -n 's/.*"kind":\["test"\].*"executable":"\([^"]*\)".*/\1/p' > target/lab/oracle.list && \
+	  { [ -n "$(wildcard /dev/vfio/[0-9]*)" ] || lab/qemu10 > target/lab/qemu.list; }; } >$(DEMO_LOG) 2>&1 || \
 	  { tail -n 40 $(DEMO_LOG); echo "demo: the build failed (whole log: $(DEMO_LOG))" >&2; exit 1; }
 	@echo "demo: [3/3] running it"
-	@lab/demo $(CLI) $(DEMO_SCENARIO)
+	@lab/demo $(CLI) $(DEMO_SCENARIO) "$$(cat target/lab/oracle.list)"
 
 # After `make lab`: copy the guests' captures into tests/fixtures/.
 fixtures:

@@ -21,7 +21,8 @@
 //! case a scenario cannot have (no hole above 4 GiB, no iommufd, no mapping limit) is a
 //! `skip` with the reason. Each QEMU's command line and output: `$LAB_OUT/oracle/`.
 //!
-//! Outside the lab (`cargo test` on a host) it prints that it skipped.
+//! `LAB_ORACLE_CASES` (space-separated case names) runs only those. Outside the lab
+//! (`cargo test` on a host) it prints that it skipped.
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -142,7 +143,7 @@ fn main() {
                 format!("oracle-{}-{}", qemu.name, route.name())
             };
             if route == Route::Iommufd && !iommufd {
-                for case in CASES {
+                for case in CASES.into_iter().filter(|c| wanted(c)) {
                     row(
                         &format!("{prefix}-{case}"),
                         "skip",
@@ -154,7 +155,7 @@ fn main() {
             let view = match library_view(route, group, &bdf) {
                 Ok(v) => v,
                 Err(e) => {
-                    for case in CASES {
+                    for case in CASES.into_iter().filter(|c| wanted(c)) {
                         row(
                             &format!("{prefix}-{case}"),
                             "fail",
@@ -182,6 +183,15 @@ const CASES: [&str; 6] = [
     "aperture",
     "limit",
 ];
+
+/// Whether to run `case`: all of them, or those `LAB_ORACLE_CASES` names (space-separated;
+/// `make demo` shows one).
+fn wanted(case: &str) -> bool {
+    match std::env::var("LAB_ORACLE_CASES") {
+        Ok(only) if !only.trim().is_empty() => only.split_whitespace().any(|c| c == case),
+        _ => true,
+    }
+}
 
 /// Prints one row of the lab's protocol.
 fn row(check: &str, status: &str, detail: &str) {
@@ -303,7 +313,6 @@ enum Intent {
 
 impl Oracle {
     fn cases(&mut self, qemu: &Qemu, route: Route, view: &View, prefix: &str) {
-        let space = &view.space;
         // QEMU's own maps and unmaps: its low RAM and BIOS, then at reset the low RAM again,
         // split by what overlays it.
         let base = self.run(qemu, route, &format!("{prefix}-base"), &[], false);
@@ -313,13 +322,30 @@ impl Oracle {
                 base.status,
                 base.errors.join(" | ")
             );
-            for case in CASES {
+            for case in CASES.into_iter().filter(|c| wanted(c)) {
                 row(&format!("{prefix}-{case}"), "fail", &detail);
             }
             return;
         }
         let own_peak = peak(&base.ops);
+        if wanted("resv") {
+            self.resv(qemu, route, view, prefix);
+        }
+        if wanted("usable") {
+            self.usable(qemu, route, view, prefix, own_peak);
+        }
+        self.holes(qemu, route, view, prefix);
+        if wanted("aperture") {
+            self.aperture(qemu, route, view, prefix);
+        }
+        if wanted("limit") {
+            self.limit(qemu, route, view, prefix, own_peak);
+        }
+    }
 
+    /// resv: the reserved regions QEMU derives for a virtio-iommu.
+    fn resv(&mut self, qemu: &Qemu, route: Route, view: &View, prefix: &str) {
+        let space = &view.space;
         // resv: what QEMU tells a virtio-iommu.
         let resv = self.run(qemu, route, &format!("{prefix}-resv"), &[], true);
         let want = space.reserved();
@@ -342,12 +368,13 @@ impl Oracle {
                 verdict(same)
             ),
         );
+    }
 
+    /// usable: RAM at both edges of every usable range above 4 GiB.
+    fn usable(&mut self, qemu: &Qemu, route: Route, view: &View, prefix: &str, own_peak: usize) {
+        let space = &view.space;
         // usable: RAM at both edges of every usable range above 4 GiB, as many as the
         // mapping budget leaves beside QEMU's own.
-        let aperture = space
-            .aperture()
-            .expect("a space with ranges has an aperture");
         let mut edges: Vec<u64> = Vec::new();
         for r in space.ranges() {
             let Some(lo) = r
@@ -388,7 +415,11 @@ impl Oracle {
             Intent::Start,
             &note,
         );
+    }
 
+    /// hole-first, hole-last: RAM over the first hole above 4 GiB.
+    fn holes(&mut self, qemu: &Qemu, route: Route, view: &View, prefix: &str) {
+        let space = &view.space;
         // hole-first, hole-last: the first hole QEMU can put RAM in.
         let hole =
             space.holes().iter().map(|h| h.range).find(|h| {
@@ -399,6 +430,9 @@ impl Oracle {
                 let first = h.start / MIB2 * MIB2;
                 let last = (h.end + 1 - MIB2) / MIB2 * MIB2;
                 for (case, at) in [("hole-first", first), ("hole-last", last)] {
+                    if !wanted(case) {
+                        continue;
+                    }
                     let intent = Intent::Refuse(at, libc::EINVAL);
                     self.case_row(
                         qemu,
@@ -417,11 +451,21 @@ impl Oracle {
                     "no hole between 4 GiB and 2^50, where this q35 puts hotpluggable RAM (holes: {})",
                     ranges(&holes)
                 );
-                row(&format!("{prefix}-hole-first"), "skip", &why);
-                row(&format!("{prefix}-hole-last"), "skip", &why);
+                for case in ["hole-first", "hole-last"] {
+                    if wanted(case) {
+                        row(&format!("{prefix}-{case}"), "skip", &why);
+                    }
+                }
             }
         }
+    }
 
+    /// aperture: RAM just past the aperture.
+    fn aperture(&mut self, qemu: &Qemu, route: Route, view: &View, prefix: &str) {
+        let space = &view.space;
+        let aperture = space
+            .aperture()
+            .expect("a space with ranges has an aperture");
         // aperture: RAM just past its end.
         match aperture.end.checked_add(1).filter(|&a| (DEVICE_MEMORY_BASE..TOP).contains(&a)) {
             Some(past) => {
@@ -434,7 +478,10 @@ impl Oracle {
                 &format!("the aperture {aperture} ends where this q35 cannot put RAM past it (below 4 GiB or above 2^50)"),
             ),
         }
+    }
 
+    /// limit: type1's mapping budget.
+    fn limit(&mut self, qemu: &Qemu, route: Route, view: &View, prefix: &str, own_peak: usize) {
         // limit: with the budget's last mapping QEMU starts, with one more it fails.
         let check = format!("{prefix}-limit");
         match budget(view) {
