@@ -437,4 +437,81 @@ mod tests {
             Prediction::Unknown(_)
         ));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn space() -> impl Strategy<Value = IovaSpace> {
+            (
+                prop::collection::vec((any::<u64>(), any::<u64>()), 1..6),
+                any::<u64>(),
+            )
+                .prop_map(|(r, pgsizes)| {
+                    let ranges: Vec<IovaRange> = r
+                        .into_iter()
+                        .map(|(a, b)| IovaRange {
+                            start: a.min(b),
+                            end: a.max(b),
+                        })
+                        .collect();
+                    IovaSpace::new(&ranges, Some(PageSizes(pgsizes)))
+                })
+        }
+
+        fn op() -> impl Strategy<Value = DmaOp> {
+            (any::<bool>(), any::<u64>(), any::<u64>(), 0u8..4).prop_map(
+                |(map, iova, len, scale)| {
+                    // Small spans as often as huge ones: near 2^64 and across ranges both.
+                    let len = if scale == 0 { len } else { len >> (scale * 16) };
+                    let m = Mapping { iova, len };
+                    if map {
+                        DmaOp::Map(m)
+                    } else {
+                        DmaOp::Unmap(m)
+                    }
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            /// One map: refused exactly when the space refuses the span, with EINVAL (or
+            /// EOVERFLOW for a wrap under iommufd); never a panic, near 2^64 too.
+            #[test]
+            fn one_map_is_refused_iff_the_space_refuses_it(space in space(), iova in any::<u64>(), len in any::<u64>()) {
+                for backend in [Backend::Type1, Backend::Iommufd, Backend::IommufdCompat] {
+                    let p = predict_maps(&space, backend, None, &[Mapping { iova, len }]);
+                    match (space.check(iova, len), p) {
+                        (Ok(()), Prediction::AllMapped) => {}
+                        (Err(_), Prediction::Refused(r)) => {
+                            prop_assert_eq!(r.index, 0);
+                            prop_assert!(r.errno.0 == libc::EINVAL || (r.errno.0 == libc::EOVERFLOW && backend != Backend::Type1));
+                        }
+                        (c, p) => prop_assert!(false, "check {:?} but prediction {:?}", c, p),
+                    }
+                }
+            }
+
+            /// Any sequence: a refused step is a map, the steps before it are what the
+            /// space and the budget allow, and a budget never refuses under iommufd.
+            #[test]
+            fn any_sequence_is_judged_without_panic(space in space(), ops in prop::collection::vec(op(), 0..24), avail in prop::option::of(0u32..8)) {
+                for backend in [Backend::Type1, Backend::Iommufd] {
+                    match predict_dma(&space, backend, avail, &ops) {
+                        Prediction::Refused(r) => {
+                            prop_assert_eq!(ops[r.index], DmaOp::Map(r.mapping));
+                            if let MapRefusal::Budget { .. } = r.why {
+                                prop_assert_eq!(backend, Backend::Type1);
+                            }
+                            // The steps before the refused one are accepted on their own.
+                            prop_assert!(!matches!(predict_dma(&space, backend, avail, &ops[..r.index]), Prediction::Refused(_)));
+                        }
+                        Prediction::AllMapped | Prediction::Unknown(_) => {}
+                    }
+                }
+            }
+        }
+    }
 }
