@@ -37,6 +37,7 @@ impl Errno {
             libc::EMSGSIZE => "EMSGSIZE",
             libc::EOPNOTSUPP => "EOPNOTSUPP",
             libc::EOVERFLOW => "EOVERFLOW",
+            libc::EADDRINUSE => "EADDRINUSE",
             _ => return format!("errno {}", self.0),
         };
         name.to_owned()

@@ -62,7 +62,8 @@ pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
 pub use plan::alloc::{AllocError, IovaAllocator};
 pub use plan::layout::{guest_layout, Conflict, Layout, LayoutError, Placement, RamRegion};
 pub use plan::predict::{
-    predict_dma, predict_maps, DmaOp, MapRefusal, Mapping, Prediction, Refused,
+    live_after, predict_attach, predict_dma, predict_maps, DmaOp, MapRefusal, Mapping, Prediction,
+    Refused,
 };
 pub use plan::space::{Hole, IovaSpace};
 pub use query::container::{open_and_query, Container, Group, HostPaths, Target};

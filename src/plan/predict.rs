@@ -212,6 +212,49 @@ pub fn predict_dma(
     Prediction::AllMapped
 }
 
+/// Predicts attaching a device (its group, or its cdev to an IOAS) to a container or IOAS
+/// that already holds the mappings `live`, where `space` is the usable space once the
+/// device is attached: the first live mapping the space refuses, or `None` when the attach
+/// succeeds. iommufd (and its VFIO compatibility container, where `VFIO_GROUP_GET_DEVICE_FD`
+/// attaches) enforces the device's reserved regions and the domain's aperture on the IOAS
+/// and refuses with `EADDRINUSE`; type1 refuses a group whose reserved regions or aperture
+/// conflict with existing mappings with `EINVAL`.
+///
+/// This is what a VMM meets when it maps guest RAM before it opens the device: QEMU 10's
+/// legacy container does, and on iommufd's compat container (where an IOAS without a
+/// device's domain accepts any IOVA) a RAM section in a hole fails at the device's open
+/// with EADDRINUSE instead of at the map.
+pub fn predict_attach(space: &IovaSpace, backend: Backend, live: &[Mapping]) -> Option<Refused> {
+    let errno = match backend {
+        Backend::Type1 | Backend::SpaprTce => libc::EINVAL,
+        Backend::Iommufd | Backend::IommufdCompat => libc::EADDRINUSE,
+    };
+    live.iter().enumerate().find_map(|(index, m)| {
+        space.check(m.iova, m.len).err().map(|problem| Refused {
+            index,
+            mapping: *m,
+            errno: Errno(errno),
+            why: MapRefusal::Span(problem),
+        })
+    })
+}
+
+/// The mappings live after `ops` (maps minus what unmaps cover), in the order they were
+/// made; for [`predict_attach`] after a sequence [`predict_dma`] accepted.
+pub fn live_after(ops: &[DmaOp]) -> Vec<Mapping> {
+    let mut live: Vec<Mapping> = Vec::new();
+    for op in ops {
+        match *op {
+            DmaOp::Map(m) => live.push(m),
+            DmaOp::Unmap(u) => {
+                let end = u.iova.saturating_add(u.len);
+                live.retain(|m| m.iova.saturating_add(m.len) <= u.iova || m.iova >= end);
+            }
+        }
+    }
+    live
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,6 +466,28 @@ mod tests {
             predict_dma(&space, Backend::Type1, None, &split),
             Prediction::Unknown(_)
         ));
+    }
+
+    #[test]
+    fn attaching_after_maps_in_a_hole_is_refused() {
+        let ops = [
+            DmaOp::Map(map(0, 0x400_0000)),
+            DmaOp::Map(map(0xfd_0000_0000, MIB2)),
+            DmaOp::Unmap(map(0, 0x400_0000)),
+            DmaOp::Map(map(0, 0xc_0000)),
+        ];
+        let live = live_after(&ops);
+        assert_eq!(live, [map(0xfd_0000_0000, MIB2), map(0, 0xc_0000)]);
+        let r = predict_attach(&amd(), Backend::IommufdCompat, &live).expect("refused");
+        assert_eq!(
+            (r.index, r.errno.0, r.mapping),
+            (0, libc::EADDRINUSE, map(0xfd_0000_0000, MIB2))
+        );
+        assert_eq!(
+            predict_attach(&amd(), Backend::Type1, &live).map(|r| r.errno.0),
+            Some(libc::EINVAL)
+        );
+        assert_eq!(predict_attach(&amd(), Backend::Iommufd, &live[1..]), None);
     }
 
     #[test]
