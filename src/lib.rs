@@ -61,6 +61,7 @@ pub use error::{DecodeError, DecodeErrorKind, Errno, Error, ErrorKind, GroupBloc
 pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
 pub use plan::alloc::{AllocError, IovaAllocator};
 pub use plan::layout::{guest_layout, Conflict, Layout, LayoutError, Placement, RamRegion};
+pub use plan::refusal::{Cause, Refusal};
 pub use plan::space::{Hole, IovaSpace};
 pub use query::container::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::get_info::query_type1;
@@ -74,7 +75,7 @@ pub use sys::sysfs::{PciAddress, PciIdentity, RegionKind, ReservedRegion, Sysfs}
 #[doc(hidden)]
 pub use decode::{bytes, chain, device_info, encode, hw_info, region_info, type1};
 #[doc(hidden)]
-pub use plan::{alloc, layout, space};
+pub use plan::{alloc, layout, refusal, space};
 #[doc(hidden)]
 pub use query::container as open;
 #[doc(hidden)]

@@ -4,4 +4,5 @@
 pub mod alloc;
 mod free_space;
 pub mod layout;
+pub mod refusal;
 pub mod space;
