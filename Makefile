@@ -241,6 +241,7 @@ deb:
 # Python package's venv (its pytest runs in the guests too).
 lab-build: c-build python-install
 	mkdir -p target/lab
+	nice -n 10 lab/build-qemu
 	$(CARGO) build --workspace --bins --examples
 	{ $(CARGO) test --no-run --test lab --message-format=json; \
 	  $(CARGO) test --no-run --test lab_iommufd --message-format=json; \
