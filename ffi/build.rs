@@ -1,6 +1,7 @@
 //! The identity of the shared library: SONAME `libvfio_iommu_info.so.0` and the version
 //! nodes `VFIO_IOMMU_INFO_0` (0.1), `VFIO_IOMMU_INFO_0.2` (0.2), `VFIO_IOMMU_INFO_0.3`
-//! (0.3), `VFIO_IOMMU_INFO_0.4` (0.4) and `VFIO_IOMMU_INFO_0.5` (0.5) from
+//! (0.3), `VFIO_IOMMU_INFO_0.4` (0.4), `VFIO_IOMMU_INFO_0.5` (0.5) and `VFIO_IOMMU_INFO_0.6`
+//! (0.6) from
 //! `packaging/libvfio_iommu_info.map`, the same
 //! whichever way the library is built:
 //!

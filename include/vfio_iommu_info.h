@@ -2531,6 +2531,51 @@ int vfio_iommu_info_space_hole_causes(const struct vfio_iommu_info_space *space,
                                       size_t *count);
 
 /**
+ * Why `[iova, iova + len)` cannot be mapped, in one line a VMM can print as its error
+ * (since 0.6): the span, the problem (the same `VFIO_IOMMU_INFO_SPAN_*` checks in the same
+ * order as `vfio_iommu_info_space_check()`), for a hole the hole and each reserved region
+ * behind it (type, range, IOMMU group when the space knows it, see
+ * `vfio_iommu_info_space_with_groups()`), for a span beyond the aperture the aperture and
+ * the IOMMU's address width, and the fix. Exact up to 2^64-1.
+ *
+ * Returns 0 and stores in `*text` NULL when the span can be mapped, or a NUL-terminated
+ * string the caller frees with `vfio_iommu_info_string_free()` when it cannot; returns
+ * `VFIO_IOMMU_INFO_E_NULL` (`*text` untouched) when `space` or `text` is NULL.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `text` must be writable.
+ */
+int vfio_iommu_info_space_explain(const struct vfio_iommu_info_space *space,
+                                  uint64_t iova,
+                                  uint64_t len,
+                                  char **text);
+
+/**
+ * A new space: `space` with each hole attributed to the reserved regions of the IOMMU
+ * groups `groups[0..count]` (sysfs `/sys/kernel/iommu_groups/N/reserved_regions`), each
+ * region remembering its group, so that `vfio_iommu_info_space_explain()` and
+ * `vfio_iommu_info_space_hole_causes()` can name them (since 0.6). For a caller holding
+ * only a container or IOAS fd (`vfio_iommu_info_container_space()`,
+ * `vfio_iommu_info_ioas_space()`) that knows its groups; the regions replace any the space
+ * had. The ranges, page sizes, backend and facts are those of `space`.
+ *
+ * On success, returns 0 and stores a new space in `*out`, freed with
+ * `vfio_iommu_info_space_free()` (independent of `space`). On failure, `*out` is untouched
+ * and the code is a negative errno (a group's file cannot be read, e.g. `-ENOENT` for a
+ * group that does not exist), `VFIO_IOMMU_INFO_E_SYSFS_FORMAT` (a line that cannot be
+ * parsed), or `VFIO_IOMMU_INFO_E_NULL`; the last error names the file. `groups` may be
+ * NULL when `count` is 0 (the holes then have no causes).
+ *
+ * # Safety
+ * `space` must be a live space of this library; `groups` must point to `count` readable
+ * numbers; `out` must point to writable storage for a pointer.
+ */
+int vfio_iommu_info_space_with_groups(const struct vfio_iommu_info_space *space,
+                                      const uint32_t *groups,
+                                      size_t count,
+                                      struct vfio_iommu_info_space **out);
+
+/**
  * A new allocator over `space`, everything free. The allocator keeps its own copy of the
  * space: `space` may be freed first.
  *

@@ -44,6 +44,7 @@ archive_setup() {
 		deb [arch=$all signed-by=$ARCHIVE_KEYRING] $ARCHIVE_SECURITY_URI bookworm-security main
 		deb [arch=amd64,arm64 signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URI trixie-backports main
 		deb [arch=amd64 signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URI bookworm-backports main
+		deb-src [signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URI bookworm-backports main
 	EOF
 	if cmp -s "$d/etc/sources.list.new" "$d/etc/sources.list"; then
 		rm -f "$d/etc/sources.list.new"
@@ -149,4 +150,42 @@ archive_fetch() { # PKG:ARCH VER DIR
 	fi
 	mv "$tmp/tree" "$dest"
 	rm -rf "$tmp"
+}
+
+# archive_source_file PKG VER FILE DEST: one file of source package PKG version VER (a file
+# its .dsc names, e.g. qemu_10.0.2+ds.orig.tar.xz) downloaded into DEST (a file path),
+# through the lab's deb-src lines (bookworm-backports). apt-get source --print-uris gives
+# the file's URI, size and SHA256 from the signed Sources index; only that file is
+# downloaded (the archive may drop a .dsc of an older revision while its orig tarball stays)
+# and it is kept only when size and hash match.
+archive_source_file() { # PKG VER FILE DEST
+	local pkg=$1 ver=$2 file=$3 dest=$4 line uri size hash tmp
+	[ -f "$dest" ] && return 0
+	mkdir -p "${dest%/*}"
+	archive_update || true
+	line=$(archive_apt_get -qq source --print-uris "$pkg=$ver" 2>/dev/null | awk -v f="$file" '$2 == f' | head -n 1 || true)
+	if [ -z "$line" ]; then
+		if archive_update force; then
+			archive_source_file "$pkg" "$ver" "$file" "$dest"
+			return
+		fi
+		say "the lab's deb-src lists ($(archive_dir)/etc/sources.list) name no $file in source package $pkg=$ver"
+		return 1
+	fi
+	read -r uri _ size hash <<<"$line"
+	uri=${uri//\'/}
+	hash=${hash#SHA256:}
+	tmp=$(mktemp "${dest%/*}/.source.XXXXXX")
+	if ! curl -fsSL --retry 3 -o "$tmp" "$uri"; then
+		rm -f "$tmp"
+		say "downloading $uri failed"
+		return 1
+	fi
+	if [ "$(stat -c %s "$tmp")" != "$size" ] || [ "$(sha256sum "$tmp" | cut -d' ' -f1)" != "$hash" ]; then
+		rm -f "$tmp"
+		say "$uri does not match the size ($size) and SHA256 ($hash) of the Sources index"
+		return 1
+	fi
+	chmod 644 "$tmp"
+	mv "$tmp" "$dest"
 }

@@ -65,6 +65,7 @@ pub use plan::predict::{
     live_after, predict_attach, predict_dma, predict_maps, DmaOp, MapRefusal, Mapping, Prediction,
     Refused,
 };
+pub use plan::refusal::{Cause, Refusal};
 pub use plan::space::{Hole, IovaSpace};
 pub use query::container::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::get_info::query_type1;
@@ -78,7 +79,7 @@ pub use sys::sysfs::{PciAddress, PciIdentity, RegionKind, ReservedRegion, Sysfs}
 #[doc(hidden)]
 pub use decode::{bytes, chain, device_info, encode, hw_info, region_info, type1};
 #[doc(hidden)]
-pub use plan::{alloc, layout, space};
+pub use plan::{alloc, layout, refusal, space};
 #[doc(hidden)]
 pub use query::container as open;
 #[doc(hidden)]

@@ -16,7 +16,8 @@
 /// Binds each export to its version node of `packaging/libvfio_iommu_info.map` (see
 /// build.rs): `VFIO_IOMMU_INFO_0` for the exports of 0.1, `VFIO_IOMMU_INFO_0.2` for those
 /// added in 0.2, `VFIO_IOMMU_INFO_0.3` for those added in 0.3, `VFIO_IOMMU_INFO_0.4` for
-/// those added in 0.4, `VFIO_IOMMU_INFO_0.5` for those added in 0.5. A `.symver` must sit in the object that defines its symbol, so each
+/// those added in 0.4, `VFIO_IOMMU_INFO_0.5` for those added in 0.5, `VFIO_IOMMU_INFO_0.6`
+/// for those added in 0.6. A `.symver` must sit in the object that defines its symbol, so each
 /// module lists its own exports under their node; an export never moves to another node.
 /// `@@@` leaves only `name@@NODE` in the object, so a static archive built from the same
 /// objects (cargo-c's single call) still links: a reference to `name` binds to it.
@@ -34,7 +35,8 @@ macro_rules! symbol_versions {
 // The header follows the order of these modules. 0.1: containers, the info object,
 // results, checks; 0.2: IOVA planning (the space, the allocator, the guest layout); 0.3:
 // device info and region info, then iommufd and the facts with their sources; 0.4: the
-// entry points on the caller's own fds; 0.5: IBM POWER's sPAPR TCE container.
+// entry points on the caller's own fds; 0.5: IBM POWER's sPAPR TCE container; 0.6 (in
+// space): for VMMs, why a span is refused.
 mod args;
 mod container;
 mod handle;

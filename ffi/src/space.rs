@@ -921,6 +921,93 @@ pub unsafe extern "C" fn vfio_iommu_info_space_hole_causes(
     })
 }
 
+/// Why `[iova, iova + len)` cannot be mapped, in one line a VMM can print as its error
+/// (since 0.6): the span, the problem (the same `VFIO_IOMMU_INFO_SPAN_*` checks in the same
+/// order as `vfio_iommu_info_space_check()`), for a hole the hole and each reserved region
+/// behind it (type, range, IOMMU group when the space knows it, see
+/// `vfio_iommu_info_space_with_groups()`), for a span beyond the aperture the aperture and
+/// the IOMMU's address width, and the fix. Exact up to 2^64-1.
+///
+/// Returns 0 and stores in `*text` NULL when the span can be mapped, or a NUL-terminated
+/// string the caller frees with `vfio_iommu_info_string_free()` when it cannot; returns
+/// `VFIO_IOMMU_INFO_E_NULL` (`*text` untouched) when `space` or `text` is NULL.
+///
+/// # Safety
+/// `space` must be a live space of this library; `text` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_explain(
+    space: *const vfio_iommu_info_space,
+    iova: u64,
+    len: u64,
+    text: *mut *mut c_char,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_explain";
+    guard(F, || {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(text, "text")?;
+        let answer = match s.space.explain(iova, len) {
+            None => std::ptr::null_mut(),
+            // The text is made of numbers and words: no NUL byte.
+            Some(refusal) => CString::new(refusal.to_string())
+                .map_err(Failure::invalid)?
+                .into_raw(),
+        };
+        out.write(answer);
+        Ok(())
+    })
+}
+
+/// A new space: `space` with each hole attributed to the reserved regions of the IOMMU
+/// groups `groups[0..count]` (sysfs `/sys/kernel/iommu_groups/N/reserved_regions`), each
+/// region remembering its group, so that `vfio_iommu_info_space_explain()` and
+/// `vfio_iommu_info_space_hole_causes()` can name them (since 0.6). For a caller holding
+/// only a container or IOAS fd (`vfio_iommu_info_container_space()`,
+/// `vfio_iommu_info_ioas_space()`) that knows its groups; the regions replace any the space
+/// had. The ranges, page sizes, backend and facts are those of `space`.
+///
+/// On success, returns 0 and stores a new space in `*out`, freed with
+/// `vfio_iommu_info_space_free()` (independent of `space`). On failure, `*out` is untouched
+/// and the code is a negative errno (a group's file cannot be read, e.g. `-ENOENT` for a
+/// group that does not exist), `VFIO_IOMMU_INFO_E_SYSFS_FORMAT` (a line that cannot be
+/// parsed), or `VFIO_IOMMU_INFO_E_NULL`; the last error names the file. `groups` may be
+/// NULL when `count` is 0 (the holes then have no causes).
+///
+/// # Safety
+/// `space` must be a live space of this library; `groups` must point to `count` readable
+/// numbers; `out` must point to writable storage for a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfio_iommu_info_space_with_groups(
+    space: *const vfio_iommu_info_space,
+    groups: *const u32,
+    count: usize,
+    out: *mut *mut vfio_iommu_info_space,
+) -> c_int {
+    const F: &str = "vfio_iommu_info_space_with_groups";
+    guard(F, || {
+        // SAFETY: per the contract, `space` is NULL or a live space.
+        let s = unsafe { args::object(space, "space") }?;
+        let out = Out::new(out, "out")?;
+        // SAFETY: the caller guarantees `count` readable numbers at `groups`.
+        let groups = unsafe { args::array(groups, count, "groups") }?;
+        let attributed = s
+            .space
+            .clone()
+            .with_groups(&HostPaths::default().sysfs, groups)
+            .map_err(|e| Failure::from_error(&e))?;
+        let mut handle = vfio_iommu_info_space::new(attributed);
+        handle.backend = s.backend;
+        handle.facts = s.facts;
+        emit_handle(handle, out)
+    })
+}
+
+symbol_versions!(
+    "VFIO_IOMMU_INFO_0.6":
+    vfio_iommu_info_space_explain,
+    vfio_iommu_info_space_with_groups,
+);
+
 symbol_versions!(
     "VFIO_IOMMU_INFO_0.4":
     vfio_iommu_info_space_view,

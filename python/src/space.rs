@@ -226,6 +226,14 @@ impl PyIovaSpace {
         self.space.check(iova, size).err().map(Into::into)
     }
 
+    /// None when `[iova, iova + size)` can be mapped, else one line in the library's words
+    /// saying why not and what to do: the hole and the reserved regions behind it, or the
+    /// aperture and the IOMMU's address width (the text `vfio_iommu_info_space_explain()`
+    /// gives in C). Exact to 2**64-1.
+    fn explain(&self, iova: u64, size: u64) -> Option<String> {
+        self.space.explain(iova, size).map(|r| r.to_string())
+    }
+
     /// The hole containing `iova`, or None.
     fn hole_at(&self, iova: u64) -> Option<PyHole> {
         self.space.hole_at(iova).map(PyHole::from)

@@ -169,6 +169,23 @@ def test_check_answers_why_not() -> None:
         space.check(0, 2**64)
 
 
+def test_explain_says_why_in_one_line_and_is_none_exactly_when_check_is() -> None:
+    space = amd()
+    text = space.explain(MSI.start, 0x200000)
+    assert text is not None and text.startswith(
+        "cannot map [0xfee00000, 0xfeffffff] (0x200000 bytes, 2M): inside the reserved hole "
+        "[0xfee00000, 0xfeefffff], reserved by the msi region [0xfee00000, 0xfeefffff]; "
+        "place guest RAM outside [0xfee00000, 0xfeefffff]"
+    )
+    beyond = intel39().explain(2**39 - 0x1000, 0x2000)
+    assert beyond is not None and "keep guest RAM below 2^39 (0x8000000000)" in beyond
+    for iova, size in [(0, GIB), (HT.start - 0x1000, 0x2000), (0x100800, 0x1000),
+                       (TOP - 0xFFF, 0x1000), (TOP - 0xFFF, 0x2000), (0, 0)]:
+        assert (space.explain(iova, size) is None) == (space.check(iova, size) is None)
+    with pytest.raises(OverflowError):
+        space.explain(0, 2**64)
+
+
 def test_building_a_space() -> None:
     a = vii.IovaSpace([vii.IovaRange(0xFEF00000, 2**39 - 1), (0, 0xFEDFFFFF)], 0x40201000)
     b = vii.IovaSpace(iter([(0, 0xFEDFFFFF), (0xFEF00000, 2**39 - 1)]), [GIB, 4096, 2 << 20])

@@ -369,6 +369,10 @@ class IovaSpace:
         advertise as reserved."""
     def check(self, iova: int, size: int) -> SpanProblem | None:
         """None when ``[iova, iova + size)`` can be mapped, else the first reason not."""
+    def explain(self, iova: int, size: int) -> str | None:
+        """None when ``[iova, iova + size)`` can be mapped, else one line saying why not:
+        the hole and the reserved regions behind it (or the aperture and the IOMMU's
+        address width), and the fix."""
     def hole_at(self, iova: int) -> Hole | None: ...
     def range_holding(self, iova: int, size: int) -> IovaRange | None: ...
     def allocator(self) -> IovaAllocator: ...

@@ -3,9 +3,10 @@
 //! virtual IOMMU must advertise as reserved, and the check of a span.
 
 use crate::decode::type1::IommuInfo;
+use crate::error::Error;
 use crate::facts::DmaFacts;
 use crate::iova::{self, check_span, IovaRange, PageSizes, SpanProblem};
-use crate::sys::sysfs::ReservedRegion;
+use crate::sys::sysfs::{ReservedRegion, Sysfs};
 
 /// A hole inside the aperture, with the reserved regions (from sysfs `reserved_regions`
 /// of the container's groups) that account for it; empty when none is known.
@@ -25,6 +26,9 @@ pub struct IovaSpace {
     ranges: Vec<IovaRange>,
     pgsizes: Option<PageSizes>,
     holes: Vec<Hole>,
+    /// The IOMMU group each reserved region came from, when [`IovaSpace::with_groups`]
+    /// read them (a region several groups list appears once per group).
+    origins: Vec<(u32, ReservedRegion)>,
 }
 
 impl IovaSpace {
@@ -53,6 +57,7 @@ impl IovaSpace {
             ranges: sorted,
             pgsizes,
             holes,
+            origins: Vec::new(),
         }
     }
 
@@ -80,6 +85,8 @@ impl IovaSpace {
     /// Attributes each hole to the reserved regions that cause it (the sysfs
     /// `reserved_regions` of the container's groups, all of them together).
     pub fn with_reserved_regions(mut self, regions: &[ReservedRegion]) -> IovaSpace {
+        // Regions given without their groups: forget the groups of earlier ones.
+        self.origins.clear();
         for hole in &mut self.holes {
             hole.causes = regions
                 .iter()
@@ -90,6 +97,47 @@ impl IovaSpace {
             hole.causes.dedup();
         }
         self
+    }
+
+    /// Attributes each hole to the reserved regions of these IOMMU groups (sysfs
+    /// `/sys/kernel/iommu_groups/N/reserved_regions` under `sysfs`), remembering which
+    /// group listed each, so that [`IovaSpace::explain`] can name it. For a caller that
+    /// holds only a container or IOAS fd and knows its groups; [`Container::space`] reads
+    /// its own groups the same way.
+    ///
+    /// # Errors
+    /// The first group whose `reserved_regions` cannot be read or parsed
+    /// ([`Error::Sysfs`], [`Error::SysfsFormat`], naming the file).
+    ///
+    /// [`Container::space`]: crate::Container::space
+    pub fn with_groups(self, sysfs: &Sysfs, groups: &[u32]) -> Result<IovaSpace, Error> {
+        let mut origins = Vec::new();
+        for &group in groups {
+            origins.extend(
+                sysfs
+                    .reserved_regions(group)?
+                    .into_iter()
+                    .map(|r| (group, r)),
+            );
+        }
+        let regions: Vec<ReservedRegion> = origins.iter().map(|(_, r)| r.clone()).collect();
+        let mut space = self.with_reserved_regions(&regions);
+        space.origins = origins;
+        Ok(space)
+    }
+
+    /// The IOMMU groups that list `region` among their reserved regions, ascending (empty
+    /// unless the space was made with [`IovaSpace::with_groups`]).
+    pub fn groups_of(&self, region: &ReservedRegion) -> Vec<u32> {
+        let mut groups: Vec<u32> = self
+            .origins
+            .iter()
+            .filter(|(_, r)| r == region)
+            .map(|(g, _)| *g)
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        groups
     }
 
     /// The usable ranges, ascending.

@@ -328,9 +328,9 @@ impl Container {
         let Some(space) = IovaSpace::from_info(&info) else {
             return Ok(None);
         };
-        Ok(Some(
-            space.with_reserved_regions(&self.reserved_regions(paths)?),
-        ))
+        // The same groups and files as `reserved_regions`, each region with its group.
+        let groups: Vec<u32> = self.groups.iter().filter_map(Group::number).collect();
+        Ok(Some(space.with_groups(&paths.sysfs, &groups)?))
     }
 
     /// The sysfs reserved regions of every group of the container (those with a number).

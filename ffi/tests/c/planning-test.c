@@ -2,7 +2,7 @@
  * planning-test: the IOVA planning API (since 0.2) called from C on real captures: the
  * space (ranges, aperture, holes, what a virtual IOMMU must reserve, checks), the
  * allocator (allocations below a DMA limit, releases, reservations and their refusals)
- * and the guest layout, with the contract's rules: return codes, NULL checks,
+ * the guest layout, and why a span is refused (since 0.6), with the contract's rules: return codes, NULL checks,
  * out-parameters untouched on failure, sized structs.
  *
  *   planning-test AMD_CAPTURE INTEL39_CAPTURE
@@ -17,6 +17,7 @@
 #define CHECK_PROGRAM "planning-test"
 #include "check.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,6 +324,60 @@ static void test_layout(const char *amd)
 	vfio_iommu_info_space_free(space);
 }
 
+/* Why a span is refused (since 0.6): NULL for a span that maps, one line naming the hole
+ * and the fix for one in the MSI hole, the aperture and 2^39 for one beyond intel's; a
+ * space with groups' reserved regions, and the contract's NULL checks. */
+static void test_explain(const char *amd, const char *intel)
+{
+	struct vfio_iommu_info_space *a = space_of(amd), *i = space_of(intel);
+	struct vfio_iommu_info_space *with = (void *)UNTOUCHED;
+	char *text = (char *)UNTOUCHED;
+	uint32_t group = 4000000000u;
+
+	CHECK_RC(vfio_iommu_info_space_explain(a, 0, GIB, &text), 0);
+	CHECK(text == NULL);
+	CHECK_RC(vfio_iommu_info_space_explain(a, 0xfee00000, 0x200000, &text), 0);
+	CHECK(text && strstr(text, "cannot map [0xfee00000, 0xfeffffff] (0x200000 bytes, 2M): "
+				   "inside the reserved hole [0xfee00000, 0xfeefffff]") == text);
+	CHECK(text && strstr(text, "place guest RAM outside [0xfee00000, 0xfeefffff]"));
+	CHECK(text && !strchr(text, '\n'));
+	vfio_iommu_info_string_free(text);
+	CHECK_RC(vfio_iommu_info_space_explain(i, 0x7ffffff000ull, 0x2000, &text), 0);
+	CHECK(text && strstr(text, "beyond the IOMMU aperture [0x0, 0x7fffffffff]"));
+	CHECK(text && strstr(text, "keep guest RAM below 2^39 (0x8000000000)"));
+	vfio_iommu_info_string_free(text);
+	/* Near 2^64: the last page maps on AMD, a span past 2^64 wraps. */
+	CHECK_RC(vfio_iommu_info_space_explain(a, UINT64_MAX - 0xfff, 0x1000, &text), 0);
+	CHECK(text == NULL);
+	CHECK_RC(vfio_iommu_info_space_explain(a, UINT64_MAX - 0xfff, 0x2000, &text), 0);
+	CHECK(text && strstr(text, "runs past the end of the 64-bit address space"));
+	vfio_iommu_info_string_free(text);
+
+	/* No groups: a new space, the same ranges, holes without causes. */
+	CHECK_RC(vfio_iommu_info_space_with_groups(a, NULL, 0, &with), 0);
+	CHECK(with != NULL && with != (void *)UNTOUCHED);
+	CHECK_RC(vfio_iommu_info_space_explain(with, 0xfee00000, 0x1000, &text), 0);
+	CHECK(text && strstr(text, "no reserved region is known behind it"));
+	vfio_iommu_info_string_free(text);
+	vfio_iommu_info_space_free(with);
+	/* A group no host has: -ENOENT, naming the file; *out untouched. */
+	with = (void *)UNTOUCHED;
+	CHECK(vfio_iommu_info_space_with_groups(a, &group, 1, &with) == -ENOENT);
+	CHECK(strstr(vfio_iommu_info_last_error(), "iommu_groups/4000000000/reserved_regions"));
+	CHECK(with == (void *)UNTOUCHED);
+
+	text = (char *)UNTOUCHED;
+	CHECK_RC(vfio_iommu_info_space_explain(NULL, 0, 1, &text), VFIO_IOMMU_INFO_E_NULL);
+	CHECK(text == (char *)UNTOUCHED);
+	CHECK_RC(vfio_iommu_info_space_explain(a, 0, 1, NULL), VFIO_IOMMU_INFO_E_NULL);
+	CHECK_RC(vfio_iommu_info_space_with_groups(NULL, NULL, 0, &with), VFIO_IOMMU_INFO_E_NULL);
+	CHECK_RC(vfio_iommu_info_space_with_groups(a, NULL, 1, &with), VFIO_IOMMU_INFO_E_NULL);
+	CHECK_RC(vfio_iommu_info_space_with_groups(a, NULL, 0, NULL), VFIO_IOMMU_INFO_E_NULL);
+	CHECK(with == (void *)UNTOUCHED);
+	vfio_iommu_info_space_free(a);
+	vfio_iommu_info_space_free(i);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -334,5 +389,6 @@ int main(int argc, char **argv)
 	test_callers_space();
 	test_allocator(argv[1], argv[2]);
 	test_layout(argv[1]);
+	test_explain(argv[1], argv[2]);
 	return check_summary();
 }
