@@ -15,7 +15,9 @@
 //!   maps whole, then unmaps and maps again in pieces at reset).
 //!
 //! Every QEMU of `target/lab/qemu.list` and `target/lab/qemu-*.list` (`NAME BIN DATADIRS
-//! MODDIR`, lab/README.md "The QEMU oracle") runs every case. Each case is one row of the
+//! MODDIR`, lab/README.md "The QEMU oracle") runs every case. A QEMU other than `stock` is
+//! one built with `clients/qemu/` (it links the library): where it fails a map for the
+//! span's sake, its error must also carry [`IovaSpace::explain`]'s words. Each case is one row of the
 //! lab's protocol on stdout, `@@LAB oracle-ROUTE-CASE` (`oracle-NAME-ROUTE-CASE` for a QEMU
 //! other than `stock`) with what QEMU said, what the library said, and MATCH or DIFF; a
 //! case a scenario cannot have (no hole above 4 GiB, no iommufd, no mapping limit) is a
@@ -35,7 +37,7 @@ use vfio_iommu_info::facts::Backend;
 use vfio_iommu_info::query::report::IommufdReport;
 use vfio_iommu_info::{
     live_after, predict_attach, predict_dma, Container, DmaOp, Errno, HostPaths, IovaRange,
-    IovaSpace, Mapping, PageSizes, PciAddress, Prediction, Refused, Target,
+    IovaSpace, MapRefusal, Mapping, PageSizes, PciAddress, Prediction, Refused, Target,
 };
 
 const MIB2: u64 = 2 << 20;
@@ -560,7 +562,31 @@ impl Oracle {
             }
             _ => None,
         };
-        let (said, agree) = judge(&run, &predicted, attach.as_ref());
+        let (said, mut agree) = judge(&run, &predicted, attach.as_ref());
+        // A QEMU built with clients/qemu links the library: a map it fails for the span's
+        // sake carries the library's own explanation, word for word.
+        let mut words = String::new();
+        if qemu.name != "stock" {
+            if let Prediction::Refused(Refused {
+                mapping,
+                why: MapRefusal::Span(_),
+                ..
+            }) = &predicted
+            {
+                let text = view
+                    .space
+                    .explain(mapping.iova, mapping.len)
+                    .map(|r| r.to_string())
+                    .unwrap_or_default();
+                let said_it = !text.is_empty() && run.errors.iter().any(|l| l.contains(&text));
+                agree &= said_it;
+                words = if said_it {
+                    format!("; its error carries the library's explanation: \"{text}\"")
+                } else {
+                    format!("; its error lacks the library's explanation \"{text}\"")
+                };
+            }
+        }
         let library = match (&predicted, &attach) {
             (Prediction::AllMapped, Some(r)) => format!(
                 "maps all {} into the compat IOAS before the device opens, then refuses the device's open with {}: [{:#x}, +{:#x}] is mapped {}",
@@ -606,7 +632,7 @@ impl Oracle {
         (
             agree && meant,
             format!(
-                "pc-dimms {}; qemu: {said}; library: {library}; {}{missed}{}",
+                "pc-dimms {}; qemu: {said}; library: {library}{words}; {}{missed}{}",
                 list(addrs),
                 verdict(agree),
                 if meant { "" } else { &intent_text }
