@@ -1059,6 +1059,58 @@ static void test_space(void)
 		CHECK(p == NULL && n == 0);
 	}
 
+	/* 0.6: why a span is refused; a space with groups' reserved regions. */
+	CASE("space_explain/space=NULL") {
+		char *t;
+		SENT(t);
+		watch(&t, sizeof(t));
+		FAILS(vfio_iommu_info_space_explain(NULL, 0, 4096, &t), E_NULL, "space is NULL");
+	}
+	CASE("space_explain/text=NULL") {
+		FAILS(vfio_iommu_info_space_explain(space, 0, 4096, NULL), E_NULL, "text is NULL");
+	}
+	{
+		/* Spans at every edge: empty, wrapping, the top page, everything; never a crash. */
+		const uint64_t spans[][2] = { { 0, 0 }, { UINT64_MAX, 1 }, { UINT64_MAX, 2 },
+					      { UINT64_MAX - 4095, 4096 }, { 0, UINT64_MAX }, { 1, 4096 } };
+		for (size_t i = 0; i < sizeof(spans) / sizeof(*spans); i++)
+			CASE("space_explain/iova=%#" PRIx64 ",len=%#" PRIx64, spans[i][0], spans[i][1]) {
+				char *t = NULL;
+				OK(vfio_iommu_info_space_explain(space, spans[i][0], spans[i][1], &t));
+				CHECK(t == NULL || strncmp(t, "cannot map ", 11) == 0);
+				vfio_iommu_info_string_free(t);
+			}
+	}
+	CASE("space_with_groups/space=NULL") {
+		struct vfio_iommu_info_space *o;
+		SENT(o);
+		watch(&o, sizeof(o));
+		FAILS(vfio_iommu_info_space_with_groups(NULL, NULL, 0, &o), E_NULL, "space is NULL");
+	}
+	CASE("space_with_groups/out=NULL") {
+		FAILS(vfio_iommu_info_space_with_groups(space, NULL, 0, NULL), E_NULL, "out is NULL");
+	}
+	CASE("space_with_groups/groups=NULL,count=1") {
+		struct vfio_iommu_info_space *o;
+		SENT(o);
+		watch(&o, sizeof(o));
+		FAILS(vfio_iommu_info_space_with_groups(space, NULL, 1, &o), E_NULL, "groups is NULL");
+	}
+	CASE("space_with_groups/group=4294967295") {
+		const uint32_t g = UINT32_MAX;
+		struct vfio_iommu_info_space *o;
+		SENT(o);
+		watch(&o, sizeof(o));
+		FAILS(vfio_iommu_info_space_with_groups(space, &g, 1, &o), -ENOENT,
+		      "iommu_groups/4294967295/reserved_regions");
+	}
+	CASE("space_with_groups/none") {
+		struct vfio_iommu_info_space *o = NULL;
+		OK(vfio_iommu_info_space_with_groups(space, NULL, 0, &o));
+		CHECK(o != NULL);
+		vfio_iommu_info_space_free(o);
+	}
+
 	/* hole_cause: both indices; a space from an info object knows no causes. */
 	{
 		struct vfio_iommu_info_reserved_region rr;
