@@ -664,11 +664,15 @@ impl Oracle {
         let ram_mib = 64u64;
         let max_addr = addrs
             .iter()
-            .map(|a| a + MIB2)
+            .map(|a| a.saturating_add(MIB2))
             .max()
             .unwrap_or(DEVICE_MEMORY_BASE);
         // Hotpluggable memory spans [4 GiB, 4 GiB + maxmem - ram) (plus slack per slot).
-        let maxmem = (ram_mib << 20) + (max_addr - DEVICE_MEMORY_BASE).next_multiple_of(GIB) + GIB;
+        let maxmem = (ram_mib << 20)
+            + max_addr
+                .saturating_sub(DEVICE_MEMORY_BASE)
+                .next_multiple_of(GIB)
+            + GIB;
         let mut args: Vec<String> = Vec::new();
         for d in &qemu.datadirs {
             args.extend(["-L".into(), d.display().to_string()]);
@@ -779,24 +783,10 @@ fn parse_run(stdout: &str, stderr: &str, status: String) -> Run {
     for line in stderr.lines() {
         if let Some(rest) = after(line, "vfio_listener_region_add_ram ") {
             // region_add [ram] 0xSTART - 0xEND [0xHOST]
-            let w: Vec<&str> = rest.split_whitespace().collect();
-            if let (Some(s), Some(e)) =
-                (w.get(2).and_then(|s| hex(s)), w.get(4).and_then(|s| hex(s)))
-            {
-                if let Some(len) = (e - s).checked_add(1).filter(|_| e >= s) {
-                    ops.push(DmaOp::Map(Mapping { iova: s, len }));
-                }
-            }
+            ops.extend(trace_span(rest, 2).map(DmaOp::Map));
         } else if let Some(rest) = after(line, "vfio_listener_region_del ") {
             // region_del 0xSTART - 0xEND
-            let w: Vec<&str> = rest.split_whitespace().collect();
-            if let (Some(s), Some(e)) =
-                (w.get(1).and_then(|s| hex(s)), w.get(3).and_then(|s| hex(s)))
-            {
-                if let Some(len) = (e - s).checked_add(1).filter(|_| e >= s) {
-                    ops.push(DmaOp::Unmap(Mapping { iova: s, len }));
-                }
-            }
+            ops.extend(trace_span(rest, 1).map(DmaOp::Unmap));
         } else if let Some(rest) = after(line, "virtio_iommu_host_resv_regions ") {
             // mr=NAME host-resv-reg[I] = [0xLOB,0xUPB]
             if let Some(body) = rest.rsplit_once('[').and_then(|(_, b)| b.strip_suffix(']')) {
@@ -860,6 +850,15 @@ fn parse_run(stdout: &str, stderr: &str, status: String) -> Run {
         resv,
         errors,
     }
+}
+
+/// The span `0xSTART - 0xEND` (inclusive) that starts at word `first` of a trace line.
+fn trace_span(rest: &str, first: usize) -> Option<Mapping> {
+    let w: Vec<&str> = rest.split_whitespace().collect();
+    let start = hex(w.get(first)?)?;
+    let end = hex(w.get(first + 2)?)?;
+    let len = end.checked_sub(start)?.checked_add(1)?;
+    Some(Mapping { iova: start, len })
 }
 
 fn after<'a>(line: &'a str, key: &str) -> Option<&'a str> {
