@@ -177,7 +177,7 @@
 /**
  * The minor version: exports are added, never removed or changed, within a major.
  */
-#define VFIO_IOMMU_INFO_VERSION_MINOR 5
+#define VFIO_IOMMU_INFO_VERSION_MINOR 6
 
 /**
  * The patch version.
@@ -1669,7 +1669,7 @@ uint32_t vfio_iommu_info_version(void);
 
 /**
  * The version of the library loaded at run time as a static NUL-terminated string
- * (`"0.5.0"`); never NULL, not to be freed.
+ * (`"0.6.0"`); never NULL, not to be freed.
  */
 const char *vfio_iommu_info_version_string(void);
 
