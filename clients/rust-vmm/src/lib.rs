@@ -307,7 +307,11 @@ pub fn type1_answers(
         Ok::<_, Error>(all)
     });
     let facts = DmaFacts::from_type1(&info, backend.into()).with_sysfs(regions);
-    let space = IovaSpace::from_facts(&facts);
+    // Each hole's regions with the group that lists them, as the library's own open path
+    // attributes them (`Container::space`).
+    let space = IovaSpace::from_facts(&facts)
+        .map(|s| s.with_groups(&paths.sysfs, groups))
+        .transpose()?;
     Ok(Type1Answers {
         backend,
         groups: groups.to_vec(),
