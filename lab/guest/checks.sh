@@ -139,7 +139,9 @@ if [ -z "$oracle" ] || [ ! -x "$oracle" ]; then
 else
 	log=$LAB_OUT/oracle.log
 	start=$SECONDS
-	"$oracle" </dev/null 2>&1 | tee "$log" | grep '^@@LAB '
+	# One libtest test: --nocapture prints its rows as they come, --quiet keeps libtest's
+	# own "test NAME ..." off their lines.
+	"$oracle" --nocapture --test-threads=1 --quiet </dev/null 2>&1 | tee "$log" | grep '^@@LAB '
 	rc=${PIPESTATUS[0]}
 	echo "lab: $oracle: exit $rc after $((SECONDS - start)) s"
 	if [ "$rc" -ne 0 ]; then
