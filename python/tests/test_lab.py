@@ -310,6 +310,7 @@ def test_lab_space_attributes_the_holes_to_the_groups_reserved_regions(lab: Lab)
     # (The container's space also knows which group listed each region, for explain();
     # a space from the parsed file does not: the ranges, holes and causes are compared.)
     parsed = vii.IovaSpace.from_info(info, vii.parse_reserved_regions(sysfs))
+    assert parsed is not None
     assert (space.ranges, space.page_sizes, space.holes) == (parsed.ranges, parsed.page_sizes, parsed.holes)
     rc, theirs, stderr = cli_json("plan", str(group))
     assert rc == 0, stderr
