@@ -938,18 +938,10 @@ fn maps(ops: &[DmaOp]) -> String {
 
 /// The most mappings live at once in a sequence (each unmap ends what it covers).
 fn peak(ops: &[DmaOp]) -> usize {
-    let mut live: Vec<Mapping> = Vec::new();
-    let mut most = 0;
-    for op in ops {
-        match op {
-            DmaOp::Map(m) => live.push(*m),
-            DmaOp::Unmap(u) => {
-                live.retain(|m| m.iova + m.len <= u.iova || m.iova >= u.iova + u.len)
-            }
-        }
-        most = most.max(live.len());
-    }
-    most
+    (0..=ops.len())
+        .map(|i| live_after(&ops[..i]).len())
+        .max()
+        .unwrap_or(0)
 }
 
 /// type1's mapping budget; iommufd has none.
