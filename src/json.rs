@@ -1051,6 +1051,72 @@ pub fn iommufd_report_to_json(r: &IommufdReport) -> Value {
     value(iommufd_report_shape(r))
 }
 
+/// The `guest --json` object: what was asked, the decisions (`phys_bits`,
+/// `max_ram_below_4g`, `ram`, `dimms`, `mmio64`, `viommu`), QEMU's maps, the budgets
+/// (`mappings`, `per_page`, `memlock`, `dma_avail`), each decision's reason with its fact,
+/// and the refusals (`fits` is false when there is one).
+pub fn guest_plan_to_json(p: &crate::plan::guest::GuestPlan) -> Value {
+    use crate::plan::guest::{Fact as PlanFact, RamKind};
+    use crate::plan::predict::DmaOp;
+    use serde_json::json;
+    let fact = |f: &PlanFact| match f {
+        PlanFact::Aperture(r) => json!({"kind": "aperture", "range": range(r)}),
+        PlanFact::Hole(h) => json!({"kind": "hole", "hole": hole(h)}),
+        PlanFact::CpuPhysBits(b) => json!({"kind": "cpu_phys_bits", "bits": b}),
+        PlanFact::DmaAvail(n) => json!({"kind": "dma_avail", "value": n}),
+        PlanFact::Backend(b) => json!({"kind": "backend", "backend": b.name()}),
+        PlanFact::Request => json!({"kind": "request"}),
+        PlanFact::Vmm(rule) => json!({"kind": "vmm", "rule": rule}),
+    };
+    let req = &p.request;
+    json!({
+        "fits": p.fits(),
+        "backend": p.host.backend.name(),
+        "request": {
+            "ram": req.ram,
+            "nodes": req.nodes,
+            "fixed": req.fixed.iter().map(|f| json!({"at": f.at, "size": f.size})).collect::<Vec<_>>(),
+            "backing_page": req.backing_page,
+            "bars": req.bars,
+            "devices": req.devices,
+            "viommu": req.viommu.name(),
+            "phys_bits": req.phys_bits,
+        },
+        "phys_bits": p.phys_bits,
+        "max_ram_below_4g": p.max_ram_below_4g,
+        "ram": p.ram.iter().map(|r| json!({
+            "range": range(&r.range),
+            "kind": match r.kind {
+                RamKind::Below4G => "below_4g".to_owned(),
+                RamKind::Above4G => "above_4g".to_owned(),
+                RamKind::Fixed(i) => format!("fixed[{i}]"),
+            },
+        })).collect::<Vec<_>>(),
+        "dimms": p.dimms.map(|d| json!({"base": d.base, "maxmem": d.maxmem, "slots": d.slots})),
+        "mmio64": range(&p.mmio64),
+        "viommu": p.viommu.as_ref().map(|v| json!({
+            "kind": v.kind.name(),
+            "aw_bits": v.aw_bits,
+            "reserved": v.reserved.iter().map(range).collect::<Vec<_>>(),
+        })),
+        "maps": p.maps.iter().map(|op| match op {
+            DmaOp::Map(m) => json!({"op": "map", "iova": m.iova, "len": m.len}),
+            DmaOp::Unmap(m) => json!({"op": "unmap", "iova": m.iova, "len": m.len}),
+        }).collect::<Vec<_>>(),
+        "mappings": p.mappings,
+        "dma_avail": p.host.dma_avail,
+        "per_page": p.per_page.iter().map(|c| json!({"page_size": c.page_size, "entries": c.entries})).collect::<Vec<_>>(),
+        "memlock": p.memlock,
+        "reasons": p.reasons.iter().map(|r| json!({"item": r.item, "why": r.why, "fact": fact(&r.fact)})).collect::<Vec<_>>(),
+        "refusals": p.refusals.iter().map(|r| json!({
+            "item": r.item,
+            "why": r.why,
+            "nearest": r.nearest,
+            "errno": r.errno,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "qemu_oracle/plan_cases.rs"]
+mod plan_cases;
+
 use vfio_iommu_info::facts::Backend;
 use vfio_iommu_info::query::report::IommufdReport;
 use vfio_iommu_info::{
@@ -185,13 +188,17 @@ fn qemu_oracle() {
     );
 }
 
-const CASES: [&str; 6] = [
+const CASES: [&str; 10] = [
     "resv",
     "usable",
     "hole-first",
     "hole-last",
     "aperture",
     "limit",
+    "plan-start",
+    "plan-memlock",
+    "plan-hole",
+    "plan-aperture",
 ];
 
 /// Whether to run `case`: all of them, or those `LAB_ORACLE_CASES` names (space-separated;
@@ -356,6 +363,21 @@ impl Oracle {
         }
         if wanted("limit") {
             self.limit(qemu, route, view, prefix, own_peak);
+        }
+        // The guest plans (issue 23), on stock QEMU: the patched one maps the same.
+        if qemu.name == "stock" {
+            self.plan_cases(qemu, route, view, prefix);
+        } else {
+            for case in CASES
+                .into_iter()
+                .filter(|c| c.starts_with("plan-") && wanted(c))
+            {
+                row(
+                    &format!("{prefix}-{case}"),
+                    "skip",
+                    "the guest plans run on stock QEMU (the patched one maps the same)",
+                );
+            }
         }
     }
 
@@ -671,7 +693,6 @@ impl Oracle {
     /// the device on the command line (so a failed mapping fails the device's realize, as
     /// at boot, rather than a running machine), optionally behind a virtio-iommu.
     fn run(&mut self, qemu: &Qemu, route: Route, name: &str, addrs: &[u64], viommu: bool) -> Run {
-        self.runs += 1;
         let ram_mib = 64u64;
         let max_addr = addrs
             .iter()
@@ -740,6 +761,13 @@ impl Oracle {
                 args.extend(["-device".into(), format!("{dev},iommufd=ifd0")]);
             }
         }
+        self.spawn(qemu, name, &args, None)
+    }
+
+    /// Runs QEMU with `args` (and, with `memlock`, without CAP_IPC_LOCK and with that
+    /// RLIMIT_MEMLOCK), its monitor asked `info status` then `quit`; reads what it did.
+    fn spawn(&mut self, qemu: &Qemu, name: &str, args: &[String], memlock: Option<u64>) -> Run {
+        self.runs += 1;
         let stdout_path = self.out.join(format!("{name}.out"));
         let stderr_path = self.out.join(format!("{name}.err"));
         let _ = fs::write(
@@ -747,7 +775,10 @@ impl Oracle {
             format!("{} {}\n", qemu.bin.display(), args.join(" ")),
         );
         let mut cmd = Command::new(&qemu.bin);
-        cmd.args(&args)
+        if let Some(limit) = memlock {
+            plan_cases::limit_memlock(&mut cmd, limit);
+        }
+        cmd.args(args)
             .stdin(Stdio::piped())
             .stdout(File::create(&stdout_path).expect("oracle stdout file"))
             .stderr(File::create(&stderr_path).expect("oracle stderr file"));
@@ -811,15 +842,21 @@ fn parse_run(stdout: &str, stderr: &str, status: String) -> Run {
             errors.push(line.to_owned());
             if let Some(rest) = after(line, "error getting device from group ") {
                 let text = rest.split_once(": ").map_or("", |(_, t)| t.trim());
-                attach_failed = [libc::EADDRINUSE, libc::EINVAL, libc::EBUSY, libc::EPERM]
-                    .into_iter()
-                    .find(|&e| {
-                        !text.is_empty()
-                            && std::io::Error::from_raw_os_error(e)
-                                .to_string()
-                                .starts_with(text)
-                    })
-                    .map(|e| -e);
+                attach_failed = [
+                    libc::EADDRINUSE,
+                    libc::EINVAL,
+                    libc::EBUSY,
+                    libc::EPERM,
+                    libc::ENOMEM,
+                ]
+                .into_iter()
+                .find(|&e| {
+                    !text.is_empty()
+                        && std::io::Error::from_raw_os_error(e)
+                            .to_string()
+                            .starts_with(text)
+                })
+                .map(|e| -e);
             }
             if let Some(rest) = after(line, "vfio_container_dma_map(") {
                 // PTR, 0xIOVA, 0xSIZE, PTR) = -ERRNO (TEXT)

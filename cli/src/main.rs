@@ -4,6 +4,7 @@ mod backend;
 mod device;
 mod explain;
 mod generate;
+mod guest;
 mod list;
 mod output;
 mod pci_ids;
@@ -189,6 +190,52 @@ enum Command {
         #[arg(long = "ram", value_name = "SIZE[@ADDR]", value_parser = plan::parse_ram)]
         ram: Vec<vfio_iommu_info::RamRegion>,
         /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A whole guest's settings from the host's facts: the guest's phys-bits, where its RAM
+    /// and 64-bit PCI window go, the vIOMMU's width and reserved ranges, the mappings and
+    /// locked memory it costs, each with its reason; written for QEMU, libvirt or
+    /// cloud-hypervisor. Exits 1, with the reason and the nearest setting that fits, when the
+    /// host cannot meet what is asked.
+    Guest {
+        /// IOMMU group number, group node or PCI address of each device to pass through.
+        #[arg(required = true, value_parser = parse_target)]
+        targets: Vec<Target>,
+        /// Boot RAM (QEMU's -m), e.g. 8G.
+        #[arg(long, value_name = "SIZE", value_parser = plan::parse_size)]
+        ram: u64,
+        /// A NUMA node's size, in order; repeatable (they add up to --ram).
+        #[arg(long = "node", value_name = "SIZE", value_parser = plan::parse_size)]
+        nodes: Vec<u64>,
+        /// RAM at a fixed guest physical address (a pc-dimm), SIZE@ADDR; repeatable.
+        #[arg(long = "dimm", value_name = "SIZE@ADDR", value_parser = plan::parse_ram)]
+        dimms: Vec<vfio_iommu_info::RamRegion>,
+        /// The page size backing guest RAM (4K, 2M, 1G).
+        #[arg(long, value_name = "SIZE", value_parser = plan::parse_size, default_value = "4K")]
+        backing: u64,
+        /// A 64-bit BAR's size to place in the PCI window; repeatable.
+        #[arg(long = "bar", value_name = "SIZE", value_parser = plan::parse_size)]
+        bars: Vec<u64>,
+        /// The guest's vIOMMU.
+        #[arg(long, value_enum, default_value_t = guest::ViommuArg::None)]
+        viommu: guest::ViommuArg,
+        /// Check this phys-bits instead of choosing it.
+        #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u8).range(32..=64))]
+        phys_bits: Option<u8>,
+        /// Whose words: qemu, libvirt, cloud-hypervisor.
+        #[arg(long, value_enum, default_value_t = guest::VmmArg::Qemu)]
+        vmm: guest::VmmArg,
+        /// QEMU's accelerator.
+        #[arg(long, value_enum, default_value_t = guest::AccelArg::Kvm)]
+        accel: guest::AccelArg,
+        /// QEMU's CPU model (`host` takes host-phys-bits-limit).
+        #[arg(long, default_value = "host")]
+        cpu: String,
+        /// Which kernel interface the VMM maps through (as for `query`).
+        #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
+        backend: backend::BackendArg,
+        /// One JSON object (the plan, with `settings`) instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -785,6 +832,45 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 dma_avail: None,
             };
             return plan(source, req, json);
+        }
+        Command::Guest {
+            targets,
+            ram,
+            nodes,
+            dimms,
+            backing,
+            bars,
+            viommu,
+            phys_bits,
+            vmm,
+            accel,
+            cpu,
+            backend,
+            json,
+        } => {
+            let mut req = vfio_iommu_info::GuestRequest::new(ram);
+            req.nodes = nodes;
+            req.backing_page = backing;
+            req.bars = bars;
+            req.viommu = viommu.into();
+            req.phys_bits = phys_bits;
+            for d in dimms {
+                let Some(at) = d.at else {
+                    return Err(Failure(
+                        format!("--dimm {:#x}: give its address, SIZE@ADDR", d.size),
+                        EXIT_USAGE,
+                    ));
+                };
+                req.fixed
+                    .push(vfio_iommu_info::FixedRam { at, size: d.size });
+            }
+            let out = guest::Output {
+                vmm,
+                accel,
+                cpu,
+                json,
+            };
+            return guest::guest(&targets, backend, req, &out);
         }
         Command::Explain {
             target: t,

@@ -11,6 +11,7 @@
 //! - [`sysfs`]: PCI addresses, IOMMU groups and their `reserved_regions`.
 
 pub mod arch;
+pub mod cpu;
 pub mod ioc;
 pub mod ioctl;
 pub mod kernel;

@@ -1,0 +1,268 @@
+//! `vfio-iommu-info guest`: a whole guest's settings from the host's facts (the core's
+//! `plan_guest`), in the VMM's own words; this module only gathers the facts and prints.
+
+use std::fmt::Write as _;
+
+use clap::ValueEnum;
+use vfio_iommu_info::facts::Backend;
+use vfio_iommu_info::iova::format_size;
+use vfio_iommu_info::json::guest_plan_to_json;
+use vfio_iommu_info::plan::settings::{self, Accel, QemuTarget};
+use vfio_iommu_info::query::report::IommufdReport;
+use vfio_iommu_info::{
+    plan_guest, Container, GuestPlan, GuestRequest, HostFacts, HostPaths, IovaSpace, PciAddress,
+    Target,
+};
+
+use crate::backend::{self, BackendArg};
+use crate::{print_json, print_text, Failure, EXIT_FAILURE, EXIT_USAGE};
+
+/// `--vmm`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VmmArg {
+    /// A QEMU command-line fragment (q35).
+    Qemu,
+    /// A libvirt domain XML fragment.
+    Libvirt,
+    /// cloud-hypervisor arguments.
+    CloudHypervisor,
+}
+
+/// `--accel`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AccelArg {
+    /// KVM.
+    Kvm,
+    /// TCG.
+    Tcg,
+}
+
+/// `--viommu`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ViommuArg {
+    /// None: QEMU maps all guest RAM at start.
+    None,
+    /// intel-iommu.
+    Intel,
+    /// amd-iommu.
+    Amd,
+    /// virtio-iommu.
+    Virtio,
+    /// Arm SMMUv3.
+    Smmuv3,
+}
+
+impl From<ViommuArg> for vfio_iommu_info::Viommu {
+    fn from(v: ViommuArg) -> Self {
+        match v {
+            ViommuArg::None => Self::None,
+            ViommuArg::Intel => Self::Intel,
+            ViommuArg::Amd => Self::Amd,
+            ViommuArg::Virtio => Self::Virtio,
+            ViommuArg::Smmuv3 => Self::Smmuv3,
+        }
+    }
+}
+
+/// How to show the plan.
+pub struct Output {
+    /// Which VMM's words.
+    pub vmm: VmmArg,
+    /// QEMU's accelerator.
+    pub accel: AccelArg,
+    /// QEMU's CPU model.
+    pub cpu: String,
+    /// JSON instead of text.
+    pub json: bool,
+}
+
+/// The library's error as the command's failure (exit 1).
+fn failed(e: vfio_iommu_info::Error) -> Failure {
+    Failure(e.to_string(), EXIT_FAILURE)
+}
+
+/// The host's facts for `targets` on `backend`: the usable space and DMA_AVAIL, with the
+/// devices to pass through.
+fn host(
+    targets: &[Target],
+    arg: BackendArg,
+    paths: &HostPaths,
+) -> Result<(IovaSpace, HostFacts, Vec<PciAddress>), Failure> {
+    let cpu_phys_bits = vfio_iommu_info::sys::cpu::phys_bits();
+    match backend::choose(arg, targets, paths)? {
+        backend::Chosen::Iommufd(address, _) => {
+            let (_device, report) = IommufdReport::open(&address, paths).map_err(failed)?;
+            let host = HostFacts {
+                backend: Backend::Iommufd,
+                dma_avail: None,
+                cpu_phys_bits,
+            };
+            Ok((report.space(), host, vec![address]))
+        }
+        backend::Chosen::SpaprTce(_) => Err(Failure(
+            "guest plans an x86 q35 guest; an sPAPR TCE container (IBM POWER) has its own windows: see `query`".into(),
+            EXIT_USAGE,
+        )),
+        backend::Chosen::Type1(_) => {
+            let container = Container::open_targets(targets, paths).map_err(failed)?;
+            let info = container.query().map_err(failed)?;
+            let facts = container.facts(&info, paths);
+            let Some(space) = container.space(paths).map_err(failed)? else {
+                return Err(Failure(
+                    "the container reports no IOVA ranges (a kernel before 5.4): the plan needs them".into(),
+                    EXIT_FAILURE,
+                ));
+            };
+            let devices = container
+                .groups()
+                .iter()
+                .filter_map(|g| g.number())
+                .flat_map(|n| paths.sysfs.group_devices(n).unwrap_or_default())
+                .filter_map(|d| d.name.parse::<PciAddress>().ok())
+                .collect();
+            let host = HostFacts {
+                backend: facts.backend,
+                dma_avail: info.dma_avail.present().copied(),
+                cpu_phys_bits,
+            };
+            Ok((space, host, devices))
+        }
+    }
+}
+
+/// Plans, prints, and exits 1 when the host cannot meet the plan.
+pub fn guest(
+    targets: &[Target],
+    arg: BackendArg,
+    mut req: GuestRequest,
+    out: &Output,
+) -> Result<std::process::ExitCode, Failure> {
+    let paths = HostPaths::default();
+    let (space, host, devices) = host(targets, arg, &paths)?;
+    req.devices = u32::try_from(devices.len()).unwrap_or(u32::MAX).max(1);
+    let plan = plan_guest(&space, host, &req).map_err(|e| Failure(e.to_string(), EXIT_USAGE))?;
+    if out.json {
+        let mut v = guest_plan_to_json(&plan);
+        v["settings"] = settings_json(&plan, &devices, out);
+        print_json(&v)?;
+    } else {
+        print_text(&render(&plan, &devices, out))?;
+    }
+    Ok(if plan.fits() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::from(EXIT_FAILURE)
+    })
+}
+
+fn qemu_target(devices: &[PciAddress], out: &Output) -> QemuTarget {
+    QemuTarget {
+        accel: match out.accel {
+            AccelArg::Kvm => Accel::Kvm,
+            AccelArg::Tcg => Accel::Tcg,
+        },
+        cpu: out.cpu.clone(),
+        devices: devices.to_vec(),
+    }
+}
+
+fn settings_json(plan: &GuestPlan, devices: &[PciAddress], out: &Output) -> serde_json::Value {
+    match out.vmm {
+        VmmArg::Qemu => serde_json::json!({
+            "vmm": "qemu",
+            "args": settings::qemu_args(plan, &qemu_target(devices, out)),
+        }),
+        VmmArg::Libvirt => serde_json::json!({
+            "vmm": "libvirt",
+            "xml": settings::libvirt_xml(plan, devices),
+        }),
+        VmmArg::CloudHypervisor => match settings::cloud_hypervisor_args(plan, devices) {
+            Ok(args) => serde_json::json!({"vmm": "cloud-hypervisor", "args": args}),
+            Err(why) => serde_json::json!({"vmm": "cloud-hypervisor", "error": why}),
+        },
+    }
+}
+
+/// The plan as text: settings (or the refusals), then each decision's reason.
+fn render(plan: &GuestPlan, devices: &[PciAddress], out: &Output) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "backend      {}", plan.host.backend.name());
+    let _ = writeln!(
+        s,
+        "phys-bits    {}   (guest RAM and BARs stay below {:#x})",
+        plan.phys_bits,
+        1u128 << plan.phys_bits
+    );
+    for r in &plan.ram {
+        let _ = writeln!(
+            s,
+            "ram          {}  {}",
+            r.range,
+            format_size(u128::from(r.range.end - r.range.start) + 1)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "mmio64       {}  pci-hole64-size {}",
+        plan.mmio64,
+        format_size(u128::from(plan.hole64_size()))
+    );
+    if let Some(v) = &plan.viommu {
+        let aw = v.aw_bits.map_or_else(|| "-".to_owned(), |b| b.to_string());
+        let _ = writeln!(
+            s,
+            "viommu       {} aw-bits {aw}, {} reserved range(s) to advertise",
+            v.kind.name(),
+            v.reserved.len()
+        );
+    }
+    let avail = plan.host.dma_avail.map_or_else(
+        || "no limit reported".to_owned(),
+        |a| format!("DMA_AVAIL {a}"),
+    );
+    let _ = writeln!(s, "mappings     {} at once ({avail})", plan.mappings);
+    let _ = writeln!(
+        s,
+        "memlock      {} pinned at most",
+        format_size(u128::from(plan.memlock))
+    );
+    if !plan.fits() {
+        let _ = writeln!(s, "\nthe host cannot meet this plan:");
+        for r in &plan.refusals {
+            let _ = writeln!(s, "  {r}");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nsettings ({}):",
+        match out.vmm {
+            VmmArg::Qemu => "qemu",
+            VmmArg::Libvirt => "libvirt",
+            VmmArg::CloudHypervisor => "cloud-hypervisor",
+        }
+    );
+    match out.vmm {
+        VmmArg::Qemu => {
+            let args = settings::qemu_args(plan, &qemu_target(devices, out));
+            let _ = writeln!(s, "  {}", settings::shell_line("qemu-system-x86_64", &args));
+        }
+        VmmArg::Libvirt => {
+            for line in settings::libvirt_xml(plan, devices).lines() {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
+        VmmArg::CloudHypervisor => match settings::cloud_hypervisor_args(plan, devices) {
+            Ok(args) => {
+                let _ = writeln!(s, "  {}", settings::shell_line("cloud-hypervisor", &args));
+            }
+            Err(why) => {
+                let _ = writeln!(s, "  none: {why}");
+            }
+        },
+    }
+    let _ = writeln!(s, "\nwhy:");
+    for r in &plan.reasons {
+        let _ = writeln!(s, "  {:<17}{} (from {})", r.item, r.why, r.fact);
+    }
+    s
+}

@@ -1,0 +1,263 @@
+use super::*;
+use crate::iova::PageSizes;
+use crate::plan::predict::{predict_dma, Prediction};
+use crate::sys::sysfs::{RegionKind, ReservedRegion};
+
+const PAGES: PageSizes = PageSizes(0x4020_1000);
+
+fn r(start: u64, end: u64) -> IovaRange {
+    IovaRange::new(start, end).unwrap()
+}
+
+/// Linux 6.12, intel-iommu with a 39-bit aperture.
+fn intel39() -> IovaSpace {
+    IovaSpace::new(
+        &[r(0, 0xfedf_ffff), r(0xfef0_0000, 0x7f_ffff_ffff)],
+        Some(PAGES),
+    )
+}
+
+/// Linux 6.12, amd-iommu: the MSI window and the HyperTransport hole.
+fn amd() -> IovaSpace {
+    IovaSpace::new(
+        &[
+            r(0, 0xfedf_ffff),
+            r(0xfef0_0000, 0xfc_ffff_ffff),
+            r(0x100_0000_0000, u64::MAX),
+        ],
+        Some(PAGES),
+    )
+    .with_reserved_regions(&[ReservedRegion {
+        range: r(0xfd_0000_0000, 0xff_ffff_ffff),
+        kind: RegionKind::Reserved,
+    }])
+}
+
+fn host(dma_avail: Option<u32>) -> HostFacts {
+    HostFacts {
+        backend: Backend::Type1,
+        dma_avail,
+        cpu_phys_bits: Some(46),
+    }
+}
+
+fn items(p: &GuestPlan) -> Vec<&str> {
+    p.refusals.iter().map(|r| r.item.as_str()).collect()
+}
+
+#[test]
+fn intel_39_bits_caps_phys_bits_and_the_window() {
+    let p = plan_guest(&intel39(), host(Some(65535)), &GuestRequest::new(8 * GIB)).unwrap();
+    assert!(p.fits(), "{:?}", p.refusals);
+    assert_eq!(p.phys_bits, 39);
+    assert_eq!(p.below_4g(), 2 * GIB);
+    assert_eq!(p.ram[1].range, r(FOUR_GIB, 10 * GIB - 1));
+    // The window starts at the GiB after RAM, QEMU's default 32 GiB.
+    assert_eq!(p.mmio64, r(10 * GIB, 42 * GIB - 1));
+    assert!(matches!(
+        p.reasons
+            .iter()
+            .find(|r| r.item == "phys-bits")
+            .unwrap()
+            .fact,
+        Fact::Aperture(_)
+    ));
+}
+
+#[test]
+fn amd_hypertransport_hole_keeps_the_guest_below_it() {
+    let p = plan_guest(&amd(), host(None), &GuestRequest::new(64 * MIB)).unwrap();
+    assert!(p.fits());
+    // 2^39 <= 0xfd00000000 < 2^40.
+    assert_eq!(p.phys_bits, 39);
+    let why = p.reasons.iter().find(|r| r.item == "phys-bits").unwrap();
+    assert!(
+        matches!(&why.fact, Fact::Hole(h) if h.range.start == 0xfd_0000_0000 && !h.causes.is_empty())
+    );
+}
+
+#[test]
+fn host_cpu_bits_bound_a_wide_aperture() {
+    let space = IovaSpace::new(&[r(0, 0xfedf_ffff), r(0xfef0_0000, u64::MAX)], Some(PAGES));
+    let mut h = host(None);
+    h.cpu_phys_bits = Some(40);
+    let p = plan_guest(&space, h, &GuestRequest::new(GIB)).unwrap();
+    assert_eq!(p.phys_bits, 40);
+    h.cpu_phys_bits = None;
+    let p = plan_guest(&space, h, &GuestRequest::new(GIB)).unwrap();
+    assert_eq!(p.phys_bits, MAX_PHYS_BITS);
+}
+
+#[test]
+fn a_fixed_region_in_the_hole_is_refused_with_einval_and_the_librarys_words() {
+    let mut req = GuestRequest::new(64 * MIB);
+    req.fixed.push(FixedRam {
+        at: 0xfd_0000_0000,
+        size: 2 * MIB,
+    });
+    let mut p = plan_guest(&amd(), host(None), &req).unwrap();
+    let f = p.refusals.iter().find(|r| r.item == "fixed[0]").unwrap();
+    assert_eq!(f.errno, Some(libc::EINVAL));
+    assert_eq!(
+        f.why,
+        amd().explain(0xfd_0000_0000, 2 * MIB).unwrap().to_string()
+    );
+    // The prediction of QEMU's maps agrees: the pc-dimm's map is the one refused.
+    let pred = predict_dma(&amd(), Backend::Type1, None, &p.maps);
+    assert!(matches!(pred, Prediction::Refused(ref x) if x.mapping.iova == 0xfd_0000_0000));
+    p.refusals.clear();
+}
+
+#[test]
+fn phys_bits_above_the_aperture_is_refused_with_the_nearest() {
+    let mut req = GuestRequest::new(64 * MIB);
+    req.phys_bits = Some(48);
+    let p = plan_guest(&intel39(), host(None), &req).unwrap();
+    assert_eq!(items(&p), ["phys-bits"]);
+    assert_eq!(p.refusals[0].nearest.as_deref(), Some("phys-bits 39"));
+    assert_eq!(p.phys_bits, 48);
+}
+
+#[test]
+fn qemus_own_maps_match_what_the_lab_traced() {
+    // tests/qemu_oracle.rs's base run: 64 MiB, SeaBIOS.
+    let p = plan_guest(&intel39(), host(None), &GuestRequest::new(64 * MIB)).unwrap();
+    let m = |iova: u64, end: u64| {
+        DmaOp::Map(Mapping {
+            iova,
+            len: end - iova + 1,
+        })
+    };
+    assert_eq!(
+        p.maps,
+        [
+            m(0, 0x3ff_ffff),
+            m(0xfffc_0000, 0xffff_ffff),
+            DmaOp::Unmap(Mapping {
+                iova: 0,
+                len: 64 * MIB
+            }),
+            m(0, 0xb_ffff),
+            m(0xc_0000, 0xd_ffff),
+            m(0xe_0000, 0xf_ffff),
+            m(0x10_0000, 0x3ff_ffff),
+        ]
+    );
+    assert_eq!(p.mappings, 5);
+    assert_eq!(p.memlock, 64 * MIB + 256 * KIB);
+}
+
+#[test]
+fn numa_nodes_split_sections() {
+    let mut req = GuestRequest::new(4 * GIB);
+    req.nodes = vec![GIB, 3 * GIB];
+    let p = plan_guest(&intel39(), host(None), &req).unwrap();
+    let maps: Vec<(u64, u64)> = p
+        .maps
+        .iter()
+        .filter_map(|o| match o {
+            DmaOp::Map(m) => Some((m.iova, m.len)),
+            _ => None,
+        })
+        .collect();
+    // Below 4 GiB: node 0 [0, 1G) and node 1 [1G, 2G); above: node 1's rest.
+    assert!(maps.contains(&(0, GIB)));
+    assert!(maps.contains(&(GIB, GIB)));
+    assert!(maps.contains(&(FOUR_GIB, 2 * GIB)));
+    assert_eq!(p.memlock, 4 * GIB + 256 * KIB);
+}
+
+#[test]
+fn the_mapping_budget_is_refused_with_enospc_and_a_limit() {
+    let p = plan_guest(&intel39(), host(Some(4)), &GuestRequest::new(64 * MIB)).unwrap();
+    let f = p.refusals.iter().find(|r| r.item == "mappings").unwrap();
+    assert_eq!(f.errno, Some(libc::ENOSPC));
+    assert!(f.nearest.as_deref().unwrap().contains(">= 5"));
+}
+
+#[test]
+fn intel_viommu_width_and_amd_refused() {
+    let mut req = GuestRequest::new(GIB);
+    req.viommu = Viommu::Intel;
+    let p = plan_guest(&amd(), host(None), &req).unwrap();
+    assert_eq!(p.viommu.as_ref().unwrap().aw_bits, Some(39));
+    assert!(p.maps.is_empty());
+    req.devices = 2;
+    let p = plan_guest(&intel39(), host(None), &req).unwrap();
+    assert_eq!(p.viommu.as_ref().unwrap().aw_bits, Some(39));
+    assert_eq!(p.memlock, 2 * GIB);
+    req.viommu = Viommu::Amd;
+    assert_eq!(
+        items(&plan_guest(&amd(), host(None), &req).unwrap()),
+        ["viommu"]
+    );
+}
+
+#[test]
+fn virtio_viommu_advertises_the_holes() {
+    let mut req = GuestRequest::new(GIB);
+    req.viommu = Viommu::Virtio;
+    let p = plan_guest(&amd(), host(None), &req).unwrap();
+    let v = p.viommu.unwrap();
+    assert_eq!(v.aw_bits, Some(64));
+    assert_eq!(v.reserved, amd().reserved());
+}
+
+#[test]
+fn bars_too_large_for_the_aperture_are_refused() {
+    let mut req = GuestRequest::new(GIB);
+    req.bars = vec![512 * GIB];
+    let p = plan_guest(&intel39(), host(None), &req).unwrap();
+    assert!(items(&p).contains(&"bars"), "{:?}", p.refusals);
+    req.bars = vec![64 * GIB, 16 * MIB];
+    let p = plan_guest(&intel39(), host(None), &req).unwrap();
+    assert!(p.fits(), "{:?}", p.refusals);
+    assert!(p.hole64_size() >= 64 * GIB + 16 * MIB);
+}
+
+#[test]
+fn bad_requests_are_errors() {
+    let sp = intel39();
+    let h = host(None);
+    assert_eq!(
+        plan_guest(&sp, h, &GuestRequest::new(0)),
+        Err(GuestError::NoRam)
+    );
+    assert!(matches!(
+        plan_guest(&sp, h, &GuestRequest::new(4097)),
+        Err(GuestError::NotPageMultiple { .. })
+    ));
+    let mut req = GuestRequest::new(GIB);
+    req.nodes = vec![GIB, GIB];
+    assert!(matches!(
+        plan_guest(&sp, h, &req),
+        Err(GuestError::NodesMismatch { .. })
+    ));
+    let mut req = GuestRequest::new(GIB);
+    req.fixed.push(FixedRam {
+        at: u64::MAX - 4095,
+        size: 8192,
+    });
+    assert!(matches!(
+        plan_guest(&sp, h, &req),
+        Err(GuestError::BadSize { .. })
+    ));
+    let mut req = GuestRequest::new(GIB);
+    req.backing_page = 3 << 20;
+    assert!(matches!(
+        plan_guest(&sp, h, &req),
+        Err(GuestError::BadPage(_))
+    ));
+}
+
+#[test]
+fn a_hole_inside_low_ram_lowers_max_ram_below_4g() {
+    let space = IovaSpace::new(
+        &[r(0, 0x7a3b_ffff), r(0x7a3e_0000, 0x7f_ffff_ffff)],
+        Some(PAGES),
+    );
+    let p = plan_guest(&space, host(None), &GuestRequest::new(4 * GIB)).unwrap();
+    assert!(p.fits(), "{:?}", p.refusals);
+    assert_eq!(p.max_ram_below_4g, Some(0x7a3c_0000));
+    assert_eq!(p.below_4g(), 0x7a3c_0000);
+}

@@ -1,0 +1,316 @@
+//! The guest plans (issue 23) held against QEMU: the settings `plan_guest` gives, written
+//! by `qemu_args`, start QEMU, whose maps are the ones the plan predicted; one bad setting
+//! per case fails as the plan says:
+//!
+//! - `plan-start`: the plan for 64 MiB starts QEMU, and QEMU's maps and unmaps (its traces)
+//!   are exactly [`GuestPlan::maps`];
+//! - `plan-memlock`: without CAP_IPC_LOCK and with RLIMIT_MEMLOCK at the plan's figure QEMU
+//!   starts; one page below, the map [`GuestPlan::first_over_memlock`] names fails with
+//!   ENOMEM (on iommufd's compat container, the device's open, which pins);
+//! - `plan-hole`, `plan-aperture`: a pc-dimm over the first hole above 4 GiB, or just past
+//!   the aperture, with phys-bits raised so that QEMU accepts it: the plan refuses both
+//!   settings, and QEMU fails at that pc-dimm with the refusal's errno.
+
+use std::os::unix::process::CommandExt as _;
+use std::process::Command;
+
+use vfio_iommu_info::facts::Backend;
+use vfio_iommu_info::plan::settings::{qemu_args, shell_line, Accel, QemuTarget};
+use vfio_iommu_info::{plan_guest, Errno, FixedRam, GuestPlan, GuestRequest, HostFacts};
+
+use super::{row, status, verdict, wanted, Oracle, Qemu, Route, Run, View, MIB2, TOP};
+
+const RAM: u64 = 64 << 20;
+const PAGE: u64 = 4096;
+/// CAP_IPC_LOCK (linux/capability.h), which lifts RLIMIT_MEMLOCK off pinning.
+const CAP_IPC_LOCK: libc::c_ulong = 14;
+/// Where the bad cases put phys-bits so that QEMU takes a pc-dimm anywhere below 2^50.
+const WIDE: u8 = 52;
+
+/// Makes `cmd`'s process run without CAP_IPC_LOCK (dropped from the bounding set, so root's
+/// execve does not grant it) and with RLIMIT_MEMLOCK `limit`.
+pub(super) fn limit_memlock(cmd: &mut Command, limit: u64) {
+    // SAFETY: the closure runs in the child between fork and exec and calls only prctl and
+    // setrlimit, which are async-signal-safe system calls; it touches no lock or allocation.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_CAPBSET_DROP, CAP_IPC_LOCK, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Whether this process's inheritable set holds CAP_IPC_LOCK (then a child would keep it).
+fn inherits_ipc_lock() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapInh:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .is_some_and(|caps| caps & (1 << CAP_IPC_LOCK) != 0)
+}
+
+impl Oracle {
+    pub(super) fn plan_cases(&mut self, qemu: &Qemu, route: Route, view: &View, prefix: &str) {
+        let host = HostFacts {
+            backend: view.backend,
+            dma_avail: view.dma_avail,
+            cpu_phys_bits: vfio_iommu_info::sys::cpu::phys_bits(),
+        };
+        let good = match plan_guest(&view.space, host, &GuestRequest::new(RAM)) {
+            Ok(p) => p,
+            Err(e) => {
+                row(
+                    &format!("{prefix}-plan-start"),
+                    "fail",
+                    &format!("plan_guest: {e}"),
+                );
+                return;
+            }
+        };
+        if wanted("plan-start") {
+            self.plan_start(qemu, route, &good, prefix);
+        }
+        if wanted("plan-memlock") {
+            self.plan_memlock(qemu, route, &good, prefix);
+        }
+        let first_hole = view
+            .space
+            .holes()
+            .iter()
+            .map(|h| h.range)
+            .find(|h| h.start >= 4 << 30 && h.end < TOP && h.end - h.start + 1 >= MIB2);
+        if wanted("plan-hole") {
+            match first_hole {
+                Some(h) => self.plan_bad(
+                    qemu,
+                    route,
+                    view,
+                    host,
+                    prefix,
+                    "plan-hole",
+                    h.start / MIB2 * MIB2,
+                ),
+                None => row(
+                    &format!("{prefix}-plan-hole"),
+                    "skip",
+                    "no hole between 4 GiB and 2^50 (the HyperTransport hole is AMD's)",
+                ),
+            }
+        }
+        if wanted("plan-aperture") {
+            let past = view
+                .space
+                .aperture()
+                .and_then(|a| a.end.checked_add(1))
+                .filter(|&a| ((4 << 30)..TOP).contains(&a));
+            match past {
+                Some(at) => self.plan_bad(qemu, route, view, host, prefix, "plan-aperture", at),
+                None => row(
+                    &format!("{prefix}-plan-aperture"),
+                    "skip",
+                    "the aperture ends below 4 GiB or above 2^50, where q35 puts no pc-dimm past it",
+                ),
+            }
+        }
+    }
+
+    /// QEMU with the plan's own arguments (and the harness's: no defaults, no display,
+    /// paused, the monitor on stdio, the VFIO listener's traces).
+    fn plan_run(
+        &mut self,
+        qemu: &Qemu,
+        route: Route,
+        plan: &GuestPlan,
+        name: &str,
+        memlock: Option<u64>,
+    ) -> (Run, String) {
+        let target = QemuTarget {
+            accel: Accel::Tcg,
+            // An Intel vendor: with an AMD one and phys-bits >= 40 QEMU moves RAM above 4 GiB
+            // to 1 TiB (pc_memory_init, enforce_amd_1tb_hole), which the plan does not model.
+            cpu: "qemu64,vendor=GenuineIntel".into(),
+            devices: vec![self.bdf],
+        };
+        let plan_args = qemu_args(plan, &target);
+        debug_assert_eq!(
+            route == Route::Iommufd,
+            plan.host.backend == Backend::Iommufd
+        );
+        let mut args: Vec<String> = Vec::new();
+        for d in &qemu.datadirs {
+            args.extend(["-L".into(), d.display().to_string()]);
+        }
+        args.extend(
+            [
+                "-nodefaults",
+                "-no-user-config",
+                "-display",
+                "none",
+                "-S",
+                "-monitor",
+                "stdio",
+                "-trace",
+                "vfio_listener_region_add_ram",
+                "-trace",
+                "vfio_listener_region_del",
+            ]
+            .map(String::from),
+        );
+        args.extend(plan_args.iter().cloned());
+        let run = self.spawn(qemu, name, &args, memlock);
+        (run, shell_line("qemu-system-x86_64", &plan_args))
+    }
+
+    fn plan_start(&mut self, qemu: &Qemu, route: Route, plan: &GuestPlan, prefix: &str) {
+        let check = format!("{prefix}-plan-start");
+        let (run, line) = self.plan_run(qemu, route, plan, &check, None);
+        let same = run.ops == plan.maps;
+        let ok = plan.fits() && run.started && same;
+        row(
+            &check,
+            status(ok),
+            &format!(
+                "plan: fits {}, phys-bits {}, {} mappings, {} bytes pinned; {line}; qemu: {}; its maps {} the plan's ({} steps vs {}); {}",
+                plan.fits(),
+                plan.phys_bits,
+                plan.mappings,
+                plan.memlock,
+                if run.started { "started".to_owned() } else { format!("did not start ({}): {}", run.status, run.errors.join(" | ")) },
+                if same { "equal" } else { "differ from" },
+                run.ops.len(),
+                plan.maps.len(),
+                verdict(ok)
+            ),
+        );
+    }
+
+    fn plan_memlock(&mut self, qemu: &Qemu, route: Route, plan: &GuestPlan, prefix: &str) {
+        let check = format!("{prefix}-plan-memlock");
+        if inherits_ipc_lock() {
+            row(&check, "fail", "this process's inheritable capabilities hold CAP_IPC_LOCK: QEMU would keep it and no limit would apply");
+            return;
+        }
+        let figure = plan.memlock;
+        let (fit, _) = self.plan_run(qemu, route, plan, &format!("{check}-fit"), Some(figure));
+        let below = figure - PAGE;
+        let (short, _) = self.plan_run(qemu, route, plan, &check, Some(below));
+        // Where the kernel refuses: the map that crosses the limit, or (compat) the device's
+        // open, which pins what QEMU mapped before it.
+        let compat = plan.host.backend == Backend::IommufdCompat;
+        let predicted = plan.first_over_memlock(below);
+        let refused = if compat {
+            short.attach_failed == Some(-libc::ENOMEM)
+        } else {
+            predicted.is_some() && short.failed == predicted.map(|m| (m, -libc::ENOMEM))
+        };
+        let said = match (&short.failed, short.attach_failed) {
+            _ if short.started => "started".to_owned(),
+            (Some((m, e)), _) => format!(
+                "map [{:#x}, +{:#x}] = {e} ({})",
+                m.iova,
+                m.len,
+                Errno(-e).name()
+            ),
+            (None, Some(e)) => format!("the device's open = {e} ({})", Errno(-e).name()),
+            _ => format!(
+                "did not start ({}): {}",
+                short.status,
+                short.errors.join(" | ")
+            ),
+        };
+        let ok = fit.started && !short.started && refused;
+        row(
+            &check,
+            status(ok),
+            &format!(
+                "plan: {figure} bytes pinned ({} backend); RLIMIT_MEMLOCK {figure} without CAP_IPC_LOCK: qemu {}; {below} (a page less): qemu {said}, the plan predicts ENOMEM {}; {}",
+                plan.host.backend.name(),
+                if fit.started { "started".to_owned() } else { format!("did not start ({}): {}", fit.status, fit.errors.join(" | ")) },
+                if compat { "at the device's open".to_owned() } else { predicted.map_or("nowhere".into(), |m| format!("at map [{:#x}, +{:#x}]", m.iova, m.len)) },
+                verdict(ok)
+            ),
+        );
+    }
+
+    /// A pc-dimm at `at` with phys-bits raised: the plan refuses it, QEMU fails as it says.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_bad(
+        &mut self,
+        qemu: &Qemu,
+        route: Route,
+        view: &View,
+        host: HostFacts,
+        prefix: &str,
+        case: &str,
+        at: u64,
+    ) {
+        let check = format!("{prefix}-{case}");
+        let mut req = GuestRequest::new(RAM);
+        req.fixed.push(FixedRam { at, size: MIB2 });
+        req.phys_bits = Some(WIDE);
+        let plan = match plan_guest(&view.space, host, &req) {
+            Ok(p) => p,
+            Err(e) => {
+                row(&check, "fail", &format!("plan_guest: {e}"));
+                return;
+            }
+        };
+        let Some(refusal) = plan.refusals.iter().find(|r| r.item == "fixed[0]") else {
+            row(
+                &check,
+                "fail",
+                &format!(
+                    "the plan does not refuse the pc-dimm at {at:#x}: {:?}",
+                    plan.refusals
+                ),
+            );
+            return;
+        };
+        let (run, line) = self.plan_run(qemu, route, &plan, &check, None);
+        let errno = refusal.errno.unwrap_or(0);
+        let matched = match plan.host.backend {
+            Backend::IommufdCompat => run.attach_failed == Some(-errno),
+            _ => run
+                .failed
+                .is_some_and(|(m, e)| m.iova == at && m.len == MIB2 && e == -errno),
+        };
+        let ok = !run.started && matched;
+        row(
+            &check,
+            status(ok),
+            &format!(
+                "{line}; plan refuses: {}; qemu: {}; {}",
+                plan.refusals
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                match (&run.failed, run.attach_failed) {
+                    _ if run.started => "started".to_owned(),
+                    (Some((m, e)), _) => format!(
+                        "map [{:#x}, +{:#x}] = {e} ({})",
+                        m.iova,
+                        m.len,
+                        Errno(-e).name()
+                    ),
+                    (None, Some(e)) => format!("the device's open = {e} ({})", Errno(-e).name()),
+                    _ => format!("did not start ({}): {}", run.status, run.errors.join(" | ")),
+                },
+                verdict(ok)
+            ),
+        );
+        let _ = Errno(errno);
+    }
+}
