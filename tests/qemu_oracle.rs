@@ -188,7 +188,7 @@ fn qemu_oracle() {
     );
 }
 
-const CASES: [&str; 10] = [
+const CASES: [&str; 11] = [
     "resv",
     "usable",
     "hole-first",
@@ -197,6 +197,7 @@ const CASES: [&str; 10] = [
     "limit",
     "plan-start",
     "plan-memlock",
+    "plan-mappings",
     "plan-hole",
     "plan-aperture",
 ];

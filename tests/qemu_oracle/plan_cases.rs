@@ -7,6 +7,9 @@
 //! - `plan-memlock`: without CAP_IPC_LOCK and with RLIMIT_MEMLOCK at the plan's figure QEMU
 //!   starts; one page below, the map [`GuestPlan::first_over_memlock`] names fails with
 //!   ENOMEM (on iommufd's compat container, the device's open, which pins);
+//! - `plan-mappings`: with type1's `dma_entry_limit`, as many pc-dimms as make the plan's
+//!   mappings equal DMA_AVAIL start QEMU; one more, and the plan refuses `mappings` with
+//!   ENOSPC, where QEMU fails;
 //! - `plan-hole`, `plan-aperture`: a pc-dimm over the first hole above 4 GiB, or just past
 //!   the aperture, with phys-bits raised so that QEMU accepts it: the plan refuses both
 //!   settings, and QEMU fails at that pc-dimm with the refusal's errno.
@@ -84,6 +87,9 @@ impl Oracle {
         }
         if wanted("plan-memlock") {
             self.plan_memlock(qemu, route, &good, prefix);
+        }
+        if wanted("plan-mappings") {
+            self.plan_mappings(qemu, route, view, host, &good, prefix);
         }
         let first_hole = view
             .space
@@ -239,6 +245,76 @@ impl Oracle {
                 plan.host.backend.name(),
                 if fit.started { "started".to_owned() } else { format!("did not start ({}): {}", fit.status, fit.errors.join(" | ")) },
                 if compat { "at the device's open".to_owned() } else { predicted.map_or("nowhere".into(), |m| format!("at map [{:#x}, +{:#x}]", m.iova, m.len)) },
+                verdict(ok)
+            ),
+        );
+    }
+
+    /// type1's mapping budget: the plan's count at DMA_AVAIL starts, one over fails.
+    fn plan_mappings(
+        &mut self,
+        qemu: &Qemu,
+        route: Route,
+        view: &View,
+        host: HostFacts,
+        good: &GuestPlan,
+        prefix: &str,
+    ) {
+        let check = format!("{prefix}-plan-mappings");
+        let avail = match (host.backend, host.dma_avail) {
+            (Backend::Type1, Some(a)) if u64::from(a) < good.mappings + 64 => u64::from(a),
+            (Backend::Type1, Some(a)) => {
+                row(&check, "skip", &format!("DMA_AVAIL {a}: more than 64 pc-dimms (linux-6.12-intel-aw48-dma-limit sets dma_entry_limit=7)"));
+                return;
+            }
+            (b, _) => {
+                row(
+                    &check,
+                    "skip",
+                    &format!("{}: no mapping budget (DMA_AVAIL)", b.name()),
+                );
+                return;
+            }
+        };
+        let plan_with = |n: u64| {
+            let mut req = GuestRequest::new(RAM);
+            req.fixed = (0..n)
+                .map(|i| FixedRam {
+                    at: (4 << 30) + i * MIB2,
+                    size: MIB2,
+                })
+                .collect();
+            plan_guest(&view.space, host, &req)
+        };
+        let spare = avail.saturating_sub(good.mappings);
+        let (Ok(fit), Ok(over)) = (plan_with(spare), plan_with(spare + 1)) else {
+            row(&check, "fail", "plan_guest refused the request");
+            return;
+        };
+        let (a, _) = self.plan_run(qemu, route, &fit, &format!("{check}-fit"), None);
+        let (b, _) = self.plan_run(qemu, route, &over, &check, None);
+        let refusal = over.refusals.iter().find(|r| r.item == "mappings");
+        let ok = fit.fits()
+            && fit.mappings == avail
+            && a.started
+            && refusal.is_some_and(|r| r.errno == Some(libc::ENOSPC))
+            && !b.started
+            && b.failed.is_some_and(|(_, e)| e == -libc::ENOSPC);
+        row(
+            &check,
+            status(ok),
+            &format!(
+                "DMA_AVAIL {avail}: {spare} pc-dimms, the plan needs {} mappings and fits {}: qemu {}; {} pc-dimms, the plan refuses: {}; qemu {}; {}",
+                fit.mappings,
+                fit.fits(),
+                if a.started { "started".to_owned() } else { format!("did not start: {}", a.errors.join(" | ")) },
+                spare + 1,
+                refusal.map_or("nothing".to_owned(), ToString::to_string),
+                match b.failed {
+                    _ if b.started => "started".to_owned(),
+                    Some((m, e)) => format!("map [{:#x}, +{:#x}] = {e} ({})", m.iova, m.len, Errno(-e).name()),
+                    None => format!("did not start: {}", b.errors.join(" | ")),
+                },
                 verdict(ok)
             ),
         );
