@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use clap::ValueEnum;
 use vfio_iommu_info::facts::Backend;
-use vfio_iommu_info::iova::format_size;
+use vfio_iommu_info::iova::{format_size, format_size_human};
 use vfio_iommu_info::json::guest_plan_to_json;
 use vfio_iommu_info::plan::settings::{self, Accel, QemuTarget};
 use vfio_iommu_info::query::report::IommufdReport;
@@ -223,8 +223,9 @@ fn render(plan: &GuestPlan, devices: &[PciAddress], out: &Output) -> String {
     let _ = writeln!(s, "mappings     {} at once ({avail})", plan.mappings);
     let _ = writeln!(
         s,
-        "memlock      {} pinned at most",
-        format_size(u128::from(plan.memlock))
+        "memlock      {} bytes ({}) pinned at most",
+        plan.memlock,
+        format_size_human(u128::from(plan.memlock))
     );
     if !plan.fits() {
         let _ = writeln!(s, "\nthe host cannot meet this plan:");

@@ -715,14 +715,16 @@ impl Planner<'_> {
                 u128::from(b.next_power_of_two()).saturating_sub(u128::from(GIB))
             });
         let need = need.next_multiple_of(u128::from(GIB)).max(u128::from(GIB));
+        let bar_bytes: u128 = self.req.bars.iter().map(|&b| u128::from(b)).sum();
         let room = room_end.saturating_sub(start);
         let size = if room >= u128::from(QEMU_HOLE64_DEFAULT).max(need) {
             let size = u128::from(QEMU_HOLE64_DEFAULT).max(need);
             self.reason(
                 "pci-hole64-size",
                 format!(
-                    "the 64-bit PCI window [{start:#x}, +{}) holds the BARs ({}) and ends below 2^{bits}",
+                    "the 64-bit PCI window [{start:#x}, +{}) holds the BARs ({} of them, {} with the largest one's alignment) and ends below 2^{bits}",
                     format_size(size),
+                    format_size(bar_bytes),
                     format_size(need)
                 ),
                 fact.clone(),
@@ -851,16 +853,20 @@ impl Planner<'_> {
         let aperture = self.space.aperture();
         // The first address the guest must not use as an IOVA without being told: the
         // first hole at or above 4 GiB, or the aperture's end.
-        let first_bad = self
+        let hole = self
             .space
             .holes()
             .iter()
             .find(|h| h.range.end >= FOUR_GIB)
-            .map(|h| u128::from(h.range.start))
-            .into_iter()
-            .chain(aperture.map(|a| u128::from(a.end) + 1))
-            .min()
-            .unwrap_or(1 << 64);
+            .cloned();
+        let (first_bad, bad_fact) = match (&hole, aperture) {
+            (Some(h), Some(a)) if u128::from(h.range.start) <= u128::from(a.end) => {
+                (u128::from(h.range.start), Fact::Hole(h.clone()))
+            }
+            (_, Some(a)) => (u128::from(a.end) + 1, Fact::Aperture(a)),
+            (Some(h), None) => (u128::from(h.range.start), Fact::Hole(h.clone())),
+            (None, None) => (1 << 64, Fact::Request),
+        };
         match kind {
             Viommu::None => None,
             Viommu::Intel => {
@@ -869,7 +875,7 @@ impl Planner<'_> {
                     Some(aw) => self.reason(
                         "aw-bits",
                         format!("intel-iommu's aw-bits {aw} (39 or 48): the guest's IOVAs stay below 2^{aw}, where the host has no hole it cannot be told of"),
-                        aperture.map_or(Fact::Request, Fact::Aperture),
+                        bad_fact.clone(),
                     ),
                     None => self.refuse(
                         "viommu".into(),
