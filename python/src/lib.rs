@@ -15,6 +15,7 @@ mod alloc;
 mod container;
 mod device;
 mod facts;
+mod guest;
 mod info;
 mod ioctls;
 mod iommufd;
@@ -50,6 +51,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<alloc::PyIovaAllocator>()?;
     m.add_class::<layout::PyLayout>()?;
     m.add_class::<layout::PyPlacement>()?;
+    m.add_class::<guest::PyGuestPlan>()?;
     m.add_class::<container::PyContainer>()?;
     m.add_class::<container::PyDmaBuffer>()?;
     m.add_function(wrap_pyfunction!(device::decode_device_info, m)?)?;

@@ -264,6 +264,43 @@ impl PyIovaSpace {
         Ok(PyLayout::new(layout, &regions))
     }
 
+    /// A whole guest's plan in this space (QEMU's q35 memory map): `ram` bytes of boot RAM,
+    /// NUMA `nodes`, `dimms` as `(size, at)` pairs, the backing page, the BARs' sizes, how
+    /// many devices, the vIOMMU (`none`, `intel`, `amd`, `virtio`, `smmuv3`), a phys-bits to
+    /// check, the backend's name, DMA_AVAIL and the host CPU's physical bits.
+    /// `ValueError` for a request that is no guest (no RAM, sizes not whole pages).
+    #[pyo3(signature = (ram, *, nodes = Vec::new(), dimms = Vec::new(), backing_page = 4096, bars = Vec::new(), devices = 1, viommu = "none", phys_bits = None, backend = "type1", dma_avail = None, cpu_phys_bits = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn plan_guest(
+        &self,
+        ram: u64,
+        nodes: Vec<u64>,
+        dimms: Vec<(u64, u64)>,
+        backing_page: u64,
+        bars: Vec<u64>,
+        devices: u32,
+        viommu: &str,
+        phys_bits: Option<u8>,
+        backend: &str,
+        dma_avail: Option<u32>,
+        cpu_phys_bits: Option<u8>,
+    ) -> PyResult<crate::guest::PyGuestPlan> {
+        crate::guest::plan(
+            &self.space,
+            ram,
+            nodes,
+            dimms,
+            backing_page,
+            bars,
+            devices,
+            viommu,
+            phys_bits,
+            backend,
+            dma_avail,
+            cpu_phys_bits,
+        )
+    }
+
     /// The object `vfio-iommu-info plan --json` prints under `space` (None for null):
     /// `ranges`, `iova_pgsizes` (the bitmap), `granule`, `aperture`, `holes` (with
     /// `causes`), `reserved`.

@@ -669,3 +669,52 @@ def test_to_dict_equals_plan_json(scenario: str) -> None:
     else:
         assert want["layout"] is None
     assert rc == (1 if failed else 0), stderr
+
+
+# --- a whole guest's plan (issue 23) ------------------------------------------------------
+
+AMD_RANGES = [(0, 0xFEDFFFFF), (0xFEF00000, 0xFCFFFFFFFF), (0x10000000000, 2**64 - 1)]
+
+
+def test_plan_guest_keeps_an_amd_guest_below_the_hypertransport_hole() -> None:
+    space = vii.IovaSpace(AMD_RANGES, 0x40201000)
+    plan = space.plan_guest(8 << 30, bars=[16 << 30])
+    assert plan.fits and plan.refusals == []
+    assert plan.phys_bits == 39
+    assert plan.mmio64.end < 2**39
+    assert plan.memlock == (8 << 30) + (256 << 10)
+    assert plan.mappings == 6
+    args = plan.qemu_args(["0000:03:00.0"], accel="tcg", cpu="qemu64")
+    assert "qemu64,phys-bits=39" in args
+    assert "vfio-pci,host=0000:03:00.0" in args
+    assert "<maxphysaddr mode='passthrough' limit='39'/>" in plan.libvirt_xml()
+    assert "boot=1,max_phys_bits=39" in plan.cloud_hypervisor_args()
+    d = plan.to_dict()
+    assert d["fits"] is True and d["phys_bits"] == 39
+    # The core's JSON, key for key.
+    assert json.loads(json.dumps(d)) == d
+
+
+def test_plan_guest_refuses_a_dimm_in_the_hole_with_the_nearest() -> None:
+    space = vii.IovaSpace(AMD_RANGES, 0x40201000)
+    plan = space.plan_guest(64 << 20, dimms=[(2 << 20, 0xFD00000000)], phys_bits=48)
+    assert not plan.fits
+    assert any(r.startswith("phys-bits: ") and "nearest that fits: phys-bits 39" in r for r in plan.refusals)
+    assert any(r.startswith("fixed[0]: cannot map [0xfd00000000, 0xfd001fffff]") for r in plan.refusals)
+    # One page short of the plan's figure, the first map over it is refused.
+    over = plan.first_over_memlock(plan.memlock - 4096)
+    assert over is not None
+    with pytest.raises(ValueError, match="fixed"):
+        plan.cloud_hypervisor_args()
+
+
+def test_plan_guest_bad_requests_are_value_errors() -> None:
+    space = vii.IovaSpace(AMD_RANGES, 0x40201000)
+    with pytest.raises(ValueError, match="boot RAM"):
+        space.plan_guest(0)
+    with pytest.raises(ValueError, match="viommu"):
+        space.plan_guest(1 << 30, viommu="iommu9000")
+    with pytest.raises(ValueError, match="backend"):
+        space.plan_guest(1 << 30, backend="nope")
+    with pytest.raises(ValueError, match="not a whole number"):
+        space.plan_guest(4097)

@@ -1,7 +1,7 @@
 """The native module of vfio_iommu_info (PyO3). Import from ``vfio_iommu_info``."""
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Generic, Literal, Protocol, TypeVar, final
 
@@ -19,6 +19,7 @@ __all__ = [
     "Fact",
     "Facts",
     "GroupNotViableError",
+    "GuestPlan",
     "Hole",
     "HwInfo",
     "IoasRanges",
@@ -379,6 +380,24 @@ class IovaSpace:
     def layout(self, regions: Iterable[_RamRegion], dma_avail: int | None = None) -> Layout:
         """Guest RAM regions for an identity map: sizes, or ``(size, at)`` tuples.
         ``ValueError`` for a region of 0 bytes."""
+    def plan_guest(
+        self,
+        ram: int,
+        *,
+        nodes: Sequence[int] = ...,
+        dimms: Sequence[tuple[int, int]] = ...,
+        backing_page: int = 4096,
+        bars: Sequence[int] = ...,
+        devices: int = 1,
+        viommu: str = "none",
+        phys_bits: int | None = None,
+        backend: str = "type1",
+        dma_avail: int | None = None,
+        cpu_phys_bits: int | None = None,
+    ) -> GuestPlan:
+        """A whole guest's plan in this space (QEMU's q35 memory map). ``dimms``: ``(size,
+        at)`` pairs; ``viommu``: none, intel, amd, virtio, smmuv3; ``backend``: type1,
+        iommufd-compat, iommufd. ``ValueError`` for a request that is no guest."""
     def to_dict(self) -> dict[str, Any]:
         """The object ``vfio-iommu-info plan --json`` prints under ``space``."""
     def __eq__(self, other: object, /) -> bool: ...
@@ -430,6 +449,36 @@ class Placement:
     @property
     def hole(self) -> Hole | None: ...
     def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class GuestPlan:
+    """A whole guest's settings from the host's facts, with the budgets and refusals."""
+
+    @property
+    def fits(self) -> bool: ...
+    @property
+    def phys_bits(self) -> int: ...
+    @property
+    def max_ram_below_4g(self) -> int | None: ...
+    @property
+    def mmio64(self) -> IovaRange: ...
+    @property
+    def aw_bits(self) -> int | None: ...
+    @property
+    def mappings(self) -> int: ...
+    @property
+    def memlock(self) -> int: ...
+    @property
+    def refusals(self) -> list[str]: ...
+    def first_over_memlock(self, limit: int) -> tuple[int, int] | None:
+        """The ``(iova, size)`` the kernel refuses with ENOMEM under RLIMIT_MEMLOCK
+        ``limit``, or None."""
+    def qemu_args(self, devices: Sequence[str] = ..., accel: str = "kvm", cpu: str = "host") -> list[str]: ...
+    def libvirt_xml(self, devices: Sequence[str] = ...) -> str: ...
+    def cloud_hypervisor_args(self, devices: Sequence[str] = ...) -> list[str]:
+        """``ValueError`` with the reason when cloud-hypervisor cannot take the plan."""
+    def to_dict(self) -> dict[str, Any]:
+        """The object ``vfio-iommu-info guest --json`` prints, without ``settings``."""
 
 @final
 class Layout:
