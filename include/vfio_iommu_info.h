@@ -606,6 +606,70 @@
 #define VFIO_IOMMU_INFO_DDW_SUPPORTED 2
 
 /**
+ * `vfio_iommu_info_guest_request.viommu`: none (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_VIOMMU_NONE 0
+
+/**
+ * QEMU's intel-iommu (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_VIOMMU_INTEL 1
+
+/**
+ * QEMU's amd-iommu (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_VIOMMU_AMD 2
+
+/**
+ * virtio-iommu (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_VIOMMU_VIRTIO 3
+
+/**
+ * Arm's SMMUv3 (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_VIOMMU_SMMUV3 4
+
+/**
+ * `vfio_iommu_info_guest_request.cpu_phys_bits`: the host CPU's width is not known (0
+ * reads `/proc/cpuinfo`) (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_CPU_BITS_UNKNOWN UINT32_MAX
+
+/**
+ * `vfio_iommu_info_guest_plan_text()`: the refusals, one per line (empty when the plan
+ * fits) (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_GUEST_TEXT_REFUSALS 1
+
+/**
+ * Each decision's reason and fact, one per line (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_GUEST_TEXT_REASONS 2
+
+/**
+ * The plan as `vfio-iommu-info guest --json` prints it, without `settings` (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_GUEST_TEXT_JSON 3
+
+/**
+ * The QEMU arguments (KVM, `-cpu host`, no device: add your own `-device vfio-pci`), one
+ * per line (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_GUEST_TEXT_QEMU 4
+
+/**
+ * A libvirt domain XML fragment (no hostdev) (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_GUEST_TEXT_LIBVIRT 5
+
+/**
+ * cloud-hypervisor arguments, one per line, or the reason it cannot take the plan on
+ * one line starting with `none: ` (since 0.7).
+ */
+#define VFIO_IOMMU_INFO_GUEST_TEXT_CLOUD_HYPERVISOR 6
+
+/**
  * What a type1 container told about its IOMMU: an opaque object, from
  * `vfio_iommu_info_decode()`, `vfio_iommu_info_query()` or `vfio_iommu_info_open()`,
  * freed by `vfio_iommu_info_free()`. Immutable: it may be read from several threads.
@@ -640,6 +704,12 @@ struct vfio_iommu_info_container;
  * Immutable: it may be read from several threads (since 0.3).
  */
 struct vfio_iommu_info_device_info;
+
+/**
+ * A guest's plan: an opaque object from `vfio_iommu_info_guest_plan_new()`, freed by
+ * `vfio_iommu_info_guest_plan_free()`. Immutable: it may be read from several threads.
+ */
+struct vfio_iommu_info_guest_plan;
 
 /**
  * One PCI device on the iommufd path: `/dev/iommu` and the device's VFIO cdev, bound,
@@ -1654,6 +1724,102 @@ struct vfio_iommu_info_spapr_tce {
      * `vfio_iommu_info_spapr_tce_create_window()` returns its choice.
      */
     uint64_t ddw_expected_start;
+};
+
+/**
+ * What the guest is, for `vfio_iommu_info_guest_plan_new()` (since 0.7).
+ */
+struct vfio_iommu_info_guest_request {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_guest_request)`. Read, never
+     * written.
+     */
+    uint32_t size;
+    /**
+     * 0 (other values are `VFIO_IOMMU_INFO_E_INVALID`).
+     */
+    uint32_t flags;
+    /**
+     * Boot RAM in bytes (QEMU's `-m`), a whole number of `backing_page`.
+     */
+    uint64_t ram;
+    /**
+     * The page backing guest RAM; 0 for 4 KiB.
+     */
+    uint64_t backing_page;
+    /**
+     * How many devices are passed through; 0 for 1.
+     */
+    uint32_t devices;
+    /**
+     * `VFIO_IOMMU_INFO_VIOMMU_*`.
+     */
+    uint32_t viommu;
+    /**
+     * The phys-bits to check; 0 to let the plan choose.
+     */
+    uint32_t phys_bits;
+    /**
+     * The host CPU's physical address bits; 0 reads `/proc/cpuinfo`,
+     * `VFIO_IOMMU_INFO_CPU_BITS_UNKNOWN` when not known.
+     */
+    uint32_t cpu_phys_bits;
+    /**
+     * The backend the VMM maps through (`VFIO_IOMMU_INFO_BACKEND_TYPE1`, `_IOMMUFD_COMPAT`,
+     * `_IOMMUFD`); 0 for the space's own, type1 when it has none.
+     */
+    uint32_t backend;
+    /**
+     * Always 0 (padding).
+     */
+    uint32_t reserved;
+    /**
+     * The container's DMA_AVAIL, or `VFIO_IOMMU_INFO_DMA_AVAIL_UNKNOWN`.
+     */
+    int64_t dma_avail;
+};
+
+/**
+ * A plan's decisions and budgets (since 0.7).
+ */
+struct vfio_iommu_info_guest_summary {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_guest_summary)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * 1 when the host meets the whole plan, 0 when not (the refusals say why).
+     */
+    uint32_t fits;
+    /**
+     * The guest's phys-bits.
+     */
+    uint32_t phys_bits;
+    /**
+     * The vIOMMU's `aw-bits`, 0 without one.
+     */
+    uint32_t aw_bits;
+    /**
+     * `max-ram-below-4g` when the plan lowers it, else 0.
+     */
+    uint64_t max_ram_below_4g;
+    /**
+     * The 64-bit PCI window (`pci-hole64-size` is its size).
+     */
+    struct vfio_iommu_info_range mmio64;
+    /**
+     * The most mappings live at once (what DMA_AVAIL must allow).
+     */
+    uint64_t mappings;
+    /**
+     * The bytes the backend pins at most.
+     */
+    uint64_t memlock;
+    /**
+     * The number of refusals.
+     */
+    size_t refusal_count;
 };
 
 #ifdef __cplusplus
@@ -3650,6 +3816,68 @@ int vfio_iommu_info_spapr_tce_create_window(int container_fd,
  */
 int vfio_iommu_info_spapr_tce_remove_window(int container_fd,
                                             uint64_t start);
+
+/**
+ * Plans a whole guest for a VMM mapping through `space` (QEMU's q35 memory map; see
+ * `vfio-iommu-info guest`): `req`'s RAM, vIOMMU and host facts, RAM at fixed addresses
+ * (`fixed[0..n_fixed]`, each with `VFIO_IOMMU_INFO_RAM_FIXED` set), NUMA node sizes
+ * (`nodes[0..n_nodes]`, adding up to `req->ram`, or none) and 64-bit BAR sizes
+ * (`bars[0..n_bars]`). The arrays may be NULL when their count is 0; none is kept.
+ *
+ * What the host cannot meet is an answer, not an error: the plan's refusals say why, with
+ * the nearest setting that fits. On success, returns 0 and stores a new plan in `*out`,
+ * freed with `vfio_iommu_info_guest_plan_free()` (independent of `space`). On failure,
+ * `*out` is untouched and the code is `VFIO_IOMMU_INFO_E_INVALID` (a request that is no
+ * guest: no RAM, sizes not whole pages, nodes that do not add up, an unknown code or
+ * flag, `size` too small) or `VFIO_IOMMU_INFO_E_NULL`; the last error says which.
+ *
+ * Since 0.7.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `req` must point to `req->size` readable
+ * bytes; `fixed` to `n_fixed` elements of `fixed[0].size` bytes; `nodes` and `bars` to
+ * their counts of numbers; `out` must point to writable storage for a pointer.
+ */
+int vfio_iommu_info_guest_plan_new(const struct vfio_iommu_info_space *space,
+                                   const struct vfio_iommu_info_guest_request *req,
+                                   const struct vfio_iommu_info_ram_region *fixed,
+                                   size_t n_fixed,
+                                   const uint64_t *nodes,
+                                   size_t n_nodes,
+                                   const uint64_t *bars,
+                                   size_t n_bars,
+                                   struct vfio_iommu_info_guest_plan **out);
+
+/**
+ * Frees a plan. NULL is accepted and ignored. Since 0.7.
+ *
+ * # Safety
+ * `plan` must be NULL or a plan from this library not already freed.
+ */
+void vfio_iommu_info_guest_plan_free(struct vfio_iommu_info_guest_plan *plan);
+
+/**
+ * The plan's decisions and budgets. Returns 0 and fills `*out` (up to `out->size`
+ * bytes), or `VFIO_IOMMU_INFO_E_NULL`, or `VFIO_IOMMU_INFO_E_INVALID` (`out->size` too
+ * small). Since 0.7.
+ *
+ * # Safety
+ * `plan` must be a live plan; `out` must point to `out->size` writable bytes.
+ */
+int vfio_iommu_info_guest_plan_summary(const struct vfio_iommu_info_guest_plan *plan,
+                                       struct vfio_iommu_info_guest_summary *out);
+
+/**
+ * One of the plan's texts (`VFIO_IOMMU_INFO_GUEST_TEXT_*`): returns 0 and stores in
+ * `*text` a NUL-terminated string the caller frees with `vfio_iommu_info_string_free()`;
+ * or `VFIO_IOMMU_INFO_E_INVALID` (an unknown `what`), `VFIO_IOMMU_INFO_E_NULL`. Since 0.7.
+ *
+ * # Safety
+ * `plan` must be a live plan; `text` must be writable.
+ */
+int vfio_iommu_info_guest_plan_text(const struct vfio_iommu_info_guest_plan *plan,
+                                    uint32_t what,
+                                    char **text);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -55,6 +55,7 @@ castable!(
     vfio_iommu_info_device_info = 0x5646_4949_0000_0006,
     vfio_iommu_info_region_info = 0x5646_4949_0000_0007,
     vfio_iommu_info_iommufd = 0x5646_4949_0000_0008,
+    vfio_iommu_info_guest_plan = 0x5646_4949_0000_0009,
 );
 
 // Every kind has its own tag, and none is the freed one: checked when the crate builds

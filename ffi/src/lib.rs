@@ -36,7 +36,7 @@ macro_rules! symbol_versions {
 // results, checks; 0.2: IOVA planning (the space, the allocator, the guest layout); 0.3:
 // device info and region info, then iommufd and the facts with their sources; 0.4: the
 // entry points on the caller's own fds; 0.5: IBM POWER's sPAPR TCE container; 0.6 (in
-// space): for VMMs, why a span is refused.
+// space): for VMMs, why a span is refused; 0.7 (guest): a whole guest's plan.
 mod args;
 mod container;
 mod handle;
@@ -56,9 +56,12 @@ mod own_fds;
 
 mod spapr_tce;
 
+mod guest;
+
 pub use allocator::*;
 pub use container::*;
 pub use device::*;
+pub use guest::*;
 pub use info::*;
 pub use iommufd::*;
 pub use layout::*;

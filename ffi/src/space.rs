@@ -164,7 +164,7 @@ pub struct vfio_iommu_info_space {
     holes: Vec<CHole>,
     reserved: Vec<IovaRange>,
     /// The backend that answered, as a `VFIO_IOMMU_INFO_BACKEND_*` code (0: not known).
-    backend: u32,
+    pub(crate) backend: u32,
     /// The facts the space was made from, in C (`None` for a space of the caller's ranges).
     facts: Option<vfio_iommu_info_facts>,
     /// The arrays the 0.4 calls lend, built on first use.

@@ -1111,6 +1111,124 @@ static void test_space(void)
 		vfio_iommu_info_space_free(o);
 	}
 
+	/* 0.7: a whole guest's plan. */
+	{
+		struct vfio_iommu_info_guest_request req;
+		struct vfio_iommu_info_ram_region dimm;
+		const uint64_t bar = 1ull << 34;
+		memset(&req, 0, sizeof(req));
+		req.size = sizeof(req);
+		req.ram = 1ull << 30;
+		req.cpu_phys_bits = VFIO_IOMMU_INFO_CPU_BITS_UNKNOWN;
+		req.dma_avail = -1;
+		memset(&dimm, 0, sizeof(dimm));
+		dimm.size = sizeof(dimm);
+		dimm.flags = VFIO_IOMMU_INFO_RAM_FIXED;
+		dimm.len = 2u << 20;
+		dimm.addr = 0xfd00000000ull;
+		CASE("guest_plan_new/space=NULL") {
+			struct vfio_iommu_info_guest_plan *o;
+			SENT(o);
+			watch(&o, sizeof(o));
+			FAILS(vfio_iommu_info_guest_plan_new(NULL, &req, NULL, 0, NULL, 0, NULL, 0, &o), E_NULL, "space is NULL");
+		}
+		CASE("guest_plan_new/req=NULL") {
+			struct vfio_iommu_info_guest_plan *o;
+			SENT(o);
+			watch(&o, sizeof(o));
+			FAILS(vfio_iommu_info_guest_plan_new(space, NULL, NULL, 0, NULL, 0, NULL, 0, &o), E_NULL, "req is NULL");
+		}
+		CASE("guest_plan_new/out=NULL") {
+			FAILS(vfio_iommu_info_guest_plan_new(space, &req, NULL, 0, NULL, 0, NULL, 0, NULL), E_NULL, "out is NULL");
+		}
+		CASE("guest_plan_new/fixed=NULL,n=1") {
+			struct vfio_iommu_info_guest_plan *o;
+			SENT(o);
+			watch(&o, sizeof(o));
+			FAILS(vfio_iommu_info_guest_plan_new(space, &req, NULL, 1, NULL, 0, NULL, 0, &o), E_NULL, "fixed is NULL");
+		}
+		CASE("guest_plan_new/nodes=NULL,n=2") {
+			struct vfio_iommu_info_guest_plan *o;
+			SENT(o);
+			watch(&o, sizeof(o));
+			FAILS(vfio_iommu_info_guest_plan_new(space, &req, NULL, 0, NULL, 2, NULL, 0, &o), E_NULL, "nodes is NULL");
+		}
+		CASE("guest_plan_new/bars=NULL,n=SIZE_MAX") {
+			struct vfio_iommu_info_guest_plan *o;
+			SENT(o);
+			watch(&o, sizeof(o));
+			FAILS(vfio_iommu_info_guest_plan_new(space, &req, NULL, 0, NULL, 0, NULL, SIZE_MAX, &o), E_NULL, "bars is NULL");
+		}
+		{
+			/* Requests that are no guest: each refused, *out untouched. */
+			struct vfio_iommu_info_guest_request bad[8];
+			for (size_t i = 0; i < 8; i++)
+				bad[i] = req;
+			bad[0].ram = 0;
+			bad[1].ram = 4097;
+			bad[2].viommu = 99;
+			bad[3].flags = 1;
+			bad[4].size = 8;
+			bad[5].backend = VFIO_IOMMU_INFO_BACKEND_SPAPR_TCE;
+			bad[6].dma_avail = -2;
+			bad[7].phys_bits = 300;
+			for (size_t i = 0; i < 8; i++)
+				CASE("guest_plan_new/bad-request-%zu", i) {
+					struct vfio_iommu_info_guest_plan *o;
+					SENT(o);
+					watch(&o, sizeof(o));
+					FAILS(vfio_iommu_info_guest_plan_new(space, &bad[i], NULL, 0, NULL, 0, NULL, 0, &o), E_INVALID, "");
+				}
+		}
+		CASE("guest_plan_new/fixed-without-flag") {
+			struct vfio_iommu_info_ram_region d = dimm;
+			struct vfio_iommu_info_guest_plan *o;
+			d.flags = 0;
+			SENT(o);
+			watch(&o, sizeof(o));
+			FAILS(vfio_iommu_info_guest_plan_new(space, &req, &d, 1, NULL, 0, NULL, 0, &o), E_INVALID, "VFIO_IOMMU_INFO_RAM_FIXED");
+		}
+		CASE("guest_plan/summary,text,free") {
+			struct vfio_iommu_info_guest_plan *o = NULL;
+			struct vfio_iommu_info_guest_summary sum;
+			char *t = NULL;
+			OK(vfio_iommu_info_guest_plan_new(space, &req, &dimm, 1, NULL, 0, &bar, 1, &o));
+			CHECK(o != NULL);
+			SENT_SIZED(sum);
+			OK(vfio_iommu_info_guest_plan_summary(o, &sum));
+			CHECK(sum.size == sizeof(sum) && sum.refusal_count > 0 && sum.fits == 0);
+			for (uint32_t w = VFIO_IOMMU_INFO_GUEST_TEXT_REFUSALS; w <= VFIO_IOMMU_INFO_GUEST_TEXT_CLOUD_HYPERVISOR; w++) {
+				t = NULL;
+				OK(vfio_iommu_info_guest_plan_text(o, w, &t));
+				CHECK(t != NULL);
+				vfio_iommu_info_string_free(t);
+			}
+			SENT(t);
+			watch(&t, sizeof(t));
+			FAILS(vfio_iommu_info_guest_plan_text(o, 0, &t), E_INVALID, "what 0");
+			FAILS(vfio_iommu_info_guest_plan_text(o, 1, NULL), E_NULL, "text is NULL");
+			SENT(sum);
+			sum.size = 4;
+			watch(&sum, sizeof(sum));
+			FAILS(vfio_iommu_info_guest_plan_summary(o, &sum), E_INVALID, "");
+			FAILS(vfio_iommu_info_guest_plan_summary(o, NULL), E_NULL, "out is NULL");
+			vfio_iommu_info_guest_plan_free(o);
+		}
+		CASE("guest_plan_summary/plan=NULL") {
+			struct vfio_iommu_info_guest_summary sum;
+			SENT_SIZED(sum);
+			watch(&sum, sizeof(sum));
+			FAILS(vfio_iommu_info_guest_plan_summary(NULL, &sum), E_NULL, "plan is NULL");
+		}
+		CASE("guest_plan_text/plan=NULL") {
+			char *t;
+			SENT(t);
+			watch(&t, sizeof(t));
+			FAILS(vfio_iommu_info_guest_plan_text(NULL, 1, &t), E_NULL, "plan is NULL");
+		}
+		CASE("guest_plan_free/NULL") { vfio_iommu_info_guest_plan_free(NULL); }
+	}
+
 	/* hole_cause: both indices; a space from an info object knows no causes. */
 	{
 		struct vfio_iommu_info_reserved_region rr;

@@ -378,6 +378,69 @@ static void test_explain(const char *amd, const char *intel)
 	vfio_iommu_info_space_free(i);
 }
 
+/* A whole guest's plan (since 0.7): on an AMD host the guest stays below the
+ * HyperTransport hole (phys-bits 39), QEMU pins its RAM and SeaBIOS, the settings say so;
+ * a pc-dimm in the hole with phys-bits 48 is refused with the nearest settings. */
+static void test_guest_plan(const char *amd)
+{
+	struct vfio_iommu_info_space *a = space_of(amd);
+	struct vfio_iommu_info_guest_plan *plan = NULL;
+	struct vfio_iommu_info_guest_request req;
+	struct vfio_iommu_info_guest_summary sum;
+	struct vfio_iommu_info_ram_region dimm;
+	const uint64_t bars[1] = { 16 * GIB };
+	char *text = NULL;
+
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.ram = 8 * GIB;
+	req.cpu_phys_bits = VFIO_IOMMU_INFO_CPU_BITS_UNKNOWN;
+	req.dma_avail = 65535;
+	CHECK_RC(vfio_iommu_info_guest_plan_new(a, &req, NULL, 0, NULL, 0, bars, 1, &plan), 0);
+	memset(&sum, 0, sizeof(sum));
+	sum.size = sizeof(sum);
+	CHECK_RC(vfio_iommu_info_guest_plan_summary(plan, &sum), 0);
+	CHECK(sum.size == sizeof(sum) && sum.fits == 1 && sum.phys_bits == 39 && sum.aw_bits == 0);
+	CHECK(sum.mappings == 6 && sum.memlock == 8 * GIB + 256 * 1024 && sum.refusal_count == 0);
+	CHECK(sum.max_ram_below_4g == 0);
+	CHECK(sum.mmio64.start == 10 * GIB && sum.mmio64.end == 42 * GIB - 1);
+	CHECK_RC(vfio_iommu_info_guest_plan_text(plan, VFIO_IOMMU_INFO_GUEST_TEXT_QEMU, &text), 0);
+	CHECK(text && strstr(text, "\nhost,host-phys-bits=on,host-phys-bits-limit=39\n"));
+	CHECK(text && strstr(text, "\nq35-pcihost.pci-hole64-size=32G\n"));
+	vfio_iommu_info_string_free(text);
+	CHECK_RC(vfio_iommu_info_guest_plan_text(plan, VFIO_IOMMU_INFO_GUEST_TEXT_LIBVIRT, &text), 0);
+	CHECK(text && strstr(text, "<maxphysaddr mode='passthrough' limit='39'/>"));
+	vfio_iommu_info_string_free(text);
+	CHECK_RC(vfio_iommu_info_guest_plan_text(plan, VFIO_IOMMU_INFO_GUEST_TEXT_REFUSALS, &text), 0);
+	CHECK(text && text[0] == '\0');
+	vfio_iommu_info_string_free(text);
+	CHECK_RC(vfio_iommu_info_guest_plan_text(plan, VFIO_IOMMU_INFO_GUEST_TEXT_JSON, &text), 0);
+	CHECK(text && strstr(text, "\"fits\":true") && strstr(text, "\"phys_bits\":39"));
+	vfio_iommu_info_string_free(text);
+	vfio_iommu_info_guest_plan_free(plan);
+
+	memset(&dimm, 0, sizeof(dimm));
+	dimm.size = sizeof(dimm);
+	dimm.flags = VFIO_IOMMU_INFO_RAM_FIXED;
+	dimm.len = 2 << 20;
+	dimm.addr = 0xfd00000000ull;
+	req.ram = 64 << 20;
+	req.phys_bits = 48;
+	CHECK_RC(vfio_iommu_info_guest_plan_new(a, &req, &dimm, 1, NULL, 0, NULL, 0, &plan), 0);
+	CHECK_RC(vfio_iommu_info_guest_plan_summary(plan, &sum), 0);
+	CHECK(sum.fits == 0 && sum.refusal_count >= 2 && sum.phys_bits == 48);
+	CHECK_RC(vfio_iommu_info_guest_plan_text(plan, VFIO_IOMMU_INFO_GUEST_TEXT_REFUSALS, &text), 0);
+	CHECK(text && strstr(text, "phys-bits: phys-bits 48 lets the guest put RAM and BARs up to 2^48"));
+	CHECK(text && strstr(text, "nearest that fits: phys-bits 39\n"));
+	CHECK(text && strstr(text, "fixed[0]: cannot map [0xfd00000000, 0xfd001fffff]"));
+	vfio_iommu_info_string_free(text);
+	CHECK_RC(vfio_iommu_info_guest_plan_text(plan, VFIO_IOMMU_INFO_GUEST_TEXT_CLOUD_HYPERVISOR, &text), 0);
+	CHECK(text && strncmp(text, "none: ", 6) == 0);
+	vfio_iommu_info_string_free(text);
+	vfio_iommu_info_guest_plan_free(plan);
+	vfio_iommu_info_space_free(a);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -390,5 +453,6 @@ int main(int argc, char **argv)
 	test_allocator(argv[1], argv[2]);
 	test_layout(argv[1]);
 	test_explain(argv[1], argv[2]);
+	test_guest_plan(argv[1]);
 	return check_summary();
 }

@@ -374,6 +374,9 @@ pub enum GuestError {
         /// What is wrong.
         detail: String,
     },
+    /// A phys-bits to check outside what QEMU takes.
+    #[error("phys-bits {0}: QEMU takes 32 to 64")]
+    BadPhysBits(u8),
     /// No device (there is nothing to pass through).
     #[error("a plan is for at least one device passed through (0 given)")]
     NoDevice,
@@ -470,6 +473,9 @@ fn validate(req: &GuestRequest) -> Result<(), GuestError> {
     }
     if req.devices == 0 {
         return Err(GuestError::NoDevice);
+    }
+    if let Some(b) = req.phys_bits.filter(|b| !(32..=64).contains(b)) {
+        return Err(GuestError::BadPhysBits(b));
     }
     let page = req.backing_page;
     if page < 4 * KIB || !page.is_power_of_two() {
