@@ -81,23 +81,48 @@ fn failed(e: vfio_iommu_info::Error) -> Failure {
     Failure(e.to_string(), EXIT_FAILURE)
 }
 
+/// The sizes of `device`'s 64-bit memory BARs, which the firmware puts in the 64-bit PCI
+/// window (region info for the sizes, the BAR registers in config space for the kinds).
+fn bars64(
+    device: &vfio_iommu_info::query::device::Device,
+    name: &str,
+) -> Result<Vec<u64>, Failure> {
+    let bars = device.bars().map_err(|e| {
+        Failure(
+            format!("{name}: reading its BARs: {e} (give their sizes with --bar SIZE instead)"),
+            EXIT_FAILURE,
+        )
+    })?;
+    Ok(bars
+        .iter()
+        .filter(|b| {
+            matches!(
+                b.kind,
+                vfio_iommu_info::decode::region_info::BarKind::Mem64 { .. }
+            )
+        })
+        .map(|b| b.size)
+        .collect())
+}
+
 /// The host's facts for `targets` on `backend`: the usable space and DMA_AVAIL, with the
-/// devices to pass through.
+/// devices to pass through and their 64-bit BARs' sizes.
 fn host(
     targets: &[Target],
     arg: BackendArg,
     paths: &HostPaths,
-) -> Result<(IovaSpace, HostFacts, Vec<PciAddress>), Failure> {
+) -> Result<(IovaSpace, HostFacts, Vec<PciAddress>, Vec<u64>), Failure> {
     let cpu_phys_bits = vfio_iommu_info::sys::cpu::phys_bits();
     match backend::choose(arg, targets, paths)? {
         backend::Chosen::Iommufd(address, _) => {
-            let (_device, report) = IommufdReport::open(&address, paths).map_err(failed)?;
+            let (device, report) = IommufdReport::open(&address, paths).map_err(failed)?;
             let host = HostFacts {
                 backend: Backend::Iommufd,
                 dma_avail: None,
                 cpu_phys_bits,
             };
-            Ok((report.space(), host, vec![address]))
+            let bars = bars64(device.device(), &address.to_string())?;
+            Ok((report.space(), host, vec![address], bars))
         }
         backend::Chosen::SpaprTce(_) => Err(Failure(
             "guest plans an x86 q35 guest; an sPAPR TCE container (IBM POWER) has its own windows: see `query`".into(),
@@ -113,19 +138,35 @@ fn host(
                     EXIT_FAILURE,
                 ));
             };
-            let devices = container
-                .groups()
-                .iter()
-                .filter_map(|g| g.number())
-                .flat_map(|n| paths.sysfs.group_devices(n).unwrap_or_default())
-                .filter_map(|d| d.name.parse::<PciAddress>().ok())
-                .collect();
+            let mut devices = Vec::new();
+            let mut bars = Vec::new();
+            for group in container.groups() {
+                let Some(n) = group.number() else { continue };
+                for d in paths.sysfs.group_devices(n).map_err(failed)? {
+                    let Ok(address) = d.name.parse::<PciAddress>() else {
+                        continue;
+                    };
+                    // A device another driver holds (a bridge of the group) is not passed.
+                    if d.driver.as_deref() != Some("vfio-pci") {
+                        continue;
+                    }
+                    // iommufd's compat container opened its devices to attach them.
+                    match container.devices().iter().find(|o| o.name() == d.name) {
+                        Some(open) => bars.extend(bars64(open, &d.name)?),
+                        None => {
+                            let device = group.open_device(&d.name).map_err(failed)?;
+                            bars.extend(bars64(&device, &d.name)?);
+                        }
+                    }
+                    devices.push(address);
+                }
+            }
             let host = HostFacts {
                 backend: facts.backend,
                 dma_avail: info.dma_avail.present().copied(),
                 cpu_phys_bits,
             };
-            Ok((space, host, devices))
+            Ok((space, host, devices, bars))
         }
     }
 }
@@ -138,8 +179,9 @@ pub fn guest(
     out: &Output,
 ) -> Result<std::process::ExitCode, Failure> {
     let paths = HostPaths::default();
-    let (space, host, devices) = host(targets, arg, &paths)?;
+    let (space, host, devices, bars) = host(targets, arg, &paths)?;
     req.devices = u32::try_from(devices.len()).unwrap_or(u32::MAX).max(1);
+    req.bars.extend(bars);
     let plan = plan_guest(&space, host, &req).map_err(|e| Failure(e.to_string(), EXIT_USAGE))?;
     if out.json {
         let mut v = guest_plan_to_json(&plan);

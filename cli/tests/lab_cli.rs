@@ -835,6 +835,87 @@ fn lab_cli_as_root_refuses_the_traps_nobody_plants() {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// `guest` (issue 23) on the lab's devices: 64 MiB fits, named by group or by address
+/// alike, and QEMU's arguments pass the device; the BARs come from the device itself (the
+/// edu device's only BAR is 32-bit, the NVMe scenario's BAR0 is 64-bit and 16K); a pc-dimm
+/// at the address that bounds phys-bits (the first hole above 4 GiB, or just past the
+/// aperture) with phys-bits raised exits 1 with both refusals.
+#[test]
+fn lab_cli_guest_plans_the_lab_devices_with_their_bars() {
+    let Some((_, groups, devices)) = lab() else {
+        return;
+    };
+    let by_device = json(&[
+        "guest",
+        "--json",
+        "--ram",
+        "64M",
+        "--accel",
+        "tcg",
+        &devices[0],
+    ]);
+    let by_group = json(&[
+        "guest", "--json", "--ram", "64M", "--accel", "tcg", &groups[0],
+    ]);
+    assert_eq!(by_device["fits"], true, "{by_device}");
+    assert_eq!(by_device["phys_bits"], by_group["phys_bits"]);
+    assert_eq!(
+        by_device["request"]["bars"],
+        serde_json::json!([]),
+        "{by_device}"
+    );
+    let args = by_device["settings"]["args"].as_array().unwrap();
+    assert!(
+        args.iter()
+            .any(|a| a.as_str() == Some(&format!("vfio-pci,host={}", devices[0]))),
+        "{by_device}"
+    );
+    if let Some(nvme) = env("LAB_NVME_BDF") {
+        let plan = json(&["guest", "--json", "--ram", "64M", &nvme]);
+        assert_eq!(
+            plan["request"]["bars"],
+            serde_json::json!([16384]),
+            "{plan}"
+        );
+        eprintln!("guest: {nvme}'s 64-bit BAR0 (16K) read from the device");
+    }
+    let reasons = by_device["reasons"].as_array().unwrap();
+    let fact = &reasons.iter().find(|r| r["item"] == "phys-bits").unwrap()["fact"];
+    let bad = match fact["kind"].as_str() {
+        Some("hole") => fact["hole"]["start"].as_u64().unwrap() / (2 << 20) * (2 << 20),
+        Some("aperture") => fact["range"]["end"].as_u64().unwrap() + 1,
+        _ => {
+            eprintln!("guest: phys-bits bounded by {fact}: no bad address to try");
+            return;
+        }
+    };
+    let dimm = format!("2M@{bad:#x}");
+    let out = run(&[
+        "guest",
+        "--json",
+        "--ram",
+        "64M",
+        "--dimm",
+        &dimm,
+        "--phys-bits",
+        "52",
+        &devices[0],
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items: Vec<&str> = plan["refusals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["item"].as_str())
+        .collect();
+    assert!(
+        items.contains(&"phys-bits") && items.contains(&"fixed[0]"),
+        "{plan}"
+    );
+    eprintln!("guest: a pc-dimm at {bad:#x} with phys-bits 52: refused ({items:?})");
+}
+
 /// The README's live samples marked for this scenario (`<!-- samples: lab NAME -->`) are
 /// what the command prints on its kernel; the real outputs land in LAB_OUT when not.
 #[test]

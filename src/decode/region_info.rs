@@ -35,6 +35,45 @@ pub const FLAG_CAPS: u32 = 1 << 3;
 
 /// `VFIO_PCI_ROM_REGION_INDEX`: a PCI device's expansion ROM.
 pub const PCI_ROM_REGION: u32 = 6;
+/// `VFIO_PCI_CONFIG_REGION_INDEX`: a PCI device's configuration space.
+pub const PCI_CONFIG_REGION: u32 = 7;
+/// The offset of BAR0's register in PCI configuration space (`PCI_BASE_ADDRESS_0`).
+pub const PCI_BAR0_OFFSET: u64 = 0x10;
+
+/// What a PCI BAR register (its low dword) says the BAR is (PCI Local Bus 3.0, 6.2.5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarKind {
+    /// I/O space (bit 0 set).
+    Io,
+    /// Memory below 4 GiB (type 00b), prefetchable or not.
+    Mem32 {
+        /// Bit 3.
+        prefetchable: bool,
+    },
+    /// Memory anywhere in 64 bits (type 10b): the next BAR register holds its high dword.
+    Mem64 {
+        /// Bit 3.
+        prefetchable: bool,
+    },
+    /// A type the specification reserves (01b, below 1 MiB in PCI 2.x, or 11b).
+    Reserved(u32),
+}
+
+impl BarKind {
+    /// The kind of the BAR whose register's low dword is `dword`.
+    pub const fn of(dword: u32) -> BarKind {
+        if dword & 1 != 0 {
+            return BarKind::Io;
+        }
+        let prefetchable = dword & 8 != 0;
+        match (dword >> 1) & 3 {
+            0 => BarKind::Mem32 { prefetchable },
+            2 => BarKind::Mem64 { prefetchable },
+            t => BarKind::Reserved(t),
+        }
+    }
+}
+
 /// `VFIO_PCI_VGA_REGION_INDEX`: legacy VGA ranges; `EINVAL` for a device that is no VGA
 /// device.
 pub const PCI_VGA_REGION: u32 = 8;
@@ -583,6 +622,29 @@ mod tests {
     use super::*;
     use crate::decode::bytes::{put_u16, put_u32, put_u64};
     use proptest::prelude::*;
+
+    #[test]
+    fn bar_kinds_from_their_register() {
+        assert_eq!(BarKind::of(0x0000_c001), BarKind::Io);
+        assert_eq!(
+            BarKind::of(0xfe00_0000),
+            BarKind::Mem32 {
+                prefetchable: false
+            }
+        );
+        assert_eq!(
+            BarKind::of(0x0000_000c),
+            BarKind::Mem64 { prefetchable: true }
+        );
+        assert_eq!(
+            BarKind::of(0x0000_0004),
+            BarKind::Mem64 {
+                prefetchable: false
+            }
+        );
+        assert_eq!(BarKind::of(0x0000_0002), BarKind::Reserved(1));
+        assert_eq!(BarKind::of(0x0000_0006), BarKind::Reserved(3));
+    }
 
     /// A capability as the kernel builds it: id, version, and the bytes after the header.
     type Cap = (u16, u16, Vec<u8>);

@@ -351,6 +351,49 @@ impl Device {
     }
 }
 
+/// One of a PCI device's BARs: vfio-pci's region of that index and what its register says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PciBar {
+    /// The BAR's index (0 to 5, the region index).
+    pub index: u32,
+    /// Its size in bytes (the region's).
+    pub size: u64,
+    /// What its register says.
+    pub kind: crate::decode::region_info::BarKind,
+}
+
+impl Device {
+    /// The device's implemented BARs (vfio-pci regions 0 to 5 of non-zero size), each with
+    /// its kind from the register in configuration space; the upper half of a 64-bit BAR
+    /// is not listed.
+    pub fn bars(&self) -> Result<Vec<PciBar>, Error> {
+        use crate::decode::region_info::{BarKind, PCI_BAR0_OFFSET, PCI_CONFIG_REGION};
+        let config = self.region(PCI_CONFIG_REGION)?;
+        let mut bars = Vec::new();
+        let mut index = 0u32;
+        while index < 6 {
+            let region = self.region(index)?;
+            let mut dword = [0u8; 4];
+            self.read(&config, PCI_BAR0_OFFSET + 4 * u64::from(index), &mut dword)?;
+            // Configuration space is little-endian whatever the CPU.
+            let kind = BarKind::of(u32::from_le_bytes(dword));
+            if region.size > 0 {
+                bars.push(PciBar {
+                    index,
+                    size: region.size,
+                    kind,
+                });
+            }
+            index += if matches!(kind, BarKind::Mem64 { .. }) {
+                2
+            } else {
+                1
+            };
+        }
+        Ok(bars)
+    }
+}
+
 impl AsFd for Device {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
