@@ -706,26 +706,8 @@ impl Oracle {
                 .saturating_sub(DEVICE_MEMORY_BASE)
                 .next_multiple_of(GIB)
             + GIB;
-        let mut args: Vec<String> = Vec::new();
-        for d in &qemu.datadirs {
-            args.extend(["-L".into(), d.display().to_string()]);
-        }
-        args.extend(
-            [
-                "-machine",
-                "q35",
-                "-accel",
-                "tcg",
-                "-nodefaults",
-                "-no-user-config",
-                "-display",
-                "none",
-                "-S",
-                "-monitor",
-                "stdio",
-            ]
-            .map(String::from),
-        );
+        let mut args = harness_args(qemu);
+        args.extend(["-machine", "q35", "-accel", "tcg"].map(String::from));
         args.extend([
             "-cpu".into(),
             format!("qemu64,vendor=GenuineIntel,phys-bits={PHYS_BITS}"),
@@ -738,8 +720,6 @@ impl Oracle {
                 maxmem >> 20
             ),
         ]);
-        args.extend(["-trace".into(), "vfio_listener_region_add_ram".into()]);
-        args.extend(["-trace".into(), "vfio_listener_region_del".into()]);
         for (i, a) in addrs.iter().enumerate() {
             args.extend([
                 "-object".into(),
@@ -813,6 +793,48 @@ impl Oracle {
         let stdout = fs::read_to_string(&stdout_path).unwrap_or_default();
         let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
         parse_run(&stdout, &stderr, status)
+    }
+}
+
+/// The arguments every run starts with: `qemu`'s firmware directories, no defaults and no
+/// display, paused with the monitor on stdio, and the VFIO listener's traces.
+fn harness_args(qemu: &Qemu) -> Vec<String> {
+    let mut args: Vec<String> = Vec::new();
+    for d in &qemu.datadirs {
+        args.extend(["-L".into(), d.display().to_string()]);
+    }
+    args.extend(
+        [
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-S",
+            "-monitor",
+            "stdio",
+            "-trace",
+            "vfio_listener_region_add_ram",
+            "-trace",
+            "vfio_listener_region_del",
+        ]
+        .map(String::from),
+    );
+    args
+}
+
+/// What QEMU did, in a few words: started, the map it failed with its errno, the device's
+/// open it failed, or why it did not start.
+fn said(run: &Run) -> String {
+    match (&run.failed, run.attach_failed) {
+        _ if run.started => "started".to_owned(),
+        (Some((m, e)), _) => format!(
+            "map [{:#x}, +{:#x}] = {e} ({})",
+            m.iova,
+            m.len,
+            Errno(-e).name()
+        ),
+        (None, Some(e)) => format!("the device's open = {e} ({})", Errno(-e).name()),
+        (None, None) => format!("did not start ({}): {}", run.status, run.errors.join(" | ")),
     }
 }
 

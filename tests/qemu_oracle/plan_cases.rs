@@ -21,7 +21,9 @@ use vfio_iommu_info::facts::Backend;
 use vfio_iommu_info::plan::settings::{qemu_args, shell_line, Accel, QemuTarget};
 use vfio_iommu_info::{plan_guest, Errno, FixedRam, GuestPlan, GuestRequest, HostFacts};
 
-use super::{row, status, verdict, wanted, Oracle, Qemu, Route, Run, View, MIB2, TOP};
+use super::{
+    harness_args, row, said, status, verdict, wanted, Oracle, Qemu, Route, Run, View, MIB2, TOP,
+};
 
 const RAM: u64 = 64 << 20;
 const PAGE: u64 = 4096;
@@ -154,26 +156,7 @@ impl Oracle {
             route == Route::Iommufd,
             plan.host.backend == Backend::Iommufd
         );
-        let mut args: Vec<String> = Vec::new();
-        for d in &qemu.datadirs {
-            args.extend(["-L".into(), d.display().to_string()]);
-        }
-        args.extend(
-            [
-                "-nodefaults",
-                "-no-user-config",
-                "-display",
-                "none",
-                "-S",
-                "-monitor",
-                "stdio",
-                "-trace",
-                "vfio_listener_region_add_ram",
-                "-trace",
-                "vfio_listener_region_del",
-            ]
-            .map(String::from),
-        );
+        let mut args = harness_args(qemu);
         args.extend(plan_args.iter().cloned());
         let run = self.spawn(qemu, name, &args, memlock);
         (run, shell_line("qemu-system-x86_64", &plan_args))
@@ -193,7 +176,7 @@ impl Oracle {
                 plan.phys_bits,
                 plan.mappings,
                 plan.memlock,
-                if run.started { "started".to_owned() } else { format!("did not start ({}): {}", run.status, run.errors.join(" | ")) },
+                said(&run),
                 if same { "equal" } else { "differ from" },
                 run.ops.len(),
                 plan.maps.len(),
@@ -221,29 +204,15 @@ impl Oracle {
         } else {
             predicted.is_some() && short.failed == predicted.map(|m| (m, -libc::ENOMEM))
         };
-        let said = match (&short.failed, short.attach_failed) {
-            _ if short.started => "started".to_owned(),
-            (Some((m, e)), _) => format!(
-                "map [{:#x}, +{:#x}] = {e} ({})",
-                m.iova,
-                m.len,
-                Errno(-e).name()
-            ),
-            (None, Some(e)) => format!("the device's open = {e} ({})", Errno(-e).name()),
-            _ => format!(
-                "did not start ({}): {}",
-                short.status,
-                short.errors.join(" | ")
-            ),
-        };
+        let short_said = said(&short);
         let ok = fit.started && !short.started && refused;
         row(
             &check,
             status(ok),
             &format!(
-                "plan: {figure} bytes pinned ({} backend); RLIMIT_MEMLOCK {figure} without CAP_IPC_LOCK: qemu {}; {below} (a page less): qemu {said}, the plan predicts ENOMEM {}; {}",
+                "plan: {figure} bytes pinned ({} backend); RLIMIT_MEMLOCK {figure} without CAP_IPC_LOCK: qemu {}; {below} (a page less): qemu {short_said}, the plan predicts ENOMEM {}; {}",
                 plan.host.backend.name(),
-                if fit.started { "started".to_owned() } else { format!("did not start ({}): {}", fit.status, fit.errors.join(" | ")) },
+                said(&fit),
                 if compat { "at the device's open".to_owned() } else { predicted.map_or("nowhere".into(), |m| format!("at map [{:#x}, +{:#x}]", m.iova, m.len)) },
                 verdict(ok)
             ),
@@ -307,14 +276,10 @@ impl Oracle {
                 "DMA_AVAIL {avail}: {spare} pc-dimms, the plan needs {} mappings and fits {}: qemu {}; {} pc-dimms, the plan refuses: {}; qemu {}; {}",
                 fit.mappings,
                 fit.fits(),
-                if a.started { "started".to_owned() } else { format!("did not start: {}", a.errors.join(" | ")) },
+                said(&a),
                 spare + 1,
                 refusal.map_or("nothing".to_owned(), ToString::to_string),
-                match b.failed {
-                    _ if b.started => "started".to_owned(),
-                    Some((m, e)) => format!("map [{:#x}, +{:#x}] = {e} ({})", m.iova, m.len, Errno(-e).name()),
-                    None => format!("did not start: {}", b.errors.join(" | ")),
-                },
+                said(&b),
                 verdict(ok)
             ),
         );
@@ -373,20 +338,9 @@ impl Oracle {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(" | "),
-                match (&run.failed, run.attach_failed) {
-                    _ if run.started => "started".to_owned(),
-                    (Some((m, e)), _) => format!(
-                        "map [{:#x}, +{:#x}] = {e} ({})",
-                        m.iova,
-                        m.len,
-                        Errno(-e).name()
-                    ),
-                    (None, Some(e)) => format!("the device's open = {e} ({})", Errno(-e).name()),
-                    _ => format!("did not start ({}): {}", run.status, run.errors.join(" | ")),
-                },
+                said(&run),
                 verdict(ok)
             ),
         );
-        let _ = Errno(errno);
     }
 }

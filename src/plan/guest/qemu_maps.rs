@@ -1,0 +1,140 @@
+//! What QEMU 10 does with a planned guest's memory: the maps and unmaps of its VFIO
+//! listener at start (checked against its traces in the lab), their peaks, and the
+//! mappings RAM needs page by page.
+
+use super::*;
+
+/// The peak of live mappings and of live mapped bytes over a sequence.
+pub(super) fn peaks(ops: &[DmaOp]) -> (u64, u64) {
+    let mut live: Vec<Mapping> = Vec::new();
+    let (mut n, mut bytes) = (0u64, 0u64);
+    for op in ops {
+        match op {
+            DmaOp::Map(m) => live.push(*m),
+            DmaOp::Unmap(u) => live.retain(|m| {
+                let end = u128::from(m.iova) + u128::from(m.len);
+                !(m.iova >= u.iova && end <= u128::from(u.iova) + u128::from(u.len))
+            }),
+        }
+        n = n.max(live.len() as u64);
+        bytes = bytes.max(live.iter().map(|m| m.len).fold(0, u64::saturating_add));
+    }
+    (n, bytes)
+}
+
+/// The maps and unmaps QEMU 10's VFIO listener makes for this guest at start, without a
+/// vIOMMU (`vfio_listener_region_add` / `_del`, in the flat view's order): RAM below
+/// 4 GiB whole, SeaBIOS just below 4 GiB, RAM above 4 GiB, the pc-dimms; then at reset,
+/// when the option ROM and the BIOS's alias overlay RAM below 1 MiB, RAM below 4 GiB is
+/// unmapped and mapped again around them. NUMA nodes split RAM into one section each.
+pub fn qemu_maps(req: &GuestRequest, ram: &[RamPiece]) -> Vec<DmaOp> {
+    let map = |start: u64, end: u64| {
+        DmaOp::Map(Mapping {
+            iova: start,
+            len: end - start + 1,
+        })
+    };
+    // Node boundaries in guest RAM offsets.
+    let mut bounds: Vec<u64> = req
+        .nodes
+        .iter()
+        .scan(0u64, |acc, &n| {
+            *acc = acc.saturating_add(n);
+            Some(*acc)
+        })
+        .collect();
+    bounds.pop();
+    // Sections of [first, last] (guest addresses) of boot RAM at RAM offset `offset`.
+    let split = |first: u64, last: u64, offset: u64| -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut s = first;
+        for &b in &bounds {
+            // The node boundary at guest address first + (b - offset).
+            if b > offset && b - offset <= last - first {
+                let at = first + (b - offset);
+                out.push((s, at - 1));
+                s = at;
+            }
+        }
+        out.push((s, last));
+        out
+    };
+    let mut ops = Vec::new();
+    let below = ram
+        .iter()
+        .find(|r| r.kind == RamKind::Below4G)
+        .map(|r| r.range);
+    let bios = match req.firmware {
+        Firmware::SeaBios { size } if size > 0 && size <= FOUR_GIB => {
+            Some((FOUR_GIB - size, FOUR_GIB - 1))
+        }
+        _ => None,
+    };
+    let below_len = below.map_or(0, |b| b.end - b.start + 1);
+    let mut sorted: Vec<(u64, u64, u64)> = Vec::new(); // (start, end, ram offset or MAX)
+    if let Some(b) = below {
+        sorted.extend(split(b.start, b.end, 0).into_iter().map(|(s, e)| (s, e, 0)));
+    }
+    if let Some((s, e)) = bios {
+        sorted.push((s, e, u64::MAX));
+    }
+    for piece in ram {
+        match piece.kind {
+            RamKind::Below4G => {}
+            RamKind::Above4G => sorted.extend(
+                split(piece.range.start, piece.range.end, below_len)
+                    .into_iter()
+                    .map(|(s, e)| (s, e, 0)),
+            ),
+            RamKind::Fixed(_) => sorted.push((piece.range.start, piece.range.end, 0)),
+        }
+    }
+    sorted.sort_unstable();
+    ops.extend(sorted.iter().map(|&(s, e, _)| map(s, e)));
+    // At reset: the option ROM area and the BIOS's alias below 1 MiB split the section
+    // that covers them.
+    if let Some(b) = below {
+        let first = split(b.start, b.end, 0)[0];
+        if first.1 > ISA_BIOS_END {
+            ops.push(DmaOp::Unmap(Mapping {
+                iova: first.0,
+                len: first.1 - first.0 + 1,
+            }));
+            ops.push(map(0, PC_ROM.start - 1));
+            ops.push(map(PC_ROM.start, PC_ROM.end));
+            if let Some((bs, be)) = bios {
+                let alias = (be - bs + 1).min(128 * KIB);
+                ops.push(map(ONE_MIB - alias, ISA_BIOS_END));
+                if alias < 128 * KIB {
+                    // RAM shows between the option ROM and a smaller alias.
+                    ops.push(map(PC_ROM.end + 1, ONE_MIB - alias - 1));
+                }
+            } else {
+                ops.push(map(PC_ROM.end + 1, ISA_BIOS_END));
+            }
+            ops.push(map(ONE_MIB, first.1));
+        }
+    }
+    ops
+}
+
+/// The mappings guest RAM needs when mapped page by page (one map per backing page, as
+/// DPDK and SPDK map hugepages), for each IOMMU page size up to 1 GiB.
+pub(super) fn per_page(space: &IovaSpace, ram: &[RamPiece]) -> Vec<MappingCount> {
+    space
+        .page_sizes()
+        .unwrap_or_default()
+        .sizes()
+        .filter(|&p| p <= GIB)
+        .map(|page_size| MappingCount {
+            page_size,
+            entries: ram
+                .iter()
+                .map(|r| {
+                    let len = u128::from(r.range.end - r.range.start) + 1;
+                    u64::try_from(len.div_ceil(u128::from(page_size))).unwrap_or(u64::MAX)
+                })
+                .fold(0, u64::saturating_add),
+        })
+        .collect()
+}
