@@ -19,7 +19,7 @@ use std::process::Command;
 
 use vfio_iommu_info::facts::Backend;
 use vfio_iommu_info::plan::settings::{qemu_args, shell_line, Accel, QemuTarget};
-use vfio_iommu_info::{plan_guest, Errno, FixedRam, GuestPlan, GuestRequest, HostFacts};
+use vfio_iommu_info::{plan_guest, FixedRam, GuestPlan, GuestRequest, HostFacts};
 
 use super::{
     harness_args, row, said, status, verdict, wanted, Oracle, Qemu, Route, Run, View, MIB2, TOP,
