@@ -51,10 +51,12 @@ Examples:
                                               why MAP_DMA at that address fails
   vfio-iommu-info plan 03:00.0 --ram 2G --ram 1T --alloc 64K --dma-bits 28
                                               where guest RAM and a driver's buffers can go
+  vfio-iommu-info guest 03:00.0 --ram 16G --vmm libvirt
+                                              the guest's phys-bits, PCI window, budgets
 
 Exit status:
   0   success
-  1   the system or the kernel refused (query), or a check failed (explain, plan)
+  1   the system or the kernel refused (query), or a check failed (explain, plan), or the host cannot meet a guest plan (guest)
   2   bad command line (including a target that is no group, node or PCI address)
   3   decode: the capture is malformed or cannot be read
   70  internal error (a bug: please report it)";
@@ -193,9 +195,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// A whole guest's settings from the host's facts: the guest's phys-bits, where its RAM
-    /// and 64-bit PCI window go, the vIOMMU's width and reserved ranges, the mappings and
-    /// locked memory it costs, each with its reason; written for QEMU, libvirt or
+    /// Settings for a whole guest, from the host facts: its phys-bits, where its RAM and
+    /// 64-bit PCI window go, the vIOMMU's width and reserved ranges, the mappings and locked
+    /// memory it costs, each with its reason; written for QEMU, libvirt or
     /// cloud-hypervisor. Exits 1, with the reason and the nearest setting that fits, when the
     /// host cannot meet what is asked.
     Guest {
