@@ -144,8 +144,18 @@ uninstall:
 # The three crates the registry gets (the core, the C library crate, the command),
 # packaged and each built from its package alone; nothing is uploaded. `--allow-dirty` so
 # it runs during work too (CI's clone is clean).
+# Cargo verifies each package against the others through a temporary registry, and takes
+# a registry crate it has extracted (under $CARGO_HOME/registry/src/-HASH/) or built once
+# for unchanged: a change made without a version bump would be verified against the stale
+# copy. So our packages' extracted copies and builds go first, and the verification builds
+# in its own target directory, where nothing else leaves a build of our crates.
+PUBLISH_TARGET := $(CURDIR)/target/publish-check
 publish-check:
-	$(CARGO) publish --dry-run --allow-dirty -p vfio-iommu-info -p vfio-iommu-info-ffi -p vfio-iommu-info-cli
+	rm -rf "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/-*/vfio-iommu-info-* \
+	  $(PUBLISH_TARGET)/package $(PUBLISH_TARGET)/debug/.fingerprint/vfio-iommu-info-* \
+	  $(PUBLISH_TARGET)/debug/deps/*vfio_iommu_info*
+	$(CARGO) publish --dry-run --allow-dirty --target-dir $(PUBLISH_TARGET) \
+	  -p vfio-iommu-info -p vfio-iommu-info-ffi -p vfio-iommu-info-cli
 
 # `make install` into a stage, checked (the man pages render, the bash completion loads,
 # the command runs from the stage), then `make uninstall` leaves no file behind.
