@@ -6,7 +6,9 @@
 //!   are exactly [`GuestPlan::maps`];
 //! - `plan-memlock`: without CAP_IPC_LOCK and with RLIMIT_MEMLOCK at the plan's figure QEMU
 //!   starts; one page below, the map [`GuestPlan::first_over_memlock`] names fails with
-//!   ENOMEM (on iommufd's compat container, the device's open, which pins);
+//!   ENOMEM (on iommufd's compat container, the device's open, which pins); on a kernel
+//!   that charges the ROM QEMU has not written as the zero page, free (Linux 6.1), the
+//!   same with [`GuestPlan::memlock_zero_page`];
 //! - `plan-mappings`: with type1's `dma_entry_limit`, as many pc-dimms as make the plan's
 //!   mappings equal DMA_AVAIL start QEMU; one more, and the plan refuses `mappings` with
 //!   ENOSPC, where QEMU fails;
@@ -19,7 +21,7 @@ use std::process::Command;
 
 use vfio_iommu_info::facts::Backend;
 use vfio_iommu_info::plan::settings::{qemu_args, shell_line, Accel, QemuTarget};
-use vfio_iommu_info::{plan_guest, FixedRam, GuestPlan, GuestRequest, HostFacts};
+use vfio_iommu_info::{plan_guest, FixedRam, GuestPlan, GuestRequest, HostFacts, Mapping};
 
 use super::{
     harness_args, row, said, status, verdict, wanted, Oracle, Qemu, Route, Run, View, MIB2, TOP,
@@ -185,38 +187,85 @@ impl Oracle {
         );
     }
 
+    /// The plan's pinned-memory figures: the kernel must let QEMU start at one of them and
+    /// refuse a page less with ENOMEM where the plan says. [`GuestPlan::memlock`] (every
+    /// page charged) is tried first; when QEMU starts a page below it, the kernel charges
+    /// less, and [`GuestPlan::memlock_zero_page`] (unwritten ROM free) must be exact.
     fn plan_memlock(&mut self, qemu: &Qemu, route: Route, plan: &GuestPlan, prefix: &str) {
         let check = format!("{prefix}-plan-memlock");
         if inherits_ipc_lock() {
             row(&check, "fail", "this process's inheritable capabilities hold CAP_IPC_LOCK: QEMU would keep it and no limit would apply");
             return;
         }
-        let figure = plan.memlock;
-        let (fit, _) = self.plan_run(qemu, route, plan, &format!("{check}-fit"), Some(figure));
+        let (ok, mut detail, charged_less) = self.memlock_model(
+            qemu,
+            route,
+            plan,
+            &check,
+            "every page",
+            plan.memlock,
+            GuestPlan::first_over_memlock,
+        );
+        let ok = if !ok && charged_less && plan.memlock_zero_page < plan.memlock {
+            let (ok, zero, _) = self.memlock_model(
+                qemu,
+                route,
+                plan,
+                &format!("{check}-zero-page"),
+                "the zero page free",
+                plan.memlock_zero_page,
+                GuestPlan::first_over_memlock_zero_page,
+            );
+            detail = format!("{detail}; this kernel charges less: {zero}");
+            ok
+        } else {
+            ok
+        };
+        row(
+            &check,
+            status(ok),
+            &format!("{}; {detail}; {}", plan.host.backend.name(), verdict(ok)),
+        );
+    }
+
+    /// QEMU at RLIMIT_MEMLOCK `figure` and a page less, held against `predict`: whether it
+    /// started at the figure and failed a page less where predicted, what it said, and
+    /// whether it started a page less (the kernel charged less than the figure).
+    #[allow(clippy::too_many_arguments)]
+    fn memlock_model(
+        &mut self,
+        qemu: &Qemu,
+        route: Route,
+        plan: &GuestPlan,
+        name: &str,
+        model: &str,
+        figure: u64,
+        predict: fn(&GuestPlan, u64) -> Option<Mapping>,
+    ) -> (bool, String, bool) {
+        let (fit, _) = self.plan_run(qemu, route, plan, &format!("{name}-fit"), Some(figure));
         let below = figure - PAGE;
-        let (short, _) = self.plan_run(qemu, route, plan, &check, Some(below));
+        let (short, _) = self.plan_run(qemu, route, plan, name, Some(below));
         // Where the kernel refuses: the map that crosses the limit, or (compat) the device's
         // open, which pins what QEMU mapped before it.
         let compat = plan.host.backend == Backend::IommufdCompat;
-        let predicted = plan.first_over_memlock(below);
+        let predicted = predict(plan, below);
         let refused = if compat {
             short.attach_failed == Some(-libc::ENOMEM)
         } else {
             predicted.is_some() && short.failed == predicted.map(|m| (m, -libc::ENOMEM))
         };
-        let short_said = said(&short);
         let ok = fit.started && !short.started && refused;
-        row(
-            &check,
-            status(ok),
-            &format!(
-                "plan: {figure} bytes pinned ({} backend); RLIMIT_MEMLOCK {figure} without CAP_IPC_LOCK: qemu {}; {below} (a page less): qemu {short_said}, the plan predicts ENOMEM {}; {}",
-                plan.host.backend.name(),
-                said(&fit),
-                if compat { "at the device's open".to_owned() } else { predicted.map_or("nowhere".into(), |m| format!("at map [{:#x}, +{:#x}]", m.iova, m.len)) },
-                verdict(ok)
-            ),
+        let detail = format!(
+            "{figure} bytes pinned ({model}): RLIMIT_MEMLOCK {figure} without CAP_IPC_LOCK: qemu {}; {below} (a page less): qemu {}, the plan predicts ENOMEM {}",
+            said(&fit),
+            said(&short),
+            if compat {
+                "at the device's open".to_owned()
+            } else {
+                predicted.map_or("nowhere".into(), |m| format!("at map [{:#x}, +{:#x}]", m.iova, m.len))
+            },
         );
+        (ok, detail, short.started)
     }
 
     /// type1's mapping budget: the plan's count at DMA_AVAIL starts, one over fails.

@@ -291,8 +291,14 @@ pub struct GuestPlan {
     /// The mappings the guest's RAM needs when mapped page by page, per IOMMU page size
     /// up to 1 GiB that is a multiple of the backing page (how DPDK and SPDK map).
     pub per_page: Vec<MappingCount>,
-    /// The locked (pinned) memory the backend charges at most, in bytes.
+    /// The locked (pinned) memory the backend charges at most, in bytes: every page QEMU
+    /// maps (what Linux 6.12 and 7.3 charge).
     pub memlock: u64,
+    /// What a kernel that pins the shared zero page in place for a read-only map charges
+    /// (Linux 6.1 in the lab): the ROM QEMU maps before writing it costs nothing, so this is
+    /// up to SeaBIOS's image less than [`GuestPlan::memlock`]. The same without a vIOMMU
+    /// only; behind one, equal to it.
+    pub memlock_zero_page: u64,
     /// Each decision, why, and its fact.
     pub reasons: Vec<Reason>,
     /// What the host cannot meet.
@@ -312,15 +318,16 @@ impl GuestPlan {
 
     /// The map of [`GuestPlan::maps`] at which the pinned memory first exceeds `limit`
     /// bytes (RLIMIT_MEMLOCK without CAP_IPC_LOCK): the one the kernel refuses with ENOMEM
-    /// when the backend pins as it maps (type1, iommufd with the device attached).
+    /// when the backend pins as it maps (type1, iommufd with the device attached), on a
+    /// kernel that charges every page ([`GuestPlan::memlock`]).
     pub fn first_over_memlock(&self, limit: u64) -> Option<Mapping> {
-        (1..=self.maps.len()).find_map(|i| {
-            let (_, bytes) = peaks(&self.maps[..i]);
-            match self.maps[i - 1] {
-                DmaOp::Map(m) if bytes > limit => Some(m),
-                _ => None,
-            }
-        })
+        first_over(&self.maps, &[], limit)
+    }
+
+    /// [`GuestPlan::first_over_memlock`] on a kernel that charges nothing for ROM QEMU has
+    /// not written yet ([`GuestPlan::memlock_zero_page`]).
+    pub fn first_over_memlock_zero_page(&self, limit: u64) -> Option<Mapping> {
+        first_over(&self.maps, &unwritten_rom(&self.request, &self.maps), limit)
     }
 
     /// Boot RAM below 4 GiB (bytes).
@@ -448,6 +455,20 @@ pub fn plan_guest(
         Vec::new()
     };
     let (mappings, memlock) = p.budgets(&maps, &ram);
+    let memlock_zero_page = if maps.is_empty() {
+        memlock
+    } else {
+        peaks_charging(&maps, &unwritten_rom(req, &maps)).1
+    };
+    if memlock_zero_page < memlock {
+        p.reasons.push(Reason {
+            item: "memlock",
+            why: format!(
+                "{memlock_zero_page} bytes on a kernel that pins the shared zero page in place (Linux 6.1): QEMU maps SeaBIOS's image before it loads it and the empty option ROM, whose pages are still the zero page, which such a kernel does not charge"
+            ),
+            fact: Fact::Backend(host.backend),
+        });
+    }
     let per_page = per_page(space, &ram);
     Ok(GuestPlan {
         request: req.clone(),
@@ -462,8 +483,18 @@ pub fn plan_guest(
         mappings,
         per_page,
         memlock,
+        memlock_zero_page,
         reasons: p.reasons,
         refusals: p.refusals,
+    })
+}
+
+/// The map of `ops` at which the bytes charged (the maps at `free` charging none) first
+/// exceed `limit`.
+fn first_over(ops: &[DmaOp], free: &[usize], limit: u64) -> Option<Mapping> {
+    (1..=ops.len()).find_map(|i| match ops[i - 1] {
+        DmaOp::Map(m) if peaks_charging(&ops[..i], free).1 > limit => Some(m),
+        _ => None,
     })
 }
 
@@ -485,5 +516,5 @@ mod validate;
 
 use planner::{span, Planner};
 pub use qemu_maps::qemu_maps;
-use qemu_maps::{peaks, per_page};
+use qemu_maps::{peaks_charging, per_page, unwritten_rom};
 use validate::validate;

@@ -6,20 +6,46 @@ use super::*;
 
 /// The peak of live mappings and of live mapped bytes over a sequence.
 pub(super) fn peaks(ops: &[DmaOp]) -> (u64, u64) {
-    let mut live: Vec<Mapping> = Vec::new();
+    peaks_charging(ops, &[])
+}
+
+/// [`peaks`], the maps at the indices `free` charging no bytes.
+pub(super) fn peaks_charging(ops: &[DmaOp], free: &[usize]) -> (u64, u64) {
+    // Each live mapping with the bytes it is charged.
+    let mut live: Vec<(Mapping, u64)> = Vec::new();
     let (mut n, mut bytes) = (0u64, 0u64);
-    for op in ops {
+    for (i, op) in ops.iter().enumerate() {
         match op {
-            DmaOp::Map(m) => live.push(*m),
-            DmaOp::Unmap(u) => live.retain(|m| {
+            DmaOp::Map(m) => live.push((*m, if free.contains(&i) { 0 } else { m.len })),
+            DmaOp::Unmap(u) => live.retain(|(m, _)| {
                 let end = u128::from(m.iova) + u128::from(m.len);
                 !(m.iova >= u.iova && end <= u128::from(u.iova) + u128::from(u.len))
             }),
         }
         n = n.max(live.len() as u64);
-        bytes = bytes.max(live.iter().map(|m| m.len).fold(0, u64::saturating_add));
+        bytes = bytes.max(live.iter().map(|(_, c)| *c).fold(0, u64::saturating_add));
     }
     (n, bytes)
+}
+
+/// The maps of `ops` (QEMU's, [`qemu_maps`]) of ROM QEMU has not written yet: SeaBIOS's
+/// image, mapped when the device is realized and loaded into it only at reset, and the
+/// option ROM area, which nothing fills without option ROMs. Each of their pages is still
+/// the shared zero page, which a kernel that pins it in place for a read-only map does not
+/// charge (`is_invalid_reserved_pfn`: the zero page is reserved; Linux 6.1 in the lab),
+/// while one that unshares read-only long-term pins charges a new page for it (6.12, 7.3).
+pub(super) fn unwritten_rom(req: &GuestRequest, ops: &[DmaOp]) -> Vec<usize> {
+    let bios = match req.firmware {
+        Firmware::SeaBios { size } if size > 0 && size <= FOUR_GIB => Some(FOUR_GIB - size),
+        _ => None,
+    };
+    let first_bios = ops
+        .iter()
+        .position(|op| matches!(op, DmaOp::Map(m) if Some(m.iova) == bios));
+    let rom = ops
+        .iter()
+        .position(|op| matches!(op, DmaOp::Map(m) if m.iova == PC_ROM.start && m.len == PC_ROM.end - PC_ROM.start + 1));
+    first_bios.into_iter().chain(rom).collect()
 }
 
 /// The maps and unmaps QEMU 10's VFIO listener makes for this guest at start, without a

@@ -145,6 +145,22 @@ fn qemus_own_maps_match_what_the_lab_traced() {
     );
     assert_eq!(p.mappings, 5);
     assert_eq!(p.memlock, 64 * MIB + 256 * KIB);
+    // A kernel that pins the zero page in place charges nothing for the BIOS at realize
+    // (not loaded yet) nor for the empty option ROM: the peak is the RAM mapped whole.
+    assert_eq!(p.memlock_zero_page, 64 * MIB);
+    let m = |iova: u64, end: u64| Mapping {
+        iova,
+        len: end - iova + 1,
+    };
+    assert_eq!(
+        p.first_over_memlock(p.memlock - 4096),
+        Some(m(0xfffc_0000, 0xffff_ffff))
+    );
+    assert_eq!(
+        p.first_over_memlock_zero_page(64 * MIB - 4096),
+        Some(m(0, 0x3ff_ffff))
+    );
+    assert_eq!(p.first_over_memlock_zero_page(64 * MIB), None);
 }
 
 #[test]
