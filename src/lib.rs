@@ -60,6 +60,9 @@ pub use decode::which::{detect_iommu_info, Detected};
 pub use error::{DecodeError, DecodeErrorKind, Errno, Error, ErrorKind, GroupBlocker};
 pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
 pub use plan::alloc::{AllocError, IovaAllocator};
+pub use plan::budget::{
+    mapping_budget, memlock_budget, ChargedTo, MappingBudget, MemlockBudget, MemlockFacts,
+};
 pub use plan::layout::{guest_layout, Conflict, Layout, LayoutError, Placement, RamRegion};
 pub use plan::predict::{
     live_after, predict_attach, predict_dma, predict_maps, DmaOp, MapRefusal, Mapping, Prediction,
