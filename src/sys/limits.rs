@@ -207,6 +207,18 @@ pub fn locked_memory() -> LockedMemory {
         .unwrap_or_default()
 }
 
+/// `vfio_iommu_type1`'s `dma_entry_limit` module parameter under the sysfs root `sys`
+/// (`/sys`): the mappings a container opened *now* accepts (`vfio_iommu_type1_open` copies
+/// it into `dma_avail`). `None` when the module is not loaded (iommufd's compat container
+/// has no such limit) or the value is not a number.
+pub fn dma_entry_limit(sys: &Path) -> Option<u32> {
+    std::fs::read_to_string(sys.join("module/vfio_iommu_type1/parameters/dma_entry_limit"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Whether this process may open `path` read-write (`access(2)` with the real ids): a
 /// check for a message, not a promise (the open itself decides).
 pub fn may_open_rdwr(path: &Path) -> bool {
