@@ -315,23 +315,25 @@ pub fn memlock_budget(backend: Backend, facts: &MemlockFacts, needed: u64) -> Me
         ChargedTo::Process | ChargedTo::Nobody => facts.locked,
         ChargedTo::User => None,
     };
-    let needed_pages = needed.div_ceil(page);
-    let used_pages = used.unwrap_or(0).div_ceil(page);
-    let total_pages = used_pages.saturating_add(needed_pages);
-    let required = (charged != ChargedTo::Nobody).then(|| total_pages.saturating_mul(page));
+    // In u128: whole pages of use and need can exceed 2^64 bytes; results saturate.
+    let sat = |v: u128| u64::try_from(v).unwrap_or(u64::MAX);
+    let page128 = u128::from(page);
+    let total_pages =
+        u128::from(used.unwrap_or(0)).div_ceil(page128) + u128::from(needed).div_ceil(page128);
+    let required = (charged != ChargedTo::Nobody).then(|| sat(total_pages * page128));
     let verdict = match (charged, facts.soft_limit) {
         (ChargedTo::Nobody, _) => Verdict::NotLimited(NotLimited::CapIpcLock),
         (_, None) => Verdict::NotLimited(NotLimited::Unlimited),
         (_, Some(limit)) => {
             // The kernel compares whole pages: RLIMIT_MEMLOCK >> PAGE_SHIFT.
-            let limit_pages = limit / page;
+            let limit_pages = u128::from(limit / page);
             if total_pages <= limit_pages {
                 Verdict::Fits {
-                    spare: (limit_pages - total_pages).saturating_mul(page),
+                    spare: sat((limit_pages - total_pages) * page128),
                 }
             } else {
                 Verdict::Exceeds {
-                    by: (total_pages - limit_pages).saturating_mul(page),
+                    by: sat((total_pages - limit_pages) * page128),
                 }
             }
         }
