@@ -29,6 +29,10 @@
 //!   through `/dev/vfio/vfio` in process mode, as type1 charges; `/dev/iommu` starts in
 //!   user mode. `iommufd_option_rlimit_mode` changes it only with `CAP_SYS_RESOURCE`
 //!   (EPERM) and before any object exists (EBUSY).
+//! - **sPAPR TCE v2** (`arch/powerpc/mm/book3s64/iommu_api.c`, not run in the lab):
+//!   `mm_iommu_do_alloc` charges the memory registered with
+//!   `VFIO_IOMMU_SPAPR_REGISTER_MEMORY` to the process (`account_locked_vm`, which
+//!   `CAP_IPC_LOCK` bypasses; ENOMEM), when it is registered rather than when it is mapped.
 
 use std::fmt;
 
@@ -365,7 +369,8 @@ pub fn memlock_budget(backend: Backend, facts: &MemlockFacts, needed: u64) -> Me
         changes.push(Suggestion {
             change: Change::CapIpcLock,
             fact: match backend {
-                Backend::Type1 | Backend::SpaprTce => "vfio_dma_do_map records capable(CAP_IPC_LOCK) per mapping (dma->lock_cap) and vfio_pin_pages_remote then skips RLIMIT_MEMLOCK".to_owned(),
+                Backend::Type1 => "vfio_dma_do_map records capable(CAP_IPC_LOCK) per mapping (dma->lock_cap) and vfio_pin_pages_remote then skips RLIMIT_MEMLOCK".to_owned(),
+                Backend::SpaprTce => "account_locked_vm (mm_iommu_do_alloc, at VFIO_IOMMU_SPAPR_REGISTER_MEMORY) skips RLIMIT_MEMLOCK with CAP_IPC_LOCK".to_owned(),
                 Backend::Iommufd | Backend::IommufdCompat => "iopt_alloc_pages: with CAP_IPC_LOCK the pages of a map are not accounted (IOPT_PAGES_ACCOUNT_NONE)".to_owned(),
             },
         });
