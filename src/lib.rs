@@ -60,6 +60,9 @@ pub use decode::which::{detect_iommu_info, Detected};
 pub use error::{DecodeError, DecodeErrorKind, Errno, Error, ErrorKind, GroupBlocker};
 pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
 pub use plan::alloc::{AllocError, IovaAllocator};
+pub use plan::budget::{
+    mapping_budget, memlock_budget, ChargedTo, MappingBudget, MemlockBudget, MemlockFacts,
+};
 pub use plan::guest::{
     plan_guest, Firmware, FixedRam, GuestError, GuestPlan, GuestRefusal, GuestRequest, HostFacts,
     Viommu,

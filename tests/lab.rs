@@ -9,9 +9,19 @@ use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
+use vfio_iommu_info::facts::Backend;
 use vfio_iommu_info::iova::{self, IovaRange};
+use vfio_iommu_info::plan::budget::{
+    mapping_budget, mapping_budget_with_limit, memlock_budget, Change, ChargedTo, MemlockFacts,
+    NotLimited, Verdict,
+};
+use vfio_iommu_info::query::iommufd::rlimit_mode;
 use vfio_iommu_info::query::{capture_type1_with, query_type1};
 use vfio_iommu_info::sys::kernel::{Kernel, SystemKernel, VfioQuery};
+use vfio_iommu_info::sys::limits::{
+    drop_capability, has_cap_ipc_lock, locked_memory, memlock_rlimit, set_memlock_rlimit,
+    MemlockRlimit, CAP_IPC_LOCK,
+};
 use vfio_iommu_info::uapi;
 use vfio_iommu_info::{
     decode, open_and_query, Absence, Container, Errno, Error, Group, HostPaths, IommuInfo,
@@ -1321,4 +1331,220 @@ fn lab_without_permission_the_error_names_the_node_and_the_fix() {
         stderr.contains(&format!("checked as nobody: group {}", lab.groups[0])),
         "the child made no check: {stderr}"
     );
+}
+
+/// Restores this process's `RLIMIT_MEMLOCK` when dropped (a failed assertion included):
+/// the limit is the process's, and later tests pin memory too.
+struct RestoreMemlock(MemlockRlimit);
+
+impl Drop for RestoreMemlock {
+    fn drop(&mut self) {
+        let _ = set_memlock_rlimit(self.0);
+    }
+}
+
+/// Sets the soft `RLIMIT_MEMLOCK` to `bytes`, keeping the hard limit (root's is
+/// unlimited; a soft limit below it needs no privilege).
+fn set_soft_memlock(saved: MemlockRlimit, bytes: u64) {
+    set_memlock_rlimit(MemlockRlimit {
+        soft: Some(bytes),
+        hard: saved.hard,
+    })
+    .unwrap_or_else(|e| panic!("setrlimit(RLIMIT_MEMLOCK, {bytes}): {}", e.name()));
+}
+
+/// `VmLck` of this process, in bytes.
+fn vm_lck() -> u64 {
+    locked_memory().locked.expect("VmLck in /proc/self/status")
+}
+
+/// The memlock budget against type1 (or iommufd's compat container): in a thread that
+/// dropped `CAP_IPC_LOCK` (capset: the kernel asks the mapping thread's credentials), with
+/// `RLIMIT_MEMLOCK` at the budget's `required_limit` MAPS maps of CHUNK pages all succeed
+/// and charge the process exactly the need (VmLck); one page lower, the last map fails
+/// with the budget's errno (ENOMEM).
+#[test]
+fn lab_budget_memlock_type1() {
+    let Some(lab) = lab() else { return };
+    const MAPS: u64 = 4;
+    const CHUNK: u64 = 2 * PAGE;
+    let groups = lab.groups.clone();
+    let compat = lab.compat;
+    std::thread::spawn(move || {
+        let mem = Page::new((MAPS * CHUNK) as usize); // dropped after the container
+        let c = open_groups(&groups[..1]);
+        let info = c.query().unwrap();
+        let base = align_up(ranges(&info)[0].start, PAGE).unwrap() + 0x10_0000;
+        let backend = if compat {
+            Backend::IommufdCompat
+        } else {
+            Backend::Type1
+        };
+        // iommufd serves /dev/vfio/vfio in process mode (iommufd_fops_open); type1 has no
+        // rlimit mode and refuses IOMMU_OPTION.
+        let mode = rlimit_mode(c.as_fd());
+        let process_mode = mode.as_ref().ok().copied();
+        if compat {
+            assert_eq!(mode.as_ref().ok(), Some(&true), "compat rlimit mode: {mode:?}");
+        } else {
+            let e = mode.expect_err("type1 answers IOMMU_OPTION");
+            assert_eq!(e.errno(), Some(Errno(libc::ENOTTY)), "{e}");
+        }
+        drop_capability(CAP_IPC_LOCK).unwrap();
+        assert_eq!(has_cap_ipc_lock(), Some(false));
+        let saved = memlock_rlimit().unwrap();
+        let _restore = RestoreMemlock(saved);
+        let facts = MemlockFacts {
+            iommufd_process_mode: process_mode,
+            ..MemlockFacts::current()
+        };
+        let before = vm_lck();
+        let needed = MAPS * CHUNK;
+        let budget = memlock_budget(backend, &facts, needed);
+        assert_eq!(budget.charged_to, ChargedTo::Process, "{budget}");
+        assert_eq!(budget.used, Some(before), "{budget}");
+        let required = budget.required_limit.expect("a limited budget");
+        eprintln!("{budget}");
+        let map_all = |c: &Container| -> Vec<Result<(), Error>> {
+            (0..MAPS)
+                .map(|i| {
+                    // SAFETY: `mem` outlives the container (declared before it), and
+                    // every chunk lies inside it.
+                    unsafe {
+                        c.map_dma(
+                            mem.ptr.add((i * CHUNK) as usize),
+                            base + i * 2 * CHUNK,
+                            CHUNK,
+                            uapi::VFIO_DMA_MAP_FLAG_READ | uapi::VFIO_DMA_MAP_FLAG_WRITE,
+                        )
+                    }
+                })
+                .collect()
+        };
+        // At the budget's figure: every map succeeds, and the process is charged the need.
+        set_soft_memlock(saved, required);
+        let at = memlock_budget(backend, &MemlockFacts { soft_limit: Some(required), ..facts }, needed);
+        assert_eq!(at.verdict, Verdict::Fits { spare: 0 }, "{at}");
+        for (i, r) in map_all(&c).into_iter().enumerate() {
+            r.unwrap_or_else(|e| panic!("map {i} with RLIMIT_MEMLOCK {required}: {e}"));
+        }
+        assert_eq!(vm_lck(), before + needed, "VmLck after the maps");
+        for i in 0..MAPS {
+            assert_eq!(c.unmap_dma(base + i * 2 * CHUNK, CHUNK).unwrap(), CHUNK);
+        }
+        assert_eq!(vm_lck(), before, "VmLck after the unmaps");
+        // One page lower: the budget says so, and the last map fails with its errno.
+        let lower = required - PAGE;
+        set_soft_memlock(saved, lower);
+        let below = memlock_budget(backend, &MemlockFacts { soft_limit: Some(lower), ..facts }, needed);
+        assert_eq!(below.verdict, Verdict::Exceeds { by: PAGE }, "{below}");
+        let results = map_all(&c);
+        let (last, first) = results.split_last().unwrap();
+        for (i, r) in first.iter().enumerate() {
+            assert!(r.is_ok(), "map {i} below the figure: {r:?}");
+        }
+        let e = last.as_ref().expect_err("the last map one page below the budget");
+        assert_eq!(e.errno(), below.errno, "{e}");
+        assert_eq!(below.errno, Some(Errno(libc::ENOMEM)));
+        eprintln!(
+            "{}: {MAPS} maps of {CHUNK} bytes fit RLIMIT_MEMLOCK {required}; at {lower} the last fails with {}",
+            backend.name(),
+            below.errno.unwrap().name()
+        );
+    })
+    .join()
+    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+}
+
+/// Sets `vfio_iommu_type1`'s `dma_entry_limit` for the duration of a closure, and
+/// restores the old value even if it panics.
+fn with_dma_entry_limit<R>(value: u64, f: impl FnOnce() -> R) -> R {
+    struct Restore(String);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = std::fs::write(DMA_ENTRY_LIMIT, self.0.trim());
+        }
+    }
+    let old = std::fs::read_to_string(DMA_ENTRY_LIMIT).unwrap();
+    let _restore = Restore(old);
+    std::fs::write(DMA_ENTRY_LIMIT, value.to_string()).unwrap();
+    f()
+}
+
+const DMA_ENTRY_LIMIT: &str = "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit";
+
+/// The mapping budget against type1: with `dma_entry_limit` at the budget's count a new
+/// container takes all the maps; with one less the last fails with the budget's errno
+/// (ENOSPC). iommufd's compat container counts no mappings, and the budget says so.
+#[test]
+fn lab_budget_mappings_type1() {
+    let Some(lab) = lab() else { return };
+    const NEEDED: u64 = 5;
+    let mem = Page::new(PAGE as usize); // dropped after every container
+    let c = open_groups(&lab.groups[..1]);
+    let info = c.query().unwrap();
+    let avail = *info.dma_avail.present().expect("DMA_AVAIL on 5.10+");
+    if lab.compat {
+        let b = mapping_budget(Backend::IommufdCompat, Some(avail), 1 << 40);
+        assert_eq!(avail, u32::MAX);
+        assert_eq!(
+            b.verdict,
+            Verdict::NotLimited(NotLimited::NoEntryLimit),
+            "{b}"
+        );
+        assert_eq!(b.errno, None);
+        assert!(
+            !Path::new(DMA_ENTRY_LIMIT).exists(),
+            "no vfio_iommu_type1 with compat"
+        );
+        return;
+    }
+    let limit: u32 = std::fs::read_to_string(DMA_ENTRY_LIMIT)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(limit, lab.dma_entry_limit.unwrap_or(65535));
+    let b = mapping_budget_with_limit(Backend::Type1, Some(avail), Some(limit), NEEDED);
+    assert_eq!(b.used, Some(0), "a fresh container: {b}");
+    let Some(Change::DmaEntryLimit {
+        value: Some(value), ..
+    }) = b.changes.first().map(|s| s.change)
+    else {
+        panic!("no dma_entry_limit change: {b}")
+    };
+    assert_eq!(value, NEEDED);
+    let base = align_up(ranges(&info)[0].start, PAGE).unwrap() + 0x10_0000;
+    drop(c);
+    let try_maps = |entry_limit: u64| {
+        with_dma_entry_limit(entry_limit, || {
+            // The parameter is read when the container is opened (vfio_iommu_type1_open).
+            let c = open_groups(&lab.groups[..1]);
+            let avail = *c.query().unwrap().dma_avail.present().unwrap();
+            assert_eq!(u64::from(avail), entry_limit);
+            let b = mapping_budget(Backend::Type1, Some(avail), NEEDED);
+            let results: Vec<_> = (0..NEEDED)
+                .map(|i| map(&c, &mem, base + i * 2 * PAGE))
+                .collect();
+            (b, results)
+        })
+    };
+    let (at, results) = try_maps(value);
+    assert_eq!(at.verdict, Verdict::Fits { spare: 0 }, "{at}");
+    for (i, r) in results.iter().enumerate() {
+        assert!(r.is_ok(), "map {i} with dma_entry_limit {value}: {r:?}");
+    }
+    let (below, results) = try_maps(value - 1);
+    assert_eq!(below.verdict, Verdict::Exceeds { by: 1 }, "{below}");
+    let (last, first) = results.split_last().unwrap();
+    assert!(first.iter().all(Result::is_ok), "{first:?}");
+    let e = last.as_ref().expect_err("the map past dma_entry_limit");
+    assert_eq!(e.errno(), below.errno, "{e}");
+    assert_eq!(below.errno, Some(Errno(libc::ENOSPC)));
+    let restored: u32 = std::fs::read_to_string(DMA_ENTRY_LIMIT)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(restored, limit, "dma_entry_limit restored");
 }

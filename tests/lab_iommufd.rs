@@ -13,7 +13,12 @@ use vfio_iommu_info::cdev::{DeviceCdev, IommufdDevice};
 use vfio_iommu_info::facts::{Backend, DirtyTracking, DmaFacts, MappingLimit, Source};
 use vfio_iommu_info::hw_info::{HwData, HwInfo};
 use vfio_iommu_info::iommufd::Iommufd;
+use vfio_iommu_info::plan::budget::{memlock_budget, ChargedTo, MemlockFacts, Verdict};
 use vfio_iommu_info::sys::kernel::{Kernel, SystemKernel};
+use vfio_iommu_info::sys::limits::{
+    drop_capability, has_cap_ipc_lock, locked_memory, memlock_rlimit, set_memlock_rlimit,
+    MemlockRlimit, CAP_IPC_LOCK,
+};
 use vfio_iommu_info::{
     open_and_query, uapi, Errno, Error, HostPaths, IovaRange, PciAddress, Target,
 };
@@ -465,4 +470,163 @@ fn lab_iommufd_cdev_errors_name_the_cause() {
         "{e}"
     );
     drop(container);
+}
+
+/// Restores this process's `RLIMIT_MEMLOCK` when dropped (a failed assertion included).
+struct RestoreMemlock(MemlockRlimit);
+
+impl Drop for RestoreMemlock {
+    fn drop(&mut self) {
+        let _ = set_memlock_rlimit(self.0);
+    }
+}
+
+/// MAPS maps of CHUNK bytes into `ioas` (attached to a device, so each map pins at once:
+/// `iopt_area_fill_domains`), first with `RLIMIT_MEMLOCK` at the budget's figure (all
+/// succeed; VmPin grows by the need, and VmLck too in process mode only), then one page
+/// lower (the last fails with the budget's errno). The calling thread has dropped
+/// CAP_IPC_LOCK.
+fn memlock_maps_against_the_budget(fd: &Iommufd, ioas: u32, process_mode: bool) {
+    const MAPS: u64 = 4;
+    const CHUNK: u64 = 8192;
+    const PAGE: u64 = 4096;
+    let saved = memlock_rlimit().unwrap();
+    let _restore = RestoreMemlock(saved);
+    let set_soft = |bytes: u64| {
+        set_memlock_rlimit(MemlockRlimit {
+            soft: Some(bytes),
+            hard: saved.hard,
+        })
+        .unwrap_or_else(|e| panic!("setrlimit(RLIMIT_MEMLOCK, {bytes}): {}", e.name()))
+    };
+    let mem = Page::new((MAPS * CHUNK) as usize);
+    let ranges = fd.iova_ranges(ioas).unwrap();
+    let align = ranges.alignment.max(PAGE);
+    let base = (ranges.ranges[0].start.max(0x100_0000) + align - 1) & !(align - 1);
+    let mode = fd.rlimit_mode().unwrap();
+    assert_eq!(mode, process_mode, "IOMMU_OPTION_RLIMIT_MODE");
+    let facts = MemlockFacts {
+        iommufd_process_mode: Some(mode),
+        ..MemlockFacts::current()
+    };
+    assert!(!facts.cap_ipc_lock);
+    let needed = MAPS * CHUNK;
+    let budget = memlock_budget(Backend::Iommufd, &facts, needed);
+    eprintln!("{budget}");
+    let (want_charged, want_used) = if process_mode {
+        (ChargedTo::Process, facts.locked)
+    } else {
+        // The user's locked_vm is in no /proc file: the budget says it does not know.
+        (ChargedTo::User, None)
+    };
+    assert_eq!(
+        (budget.charged_to, budget.used),
+        (want_charged, want_used),
+        "{budget}"
+    );
+    let required = budget.required_limit.unwrap();
+    let rw = uapi::IOMMU_IOAS_MAP_READABLE | uapi::IOMMU_IOAS_MAP_WRITEABLE;
+    let map_all = || -> Vec<Result<(), Error>> {
+        (0..MAPS)
+            .map(|i| {
+                // SAFETY: every chunk lies inside `mem`, which is dropped at the end of
+                // this function after `unmap_all` removed the mappings (on a panic the
+                // kernel keeps its pins until the iommufd closes; the edu device does no
+                // DMA here).
+                unsafe {
+                    fd.map_fixed(
+                        ioas,
+                        mem.ptr as u64 + i * CHUNK,
+                        CHUNK,
+                        base + i * 2 * CHUNK,
+                        rw,
+                    )
+                }
+            })
+            .collect()
+    };
+    let unmap_all = || {
+        for i in 0..MAPS {
+            let _ = fd.unmap(ioas, base + i * 2 * CHUNK, CHUNK);
+        }
+    };
+    let before = locked_memory();
+    set_soft(required);
+    for (i, r) in map_all().into_iter().enumerate() {
+        r.unwrap_or_else(|e| panic!("map {i} with RLIMIT_MEMLOCK {required}: {e}"));
+    }
+    let after = locked_memory();
+    assert_eq!(
+        after.pinned.unwrap(),
+        before.pinned.unwrap() + needed,
+        "VmPin"
+    );
+    let locked_growth = if process_mode { needed } else { 0 };
+    assert_eq!(
+        after.locked.unwrap(),
+        before.locked.unwrap() + locked_growth,
+        "VmLck"
+    );
+    unmap_all();
+    assert_eq!(locked_memory(), before, "after the unmaps");
+    let lower = required - PAGE;
+    set_soft(lower);
+    let below = memlock_budget(
+        Backend::Iommufd,
+        &MemlockFacts {
+            soft_limit: Some(lower),
+            ..facts
+        },
+        needed,
+    );
+    assert_eq!(below.verdict, Verdict::Exceeds { by: PAGE }, "{below}");
+    let results = map_all();
+    unmap_all();
+    let (last, first) = results.split_last().unwrap();
+    for (i, r) in first.iter().enumerate() {
+        assert!(r.is_ok(), "map {i} one page below the budget: {r:?}");
+    }
+    let e = last
+        .as_ref()
+        .expect_err("the last map one page below the budget");
+    assert_eq!(e.errno(), below.errno, "{e}");
+    assert_eq!(below.errno, Some(Errno(libc::ENOMEM)));
+    eprintln!(
+        "iommufd ({} mode): {MAPS} maps of {CHUNK} bytes fit RLIMIT_MEMLOCK {required}; at {lower} the last fails with ENOMEM",
+        if process_mode { "process" } else { "user" }
+    );
+}
+
+/// The memlock budget against iommufd, in both rlimit modes: `/dev/iommu` starts in user
+/// mode (charged to the user, VmLck untouched); `IOMMU_OPTION_RLIMIT_MODE` = 1 set before
+/// any object exists switches to process mode (charged to VmLck), and is refused with
+/// EBUSY once one does. The maps run in a thread without CAP_IPC_LOCK.
+#[test]
+fn lab_budget_memlock_iommufd() {
+    let Some(lab) = lab() else { return };
+    if !lab.iommufd {
+        return assert!(Iommufd::open(&HostPaths::default()).is_err());
+    }
+    std::thread::spawn(move || {
+        let paths = HostPaths::default();
+        {
+            let dev = IommufdDevice::open(&lab.edu, &paths).unwrap();
+            drop_capability(CAP_IPC_LOCK).unwrap();
+            assert_eq!(has_cap_ipc_lock(), Some(false));
+            let e = dev.iommufd().set_rlimit_mode(true).unwrap_err();
+            assert_eq!(e.errno(), Some(Errno(libc::EBUSY)), "{e}");
+            memlock_maps_against_the_budget(dev.iommufd(), dev.ioas(), false);
+        }
+        let fd = Iommufd::open(&paths).unwrap();
+        // CAP_SYS_RESOURCE (kept) allows it, before any object exists.
+        fd.set_rlimit_mode(true).unwrap();
+        let cdev = DeviceCdev::open(&lab.edu, &paths).unwrap();
+        cdev.bind(&fd).unwrap();
+        let ioas = fd.alloc_ioas().unwrap();
+        cdev.attach(ioas).unwrap();
+        memlock_maps_against_the_budget(&fd, ioas, true);
+        drop(cdev);
+    })
+    .join()
+    .unwrap_or_else(|p| std::panic::resume_unwind(p));
 }

@@ -90,6 +90,10 @@ fn iommufd_structures_have_the_kernels_layout() {
     assert_eq!(offset_of!(IommuIoasUnmap, length), 16);
     assert_eq!(size_of::<IommuVfioIoas>(), 12);
     assert_eq!(offset_of!(IommuVfioIoas, op), 8);
+    assert_eq!(size_of::<IommuOption>(), 24);
+    assert_eq!(offset_of!(IommuOption, op), 8);
+    assert_eq!(offset_of!(IommuOption, object_id), 12);
+    assert_eq!(offset_of!(IommuOption, val64), 16);
     assert_eq!(size_of::<IommuHwInfo>(), 40);
     assert_eq!(offset_of!(IommuHwInfo, data_uptr), 16);
     assert_eq!(offset_of!(IommuHwInfo, out_data_type), 24);

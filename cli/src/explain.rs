@@ -483,7 +483,7 @@ fn memlock_check(r: &mut Report) {
         Some(MemlockLimit::Root) => r.add(
             "memlock",
             Status::Ok,
-            "running as root: pinned memory is not limited",
+            "CAP_IPC_LOCK is effective: pinned memory is not limited",
             None,
         ),
         Some(MemlockLimit::Unlimited) => {

@@ -1,6 +1,7 @@
 //! `vfio-iommu-info`: where a VFIO device may DMA, and why not elsewhere.
 
 mod backend;
+mod budget;
 mod device;
 mod explain;
 mod generate;
@@ -53,6 +54,8 @@ Examples:
                                               where guest RAM and a driver's buffers can go
   vfio-iommu-info guest 03:00.0 --ram 16G --vmm libvirt
                                               the guest's phys-bits, PCI window, budgets
+  vfio-iommu-info budget 03:00.0 --needed 16G locked memory and mappings a 16 GiB guest
+                                              costs, who is charged, and what to change
 
 Exit status:
   0   success
@@ -238,6 +241,29 @@ enum Command {
         #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
         backend: backend::BackendArg,
         /// One JSON object (the plan, with `settings`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The budgets the kernel enforces on DMA maps, for a container (or an IOAS) it
+    /// opens: locked memory (who is charged, RLIMIT_MEMLOCK, VmLck, CAP_IPC_LOCK,
+    /// iommufd's rlimit mode) and mappings left (DMA_AVAIL, dma_entry_limit), with what to
+    /// change (ulimit -l N, dma_entry_limit=N, page size, IOMMU_OPTION_RLIMIT_MODE).
+    /// Exits 1 when a budget is exceeded.
+    Budget {
+        /// IOMMU group number, group node or PCI address (several share one container).
+        #[arg(required = true, value_parser = parse_target)]
+        targets: Vec<Target>,
+        /// Memory the VMM will pin for DMA (guest RAM and buffers), e.g. 16G.
+        #[arg(long, value_name = "SIZE", value_parser = plan::parse_size, default_value = "0")]
+        needed: u64,
+        /// Mappings it will make (default: --needed in the IOMMU's smallest pages, as a
+        /// vIOMMU guest's mappings arrive).
+        #[arg(long, value_name = "N")]
+        mappings: Option<u64>,
+        /// Which kernel interface the VMM maps through (as for `query`).
+        #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
+        backend: backend::BackendArg,
+        /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -892,6 +918,16 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             if report.failed() {
                 return Ok(ExitCode::from(EXIT_FAILURE));
             }
+        }
+        Command::Budget {
+            targets,
+            needed,
+            mappings,
+            backend,
+            json,
+        } => {
+            let req = budget::Request { needed, mappings };
+            return budget::budget(&targets, backend, &req, json);
         }
         Command::Generate { what } => {
             let cmd = command();

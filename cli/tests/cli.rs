@@ -676,7 +676,7 @@ fn generated_man_pages_and_completions_follow_the_definition() {
     );
     let listed = String::from_utf8(out.stdout).unwrap();
     let subs = [
-        "list", "query", "device", "decode", "explain", "plan", "guest", "generate",
+        "list", "query", "device", "decode", "explain", "plan", "guest", "budget", "generate",
     ];
     assert_eq!(listed.lines().count(), subs.len() + 1, "{listed}");
     for sub in subs {

@@ -929,3 +929,62 @@ fn lab_cli_readme_samples_of_this_scenario_are_what_the_command_prints() {
     let checked = readme::check(cli, &format!("lab {scenario}"), &out);
     eprintln!("{checked} README samples checked for {scenario}");
 }
+
+/// `budget --json` as root (CAP_IPC_LOCK: nothing is charged), its mappings against the
+/// query's DMA_AVAIL (type1: one more than left exits 1 with ENOSPC; iommufd's compat
+/// container and iommufd count none), and through iommufd its user rlimit mode.
+#[test]
+fn lab_cli_budget_names_who_is_charged_and_the_mappings_left() {
+    let Some((_, groups, devices)) = lab() else {
+        return;
+    };
+    let compat = env("LAB_COMPAT").as_deref() == Some("1");
+    let g = groups[0].as_str();
+    let b = json(&["budget", g, "--needed", "16K", "--json"]);
+    assert_eq!(b["facts"]["cap_ipc_lock"], true, "{b}");
+    assert_eq!(b["memlock"]["charged_to"], "nobody", "{b}");
+    assert_eq!(b["memlock"]["verdict"]["why"], "cap-ipc-lock", "{b}");
+    assert_eq!(b["memlock"]["needed"], 16384, "{b}");
+    let q = json(&["query", g, "--json"]);
+    let avail = q["dma_avail"].as_u64().expect("DMA_AVAIL");
+    assert_eq!(b["mappings"]["available"].as_u64(), Some(avail), "{b}");
+    if compat {
+        assert_eq!(b["backend"], "iommufd-compat", "{b}");
+        assert_eq!(b["facts"]["iommufd_process_mode"], true, "{b}");
+        assert_eq!(b["mappings"]["verdict"]["why"], "no-entry-limit", "{b}");
+    } else {
+        assert_eq!(b["backend"], "type1", "{b}");
+        // 4 fit even the dma_entry_limit=7 scenario.
+        assert_eq!(b["mappings"]["needed"], 4, "16K in 4K pages: {b}");
+        assert_eq!(b["mappings"]["used"], 0, "a fresh container: {b}");
+        assert_eq!(
+            b["mappings"]["verdict"],
+            serde_json::json!({"kind": "fits", "spare": avail - 4}),
+            "{b}"
+        );
+        let more = (avail + 1).to_string();
+        let out = run(&["budget", g, "--mappings", &more, "--json"]);
+        assert_eq!(out.status.code(), Some(1), "one mapping too many exits 1");
+        let over: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(over["mappings"]["verdict"]["by"], 1, "{over}");
+        assert_eq!(over["mappings"]["errno"], "ENOSPC", "{over}");
+        let change = &over["mappings"]["changes"][0];
+        assert_eq!(change["kind"], "dma-entry-limit", "{over}");
+        assert_eq!(change["value"].as_u64(), Some(avail + 1), "{over}");
+    }
+    if env("LAB_IOMMUFD").as_deref() == Some("1") {
+        let d = devices[0].as_str();
+        let i = json(&[
+            "budget",
+            d,
+            "--backend",
+            "iommufd",
+            "--needed",
+            "1M",
+            "--json",
+        ]);
+        assert_eq!(i["backend"], "iommufd", "{i}");
+        assert_eq!(i["facts"]["iommufd_process_mode"], false, "{i}");
+        assert_eq!(i["mappings"]["verdict"]["why"], "no-entry-limit", "{i}");
+    }
+}

@@ -190,6 +190,35 @@ impl Iommufd {
         Ok(arg.length)
     }
 
+    /// `IOMMU_OPTION_RLIMIT_MODE` of this context (see [`rlimit_mode`]): `true` in
+    /// process mode, `false` (a fresh `/dev/iommu`'s default) in user mode.
+    pub fn rlimit_mode(&self) -> Result<bool, Error> {
+        rlimit_mode_unchecked(self.fd.as_fd()).map_err(|e| self.error("IOMMU_OPTION", e, None))
+    }
+
+    /// Sets `IOMMU_OPTION_RLIMIT_MODE` (`process`: charge `mm->locked_vm` instead of the
+    /// user's `locked_vm`). The kernel allows it only with `CAP_SYS_RESOURCE` (EPERM) and
+    /// only before this context holds any object (EBUSY), i.e. right after opening.
+    pub fn set_rlimit_mode(&self, process: bool) -> Result<(), Error> {
+        let mut arg = uapi::IommuOption {
+            size: size_of::<uapi::IommuOption>(),
+            option_id: uapi::IOMMU_OPTION_RLIMIT_MODE,
+            op: uapi::IOMMU_OPTION_OP_SET,
+            val64: u64::from(process),
+            ..Default::default()
+        };
+        // SAFETY: `iommu_option` holds no user pointer.
+        unsafe { struct_ioctl(self.fd.as_fd(), uapi::IOMMU_OPTION, &mut arg) }.map_err(|e| {
+            let hint = match e.0 {
+                libc::EPERM => Some("setting the rlimit mode needs CAP_SYS_RESOURCE".to_owned()),
+                libc::EBUSY => Some("set the rlimit mode right after opening /dev/iommu, before any IOAS or device exists".to_owned()),
+                _ => None,
+            };
+            self.error("IOMMU_OPTION", e, hint)
+        })?;
+        Ok(())
+    }
+
     /// `IOMMU_GET_HW_INFO` for the bound device `dev_id` (see [`hw_info`]).
     pub fn hw_info(&self, dev_id: u32) -> Result<HwInfo, Error> {
         let fd = self.fd.as_fd();
@@ -419,6 +448,40 @@ pub fn container_backend(container: BorrowedFd<'_>) -> Result<ContainerBackend, 
         hint: crate::sys::node::not_a_container_hint(container.as_raw_fd(), errno),
     })?;
     Ok(backend_of_container(container))
+}
+
+/// `IOMMU_OPTION_RLIMIT_MODE` (GET, object 0) on an iommufd context: `true` when pinned
+/// pages are charged to the mapping process's `mm->locked_vm` (process mode, the VFIO
+/// way), `false` when to its user's `user->locked_vm` (`iommufd_option_rlimit_mode` in
+/// `ioas.c` answers `ictx->account_mode == IOPT_PAGES_ACCOUNT_MM`). `fd` is a `/dev/iommu`
+/// fd or a `/dev/vfio/vfio` container served by iommufd, which starts in process mode
+/// (`iommufd_fops_open`); the VFIO type1 container answers ENOTTY, an error naming it.
+pub fn rlimit_mode(fd: BorrowedFd<'_>) -> Result<bool, Error> {
+    check_fd(
+        fd,
+        &[NodeKind::Container, NodeKind::Iommufd],
+        Path::new("/proc"),
+    )?;
+    rlimit_mode_unchecked(fd).map_err(|errno| Error::Ioctl {
+        ioctl: "IOMMU_OPTION",
+        target: format!("fd {}", fd.as_raw_fd()),
+        errno,
+        hint: (errno.0 == libc::ENOTTY).then(|| {
+            "not served by iommufd (the VFIO type1 container has no rlimit mode: it always charges the process), or a kernel before 6.2".to_owned()
+        }),
+    })
+}
+
+fn rlimit_mode_unchecked(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
+    let mut arg = uapi::IommuOption {
+        size: size_of::<uapi::IommuOption>(),
+        option_id: uapi::IOMMU_OPTION_RLIMIT_MODE,
+        op: uapi::IOMMU_OPTION_OP_GET,
+        ..Default::default()
+    };
+    // SAFETY: `iommu_option` holds no user pointer.
+    unsafe { struct_ioctl(fd, uapi::IOMMU_OPTION, &mut arg) }?;
+    Ok(arg.val64 == 1)
 }
 
 /// iommufd's VFIO compat container attaches a group to its IOAS only when a device of the

@@ -338,6 +338,9 @@ pub const IOMMU_IOAS_IOVA_RANGES: u32 = iommufd_io(0x84);
 pub const IOMMU_IOAS_MAP: u32 = iommufd_io(0x85);
 /// `IOMMU_IOAS_UNMAP` (0x3B86): unmap a range of an IOAS.
 pub const IOMMU_IOAS_UNMAP: u32 = iommufd_io(0x86);
+/// `IOMMU_OPTION` (0x3B87): get or set an option of the iommufd context or of an object
+/// (`IOMMU_OPTION_RLIMIT_MODE`: how pinned pages are charged).
+pub const IOMMU_OPTION: u32 = iommufd_io(0x87);
 /// `IOMMU_VFIO_IOAS` (0x3B88): get or set the IOAS of the VFIO compatibility container;
 /// only an iommufd answers it, which is how a `/dev/vfio/vfio` served by iommufd shows.
 pub const IOMMU_VFIO_IOAS: u32 = iommufd_io(0x88);
@@ -415,6 +418,7 @@ pub const IOCTLS: &[UapiIoctl] = &[
     iommufd("IOMMU_IOAS_IOVA_RANGES", 0x84),
     iommufd("IOMMU_IOAS_MAP", 0x85),
     iommufd("IOMMU_IOAS_UNMAP", 0x86),
+    iommufd("IOMMU_OPTION", 0x87),
     iommufd("IOMMU_VFIO_IOAS", 0x88),
     iommufd("IOMMU_GET_HW_INFO", 0x8a),
     iommufd("IOMMU_HWPT_GET_DIRTY_BITMAP", 0x8c),
@@ -435,6 +439,14 @@ pub const IOMMU_IOAS_MAP_FIXED_IOVA: u32 = 1 << 0;
 pub const IOMMU_IOAS_MAP_WRITEABLE: u32 = 1 << 1;
 /// `IOMMU_IOAS_MAP_READABLE`: the device may read the mapping.
 pub const IOMMU_IOAS_MAP_READABLE: u32 = 1 << 2;
+
+/// `IOMMU_OPTION_RLIMIT_MODE`: the context-wide option (object id 0) saying whether pinned
+/// pages are charged to the process (`val64` 1: `mm->locked_vm`) or to the user (0).
+pub const IOMMU_OPTION_RLIMIT_MODE: u32 = 0;
+/// `IOMMU_OPTION_OP_SET`: the op of [`IommuOption`] that sets the value.
+pub const IOMMU_OPTION_OP_SET: u16 = 0;
+/// `IOMMU_OPTION_OP_GET`: the op of [`IommuOption`] that reads the value into `val64`.
+pub const IOMMU_OPTION_OP_GET: u16 = 1;
 
 /// `IOMMU_VFIO_IOAS_GET`: the op of [`IommuVfioIoas`] that reads the compat IOAS id.
 pub const IOMMU_VFIO_IOAS_GET: u16 = 0;
@@ -548,6 +560,24 @@ pub struct IommuIoasUnmap {
     pub iova: u64,
     /// In: bytes to unmap; out: bytes unmapped.
     pub length: u64,
+}
+
+/// `struct iommu_option`, the argument of [`IOMMU_OPTION`].
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IommuOption {
+    /// Size of this structure (24).
+    pub size: u32,
+    /// `IOMMU_OPTION_*`.
+    pub option_id: u32,
+    /// `IOMMU_OPTION_OP_GET` or `IOMMU_OPTION_OP_SET`.
+    pub op: u16,
+    /// Must be 0.
+    pub reserved: u16,
+    /// The object the option belongs to, 0 for the context's own options.
+    pub object_id: u32,
+    /// In (SET) or out (GET): the value.
+    pub val64: u64,
 }
 
 /// `struct iommu_vfio_ioas`, the argument of [`IOMMU_VFIO_IOAS`].
