@@ -1107,6 +1107,16 @@ pub fn guest_plan_to_json(p: &crate::plan::guest::GuestPlan) -> Value {
         "dma_avail": p.host.dma_avail,
         "per_page": p.per_page.iter().map(|c| json!({"page_size": c.page_size, "entries": c.entries})).collect::<Vec<_>>(),
         "memlock": p.memlock,
+        "memlock_zero_page": p.memlock_zero_page,
+        "memlock_budget": p.memlock_budget.as_ref().map(|b| json!({
+            "charged_to": b.charged_to.name(),
+            "needed": b.needed,
+            "allowed": b.allowed,
+            "used": b.used,
+            "required_limit": b.required_limit,
+            "verdict": b.verdict.name(),
+            "changes": b.changes.iter().map(|c| c.change.to_string()).collect::<Vec<_>>(),
+        })),
         "reasons": p.reasons.iter().map(|r| json!({"item": r.item, "why": r.why, "fact": fact(&r.fact)})).collect::<Vec<_>>(),
         "refusals": p.refusals.iter().map(|r| json!({
             "item": r.item,

@@ -101,6 +101,7 @@ fn host() -> impl Strategy<Value = HostFacts> {
             backend,
             dma_avail,
             cpu_phys_bits,
+            memlock: None,
         })
 }
 

@@ -120,6 +120,7 @@ fn host(
                 backend: Backend::Iommufd,
                 dma_avail: None,
                 cpu_phys_bits,
+                memlock: Some(vfio_iommu_info::MemlockFacts::current()),
             };
             let bars = bars64(device.device(), &address.to_string())?;
             Ok((report.space(), host, vec![address], bars))
@@ -165,6 +166,7 @@ fn host(
                 backend: facts.backend,
                 dma_avail: info.dma_avail.present().copied(),
                 cpu_phys_bits,
+                memlock: Some(vfio_iommu_info::MemlockFacts::current()),
             };
             Ok((space, host, devices, bars))
         }
@@ -269,6 +271,11 @@ fn render(plan: &GuestPlan, devices: &[PciAddress], out: &Output) -> String {
         plan.memlock,
         format_size_human(u128::from(plan.memlock))
     );
+    if let Some(b) = &plan.memlock_budget {
+        for line in b.to_string().lines() {
+            let _ = writeln!(s, "             {line}");
+        }
+    }
     if !plan.fits() {
         let _ = writeln!(s, "\nthe host cannot meet this plan:");
         for r in &plan.refusals {

@@ -257,6 +257,7 @@ pub unsafe extern "C" fn vfio_iommu_info_guest_plan_new(
             backend: backend(r.backend, s)?,
             dma_avail,
             cpu_phys_bits,
+            memlock: None,
         };
         let plan = plan_guest(&s.space, host, &request)
             .map_err(|e| Failure::invalid(format_args!("{e}")))?;

@@ -76,6 +76,7 @@ fn the_plan_is_the_cores() {
         backend: Backend::Type1,
         dma_avail: Some(65535),
         cpu_phys_bits: None,
+        memlock: None,
     };
     let core = plan_guest(&core_space(), host, &r).unwrap();
 

@@ -82,6 +82,7 @@ pub(crate) fn plan(
         backend,
         dma_avail,
         cpu_phys_bits,
+        memlock: None,
     };
     let plan = plan_guest(space, host, &req).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(PyGuestPlan { plan })

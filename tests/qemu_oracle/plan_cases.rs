@@ -74,6 +74,7 @@ impl Oracle {
             backend: view.backend,
             dma_avail: view.dma_avail,
             cpu_phys_bits: vfio_iommu_info::sys::cpu::phys_bits(),
+            memlock: None,
         };
         let good = match plan_guest(&view.space, host, &GuestRequest::new(RAM)) {
             Ok(p) => p,

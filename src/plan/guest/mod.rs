@@ -17,6 +17,7 @@ use std::fmt;
 
 use crate::facts::Backend;
 use crate::iova::{format_size, IovaRange, SpanProblem};
+use crate::plan::budget::{memlock_budget, MemlockBudget, MemlockFacts, Verdict};
 use crate::plan::layout::MappingCount;
 use crate::plan::predict::{DmaOp, Mapping};
 use crate::plan::space::IovaSpace;
@@ -147,6 +148,9 @@ pub struct HostFacts {
     /// The host CPU's physical address bits (`/proc/cpuinfo` "address sizes"), which a
     /// KVM guest's phys-bits must not exceed; `None` when unknown.
     pub cpu_phys_bits: Option<u8>,
+    /// The pinning limits of the process that will map (`MemlockFacts::current()` for
+    /// this one); `None` when not known (the plan then states its figure only).
+    pub memlock: Option<MemlockFacts>,
 }
 
 /// A fact a decision came from.
@@ -303,6 +307,9 @@ pub struct GuestPlan {
     pub reasons: Vec<Reason>,
     /// What the host cannot meet.
     pub refusals: Vec<GuestRefusal>,
+    /// [`GuestPlan::memlock`] against [`HostFacts::memlock`]: who is charged, allowed,
+    /// used, and what to change; `None` when the limits are not known.
+    pub memlock_budget: Option<MemlockBudget>,
 }
 
 impl GuestPlan {
@@ -460,6 +467,20 @@ pub fn plan_guest(
     } else {
         peaks_charging(&maps, &unwritten_rom(req, &maps)).1
     };
+    let budget = host
+        .memlock
+        .map(|f| memlock_budget(host.backend, &f, memlock));
+    if let Some(b) = budget.as_ref() {
+        if let Verdict::Exceeds { .. } = b.verdict {
+            let text = b.to_string();
+            p.refusals.push(GuestRefusal {
+                item: "memlock".into(),
+                why: text.lines().next().unwrap_or_default().to_owned(),
+                nearest: b.changes.first().map(|c| c.change.to_string()),
+                errno: b.errno.map(|e| e.0),
+            });
+        }
+    }
     if memlock_zero_page < memlock {
         p.reasons.push(Reason {
             item: "memlock",
@@ -486,6 +507,7 @@ pub fn plan_guest(
         memlock_zero_page,
         reasons: p.reasons,
         refusals: p.refusals,
+        memlock_budget: budget,
     })
 }
 

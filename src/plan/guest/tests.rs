@@ -38,6 +38,7 @@ fn host(dma_avail: Option<u32>) -> HostFacts {
         backend: Backend::Type1,
         dma_avail,
         cpu_phys_bits: Some(46),
+        memlock: None,
     }
 }
 
@@ -276,4 +277,33 @@ fn a_hole_inside_low_ram_lowers_max_ram_below_4g() {
     assert!(p.fits(), "{:?}", p.refusals);
     assert_eq!(p.max_ram_below_4g, Some(0x7a3c_0000));
     assert_eq!(p.below_4g(), 0x7a3c_0000);
+}
+
+#[test]
+fn a_memlock_limit_below_the_figure_is_refused_with_enomem_and_the_limit_to_set() {
+    let mut h = host(None);
+    let facts = |soft: u64| crate::plan::budget::MemlockFacts {
+        soft_limit: Some(soft),
+        locked: Some(0),
+        ..Default::default()
+    };
+    let figure = 64 * MIB + 256 * KIB;
+    h.memlock = Some(facts(figure));
+    let p = plan_guest(&intel39(), h, &GuestRequest::new(64 * MIB)).unwrap();
+    assert!(p.fits(), "{:?}", p.refusals);
+    assert_eq!(
+        p.memlock_budget.as_ref().unwrap().charged_to.name(),
+        "process"
+    );
+    h.memlock = Some(facts(figure - 4096));
+    let p = plan_guest(&intel39(), h, &GuestRequest::new(64 * MIB)).unwrap();
+    let r = p.refusals.iter().find(|r| r.item == "memlock").unwrap();
+    assert_eq!(r.errno, Some(libc::ENOMEM));
+    assert!(
+        r.nearest
+            .as_deref()
+            .unwrap()
+            .contains(&(figure / 1024).to_string()),
+        "{r:?}"
+    );
 }
