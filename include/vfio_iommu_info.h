@@ -177,7 +177,7 @@
 /**
  * The minor version: exports are added, never removed or changed, within a major.
  */
-#define VFIO_IOMMU_INFO_VERSION_MINOR 6
+#define VFIO_IOMMU_INFO_VERSION_MINOR 7
 
 /**
  * The patch version.
@@ -1835,7 +1835,7 @@ uint32_t vfio_iommu_info_version(void);
 
 /**
  * The version of the library loaded at run time as a static NUL-terminated string
- * (`"0.6.0"`); never NULL, not to be freed.
+ * (`"0.7.0"`); never NULL, not to be freed.
  */
 const char *vfio_iommu_info_version_string(void);
 

@@ -43,7 +43,7 @@ pub mod plan;
 pub mod query;
 pub mod sys;
 
-/// This library's version (`0.6.0`), as the command's `--version` shows it.
+/// This library's version (`0.7.0`), as the command's `--version` shows it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 // The front door: what most users need, by name. The layers stay reachable by path

@@ -77,7 +77,7 @@ use std::ffi::{c_char, CStr};
 /// while it is 0.
 pub const VFIO_IOMMU_INFO_VERSION_MAJOR: u32 = 0;
 /// The minor version: exports are added, never removed or changed, within a major.
-pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 6;
+pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 7;
 /// The patch version.
 pub const VFIO_IOMMU_INFO_VERSION_PATCH: u32 = 0;
 
@@ -93,7 +93,7 @@ pub extern "C" fn vfio_iommu_info_version() -> u32 {
 }
 
 /// The version of the library loaded at run time as a static NUL-terminated string
-/// (`"0.6.0"`); never NULL, not to be freed.
+/// (`"0.7.0"`); never NULL, not to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_version_string() -> *const c_char {
     const VERSION: &CStr =
