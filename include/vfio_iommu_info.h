@@ -177,7 +177,7 @@
 /**
  * The minor version: exports are added, never removed or changed, within a major.
  */
-#define VFIO_IOMMU_INFO_VERSION_MINOR 7
+#define VFIO_IOMMU_INFO_VERSION_MINOR 8
 
 /**
  * The patch version.
@@ -668,6 +668,24 @@
  * one line starting with `none: ` (since 0.7).
  */
 #define VFIO_IOMMU_INFO_GUEST_TEXT_CLOUD_HYPERVISOR 6
+
+/**
+ * `vfio_iommu_info_what_if.aperture_source`: the group sits behind an IOMMU that already
+ * serves one of the attached groups; the space's aperture stays (since 0.8).
+ */
+#define VFIO_IOMMU_INFO_APERTURE_SHARED 1
+
+/**
+ * From the IOMMU's registers in sysfs (VT-d's SAGAW and MGAW): `aperture` and
+ * `aperture_bits` say it (since 0.8).
+ */
+#define VFIO_IOMMU_INFO_APERTURE_REGISTERS 2
+
+/**
+ * Not known (AMD, SMMUv3, virtio-iommu, or no IOMMU link in sysfs): the prediction keeps
+ * the space's aperture, and the kernel's ranges may end up narrower (since 0.8).
+ */
+#define VFIO_IOMMU_INFO_APERTURE_UNKNOWN 3
 
 /**
  * What a type1 container told about its IOMMU: an opaque object, from
@@ -1822,6 +1840,51 @@ struct vfio_iommu_info_guest_summary {
     size_t refusal_count;
 };
 
+/**
+ * What attaching a group makes of a space (since 0.8).
+ */
+struct vfio_iommu_info_what_if {
+    /**
+     * Set by the caller to `sizeof(struct vfio_iommu_info_what_if)`; on success, the
+     * number of bytes the library filled.
+     */
+    uint32_t size;
+    /**
+     * 1 when the prediction is exact (the aperture is known); 0 when the kernel's ranges
+     * after the attach may be narrower than the predicted ones (never wider).
+     */
+    uint32_t exact;
+    /**
+     * 1 when the attach changes the usable ranges.
+     */
+    uint32_t changes;
+    /**
+     * `VFIO_IOMMU_INFO_APERTURE_*`.
+     */
+    uint32_t aperture_source;
+    /**
+     * The new domain's address width with `VFIO_IOMMU_INFO_APERTURE_REGISTERS`, else 0.
+     */
+    uint32_t aperture_bits;
+    /**
+     * The positive errno the kernel refuses the attach with, given the live mappings
+     * (type1: EINVAL; iommufd: EADDRINUSE), or 0 when it accepts it.
+     */
+    int32_t refusal_errno;
+    /**
+     * The new domain's aperture with `VFIO_IOMMU_INFO_APERTURE_REGISTERS`, else zeros.
+     */
+    struct vfio_iommu_info_range aperture;
+    /**
+     * The index in `live` of the first mapping the attach cannot keep, or `SIZE_MAX`.
+     */
+    size_t refused_mapping;
+    /**
+     * How many pieces the attach takes away from the space (the JSON lists them).
+     */
+    size_t taken_count;
+};
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1835,7 +1898,7 @@ uint32_t vfio_iommu_info_version(void);
 
 /**
  * The version of the library loaded at run time as a static NUL-terminated string
- * (`"0.7.0"`); never NULL, not to be freed.
+ * (`"0.8.0"`); never NULL, not to be freed.
  */
 const char *vfio_iommu_info_version_string(void);
 
@@ -3878,6 +3941,39 @@ int vfio_iommu_info_guest_plan_summary(const struct vfio_iommu_info_guest_plan *
 int vfio_iommu_info_guest_plan_text(const struct vfio_iommu_info_guest_plan *plan,
                                     uint32_t what,
                                     char **text);
+
+/**
+ * Predicts attaching IOMMU group `group` to the container or IOAS whose space is `space`
+ * and whose groups (those with a domain already) are `attached[0..n_attached]`, holding
+ * the mappings `live[0..n_live]` (IOVA ranges, ends inclusive): the group's reserved
+ * regions and its IOMMU come from sysfs (`/sys`), nothing is opened or attached. The
+ * refusal is the kernel's on `space`'s backend (type1 when it has none).
+ *
+ * Returns 0 and fills `*out` (up to `out->size` bytes); when `after` is not NULL, stores
+ * the space after the attach there (freed with `vfio_iommu_info_space_free()`); when
+ * `json` is not NULL, the whole prediction as `vfio-iommu-info plan --attach --json`
+ * prints it under `what_if` (freed with `vfio_iommu_info_string_free()`). On failure,
+ * nothing is stored and the code is a negative errno (a sysfs file of the group cannot be
+ * read: `-ENOENT` for a group that does not exist), `VFIO_IOMMU_INFO_E_SYSFS_FORMAT`,
+ * `VFIO_IOMMU_INFO_E_NULL` or `VFIO_IOMMU_INFO_E_INVALID` (`out->size` too small, or a
+ * live range covering all 2^64 addresses); the last error names the file. `attached`
+ * and `live` may be NULL when their count is 0. Since 0.8.
+ *
+ * # Safety
+ * `space` must be a live space of this library; `attached` must point to `n_attached`
+ * readable numbers and `live` to `n_live` readable ranges; `out` must point to
+ * `out->size` writable bytes; `after` and `json` must each be NULL or point to writable
+ * storage for a pointer.
+ */
+int vfio_iommu_info_space_what_if_attach(const struct vfio_iommu_info_space *space,
+                                         const uint32_t *attached,
+                                         size_t n_attached,
+                                         uint32_t group,
+                                         const struct vfio_iommu_info_range *live,
+                                         size_t n_live,
+                                         struct vfio_iommu_info_what_if *out,
+                                         struct vfio_iommu_info_space **after,
+                                         char **json);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -45,6 +45,7 @@ use crate::decode::spapr_tce::{Ddw, DdwInfo, SpaprTceInfo, DDW_EXPECTED_START};
 use crate::decode::type1::{IommuInfo, Type1Cap};
 use crate::facts::{DirtyTracking, DmaFacts, Fact, MappingLimit};
 use crate::iova::{IovaRange, SpanProblem};
+use crate::plan::attach::{AttachRefusal, NewAperture, TakenBy, WhatIf};
 use crate::plan::layout::{Conflict, Layout, Placement};
 use crate::plan::space::{Hole, IovaSpace};
 use crate::query::report::IommufdReport;
@@ -1124,6 +1125,60 @@ pub fn guest_plan_to_json(p: &crate::plan::guest::GuestPlan) -> Value {
             "nearest": r.nearest,
             "errno": r.errno,
         })).collect::<Vec<_>>(),
+    })
+}
+
+/// The JSON form of a [`WhatIf`] (`vfio-iommu-info plan --attach --json`, key
+/// `what_if`), with the kernel's refusal of the attach when one is predicted:
+///
+/// | key | value |
+/// |---|---|
+/// | `group` | the group attached |
+/// | `exact` | the aperture is known (otherwise the kernel's ranges lie inside `after`'s) |
+/// | `changes` | the usable ranges change |
+/// | `aperture` | `{"source": "shared" \| "registers" \| "given" \| "unknown", "iommu", "bits", "range", "why"}` |
+/// | `regions` | the group's reserved regions, `[{"start", "end", "type"}]` |
+/// | `taken` | `[{"start", "end", "cause": "region" \| "aperture", "region", "why"}]` |
+/// | `before`, `after` | the space (see [`space_to_json`]) |
+/// | `refusal` | `null`, or `{"errno", "errno_name", "why"}` |
+pub fn what_if_to_json(w: &WhatIf, refusal: Option<&AttachRefusal>) -> Value {
+    use serde_json::json;
+    let (source, iommu, bits, why) = match &w.aperture {
+        NewAperture::Shared { iommu } => ("shared", Some(iommu.as_str()), None, None),
+        NewAperture::Registers { iommu, bits, .. } => {
+            ("registers", Some(iommu.as_str()), Some(*bits), None)
+        }
+        NewAperture::Given(_) => ("given", None, None, None),
+        NewAperture::Unknown { iommu, why } => {
+            ("unknown", iommu.as_deref(), None, Some(why.as_str()))
+        }
+    };
+    json!({
+        "group": w.group,
+        "exact": w.exact(),
+        "changes": w.changes(),
+        "aperture": {
+            "source": source,
+            "iommu": iommu,
+            "bits": bits,
+            "range": w.aperture.range().as_ref().map(range),
+            "why": why,
+        },
+        "regions": w.regions.iter().map(|r| value(Region::of(r))).collect::<Vec<_>>(),
+        "taken": w.taken.iter().map(|t| json!({
+            "start": t.range.start,
+            "end": t.range.end,
+            "cause": match t.why { TakenBy::Region(_) => "region", TakenBy::Aperture(_) => "aperture" },
+            "region": match &t.why { TakenBy::Region(r) => value(Region::of(r)), TakenBy::Aperture(_) => Value::Null },
+            "why": t.why.to_string(),
+        })).collect::<Vec<_>>(),
+        "before": space_to_json(&w.before),
+        "after": space_to_json(&w.after),
+        "refusal": refusal.map(|r| json!({
+            "errno": r.errno().0,
+            "errno_name": r.errno().name(),
+            "why": r.to_string(),
+        })),
     })
 }
 

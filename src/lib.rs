@@ -43,7 +43,7 @@ pub mod plan;
 pub mod query;
 pub mod sys;
 
-/// This library's version (`0.7.0`), as the command's `--version` shows it.
+/// This library's version (`0.8.0`), as the command's `--version` shows it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 // The front door: what most users need, by name. The layers stay reachable by path
@@ -60,6 +60,9 @@ pub use decode::which::{detect_iommu_info, Detected};
 pub use error::{DecodeError, DecodeErrorKind, Errno, Error, ErrorKind, GroupBlocker};
 pub use iova::{check_span, IovaRange, PageSizes, SpanProblem};
 pub use plan::alloc::{AllocError, IovaAllocator};
+pub use plan::attach::{
+    what_if, what_if_attach, AttachRefusal, NewAperture, Taken, TakenBy, WhatIf,
+};
 pub use plan::budget::{
     mapping_budget, memlock_budget, ChargedTo, MappingBudget, MemlockBudget, MemlockFacts,
 };
@@ -79,7 +82,7 @@ pub use query::get_info::query_type1;
 pub use query::spapr_tce::{query_spapr_tce, CreatedWindow, WindowRequest};
 pub use sys::arch::Arch;
 pub use sys::ioc;
-pub use sys::sysfs::{PciAddress, PciIdentity, RegionKind, ReservedRegion, Sysfs};
+pub use sys::sysfs::{IommuUnit, PciAddress, PciIdentity, RegionKind, ReservedRegion, Sysfs};
 
 // The paths of 0.3 (one flat module per file), kept during 0.x so dependents keep
 // building; new code uses the layers above.

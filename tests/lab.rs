@@ -25,7 +25,7 @@ use vfio_iommu_info::sys::limits::{
 use vfio_iommu_info::uapi;
 use vfio_iommu_info::{
     decode, open_and_query, Absence, Container, Errno, Error, Group, HostPaths, IommuInfo,
-    PciAddress, Target,
+    NewAperture, PciAddress, Target,
 };
 
 /// The scenario the harness booted.
@@ -1547,4 +1547,39 @@ fn lab_budget_mappings_type1() {
         .parse()
         .unwrap();
     assert_eq!(restored, limit, "dma_entry_limit restored");
+}
+
+#[test]
+fn lab_what_if_predicts_the_ranges_after_attaching_the_second_group() {
+    let Some(lab) = lab() else { return };
+    if lab.groups.len() < 2 {
+        eprintln!("skipped: one group (the two-group scenario attaches a second)");
+        return;
+    }
+    let paths = HostPaths::default();
+    let mut c = open_groups(&lab.groups[..1]);
+    let w = c
+        .what_if_attach(&paths, lab.groups[1])
+        .unwrap()
+        .expect("IOVA ranges");
+    // Both edu devices sit behind the one vIOMMU: the prediction is exact.
+    assert!(
+        matches!(w.aperture, NewAperture::Shared { .. }),
+        "{:?}",
+        w.aperture
+    );
+    c.attach(Group::open(lab.groups[1], &paths).unwrap())
+        .unwrap();
+    let after = c.space(&paths).unwrap().expect("IOVA ranges");
+    eprintln!(
+        "{}: before {:?}\npredicted {:?}\nkernel {:?}",
+        lab.scenario,
+        w.before.ranges(),
+        w.after.ranges(),
+        after.ranges()
+    );
+    assert_eq!(w.after.ranges(), after.ranges());
+    assert_eq!(w.after.page_sizes(), after.page_sizes());
+    assert_eq!(w.after.holes(), after.holes(), "the holes and their causes");
+    assert_eq!(w.refusal(Backend::Type1, &[]), None, "the attach succeeded");
 }

@@ -20,7 +20,8 @@ use vfio_iommu_info::sys::limits::{
     MemlockRlimit, CAP_IPC_LOCK,
 };
 use vfio_iommu_info::{
-    open_and_query, uapi, Errno, Error, HostPaths, IovaRange, PciAddress, Target,
+    open_and_query, uapi, what_if_attach, Errno, Error, HostPaths, IovaRange, IovaSpace,
+    NewAperture, PciAddress, Target,
 };
 
 struct Lab {
@@ -202,6 +203,66 @@ fn lab_iommufd_ranges_before_and_after_attach() {
         other => panic!("no iommufd scenario with {other}"),
     }
     assert!(after.ranges.len() >= 2, "{after:?}");
+}
+
+#[test]
+fn lab_iommufd_what_if_predicts_the_ranges_the_first_attach_leaves() {
+    let Some(lab) = lab() else { return };
+    if !lab.iommufd {
+        return;
+    }
+    let paths = HostPaths::default();
+    let fd = Iommufd::open(&paths).unwrap();
+    let ioas = fd.alloc_ioas().unwrap();
+    let before = IovaSpace::new(&fd.iova_ranges(ioas).unwrap().ranges, None);
+    let w = what_if_attach(&before, &[], lab.group, &paths.sysfs).unwrap();
+    let cdev = DeviceCdev::open(&lab.edu, &paths).unwrap();
+    cdev.bind(&fd).unwrap();
+    cdev.attach(ioas).unwrap();
+    let kernel = fd.iova_ranges(ioas).unwrap().ranges;
+    eprintln!(
+        "{} {}: aperture {}\npredicted {:?}\nkernel {:?}",
+        lab.kernel,
+        lab.viommu,
+        w.aperture,
+        w.after.ranges(),
+        kernel
+    );
+    match lab.viommu.as_str() {
+        "intel" => {
+            let bits = lab.aw_bits.unwrap() as u8;
+            assert!(
+                matches!(w.aperture, NewAperture::Registers { bits: b, .. } if b == bits),
+                "{:?}",
+                w.aperture
+            );
+            assert_eq!(w.after.ranges(), kernel.as_slice());
+        }
+        "amd" => {
+            // AMD's geometry is not in sysfs: an upper bound, named as such. Linux 6.x's
+            // AMD domains span 64 bits, so it is exact there; 7.x's end at 48 bits.
+            assert!(
+                matches!(&w.aperture, NewAperture::Unknown { iommu: Some(u), .. } if u.starts_with("ivhd")),
+                "{:?}",
+                w.aperture
+            );
+            for r in &kernel {
+                assert!(
+                    w.after
+                        .ranges()
+                        .iter()
+                        .any(|p| p.start <= r.start && r.end <= p.end),
+                    "{r} outside the prediction"
+                );
+            }
+            if lab.kernel.starts_with("6.") {
+                assert_eq!(w.after.ranges(), kernel.as_slice());
+            } else {
+                assert_eq!(kernel.last().unwrap().end, (1 << 48) - 1);
+            }
+        }
+        other => panic!("no iommufd scenario with {other}"),
+    }
 }
 
 #[test]

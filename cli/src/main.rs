@@ -194,6 +194,11 @@ enum Command {
         /// A guest RAM region for an identity map: SIZE (placed) or SIZE@ADDR (fixed); repeatable.
         #[arg(long = "ram", value_name = "SIZE[@ADDR]", value_parser = plan::parse_ram)]
         ram: Vec<vfio_iommu_info::RamRegion>,
+        /// What-if for hotplug: the ranges the container will have once this group (number,
+        /// node or PCI address) is attached, predicted from sysfs without attaching it.
+        /// Exits 1 when the kernel would refuse the attach.
+        #[arg(long, value_name = "TARGET", value_parser = parse_target, conflicts_with = "capture")]
+        attach: Option<Target>,
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -751,23 +756,38 @@ fn groups_and_regions(
 
 /// Where `plan` gets its space from.
 enum PlanSource<'a> {
-    Live(&'a [Target]),
+    /// A container of these groups, and the group to predict attaching.
+    Live(&'a [Target], Option<&'a Target>),
     Capture(&'a Path, ByteOrder),
 }
 
 fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<ExitCode, Failure> {
-    let (info, regions, name) = match source {
-        PlanSource::Live(targets) => {
+    let failed = |e: vfio_iommu_info::Error| Failure(e.to_string(), EXIT_FAILURE);
+    let (info, regions, name, what_if) = match source {
+        PlanSource::Live(targets, attach) => {
             let paths = HostPaths::default();
             let (container, info) = open_and_query(targets, &paths)?;
             let (_, regions) = groups_and_regions(&container, &paths);
             let regions: Vec<ReservedRegion> = regions.into_iter().map(|(_, r)| r).collect();
             let names: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
-            (info, regions, names.join(", "))
+            let what_if = match attach {
+                Some(target) => {
+                    let group = target.group_number(&paths).map_err(failed)?;
+                    container
+                        .what_if_attach(&paths, group)
+                        .map_err(failed)?
+                        .map(|w| {
+                            let refusal = w.refusal(container.backend().into(), &[]);
+                            (w, refusal)
+                        })
+                }
+                None => None,
+            };
+            (info, regions, names.join(", "), what_if)
         }
         PlanSource::Capture(file, order) => {
             let (name, _, info) = decode_capture(file, order)?;
-            (info, Vec::new(), name)
+            (info, Vec::new(), name, None)
         }
     };
     let Some(space) = vfio_iommu_info::IovaSpace::from_info(&info) else {
@@ -781,8 +801,9 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
         ));
     };
     req.dma_avail = info.dma_avail.present().copied();
-    let p = plan::plan(space.with_reserved_regions(&regions), &req)
+    let mut p = plan::plan(space.with_reserved_regions(&regions), &req)
         .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    p.what_if = what_if;
     if json {
         print_json(&plan::to_json(&p))?;
     } else {
@@ -841,11 +862,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             dma_bits,
             align,
             ram,
+            attach,
             json,
         } => {
             let source = match &capture {
                 Some(file) => PlanSource::Capture(file, byte_order.into()),
-                None => PlanSource::Live(&targets),
+                None => PlanSource::Live(&targets, attach.as_ref()),
             };
             let limit = match dma_bits {
                 Some(bits) if bits < 64 => (1u64 << bits) - 1,

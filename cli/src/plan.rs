@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 use vfio_iommu_info::iova::format_size_human;
-use vfio_iommu_info::json::{hole, layout_to_json, space_to_json, span_problem};
+use vfio_iommu_info::json::{hole, layout_to_json, space_to_json, span_problem, what_if_to_json};
 use vfio_iommu_info::{
-    guest_layout, AllocError, IovaAllocator, IovaRange, IovaSpace, Layout, LayoutError, Placement,
-    RamRegion, SpanProblem,
+    guest_layout, AllocError, AttachRefusal, IovaAllocator, IovaRange, IovaSpace, Layout,
+    LayoutError, Placement, RamRegion, SpanProblem, WhatIf,
 };
 
 use crate::render::{columns, hex};
@@ -54,6 +54,9 @@ pub struct Plan {
     align: u64,
     layout: Option<Layout>,
     dma_avail: Option<u32>,
+    /// `--attach`: the space after attaching a group, and the kernel's refusal of the
+    /// attach when one is predicted.
+    pub what_if: Option<(WhatIf, Option<AttachRefusal>)>,
 }
 
 impl Plan {
@@ -66,6 +69,7 @@ impl Plan {
                 .layout
                 .as_ref()
                 .is_some_and(|l| !l.all_placed() || l.fits() == Some(false))
+            || self.what_if.as_ref().is_some_and(|(_, r)| r.is_some())
     }
 }
 
@@ -104,11 +108,13 @@ pub fn plan(space: IovaSpace, req: &Request) -> Result<Plan, LayoutError> {
         align,
         layout,
         dma_avail: req.dma_avail,
+        what_if: None,
     })
 }
 
 /// The `plan --json` object: `space` (see `vfio_iommu_info::json::space_to_json`),
-/// `dma_avail`, `checks`, `allocations` and `layout` (`null` without `--ram`).
+/// `dma_avail`, `checks`, `allocations`, `layout` (`null` without `--ram`) and `what_if`
+/// (`null` without `--attach`; see `vfio_iommu_info::json::what_if_to_json`).
 pub fn to_json(p: &Plan) -> Value {
     json!({
         "space": space_to_json(&p.space),
@@ -131,6 +137,7 @@ pub fn to_json(p: &Plan) -> Value {
             })),
         })).collect::<Vec<_>>(),
         "layout": p.layout.as_ref().map(layout_to_json),
+        "what_if": p.what_if.as_ref().map(|(w, r)| what_if_to_json(w, r.as_ref())),
     })
 }
 
@@ -268,7 +275,43 @@ pub fn render(p: &Plan) -> String {
     if let Some(layout) = &p.layout {
         render_layout(&mut out, layout);
     }
+    if let Some((w, refusal)) = &p.what_if {
+        render_what_if(&mut out, w, refusal.as_ref());
+    }
     out
+}
+
+/// `--attach`: what the attach takes away, the ranges after it, and the refusal.
+fn render_what_if(out: &mut String, w: &WhatIf, refusal: Option<&AttachRefusal>) {
+    let _ = writeln!(
+        out,
+        "{:<13}group {} attached ({}, from sysfs)",
+        "what if",
+        w.group,
+        if w.exact() { "exact" } else { "an upper bound" }
+    );
+    let _ = writeln!(out, "{:<13}{}", "  aperture", w.aperture);
+    if w.taken.is_empty() {
+        let _ = writeln!(out, "{:<13}nothing: the usable ranges stay", "  takes");
+    } else {
+        let _ = writeln!(out, "{:<13}{}", "  takes", w.taken.len());
+        let rows: Vec<Vec<String>> = w
+            .taken
+            .iter()
+            .map(|t| {
+                let mut row = span_row(&t.range);
+                row.push(t.why.to_string());
+                row
+            })
+            .collect();
+        out.push_str(&columns(&rows, "  "));
+    }
+    let _ = writeln!(out, "{:<13}{}", "  usable", w.after.ranges().len());
+    let rows: Vec<Vec<String>> = w.after.ranges().iter().map(span_row).collect();
+    out.push_str(&columns(&rows, "  "));
+    if let Some(r) = refusal {
+        let _ = writeln!(out, "{:<13}{r}", "  refused");
+    }
 }
 
 fn render_layout(out: &mut String, layout: &Layout) {

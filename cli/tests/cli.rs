@@ -539,6 +539,9 @@ fn plan_reports_what_cannot_be_done_and_refuses_bad_arguments() {
         vec!["plan", "--capture", intel, "--dma-bits", "65"],
         vec!["plan", "--capture", intel, "--alloc", "17000000T"],
         vec!["plan", "4", "--capture", intel],
+        // What-if needs the live container and sysfs, not a capture.
+        vec!["plan", "--capture", intel, "--attach", "3"],
+        vec!["plan", "4", "--attach", "not-a-target"],
     ] {
         let out = run(&bad);
         assert_eq!(out.status.code(), Some(2), "{bad:?}");

@@ -988,3 +988,35 @@ fn lab_cli_budget_names_who_is_charged_and_the_mappings_left() {
         assert_eq!(i["mappings"]["verdict"]["why"], "no-entry-limit", "{i}");
     }
 }
+
+/// What-if for hotplug from the command: `plan G1 --attach G2` predicts, without attaching,
+/// the ranges `query G1 G2` then reports (the two-group scenario), named by group or by
+/// the second device's PCI address.
+#[test]
+fn lab_cli_plan_attach_predicts_the_ranges_of_both_groups() {
+    let Some((_, groups, devices)) = lab() else {
+        return;
+    };
+    if groups.len() < 2 {
+        eprintln!("skipped: one group");
+        return;
+    }
+    let plan = json(&["plan", "--json", &groups[0], "--attach", &groups[1]]);
+    let by_device = json(&["plan", "--json", &groups[0], "--attach", &devices[1]]);
+    let both = json(&["query", "--json", &groups[0], &groups[1]]);
+    let what_if = &plan["what_if"];
+    assert_eq!(what_if, &by_device["what_if"]);
+    assert_eq!(what_if["exact"], true, "{what_if}");
+    assert_eq!(what_if["aperture"]["source"], "shared", "{what_if}");
+    assert_eq!(what_if["refusal"], Value::Null);
+    assert_eq!(
+        what_if["after"]["ranges"], both["iova_ranges"],
+        "predicted {what_if}\nkernel {both}"
+    );
+    let text = ok(&["plan", &groups[0], "--attach", &groups[1]]);
+    assert!(
+        text.contains(&format!("group {} attached (exact, from sysfs)", groups[1])),
+        "{text}"
+    );
+    eprintln!("{text}");
+}

@@ -142,7 +142,7 @@ fn viommu(code: u32) -> Result<Viommu, Failure> {
     })
 }
 
-fn backend(code: u32, space: &vfio_iommu_info_space) -> Result<Backend, Failure> {
+pub(crate) fn backend(code: u32, space: &vfio_iommu_info_space) -> Result<Backend, Failure> {
     let code = if code == 0 { space.backend } else { code };
     Ok(match code {
         0 | VFIO_IOMMU_INFO_BACKEND_TYPE1 => Backend::Type1,

@@ -36,7 +36,8 @@ macro_rules! symbol_versions {
 // results, checks; 0.2: IOVA planning (the space, the allocator, the guest layout); 0.3:
 // device info and region info, then iommufd and the facts with their sources; 0.4: the
 // entry points on the caller's own fds; 0.5: IBM POWER's sPAPR TCE container; 0.6 (in
-// space): for VMMs, why a span is refused; 0.7 (guest): a whole guest's plan.
+// space): for VMMs, why a span is refused; 0.7 (guest): a whole guest's plan; 0.8
+// (whatif): the space after attaching another group, predicted before the attach.
 mod args;
 mod container;
 mod handle;
@@ -58,6 +59,8 @@ mod spapr_tce;
 
 mod guest;
 
+mod whatif;
+
 pub use allocator::*;
 pub use container::*;
 pub use device::*;
@@ -70,6 +73,7 @@ pub use result::*;
 pub use space::*;
 pub use span::*;
 pub use spapr_tce::*;
+pub use whatif::*;
 
 use std::ffi::{c_char, CStr};
 
@@ -77,7 +81,7 @@ use std::ffi::{c_char, CStr};
 /// while it is 0.
 pub const VFIO_IOMMU_INFO_VERSION_MAJOR: u32 = 0;
 /// The minor version: exports are added, never removed or changed, within a major.
-pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 7;
+pub const VFIO_IOMMU_INFO_VERSION_MINOR: u32 = 8;
 /// The patch version.
 pub const VFIO_IOMMU_INFO_VERSION_PATCH: u32 = 0;
 
@@ -93,7 +97,7 @@ pub extern "C" fn vfio_iommu_info_version() -> u32 {
 }
 
 /// The version of the library loaded at run time as a static NUL-terminated string
-/// (`"0.7.0"`); never NULL, not to be freed.
+/// (`"0.8.0"`); never NULL, not to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn vfio_iommu_info_version_string() -> *const c_char {
     const VERSION: &CStr =

@@ -187,7 +187,7 @@ unsafe impl Send for SpaceLists {}
 unsafe impl Sync for SpaceLists {}
 
 impl vfio_iommu_info_space {
-    fn new(space: IovaSpace) -> vfio_iommu_info_space {
+    pub(crate) fn new(space: IovaSpace) -> vfio_iommu_info_space {
         vfio_iommu_info_space {
             holes: space.holes().iter().cloned().map(CHole::new).collect(),
             reserved: space.reserved(),
@@ -263,7 +263,7 @@ fn emit(space: IovaSpace, out: Out<*mut vfio_iommu_info_space>) -> Result<(), Fa
 }
 
 /// [`emit`] for a space handle already made (with its facts).
-fn emit_handle(
+pub(crate) fn emit_handle(
     handle: vfio_iommu_info_space,
     out: Out<*mut vfio_iommu_info_space>,
 ) -> Result<(), Failure> {

@@ -677,3 +677,87 @@ fn lab_c_the_04_calls_on_a_vmms_own_fds() {
         assert!(!text.contains("FAIL"), "{program}: {text}");
     }
 }
+
+/// What-if for hotplug through the C ABI (`vfio_iommu_info_space_what_if_attach`), in
+/// the two-group scenario: the space of a container holding the first group, the second
+/// group predicted from sysfs, against the space of a container holding both; a live
+/// mapping in the MSI window is the one the attach could not keep.
+#[test]
+fn lab_c_what_if_attach_predicts_the_space_of_both_groups() {
+    use ::vfio_iommu_info::{json::space_to_json, Container, HostPaths};
+    use vfio_iommu_info_ffi::{
+        space_handle_for_tests, vfio_iommu_info_range, vfio_iommu_info_space,
+        vfio_iommu_info_space_free, vfio_iommu_info_space_what_if_attach,
+        vfio_iommu_info_string_free, vfio_iommu_info_what_if, VFIO_IOMMU_INFO_APERTURE_SHARED,
+    };
+
+    let Some(groups) = lab() else { return };
+    if groups.len() < 2 {
+        eprintln!("skipped: one group");
+        return;
+    }
+    let numbers: Vec<u32> = groups.iter().map(|g| g.parse().unwrap()).collect();
+    let paths = HostPaths::default();
+    let first = Container::open_targets(&[Target::Group(numbers[0])], &paths)
+        .unwrap()
+        .space(&paths)
+        .unwrap()
+        .unwrap();
+    let space = space_handle_for_tests(first);
+    let live = [
+        vfio_iommu_info_range {
+            start: 0,
+            end: 0xfff,
+        },
+        vfio_iommu_info_range {
+            start: 0xfee0_0000,
+            end: 0xfee0_0fff,
+        },
+    ];
+    // SAFETY: a zeroed sized struct is valid; its size is set below as the contract asks.
+    let mut w: vfio_iommu_info_what_if = unsafe { std::mem::zeroed() };
+    w.size = size_of::<vfio_iommu_info_what_if>() as u32;
+    let mut after: *mut vfio_iommu_info_space = std::ptr::null_mut();
+    let mut json: *mut std::ffi::c_char = std::ptr::null_mut();
+    // SAFETY: a live space, one attached group, two live ranges, the out-pointers valid.
+    let rc = unsafe {
+        vfio_iommu_info_space_what_if_attach(
+            space,
+            &numbers[0],
+            1,
+            numbers[1],
+            live.as_ptr(),
+            live.len(),
+            &mut w,
+            &mut after,
+            &mut json,
+        )
+    };
+    assert_eq!(rc, 0);
+    assert_eq!(
+        (w.exact, w.aperture_source, w.refused_mapping),
+        (1, VFIO_IOMMU_INFO_APERTURE_SHARED, 1)
+    );
+    assert_eq!(w.refusal_errno, libc::EINVAL, "type1 refuses the attach");
+    // SAFETY: `json` is the library's NUL-terminated string, freed once below.
+    let text = unsafe { std::ffi::CStr::from_ptr(json) }
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let both = Container::open_targets(
+        &[Target::Group(numbers[0]), Target::Group(numbers[1])],
+        &paths,
+    )
+    .unwrap()
+    .space(&paths)
+    .unwrap()
+    .unwrap();
+    let predicted: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(predicted["after"], space_to_json(&both), "predicted {text}");
+    // SAFETY: the handles and string this test received, each freed once.
+    unsafe {
+        vfio_iommu_info_string_free(json);
+        vfio_iommu_info_space_free(after);
+        vfio_iommu_info_space_free(space);
+    }
+}

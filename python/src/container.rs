@@ -25,6 +25,7 @@ use crate::facts::PyFacts;
 use crate::fdguard::{self, on_callers_fd, ExposedFd};
 use crate::info::PyIommuInfo;
 use crate::types::{data_of, PyIovaSpace};
+use crate::whatif::PyWhatIf;
 
 /// Queries the IOMMU info of a type1 container fd the caller opened (and keeps).
 #[pyfunction]
@@ -275,6 +276,26 @@ impl PyContainer {
     fn space(&self, py: Python<'_>) -> PyResult<Option<PyIovaSpace>> {
         self.with_open(py, |c| c.space(&HostPaths::default()))
             .map(|s| s.map(|space| PyIovaSpace { space }))
+    }
+
+    /// What attaching `group` (a group number, group path or PCI address) would make of
+    /// the container's space, predicted from sysfs without attaching it. None when the
+    /// container reports no IOVA ranges.
+    fn what_if_attach(
+        &self,
+        py: Python<'_>,
+        group: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<PyWhatIf>> {
+        let target = target_of(group, true)?;
+        let backend = self.backend;
+        self.with_open(py, move |c| {
+            let paths = HostPaths::default();
+            let number = target.group_number(&paths)?;
+            Ok(c.what_if_attach(&paths, number)?.map(|what_if| PyWhatIf {
+                refusal: what_if.refusal(backend, &[]),
+                what_if,
+            }))
+        })
     }
 
     /// A fd of the container (`/dev/vfio/vfio`), for the caller's own ioctls and for

@@ -22,6 +22,7 @@ mod iommufd;
 mod layout;
 mod space;
 mod spapr_tce;
+mod whatif;
 
 use pyo3::prelude::*;
 
@@ -52,6 +53,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<layout::PyLayout>()?;
     m.add_class::<layout::PyPlacement>()?;
     m.add_class::<guest::PyGuestPlan>()?;
+    m.add_class::<whatif::PyWhatIf>()?;
     m.add_class::<container::PyContainer>()?;
     m.add_class::<container::PyDmaBuffer>()?;
     m.add_function(wrap_pyfunction!(device::decode_device_info, m)?)?;

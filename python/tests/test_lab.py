@@ -317,6 +317,23 @@ def test_lab_space_attributes_the_holes_to_the_groups_reserved_regions(lab: Lab)
     assert theirs is not None and theirs["space"] == space.to_dict()
 
 
+def test_lab_what_if_attach_predicts_the_space_of_both_groups(lab: Lab) -> None:
+    if len(lab.groups) < 2:
+        pytest.skip("one group (the two-group scenario attaches a second)")
+    first, second = lab.groups[:2]
+    with vii.open_group(first) as c:
+        w = c.what_if_attach(second)
+        assert w is not None
+    assert w.exact and w.group == second and w.refusal is None, w.aperture
+    with vii.open_container(first, second) as both:
+        space = both.space()
+    assert space is not None
+    assert (w.after.ranges, w.after.holes) == (space.ranges, space.holes)
+    rc, theirs, stderr = cli_json("plan", str(first), "--attach", str(second))
+    assert rc == 0, stderr
+    assert theirs is not None and theirs["what_if"] == w.to_dict()
+
+
 def test_lab_allocations_below_edus_mask_map_and_check_says_no_where_the_kernel_does(lab: Lab) -> None:
     with vii.open_group(lab.groups[0]) as c:
         space = c.space()

@@ -41,6 +41,7 @@ __all__ = [
     "SpaprTceInfo",
     "UnknownCap",
     "VfioError",
+    "WhatIf",
     "ZpciBase",
     "ZpciGroup",
     "__version__",
@@ -558,6 +559,9 @@ class Container:
         ``fileno()`` hands out a fresh duplicate."""
     def close(self) -> None:
         """Closes the groups, the container and the fd ``fileno()`` returned. Idempotent."""
+    def what_if_attach(self, group: int | str | os.PathLike[str]) -> WhatIf | None:
+        """The space once ``group`` (number, path or PCI address) is attached, predicted
+        from sysfs without attaching it; None without IOVA ranges."""
     def map_dma(
         self, iova: int, size: int, *, readable: bool = True, writable: bool = True
     ) -> DmaBuffer:
@@ -568,6 +572,34 @@ class Container:
         self,
         *_exc: type[BaseException] | BaseException | TracebackType | None,
     ) -> bool: ...
+
+@final
+class WhatIf:
+    """What attaching a group makes of a container's space."""
+
+    @property
+    def group(self) -> int: ...
+    @property
+    def exact(self) -> bool:
+        """The new domain's aperture is known; otherwise the kernel's ranges lie inside
+        ``after``'s."""
+    @property
+    def changes(self) -> bool: ...
+    @property
+    def before(self) -> IovaSpace: ...
+    @property
+    def after(self) -> IovaSpace: ...
+    @property
+    def aperture(self) -> str:
+        """The new domain's aperture and where it comes from, in words."""
+    @property
+    def taken(self) -> list[tuple[IovaRange, str]]:
+        """``(range, why)`` for each piece the attach takes away."""
+    @property
+    def refusal(self) -> tuple[str, int] | None:
+        """``(why, errno)`` when the kernel would refuse the attach."""
+    def to_dict(self) -> dict[str, Any]:
+        """The object ``vfio-iommu-info plan --attach --json`` prints under ``what_if``."""
 
 @final
 class ZpciBase:

@@ -265,6 +265,23 @@ impl VtdRegisters {
             .collect()
     }
 
+    /// The address width of the paging domains Linux gives a device behind this unit,
+    /// whose aperture is `[0, 2^width - 1]`: the widest second-stage depth SAGAW offers
+    /// (Linux looks no further than 57 bits), narrowed to MGAW + 1
+    /// (`paging_domain_alloc`; `prepare_domain_attach_device` before 6.8). `None` when
+    /// SAGAW offers no depth (Linux refuses such a unit), or when the kernel may build
+    /// first-stage tables instead (scalable mode and FLTS, ECAP bit 47) on a unit wider
+    /// than 48 bits: their width follows the CPU's paging mode (57 bits only with LA57),
+    /// which the registers do not tell.
+    pub fn paging_domain_width(&self) -> Option<u8> {
+        let deepest = self.supported_address_widths().into_iter().max()?;
+        let width = deepest.min(self.address_width());
+        if self.scalable_mode() && bit(self.ecap, 47) && width > 48 {
+            return None;
+        }
+        Some(width)
+    }
+
     /// 4 KiB plus the second-stage large pages of SLLPS (CAP bits 34-35: 2 MiB, 1 GiB).
     pub fn second_stage_page_sizes(&self) -> PageSizes {
         let sllps = (self.cap >> 34) & 0xf;

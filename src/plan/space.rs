@@ -126,6 +126,29 @@ impl IovaSpace {
         Ok(space)
     }
 
+    /// This space with its holes attributed to what `other` knows (the reserved regions
+    /// behind its holes, and which group listed each) and to `regions` of `group`: the
+    /// space a container will have once `group` is attached to the one `other` describes.
+    pub(crate) fn with_origins_of(
+        self,
+        other: &IovaSpace,
+        group: u32,
+        regions: &[ReservedRegion],
+    ) -> IovaSpace {
+        let mut origins = other.origins.clone();
+        origins.extend(regions.iter().map(|r| (group, r.clone())));
+        let all: Vec<ReservedRegion> = other
+            .holes
+            .iter()
+            .flat_map(|h| h.causes.iter())
+            .chain(origins.iter().map(|(_, r)| r))
+            .cloned()
+            .collect();
+        let mut space = self.with_reserved_regions(&all);
+        space.origins = origins;
+        space
+    }
+
     /// The IOMMU groups that list `region` among their reserved regions, ascending (empty
     /// unless the space was made with [`IovaSpace::with_groups`]).
     pub fn groups_of(&self, region: &ReservedRegion) -> Vec<u32> {

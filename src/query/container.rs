@@ -11,6 +11,7 @@ use crate::decode::spapr_tce::SpaprTceInfo;
 use crate::decode::type1::IommuInfo;
 use crate::error::{Errno, Error};
 use crate::facts::DmaFacts;
+use crate::plan::attach::{what_if_attach, WhatIf};
 use crate::plan::space::IovaSpace;
 use crate::query::device::Device;
 use crate::query::get_info::query_type1_with;
@@ -36,6 +37,43 @@ pub enum Target {
     GroupPath(PathBuf),
     /// A PCI device (`0000:03:00.0` or `03:00.0`).
     Device(PciAddress),
+}
+
+impl Target {
+    /// The IOMMU group number the target names, found without opening anything: a
+    /// device's from sysfs, a group node's from its name under `paths.vfio_dir` or else
+    /// from its device number (a `stat`, no open).
+    ///
+    /// # Errors
+    /// A device sysfs does not know or that has no group; a path that is not a VFIO group
+    /// node ([`Error::WrongNode`]).
+    pub fn group_number(&self, paths: &HostPaths) -> Result<u32, Error> {
+        match self {
+            Target::Group(n) => Ok(*n),
+            Target::Device(addr) => paths.sysfs.group_of_device(addr),
+            Target::GroupPath(p) => {
+                if p.parent() == Some(paths.vfio_dir.as_path()) {
+                    if let Some(n) = p.file_name().and_then(|n| n.to_str()?.parse().ok()) {
+                        return Ok(n);
+                    }
+                }
+                let wrong = |found: String| Error::WrongNode {
+                    what: p.clone(),
+                    expected: "a VFIO group node",
+                    found,
+                    errno: Errno(libc::ENOTTY),
+                    hint: Some(
+                        "name the group by number, node (/dev/vfio/N) or PCI address".to_owned(),
+                    ),
+                };
+                let meta = std::fs::metadata(p).map_err(|e| wrong(format!("unreadable ({e})")))?;
+                paths
+                    .sysfs
+                    .vfio_group_of_rdev(std::os::unix::fs::MetadataExt::rdev(&meta))
+                    .ok_or_else(|| wrong("not a node sysfs knows as an IOMMU group's".to_owned()))
+            }
+        }
+    }
 }
 
 impl FromStr for Target {
@@ -331,6 +369,38 @@ impl Container {
         // The same groups and files as `reserved_regions`, each region with its group.
         let groups: Vec<u32> = self.groups.iter().filter_map(Group::number).collect();
         Ok(Some(space.with_groups(&paths.sysfs, &groups)?))
+    }
+
+    /// What attaching `group` would make of the container's space ([`what_if_attach`]),
+    /// predicted from sysfs before any attach: `None` when the container reports no IOVA
+    /// ranges. The groups whose domain constrains the space are the container's groups
+    /// (on iommufd's compat container, those it opened a device of).
+    ///
+    /// # Errors
+    /// `VFIO_IOMMU_GET_INFO` failing, or a sysfs file of a group that cannot be read.
+    pub fn what_if_attach(&self, paths: &HostPaths, group: u32) -> Result<Option<WhatIf>, Error> {
+        let Some(before) = self.space(paths)? else {
+            return Ok(None);
+        };
+        let mut attached = Vec::new();
+        for number in self.groups.iter().filter_map(Group::number) {
+            let holds_a_device = || -> Result<bool, Error> {
+                let names = paths.sysfs.group_devices(number)?;
+                Ok(self
+                    .devices
+                    .iter()
+                    .any(|d| names.iter().any(|n| n.name == d.name())))
+            };
+            if !self.is_compat() || holds_a_device()? {
+                attached.push(number);
+            }
+        }
+        Ok(Some(what_if_attach(
+            &before,
+            &attached,
+            group,
+            &paths.sysfs,
+        )?))
     }
 
     /// The sysfs reserved regions of every group of the container (those with a number).

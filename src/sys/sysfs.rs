@@ -216,6 +216,36 @@ pub fn blockers(devices: &[GroupDevice]) -> Vec<GroupBlocker> {
         .collect()
 }
 
+/// The IOMMU unit behind an IOMMU group, as sysfs shows it (`/sys/class/iommu/NAME`,
+/// the target of each group device's `iommu` link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IommuUnit {
+    /// Its name in `/sys/class/iommu` (`dmar0`, `ivhd0`, `smmu3.0x...`, `virtio0`...).
+    pub name: String,
+    /// VT-d's CAP_REG and ECAP_REG (`intel-iommu/cap` and `ecap`) for an Intel unit,
+    /// `None` for every other kind.
+    pub vtd: Option<(u64, u64)>,
+}
+
+/// A register file of sysfs: one hexadecimal number, without `0x`, and a newline.
+fn parse_register(path: &Path, text: &str) -> Result<u64, Error> {
+    let t = text.strip_suffix('\n').unwrap_or(text);
+    if t.is_empty() || t.len() > 16 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::SysfsFormat {
+            path: path.to_owned(),
+            line: 1,
+            text: t.chars().take(80).collect(),
+            problem: "expected a register as at most 16 hexadecimal digits".to_owned(),
+        });
+    }
+    u64::from_str_radix(t, 16).map_err(|e| Error::SysfsFormat {
+        path: path.to_owned(),
+        line: 1,
+        text: t.to_owned(),
+        problem: e.to_string(),
+    })
+}
+
 /// A sysfs tree (`/sys` on a live system; another root in tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sysfs {
@@ -420,6 +450,81 @@ impl Sysfs {
             return None;
         }
         name.parse().ok()
+    }
+
+    /// The IOMMU unit the devices of `group` sit behind (their `iommu` links), `None`
+    /// when no device of the group has the link (an IOMMU driver that registers no sysfs
+    /// device, or a kernel before 4.11). A group never spans two units; devices that say
+    /// otherwise are an error naming both.
+    pub fn iommu_of_group(&self, group: u32) -> Result<Option<IommuUnit>, Error> {
+        let mut unit: Option<(String, PathBuf)> = None;
+        for device in self.group_devices(group)? {
+            let link = self
+                .group_dir(group)
+                .join("devices")
+                .join(&device.name)
+                .join("iommu");
+            let target = match fs::read_link(&link) {
+                Ok(t) => t,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(sysfs_error(&link, e)),
+            };
+            let name = target
+                .file_name()
+                .and_then(|n| n.to_str())
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| Error::SysfsFormat {
+                    path: link.clone(),
+                    line: 1,
+                    text: target.display().to_string(),
+                    problem: "the link does not end in an IOMMU's name".to_owned(),
+                })?
+                .to_owned();
+            match &unit {
+                Some((seen, first)) if *seen != name => {
+                    return Err(Error::SysfsFormat {
+                        path: link,
+                        line: 1,
+                        text: target.display().to_string(),
+                        problem: format!(
+                            "the group's devices name two IOMMUs, {seen} ({}) and {name}: a group never spans two",
+                            first.display()
+                        ),
+                    })
+                }
+                Some(_) => {}
+                None => unit = Some((name, link)),
+            }
+        }
+        let Some((name, _)) = unit else {
+            return Ok(None);
+        };
+        let vtd = self.vtd_registers(&name)?;
+        Ok(Some(IommuUnit { name, vtd }))
+    }
+
+    /// VT-d's CAP_REG and ECAP_REG of the unit `name` (`/sys/class/iommu/NAME/intel-iommu/`),
+    /// `None` when the unit is not Intel's (no such directory).
+    fn vtd_registers(&self, name: &str) -> Result<Option<(u64, u64)>, Error> {
+        let dir = self.root.join("class/iommu").join(name).join("intel-iommu");
+        let read = |file: &str| -> Result<Option<u64>, Error> {
+            let path = dir.join(file);
+            match fs::read(&path) {
+                Ok(bytes) => Ok(Some(parse_register(&path, &utf8_text(&path, bytes)?)?)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(sysfs_error(&path, e)),
+            }
+        };
+        match (read("cap")?, read("ecap")?) {
+            (Some(cap), Some(ecap)) => Ok(Some((cap, ecap))),
+            (None, None) => Ok(None),
+            _ => Err(Error::SysfsFormat {
+                path: dir,
+                line: 1,
+                text: String::new(),
+                problem: "an Intel IOMMU with only one of cap and ecap".to_owned(),
+            }),
+        }
     }
 
     /// The group's reserved regions, as the kernel lists them.

@@ -1229,6 +1229,67 @@ static void test_space(void)
 		CASE("guest_plan_free/NULL") { vfio_iommu_info_guest_plan_free(NULL); }
 	}
 
+	/* 0.8: what-if for hotplug. No group is attached on a host without an IOMMU: the
+	 * group's sysfs file is missing, and nothing is stored. */
+	{
+		const uint32_t attached = 1;
+		const struct vfio_iommu_info_range whole = { 0, UINT64_MAX };
+		const struct vfio_iommu_info_range inverted = { 0x2000, 0x1000 };
+		CASE("space_what_if_attach/space=NULL") {
+			struct vfio_iommu_info_what_if w;
+			SENT_SIZED(w);
+			watch(&w, sizeof(w));
+			FAILS(vfio_iommu_info_space_what_if_attach(NULL, NULL, 0, 1, NULL, 0, &w, NULL, NULL), E_NULL, "space is NULL");
+		}
+		CASE("space_what_if_attach/out=NULL") {
+			FAILS(vfio_iommu_info_space_what_if_attach(space, NULL, 0, 1, NULL, 0, NULL, NULL, NULL), E_NULL, "out is NULL");
+		}
+		CASE("space_what_if_attach/out->size=4") {
+			struct vfio_iommu_info_what_if w;
+			SENT(w);
+			w.size = 4;
+			watch(&w, sizeof(w));
+			FAILS(vfio_iommu_info_space_what_if_attach(space, NULL, 0, 1, NULL, 0, &w, NULL, NULL), E_INVALID, "out->size");
+		}
+		CASE("space_what_if_attach/attached=NULL,n=1") {
+			struct vfio_iommu_info_what_if w;
+			SENT_SIZED(w);
+			watch(&w, sizeof(w));
+			FAILS(vfio_iommu_info_space_what_if_attach(space, NULL, 1, 1, NULL, 0, &w, NULL, NULL), E_NULL, "attached is NULL");
+		}
+		CASE("space_what_if_attach/live=NULL,n=SIZE_MAX") {
+			struct vfio_iommu_info_what_if w;
+			SENT_SIZED(w);
+			watch(&w, sizeof(w));
+			FAILS(vfio_iommu_info_space_what_if_attach(space, &attached, 1, 1, NULL, SIZE_MAX, &w, NULL, NULL), E_NULL, "live is NULL");
+		}
+		CASE("space_what_if_attach/live=whole") {
+			struct vfio_iommu_info_what_if w;
+			SENT_SIZED(w);
+			watch(&w, sizeof(w));
+			FAILS(vfio_iommu_info_space_what_if_attach(space, NULL, 0, 1, &whole, 1, &w, NULL, NULL), E_INVALID, "live[0]");
+		}
+		CASE("space_what_if_attach/live=inverted") {
+			struct vfio_iommu_info_what_if w;
+			SENT_SIZED(w);
+			watch(&w, sizeof(w));
+			FAILS(vfio_iommu_info_space_what_if_attach(space, NULL, 0, 1, &inverted, 1, &w, NULL, NULL), E_INVALID, "live[0]");
+		}
+		CASE("space_what_if_attach/no-such-group") {
+			struct vfio_iommu_info_what_if w;
+			struct vfio_iommu_info_space *after;
+			char *json;
+			SENT_SIZED(w);
+			SENT(after);
+			SENT(json);
+			watch(&w, sizeof(w));
+			watch(&after, sizeof(after));
+			watch(&json, sizeof(json));
+			FAILS(vfio_iommu_info_space_what_if_attach(space, &attached, 1, UINT32_MAX, NULL, 0, &w, &after, &json), -ENOENT,
+			      "iommu_groups/4294967295/reserved_regions");
+		}
+	}
+
 	/* hole_cause: both indices; a space from an info object knows no causes. */
 	{
 		struct vfio_iommu_info_reserved_region rr;
