@@ -3,6 +3,7 @@
 //! mappings RAM needs page by page.
 
 use super::*;
+use crate::plan::predict::{LiveSet, UnmapTakes};
 
 /// The peak of live mappings and of live mapped bytes over a sequence.
 pub(super) fn peaks(ops: &[DmaOp]) -> (u64, u64) {
@@ -11,21 +12,23 @@ pub(super) fn peaks(ops: &[DmaOp]) -> (u64, u64) {
 
 /// [`peaks`], the maps at the indices `free` charging no bytes.
 pub(super) fn peaks_charging(ops: &[DmaOp], free: &[usize]) -> (u64, u64) {
-    // Each live mapping with the bytes it is charged.
-    let mut live: Vec<(Mapping, u64)> = Vec::new();
-    let (mut n, mut bytes) = (0u64, 0u64);
-    for (i, op) in ops.iter().enumerate() {
-        match op {
-            DmaOp::Map(m) => live.push((*m, if free.contains(&i) { 0 } else { m.len })),
-            DmaOp::Unmap(u) => live.retain(|(m, _)| {
-                let end = u128::from(m.iova) + u128::from(m.len);
-                !(m.iova >= u.iova && end <= u128::from(u.iova) + u128::from(u.len))
-            }),
-        }
-        n = n.max(live.len() as u64);
-        bytes = bytes.max(live.iter().map(|(_, c)| *c).fold(0, u64::saturating_add));
-    }
-    (n, bytes)
+    charged_steps(ops, free).fold((0, 0), |(n, bytes), (_, live, charged)| {
+        (n.max(live), bytes.max(charged))
+    })
+}
+
+/// Each op of `ops` with what is live after it: the mappings, and the bytes they are
+/// charged (the maps at the indices `free` charging none). An unmap takes the mappings
+/// wholly inside its span.
+pub(super) fn charged_steps<'a>(
+    ops: &'a [DmaOp],
+    free: &'a [usize],
+) -> impl Iterator<Item = (&'a DmaOp, u64, u64)> + 'a {
+    let mut live = LiveSet::new(UnmapTakes::Inside);
+    ops.iter().enumerate().map(move |(i, op)| {
+        live.apply(op, free.contains(&i));
+        (op, live.count() as u64, live.charged())
+    })
 }
 
 /// The maps of `ops` (QEMU's, [`qemu_maps`]) of ROM QEMU has not written yet: SeaBIOS's

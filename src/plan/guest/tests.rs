@@ -307,3 +307,51 @@ fn a_memlock_limit_below_the_figure_is_refused_with_enomem_and_the_limit_to_set(
         "{r:?}"
     );
 }
+
+/// The peaks before the live set (`predict::LiveSet`), kept as the oracle of the property
+/// tests: the live mappings and their bytes summed again after every op.
+mod reference {
+    use super::*;
+
+    pub(super) fn peaks_charging(ops: &[DmaOp], free: &[usize]) -> (u64, u64) {
+        // Each live mapping with the bytes it is charged.
+        let mut live: Vec<(Mapping, u64)> = Vec::new();
+        let (mut n, mut bytes) = (0u64, 0u64);
+        for (i, op) in ops.iter().enumerate() {
+            match op {
+                DmaOp::Map(m) => live.push((*m, if free.contains(&i) { 0 } else { m.len })),
+                DmaOp::Unmap(u) => live.retain(|(m, _)| {
+                    let end = u128::from(m.iova) + u128::from(m.len);
+                    !(m.iova >= u.iova && end <= u128::from(u.iova) + u128::from(u.len))
+                }),
+            }
+            n = n.max(live.len() as u64);
+            bytes = bytes.max(live.iter().map(|(_, c)| *c).fold(0, u64::saturating_add));
+        }
+        (n, bytes)
+    }
+}
+
+mod properties {
+    use super::*;
+    use crate::plan::predict::tests::tangled_ops;
+    use proptest::prelude::*;
+
+    /// Indices into a sequence of up to 32 ops whose maps charge nothing.
+    fn free() -> impl Strategy<Value = Vec<usize>> {
+        prop::collection::vec(0usize..32, 0..4)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// The peaks of mappings and of charged bytes are what they were before the live
+        /// set, with and without free maps, on tangled sequences (unmaps that cut, nest,
+        /// are empty or reach 2^64).
+        #[test]
+        fn peaks_answer_as_before(ops in tangled_ops(), free in free()) {
+            prop_assert_eq!(peaks_charging(&ops, &free), reference::peaks_charging(&ops, &free));
+            prop_assert_eq!(peaks_charging(&ops, &[]), reference::peaks_charging(&ops, &[]));
+        }
+    }
+}
