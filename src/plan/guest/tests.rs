@@ -330,6 +330,14 @@ mod reference {
         }
         (n, bytes)
     }
+
+    /// `first_over` before it took one pass: the peak of every prefix, summed again.
+    pub(super) fn first_over(ops: &[DmaOp], free: &[usize], limit: u64) -> Option<Mapping> {
+        (1..=ops.len()).find_map(|i| match ops[i - 1] {
+            DmaOp::Map(m) if peaks_charging(&ops[..i], free).1 > limit => Some(m),
+            _ => None,
+        })
+    }
 }
 
 mod properties {
@@ -352,6 +360,20 @@ mod properties {
         fn peaks_answer_as_before(ops in tangled_ops(), free in free()) {
             prop_assert_eq!(peaks_charging(&ops, &free), reference::peaks_charging(&ops, &free));
             prop_assert_eq!(peaks_charging(&ops, &[]), reference::peaks_charging(&ops, &[]));
+        }
+
+        /// The map that first crosses a memlock limit is the one the prefix-by-prefix
+        /// search found, with and without free maps.
+        #[test]
+        fn first_over_answers_as_before(ops in tangled_ops(), free in free(), limit in any::<u64>(), pick in any::<prop::sample::Index>()) {
+            // Any limit, or one at or next to a charge the sequence reaches.
+            let mut limits = vec![limit, 0, u64::MAX];
+            for (_, _, charged) in charged_steps(&ops, &free) {
+                limits.extend([charged.saturating_sub(1), charged, charged.saturating_add(1)]);
+            }
+            let limit = limits[pick.index(limits.len())];
+            prop_assert_eq!(first_over(&ops, &free, limit), reference::first_over(&ops, &free, limit));
+            prop_assert_eq!(first_over(&ops, &[], limit), reference::first_over(&ops, &[], limit));
         }
     }
 }
