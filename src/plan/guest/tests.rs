@@ -193,6 +193,46 @@ fn the_mapping_budget_is_refused_with_enospc_and_a_limit() {
 }
 
 #[test]
+fn only_type1_without_a_viommu_refuses_the_mappings_dma_avail_cannot_hold() {
+    // A 64 MiB guest's QEMU holds 5 mappings at once.
+    for backend in [
+        Backend::Type1,
+        Backend::Iommufd,
+        Backend::IommufdCompat,
+        Backend::SpaprTce,
+    ] {
+        for dma_avail in [None, Some(0), Some(4), Some(5), Some(u32::MAX)] {
+            for viommu in [Viommu::None, Viommu::Virtio] {
+                let mut req = GuestRequest::new(64 * MIB);
+                req.viommu = viommu;
+                let h = HostFacts {
+                    backend,
+                    ..host(dma_avail)
+                };
+                let p = plan_guest(&intel39(), h, &req).unwrap();
+                let f: Vec<String> = p
+                    .refusals
+                    .iter()
+                    .filter(|r| r.item == "mappings")
+                    .map(ToString::to_string)
+                    .collect();
+                let refused = backend == Backend::Type1
+                    && viommu == Viommu::None
+                    && dma_avail.is_some_and(|a| a < 5);
+                let want = dma_avail.filter(|_| refused).map(|a| {
+                    format!("mappings: QEMU needs 5 mappings at once; the container accepts {a} (DMA_AVAIL); nearest that fits: vfio_iommu_type1 dma_entry_limit >= 5 (it was {a} more than the container held)")
+                });
+                assert_eq!(
+                    f,
+                    Vec::from_iter(want),
+                    "{backend:?} {dma_avail:?} {viommu:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn intel_viommu_width_and_amd_refused() {
     let mut req = GuestRequest::new(GIB);
     req.viommu = Viommu::Intel;
