@@ -18,7 +18,7 @@ use std::fmt;
 use crate::facts::Backend;
 use crate::iova::{format_size, IovaRange, SpanProblem};
 use crate::plan::budget::{memlock_budget, MemlockBudget, MemlockFacts, Verdict};
-use crate::plan::layout::MappingCount;
+use crate::plan::layout::{per_page, MappingCount};
 use crate::plan::predict::{DmaOp, Mapping};
 use crate::plan::space::IovaSpace;
 
@@ -490,7 +490,8 @@ pub fn plan_guest(
             fact: Fact::Backend(host.backend),
         });
     }
-    let per_page = per_page(space, &ram);
+    let ranges: Vec<IovaRange> = ram.iter().map(|r| r.range).collect();
+    let per_page = per_page(space, &ranges);
     Ok(GuestPlan {
         request: req.clone(),
         host,
@@ -543,5 +544,5 @@ mod validate;
 
 use planner::{span, Planner};
 pub use qemu_maps::qemu_maps;
-use qemu_maps::{charged_steps, peaks_charging, per_page, unwritten_rom};
+use qemu_maps::{charged_steps, peaks_charging, unwritten_rom};
 use validate::validate;

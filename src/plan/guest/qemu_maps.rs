@@ -1,6 +1,5 @@
 //! What QEMU 10 does with a planned guest's memory: the maps and unmaps of its VFIO
-//! listener at start (checked against its traces in the lab), their peaks, and the
-//! mappings RAM needs page by page.
+//! listener at start (checked against its traces in the lab) and their peaks.
 
 use super::*;
 use crate::plan::predict::{LiveSet, UnmapTakes};
@@ -145,25 +144,4 @@ pub fn qemu_maps(req: &GuestRequest, ram: &[RamPiece]) -> Vec<DmaOp> {
         }
     }
     ops
-}
-
-/// The mappings guest RAM needs when mapped page by page (one map per backing page, as
-/// DPDK and SPDK map hugepages), for each IOMMU page size up to 1 GiB.
-pub(super) fn per_page(space: &IovaSpace, ram: &[RamPiece]) -> Vec<MappingCount> {
-    space
-        .page_sizes()
-        .unwrap_or_default()
-        .sizes()
-        .filter(|&p| p <= GIB)
-        .map(|page_size| MappingCount {
-            page_size,
-            entries: ram
-                .iter()
-                .map(|r| {
-                    let len = u128::from(r.range.end - r.range.start) + 1;
-                    u64::try_from(len.div_ceil(u128::from(page_size))).unwrap_or(u64::MAX)
-                })
-                .fold(0, u64::saturating_add),
-        })
-        .collect()
 }

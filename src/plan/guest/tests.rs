@@ -165,6 +165,30 @@ fn qemus_own_maps_match_what_the_lab_traced() {
 }
 
 #[test]
+fn per_page_counts_every_piece_of_ram() {
+    let mut req = GuestRequest::new(8 * GIB);
+    req.fixed = vec![FixedRam {
+        at: 12 * GIB,
+        size: 2 * MIB,
+    }];
+    let p = plan_guest(&intel39(), host(None), &req).unwrap();
+    // 2 GiB below 4 GiB, 6 GiB above it and a 2 MiB pc-dimm.
+    let counts: Vec<(u64, u64)> = p
+        .per_page
+        .iter()
+        .map(|c| (c.page_size, c.entries))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (4 * KIB, 2 * 1024 * 1024 + 512),
+            (2 * MIB, 4 * 1024 + 1),
+            (GIB, 8 + 1)
+        ]
+    );
+}
+
+#[test]
 fn numa_nodes_split_sections() {
     let mut req = GuestRequest::new(4 * GIB);
     req.nodes = vec![GIB, 3 * GIB];
@@ -371,6 +395,26 @@ mod reference {
         (n, bytes)
     }
 
+    /// The guest plan's `per_page` before `layout::per_page` counted it for both.
+    pub(super) fn per_page(space: &IovaSpace, ram: &[RamPiece]) -> Vec<MappingCount> {
+        space
+            .page_sizes()
+            .unwrap_or_default()
+            .sizes()
+            .filter(|&p| p <= GIB)
+            .map(|page_size| MappingCount {
+                page_size,
+                entries: ram
+                    .iter()
+                    .map(|r| {
+                        let len = u128::from(r.range.end - r.range.start) + 1;
+                        u64::try_from(len.div_ceil(u128::from(page_size))).unwrap_or(u64::MAX)
+                    })
+                    .fold(0, u64::saturating_add),
+            })
+            .collect()
+    }
+
     /// `first_over` before it took one pass: the peak of every prefix, summed again.
     pub(super) fn first_over(ops: &[DmaOp], free: &[usize], limit: u64) -> Option<Mapping> {
         (1..=ops.len()).find_map(|i| match ops[i - 1] {
@@ -400,6 +444,23 @@ mod properties {
         fn peaks_answer_as_before(ops in tangled_ops(), free in free()) {
             prop_assert_eq!(peaks_charging(&ops, &free), reference::peaks_charging(&ops, &free));
             prop_assert_eq!(peaks_charging(&ops, &[]), reference::peaks_charging(&ops, &[]));
+        }
+
+        /// The mappings RAM needs page by page are what the plan counted before the
+        /// layout's count served it, for any page sizes (1-byte pages too) and any RAM
+        /// (the whole 64-bit space too).
+        #[test]
+        fn per_page_answers_as_before(pgsizes in prop::option::of(any::<u64>()), ends in prop::collection::vec((any::<u64>(), any::<u64>(), any::<bool>()), 0..6)) {
+            let space = IovaSpace::new(&[r(0, u64::MAX)], pgsizes.map(PageSizes));
+            let ram: Vec<RamPiece> = ends
+                .into_iter()
+                .map(|(a, b, whole)| RamPiece {
+                    range: if whole { r(0, u64::MAX) } else { r(a.min(b), a.max(b)) },
+                    kind: RamKind::Below4G,
+                })
+                .collect();
+            let ranges: Vec<IovaRange> = ram.iter().map(|p| p.range).collect();
+            prop_assert_eq!(per_page(&space, &ranges), reference::per_page(&space, &ram));
         }
 
         /// The map that first crosses a memlock limit is the one the prefix-by-prefix
