@@ -44,48 +44,55 @@ fn devices_of(devices: Vec<String>) -> PyResult<Vec<PciAddress>> {
         .collect()
 }
 
-/// `IovaSpace.plan_guest()`: plans `ram` bytes and the rest for a VMM mapping through
-/// `space` with `backend`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn plan(
-    space: &IovaSpace,
-    ram: u64,
-    nodes: Vec<u64>,
-    dimms: Vec<(u64, u64)>,
-    backing_page: u64,
-    bars: Vec<u64>,
-    devices: u32,
-    viommu: &str,
-    phys_bits: Option<u8>,
-    backend: &str,
-    dma_avail: Option<u32>,
-    cpu_phys_bits: Option<u8>,
-) -> PyResult<PyGuestPlan> {
-    let backend: Backend =
-        backend
-            .parse()
-            .map_err(|e: vfio_iommu_info::facts::UnknownBackend| {
-                PyValueError::new_err(e.to_string())
-            })?;
-    let mut req = GuestRequest::new(ram);
-    req.nodes = nodes;
-    req.fixed = dimms
-        .into_iter()
-        .map(|(size, at)| FixedRam { at, size })
-        .collect();
-    req.backing_page = backing_page;
-    req.bars = bars;
-    req.devices = devices;
-    req.viommu = viommu_of(viommu)?;
-    req.phys_bits = phys_bits;
-    let host = HostFacts {
-        backend,
-        dma_avail,
-        cpu_phys_bits,
-        memlock: None,
-    };
-    let plan = plan_guest(space, host, &req).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(PyGuestPlan { plan })
+/// The arguments of `IovaSpace.plan_guest()` as Python gave them; [`GuestArgs::plan`]
+/// marshals them into the core's request and host facts.
+pub(crate) struct GuestArgs<'a> {
+    pub(crate) ram: u64,
+    pub(crate) nodes: Vec<u64>,
+    /// `(size, at)` pairs.
+    pub(crate) dimms: Vec<(u64, u64)>,
+    pub(crate) backing_page: u64,
+    pub(crate) bars: Vec<u64>,
+    pub(crate) devices: u32,
+    pub(crate) viommu: &'a str,
+    pub(crate) phys_bits: Option<u8>,
+    pub(crate) backend: &'a str,
+    pub(crate) dma_avail: Option<u32>,
+    pub(crate) cpu_phys_bits: Option<u8>,
+}
+
+impl GuestArgs<'_> {
+    /// Plans the guest for a VMM mapping through `space`; `ValueError` for a name it does
+    /// not know or a request that is no guest.
+    pub(crate) fn plan(self, space: &IovaSpace) -> PyResult<PyGuestPlan> {
+        let backend: Backend =
+            self.backend
+                .parse()
+                .map_err(|e: vfio_iommu_info::facts::UnknownBackend| {
+                    PyValueError::new_err(e.to_string())
+                })?;
+        let mut req = GuestRequest::new(self.ram);
+        req.nodes = self.nodes;
+        req.fixed = self
+            .dimms
+            .into_iter()
+            .map(|(size, at)| FixedRam { at, size })
+            .collect();
+        req.backing_page = self.backing_page;
+        req.bars = self.bars;
+        req.devices = self.devices;
+        req.viommu = viommu_of(self.viommu)?;
+        req.phys_bits = self.phys_bits;
+        let host = HostFacts {
+            backend,
+            dma_avail: self.dma_avail,
+            cpu_phys_bits: self.cpu_phys_bits,
+            memlock: None,
+        };
+        let plan =
+            plan_guest(space, host, &req).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(PyGuestPlan { plan })
+    }
 }
 
 #[pymethods]

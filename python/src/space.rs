@@ -285,8 +285,7 @@ impl PyIovaSpace {
         dma_avail: Option<u32>,
         cpu_phys_bits: Option<u8>,
     ) -> PyResult<crate::guest::PyGuestPlan> {
-        crate::guest::plan(
-            &self.space,
+        crate::guest::GuestArgs {
             ram,
             nodes,
             dimms,
@@ -298,7 +297,8 @@ impl PyIovaSpace {
             backend,
             dma_avail,
             cpu_phys_bits,
-        )
+        }
+        .plan(&self.space)
     }
 
     /// The object `vfio-iommu-info plan --json` prints under `space` (None for null):

@@ -231,7 +231,6 @@ pub fn guest_layout(
             }
         });
     }
-    let pages = space.page_sizes().unwrap_or_default();
     // The others, in the order given, where the allocator would put them (the same
     // answers as `IovaAllocator::alloc(size, align, u64::MAX)`), with the free space
     // indexed so that each placement costs O(log n) whatever the fragmentation.
@@ -261,30 +260,42 @@ pub fn guest_layout(
         });
     }
     let placements: Vec<Placement> = placements.into_iter().flatten().collect();
-    let placed: Vec<u64> = placements
+    let placed: Vec<IovaRange> = placements
         .iter()
         .filter_map(|p| match p {
-            Placement::Placed { range, .. } => Some(range.end - range.start + 1),
+            Placement::Placed { range, .. } => Some(*range),
             _ => None,
-        })
-        .collect();
-    let per_page = pages
-        .sizes()
-        .filter(|&p| p <= GIB)
-        .map(|page_size| MappingCount {
-            page_size,
-            // Placed regions are disjoint below 2^64, so this cannot overflow; saturate anyway.
-            entries: placed
-                .iter()
-                .fold(0u64, |n, s| n.saturating_add(s.div_ceil(page_size))),
         })
         .collect();
     Ok(Layout {
         placements,
         per_region: placed.len() as u64,
-        per_page,
+        per_page: per_page(space, &placed),
         dma_avail,
     })
+}
+
+/// The mappings `ranges` need when each is mapped one page at a time (one `MAP_DMA` per
+/// page, as DPDK and SPDK map hugepages), for each IOMMU page size of `space` up to 1 GiB
+/// (the default sizes when it reports none), ascending. Saturates at 2^64 - 1.
+pub(crate) fn per_page(space: &IovaSpace, ranges: &[IovaRange]) -> Vec<MappingCount> {
+    space
+        .page_sizes()
+        .unwrap_or_default()
+        .sizes()
+        .filter(|&p| p <= GIB)
+        .map(|page_size| MappingCount {
+            page_size,
+            entries: ranges
+                .iter()
+                .map(|r| {
+                    // [0, 2^64 - 1] is 2^64 bytes.
+                    let len = u128::from(r.end - r.start) + 1;
+                    u64::try_from(len.div_ceil(u128::from(page_size))).unwrap_or(u64::MAX)
+                })
+                .fold(0, u64::saturating_add),
+        })
+        .collect()
 }
 
 /// The alignment the layout gives a region it places: the largest IOMMU page size not

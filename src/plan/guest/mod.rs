@@ -18,7 +18,7 @@ use std::fmt;
 use crate::facts::Backend;
 use crate::iova::{format_size, IovaRange, SpanProblem};
 use crate::plan::budget::{memlock_budget, MemlockBudget, MemlockFacts, Verdict};
-use crate::plan::layout::MappingCount;
+use crate::plan::layout::{per_page, MappingCount};
 use crate::plan::predict::{DmaOp, Mapping};
 use crate::plan::space::IovaSpace;
 
@@ -490,7 +490,8 @@ pub fn plan_guest(
             fact: Fact::Backend(host.backend),
         });
     }
-    let per_page = per_page(space, &ram);
+    let ranges: Vec<IovaRange> = ram.iter().map(|r| r.range).collect();
+    let per_page = per_page(space, &ranges);
     Ok(GuestPlan {
         request: req.clone(),
         host,
@@ -512,11 +513,16 @@ pub fn plan_guest(
 }
 
 /// The map of `ops` at which the bytes charged (the maps at `free` charging none) first
-/// exceed `limit`.
+/// exceed `limit`: the first map at or after the first op that leaves more than `limit`
+/// charged. One pass over `ops`.
 fn first_over(ops: &[DmaOp], free: &[usize], limit: u64) -> Option<Mapping> {
-    (1..=ops.len()).find_map(|i| match ops[i - 1] {
-        DmaOp::Map(m) if peaks_charging(&ops[..i], free).1 > limit => Some(m),
-        _ => None,
+    let mut over = false;
+    charged_steps(ops, free).find_map(|(op, _, charged)| {
+        over |= charged > limit;
+        match op {
+            DmaOp::Map(m) if over => Some(*m),
+            _ => None,
+        }
     })
 }
 
@@ -538,5 +544,5 @@ mod validate;
 
 use planner::{span, Planner};
 pub use qemu_maps::qemu_maps;
-use qemu_maps::{peaks_charging, per_page, unwritten_rom};
+use qemu_maps::{charged_steps, peaks_charging, unwritten_rom};
 use validate::validate;

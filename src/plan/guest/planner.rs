@@ -4,6 +4,7 @@
 
 use super::qemu_maps::peaks;
 use super::*;
+use crate::plan::budget::mapping_budget;
 
 /// `[start, start + len)` as a range (`len` > 0, no wrap: checked by `validate` or by
 /// construction).
@@ -472,20 +473,17 @@ impl Planner<'_> {
             }
             (0, bytes)
         };
-        if self.req.viommu == Viommu::None && backend == Backend::Type1 {
-            if let Some(avail) = self.host.dma_avail {
-                if u64::from(avail) < mappings {
-                    self.refuse(
-                        "mappings".into(),
-                        format!("QEMU needs {mappings} mappings at once; the container accepts {avail} (DMA_AVAIL)"),
-                        Some(format!(
-                            "vfio_iommu_type1 dma_entry_limit >= {} (it was {avail} more than the container held)",
-                            mappings
-                        )),
-                        Some(libc::ENOSPC),
-                    );
-                }
-            }
+        // Behind a vIOMMU QEMU maps nothing at start: 0 needed, which always fits.
+        let budget = mapping_budget(backend, self.host.dma_avail, mappings);
+        if let (Verdict::Exceeds { .. }, Some(avail)) = (budget.verdict, budget.available) {
+            self.refuse(
+                "mappings".into(),
+                format!("QEMU needs {mappings} mappings at once; the container accepts {avail} (DMA_AVAIL)"),
+                Some(format!(
+                    "vfio_iommu_type1 dma_entry_limit >= {mappings} (it was {avail} more than the container held)"
+                )),
+                budget.errno.map(|e| e.0),
+            );
         }
         (mappings, memlock)
     }

@@ -1,8 +1,8 @@
 //! What QEMU 10 does with a planned guest's memory: the maps and unmaps of its VFIO
-//! listener at start (checked against its traces in the lab), their peaks, and the
-//! mappings RAM needs page by page.
+//! listener at start (checked against its traces in the lab) and their peaks.
 
 use super::*;
+use crate::plan::predict::{LiveSet, UnmapTakes};
 
 /// The peak of live mappings and of live mapped bytes over a sequence.
 pub(super) fn peaks(ops: &[DmaOp]) -> (u64, u64) {
@@ -11,21 +11,23 @@ pub(super) fn peaks(ops: &[DmaOp]) -> (u64, u64) {
 
 /// [`peaks`], the maps at the indices `free` charging no bytes.
 pub(super) fn peaks_charging(ops: &[DmaOp], free: &[usize]) -> (u64, u64) {
-    // Each live mapping with the bytes it is charged.
-    let mut live: Vec<(Mapping, u64)> = Vec::new();
-    let (mut n, mut bytes) = (0u64, 0u64);
-    for (i, op) in ops.iter().enumerate() {
-        match op {
-            DmaOp::Map(m) => live.push((*m, if free.contains(&i) { 0 } else { m.len })),
-            DmaOp::Unmap(u) => live.retain(|(m, _)| {
-                let end = u128::from(m.iova) + u128::from(m.len);
-                !(m.iova >= u.iova && end <= u128::from(u.iova) + u128::from(u.len))
-            }),
-        }
-        n = n.max(live.len() as u64);
-        bytes = bytes.max(live.iter().map(|(_, c)| *c).fold(0, u64::saturating_add));
-    }
-    (n, bytes)
+    charged_steps(ops, free).fold((0, 0), |(n, bytes), (_, live, charged)| {
+        (n.max(live), bytes.max(charged))
+    })
+}
+
+/// Each op of `ops` with what is live after it: the mappings, and the bytes they are
+/// charged (the maps at the indices `free` charging none). An unmap takes the mappings
+/// wholly inside its span.
+pub(super) fn charged_steps<'a>(
+    ops: &'a [DmaOp],
+    free: &'a [usize],
+) -> impl Iterator<Item = (&'a DmaOp, u64, u64)> + 'a {
+    let mut live = LiveSet::new(UnmapTakes::Inside);
+    ops.iter().enumerate().map(move |(i, op)| {
+        live.apply(op, free.contains(&i));
+        (op, live.count() as u64, live.charged())
+    })
 }
 
 /// The maps of `ops` (QEMU's, [`qemu_maps`]) of ROM QEMU has not written yet: SeaBIOS's
@@ -142,25 +144,4 @@ pub fn qemu_maps(req: &GuestRequest, ram: &[RamPiece]) -> Vec<DmaOp> {
         }
     }
     ops
-}
-
-/// The mappings guest RAM needs when mapped page by page (one map per backing page, as
-/// DPDK and SPDK map hugepages), for each IOMMU page size up to 1 GiB.
-pub(super) fn per_page(space: &IovaSpace, ram: &[RamPiece]) -> Vec<MappingCount> {
-    space
-        .page_sizes()
-        .unwrap_or_default()
-        .sizes()
-        .filter(|&p| p <= GIB)
-        .map(|page_size| MappingCount {
-            page_size,
-            entries: ram
-                .iter()
-                .map(|r| {
-                    let len = u128::from(r.range.end - r.range.start) + 1;
-                    u64::try_from(len.div_ceil(u128::from(page_size))).unwrap_or(u64::MAX)
-                })
-                .fold(0, u64::saturating_add),
-        })
-        .collect()
 }

@@ -165,6 +165,30 @@ fn qemus_own_maps_match_what_the_lab_traced() {
 }
 
 #[test]
+fn per_page_counts_every_piece_of_ram() {
+    let mut req = GuestRequest::new(8 * GIB);
+    req.fixed = vec![FixedRam {
+        at: 12 * GIB,
+        size: 2 * MIB,
+    }];
+    let p = plan_guest(&intel39(), host(None), &req).unwrap();
+    // 2 GiB below 4 GiB, 6 GiB above it and a 2 MiB pc-dimm.
+    let counts: Vec<(u64, u64)> = p
+        .per_page
+        .iter()
+        .map(|c| (c.page_size, c.entries))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (4 * KIB, 2 * 1024 * 1024 + 512),
+            (2 * MIB, 4 * 1024 + 1),
+            (GIB, 8 + 1)
+        ]
+    );
+}
+
+#[test]
 fn numa_nodes_split_sections() {
     let mut req = GuestRequest::new(4 * GIB);
     req.nodes = vec![GIB, 3 * GIB];
@@ -190,6 +214,46 @@ fn the_mapping_budget_is_refused_with_enospc_and_a_limit() {
     let f = p.refusals.iter().find(|r| r.item == "mappings").unwrap();
     assert_eq!(f.errno, Some(libc::ENOSPC));
     assert!(f.nearest.as_deref().unwrap().contains(">= 5"));
+}
+
+#[test]
+fn only_type1_without_a_viommu_refuses_the_mappings_dma_avail_cannot_hold() {
+    // A 64 MiB guest's QEMU holds 5 mappings at once.
+    for backend in [
+        Backend::Type1,
+        Backend::Iommufd,
+        Backend::IommufdCompat,
+        Backend::SpaprTce,
+    ] {
+        for dma_avail in [None, Some(0), Some(4), Some(5), Some(u32::MAX)] {
+            for viommu in [Viommu::None, Viommu::Virtio] {
+                let mut req = GuestRequest::new(64 * MIB);
+                req.viommu = viommu;
+                let h = HostFacts {
+                    backend,
+                    ..host(dma_avail)
+                };
+                let p = plan_guest(&intel39(), h, &req).unwrap();
+                let f: Vec<String> = p
+                    .refusals
+                    .iter()
+                    .filter(|r| r.item == "mappings")
+                    .map(ToString::to_string)
+                    .collect();
+                let refused = backend == Backend::Type1
+                    && viommu == Viommu::None
+                    && dma_avail.is_some_and(|a| a < 5);
+                let want = dma_avail.filter(|_| refused).map(|a| {
+                    format!("mappings: QEMU needs 5 mappings at once; the container accepts {a} (DMA_AVAIL); nearest that fits: vfio_iommu_type1 dma_entry_limit >= 5 (it was {a} more than the container held)")
+                });
+                assert_eq!(
+                    f,
+                    Vec::from_iter(want),
+                    "{backend:?} {dma_avail:?} {viommu:?}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -306,4 +370,111 @@ fn a_memlock_limit_below_the_figure_is_refused_with_enomem_and_the_limit_to_set(
             .contains(&(figure / 1024).to_string()),
         "{r:?}"
     );
+}
+
+/// The peaks before the live set (`predict::LiveSet`), kept as the oracle of the property
+/// tests: the live mappings and their bytes summed again after every op.
+mod reference {
+    use super::*;
+
+    pub(super) fn peaks_charging(ops: &[DmaOp], free: &[usize]) -> (u64, u64) {
+        // Each live mapping with the bytes it is charged.
+        let mut live: Vec<(Mapping, u64)> = Vec::new();
+        let (mut n, mut bytes) = (0u64, 0u64);
+        for (i, op) in ops.iter().enumerate() {
+            match op {
+                DmaOp::Map(m) => live.push((*m, if free.contains(&i) { 0 } else { m.len })),
+                DmaOp::Unmap(u) => live.retain(|(m, _)| {
+                    let end = u128::from(m.iova) + u128::from(m.len);
+                    !(m.iova >= u.iova && end <= u128::from(u.iova) + u128::from(u.len))
+                }),
+            }
+            n = n.max(live.len() as u64);
+            bytes = bytes.max(live.iter().map(|(_, c)| *c).fold(0, u64::saturating_add));
+        }
+        (n, bytes)
+    }
+
+    /// The guest plan's `per_page` before `layout::per_page` counted it for both.
+    pub(super) fn per_page(space: &IovaSpace, ram: &[RamPiece]) -> Vec<MappingCount> {
+        space
+            .page_sizes()
+            .unwrap_or_default()
+            .sizes()
+            .filter(|&p| p <= GIB)
+            .map(|page_size| MappingCount {
+                page_size,
+                entries: ram
+                    .iter()
+                    .map(|r| {
+                        let len = u128::from(r.range.end - r.range.start) + 1;
+                        u64::try_from(len.div_ceil(u128::from(page_size))).unwrap_or(u64::MAX)
+                    })
+                    .fold(0, u64::saturating_add),
+            })
+            .collect()
+    }
+
+    /// `first_over` before it took one pass: the peak of every prefix, summed again.
+    pub(super) fn first_over(ops: &[DmaOp], free: &[usize], limit: u64) -> Option<Mapping> {
+        (1..=ops.len()).find_map(|i| match ops[i - 1] {
+            DmaOp::Map(m) if peaks_charging(&ops[..i], free).1 > limit => Some(m),
+            _ => None,
+        })
+    }
+}
+
+mod properties {
+    use super::*;
+    use crate::plan::predict::tests::tangled_ops;
+    use proptest::prelude::*;
+
+    /// Indices into a sequence of up to 32 ops whose maps charge nothing.
+    fn free() -> impl Strategy<Value = Vec<usize>> {
+        prop::collection::vec(0usize..32, 0..4)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// The peaks of mappings and of charged bytes are what they were before the live
+        /// set, with and without free maps, on tangled sequences (unmaps that cut, nest,
+        /// are empty or reach 2^64).
+        #[test]
+        fn peaks_answer_as_before(ops in tangled_ops(), free in free()) {
+            prop_assert_eq!(peaks_charging(&ops, &free), reference::peaks_charging(&ops, &free));
+            prop_assert_eq!(peaks_charging(&ops, &[]), reference::peaks_charging(&ops, &[]));
+        }
+
+        /// The mappings RAM needs page by page are what the plan counted before the
+        /// layout's count served it, for any page sizes (1-byte pages too) and any RAM
+        /// (the whole 64-bit space too).
+        #[test]
+        fn per_page_answers_as_before(pgsizes in prop::option::of(any::<u64>()), ends in prop::collection::vec((any::<u64>(), any::<u64>(), any::<bool>()), 0..6)) {
+            let space = IovaSpace::new(&[r(0, u64::MAX)], pgsizes.map(PageSizes));
+            let ram: Vec<RamPiece> = ends
+                .into_iter()
+                .map(|(a, b, whole)| RamPiece {
+                    range: if whole { r(0, u64::MAX) } else { r(a.min(b), a.max(b)) },
+                    kind: RamKind::Below4G,
+                })
+                .collect();
+            let ranges: Vec<IovaRange> = ram.iter().map(|p| p.range).collect();
+            prop_assert_eq!(per_page(&space, &ranges), reference::per_page(&space, &ram));
+        }
+
+        /// The map that first crosses a memlock limit is the one the prefix-by-prefix
+        /// search found, with and without free maps.
+        #[test]
+        fn first_over_answers_as_before(ops in tangled_ops(), free in free(), limit in any::<u64>(), pick in any::<prop::sample::Index>()) {
+            // Any limit, or one at or next to a charge the sequence reaches.
+            let mut limits = vec![limit, 0, u64::MAX];
+            for (_, _, charged) in charged_steps(&ops, &free) {
+                limits.extend([charged.saturating_sub(1), charged, charged.saturating_add(1)]);
+            }
+            let limit = limits[pick.index(limits.len())];
+            prop_assert_eq!(first_over(&ops, &free, limit), reference::first_over(&ops, &free, limit));
+            prop_assert_eq!(first_over(&ops, &[], limit), reference::first_over(&ops, &[], limit));
+        }
+    }
 }
