@@ -13,9 +13,10 @@ use vfio_iommu_info::{
 };
 
 const MSI: &str = "0x00000000fee00000 0x00000000feefffff msi\n";
-/// QEMU's intel-iommu with aw-bits=48, as Linux prints CAP_REG and ECAP_REG.
-const CAP_AW48: &str = "d2008c22f0686\n";
-const ECAP: &str = "f00f5a\n";
+/// QEMU 7.2's intel-iommu with aw-bits=48 as Linux 6.12 prints CAP_REG and ECAP_REG (the
+/// lab's two-group scenario).
+const CAP_AW48: &str = "d2008c222f0686\n";
+const ECAP: &str = "f00f4a\n";
 
 struct FakeSys {
     root: PathBuf,
@@ -106,7 +107,7 @@ fn a_groups_unit_and_its_vtd_registers_come_from_sysfs() {
     let host = host("unit");
     let unit = host.sysfs().iommu_of_group(3).unwrap().unwrap();
     assert_eq!(unit.name, "dmar0");
-    assert_eq!(unit.vtd, Some((0xd2008c22f0686, 0xf00f5a)));
+    assert_eq!(unit.vtd, Some((0xd2008c222f0686, 0xf00f4a)));
     let amd = host.sysfs().iommu_of_group(5).unwrap().unwrap();
     assert_eq!((amd.name.as_str(), amd.vtd), ("ivhd0", None));
     assert_eq!(host.sysfs().iommu_of_group(6).unwrap(), None);

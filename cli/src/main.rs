@@ -52,6 +52,8 @@ Examples:
                                               why MAP_DMA at that address fails
   vfio-iommu-info plan 03:00.0 --ram 2G --ram 1T --alloc 64K --dma-bits 28
                                               where guest RAM and a driver's buffers can go
+  vfio-iommu-info plan 4 --attach 0000:04:00.0
+                                              the ranges once that device's group is hotplugged
   vfio-iommu-info guest 03:00.0 --ram 16G --vmm libvirt
                                               the guest's phys-bits, PCI window, budgets
   vfio-iommu-info budget 03:00.0 --needed 16G locked memory and mappings a 16 GiB guest
@@ -168,7 +170,8 @@ enum Command {
     /// Plans DMA before mapping: the usable space (aperture, holes with the reserved
     /// regions behind them, what a virtual IOMMU must advertise as reserved), checks of
     /// spans, allocations below a device's DMA limit, and a guest RAM layout for an
-    /// identity map with its mapping count against DMA_AVAIL.
+    /// identity map with its mapping count against DMA_AVAIL; with --attach, the ranges
+    /// after hotplugging another group.
     Plan {
         /// IOMMU group number, group node or PCI address (several share one container).
         #[arg(value_parser = parse_target, required_unless_present = "capture", conflicts_with = "capture")]

@@ -303,7 +303,7 @@ fn new_aperture(
     let Some((cap, ecap)) = unit.vtd else {
         return Ok(NewAperture::Unknown {
             iommu: Some(unit.name),
-            why: "only VT-d's registers in sysfs give a unit's geometry (AMD sizes its page table from ACPI, SMMUv3 and virtio-iommu from registers sysfs does not show)".to_owned(),
+            why: "only VT-d's registers in sysfs give a unit's geometry (Linux 7 sizes an AMD unit's page table from the ACPI IVRS table; SMMUv3 and virtio-iommu from registers and config space sysfs does not show)".to_owned(),
         });
     };
     let regs = VtdRegisters {

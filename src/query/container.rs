@@ -382,6 +382,7 @@ impl Container {
         let Some(before) = self.space(paths)? else {
             return Ok(None);
         };
+        let compat = self.is_compat();
         let mut attached = Vec::new();
         for number in self.groups.iter().filter_map(Group::number) {
             let holds_a_device = || -> Result<bool, Error> {
@@ -391,7 +392,7 @@ impl Container {
                     .iter()
                     .any(|d| names.iter().any(|n| n.name == d.name())))
             };
-            if !self.is_compat() || holds_a_device()? {
+            if !compat || holds_a_device()? {
                 attached.push(number);
             }
         }
