@@ -323,7 +323,7 @@ def test_lab_what_if_attach_predicts_the_space_of_both_groups(lab: Lab) -> None:
     first, second = lab.groups[:2]
     with vii.open_group(first) as c:
         w = c.what_if_attach(second)
-        assert w is not None
+    assert w is not None
     assert w.exact and w.group == second and w.refusal is None, w.aperture
     with vii.open_container(first, second) as both:
         space = both.space()
