@@ -6,6 +6,7 @@ mod device;
 mod explain;
 mod generate;
 mod guest;
+mod inspect;
 mod list;
 mod output;
 mod pci_ids;
@@ -56,6 +57,8 @@ Examples:
                                               the ranges once that device's group is hotplugged
   vfio-iommu-info guest 03:00.0 --ram 16G --vmm libvirt
                                               the guest's phys-bits, PCI window, budgets
+  vfio-iommu-info inspect $(pidof qemu-system-x86_64)
+                                              a running VMM's containers, DMA_AVAIL, locked memory
   vfio-iommu-info budget 03:00.0 --needed 16G locked memory and mappings a 16 GiB guest
                                               costs, who is charged, and what to change
 
@@ -249,6 +252,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
         backend: backend::BackendArg,
         /// One JSON object (the plan, with `settings`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// How close a running process (a VMM) is to its limits: its VFIO containers (DMA_AVAIL
+    /// live, the mappings in use, the ranges), groups, device fds and iommufd IOAS, and its
+    /// locked memory against RLIMIT_MEMLOCK, read by borrowing its fds (pidfd_getfd, Linux
+    /// 5.6+, ptrace access needed) without disturbing it. Exits 1 when it holds none.
+    Inspect {
+        /// The process ID.
+        #[arg(value_parser = clap::value_parser!(i32).range(1..))]
+        pid: i32,
+        /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -886,6 +901,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             };
             return plan(source, req, json);
         }
+        Command::Inspect { pid, json } => return inspect::inspect(pid, json),
         Command::Guest {
             targets,
             ram,
