@@ -3,8 +3,9 @@
 //!
 //! Its containers answer `VFIO_IOMMU_GET_INFO` (the live DMA_AVAIL) only to a holder of
 //! the fd, so each is borrowed (`pidfd_getfd`, see [`crate::sys::process`]), checked to
-//! be the node its `/proc/PID/fd` link names, asked once, and the duplicate closed. Only
-//! reads are made: `GET_INFO` on a container, `GET_STATUS` on a group, `IOAS_IOVA_RANGES`
+//! be the node its `/proc/PID/fd` link names, asked once, and the duplicate closed (device
+//! fds are only counted, from their links: a close of ours must never be the one that
+//! releases a device). Only reads are made: `GET_INFO` on a container, `GET_STATUS` on a group, `IOAS_IOVA_RANGES`
 //! and `IOMMU_OPTION` (get) on an iommufd; never a map, an attach or a walk of the
 //! mappings.
 
@@ -116,7 +117,8 @@ pub struct Inspection {
     pub containers: Vec<InspectedContainer>,
     /// Its group fds.
     pub groups: Vec<InspectedGroup>,
-    /// Its VFIO device fds (from a group, or a device's cdev), by fd number.
+    /// Its VFIO device fds (from a group, or a device's cdev), by fd number, as their
+    /// `/proc` links name them (counted, never borrowed).
     pub devices: Vec<RawFd>,
     /// Its iommufd fds.
     pub iommufds: Vec<InspectedIommufd>,
@@ -141,7 +143,13 @@ impl Inspection {
     }
 }
 
-/// What a fd's `/proc` link says it may be: only these are borrowed.
+/// Whether a fd's `/proc` link names a VFIO device: a device fd from a group (an
+/// anonymous inode) or a device's cdev.
+fn is_device_link(target: &Path) -> bool {
+    target == Path::new("anon_inode:[vfio-device]") || target.starts_with("/dev/vfio/devices")
+}
+
+/// What a fd's `/proc` link says it may be: only these are looked at.
 fn may_be_vfio(target: &Path) -> bool {
     target.starts_with("/dev/vfio") || target == Path::new("/dev/iommu") || {
         target == Path::new("anon_inode:[vfio-device]")
@@ -182,6 +190,11 @@ pub fn inspect_with<K: Kernel + ?Sized>(
         cap_ipc_lock: process_has_cap_ipc_lock(proc, pid),
         dma_entry_limit: dma_entry_limit(paths.sysfs.root()),
     };
+    // Device fds are only counted: never borrowed, so that no close of ours can be the
+    // last reference that releases (and resets) a device the process just closed.
+    let (devices, fds): (Vec<ProcessFd>, Vec<ProcessFd>) =
+        fds.into_iter().partition(|f| is_device_link(&f.target));
+    found.devices = devices.iter().map(|f| f.fd).collect();
     if fds.is_empty() {
         return Ok(found);
     }
@@ -357,6 +370,10 @@ mod tests {
         ] {
             assert_eq!(may_be_vfio(Path::new(target)), yes, "{target}");
         }
+        assert!(is_device_link(Path::new("anon_inode:[vfio-device]")));
+        assert!(is_device_link(Path::new("/dev/vfio/devices/vfio3")));
+        assert!(!is_device_link(Path::new("/dev/vfio/3")));
+        assert!(!is_device_link(Path::new("/dev/vfio/vfio")));
     }
 
     #[test]
