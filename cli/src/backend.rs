@@ -51,7 +51,7 @@ pub fn choose(arg: BackendArg, targets: &[Target], paths: &HostPaths) -> Result<
         BackendArg::SpaprTce => Ok(Chosen::SpaprTce("--backend spapr-tce".to_owned())),
         BackendArg::Iommufd => match single_device {
             Some(a) => Ok(Chosen::Iommufd(a, "--backend iommufd".to_owned())),
-            None => Err(Failure(
+            None => Err(Failure::new(
                 "--backend iommufd needs exactly one PCI address: iommufd binds devices, not groups (`vfio-iommu-info list` shows each group's devices)".to_owned(),
                 EXIT_USAGE,
             )),
@@ -80,7 +80,7 @@ pub fn choose(arg: BackendArg, targets: &[Target], paths: &HostPaths) -> Result<
 }
 
 fn failed(e: vfio_iommu_info::Error) -> Failure {
-    Failure(e.to_string(), EXIT_FAILURE)
+    Failure::lib(e)
 }
 
 /// `query --backend iommufd ADDRESS`.
@@ -164,7 +164,7 @@ pub fn query_spapr_tce(
             32,
         )
         .map_err(failed)?;
-        crate::output::write_new(path, &raw, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
+        crate::output::write_new(path, &raw, force).map_err(|e| Failure::new(e, EXIT_FAILURE))?;
     }
     let facts = container.spapr_tce_facts(&info, paths);
     let groups: Vec<u32> = container
@@ -231,7 +231,7 @@ fn created_status(
     )>,
 ) -> Result<(), Failure> {
     match created {
-        Some((_, _, Err(e))) => Err(Failure(
+        Some((_, _, Err(e))) => Err(Failure::new(
             format!("removing the window created: {e}"),
             EXIT_FAILURE,
         )),

@@ -40,7 +40,7 @@ struct Budgets {
 }
 
 fn fail(e: vfio_iommu_info::Error) -> Failure {
-    Failure(e.to_string(), EXIT_FAILURE)
+    Failure::lib(e)
 }
 
 /// Opens `targets` through the chosen backend and computes both budgets.

@@ -160,11 +160,11 @@ fn regions(device: &Device, count: u32) -> Vec<(u32, Result<RegionInfo, Error>)>
 
 /// `device TARGET`.
 pub fn device(target: &Target, backend: BackendArg, json: bool) -> Result<(), Failure> {
-    let fail = |e: Error| Failure(e.to_string(), EXIT_FAILURE);
+    let fail = Failure::lib;
     let address: PciAddress = match target {
         Target::Device(a) => *a,
         other => {
-            return Err(Failure(
+            return Err(Failure::new(
                 format!("`device` needs a PCI address, not {other}: `vfio-iommu-info list` shows each group's devices"),
                 crate::EXIT_USAGE,
             ))
@@ -201,7 +201,7 @@ pub fn device(target: &Target, backend: BackendArg, json: bool) -> Result<(), Fa
         let group = c
             .groups()
             .first()
-            .ok_or_else(|| Failure("the container holds no group".to_owned(), EXIT_FAILURE))?;
+            .ok_or_else(|| Failure::new("the container holds no group".to_owned(), EXIT_FAILURE))?;
         let dev = group.open_device(&address.to_string()).map_err(fail)?;
         (
             format!("{} (group)", group.path().display()),

@@ -78,7 +78,7 @@ pub struct Output {
 
 /// The library's error as the command's failure (exit 1).
 fn failed(e: vfio_iommu_info::Error) -> Failure {
-    Failure(e.to_string(), EXIT_FAILURE)
+    Failure::lib(e)
 }
 
 /// The sizes of `device`'s 64-bit memory BARs, which the firmware puts in the 64-bit PCI
@@ -88,7 +88,7 @@ fn bars64(
     name: &str,
 ) -> Result<Vec<u64>, Failure> {
     let bars = device.bars().map_err(|e| {
-        Failure(
+        Failure::new(
             format!("{name}: reading its BARs: {e} (give their sizes with --bar SIZE instead)"),
             EXIT_FAILURE,
         )
@@ -125,7 +125,7 @@ fn host(
             let bars = bars64(device.device(), &address.to_string())?;
             Ok((report.space(), host, vec![address], bars))
         }
-        backend::Chosen::SpaprTce(_) => Err(Failure(
+        backend::Chosen::SpaprTce(_) => Err(Failure::new(
             "guest plans an x86 q35 guest; an sPAPR TCE container (IBM POWER) has its own windows: see `query`".into(),
             EXIT_USAGE,
         )),
@@ -134,7 +134,7 @@ fn host(
             let info = container.query().map_err(failed)?;
             let facts = container.facts(&info, paths);
             let Some(space) = container.space(paths).map_err(failed)? else {
-                return Err(Failure(
+                return Err(Failure::new(
                     "the container reports no IOVA ranges (a kernel before 5.4): the plan needs them".into(),
                     EXIT_FAILURE,
                 ));
@@ -184,7 +184,8 @@ pub fn guest(
     let (space, host, devices, bars) = host(targets, arg, &paths)?;
     req.devices = u32::try_from(devices.len()).unwrap_or(u32::MAX).max(1);
     req.bars.extend(bars);
-    let plan = plan_guest(&space, host, &req).map_err(|e| Failure(e.to_string(), EXIT_USAGE))?;
+    let plan =
+        plan_guest(&space, host, &req).map_err(|e| Failure::new(e.to_string(), EXIT_USAGE))?;
     if out.json {
         let mut v = guest_plan_to_json(&plan);
         v["settings"] = settings_json(&plan, &devices, out);

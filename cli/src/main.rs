@@ -283,6 +283,23 @@ enum Command {
     },
 }
 
+impl Command {
+    /// The output is JSON (`--json`): failures are reported as a JSON document too.
+    fn json(&self) -> bool {
+        match self {
+            Command::List { json }
+            | Command::Query { json, .. }
+            | Command::Device { json, .. }
+            | Command::Decode { json, .. }
+            | Command::Explain { json, .. }
+            | Command::Plan { json, .. }
+            | Command::Guest { json, .. }
+            | Command::Budget { json, .. } => *json,
+            Command::Generate { .. } => false,
+        }
+    }
+}
+
 /// What `generate` makes.
 #[derive(Subcommand)]
 enum Generate {
@@ -335,20 +352,60 @@ pub(crate) fn parse_u64(s: &str) -> Result<u64, String> {
     r.map_err(|_| format!("{s:?} is not a 64-bit number (hex with 0x, or decimal)"))
 }
 
-/// A failure: the message for stderr (empty: say nothing) and the exit status.
-struct Failure(String, u8);
+/// A failure: the message (empty: say nothing), the exit status, and the class of the
+/// library error behind it, if any (for the `--json` error document).
+struct Failure {
+    message: String,
+    status: u8,
+    kind: Option<vfio_iommu_info::ErrorKind>,
+}
+
+impl Failure {
+    /// A failure of the command's own (a usage error, a file it cannot read or write).
+    fn new(message: String, status: u8) -> Failure {
+        Failure {
+            message,
+            status,
+            kind: None,
+        }
+    }
+
+    /// A library error: the system or the kernel refused (exit status 1), with its class.
+    fn lib(e: vfio_iommu_info::Error) -> Failure {
+        Failure {
+            message: e.to_string(),
+            status: EXIT_FAILURE,
+            kind: Some(e.kind()),
+        }
+    }
+
+    /// A malformed capture (exit status 3), classed `malformed`.
+    fn malformed(message: String) -> Failure {
+        Failure {
+            message,
+            status: EXIT_MALFORMED,
+            kind: Some(vfio_iommu_info::ErrorKind::Malformed),
+        }
+    }
+}
 
 /// An output error; a reader that went away (`| head`) is no failure to report.
 fn output_error(e: std::io::Error) -> Failure {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        return Failure(String::new(), 0);
+        return Failure::new(String::new(), 0);
     }
-    Failure(format!("writing output: {e}"), EXIT_FAILURE)
+    Failure::new(format!("writing output: {e}"), EXIT_FAILURE)
 }
 
+/// Prints `v` as the command's JSON document ([`vfio_iommu_info::json::document`]:
+/// `schema_version` and the `_hex` siblings).
 fn print_json(v: &Value) -> Result<(), Failure> {
+    print_document(&vfio_iommu_info::json::document(v.clone()))
+}
+
+fn print_document(v: &Value) -> Result<(), Failure> {
     let mut text = serde_json::to_string_pretty(v)
-        .map_err(|e| Failure(format!("writing JSON: {e}"), EXIT_FAILURE))?;
+        .map_err(|e| Failure::new(format!("writing JSON: {e}"), EXIT_FAILURE))?;
     text.push('\n');
     print_text(&text)
 }
@@ -374,10 +431,12 @@ fn parse_target(s: &str) -> Result<Target, String> {
 /// Reads a capture (`-`: standard input), refusing anything larger than [`MAX_CAPTURE`].
 fn read_capture(file: &Path, name: &str) -> Result<Vec<u8>, Failure> {
     let fail = |e: std::io::Error| {
-        Failure(
-            format!("cannot read {name}: {}", vfio_iommu_info::Errno::from(e)),
-            EXIT_MALFORMED,
-        )
+        let errno = vfio_iommu_info::Errno::from(e);
+        Failure {
+            message: format!("cannot read {name}: {errno}"),
+            status: EXIT_MALFORMED,
+            kind: Some(vfio_iommu_info::ErrorKind::Os(errno)),
+        }
     };
     let mut buf = Vec::new();
     let n = if file.as_os_str() == "-" {
@@ -394,7 +453,7 @@ fn read_capture(file: &Path, name: &str) -> Result<Vec<u8>, Failure> {
             .map_err(fail)?
     };
     if n as u64 > MAX_CAPTURE {
-        return Err(Failure(
+        return Err(Failure::new(
             format!(
                 "{name} is larger than {} MiB: not a VFIO_IOMMU_GET_INFO buffer",
                 MAX_CAPTURE >> 20
@@ -457,7 +516,7 @@ fn decode_type1_buffer(
     order: ByteOrder,
 ) -> Result<vfio_iommu_info::IommuInfo, Failure> {
     let info = vfio_iommu_info::decode_with_order(buf, order)
-        .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
+        .map_err(|e| Failure::malformed(format!("{name}: {e}")))?;
     if order == ByteOrder::Native {
         if let Some(flag) = other_order_hint(buf, &info) {
             eprintln!("vfio-iommu-info: hint: {name} looks like a capture from a machine of the other byte order: try {flag}");
@@ -471,11 +530,8 @@ fn open_and_query(
     targets: &[Target],
     paths: &HostPaths,
 ) -> Result<(Container, vfio_iommu_info::IommuInfo), Failure> {
-    let container = Container::open_targets(targets, paths)
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
-    let info = container
-        .query()
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    let container = Container::open_targets(targets, paths).map_err(Failure::lib)?;
+    let info = container.query().map_err(Failure::lib)?;
     Ok((container, info))
 }
 
@@ -488,8 +544,7 @@ fn decode_device_buffer(
 ) -> Result<(), Failure> {
     let name = capture_name(file);
     let buf = read_capture(file, &name)?;
-    let malformed =
-        |e: vfio_iommu_info::DecodeError| Failure(format!("{name}: {e}"), EXIT_MALFORMED);
+    let malformed = |e: vfio_iommu_info::DecodeError| Failure::malformed(format!("{name}: {e}"));
     // argsz is the buffer's length in an exact capture: when only its byte-swapped value
     // is, the capture comes from a machine of the other byte order.
     if let Some(&[a, b, c, d]) = buf.get(..4) {
@@ -559,7 +614,7 @@ fn decode(file: &Path, kind: Kind, order: Order, json: bool) -> Result<(), Failu
         Kind::Device | Kind::Region | Kind::Type1 => {}
         Kind::SpaprTce => {
             let info = vfio_iommu_info::decode_spapr_tce_with_order(&buf, order)
-                .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
+                .map_err(|e| Failure::malformed(format!("{name}: {e}")))?;
             return print_spapr_tce(&name, &buf, order, &info, json);
         }
         Kind::Auto => {
@@ -568,7 +623,7 @@ fn decode(file: &Path, kind: Kind, order: Order, json: bool) -> Result<(), Failu
                     return print_spapr_tce(&name, &buf, order, &info, json)
                 }
                 vfio_iommu_info::Detected::Ambiguous { type1, spapr_tce } => {
-                    return Err(Failure(
+                    return Err(Failure::new(
                         format!(
                             "{name}: the bytes cannot say which IOMMU filled this buffer: type1's VFIO_IOMMU_GET_INFO and sPAPR TCE's VFIO_IOMMU_SPAPR_TCE_GET_INFO share one ioctl number and flag bit 0, and this one has no type1 capability chain. Read as type1 it has page sizes {}; as sPAPR TCE a default window of {:#x} bytes at {:#x}. Name it: --kind type1 or --kind spapr-tce (on the machine, VFIO_CHECK_EXTENSION of the container says which)",
                             type1
@@ -639,19 +694,19 @@ fn query(
     create_window: Option<vfio_iommu_info::WindowRequest>,
 ) -> Result<(), Failure> {
     if let Some(path) = save_raw {
-        output::check_writable(path, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
+        output::check_writable(path, force).map_err(|e| Failure::new(e, EXIT_FAILURE))?;
     }
     let paths = HostPaths::default();
     let reason = match backend::choose(backend, targets, &paths)? {
         backend::Chosen::Iommufd(address, reason) => {
             if create_window.is_some() {
-                return Err(Failure(
+                return Err(Failure::new(
                     "--create-window creates an sPAPR TCE window (IBM POWER): iommufd has none to create".to_owned(),
                     EXIT_USAGE,
                 ));
             }
             if save_raw.is_some() {
-                return Err(Failure(
+                return Err(Failure::new(
                     "--save-raw records the type1 VFIO_IOMMU_GET_INFO buffer: use it with --backend type1".to_owned(),
                     EXIT_USAGE,
                 ));
@@ -685,22 +740,20 @@ fn query(
                 create_window,
             );
         }
-        Err(e) => return Err(Failure(e.to_string(), EXIT_FAILURE)),
+        Err(e) => return Err(Failure::lib(e)),
     };
     if create_window.is_some() {
-        return Err(Failure(
+        return Err(Failure::new(
             format!("--create-window creates an sPAPR TCE window (IBM POWER): this container is {} (its IOVA ranges are fixed; nothing to create)", vfio_iommu_info::facts::Backend::from(container.backend()).name()),
             EXIT_USAGE,
         ));
     }
-    let info = container
-        .query()
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    let info = container.query().map_err(Failure::lib)?;
     let facts = container.facts(&info, &paths);
     if let Some(path) = save_raw {
         let raw = capture_type1_with(&SystemKernel, std::os::fd::AsFd::as_fd(&container))
-            .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
-        output::write_new(path, &raw, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
+            .map_err(Failure::lib)?;
+        output::write_new(path, &raw, force).map_err(|e| Failure::new(e, EXIT_FAILURE))?;
     }
     let (groups, regions) = groups_and_regions(&container, &paths);
     if json {
@@ -765,7 +818,7 @@ enum PlanSource<'a> {
 }
 
 fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<ExitCode, Failure> {
-    let failed = |e: vfio_iommu_info::Error| Failure(e.to_string(), EXIT_FAILURE);
+    let failed = Failure::lib;
     let (info, regions, name, what_if) = match source {
         PlanSource::Live(targets, attach) => {
             let paths = HostPaths::default();
@@ -798,14 +851,17 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
             .absence(vfio_iommu_info::Type1Cap::IovaRange)
             .map(|a| a.explain(vfio_iommu_info::Type1Cap::IovaRange))
             .unwrap_or_default();
-        return Err(Failure(
+        return Err(Failure::new(
             format!("{name}: no IOVA ranges to plan in: {why}"),
             EXIT_FAILURE,
         ));
     };
     req.dma_avail = info.dma_avail.present().copied();
-    let mut p = plan::plan(space.with_reserved_regions(&regions), &req)
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    let mut p = plan::plan(space.with_reserved_regions(&regions), &req).map_err(|e| Failure {
+        message: e.to_string(),
+        status: EXIT_FAILURE,
+        kind: Some(vfio_iommu_info::ErrorKind::BadArgument),
+    })?;
     p.what_if = what_if;
     if json {
         print_json(&plan::to_json(&p))?;
@@ -823,7 +879,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::List { json } => {
             let groups = list::collect(&HostPaths::default(), &pci_ids::PciIds::load())
-                .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+                .map_err(Failure::lib)?;
             if json {
                 print_json(&list::to_json(&groups))?;
             } else {
@@ -909,7 +965,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             req.phys_bits = phys_bits;
             for d in dimms {
                 let Some(at) = d.at else {
-                    return Err(Failure(
+                    return Err(Failure::new(
                         format!("--dimm {:#x}: give its address, SIZE@ADDR", d.size),
                         EXIT_USAGE,
                     ));
@@ -987,6 +1043,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    let json = cli.command.json();
     // A bug prints one line, not the default hook's message and backtrace note.
     std::panic::set_hook(Box::new(|info| {
         let at = info
@@ -996,12 +1053,35 @@ fn main() -> ExitCode {
     }));
     match std::panic::catch_unwind(|| run(cli)) {
         Ok(Ok(code)) => code,
-        Ok(Err(Failure(message, code))) => {
-            if !message.is_empty() {
+        Ok(Err(Failure {
+            message,
+            status,
+            kind,
+        })) => {
+            if message.is_empty() {
+                // A reader that went away (`| head`): nothing to say, to anyone.
+            } else if json {
+                let doc = vfio_iommu_info::json::error_document(&message, kind, status);
+                // Standard output is what scripts parse; if it is gone too, say it on
+                // standard error.
+                if print_document(&doc).is_err() {
+                    eprintln!("vfio-iommu-info: {message}");
+                }
+            } else {
                 eprintln!("vfio-iommu-info: {message}");
             }
-            ExitCode::from(code)
+            ExitCode::from(status)
         }
-        Err(_) => ExitCode::from(EXIT_INTERNAL),
+        Err(_) => {
+            if json {
+                let doc = vfio_iommu_info::json::error_document(
+                    "internal error: this is a bug, please report it with the command line",
+                    None,
+                    EXIT_INTERNAL,
+                );
+                let _ = print_document(&doc);
+            }
+            ExitCode::from(EXIT_INTERNAL)
+        }
     }
 }

@@ -184,13 +184,26 @@ fn assert_malformed(bytes: &[u8], offset: usize, problem: &str) {
             args.push("--json");
         }
         let out = run(&args);
-        let err = String::from_utf8(out.stderr).unwrap();
+        let mut err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(3), "{err}");
-        assert!(
-            out.stdout.is_empty(),
-            "stdout: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        if json {
+            // One JSON document on stdout, with the same message; stderr silent.
+            assert!(err.is_empty(), "{err}");
+            let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc["error"]["kind"], "malformed", "{doc}");
+            assert_eq!(doc["error"]["exit_status"], 3, "{doc}");
+            assert_eq!(doc["error"]["errno"], Value::Null, "{doc}");
+            err = format!(
+                "vfio-iommu-info: {}\n",
+                doc["error"]["message"].as_str().unwrap()
+            );
+        } else {
+            assert!(
+                out.stdout.is_empty(),
+                "stdout: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(
             err.contains(&format!("byte offset {offset}")) && err.contains(problem),
@@ -390,7 +403,12 @@ fn plan_from_an_amd_capture_finds_the_hypertransport_hole_and_places_ram_around_
         Value::Array(
             holes
                 .iter()
-                .map(|h| { serde_json::json!({"start": h["start"], "end": h["end"]}) })
+                .map(|h| {
+                    serde_json::json!({
+                        "start": h["start"], "start_hex": h["start_hex"],
+                        "end": h["end"], "end_hex": h["end_hex"],
+                    })
+                })
                 .collect()
         )
     );
