@@ -28,8 +28,8 @@
 //! Integers stay JSON numbers, exact to 2^64-1 (serde_json, Python and Go read them so),
 //! but jq 1.6 (Debian's `/usr/bin/jq`) and JavaScript read numbers as doubles and round
 //! anything above 2^53 (an IOVA range ending at 2^64-1 becomes 2^64). So beside every
-//! integer under a key of [`HEX_KEYS`] (addresses, sizes, page-size and register bitmaps)
-//! there is a string sibling `KEY_hex` with the same value in lower-case hex:
+//! integer under a key of [`HEX_KEYS`] (addresses, sizes, offsets, page-size and register
+//! bitmaps, flags) there is a string sibling `KEY_hex` with the same value in lower-case hex:
 //! `"end": 18446744073709551615, "end_hex": "0xffffffffffffffff"`; a list of such
 //! integers gets a list of strings (`"nodes_hex": ["0x80000000"]`). It is always there,
 //! whatever the value, so a script reads `.end_hex` without a test. The siblings are made
@@ -117,6 +117,7 @@ pub const HEX_KEYS: &[&str] = &[
     "end_dma",
     "msi_addr",
     "tgt",
+    "offset",
     "ddw_expected_start",
     "max_dirty_bitmap_size",
     // page sizes and bitmaps
@@ -131,6 +132,7 @@ pub const HEX_KEYS: &[&str] = &[
     "hardware_page_sizes",
     "first_stage_page_sizes",
     "second_stage_page_sizes",
+    "flags",
     "cap",
     "ecap",
     "efr",
