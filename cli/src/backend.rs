@@ -11,7 +11,7 @@ use vfio_iommu_info::query::report::IommufdReport;
 use vfio_iommu_info::{HostPaths, PciAddress, Target};
 
 use crate::render;
-use crate::{print_json, print_text, Failure, EXIT_FAILURE, EXIT_USAGE};
+use crate::{print_json, print_text, Failure, Out, EXIT_FAILURE, EXIT_USAGE};
 
 /// `--backend`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -88,10 +88,16 @@ pub fn query_iommufd(
     address: &PciAddress,
     reason: &str,
     paths: &HostPaths,
-    json: bool,
+    out: Out,
 ) -> Result<(), Failure> {
     let (_device, r) = IommufdReport::open(address, paths).map_err(failed)?;
-    if json {
+    if out == Out::Prometheus {
+        return print_text(&crate::export::query_prometheus(
+            &address.to_string(),
+            &r.facts,
+        ));
+    }
+    if out == Out::Json {
         let mut v = json!({ "backend": "iommufd", "backend_reason": reason });
         if let (Some(out), Value::Object(report)) = (v.as_object_mut(), iommufd_report_to_json(&r))
         {
@@ -141,7 +147,7 @@ pub fn query_spapr_tce(
     targets: &[Target],
     reason: &str,
     paths: &HostPaths,
-    json: bool,
+    out: Out,
     save_raw: Option<(&Path, bool)>,
     create_window: Option<vfio_iommu_info::WindowRequest>,
 ) -> Result<(), Failure> {
@@ -172,7 +178,14 @@ pub fn query_spapr_tce(
         .iter()
         .filter_map(|g| g.number())
         .collect();
-    if json {
+    if out == Out::Prometheus {
+        print_text(&crate::export::query_prometheus(
+            &crate::container_label(targets),
+            &facts,
+        ))?;
+        return created_status(&created);
+    }
+    if out == Out::Json {
         let mut v = vfio_iommu_info::json::spapr_tce_to_json(&info);
         v["backend"] = json!(facts.backend.name());
         v["backend_reason"] = json!(reason);

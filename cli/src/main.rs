@@ -4,6 +4,7 @@ mod backend;
 mod budget;
 mod device;
 mod explain;
+mod export;
 mod generate;
 mod guest;
 mod list;
@@ -40,7 +41,10 @@ const AFTER_HELP: &str = "\
 Examples:
   vfio-iommu-info list                        every IOMMU group, its devices and drivers
   vfio-iommu-info query 0000:03:00.0          usable IOVA ranges, holes, page sizes, DMA_AVAIL
-  vfio-iommu-info query 4 --json              the same for IOMMU group 4, as JSON
+  vfio-iommu-info query 4 --json              the same for IOMMU group 4, as JSON (schemas/
+                                              describes it; a failure is JSON too)
+  vfio-iommu-info list --format prometheus    gauges for node_exporter's textfile collector
+  vfio-iommu-info list --format nfd           node labels for node-feature-discovery (features.d)
   vfio-iommu-info query 03:00.0 --backend iommufd
                                               the same through /dev/iommu and the device's cdev
   vfio-iommu-info device 03:00.0              device and region info (the s390 zPCI DMA window)
@@ -78,9 +82,15 @@ enum Command {
     /// Every IOMMU group: devices (address, vendor:device, class, name, driver), whether
     /// VFIO can use it, and its reserved regions. Needs neither root nor VFIO.
     List {
-        /// One JSON array instead of text.
+        /// One JSON array of groups instead of text (each with schema_version; a failure is
+        /// a JSON error object on stdout).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), json (as --json), nfd (a feature
+        /// file for node-feature-discovery's local source: features.d/) or prometheus (a
+        /// textfile-collector file: gauges vfio_iommu_info_*).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<ListFormat>,
     },
     /// The whole VFIO dance for groups or devices, then the IOMMU info: page sizes, IOVA
     /// ranges, aperture, holes and the reserved regions they come from, DMA_AVAIL,
@@ -92,6 +102,10 @@ enum Command {
         /// One JSON object (the `decode --json` object plus `groups` and `reserved_regions`).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), json (as --json) or prometheus
+        /// (a textfile-collector file: the container's mappings left and its IOVA ranges).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<QueryFormat>,
         /// Also write the raw VFIO_IOMMU_GET_INFO buffer to this file (for `decode` or a bug
         /// report; an sPAPR container's is its 32-byte VFIO_IOMMU_SPAPR_TCE_GET_INFO). The file is created new, mode 0644 before the umask: an
         /// existing name (a file, a symbolic link, a FIFO) is refused.
@@ -124,9 +138,13 @@ enum Command {
         /// when /dev/vfio/vfio exists).
         #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
         backend: backend::BackendArg,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (schema_version first; a failure is a JSON error
+        /// object on stdout; schemas/ has its JSON Schema).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// Decodes a raw buffer as a kernel filled it (the buffer's length is the file's
     /// length): an IOMMU info buffer (type1 or sPAPR TCE; one only the bytes cannot tell
@@ -148,6 +166,9 @@ enum Command {
         /// iova_ranges, migration, dma_avail, unknown_caps, and extras).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// Checks everything between you and a working container for a device, with a fix for
     /// each problem: modules, IOMMU, group and drivers, permissions, interrupt remapping,
@@ -163,9 +184,13 @@ enum Command {
         /// The size of that mapping in bytes (hex with 0x, or decimal).
         #[arg(long, value_parser = parse_size, requires = "iova")]
         size: Option<u64>,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (schema_version first; a failure is a JSON error
+        /// object on stdout; schemas/ has its JSON Schema).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// Plans DMA before mapping: the usable space (aperture, holes with the reserved
     /// regions behind them, what a virtual IOMMU must advertise as reserved), checks of
@@ -202,9 +227,13 @@ enum Command {
         /// Exits 1 when the kernel would refuse the attach.
         #[arg(long, value_name = "TARGET", value_parser = parse_target, conflicts_with = "capture")]
         attach: Option<Target>,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (schema_version first; a failure is a JSON error
+        /// object on stdout; schemas/ has its JSON Schema).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// Settings for a whole guest, from the host facts: its phys-bits, where its RAM and
     /// 64-bit PCI window go, the vIOMMU's width and reserved ranges, the mappings and locked
@@ -251,6 +280,9 @@ enum Command {
         /// One JSON object (the plan, with `settings`) instead of text.
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// The budgets the kernel enforces on DMA maps, for a container (or an IOAS) it
     /// opens: locked memory (who is charged, RLIMIT_MEMLOCK, VmLck, CAP_IPC_LOCK,
@@ -271,9 +303,13 @@ enum Command {
         /// Which kernel interface the VMM maps through (as for `query`).
         #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
         backend: backend::BackendArg,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (schema_version first; a failure is a JSON error
+        /// object on stdout; schemas/ has its JSON Schema).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// The man pages (one per command) or a shell's completions, made from this command's
     /// own definition: for `make install` and packagers.
@@ -284,19 +320,22 @@ enum Command {
 }
 
 impl Command {
-    /// The output is JSON (`--json`): failures are reported as a JSON document too.
-    fn json(&self) -> bool {
-        match self {
-            Command::List { json }
-            | Command::Query { json, .. }
-            | Command::Device { json, .. }
-            | Command::Decode { json, .. }
-            | Command::Explain { json, .. }
-            | Command::Plan { json, .. }
-            | Command::Guest { json, .. }
-            | Command::Budget { json, .. } => *json,
-            Command::Generate { .. } => false,
-        }
+    /// The output is JSON (`--json` or `--format json`): failures are reported as a JSON
+    /// document too. `--format json` is folded into `json` here, once.
+    fn json(&mut self) -> bool {
+        let (json, format_json) = match self {
+            Command::List { json, format } => (json, *format == Some(ListFormat::Json)),
+            Command::Query { json, format, .. } => (json, *format == Some(QueryFormat::Json)),
+            Command::Device { json, format, .. }
+            | Command::Decode { json, format, .. }
+            | Command::Explain { json, format, .. }
+            | Command::Plan { json, format, .. }
+            | Command::Guest { json, format, .. }
+            | Command::Budget { json, format, .. } => (json, *format == Some(Format::Json)),
+            Command::Generate { .. } => return false,
+        };
+        *json |= format_json;
+        *json
     }
 }
 
@@ -319,6 +358,41 @@ enum Generate {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// The output formats of most subcommands.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// For people.
+    Text,
+    /// One JSON document (as --json): `schema_version`, exact integers with `_hex`
+    /// strings beside them, a failure as `{"error": ...}` on stdout (schemas/).
+    Json,
+}
+
+/// `list`'s output formats.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    /// For people.
+    Text,
+    /// An array of groups (as --json).
+    Json,
+    /// node-feature-discovery's feature file (features.d): IOMMU present, groups, viable
+    /// groups, address width and DMA_AVAIL when known.
+    Nfd,
+    /// Prometheus's text format for the textfile collector: the host and each group.
+    Prometheus,
+}
+
+/// `query`'s output formats.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum QueryFormat {
+    /// For people.
+    Text,
+    /// One JSON document (as --json).
+    Json,
+    /// Prometheus's text format: DMA_AVAIL (mappings left) and the IOVA ranges.
+    Prometheus,
 }
 
 /// The buffer `decode` reads.
@@ -685,9 +759,36 @@ fn decode(file: &Path, kind: Kind, order: Order, json: bool) -> Result<(), Failu
     print_text(&out)
 }
 
+/// How `query` writes its answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Out {
+    Text,
+    Json,
+    Prometheus,
+}
+
+impl Out {
+    fn of(json: bool, prometheus: bool) -> Out {
+        match (json, prometheus) {
+            (true, _) => Out::Json,
+            (false, true) => Out::Prometheus,
+            (false, false) => Out::Text,
+        }
+    }
+}
+
+/// The `container` label of `query --format prometheus`: the targets as given.
+pub(crate) fn container_label(targets: &[Target]) -> String {
+    targets
+        .iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn query(
     targets: &[Target],
-    json: bool,
+    out: Out,
     save_raw: Option<&PathBuf>,
     force: bool,
     backend: backend::BackendArg,
@@ -711,14 +812,14 @@ fn query(
                     EXIT_USAGE,
                 ));
             }
-            return backend::query_iommufd(&address, &reason, &paths, json);
+            return backend::query_iommufd(&address, &reason, &paths, out);
         }
         backend::Chosen::SpaprTce(reason) => {
             return backend::query_spapr_tce(
                 targets,
                 &reason,
                 &paths,
-                json,
+                out,
                 save_raw.map(|p| (p.as_path(), force)),
                 create_window,
             );
@@ -735,7 +836,7 @@ fn query(
                 targets,
                 &format!("auto: the container offers only {model}"),
                 &paths,
-                json,
+                out,
                 save_raw.map(|p| (p.as_path(), force)),
                 create_window,
             );
@@ -756,7 +857,10 @@ fn query(
         output::write_new(path, &raw, force).map_err(|e| Failure::new(e, EXIT_FAILURE))?;
     }
     let (groups, regions) = groups_and_regions(&container, &paths);
-    if json {
+    if out == Out::Prometheus {
+        return print_text(&export::query_prometheus(&container_label(targets), &facts));
+    }
+    if out == Out::Json {
         let mut v = info_to_json(&info);
         v["backend"] = json!(facts.backend.name());
         v["backend_reason"] = json!(reason);
@@ -877,9 +981,22 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
-        Command::List { json } => {
-            let groups = list::collect(&HostPaths::default(), &pci_ids::PciIds::load())
-                .map_err(Failure::lib)?;
+        Command::List { json, format } => {
+            let paths = HostPaths::default();
+            match format {
+                Some(ListFormat::Nfd) => {
+                    let host = vfio_iommu_info::HostSummary::read(&paths).map_err(Failure::lib)?;
+                    print_text(&export::nfd(&host))?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Some(ListFormat::Prometheus) => {
+                    let host = vfio_iommu_info::HostSummary::read(&paths).map_err(Failure::lib)?;
+                    print_text(&export::list_prometheus(&host))?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Some(ListFormat::Text | ListFormat::Json) | None => {}
+            }
+            let groups = list::collect(&paths, &pci_ids::PciIds::load()).map_err(Failure::lib)?;
             if json {
                 print_json(&list::to_json(&groups))?;
             } else {
@@ -889,13 +1006,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Query {
             targets,
             json,
+            format,
             save_raw,
             force,
             backend,
             create_window,
         } => query(
             &targets,
-            json,
+            Out::of(json, format == Some(QueryFormat::Prometheus)),
             save_raw.as_ref(),
             force,
             backend,
@@ -906,11 +1024,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             kind,
             byte_order,
             json,
+            format: _,
         } => decode(&file, kind, byte_order, json)?,
         Command::Device {
             target,
             backend,
             json,
+            format: _,
         } => device::device(&target, backend, json)?,
         Command::Plan {
             targets,
@@ -923,6 +1043,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             ram,
             attach,
             json,
+            format: _,
         } => {
             let source = match &capture {
                 Some(file) => PlanSource::Capture(file, byte_order.into()),
@@ -956,6 +1077,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             cpu,
             backend,
             json,
+            format: _,
         } => {
             let mut req = vfio_iommu_info::GuestRequest::new(ram);
             req.nodes = nodes;
@@ -986,6 +1108,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             iova,
             size,
             json,
+            format: _,
         } => {
             let span = iova
                 .zip(size)
@@ -1006,6 +1129,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             mappings,
             backend,
             json,
+            format: _,
         } => {
             let req = budget::Request { needed, mappings };
             return budget::budget(&targets, backend, &req, json);
@@ -1043,6 +1167,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    let mut cli = cli;
     let json = cli.command.json();
     // A bug prints one line, not the default hook's message and backtrace note.
     std::panic::set_hook(Box::new(|info| {

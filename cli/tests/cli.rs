@@ -917,3 +917,57 @@ fn create_window_is_an_explicit_spapr_only_request() {
         "{help}"
     );
 }
+
+#[test]
+fn format_json_is_json_and_list_writes_nfd_and_prometheus() {
+    let amd = fixtures().join("linux-6.12-amd/group-2/info-exact.bin");
+    let amd = amd.to_str().unwrap();
+    let json = run(&["decode", "--json", amd]);
+    let format = run(&["decode", "--format", "json", amd]);
+    assert_eq!(format.stdout, json.stdout);
+    assert!(json.stdout.starts_with(b"{\n  \"schema_version\": 1,"));
+    // --json and --format are one choice; nfd and prometheus only where they are offered.
+    assert_eq!(
+        run(&["decode", "--json", "--format", "text", amd])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["decode", "--format", "nfd", amd]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["plan", "--capture", amd, "--format", "prometheus"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // This host's list, whatever it has: NFD's lines and Prometheus's gauges.
+    let nfd = run(&["list", "--format", "nfd"]);
+    assert_eq!(nfd.status.code(), Some(0), "{}", stderr(&nfd.stderr));
+    let nfd = String::from_utf8(nfd.stdout).unwrap();
+    for key in ["iommu", "groups", "groups-viable"] {
+        assert!(
+            nfd.lines().any(|l| l.starts_with(&format!(
+                "feature.node.kubernetes.io/vfio-iommu-info.{key}="
+            ))),
+            "{key}: {nfd}"
+        );
+    }
+    let prom = run(&["list", "--format", "prometheus"]);
+    assert_eq!(prom.status.code(), Some(0));
+    let prom = String::from_utf8(prom.stdout).unwrap();
+    for name in ["iommu_present", "groups", "groups_viable"] {
+        assert!(
+            prom.contains(&format!(
+                "# TYPE vfio_iommu_info_{name} gauge\nvfio_iommu_info_{name} "
+            )),
+            "{name}: {prom}"
+        );
+    }
+    // A failure under --format prometheus is text on stderr, like text's (no JSON).
+    let q = run(&["query", "4242", "--format", "prometheus"]);
+    assert_eq!(q.status.code(), Some(1));
+    assert!(q.stdout.is_empty() && stderr(&q.stderr).contains("4242"));
+}

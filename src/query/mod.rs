@@ -7,12 +7,14 @@
 //! - [`iommufd`]: `/dev/iommu`, its IOAS ranges and `hw_info`.
 //! - [`spapr_tce`]: IBM POWER's sPAPR TCE container: its info, and windows on request.
 //! - [`cdev`]: a device's cdev (`/dev/vfio/devices/vfioN`) bound to an iommufd.
+//! - [`host`]: the host in numbers, from sysfs alone (for fleets: labels and metrics).
 
 pub mod cdev;
 pub mod container;
 pub mod device;
 pub mod get_info;
 pub mod group;
+pub mod host;
 pub mod iommufd;
 pub mod report;
 pub mod retry;
