@@ -199,7 +199,7 @@ pub fn query_prometheus(container: &str, facts: &DmaFacts) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use vfio_iommu_info::GroupSummary;
 
