@@ -788,6 +788,39 @@ mod tests {
     }
 
     #[test]
+    fn every_report_is_what_schemas_explain_says() {
+        let schema: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../schemas/explain.schema.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let validator = jsonschema::draft202012::new(&schema).unwrap();
+        let span = Span {
+            iova: 0xfee0_0000,
+            size: 0x1000,
+        };
+        for (name, modules, dev_vfio) in [
+            ("schema-none", &[][..], false),
+            ("schema-type1", &["vfio", "vfio_iommu_type1"][..], true),
+            ("schema-spapr", &["vfio", "vfio_iommu_spapr_tce"][..], true),
+        ] {
+            let f = Fake::new(name, modules, dev_vfio);
+            for (target, span) in [(Target::Group(5), None), (Target::Group(7), Some(&span))] {
+                for arch in ["x86_64", "ppc64le", "s390x"] {
+                    let r = explain_on(&target, span, &f.paths(), &Arch::from_name(arch));
+                    let doc = vfio_iommu_info::json::document(to_json(&r));
+                    let errors: Vec<String> =
+                        validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+                    assert!(errors.is_empty(), "{name} {arch}: {errors:?}\n{doc:#}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn power_wants_the_spapr_module_and_gives_no_type1_advice() {
         let power = Arch::from_name("ppc64le");
         let f = Fake::new("power-missing", &["vfio"], true);
