@@ -20,8 +20,8 @@
 //!
 //! Each shape is defined once, as a [`serde::Serialize`] value (`info_shape`,
 //! `space_shape`, ...): `*_to_json` turns it into a `serde_json::Value` for the command
-//! and the C ABI, and the Python package's `to_dict()` takes the same value ([`to_value`]),
-//! so the two cannot drift.
+//! and the C ABI, and the Python package serializes the same value straight into Python
+//! objects, so the two cannot drift.
 //!
 //! # Exact 64-bit integers: `_hex` siblings
 //!
@@ -32,10 +32,12 @@
 //! bitmaps, flags) there is a string sibling `KEY_hex` with the same value in lower-case hex:
 //! `"end": 18446744073709551615, "end_hex": "0xffffffffffffffff"`; a list of such
 //! integers gets a list of strings (`"nodes_hex": ["0x80000000"]`). It is always there,
-//! whatever the value, so a script reads `.end_hex` without a test. The siblings are made
-//! in one place, [`hexify`], which every `*_to_json`, [`to_value`] and [`document`] apply:
-//! no shape writes one by hand. Take the `_hex` string where precision matters
-//! (`jq -r '.iova_ranges[].end_hex'`), the number for arithmetic in exact readers.
+//! whatever the value, so a script reads `.end_hex` without a test. The rule is written
+//! once ([`HEX_KEYS`], [`hex_u64`]) and applied by serializers, never by a shape:
+//! [`hexify`], which every `*_to_json` and [`document`] apply, and the Python package's
+//! serializer as it builds `to_dict()`'s dicts (its tests hold the two equal for every
+//! shape). Take the `_hex` string where precision matters (`jq -r
+//! '.iova_ranges[].end_hex'`), the number for arithmetic in exact readers.
 //!
 //! # Documents: `schema_version`
 //!
@@ -83,12 +85,6 @@ fn value(shape: impl Serialize) -> Value {
     let mut v = serde_json::to_value(shape).unwrap_or(Value::Null);
     hexify(&mut v);
     v
-}
-
-/// A shape as the `serde_json::Value` the command prints (its `_hex` siblings made, see
-/// the module doc): what the Python package's `to_dict()` converts.
-pub fn to_value(shape: impl Serialize) -> Value {
-    value(shape)
 }
 
 /// The version of the JSON documents the command prints (`schema_version`): raised only

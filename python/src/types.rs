@@ -17,11 +17,10 @@ use vfio_iommu_info::{
 use crate::pyser;
 
 /// One of the core's JSON shapes (`vfio_iommu_info::json::*_shape`) as the Python object
-/// `json.loads` would give for the command's JSON text: the core's value with its `_hex`
-/// siblings (`vfio_iommu_info::json::to_value`, the one place they are made), turned into
-/// Python objects by `pyser`.
+/// `json.loads` would give for its JSON text (`_hex` siblings included), built directly
+/// (see `pyser`).
 pub(crate) fn to_dict<'py>(py: Python<'py>, shape: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
-    pyser::to_py(py, &vfio_iommu_info::json::to_value(shape))
+    pyser::to_py(py, shape)
 }
 
 /// An inclusive IOVA range `[start, end]`, as the kernel reports them.
