@@ -155,7 +155,20 @@ pub const HEX_KEYS: &[&str] = &[
 
 /// `n` as its `_hex` sibling: `0x` and lower-case hex digits.
 pub fn hex_u64(n: u64) -> String {
-    format!("{n:#x}")
+    hex_u64_in(n, &mut [0; 18]).to_owned()
+}
+
+/// [`hex_u64`] written into `buf`, without allocating (for serializers that make many).
+pub fn hex_u64_in(n: u64, buf: &mut [u8; 18]) -> &str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digits = (16 - n.leading_zeros() as usize / 4).max(1);
+    buf[0] = b'0';
+    buf[1] = b'x';
+    for i in 0..digits {
+        buf[1 + digits - i] = DIGITS[((n >> (4 * i)) & 0xf) as usize];
+    }
+    // Only ASCII was written.
+    std::str::from_utf8(&buf[..2 + digits]).unwrap_or("0x0")
 }
 
 /// Adds the `KEY_hex` sibling after every integer (or list of integers) under a key of
@@ -1460,6 +1473,28 @@ mod tests {
         // An array (list --json): each object gets the version.
         let list = document(serde_json::json!([{"group": 1}]));
         assert_eq!(list[0]["schema_version"], 1);
+    }
+
+    #[test]
+    fn hex_strings_are_rusts_lower_case_hex() {
+        for n in [
+            0,
+            1,
+            0xf,
+            0x10,
+            0xfee0_0000,
+            1 << 53,
+            (1 << 53) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(hex_u64(n), format!("{n:#x}"));
+        }
+        for shift in 0..64 {
+            let n = 1u64 << shift;
+            assert_eq!(hex_u64(n), format!("{n:#x}"));
+            assert_eq!(hex_u64(n - 1), format!("{:#x}", n - 1));
+        }
     }
 
     #[test]

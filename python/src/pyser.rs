@@ -26,7 +26,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString};
 use serde::ser::{self, Serialize};
-use vfio_iommu_info::json::{hex_u64, HEX_KEYS};
+use vfio_iommu_info::json::{hex_u64_in, HEX_KEYS};
 
 /// `shape` as Python objects.
 pub(crate) fn to_py<'py>(py: Python<'py>, shape: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
@@ -147,10 +147,13 @@ impl<'py> Ser<'_, 'py> {
 
 /// A non-negative integer (not a bool) that fits 64 bits.
 fn as_u64(v: &Bound<'_, PyAny>) -> Option<u64> {
-    if v.is_instance_of::<PyBool>() || !v.is_instance_of::<PyInt>() {
-        return None;
-    }
-    v.extract::<u64>().ok()
+    // Exactly int: a bool (a subclass) is no integer in JSON.
+    v.cast_exact::<PyInt>().ok()?.extract::<u64>().ok()
+}
+
+/// `n`'s hex string as a Python string, without a Rust allocation.
+fn hex_string<'py>(py: Python<'py>, n: u64) -> Bound<'py, PyString> {
+    PyString::new(py, hex_u64_in(n, &mut [0; 18]))
 }
 
 /// The `_hex` sibling of `value` as `json::hexify` makes it: the hex string of an
@@ -158,7 +161,7 @@ fn as_u64(v: &Bound<'_, PyAny>) -> Option<u64> {
 fn hex_sibling<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = value.py();
     if let Some(n) = as_u64(value) {
-        return Ok(Some(PyString::new(py, &hex_u64(n)).into_any()));
+        return Ok(Some(hex_string(py, n).into_any()));
     }
     let Ok(list) = value.cast::<PyList>() else {
         return Ok(None);
@@ -171,7 +174,7 @@ fn hex_sibling<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyA
         let Some(n) = as_u64(&item) else {
             return Ok(None);
         };
-        strings.push(hex_u64(n));
+        strings.push(hex_string(py, n));
     }
     Ok(Some(PyList::new(py, strings)?.into_any()))
 }
