@@ -38,7 +38,8 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Buffers no kernel made: every field at its largest, the PGSIZES flag clear, an
 /// unknown capability, and no capability at all.
 fn hand_built() -> Vec<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("vfio-schemas-{}", std::process::id()));
+    // Under the target directory (kept between runs, replaced each run).
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("schemas-hand-built");
     std::fs::create_dir_all(&dir).unwrap();
     let r = |s, e| IovaRange::new(s, e).unwrap();
     let migration = CapSpec::Migration(Migration {
@@ -344,7 +345,7 @@ fn debian_jq_1_6_reads_every_address_exactly_through_the_hex_strings() {
         stream.push('\n');
         hex_pairs(&r.doc, &mut want);
     }
-    let input = std::env::temp_dir().join(format!("vfio-schemas-jq-{}.json", std::process::id()));
+    let input = Path::new(env!("CARGO_TARGET_TMPDIR")).join("schemas-jq-input.json");
     std::fs::write(&input, &stream).unwrap();
     let program = r#".. | objects | to_entries[] | select(.key | endswith("_hex")) | .value | if type == "array" then .[] else . end"#;
     let out = Command::new(jq)
