@@ -198,3 +198,66 @@ fn to_json(targets: &[Target], b: &Budgets) -> Value {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vfio_iommu_info::plan::budget::memlock_budget;
+
+    /// Every backend, with limits and without, fitting and exceeded: the document is what
+    /// schemas/budget.schema.json says.
+    #[test]
+    fn every_budget_is_what_schemas_budget_says() {
+        let schema: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/budget.schema.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let validator = jsonschema::draft202012::new(&schema).unwrap();
+        let targets = ["0000:00:03.0".parse::<Target>().unwrap()];
+        let mut checked = 0;
+        for backend in [
+            Backend::Type1,
+            Backend::IommufdCompat,
+            Backend::Iommufd,
+            Backend::SpaprTce,
+        ] {
+            for (soft, cap, locked, mode) in [
+                (Some(64 << 20), false, Some(0), None),
+                (None, true, None, Some(true)),
+                (Some(u64::MAX), false, Some(1 << 20), Some(false)),
+            ] {
+                let facts = MemlockFacts {
+                    soft_limit: soft,
+                    cap_ipc_lock: cap,
+                    locked,
+                    pinned: locked,
+                    iommufd_process_mode: mode,
+                    page_size: 4096,
+                };
+                for (needed, avail, entry) in [
+                    (0, Some(65535), Some(65535)),
+                    (16 << 30, Some(3), Some(65535)),
+                    (16 << 30, None, None),
+                ] {
+                    let b = Budgets {
+                        why: "auto".to_owned(),
+                        facts,
+                        hard_limit: soft,
+                        entry_limit: entry,
+                        memlock: memlock_budget(backend, &facts, needed),
+                        mappings: mapping_budget_for_bytes(backend, avail, entry, needed, 4096),
+                    };
+                    let doc = vfio_iommu_info::json::document(to_json(&targets, &b));
+                    let errors: Vec<String> =
+                        validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+                    assert!(errors.is_empty(), "{errors:?}\n{doc:#}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 36);
+    }
+}
