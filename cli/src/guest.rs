@@ -317,3 +317,93 @@ fn render(plan: &GuestPlan, devices: &[PciAddress], out: &Output) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vfio_iommu_info::{IovaRange, ReservedRegion};
+
+    /// Plans in the AMD capture's space (the HyperTransport hole, a 39-bit IOMMU),
+    /// fitting and refused, with each vIOMMU and each VMM's settings: the document is
+    /// what schemas/guest.schema.json says.
+    #[test]
+    fn every_plan_is_what_schemas_guest_says() {
+        let schema: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../schemas/guest.schema.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let validator = jsonschema::draft202012::new(&schema).unwrap();
+        let r = |s, e| IovaRange::new(s, e).unwrap();
+        let space = IovaSpace::new(
+            &[
+                r(0, 0xfedf_ffff),
+                r(0xfef0_0000, 0xfc_ffff_ffff),
+                r(0x100_0000_0000, u64::MAX),
+            ],
+            Some(vfio_iommu_info::PageSizes(0xfff7_ffff_f000)),
+        )
+        .with_reserved_regions(&[ReservedRegion {
+            range: r(0xfee0_0000, 0xfeef_ffff),
+            kind: vfio_iommu_info::RegionKind::Msi,
+        }]);
+        let devices = ["0000:00:03.0".parse::<PciAddress>().unwrap()];
+        let mut checked = 0;
+        for viommu in [ViommuArg::None, ViommuArg::Intel, ViommuArg::Virtio] {
+            for (ram, fixed, phys_bits, bars) in [
+                (8u64 << 30, None, None, vec![16u64 << 30]),
+                (
+                    64 << 20,
+                    Some((2u64 << 20, 0xfd_0000_0000u64)),
+                    Some(48u8),
+                    vec![],
+                ),
+            ] {
+                let mut req = GuestRequest::new(ram);
+                req.viommu = viommu.into();
+                req.phys_bits = phys_bits;
+                req.bars = bars;
+                req.fixed
+                    .extend(fixed.map(|(size, at)| vfio_iommu_info::FixedRam { at, size }));
+                let memlock = vfio_iommu_info::plan::budget::MemlockFacts {
+                    soft_limit: Some(64 << 20),
+                    cap_ipc_lock: false,
+                    locked: Some(0),
+                    pinned: Some(0),
+                    iommufd_process_mode: None,
+                    page_size: 4096,
+                };
+                let hosts = [None, Some(memlock)].map(|memlock| HostFacts {
+                    backend: vfio_iommu_info::facts::Backend::Type1,
+                    dma_avail: Some(65535),
+                    cpu_phys_bits: Some(48),
+                    memlock,
+                });
+                let plans = hosts
+                    .into_iter()
+                    .filter_map(|h| plan_guest(&space, h, &req).ok());
+                for (plan, vmm) in plans.flat_map(|p| {
+                    [VmmArg::Qemu, VmmArg::Libvirt, VmmArg::CloudHypervisor].map(|v| (p.clone(), v))
+                }) {
+                    let out = Output {
+                        vmm,
+                        accel: AccelArg::Kvm,
+                        cpu: "host".to_owned(),
+                        json: true,
+                    };
+                    let mut v = guest_plan_to_json(&plan);
+                    v["settings"] = settings_json(&plan, &devices, &out);
+                    let doc = vfio_iommu_info::json::document(v);
+                    let errors: Vec<String> =
+                        validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+                    assert!(errors.is_empty(), "{errors:?}\n{doc:#}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 24, "{checked}");
+    }
+}
