@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use serde_json::{json, Value};
-use vfio_iommu_info::json::{facts_to_json, info_to_json, range};
+use serde_json::Value;
+use vfio_iommu_info::json::info_to_json;
 use vfio_iommu_info::query::capture_type1_with;
 use vfio_iommu_info::{
     sys::kernel::SystemKernel, ByteOrder, Container, HostPaths, ReservedRegion, Target,
@@ -861,23 +861,9 @@ fn query(
         return print_text(&export::query_prometheus(&container_label(targets), &facts));
     }
     if out == Out::Json {
-        let mut v = info_to_json(&info);
-        v["backend"] = json!(facts.backend.name());
-        v["backend_reason"] = json!(reason);
-        v["facts"] = facts_to_json(&facts);
-        v["groups"] = json!(groups);
-        v["reserved_regions"] = Value::Array(
-            regions
-                .iter()
-                .map(|(g, r)| {
-                    let mut o = range(&r.range);
-                    o["group"] = json!(g);
-                    o["type"] = json!(r.kind.name());
-                    o
-                })
-                .collect(),
-        );
-        return print_json(&v);
+        return print_json(&backend::type1_document(
+            &info, &facts, &reason, &groups, &regions,
+        ));
     }
     let mut out = render::target_line(targets, &groups);
     out.push_str(&backend::type1_line(
