@@ -76,6 +76,7 @@ use crate::iova::{IovaRange, SpanProblem};
 use crate::plan::attach::{AttachRefusal, NewAperture, TakenBy, WhatIf};
 use crate::plan::layout::{Conflict, Layout, Placement};
 use crate::plan::space::{Hole, IovaSpace};
+use crate::query::inspect::Inspection;
 use crate::query::report::IommufdReport;
 use crate::sys::sysfs::ReservedRegion;
 
@@ -122,6 +123,7 @@ pub const HEX_KEYS: &[&str] = &[
     "iova_pgsizes",
     "pgsize_bitmap",
     "iova_alignment",
+    "alignment",
     "smallest_fitting_page",
     "default_window_page_size",
     "kernel_page_size",
@@ -141,8 +143,12 @@ pub const HEX_KEYS: &[&str] = &[
     // memory budgets, in bytes
     "memlock",
     "memlock_zero_page",
+    "memlock_live",
+    "memlock_live_zero_page",
     "memlock_soft_limit",
     "memlock_hard_limit",
+    "rlimit_soft",
+    "rlimit_hard",
     "needed",
     "allowed",
     "used",
@@ -1325,6 +1331,8 @@ fn guest_plan_value(p: &crate::plan::guest::GuestPlan) -> Value {
         "per_page": p.per_page.iter().map(|c| json!({"page_size": c.page_size, "entries": c.entries})).collect::<Vec<_>>(),
         "memlock": p.memlock,
         "memlock_zero_page": p.memlock_zero_page,
+        "memlock_live": p.memlock_live,
+        "memlock_live_zero_page": p.memlock_live_zero_page,
         "memlock_budget": p.memlock_budget.as_ref().map(|b| json!({
             "charged_to": b.charged_to.name(),
             "needed": b.needed,
@@ -1401,6 +1409,67 @@ fn what_if_value(w: &WhatIf, refusal: Option<&AttachRefusal>) -> Value {
             "errno_name": r.errno().name(),
             "why": r.to_string(),
         })),
+    })
+}
+
+/// The JSON form of an [`Inspection`] (`vfio-iommu-info inspect PID --json`):
+///
+/// | key | value |
+/// |---|---|
+/// | `pid`, `comm` | the process (`comm` `null` when unreadable) |
+/// | `containers` | `[{"fd", "backend", "info", "error", "dma_avail", "dma_entry_limit", "mappings_in_use", "groups", "groups_known"}]`: `info` is `decode --json`'s object or `null` with `error` `{"message", "errno"}` |
+/// | `groups` | `[{"fd", "path", "group", "viable", "in_container"}]` |
+/// | `devices` | the VFIO device fds' numbers |
+/// | `iommufds` | `[{"fd", "ioas": [{"id", "ranges", "alignment"}], "charges"}]`: `charges` is `process`, `user` or `null` |
+/// | `locked_memory` | `{"vm_lck", "vm_pin", "rlimit_soft", "rlimit_hard", "cap_ipc_lock"}`: bytes (`null`: unknown, or unlimited for the limits), and whether CAP_IPC_LOCK lifts the limit |
+pub fn inspection_to_json(found: &Inspection) -> Value {
+    let mut v = inspection_value(found);
+    hexify(&mut v);
+    v
+}
+
+fn inspection_value(found: &Inspection) -> Value {
+    use serde_json::json;
+    let error =
+        |e: &crate::Error| json!({"message": e.to_string(), "errno": e.errno().map(|n| n.0)});
+    json!({
+        "pid": found.pid,
+        "comm": found.comm,
+        "containers": found.containers.iter().map(|c| json!({
+            "fd": c.fd,
+            "backend": crate::facts::Backend::from(c.backend).name(),
+            "info": c.info.as_ref().ok().map(info_to_json),
+            "error": c.info.as_ref().err().map(error),
+            "dma_avail": c.info.as_ref().ok().and_then(|i| i.dma_avail.present().copied()),
+            "dma_entry_limit": found.dma_entry_limit,
+            "mappings_in_use": found.dma_entry_limit.and_then(|l| c.mappings_in_use(l)),
+            "groups": c.groups,
+            "groups_known": c.groups_known,
+        })).collect::<Vec<_>>(),
+        "groups": found.groups.iter().map(|g| json!({
+            "fd": g.fd,
+            "path": g.path.display().to_string(),
+            "group": g.number,
+            "viable": g.viable,
+            "in_container": g.in_container,
+        })).collect::<Vec<_>>(),
+        "devices": found.devices,
+        "iommufds": found.iommufds.iter().map(|d| json!({
+            "fd": d.fd,
+            "ioas": d.ioas.iter().map(|a| json!({
+                "id": a.id,
+                "ranges": ranges(&a.ranges.ranges),
+                "alignment": a.ranges.alignment,
+            })).collect::<Vec<_>>(),
+            "charges": d.charges_process.ok().map(|p| if p { "process" } else { "user" }),
+        })).collect::<Vec<_>>(),
+        "locked_memory": {
+            "vm_lck": found.locked.locked,
+            "vm_pin": found.locked.pinned,
+            "rlimit_soft": found.memlock.soft,
+            "rlimit_hard": found.memlock.hard,
+            "cap_ipc_lock": found.cap_ipc_lock,
+        },
     })
 }
 

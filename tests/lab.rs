@@ -1583,3 +1583,234 @@ fn lab_what_if_predicts_the_ranges_after_attaching_the_second_group() {
     assert_eq!(w.after.holes(), after.holes(), "the holes and their causes");
     assert_eq!(w.refusal(Backend::Type1, &[]), None, "the attach succeeded");
 }
+
+/// The child process `lab_inspect_*` starts (this test binary again, with `--ignored`):
+/// it opens a container for group `LAB_INSPECT_GROUP`, maps `LAB_INSPECT_MAPS` pages one
+/// map each, says `LAB_INSPECT_READY` on stdout, and holds them until its stdin closes (two
+/// minutes at most). Without the variables it is not run (ignored).
+#[test]
+#[ignore = "a child process of lab_inspect_*, not a test on its own"]
+fn inspect_child_holds_a_container_with_mappings() {
+    let var = |k: &str| std::env::var(k).expect(k).parse::<u64>().expect(k);
+    let (group, maps) = (var("LAB_INSPECT_GROUP"), var("LAB_INSPECT_MAPS"));
+    // At most 16 pages of memory, each mapped at many IOVAs: type1 charges every mapping.
+    let pages = maps.clamp(1, 16);
+    let mem = Page::new((pages * PAGE) as usize); // dropped after the container
+    let c = open_groups(&[group as u32]);
+    let info = c.query().unwrap();
+    let base = align_up(ranges(&info)[0].start, PAGE).unwrap() + 0x10_0000;
+    for i in 0..maps {
+        // SAFETY: a page of `mem`, which outlives the container and its mappings.
+        unsafe {
+            c.map_dma(
+                mem.ptr.add(((i % pages) * PAGE) as usize),
+                base + i * 2 * PAGE,
+                PAGE,
+                uapi::VFIO_DMA_MAP_FLAG_READ | uapi::VFIO_DMA_MAP_FLAG_WRITE,
+            )
+        }
+        .unwrap();
+    }
+    // On a line of its own: libtest has printed the test's name without a newline.
+    println!("\nLAB_INSPECT_READY");
+    // Until stdin closes, or two minutes at most: a parent that failed never hangs the lab.
+    let mut stdin = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one live pollfd for poll to fill.
+    unsafe { libc::poll(&mut stdin, 1, 120_000) };
+    drop(c);
+}
+
+/// Starts [`inspect_child_holds_a_container_with_mappings`] on `group` with `maps`
+/// mappings, and waits until they are made.
+fn inspect_child(group: u32, maps: u64) -> std::process::Child {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "inspect_child_holds_a_container_with_mappings",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("LAB_INSPECT_GROUP", group.to_string())
+        .env("LAB_INSPECT_MAPS", maps.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l == "LAB_INSPECT_READY")),
+        "the child did not map: {:?}",
+        child.wait()
+    );
+    // Read the rest (libtest's last lines) until the child exits: a closed pipe would
+    // fail its prints.
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+/// `inspect` of a container holding 60,000 mappings asks it once (one GET_INFO, no walk
+/// of the mappings): DMA_AVAIL = 65535 - 60000. Beside it, the time `inspect` takes on
+/// that process and on one with 5 mappings, best of 5 each (BENCHMARKS.md).
+/// In one scenario (`LAB_SCENARIO` linux-7.3-intel-aw48): the 60,000 maps take a while
+/// under TCG.
+#[test]
+fn lab_inspect_asks_a_container_of_60000_mappings_once() {
+    use vfio_iommu_info::query::inspect::inspect_with;
+    let Some(lab) = lab() else { return };
+    if lab.scenario != "linux-7.3-intel-aw48" {
+        eprintln!("skipped: runs in linux-7.3-intel-aw48 only");
+        return;
+    }
+    const MANY: u64 = 60_000;
+    let paths = HostPaths::default();
+    // The best of 5 runs (the first pays for cold caches), each counting its GET_INFOs.
+    let time = |pid: u32| {
+        (0..5)
+            .map(|_| {
+                let counting = Counting::default();
+                let start = std::time::Instant::now();
+                let found = inspect_with(&counting, pid as i32, &paths).unwrap();
+                (start.elapsed(), counting.get_info.get(), found)
+            })
+            .min_by_key(|(t, _, _)| *t)
+            .unwrap()
+    };
+    let mut few = inspect_child(lab.groups[0], 5);
+    let (few_time, few_calls, _) = time(few.id());
+    drop(few.stdin.take());
+    assert!(few.wait().unwrap().success());
+    let started = std::time::Instant::now();
+    let mut many = inspect_child(lab.groups[0], MANY);
+    let mapped = started.elapsed();
+    let (many_time, many_calls, found) = time(many.id());
+    let avail = *found.containers[0]
+        .info
+        .as_ref()
+        .unwrap()
+        .dma_avail
+        .present()
+        .unwrap();
+    drop(many.stdin.take());
+    assert!(many.wait().unwrap().success());
+    assert_eq!(
+        (few_calls, many_calls),
+        (1, 1),
+        "one GET_INFO per container"
+    );
+    assert_eq!(u64::from(avail), 65535 - MANY);
+    println!(
+        "inspect: 5 mappings {:.3} ms, {MANY} mappings {:.3} ms (ratio {:.2}); the child's {MANY} maps took {:.1} s",
+        few_time.as_secs_f64() * 1e3,
+        many_time.as_secs_f64() * 1e3,
+        many_time.as_secs_f64() / few_time.as_secs_f64(),
+        mapped.as_secs_f64()
+    );
+}
+
+/// The command next to this test binary (`target/debug/vfio-iommu-info`, built by
+/// `make lab-build`).
+fn cli() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("vfio-iommu-info")
+}
+
+/// `inspect` of a process that mapped N pages: its one container with its group, DMA_AVAIL
+/// = dma_entry_limit - N and N mappings in use (type1; iommufd's compat container has no
+/// count), the N pages charged (VmLck on type1, VmPin on iommufd); the command says the same. As `nobody` the command
+/// is refused naming the permission; a process with no VFIO fd is refused too.
+#[test]
+fn lab_inspect_reports_a_process_container_dma_avail_and_locked_memory() {
+    use std::process::Command;
+    use vfio_iommu_info::query::inspect::inspect;
+
+    let Some(lab) = lab() else { return };
+    const N: u64 = 5;
+    let mut child = inspect_child(lab.groups[0], N);
+    let pid = child.id() as i32;
+    let found = inspect(pid, &HostPaths::default()).unwrap();
+    eprintln!("{}: {found:#?}", lab.scenario);
+    assert_eq!(found.containers.len(), 1, "{found:?}");
+    let c = &found.containers[0];
+    assert!(c.groups_known);
+    assert_eq!(c.groups, vec![lab.groups[0]]);
+    let info = c.info.as_ref().unwrap();
+    let avail = *info.dma_avail.present().expect("DMA_AVAIL on 5.10+");
+    if lab.compat {
+        assert_eq!(avail, u32::MAX);
+        assert_eq!(
+            c.mappings_in_use(found.dma_entry_limit.unwrap_or(65535)),
+            None
+        );
+        assert!(
+            !found.devices.is_empty(),
+            "compat opens the group's devices"
+        );
+    } else {
+        let limit = lab.dma_entry_limit.unwrap_or(65535);
+        assert_eq!(found.dma_entry_limit, Some(limit));
+        assert_eq!(u64::from(avail), u64::from(limit) - N);
+        assert_eq!(c.mappings_in_use(limit), Some(N as u32));
+    }
+    assert_eq!(found.groups.len(), 1);
+    assert!(found.groups[0].viable && found.groups[0].in_container);
+    assert_eq!(found.groups[0].number, Some(lab.groups[0]));
+    // type1 charges VmLck (with CAP_IPC_LOCK too: it only skips the limit's check);
+    // iommufd adds every page it pins to VmPin, and VmLck nothing as root (CAP_IPC_LOCK).
+    let charged = if lab.compat {
+        found.locked.pinned
+    } else {
+        found.locked.locked
+    };
+    assert!(charged.unwrap() >= N * PAGE, "{:?}", found.locked);
+
+    let run = |uid: Option<u32>, pid: i32, json: bool| {
+        let mut cmd = Command::new(cli());
+        cmd.arg("inspect").arg(pid.to_string());
+        if json {
+            cmd.arg("--json");
+        }
+        if let Some(uid) = uid {
+            std::os::unix::process::CommandExt::uid(&mut cmd, uid);
+        }
+        cmd.output().unwrap()
+    };
+    let text = run(None, pid, false);
+    let text = String::from_utf8(text.stdout).unwrap();
+    eprintln!("{text}");
+    assert!(text.contains(&format!("DMA_AVAIL {avail}")), "{text}");
+    // (The JSON's shape is checked by the command's own tests; here its figures.)
+    let json = String::from_utf8(run(None, pid, true).stdout).unwrap();
+    assert!(json.contains(&format!("\"dma_avail\": {avail},")), "{json}");
+    if !lab.compat {
+        assert!(
+            json.contains(&format!("\"mappings_in_use\": {N},")),
+            "{json}"
+        );
+    }
+    // As nobody: the child is root's.
+    let nobody = run(Some(65534), pid, false);
+    let err = String::from_utf8_lossy(&nobody.stderr);
+    assert_eq!(nobody.status.code(), Some(1), "{err}");
+    assert!(err.contains("ptrace access"), "{err}");
+    // A process without VFIO fds: the command itself, through a shell that waits.
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let none = run(None, sleeper.id() as i32, false);
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(none.status.code(), Some(1), "{err}");
+    assert!(err.contains("holds no VFIO container"), "{err}");
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+}

@@ -188,7 +188,7 @@ fn qemu_oracle() {
     );
 }
 
-const CASES: [&str; 11] = [
+const CASES: [&str; 12] = [
     "resv",
     "usable",
     "hole-first",
@@ -200,6 +200,7 @@ const CASES: [&str; 11] = [
     "plan-mappings",
     "plan-hole",
     "plan-aperture",
+    "plan-inspect",
 ];
 
 /// Whether to run `case`: all of them, or those `LAB_ORACLE_CASES` names (space-separated;
@@ -748,6 +749,20 @@ impl Oracle {
     /// Runs QEMU with `args` (and, with `memlock`, without CAP_IPC_LOCK and with that
     /// RLIMIT_MEMLOCK), its monitor asked `info status` then `quit`; reads what it did.
     fn spawn(&mut self, qemu: &Qemu, name: &str, args: &[String], memlock: Option<u64>) -> Run {
+        self.spawn_paused(qemu, name, args, memlock, None)
+    }
+
+    /// [`Oracle::spawn`], and with `paused`, calls it with QEMU's PID once the monitor has
+    /// answered `info status` (QEMU is up, paused before launch, its maps made) and
+    /// before `quit`; not when QEMU ends first.
+    fn spawn_paused(
+        &mut self,
+        qemu: &Qemu,
+        name: &str,
+        args: &[String],
+        memlock: Option<u64>,
+        mut paused: Option<&mut dyn FnMut(u32)>,
+    ) -> Run {
         self.runs += 1;
         let stdout_path = self.out.join(format!("{name}.out"));
         let stderr_path = self.out.join(format!("{name}.err"));
@@ -769,11 +784,26 @@ impl Oracle {
         let status = match cmd.spawn() {
             Err(e) => format!("could not start {}: {e}", qemu.bin.display()),
             Ok(mut child) => {
+                let deadline = Instant::now() + QEMU_TIMEOUT;
                 if let Some(mut stdin) = child.stdin.take() {
                     // It may have exited already (a failed realize): EPIPE is its answer.
-                    let _ = stdin.write_all(b"info status\nquit\n");
+                    let _ = stdin.write_all(b"info status\n");
+                    if let Some(f) = paused.as_mut() {
+                        let up = || {
+                            fs::read_to_string(&stdout_path).is_ok_and(|o| o.contains("VM status"))
+                        };
+                        while !up()
+                            && Instant::now() < deadline
+                            && child.try_wait().is_ok_and(|s| s.is_none())
+                        {
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                        if up() {
+                            f(child.id());
+                        }
+                    }
+                    let _ = stdin.write_all(b"quit\n");
                 }
-                let deadline = Instant::now() + QEMU_TIMEOUT;
                 loop {
                     match child.try_wait() {
                         Ok(Some(s)) => break s.to_string(),

@@ -697,7 +697,8 @@ fn generated_man_pages_and_completions_follow_the_definition() {
     );
     let listed = String::from_utf8(out.stdout).unwrap();
     let subs = [
-        "list", "query", "device", "decode", "explain", "plan", "guest", "budget", "generate",
+        "list", "query", "device", "decode", "explain", "plan", "guest", "inspect", "budget",
+        "generate",
     ];
     assert_eq!(listed.lines().count(), subs.len() + 1, "{listed}");
     for sub in subs {
@@ -970,4 +971,43 @@ fn format_json_is_json_and_list_writes_nfd_and_prometheus() {
     let q = run(&["query", "4242", "--format", "prometheus"]);
     assert_eq!(q.status.code(), Some(1));
     assert!(q.stdout.is_empty() && stderr(&q.stderr).contains("4242"));
+}
+
+/// `inspect` outside the lab: a process with no VFIO fd (this test) and a PID that is no
+/// process are refused with exit 1 and the reason; a PID that is no PID is bad usage.
+#[test]
+fn inspect_refuses_a_process_without_vfio_fds_and_a_missing_one() {
+    let me = std::process::id().to_string();
+    for json in [false, true] {
+        let mut args = vec!["inspect", me.as_str()];
+        if json {
+            args.push("--json");
+        }
+        let out = run(&args);
+        let mut err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        if json {
+            // Under --json the failure is the error document on stdout.
+            assert!(err.is_empty(), "{err}");
+            let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc["error"]["exit_status"], 1, "{doc}");
+            err = doc["error"]["message"].as_str().unwrap().to_owned();
+        } else {
+            assert!(out.stdout.is_empty());
+        }
+        assert!(
+            err.contains(&format!("process {me} (")) && err.contains("holds no VFIO container"),
+            "{err}"
+        );
+    }
+    let out = run(&["inspect", "2147483647"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("/proc/2147483647/fd") && err.contains("there is no process 2147483647"),
+        "{err}"
+    );
+    for bad in ["0", "-3", "x", "4294967296"] {
+        assert_eq!(run(&["inspect", bad]).status.code(), Some(2), "{bad}");
+    }
 }

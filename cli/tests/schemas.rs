@@ -160,6 +160,8 @@ fn outputs() -> &'static [Run] {
         }
         argvs.push(s(&["decode", "/nonexistent/capture.bin"]));
         argvs.push(s(&["list"]));
+        // This test's own process: it holds no VFIO fd (the error document).
+        argvs.push(vec!["inspect".to_owned(), std::process::id().to_string()]);
         for t in ["0000:00:03.0", "1"] {
             argvs.push(s(&["explain", t]));
             argvs.push(s(&["explain", t, "--iova", "0xfee00000", "--size", "4096"]));

@@ -17,6 +17,7 @@ mod device;
 mod facts;
 mod guest;
 mod info;
+mod inspect;
 mod ioctls;
 mod iommufd;
 mod layout;
@@ -38,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(container::for_device, m)?)?;
     m.add_function(wrap_pyfunction!(container::open_container, m)?)?;
     m.add_function(wrap_pyfunction!(container::check_group, m)?)?;
+    m.add_function(wrap_pyfunction!(inspect::inspect, m)?)?;
     m.add_class::<info::PyIommuInfo>()?;
     m.add_class::<types::PyIovaRange>()?;
     m.add_class::<info::PyMigration>()?;

@@ -323,7 +323,7 @@ def test_lab_what_if_attach_predicts_the_space_of_both_groups(lab: Lab) -> None:
     first, second = lab.groups[:2]
     with vii.open_group(first) as c:
         w = c.what_if_attach(second)
-        assert w is not None
+    assert w is not None
     assert w.exact and w.group == second and w.refusal is None, w.aperture
     with vii.open_container(first, second) as both:
         space = both.space()
@@ -332,6 +332,25 @@ def test_lab_what_if_attach_predicts_the_space_of_both_groups(lab: Lab) -> None:
     rc, theirs, stderr = cli_json("plan", str(first), "--attach", str(second))
     assert rc == 0, stderr
     assert theirs is not None and theirs["what_if"] == w.to_dict()
+
+
+def test_lab_inspect_of_this_process_sees_its_container_and_mappings(lab: Lab) -> None:
+    with vii.open_group(lab.groups[0]) as c:
+        info = c.info
+        page = info.page_sizes[0]
+        iova = first_free(info, page)
+        avail = c.query().dma_avail
+        assert avail is not None
+        with c.map_dma(iova, page), c.map_dma(iova + 2 * page, page):
+            found = vii.inspect(os.getpid())
+        assert found["pid"] == os.getpid()
+        mine = [k for k in found["containers"] if lab.groups[0] in k["groups"]]
+        assert len(mine) == 1, found
+        assert mine[0]["dma_avail"] == lab.dma_avail_after(avail, 2)
+        assert mine[0]["backend"] == lab.backend
+        assert [g["group"] for g in found["groups"]] == [lab.groups[0]]
+    with pytest.raises(FileNotFoundError):
+        vii.inspect(2**31 - 1)
 
 
 def test_lab_allocations_below_edus_mask_map_and_check_says_no_where_the_kernel_does(lab: Lab) -> None:

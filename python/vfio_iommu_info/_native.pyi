@@ -54,6 +54,7 @@ __all__ = [
     "device_info",
     "for_device",
     "hw_info",
+    "inspect",
     "ioas_ranges",
     "ioctl_numbers",
     "open_container",
@@ -949,6 +950,11 @@ class IommufdDevice:
         self,
         *_exc: type[BaseException] | BaseException | TracebackType | None,
     ) -> bool: ...
+
+def inspect(pid: int) -> dict[str, Any]:
+    """What process ``pid`` holds of VFIO and iommufd (containers with DMA_AVAIL live, groups,
+    device fds, iommufd IOAS) and its locked memory: ``vfio-iommu-info inspect PID --json``'s
+    object. Needs ptrace access to the process (``PermissionError`` otherwise)."""
 
 def open_iommufd(pci_address: str) -> IommufdDevice:
     """The iommufd dance for one PCI device: /dev/iommu, its VFIO cdev, bind, IOAS, attach."""

@@ -78,20 +78,23 @@ impl Group {
 
     /// `VFIO_GROUP_GET_STATUS`: the `VFIO_GROUP_FLAGS_*`.
     pub fn status(&self) -> Result<u32, Error> {
-        // struct vfio_group_status is 8 bytes; the buffer has the helper's 16-byte minimum.
-        let mut buf = [0u8; 16];
-        buf[..4].copy_from_slice(&8u32.to_ne_bytes());
-        argsz_ioctl(self.fd.as_fd(), uapi::VFIO_GROUP_GET_STATUS, &mut buf).map_err(|errno| {
-            Error::Ioctl {
-                ioctl: "VFIO_GROUP_GET_STATUS",
-                target: self.describe(),
-                errno,
-                hint: (errno.0 == libc::ENOTTY)
-                    .then(|| "this file is not a VFIO group node".to_owned()),
-            }
-        })?;
-        Ok(u32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]))
+        group_status(self.fd.as_fd(), &self.describe())
     }
+}
+
+/// `VFIO_GROUP_GET_STATUS` on a group fd (`described` in errors): the
+/// `VFIO_GROUP_FLAGS_*` (`VIABLE`, `CONTAINER_SET`). The caller checked the fd is a group.
+pub(crate) fn group_status(fd: BorrowedFd<'_>, described: &str) -> Result<u32, Error> {
+    // struct vfio_group_status is 8 bytes; the buffer has the helper's 16-byte minimum.
+    let mut buf = [0u8; 16];
+    buf[..4].copy_from_slice(&8u32.to_ne_bytes());
+    argsz_ioctl(fd, uapi::VFIO_GROUP_GET_STATUS, &mut buf).map_err(|errno| Error::Ioctl {
+        ioctl: "VFIO_GROUP_GET_STATUS",
+        target: described.to_owned(),
+        errno,
+        hint: (errno.0 == libc::ENOTTY).then(|| "this file is not a VFIO group node".to_owned()),
+    })?;
+    Ok(u32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]))
 }
 
 impl AsFd for Group {

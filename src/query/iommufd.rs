@@ -472,7 +472,7 @@ pub fn rlimit_mode(fd: BorrowedFd<'_>) -> Result<bool, Error> {
     })
 }
 
-fn rlimit_mode_unchecked(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
+pub(crate) fn rlimit_mode_unchecked(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
     let mut arg = uapi::IommuOption {
         size: size_of::<uapi::IommuOption>(),
         option_id: uapi::IOMMU_OPTION_RLIMIT_MODE,

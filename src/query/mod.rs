@@ -8,6 +8,7 @@
 //! - [`spapr_tce`]: IBM POWER's sPAPR TCE container: its info, and windows on request.
 //! - [`cdev`]: a device's cdev (`/dev/vfio/devices/vfioN`) bound to an iommufd.
 //! - [`host`]: the host in numbers, from sysfs alone (for fleets: labels and metrics).
+//! - [`inspect`]: a running process's containers, groups and iommufds, borrowed and asked.
 
 pub mod cdev;
 pub mod container;
@@ -15,6 +16,7 @@ pub mod device;
 pub mod get_info;
 pub mod group;
 pub mod host;
+pub mod inspect;
 pub mod iommufd;
 pub mod report;
 pub mod retry;

@@ -9,6 +9,7 @@
 //! - [`ioctl`]: the one seam every ioctl passes through, and `fstat`/`kcmp`.
 //! - [`node`]: opening `/dev/vfio/*` and `/dev/iommu` only after checking what they are.
 //! - [`sysfs`]: PCI addresses, IOMMU groups and their `reserved_regions`.
+//! - [`process`]: another process's fds (`pidfd_getfd`), locked memory and its limit.
 
 pub mod arch;
 pub mod cpu;
@@ -18,6 +19,7 @@ pub mod kernel;
 pub mod limits;
 pub mod node;
 pub mod paths;
+pub mod process;
 pub mod sysfs;
 #[doc(hidden)]
 pub mod uapi;

@@ -335,13 +335,15 @@ pub(crate) fn not_a_container_hint(raw: i32, errno: Errno) -> Option<String> {
     }
 }
 
-#[cfg(test)]
-fn kind_of(fd: impl AsFd, proc: &Path) -> Option<NodeKind> {
+/// What kind of VFIO or iommufd node an open descriptor is (a device fd from a group
+/// last), by the same checks as [`check_fd`]; `None` for anything else.
+pub fn kind_of(fd: impl AsFd, proc: &Path) -> Option<NodeKind> {
     [
         NodeKind::Container,
         NodeKind::Group,
         NodeKind::DeviceCdev,
         NodeKind::Iommufd,
+        NodeKind::DeviceFd,
     ]
     .into_iter()
     .find(|k| check_fd(fd.as_fd(), &[*k], proc).is_ok())

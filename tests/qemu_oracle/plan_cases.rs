@@ -14,14 +14,22 @@
 //!   ENOSPC, where QEMU fails;
 //! - `plan-hole`, `plan-aperture`: a pc-dimm over the first hole above 4 GiB, or just past
 //!   the aperture, with phys-bits raised so that QEMU accepts it: the plan refuses both
-//!   settings, and QEMU fails at that pc-dimm with the refusal's errno.
+//!   settings, and QEMU fails at that pc-dimm with the refusal's errno;
+//! - `plan-inspect` (issue 24): `inspect` of the running QEMU the plan started, paused
+//!   before launch: its one container with the device's group, DMA_AVAIL = the container's
+//!   before QEMU minus the mappings the plan says are live, the bytes the plan says stay
+//!   pinned ([`GuestPlan::memlock_live`]) charged to it (VmLck on type1, VmPin on
+//!   iommufd); on iommufd, its IOAS with the device's ranges.
 
 use std::os::unix::process::CommandExt as _;
 use std::process::Command;
 
 use vfio_iommu_info::facts::Backend;
 use vfio_iommu_info::plan::settings::{qemu_args, shell_line, Accel, QemuTarget};
-use vfio_iommu_info::{plan_guest, FixedRam, GuestPlan, GuestRequest, HostFacts, Mapping};
+use vfio_iommu_info::query::inspect::{inspect, Inspection};
+use vfio_iommu_info::{
+    live_after, plan_guest, FixedRam, GuestPlan, GuestRequest, HostFacts, HostPaths, Mapping,
+};
 
 use super::{
     harness_args, row, said, status, verdict, wanted, Oracle, Qemu, Route, Run, View, MIB2, TOP,
@@ -93,6 +101,9 @@ impl Oracle {
         if wanted("plan-memlock") {
             self.plan_memlock(qemu, route, &good, prefix);
         }
+        if wanted("plan-inspect") {
+            self.plan_inspect(qemu, route, view, &good, prefix);
+        }
         if wanted("plan-mappings") {
             self.plan_mappings(qemu, route, view, host, &good, prefix);
         }
@@ -147,6 +158,19 @@ impl Oracle {
         name: &str,
         memlock: Option<u64>,
     ) -> (Run, String) {
+        self.plan_run_paused(qemu, route, plan, name, memlock, None)
+    }
+
+    /// [`Oracle::plan_run`], calling `paused` with QEMU's PID while it is paused.
+    fn plan_run_paused(
+        &mut self,
+        qemu: &Qemu,
+        route: Route,
+        plan: &GuestPlan,
+        name: &str,
+        memlock: Option<u64>,
+        paused: Option<&mut dyn FnMut(u32)>,
+    ) -> (Run, String) {
         let target = QemuTarget {
             accel: Accel::Tcg,
             // An Intel vendor: with an AMD one and phys-bits >= 40 QEMU moves RAM above 4 GiB
@@ -161,8 +185,103 @@ impl Oracle {
         );
         let mut args = harness_args(qemu);
         args.extend(plan_args.iter().cloned());
-        let run = self.spawn(qemu, name, &args, memlock);
+        let run = self.spawn_paused(qemu, name, &args, memlock, paused);
         (run, shell_line("qemu-system-x86_64", &plan_args))
+    }
+
+    fn plan_inspect(
+        &mut self,
+        qemu: &Qemu,
+        route: Route,
+        view: &View,
+        plan: &GuestPlan,
+        prefix: &str,
+    ) {
+        let check = format!("{prefix}-plan-inspect");
+        let paths = HostPaths::default();
+        let group = paths.sysfs.group_of_device(&self.bdf).ok();
+        let mut seen: Option<Result<Inspection, String>> = None;
+        let mut look =
+            |pid: u32| seen = Some(inspect(pid as i32, &paths).map_err(|e| e.to_string()));
+        let (run, _) = self.plan_run_paused(qemu, route, plan, &check, None, Some(&mut look));
+        let found = match seen {
+            Some(Ok(found)) => found,
+            Some(Err(e)) => return row(&check, "fail", &format!("inspect: {e}")),
+            None => {
+                return row(
+                    &check,
+                    "fail",
+                    &format!("qemu never paused to be inspected: {}", said(&run)),
+                )
+            }
+        };
+        let live = live_after(&plan.maps).len() as u64;
+        let pinned = [plan.memlock_live, plan.memlock_live_zero_page];
+        let (ok, detail) = match route {
+            Route::Type1 => {
+                let Some(c) = found.containers.first() else {
+                    return row(&check, "fail", &format!("no container in {found:?}"));
+                };
+                let avail = c
+                    .info
+                    .as_ref()
+                    .ok()
+                    .and_then(|i| i.dma_avail.present().copied());
+                let compat = view.backend == Backend::IommufdCompat;
+                let want_avail = if compat {
+                    view.dma_avail
+                } else {
+                    view.dma_avail.and_then(|a| a.checked_sub(live as u32))
+                };
+                // iommufd charges VmPin (VmLck too in process mode, but not with QEMU's
+                // CAP_IPC_LOCK); type1 charges VmLck, with the capability too.
+                let charged = if compat {
+                    found.locked.pinned
+                } else {
+                    found.locked.locked
+                };
+                let ok = found.containers.len() == 1
+                    && c.groups_known
+                    && group.is_some_and(|g| c.groups == [g])
+                    && avail.is_some()
+                    && avail == want_avail
+                    && charged.is_some_and(|b| pinned.contains(&b));
+                (
+                    ok,
+                    format!(
+                        "qemu {}: {} container(s), groups {:?}; DMA_AVAIL {avail:?}, expected {want_avail:?} ({} before qemu, {live} live mappings in the plan); {} {charged:?} bytes, the plan leaves {} pinned (or {} with the zero page free)",
+                        said(&run),
+                        found.containers.len(),
+                        c.groups,
+                        view.dma_avail.map_or("none".to_owned(), |a| a.to_string()),
+                        if compat { "VmPin" } else { "VmLck" },
+                        plan.memlock_live,
+                        plan.memlock_live_zero_page
+                    ),
+                )
+            }
+            Route::Iommufd => {
+                let ioas: Vec<_> = found.iommufds.iter().flat_map(|d| &d.ioas).collect();
+                let ok = ioas
+                    .iter()
+                    .any(|a| a.ranges.ranges.as_slice() == view.space.ranges())
+                    && found.locked.pinned.is_some_and(|b| pinned.contains(&b));
+                (
+                    ok,
+                    format!(
+                        "qemu {}: {} iommufd(s), IOAS {:?}; the device's ranges {:?}; VmPin {:?} bytes, the plan leaves {} pinned (or {})",
+                        said(&run),
+                        found.iommufds.len(),
+                        ioas.iter().map(|a| (a.id, a.ranges.ranges.clone())).collect::<Vec<_>>(),
+                        view.space.ranges(),
+                        found.locked.pinned,
+                        plan.memlock_live,
+                        plan.memlock_live_zero_page
+                    ),
+                )
+            }
+        };
+        row(&check, status(ok), &format!("{detail}; {}", verdict(ok)));
     }
 
     fn plan_start(&mut self, qemu: &Qemu, route: Route, plan: &GuestPlan, prefix: &str) {

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// The subcommands with a schema (`schemas/SUBCOMMAND.schema.json`).
-pub const SUBCOMMANDS: [&str; 8] = [
-    "list", "query", "decode", "device", "explain", "plan", "guest", "budget",
+pub const SUBCOMMANDS: [&str; 9] = [
+    "list", "query", "decode", "device", "explain", "plan", "guest", "budget", "inspect",
 ];
 
 pub fn dir() -> PathBuf {

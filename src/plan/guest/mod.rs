@@ -292,8 +292,8 @@ pub struct GuestPlan {
     pub maps: Vec<DmaOp>,
     /// The most mappings live at once: what DMA_AVAIL must allow.
     pub mappings: u64,
-    /// The mappings the guest's RAM needs when mapped page by page, per IOMMU page size
-    /// up to 1 GiB that is a multiple of the backing page (how DPDK and SPDK map).
+    /// The mappings the guest's RAM needs when mapped page by page, for each IOMMU page
+    /// size up to 1 GiB (how DPDK and SPDK map: one MAP_DMA per page).
     pub per_page: Vec<MappingCount>,
     /// The locked (pinned) memory the backend charges at most, in bytes: every page QEMU
     /// maps (what Linux 6.12 and 7.3 charge).
@@ -303,6 +303,14 @@ pub struct GuestPlan {
     /// up to SeaBIOS's image less than [`GuestPlan::memlock`]. The same without a vIOMMU
     /// only; behind one, equal to it.
     pub memlock_zero_page: u64,
+    /// What stays charged once QEMU's start maps are made ([`GuestPlan::maps`]: after the
+    /// reset's unmaps): what a running QEMU paused before launch holds, and what
+    /// `inspect` reads as its VmLck (type1) or VmPin (iommufd). 0 behind a vIOMMU, whose
+    /// guest maps later.
+    pub memlock_live: u64,
+    /// [`GuestPlan::memlock_live`] on a kernel that does not charge the zero page (see
+    /// [`GuestPlan::memlock_zero_page`]).
+    pub memlock_live_zero_page: u64,
     /// Each decision, why, and its fact.
     pub reasons: Vec<Reason>,
     /// What the host cannot meet.
@@ -462,11 +470,15 @@ pub fn plan_guest(
         Vec::new()
     };
     let (mappings, memlock) = p.budgets(&maps, &ram);
+    let unwritten = unwritten_rom(req, &maps);
     let memlock_zero_page = if maps.is_empty() {
         memlock
     } else {
-        peaks_charging(&maps, &unwritten_rom(req, &maps)).1
+        peaks_charging(&maps, &unwritten).1
     };
+    let charged_at_end =
+        |free: &[usize]| charged_steps(&maps, free).last().map_or(0, |(_, _, c)| c);
+    let (memlock_live, memlock_live_zero_page) = (charged_at_end(&[]), charged_at_end(&unwritten));
     let budget = host
         .memlock
         .map(|f| memlock_budget(host.backend, &f, memlock));
@@ -506,6 +518,8 @@ pub fn plan_guest(
         per_page,
         memlock,
         memlock_zero_page,
+        memlock_live,
+        memlock_live_zero_page,
         reasons: p.reasons,
         refusals: p.refusals,
         memlock_budget: budget,

@@ -30,12 +30,14 @@ pub(super) fn charged_steps<'a>(
     })
 }
 
-/// The maps of `ops` (QEMU's, [`qemu_maps`]) of ROM QEMU has not written yet: SeaBIOS's
-/// image, mapped when the device is realized and loaded into it only at reset, and the
-/// option ROM area, which nothing fills without option ROMs. Each of their pages is still
-/// the shared zero page, which a kernel that pins it in place for a read-only map does not
-/// charge (`is_invalid_reserved_pfn`: the zero page is reserved; Linux 6.1 in the lab),
-/// while one that unshares read-only long-term pins charges a new page for it (6.12, 7.3).
+/// The maps of `ops` (QEMU's, [`qemu_maps()`]) of ROM QEMU has not written yet: SeaBIOS's
+/// image, mapped when the device is realized and loaded into it only at reset; the option
+/// ROM area, which nothing fills without option ROMs; and the BIOS's alias below 1 MiB,
+/// mapped at reset before the image is loaded (a paused QEMU on Linux 6.1 holds its RAM
+/// only: `plan-inspect` in the lab). Each of their pages is still the shared zero page,
+/// which a kernel that pins it in place for a read-only map does not charge
+/// (`is_invalid_reserved_pfn`: the zero page is reserved; Linux 6.1 in the lab), while one
+/// that unshares read-only long-term pins charges a new page for it (6.12, 7.3).
 pub(super) fn unwritten_rom(req: &GuestRequest, ops: &[DmaOp]) -> Vec<usize> {
     let bios = match req.firmware {
         Firmware::SeaBios { size } if size > 0 && size <= FOUR_GIB => Some(FOUR_GIB - size),
@@ -47,7 +49,13 @@ pub(super) fn unwritten_rom(req: &GuestRequest, ops: &[DmaOp]) -> Vec<usize> {
     let rom = ops
         .iter()
         .position(|op| matches!(op, DmaOp::Map(m) if m.iova == PC_ROM.start && m.len == PC_ROM.end - PC_ROM.start + 1));
-    first_bios.into_iter().chain(rom).collect()
+    // Without SeaBIOS, what ends at ISA_BIOS_END past the option ROM is RAM.
+    let alias = bios.and_then(|_| {
+        ops.iter().position(|op| {
+            matches!(op, DmaOp::Map(m) if m.iova > PC_ROM.end && m.iova.checked_add(m.len - 1) == Some(ISA_BIOS_END))
+        })
+    });
+    first_bios.into_iter().chain(rom).chain(alias).collect()
 }
 
 /// The maps and unmaps QEMU 10's VFIO listener makes for this guest at start, without a
