@@ -308,20 +308,6 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
     }
 
-    /// Why `doc` (as the command prints it) is not what schemas/query.schema.json says.
-    fn violations(doc: Value) -> Vec<String> {
-        let schema: Value = serde_json::from_str(
-            &std::fs::read_to_string(fixtures().join("../../schemas/query.schema.json")).unwrap(),
-        )
-        .unwrap();
-        let doc = vfio_iommu_info::json::document(doc);
-        jsonschema::draft202012::new(&schema)
-            .unwrap()
-            .iter_errors(&doc)
-            .map(|e| format!("{e} at {}\n{doc:#}", e.instance_path()))
-            .collect()
-    }
-
     fn msi(group: u32) -> (u32, ReservedRegion) {
         let range = IovaRange::new(0xfee0_0000, 0xfeef_ffff).unwrap();
         (
@@ -348,7 +334,7 @@ mod tests {
                 for backend in [Backend::Type1, Backend::IommufdCompat] {
                     let facts = DmaFacts::from_type1(&info, backend);
                     let doc = type1_document(&info, &facts, "auto", &[2], &[msi(2)]);
-                    assert_eq!(violations(doc), Vec::<String>::new(), "{path:?}");
+                    crate::testing::assert_schema("query", doc);
                     checked += 1;
                 }
             }
@@ -397,10 +383,7 @@ mod tests {
                 reserved_regions: vec![msi(2)],
                 facts,
             };
-            assert_eq!(
-                violations(iommufd_document("--backend iommufd", &r)),
-                Vec::<String>::new()
-            );
+            crate::testing::assert_schema("query", iommufd_document("--backend iommufd", &r));
         }
         let spapr = std::fs::read(
             fixtures().join("spapr-tce/synthesized-linux-6.12-pseries/info-exact.bin"),
@@ -412,9 +395,6 @@ mod tests {
         )
         .unwrap();
         let facts = DmaFacts::from_spapr_tce(&info);
-        assert_eq!(
-            violations(spapr_tce_document(&info, &facts, "auto", &[1])),
-            Vec::<String>::new()
-        );
+        crate::testing::assert_schema("query", spapr_tce_document(&info, &facts, "auto", &[1]));
     }
 }

@@ -208,14 +208,6 @@ mod tests {
     /// schemas/budget.schema.json says.
     #[test]
     fn every_budget_is_what_schemas_budget_says() {
-        let schema: Value = serde_json::from_str(
-            &std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/budget.schema.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        let validator = jsonschema::draft202012::new(&schema).unwrap();
         let targets = ["0000:00:03.0".parse::<Target>().unwrap()];
         let mut checked = 0;
         for backend in [
@@ -250,10 +242,7 @@ mod tests {
                         memlock: memlock_budget(backend, &facts, needed),
                         mappings: mapping_budget_for_bytes(backend, avail, entry, needed, 4096),
                     };
-                    let doc = vfio_iommu_info::json::document(to_json(&targets, &b));
-                    let errors: Vec<String> =
-                        validator.iter_errors(&doc).map(|e| e.to_string()).collect();
-                    assert!(errors.is_empty(), "{errors:?}\n{doc:#}");
+                    crate::testing::assert_schema("budget", to_json(&targets, &b));
                     checked += 1;
                 }
             }

@@ -328,15 +328,6 @@ mod tests {
     /// what schemas/guest.schema.json says.
     #[test]
     fn every_plan_is_what_schemas_guest_says() {
-        let schema: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../schemas/guest.schema.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        let validator = jsonschema::draft202012::new(&schema).unwrap();
         let r = |s, e| IovaRange::new(s, e).unwrap();
         let space = IovaSpace::new(
             &[
@@ -396,10 +387,7 @@ mod tests {
                     };
                     let mut v = guest_plan_to_json(&plan);
                     v["settings"] = settings_json(&plan, &devices, &out);
-                    let doc = vfio_iommu_info::json::document(v);
-                    let errors: Vec<String> =
-                        validator.iter_errors(&doc).map(|e| e.to_string()).collect();
-                    assert!(errors.is_empty(), "{errors:?}\n{doc:#}");
+                    crate::testing::assert_schema("guest", v);
                     checked += 1;
                 }
             }

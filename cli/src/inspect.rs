@@ -240,15 +240,6 @@ mod tests {
             doc["iommufds"][0]["ioas"][0]["ranges"][0]["end_hex"],
             "0xffffffffffffffff"
         );
-        let schema: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(root.join("schemas/inspect.schema.json")).unwrap(),
-        )
-        .unwrap();
-        let errors: Vec<String> = jsonschema::draft202012::new(&schema)
-            .unwrap()
-            .iter_errors(&doc)
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect();
-        assert!(errors.is_empty(), "{errors:?}\n{doc:#}");
+        crate::testing::assert_schema("inspect", doc);
     }
 }

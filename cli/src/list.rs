@@ -272,16 +272,7 @@ mod tests {
         let doc = vfio_iommu_info::json::document(to_json(&groups));
         assert_eq!(doc[0]["schema_version"], 1);
         assert_eq!(doc[1]["reserved_regions"][1]["end_hex"], "0xffffffffff");
-        let schema: Value = serde_json::from_str(
-            &std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/list.schema.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        let validator = jsonschema::draft202012::new(&schema).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?}\n{doc:#}");
+        crate::testing::assert_schema("list", doc);
 
         let host = HostSummary::read(&paths).unwrap();
         let nfd = export::tests::check_nfd(&export::nfd(&host));

@@ -13,6 +13,8 @@ mod output;
 mod pci_ids;
 mod plan;
 mod render;
+#[cfg(test)]
+mod testing;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -478,15 +478,6 @@ mod tests {
         use vfio_iommu_info::facts::Backend;
         use vfio_iommu_info::plan::attach::{what_if, NewAperture};
         use vfio_iommu_info::{IovaRange, RegionKind, ReservedRegion};
-        let schema: Value = serde_json::from_str(
-            &std::fs::read_to_string(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../schemas/plan.schema.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        let validator = jsonschema::draft202012::new(&schema).unwrap();
         let r = |s, e| IovaRange::new(s, e).unwrap();
         let region = |s, e, kind| ReservedRegion {
             range: r(s, e),
@@ -539,12 +530,7 @@ mod tests {
             let w = what_if(&p.space, 5, &their_regions, aperture);
             let refusal = w.refusal(Backend::Type1, &[]);
             p.what_if = Some((w, refusal));
-            let doc = vfio_iommu_info::json::document(to_json(&p));
-            let errors: Vec<String> = validator
-                .iter_errors(&doc)
-                .map(|e| format!("{e} at {}", e.instance_path()))
-                .collect();
-            assert!(errors.is_empty(), "{errors:?}\n{doc:#}");
+            crate::testing::assert_schema("plan", to_json(&p));
         }
     }
 
