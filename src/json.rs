@@ -22,6 +22,34 @@
 //! `space_shape`, ...): `*_to_json` turns it into a `serde_json::Value` for the command
 //! and the C ABI, and the Python package serializes the same value straight into Python
 //! objects, so the two cannot drift.
+//!
+//! # Exact 64-bit integers: `_hex` siblings
+//!
+//! Integers stay JSON numbers, exact to 2^64-1 (serde_json, Python and Go read them so),
+//! but jq 1.6 (Debian's `/usr/bin/jq`) and JavaScript read numbers as doubles and round
+//! anything above 2^53 (an IOVA range ending at 2^64-1 becomes 2^64). So beside every
+//! integer under a key of [`HEX_KEYS`] (addresses, sizes, offsets, page-size and register
+//! bitmaps, flags) there is a string sibling `KEY_hex` with the same value in lower-case hex:
+//! `"end": 18446744073709551615, "end_hex": "0xffffffffffffffff"`; a list of such
+//! integers gets a list of strings (`"nodes_hex": ["0x80000000"]`). It is always there,
+//! whatever the value, so a script reads `.end_hex` without a test. The rule is written
+//! once ([`HEX_KEYS`], [`hex_u64`]) and applied by serializers, never by a shape:
+//! [`hexify`], which every `*_to_json` and [`document`] apply, and the Python package's
+//! serializer as it builds `to_dict()`'s dicts (its tests hold the two equal for every
+//! shape). Take the `_hex` string where precision matters (`jq -r
+//! '.iova_ranges[].end_hex'`), the number for arithmetic in exact readers.
+//!
+//! # Documents: `schema_version`
+//!
+//! What the command prints at top level is a *document* ([`document`]): the object gets
+//! `"schema_version": 1` ([`SCHEMA_VERSION`]) as its first key (`list --json` prints an
+//! array, kept for the scripts that iterate it: each group object gets the key). The
+//! version changes only when a key is removed or changes type or meaning; added keys do not
+//! change it. Under `--json` a failure is a document too ([`error_document`]): `{"schema_version",
+//! "error": {"message", "kind", "errno", "errno_name", "exit_status"}}` on standard output,
+//! with the exit status unchanged. The JSON Schemas (draft 2020-12) of every document are
+//! in the repository's `schemas/` folder, and the command's tests validate real outputs
+//! against them.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -55,7 +83,194 @@ use crate::sys::sysfs::ReservedRegion;
 /// A shape as a `serde_json::Value`. Every shape is maps with string keys, lists,
 /// strings, integers, booleans and nulls, which `to_value` cannot fail on.
 fn value(shape: impl Serialize) -> Value {
-    serde_json::to_value(shape).unwrap_or(Value::Null)
+    let mut v = serde_json::to_value(shape).unwrap_or(Value::Null);
+    hexify(&mut v);
+    v
+}
+
+/// The version of the JSON documents the command prints (`schema_version`): raised only
+/// when a key is removed or changes type or meaning.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// The keys whose integers get a `KEY_hex` string sibling (see the module doc):
+/// addresses, sizes, page-size and register bitmaps, anything that may exceed 2^53.
+pub const HEX_KEYS: &[&str] = &[
+    // addresses and sizes
+    "start",
+    "end",
+    "size",
+    "iova",
+    "len",
+    "at",
+    "base",
+    "maxmem",
+    "ram",
+    "nodes",
+    "bars",
+    "granule",
+    "align",
+    "limit",
+    "start_dma",
+    "end_dma",
+    "msi_addr",
+    "tgt",
+    "offset",
+    "ddw_expected_start",
+    "max_dirty_bitmap_size",
+    // page sizes and bitmaps
+    "page_size",
+    "page_sizes",
+    "iova_pgsizes",
+    "pgsize_bitmap",
+    "iova_alignment",
+    "alignment",
+    "smallest_fitting_page",
+    "default_window_page_size",
+    "kernel_page_size",
+    "hardware_page_sizes",
+    "first_stage_page_sizes",
+    "second_stage_page_sizes",
+    "flags",
+    "cap",
+    "ecap",
+    "efr",
+    "efr2",
+    "dasm",
+    "capabilities",
+    "unknown_capabilities",
+    // a fact's value (a page-size bitmap, an alignment)
+    "value",
+    // memory budgets, in bytes
+    "memlock",
+    "memlock_zero_page",
+    "memlock_live",
+    "memlock_live_zero_page",
+    "memlock_soft_limit",
+    "memlock_hard_limit",
+    "rlimit_soft",
+    "rlimit_hard",
+    "needed",
+    "allowed",
+    "used",
+    "available",
+    "required_limit",
+    "bytes",
+    "vm_lck",
+    "vm_pin",
+];
+
+/// `n` as its `_hex` sibling: `0x` and lower-case hex digits.
+pub fn hex_u64(n: u64) -> String {
+    hex_u64_in(n, &mut [0; 18]).to_owned()
+}
+
+/// [`hex_u64`] written into `buf`, without allocating (for serializers that make many).
+pub fn hex_u64_in(n: u64, buf: &mut [u8; 18]) -> &str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digits = (16 - n.leading_zeros() as usize / 4).max(1);
+    buf[0] = b'0';
+    buf[1] = b'x';
+    for i in 0..digits {
+        buf[1 + digits - i] = DIGITS[((n >> (4 * i)) & 0xf) as usize];
+    }
+    // Only ASCII was written.
+    std::str::from_utf8(&buf[..2 + digits]).unwrap_or("0x0")
+}
+
+/// Adds the `KEY_hex` sibling after every integer (or list of integers) under a key of
+/// [`HEX_KEYS`], in every object of `v`. Idempotent: a sibling already there is rewritten.
+pub fn hexify(v: &mut Value) {
+    match v {
+        Value::Array(items) => items.iter_mut().for_each(hexify),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (key, mut item) in old {
+                if key.ends_with("_hex") && map.contains_key(&key) {
+                    continue;
+                }
+                hexify(&mut item);
+                let sibling = HEX_KEYS
+                    .contains(&key.as_str())
+                    .then(|| hex_sibling(&item))
+                    .flatten();
+                map.insert(key.clone(), item);
+                if let Some(h) = sibling {
+                    map.insert(format!("{key}_hex"), h);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn hex_sibling(v: &Value) -> Option<Value> {
+    match v {
+        Value::Number(n) => n.as_u64().map(|n| Value::String(hex_u64(n))),
+        Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_u64) => {
+            Some(Value::Array(items.iter().filter_map(hex_sibling).collect()))
+        }
+        _ => None,
+    }
+}
+
+/// What the command prints at top level: `v` with `"schema_version"` first (for an array,
+/// in each of its objects) and its `_hex` siblings made.
+pub fn document(mut v: Value) -> Value {
+    hexify(&mut v);
+    match v {
+        Value::Object(map) => Value::Object(versioned(map)),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| match item {
+                    Value::Object(map) => Value::Object(versioned(map)),
+                    other => other,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn versioned(map: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::with_capacity(map.len() + 1);
+    out.insert("schema_version".to_owned(), Value::from(SCHEMA_VERSION));
+    out.extend(map.into_iter().filter(|(k, _)| k != "schema_version"));
+    out
+}
+
+/// The class of a failure the command reports by its exit status alone (no library
+/// [`Error`](crate::Error) behind it): `refused` (1), `usage` (2), `malformed` (3),
+/// `internal` (70), `failed` otherwise.
+pub fn status_class(exit_status: u8) -> &'static str {
+    match exit_status {
+        1 => "refused",
+        2 => "usage",
+        3 => "malformed",
+        70 => "internal",
+        _ => "failed",
+    }
+}
+
+/// The error document the command prints under `--json` when it fails:
+/// `{"schema_version", "error": {"message", "kind", "errno", "errno_name", "exit_status"}}`.
+/// `kind` is [`ErrorKind::code`](crate::ErrorKind::code) of the library error behind the
+/// failure, or [`status_class`] of the exit status when there is none; `errno` and
+/// `errno_name` are `null` unless a system call failed.
+pub fn error_document(message: &str, kind: Option<crate::ErrorKind>, exit_status: u8) -> Value {
+    let errno = match kind {
+        Some(crate::ErrorKind::Os(e)) => Some(e),
+        _ => None,
+    };
+    document(serde_json::json!({
+        "error": {
+            "message": message,
+            "kind": kind.map_or_else(|| status_class(exit_status), |k| k.code()),
+            "errno": errno.map(|e| e.0),
+            "errno_name": errno.map(|e| e.name()),
+            "exit_status": exit_status,
+        }
+    }))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -1058,6 +1273,12 @@ pub fn iommufd_report_to_json(r: &IommufdReport) -> Value {
 /// (`mappings`, `per_page`, `memlock`, `dma_avail`), each decision's reason with its fact,
 /// and the refusals (`fits` is false when there is one).
 pub fn guest_plan_to_json(p: &crate::plan::guest::GuestPlan) -> Value {
+    let mut v = guest_plan_value(p);
+    hexify(&mut v);
+    v
+}
+
+fn guest_plan_value(p: &crate::plan::guest::GuestPlan) -> Value {
     use crate::plan::guest::{Fact as PlanFact, RamKind};
     use crate::plan::predict::DmaOp;
     use serde_json::json;
@@ -1145,6 +1366,12 @@ pub fn guest_plan_to_json(p: &crate::plan::guest::GuestPlan) -> Value {
 /// | `before`, `after` | the space (see [`space_to_json`]) |
 /// | `refusal` | `null`, or `{"errno", "errno_name", "why"}` |
 pub fn what_if_to_json(w: &WhatIf, refusal: Option<&AttachRefusal>) -> Value {
+    let mut v = what_if_value(w, refusal);
+    hexify(&mut v);
+    v
+}
+
+fn what_if_value(w: &WhatIf, refusal: Option<&AttachRefusal>) -> Value {
     use serde_json::json;
     let (source, iommu, bits, why) = match &w.aperture {
         NewAperture::Shared { iommu } => ("shared", Some(iommu.as_str()), None, None),
@@ -1196,6 +1423,12 @@ pub fn what_if_to_json(w: &WhatIf, refusal: Option<&AttachRefusal>) -> Value {
 /// | `iommufds` | `[{"fd", "ioas": [{"id", "ranges", "alignment"}], "charges"}]`: `charges` is `process`, `user` or `null` |
 /// | `locked_memory` | `{"vm_lck", "vm_pin", "rlimit_soft", "rlimit_hard", "cap_ipc_lock"}`: bytes (`null`: unknown, or unlimited for the limits), and whether CAP_IPC_LOCK lifts the limit |
 pub fn inspection_to_json(found: &Inspection) -> Value {
+    let mut v = inspection_value(found);
+    hexify(&mut v);
+    v
+}
+
+fn inspection_value(found: &Inspection) -> Value {
     use serde_json::json;
     let error =
         |e: &crate::Error| json!({"message": e.to_string(), "errno": e.errno().map(|n| n.0)});
@@ -1267,6 +1500,89 @@ mod tests {
         assert!(serde_json::to_string(&v)
             .unwrap()
             .contains("18446744073709551615"));
+    }
+
+    #[test]
+    fn every_hex_key_gets_its_exact_sibling_and_documents_their_version() {
+        let v = document(serde_json::json!({
+            "end": u64::MAX,
+            "nodes": [1u64 << 31, u64::MAX],
+            "bars": [],
+            "iova_pgsizes": null,
+            "argsz": 136,
+            "inner": [{"start": (1u64 << 53) + 1, "end_hex": "stale"}],
+        }));
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "schema_version",
+                "end",
+                "end_hex",
+                "nodes",
+                "nodes_hex",
+                "bars",
+                "iova_pgsizes",
+                "argsz",
+                "inner"
+            ]
+        );
+        assert_eq!(v["schema_version"], SCHEMA_VERSION);
+        assert_eq!(v["end_hex"], "0xffffffffffffffff");
+        assert_eq!(
+            v["nodes_hex"],
+            serde_json::json!(["0x80000000", "0xffffffffffffffff"])
+        );
+        assert_eq!(v["inner"][0]["start_hex"], "0x20000000000001");
+        // Not an integer under a hex key: no sibling; a stale one without its key: kept.
+        assert!(v.get("iova_pgsizes_hex").is_none() && v.get("argsz_hex").is_none());
+        assert_eq!(v["inner"][0]["end_hex"], "stale");
+        // Applying it twice changes nothing.
+        assert_eq!(document(v.clone()), v);
+        // An array (list --json): each object gets the version.
+        let list = document(serde_json::json!([{"group": 1}]));
+        assert_eq!(list[0]["schema_version"], 1);
+    }
+
+    #[test]
+    fn hex_strings_are_rusts_lower_case_hex() {
+        for n in [
+            0,
+            1,
+            0xf,
+            0x10,
+            0xfee0_0000,
+            1 << 53,
+            (1 << 53) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(hex_u64(n), format!("{n:#x}"));
+        }
+        for shift in 0..64 {
+            let n = 1u64 << shift;
+            assert_eq!(hex_u64(n), format!("{n:#x}"));
+            assert_eq!(hex_u64(n - 1), format!("{:#x}", n - 1));
+        }
+    }
+
+    #[test]
+    fn the_error_document_carries_kind_errno_and_status() {
+        let e = error_document(
+            "cannot open",
+            Some(crate::ErrorKind::Os(crate::Errno(libc::ENOENT))),
+            1,
+        );
+        assert_eq!(e["schema_version"], 1);
+        assert_eq!(e["error"]["kind"], "os");
+        assert_eq!(e["error"]["errno"], libc::ENOENT);
+        assert_eq!(e["error"]["errno_name"], "ENOENT");
+        assert_eq!(e["error"]["exit_status"], 1);
+        let e = error_document("bad", None, 3);
+        assert_eq!(e["error"]["kind"], "malformed");
+        assert_eq!(e["error"]["errno"], Value::Null);
+        let e = error_document("bad", Some(crate::ErrorKind::NotViable), 1);
+        assert_eq!(e["error"]["kind"], "not_viable");
     }
 
     #[test]

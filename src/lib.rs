@@ -79,6 +79,7 @@ pub use plan::refusal::{Cause, Refusal};
 pub use plan::space::{Hole, IovaSpace};
 pub use query::container::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::get_info::query_type1;
+pub use query::host::{GroupSummary, HostSummary};
 pub use query::spapr_tce::{query_spapr_tce, CreatedWindow, WindowRequest};
 pub use sys::arch::Arch;
 pub use sys::ioc;

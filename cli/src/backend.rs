@@ -11,7 +11,7 @@ use vfio_iommu_info::query::report::IommufdReport;
 use vfio_iommu_info::{HostPaths, PciAddress, Target};
 
 use crate::render;
-use crate::{print_json, print_text, Failure, EXIT_FAILURE, EXIT_USAGE};
+use crate::{print_json, print_text, Failure, Out, EXIT_FAILURE, EXIT_USAGE};
 
 /// `--backend`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -51,7 +51,7 @@ pub fn choose(arg: BackendArg, targets: &[Target], paths: &HostPaths) -> Result<
         BackendArg::SpaprTce => Ok(Chosen::SpaprTce("--backend spapr-tce".to_owned())),
         BackendArg::Iommufd => match single_device {
             Some(a) => Ok(Chosen::Iommufd(a, "--backend iommufd".to_owned())),
-            None => Err(Failure(
+            None => Err(Failure::new(
                 "--backend iommufd needs exactly one PCI address: iommufd binds devices, not groups (`vfio-iommu-info list` shows each group's devices)".to_owned(),
                 EXIT_USAGE,
             )),
@@ -80,7 +80,59 @@ pub fn choose(arg: BackendArg, targets: &[Target], paths: &HostPaths) -> Result<
 }
 
 fn failed(e: vfio_iommu_info::Error) -> Failure {
-    Failure(e.to_string(), EXIT_FAILURE)
+    Failure::lib(e)
+}
+
+/// `query --json` of a type1 container (or iommufd's compat one): the `decode --json`
+/// object, the backend and why, the facts, the groups, and their reserved regions.
+pub fn type1_document(
+    info: &vfio_iommu_info::IommuInfo,
+    facts: &vfio_iommu_info::facts::DmaFacts,
+    reason: &str,
+    groups: &[u32],
+    regions: &[(u32, vfio_iommu_info::ReservedRegion)],
+) -> Value {
+    let mut v = vfio_iommu_info::json::info_to_json(info);
+    v["backend"] = json!(facts.backend.name());
+    v["backend_reason"] = json!(reason);
+    v["facts"] = vfio_iommu_info::json::facts_to_json(facts);
+    v["groups"] = json!(groups);
+    v["reserved_regions"] = Value::Array(
+        regions
+            .iter()
+            .map(|(g, r)| {
+                let mut o = vfio_iommu_info::json::range(&r.range);
+                o["group"] = json!(g);
+                o["type"] = json!(r.kind.name());
+                o
+            })
+            .collect(),
+    );
+    v
+}
+
+/// `query --backend iommufd --json`: the backend and why, then the report.
+pub fn iommufd_document(reason: &str, r: &IommufdReport) -> Value {
+    let mut v = json!({ "backend": "iommufd", "backend_reason": reason });
+    if let (Some(out), Value::Object(report)) = (v.as_object_mut(), iommufd_report_to_json(r)) {
+        out.extend(report);
+    }
+    v
+}
+
+/// `query --json` of an sPAPR TCE container, before any `created_window`.
+pub fn spapr_tce_document(
+    info: &vfio_iommu_info::SpaprTceInfo,
+    facts: &vfio_iommu_info::facts::DmaFacts,
+    reason: &str,
+    groups: &[u32],
+) -> Value {
+    let mut v = vfio_iommu_info::json::spapr_tce_to_json(info);
+    v["backend"] = json!(facts.backend.name());
+    v["backend_reason"] = json!(reason);
+    v["facts"] = vfio_iommu_info::json::facts_to_json(facts);
+    v["groups"] = json!(groups);
+    v
 }
 
 /// `query --backend iommufd ADDRESS`.
@@ -88,16 +140,17 @@ pub fn query_iommufd(
     address: &PciAddress,
     reason: &str,
     paths: &HostPaths,
-    json: bool,
+    out: Out,
 ) -> Result<(), Failure> {
     let (_device, r) = IommufdReport::open(address, paths).map_err(failed)?;
-    if json {
-        let mut v = json!({ "backend": "iommufd", "backend_reason": reason });
-        if let (Some(out), Value::Object(report)) = (v.as_object_mut(), iommufd_report_to_json(&r))
-        {
-            out.extend(report);
-        }
-        return print_json(&v);
+    if out == Out::Prometheus {
+        return print_text(&crate::export::query_prometheus(
+            &address.to_string(),
+            &r.facts,
+        ));
+    }
+    if out == Out::Json {
+        return print_json(&iommufd_document(reason, &r));
     }
     let group = r.group;
     let mut out = format!(
@@ -141,7 +194,7 @@ pub fn query_spapr_tce(
     targets: &[Target],
     reason: &str,
     paths: &HostPaths,
-    json: bool,
+    out: Out,
     save_raw: Option<(&Path, bool)>,
     create_window: Option<vfio_iommu_info::WindowRequest>,
 ) -> Result<(), Failure> {
@@ -164,7 +217,7 @@ pub fn query_spapr_tce(
             32,
         )
         .map_err(failed)?;
-        crate::output::write_new(path, &raw, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
+        crate::output::write_new(path, &raw, force).map_err(|e| Failure::new(e, EXIT_FAILURE))?;
     }
     let facts = container.spapr_tce_facts(&info, paths);
     let groups: Vec<u32> = container
@@ -172,12 +225,15 @@ pub fn query_spapr_tce(
         .iter()
         .filter_map(|g| g.number())
         .collect();
-    if json {
-        let mut v = vfio_iommu_info::json::spapr_tce_to_json(&info);
-        v["backend"] = json!(facts.backend.name());
-        v["backend_reason"] = json!(reason);
-        v["facts"] = vfio_iommu_info::json::facts_to_json(&facts);
-        v["groups"] = json!(groups);
+    if out == Out::Prometheus {
+        print_text(&crate::export::query_prometheus(
+            &crate::container_label(targets),
+            &facts,
+        ))?;
+        return created_status(&created);
+    }
+    if out == Out::Json {
+        let mut v = spapr_tce_document(&info, &facts, reason, &groups);
         if let Some((req, w, removed)) = &created {
             v["created_window"] = json!({
                 "start": w.start,
@@ -231,10 +287,114 @@ fn created_status(
     )>,
 ) -> Result<(), Failure> {
     match created {
-        Some((_, _, Err(e))) => Err(Failure(
+        Some((_, _, Err(e))) => Err(Failure::new(
             format!("removing the window created: {e}"),
             EXIT_FAILURE,
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use vfio_iommu_info::facts::{Backend, DmaFacts};
+    use vfio_iommu_info::hw_info::HwInfo;
+    use vfio_iommu_info::iommufd::IoasRanges;
+    use vfio_iommu_info::{IovaRange, RegionKind, ReservedRegion};
+
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+    }
+
+    fn msi(group: u32) -> (u32, ReservedRegion) {
+        let range = IovaRange::new(0xfee0_0000, 0xfeef_ffff).unwrap();
+        (
+            group,
+            ReservedRegion {
+                range,
+                kind: RegionKind::Msi,
+            },
+        )
+    }
+
+    #[test]
+    fn type1_documents_of_every_capture_are_what_schemas_query_says() {
+        let mut checked = 0;
+        for scenario in std::fs::read_dir(fixtures()).unwrap() {
+            for group in ["group-2", "group-4"] {
+                let path = scenario.as_ref().unwrap().path().join(group);
+                let Ok(bytes) = std::fs::read(path.join("info-exact.bin")) else {
+                    continue;
+                };
+                let Ok(info) = vfio_iommu_info::decode(&bytes) else {
+                    continue;
+                };
+                for backend in [Backend::Type1, Backend::IommufdCompat] {
+                    let facts = DmaFacts::from_type1(&info, backend);
+                    let doc = type1_document(&info, &facts, "auto", &[2], &[msi(2)]);
+                    crate::testing::assert_schema("query", doc);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 20, "{checked}");
+    }
+
+    #[test]
+    fn iommufd_and_spapr_documents_are_what_schemas_query_says() {
+        let ranges = IoasRanges {
+            ranges: vec![
+                IovaRange::new(0, 0xfedf_ffff).unwrap(),
+                IovaRange::new(0xfef0_0000, 0xffff_ffff_ffff).unwrap(),
+            ],
+            alignment: 4096,
+            calls: 1,
+        };
+        // The lab's VT-d registers (Linux 6.12, intel-iommu aw-bits=48).
+        let mut data = vec![0u8; 8];
+        data.extend(0x00d2_008c_222f_0686u64.to_ne_bytes());
+        data.extend(0xf0_0f4au64.to_ne_bytes());
+        let vtd = HwInfo {
+            data_type: vfio_iommu_info::uapi::IOMMU_HW_INFO_TYPE_INTEL_VTD,
+            data_len: 24,
+            data,
+            capabilities: Some(0),
+            max_pasid_log2: 0,
+            kernel_page_size: 4096,
+        };
+        for hw in [
+            Ok(vtd.clone()),
+            Err(vfio_iommu_info::Error::BadArgument {
+                what: "hw_info".to_owned(),
+            }),
+        ] {
+            let facts = DmaFacts::from_iommufd(&ranges, hw.as_ref().ok());
+            let r = IommufdReport {
+                address: "0000:00:02.0".parse().unwrap(),
+                group: Some(2),
+                cdev: PathBuf::from("/dev/vfio/devices/vfio0"),
+                dev_id: 1,
+                ioas: 2,
+                hwpt: 3,
+                ranges: ranges.clone(),
+                hw_info: hw,
+                reserved_regions: vec![msi(2)],
+                facts,
+            };
+            crate::testing::assert_schema("query", iommufd_document("--backend iommufd", &r));
+        }
+        let spapr = std::fs::read(
+            fixtures().join("spapr-tce/synthesized-linux-6.12-pseries/info-exact.bin"),
+        )
+        .unwrap();
+        let info = vfio_iommu_info::decode_spapr_tce_with_order(
+            &spapr,
+            vfio_iommu_info::ByteOrder::Little,
+        )
+        .unwrap();
+        let facts = DmaFacts::from_spapr_tce(&info);
+        crate::testing::assert_schema("query", spapr_tce_document(&info, &facts, "auto", &[1]));
     }
 }

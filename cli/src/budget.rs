@@ -40,7 +40,7 @@ struct Budgets {
 }
 
 fn fail(e: vfio_iommu_info::Error) -> Failure {
-    Failure(e.to_string(), EXIT_FAILURE)
+    Failure::lib(e)
 }
 
 /// Opens `targets` through the chosen backend and computes both budgets.
@@ -197,4 +197,56 @@ fn to_json(targets: &[Target], b: &Budgets) -> Value {
             "text": d.to_string(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vfio_iommu_info::plan::budget::memlock_budget;
+
+    /// Every backend, with limits and without, fitting and exceeded: the document is what
+    /// schemas/budget.schema.json says.
+    #[test]
+    fn every_budget_is_what_schemas_budget_says() {
+        let targets = ["0000:00:03.0".parse::<Target>().unwrap()];
+        let mut checked = 0;
+        for backend in [
+            Backend::Type1,
+            Backend::IommufdCompat,
+            Backend::Iommufd,
+            Backend::SpaprTce,
+        ] {
+            for (soft, cap, locked, mode) in [
+                (Some(64 << 20), false, Some(0), None),
+                (None, true, None, Some(true)),
+                (Some(u64::MAX), false, Some(1 << 20), Some(false)),
+            ] {
+                let facts = MemlockFacts {
+                    soft_limit: soft,
+                    cap_ipc_lock: cap,
+                    locked,
+                    pinned: locked,
+                    iommufd_process_mode: mode,
+                    page_size: 4096,
+                };
+                for (needed, avail, entry) in [
+                    (0, Some(65535), Some(65535)),
+                    (16 << 30, Some(3), Some(65535)),
+                    (16 << 30, None, None),
+                ] {
+                    let b = Budgets {
+                        why: "auto".to_owned(),
+                        facts,
+                        hard_limit: soft,
+                        entry_limit: entry,
+                        memlock: memlock_budget(backend, &facts, needed),
+                        mappings: mapping_budget_for_bytes(backend, avail, entry, needed, 4096),
+                    };
+                    crate::testing::assert_schema("budget", to_json(&targets, &b));
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 36);
+    }
 }

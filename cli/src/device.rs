@@ -158,13 +158,33 @@ fn regions(device: &Device, count: u32) -> Vec<(u32, Result<RegionInfo, Error>)>
     (0..count).map(|i| (i, device.region(i))).collect()
 }
 
+/// `device --json`: the device, how it was opened, its info and each region (or why
+/// reading it failed).
+fn document(
+    address: &PciAddress,
+    via: &str,
+    info: &vfio_iommu_info::device_info::DeviceInfo,
+    regions: &[(u32, Result<RegionInfo, Error>)],
+) -> Value {
+    json!({
+        "device": address.to_string(),
+        "via": via,
+        "info": device_info_to_json(info),
+        "dma_window": info.dma_window().as_ref().map(range),
+        "regions": regions.iter().map(|(i, r)| match r {
+            Ok(r) => region_info_to_json(r),
+            Err(e) => json!({ "index": i, "error": e.to_string(), "errno": e.errno().map(|e| e.0) }),
+        }).collect::<Vec<Value>>(),
+    })
+}
+
 /// `device TARGET`.
 pub fn device(target: &Target, backend: BackendArg, json: bool) -> Result<(), Failure> {
-    let fail = |e: Error| Failure(e.to_string(), EXIT_FAILURE);
+    let fail = Failure::lib;
     let address: PciAddress = match target {
         Target::Device(a) => *a,
         other => {
-            return Err(Failure(
+            return Err(Failure::new(
                 format!("`device` needs a PCI address, not {other}: `vfio-iommu-info list` shows each group's devices"),
                 crate::EXIT_USAGE,
             ))
@@ -201,7 +221,7 @@ pub fn device(target: &Target, backend: BackendArg, json: bool) -> Result<(), Fa
         let group = c
             .groups()
             .first()
-            .ok_or_else(|| Failure("the container holds no group".to_owned(), EXIT_FAILURE))?;
+            .ok_or_else(|| Failure::new("the container holds no group".to_owned(), EXIT_FAILURE))?;
         let dev = group.open_device(&address.to_string()).map_err(fail)?;
         (
             format!("{} (group)", group.path().display()),
@@ -212,17 +232,7 @@ pub fn device(target: &Target, backend: BackendArg, json: bool) -> Result<(), Fa
     let info = dev.info().map_err(fail)?;
     let regions = regions(dev, info.num_regions);
     if json {
-        let v = json!({
-            "device": address.to_string(),
-            "via": via,
-            "info": device_info_to_json(&info),
-            "dma_window": info.dma_window().as_ref().map(range),
-            "regions": regions.iter().map(|(i, r)| match r {
-                Ok(r) => region_info_to_json(r),
-                Err(e) => json!({ "index": i, "error": e.to_string(), "errno": e.errno().map(|e| e.0) }),
-            }).collect::<Vec<Value>>(),
-        });
-        return print_json(&v);
+        return print_json(&document(&address, &via, &info, &regions));
     }
     let mut out = format!("{:<13}{address} via {via}\n", "device");
     out.push_str(&render_device_info(&info));
@@ -258,5 +268,51 @@ impl Holder {
             Holder::Group(_, d) => d,
             Holder::Iommufd(d) => d.device(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use vfio_iommu_info::ByteOrder;
+
+    /// The s390x zPCI device the lab captured (its info and its eight regions, one read
+    /// failing): the document is what schemas/device.schema.json says.
+    #[test]
+    fn the_zpci_device_is_what_schemas_device_says() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = root.join("tests/fixtures/linux-6.12-s390x-zpci");
+        let info = vfio_iommu_info::device_info::decode_device_info(
+            &std::fs::read(dir.join("device-exact.bin")).unwrap(),
+            ByteOrder::Big,
+        )
+        .unwrap();
+        let mut regions: Vec<(u32, Result<RegionInfo, Error>)> = (0..8)
+            .map(|i| {
+                let bytes = std::fs::read(dir.join(format!("region-{i}.bin"))).unwrap();
+                let r = vfio_iommu_info::region_info::decode_region_info(&bytes, ByteOrder::Big)
+                    .map_err(Error::from);
+                (i, r)
+            })
+            .collect();
+        regions.push((
+            8,
+            Err(Error::Ioctl {
+                ioctl: "VFIO_DEVICE_GET_REGION_INFO",
+                target: "fd 5".to_owned(),
+                errno: vfio_iommu_info::Errno(libc::EINVAL),
+                hint: None,
+            }),
+        ));
+        let address: PciAddress = "0001:00:00.0".parse().unwrap();
+        let doc = vfio_iommu_info::json::document(document(
+            &address,
+            "/dev/vfio/0 (group)",
+            &info,
+            &regions,
+        ));
+        assert!(doc["dma_window"]["end_hex"].is_string(), "{doc:#}");
+        crate::testing::assert_schema("device", doc);
     }
 }

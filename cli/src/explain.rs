@@ -788,6 +788,27 @@ mod tests {
     }
 
     #[test]
+    fn every_report_is_what_schemas_explain_says() {
+        let span = Span {
+            iova: 0xfee0_0000,
+            size: 0x1000,
+        };
+        for (name, modules, dev_vfio) in [
+            ("schema-none", &[][..], false),
+            ("schema-type1", &["vfio", "vfio_iommu_type1"][..], true),
+            ("schema-spapr", &["vfio", "vfio_iommu_spapr_tce"][..], true),
+        ] {
+            let f = Fake::new(name, modules, dev_vfio);
+            for (target, span) in [(Target::Group(5), None), (Target::Group(7), Some(&span))] {
+                for arch in ["x86_64", "ppc64le", "s390x"] {
+                    let r = explain_on(&target, span, &f.paths(), &Arch::from_name(arch));
+                    crate::testing::assert_schema("explain", to_json(&r));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn power_wants_the_spapr_module_and_gives_no_type1_advice() {
         let power = Arch::from_name("ppc64le");
         let f = Fake::new("power-missing", &["vfio"], true);

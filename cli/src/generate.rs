@@ -40,8 +40,8 @@ pub fn man(cmd: &Command, dir: &Path, force: bool) -> Result<Vec<String>, Failur
         let mut roff = Vec::new();
         clap_mangen::Man::new(page)
             .render(&mut roff)
-            .map_err(|e| Failure(format!("rendering {file}: {e}"), EXIT_FAILURE))?;
-        write_new(&dir.join(&file), &roff, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
+            .map_err(|e| Failure::new(format!("rendering {file}: {e}"), EXIT_FAILURE))?;
+        write_new(&dir.join(&file), &roff, force).map_err(|e| Failure::new(e, EXIT_FAILURE))?;
         names.push(file);
     }
     Ok(names)

@@ -78,7 +78,7 @@ pub struct Output {
 
 /// The library's error as the command's failure (exit 1).
 fn failed(e: vfio_iommu_info::Error) -> Failure {
-    Failure(e.to_string(), EXIT_FAILURE)
+    Failure::lib(e)
 }
 
 /// The sizes of `device`'s 64-bit memory BARs, which the firmware puts in the 64-bit PCI
@@ -88,7 +88,7 @@ fn bars64(
     name: &str,
 ) -> Result<Vec<u64>, Failure> {
     let bars = device.bars().map_err(|e| {
-        Failure(
+        Failure::new(
             format!("{name}: reading its BARs: {e} (give their sizes with --bar SIZE instead)"),
             EXIT_FAILURE,
         )
@@ -125,7 +125,7 @@ fn host(
             let bars = bars64(device.device(), &address.to_string())?;
             Ok((report.space(), host, vec![address], bars))
         }
-        backend::Chosen::SpaprTce(_) => Err(Failure(
+        backend::Chosen::SpaprTce(_) => Err(Failure::new(
             "guest plans an x86 q35 guest; an sPAPR TCE container (IBM POWER) has its own windows: see `query`".into(),
             EXIT_USAGE,
         )),
@@ -134,7 +134,7 @@ fn host(
             let info = container.query().map_err(failed)?;
             let facts = container.facts(&info, paths);
             let Some(space) = container.space(paths).map_err(failed)? else {
-                return Err(Failure(
+                return Err(Failure::new(
                     "the container reports no IOVA ranges (a kernel before 5.4): the plan needs them".into(),
                     EXIT_FAILURE,
                 ));
@@ -184,7 +184,8 @@ pub fn guest(
     let (space, host, devices, bars) = host(targets, arg, &paths)?;
     req.devices = u32::try_from(devices.len()).unwrap_or(u32::MAX).max(1);
     req.bars.extend(bars);
-    let plan = plan_guest(&space, host, &req).map_err(|e| Failure(e.to_string(), EXIT_USAGE))?;
+    let plan =
+        plan_guest(&space, host, &req).map_err(|e| Failure::new(e.to_string(), EXIT_USAGE))?;
     if out.json {
         let mut v = guest_plan_to_json(&plan);
         v["settings"] = settings_json(&plan, &devices, out);
@@ -315,4 +316,82 @@ fn render(plan: &GuestPlan, devices: &[PciAddress], out: &Output) -> String {
         let _ = writeln!(s, "  {:<17}{} (from {})", r.item, r.why, r.fact);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vfio_iommu_info::{IovaRange, ReservedRegion};
+
+    /// Plans in the AMD capture's space (the HyperTransport hole, a 39-bit IOMMU),
+    /// fitting and refused, with each vIOMMU and each VMM's settings: the document is
+    /// what schemas/guest.schema.json says.
+    #[test]
+    fn every_plan_is_what_schemas_guest_says() {
+        let r = |s, e| IovaRange::new(s, e).unwrap();
+        let space = IovaSpace::new(
+            &[
+                r(0, 0xfedf_ffff),
+                r(0xfef0_0000, 0xfc_ffff_ffff),
+                r(0x100_0000_0000, u64::MAX),
+            ],
+            Some(vfio_iommu_info::PageSizes(0xfff7_ffff_f000)),
+        )
+        .with_reserved_regions(&[ReservedRegion {
+            range: r(0xfee0_0000, 0xfeef_ffff),
+            kind: vfio_iommu_info::RegionKind::Msi,
+        }]);
+        let devices = ["0000:00:03.0".parse::<PciAddress>().unwrap()];
+        let mut checked = 0;
+        for viommu in [ViommuArg::None, ViommuArg::Intel, ViommuArg::Virtio] {
+            for (ram, fixed, phys_bits, bars) in [
+                (8u64 << 30, None, None, vec![16u64 << 30]),
+                (
+                    64 << 20,
+                    Some((2u64 << 20, 0xfd_0000_0000u64)),
+                    Some(48u8),
+                    vec![],
+                ),
+            ] {
+                let mut req = GuestRequest::new(ram);
+                req.viommu = viommu.into();
+                req.phys_bits = phys_bits;
+                req.bars = bars;
+                req.fixed
+                    .extend(fixed.map(|(size, at)| vfio_iommu_info::FixedRam { at, size }));
+                let memlock = vfio_iommu_info::plan::budget::MemlockFacts {
+                    soft_limit: Some(64 << 20),
+                    cap_ipc_lock: false,
+                    locked: Some(0),
+                    pinned: Some(0),
+                    iommufd_process_mode: None,
+                    page_size: 4096,
+                };
+                let hosts = [None, Some(memlock)].map(|memlock| HostFacts {
+                    backend: vfio_iommu_info::facts::Backend::Type1,
+                    dma_avail: Some(65535),
+                    cpu_phys_bits: Some(48),
+                    memlock,
+                });
+                let plans = hosts
+                    .into_iter()
+                    .filter_map(|h| plan_guest(&space, h, &req).ok());
+                for (plan, vmm) in plans.flat_map(|p| {
+                    [VmmArg::Qemu, VmmArg::Libvirt, VmmArg::CloudHypervisor].map(|v| (p.clone(), v))
+                }) {
+                    let out = Output {
+                        vmm,
+                        accel: AccelArg::Kvm,
+                        cpu: "host".to_owned(),
+                        json: true,
+                    };
+                    let mut v = guest_plan_to_json(&plan);
+                    v["settings"] = settings_json(&plan, &devices, &out);
+                    crate::testing::assert_schema("guest", v);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 24, "{checked}");
+    }
 }

@@ -15,10 +15,9 @@ use crate::{print_json, print_text, Failure, EXIT_FAILURE};
 
 /// `inspect PID [--json]`: exit 1 when the process holds no VFIO or iommufd fd.
 pub fn inspect(pid: i32, json: bool) -> Result<ExitCode, Failure> {
-    let found = inspect_process(pid, &HostPaths::default())
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    let found = inspect_process(pid, &HostPaths::default()).map_err(Failure::lib)?;
     if found.is_empty() {
-        return Err(Failure(
+        return Err(Failure::new(
             format!(
                 "{} holds no VFIO container, group or device fd and no iommufd fd: nothing to inspect",
                 who(&found)
@@ -159,4 +158,88 @@ fn render(found: &Inspection) -> String {
         bytes(found.locked.pinned, "unknown"),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use vfio_iommu_info::facts::ContainerBackend;
+    use vfio_iommu_info::iommufd::IoasRanges;
+    use vfio_iommu_info::query::inspect::{
+        InspectedContainer, InspectedGroup, InspectedIoas, InspectedIommufd,
+    };
+    use vfio_iommu_info::sys::limits::{LockedMemory, MemlockRlimit};
+
+    /// A VMM holding a type1 container (the AMD capture's answer), one whose query
+    /// failed, its groups, a device and an iommufd: the document is what
+    /// schemas/inspect.schema.json says.
+    #[test]
+    fn an_inspection_is_what_schemas_inspect_says() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let info = vfio_iommu_info::decode(
+            &std::fs::read(root.join("tests/fixtures/linux-6.12-amd/group-2/info-exact.bin"))
+                .unwrap(),
+        )
+        .unwrap();
+        let failed = vfio_iommu_info::Error::BadArgument {
+            what: "a test".to_owned(),
+        };
+        let found = Inspection {
+            pid: 4242,
+            comm: Some("qemu-system-x86".to_owned()),
+            containers: vec![
+                InspectedContainer {
+                    fd: 12,
+                    backend: ContainerBackend::Vfio,
+                    info: Ok(info),
+                    groups: vec![2],
+                    groups_known: true,
+                },
+                InspectedContainer {
+                    fd: 13,
+                    backend: ContainerBackend::IommufdCompat { ioas: Some(1) },
+                    info: Err(failed),
+                    groups: vec![],
+                    groups_known: false,
+                },
+            ],
+            groups: vec![InspectedGroup {
+                fd: 14,
+                path: PathBuf::from("/dev/vfio/2"),
+                number: Some(2),
+                viable: true,
+                in_container: true,
+            }],
+            devices: vec![15],
+            iommufds: vec![InspectedIommufd {
+                fd: 16,
+                ioas: vec![InspectedIoas {
+                    id: 2,
+                    ranges: IoasRanges {
+                        ranges: vec![IovaRange::new(0, u64::MAX).unwrap()],
+                        alignment: 4096,
+                        calls: 1,
+                    },
+                }],
+                charges_process: Ok(false),
+            }],
+            locked: LockedMemory {
+                locked: Some(8 << 30),
+                pinned: None,
+            },
+            memlock: MemlockRlimit {
+                soft: Some(64 << 20),
+                hard: None,
+            },
+            cap_ipc_lock: Some(false),
+            dma_entry_limit: Some(65535),
+        };
+        let doc = vfio_iommu_info::json::document(inspection_to_json(&found));
+        assert_eq!(
+            doc["iommufds"][0]["ioas"][0]["ranges"][0]["end_hex"],
+            "0xffffffffffffffff"
+        );
+        crate::testing::assert_schema("inspect", doc);
+    }
 }

@@ -195,3 +195,113 @@ pub fn to_json(groups: &[GroupInfo]) -> Value {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+    use std::path::Path;
+
+    use super::*;
+    use crate::export;
+    use vfio_iommu_info::{HostSummary, Sysfs};
+
+    /// A host in a directory: group 2 holds 00:03.0 on vfio-pci behind the VT-d unit
+    /// dmar0 (the lab's 48-bit registers), group 5 holds 00:1f.0 on lpc_ich;
+    /// vfio_iommu_type1 is loaded with its default dma_entry_limit.
+    fn fake_host(root: &Path) -> HostPaths {
+        let _ = std::fs::remove_dir_all(root);
+        let sys = root.join("sys");
+        let add = |group: u32, dev: &str, driver: &str, ids: [&str; 3], iommu: Option<&str>| {
+            let g = sys.join("kernel/iommu_groups").join(group.to_string());
+            std::fs::create_dir_all(g.join("devices")).unwrap();
+            std::fs::write(g.join("type"), "DMA\n").unwrap();
+            std::fs::write(
+                g.join("reserved_regions"),
+                "0x00000000fee00000 0x00000000feefffff msi\n0x000000fd00000000 0x000000ffffffffff reserved\n",
+            )
+            .unwrap();
+            let d = sys.join("bus/pci/devices").join(dev);
+            std::fs::create_dir_all(&d).unwrap();
+            for (file, value) in ["vendor", "device", "class"].iter().zip(ids) {
+                std::fs::write(d.join(file), format!("{value}\n")).unwrap();
+            }
+            std::fs::create_dir_all(sys.join("bus/pci/drivers").join(driver)).unwrap();
+            symlink(
+                format!("../../../../bus/pci/drivers/{driver}"),
+                d.join("driver"),
+            )
+            .unwrap();
+            if let Some(unit) = iommu {
+                symlink(format!("../../../../class/iommu/{unit}"), d.join("iommu")).unwrap();
+            }
+            symlink(&d, g.join("devices").join(dev)).unwrap();
+        };
+        add(
+            2,
+            "0000:00:03.0",
+            "vfio-pci",
+            ["0x1234", "0x11e8", "0x00ff00"],
+            Some("dmar0"),
+        );
+        add(
+            5,
+            "0000:00:1f.0",
+            "lpc_ich",
+            ["0x8086", "0x2918", "0x060100"],
+            None,
+        );
+        let vtd = sys.join("class/iommu/dmar0/intel-iommu");
+        std::fs::create_dir_all(&vtd).unwrap();
+        std::fs::write(vtd.join("cap"), "d2008c222f0686\n").unwrap();
+        std::fs::write(vtd.join("ecap"), "f00f4a\n").unwrap();
+        let params = sys.join("module/vfio_iommu_type1/parameters");
+        std::fs::create_dir_all(&params).unwrap();
+        std::fs::write(params.join("dma_entry_limit"), "65535\n").unwrap();
+        HostPaths {
+            vfio_dir: root.join("dev/vfio"),
+            sysfs: Sysfs::new(sys),
+            ..HostPaths::default()
+        }
+    }
+
+    #[test]
+    fn a_host_as_json_nfd_and_prometheus() {
+        let root = std::env::temp_dir().join(format!("vfio-list-{}", std::process::id()));
+        let paths = fake_host(&root);
+        let groups = collect(&paths, &PciIds::default()).unwrap();
+        let doc = vfio_iommu_info::json::document(to_json(&groups));
+        assert_eq!(doc[0]["schema_version"], 1);
+        assert_eq!(doc[1]["reserved_regions"][1]["end_hex"], "0xffffffffff");
+        crate::testing::assert_schema("list", doc);
+
+        let host = HostSummary::read(&paths).unwrap();
+        let nfd = export::tests::check_nfd(&export::nfd(&host));
+        let get = |k: &str| nfd.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("vfio-iommu-info.iommu"), Some("true"));
+        assert_eq!(get("vfio-iommu-info.groups"), Some("2"));
+        assert_eq!(get("vfio-iommu-info.groups-viable"), Some("1"));
+        assert_eq!(get("vfio-iommu-info.address-width"), Some("48"));
+        assert_eq!(get("vfio-iommu-info.dma-avail"), Some("65535"));
+        let samples = export::tests::check_exposition(&export::list_prometheus(&host));
+        let value = |s: &str| samples.iter().find(|(n, _)| n == s).map(|(_, v)| *v);
+        assert_eq!(value("vfio_iommu_info_groups_viable"), Some(1.0));
+        assert_eq!(
+            value("vfio_iommu_info_group_viable{group=\"5\"}"),
+            Some(0.0)
+        );
+        assert_eq!(
+            value("vfio_iommu_info_group_reserved_regions{group=\"2\"}"),
+            Some(2.0)
+        );
+        assert_eq!(
+            value("vfio_iommu_info_group_address_width_bits{group=\"2\"}"),
+            Some(48.0)
+        );
+        assert_eq!(
+            value("vfio_iommu_info_group_address_width_bits{group=\"5\"}"),
+            None
+        );
+        assert_eq!(value("vfio_iommu_info_dma_entry_limit"), Some(65535.0));
+        let _ = std::fs::remove_dir_all(root);
+    }
+}

@@ -4,6 +4,7 @@ mod backend;
 mod budget;
 mod device;
 mod explain;
+mod export;
 mod generate;
 mod guest;
 mod inspect;
@@ -12,14 +13,16 @@ mod output;
 mod pci_ids;
 mod plan;
 mod render;
+#[cfg(test)]
+mod testing;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use serde_json::{json, Value};
-use vfio_iommu_info::json::{facts_to_json, info_to_json, range};
+use serde_json::Value;
+use vfio_iommu_info::json::info_to_json;
 use vfio_iommu_info::query::capture_type1_with;
 use vfio_iommu_info::{
     sys::kernel::SystemKernel, ByteOrder, Container, HostPaths, ReservedRegion, Target,
@@ -41,7 +44,10 @@ const AFTER_HELP: &str = "\
 Examples:
   vfio-iommu-info list                        every IOMMU group, its devices and drivers
   vfio-iommu-info query 0000:03:00.0          usable IOVA ranges, holes, page sizes, DMA_AVAIL
-  vfio-iommu-info query 4 --json              the same for IOMMU group 4, as JSON
+  vfio-iommu-info query 4 --json              the same for IOMMU group 4, as JSON (schemas/
+                                              describes it; a failure is JSON too)
+  vfio-iommu-info list --format prometheus    gauges for node_exporter's textfile collector
+  vfio-iommu-info list --format nfd           node labels for node-feature-discovery (features.d)
   vfio-iommu-info query 03:00.0 --backend iommufd
                                               the same through /dev/iommu and the device's cdev
   vfio-iommu-info device 03:00.0              device and region info (the s390 zPCI DMA window)
@@ -81,9 +87,15 @@ enum Command {
     /// Every IOMMU group: devices (address, vendor:device, class, name, driver), whether
     /// VFIO can use it, and its reserved regions. Needs neither root nor VFIO.
     List {
-        /// One JSON array instead of text.
+        /// One JSON array of groups instead of text (each with schema_version; a failure is
+        /// a JSON error object on stdout).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), json (as --json), nfd (a feature
+        /// file for node-feature-discovery's local source: features.d/) or prometheus (a
+        /// textfile-collector file: gauges vfio_iommu_info_*).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<ListFormat>,
     },
     /// The whole VFIO dance for groups or devices, then the IOMMU info: page sizes, IOVA
     /// ranges, aperture, holes and the reserved regions they come from, DMA_AVAIL,
@@ -95,6 +107,10 @@ enum Command {
         /// One JSON object (the `decode --json` object plus `groups` and `reserved_regions`).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), json (as --json) or prometheus
+        /// (a textfile-collector file: the container's mappings left and its IOVA ranges).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<QueryFormat>,
         /// Also write the raw VFIO_IOMMU_GET_INFO buffer to this file (for `decode` or a bug
         /// report; an sPAPR container's is its 32-byte VFIO_IOMMU_SPAPR_TCE_GET_INFO). The file is created new, mode 0644 before the umask: an
         /// existing name (a file, a symbolic link, a FIFO) is refused.
@@ -127,9 +143,13 @@ enum Command {
         /// when /dev/vfio/vfio exists).
         #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
         backend: backend::BackendArg,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (schema_version first; a failure is a JSON error
+        /// object on stdout; schemas/ has its JSON Schema).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// Decodes a raw buffer as a kernel filled it (the buffer's length is the file's
     /// length): an IOMMU info buffer (type1 or sPAPR TCE; one only the bytes cannot tell
@@ -151,6 +171,9 @@ enum Command {
         /// iova_ranges, migration, dma_avail, unknown_caps, and extras).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// Checks everything between you and a working container for a device, with a fix for
     /// each problem: modules, IOMMU, group and drivers, permissions, interrupt remapping,
@@ -166,9 +189,13 @@ enum Command {
         /// The size of that mapping in bytes (hex with 0x, or decimal).
         #[arg(long, value_parser = parse_size, requires = "iova")]
         size: Option<u64>,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (schema_version first; a failure is a JSON error
+        /// object on stdout; schemas/ has its JSON Schema).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// Plans DMA before mapping: the usable space (aperture, holes with the reserved
     /// regions behind them, what a virtual IOMMU must advertise as reserved), checks of
@@ -205,9 +232,13 @@ enum Command {
         /// Exits 1 when the kernel would refuse the attach.
         #[arg(long, value_name = "TARGET", value_parser = parse_target, conflicts_with = "capture")]
         attach: Option<Target>,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (schema_version first; a failure is a JSON error
+        /// object on stdout; schemas/ has its JSON Schema).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// Settings for a whole guest, from the host facts: its phys-bits, where its RAM and
     /// 64-bit PCI window go, the vIOMMU's width and reserved ranges, the mappings and locked
@@ -254,6 +285,9 @@ enum Command {
         /// One JSON object (the plan, with `settings`) instead of text.
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// How close a running process (a VMM) is to its limits: its VFIO containers (DMA_AVAIL
     /// live, the mappings in use, the ranges), groups, device fds and iommufd IOAS, and its
@@ -263,9 +297,13 @@ enum Command {
         /// The process ID.
         #[arg(value_parser = clap::value_parser!(i32).range(1..))]
         pid: i32,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (schema_version first; a failure is a JSON error
+        /// object on stdout; schemas/ has its JSON Schema).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// The budgets the kernel enforces on DMA maps, for a container (or an IOAS) it
     /// opens: locked memory (who is charged, RLIMIT_MEMLOCK, VmLck, CAP_IPC_LOCK,
@@ -286,9 +324,13 @@ enum Command {
         /// Which kernel interface the VMM maps through (as for `query`).
         #[arg(long, value_enum, default_value_t = backend::BackendArg::Auto)]
         backend: backend::BackendArg,
-        /// One JSON object instead of text.
+        /// One JSON object instead of text (schema_version first; a failure is a JSON error
+        /// object on stdout; schemas/ has its JSON Schema).
         #[arg(long)]
         json: bool,
+        /// How to write the output: text (the default), or json (as --json).
+        #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<Format>,
     },
     /// The man pages (one per command) or a shell's completions, made from this command's
     /// own definition: for `make install` and packagers.
@@ -296,6 +338,27 @@ enum Command {
         #[command(subcommand)]
         what: Generate,
     },
+}
+
+impl Command {
+    /// The output is JSON (`--json` or `--format json`): failures are reported as a JSON
+    /// document too. `--format json` is folded into `json` here, once.
+    fn json(&mut self) -> bool {
+        let (json, format_json) = match self {
+            Command::List { json, format } => (json, *format == Some(ListFormat::Json)),
+            Command::Query { json, format, .. } => (json, *format == Some(QueryFormat::Json)),
+            Command::Device { json, format, .. }
+            | Command::Decode { json, format, .. }
+            | Command::Explain { json, format, .. }
+            | Command::Plan { json, format, .. }
+            | Command::Guest { json, format, .. }
+            | Command::Budget { json, format, .. }
+            | Command::Inspect { json, format, .. } => (json, *format == Some(Format::Json)),
+            Command::Generate { .. } => return false,
+        };
+        *json |= format_json;
+        *json
+    }
 }
 
 /// What `generate` makes.
@@ -317,6 +380,41 @@ enum Generate {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// The output formats of most subcommands.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// For people.
+    Text,
+    /// One JSON document (as --json): `schema_version`, exact integers with `_hex`
+    /// strings beside them, a failure as `{"error": ...}` on stdout (schemas/).
+    Json,
+}
+
+/// `list`'s output formats.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    /// For people.
+    Text,
+    /// An array of groups (as --json).
+    Json,
+    /// node-feature-discovery's feature file (features.d): IOMMU present, groups, viable
+    /// groups, address width and DMA_AVAIL when known.
+    Nfd,
+    /// Prometheus's text format for the textfile collector: the host and each group.
+    Prometheus,
+}
+
+/// `query`'s output formats.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum QueryFormat {
+    /// For people.
+    Text,
+    /// One JSON document (as --json).
+    Json,
+    /// Prometheus's text format: DMA_AVAIL (mappings left) and the IOVA ranges.
+    Prometheus,
 }
 
 /// The buffer `decode` reads.
@@ -350,20 +448,60 @@ pub(crate) fn parse_u64(s: &str) -> Result<u64, String> {
     r.map_err(|_| format!("{s:?} is not a 64-bit number (hex with 0x, or decimal)"))
 }
 
-/// A failure: the message for stderr (empty: say nothing) and the exit status.
-struct Failure(String, u8);
+/// A failure: the message (empty: say nothing), the exit status, and the class of the
+/// library error behind it, if any (for the `--json` error document).
+struct Failure {
+    message: String,
+    status: u8,
+    kind: Option<vfio_iommu_info::ErrorKind>,
+}
+
+impl Failure {
+    /// A failure of the command's own (a usage error, a file it cannot read or write).
+    fn new(message: String, status: u8) -> Failure {
+        Failure {
+            message,
+            status,
+            kind: None,
+        }
+    }
+
+    /// A library error: the system or the kernel refused (exit status 1), with its class.
+    fn lib(e: vfio_iommu_info::Error) -> Failure {
+        Failure {
+            message: e.to_string(),
+            status: EXIT_FAILURE,
+            kind: Some(e.kind()),
+        }
+    }
+
+    /// A malformed capture (exit status 3), classed `malformed`.
+    fn malformed(message: String) -> Failure {
+        Failure {
+            message,
+            status: EXIT_MALFORMED,
+            kind: Some(vfio_iommu_info::ErrorKind::Malformed),
+        }
+    }
+}
 
 /// An output error; a reader that went away (`| head`) is no failure to report.
 fn output_error(e: std::io::Error) -> Failure {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        return Failure(String::new(), 0);
+        return Failure::new(String::new(), 0);
     }
-    Failure(format!("writing output: {e}"), EXIT_FAILURE)
+    Failure::new(format!("writing output: {e}"), EXIT_FAILURE)
 }
 
+/// Prints `v` as the command's JSON document ([`vfio_iommu_info::json::document`]:
+/// `schema_version` and the `_hex` siblings).
 fn print_json(v: &Value) -> Result<(), Failure> {
+    print_document(&vfio_iommu_info::json::document(v.clone()))
+}
+
+fn print_document(v: &Value) -> Result<(), Failure> {
     let mut text = serde_json::to_string_pretty(v)
-        .map_err(|e| Failure(format!("writing JSON: {e}"), EXIT_FAILURE))?;
+        .map_err(|e| Failure::new(format!("writing JSON: {e}"), EXIT_FAILURE))?;
     text.push('\n');
     print_text(&text)
 }
@@ -389,10 +527,12 @@ fn parse_target(s: &str) -> Result<Target, String> {
 /// Reads a capture (`-`: standard input), refusing anything larger than [`MAX_CAPTURE`].
 fn read_capture(file: &Path, name: &str) -> Result<Vec<u8>, Failure> {
     let fail = |e: std::io::Error| {
-        Failure(
-            format!("cannot read {name}: {}", vfio_iommu_info::Errno::from(e)),
-            EXIT_MALFORMED,
-        )
+        let errno = vfio_iommu_info::Errno::from(e);
+        Failure {
+            message: format!("cannot read {name}: {errno}"),
+            status: EXIT_MALFORMED,
+            kind: Some(vfio_iommu_info::ErrorKind::Os(errno)),
+        }
     };
     let mut buf = Vec::new();
     let n = if file.as_os_str() == "-" {
@@ -409,7 +549,7 @@ fn read_capture(file: &Path, name: &str) -> Result<Vec<u8>, Failure> {
             .map_err(fail)?
     };
     if n as u64 > MAX_CAPTURE {
-        return Err(Failure(
+        return Err(Failure::new(
             format!(
                 "{name} is larger than {} MiB: not a VFIO_IOMMU_GET_INFO buffer",
                 MAX_CAPTURE >> 20
@@ -472,7 +612,7 @@ fn decode_type1_buffer(
     order: ByteOrder,
 ) -> Result<vfio_iommu_info::IommuInfo, Failure> {
     let info = vfio_iommu_info::decode_with_order(buf, order)
-        .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
+        .map_err(|e| Failure::malformed(format!("{name}: {e}")))?;
     if order == ByteOrder::Native {
         if let Some(flag) = other_order_hint(buf, &info) {
             eprintln!("vfio-iommu-info: hint: {name} looks like a capture from a machine of the other byte order: try {flag}");
@@ -486,11 +626,8 @@ fn open_and_query(
     targets: &[Target],
     paths: &HostPaths,
 ) -> Result<(Container, vfio_iommu_info::IommuInfo), Failure> {
-    let container = Container::open_targets(targets, paths)
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
-    let info = container
-        .query()
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    let container = Container::open_targets(targets, paths).map_err(Failure::lib)?;
+    let info = container.query().map_err(Failure::lib)?;
     Ok((container, info))
 }
 
@@ -503,8 +640,7 @@ fn decode_device_buffer(
 ) -> Result<(), Failure> {
     let name = capture_name(file);
     let buf = read_capture(file, &name)?;
-    let malformed =
-        |e: vfio_iommu_info::DecodeError| Failure(format!("{name}: {e}"), EXIT_MALFORMED);
+    let malformed = |e: vfio_iommu_info::DecodeError| Failure::malformed(format!("{name}: {e}"));
     // argsz is the buffer's length in an exact capture: when only its byte-swapped value
     // is, the capture comes from a machine of the other byte order.
     if let Some(&[a, b, c, d]) = buf.get(..4) {
@@ -574,7 +710,7 @@ fn decode(file: &Path, kind: Kind, order: Order, json: bool) -> Result<(), Failu
         Kind::Device | Kind::Region | Kind::Type1 => {}
         Kind::SpaprTce => {
             let info = vfio_iommu_info::decode_spapr_tce_with_order(&buf, order)
-                .map_err(|e| Failure(format!("{name}: {e}"), EXIT_MALFORMED))?;
+                .map_err(|e| Failure::malformed(format!("{name}: {e}")))?;
             return print_spapr_tce(&name, &buf, order, &info, json);
         }
         Kind::Auto => {
@@ -583,7 +719,7 @@ fn decode(file: &Path, kind: Kind, order: Order, json: bool) -> Result<(), Failu
                     return print_spapr_tce(&name, &buf, order, &info, json)
                 }
                 vfio_iommu_info::Detected::Ambiguous { type1, spapr_tce } => {
-                    return Err(Failure(
+                    return Err(Failure::new(
                         format!(
                             "{name}: the bytes cannot say which IOMMU filled this buffer: type1's VFIO_IOMMU_GET_INFO and sPAPR TCE's VFIO_IOMMU_SPAPR_TCE_GET_INFO share one ioctl number and flag bit 0, and this one has no type1 capability chain. Read as type1 it has page sizes {}; as sPAPR TCE a default window of {:#x} bytes at {:#x}. Name it: --kind type1 or --kind spapr-tce (on the machine, VFIO_CHECK_EXTENSION of the container says which)",
                             type1
@@ -645,40 +781,67 @@ fn decode(file: &Path, kind: Kind, order: Order, json: bool) -> Result<(), Failu
     print_text(&out)
 }
 
+/// How `query` writes its answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Out {
+    Text,
+    Json,
+    Prometheus,
+}
+
+impl Out {
+    fn of(json: bool, prometheus: bool) -> Out {
+        match (json, prometheus) {
+            (true, _) => Out::Json,
+            (false, true) => Out::Prometheus,
+            (false, false) => Out::Text,
+        }
+    }
+}
+
+/// The `container` label of `query --format prometheus`: the targets as given.
+pub(crate) fn container_label(targets: &[Target]) -> String {
+    targets
+        .iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn query(
     targets: &[Target],
-    json: bool,
+    out: Out,
     save_raw: Option<&PathBuf>,
     force: bool,
     backend: backend::BackendArg,
     create_window: Option<vfio_iommu_info::WindowRequest>,
 ) -> Result<(), Failure> {
     if let Some(path) = save_raw {
-        output::check_writable(path, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
+        output::check_writable(path, force).map_err(|e| Failure::new(e, EXIT_FAILURE))?;
     }
     let paths = HostPaths::default();
     let reason = match backend::choose(backend, targets, &paths)? {
         backend::Chosen::Iommufd(address, reason) => {
             if create_window.is_some() {
-                return Err(Failure(
+                return Err(Failure::new(
                     "--create-window creates an sPAPR TCE window (IBM POWER): iommufd has none to create".to_owned(),
                     EXIT_USAGE,
                 ));
             }
             if save_raw.is_some() {
-                return Err(Failure(
+                return Err(Failure::new(
                     "--save-raw records the type1 VFIO_IOMMU_GET_INFO buffer: use it with --backend type1".to_owned(),
                     EXIT_USAGE,
                 ));
             }
-            return backend::query_iommufd(&address, &reason, &paths, json);
+            return backend::query_iommufd(&address, &reason, &paths, out);
         }
         backend::Chosen::SpaprTce(reason) => {
             return backend::query_spapr_tce(
                 targets,
                 &reason,
                 &paths,
-                json,
+                out,
                 save_raw.map(|p| (p.as_path(), force)),
                 create_window,
             );
@@ -695,47 +858,34 @@ fn query(
                 targets,
                 &format!("auto: the container offers only {model}"),
                 &paths,
-                json,
+                out,
                 save_raw.map(|p| (p.as_path(), force)),
                 create_window,
             );
         }
-        Err(e) => return Err(Failure(e.to_string(), EXIT_FAILURE)),
+        Err(e) => return Err(Failure::lib(e)),
     };
     if create_window.is_some() {
-        return Err(Failure(
+        return Err(Failure::new(
             format!("--create-window creates an sPAPR TCE window (IBM POWER): this container is {} (its IOVA ranges are fixed; nothing to create)", vfio_iommu_info::facts::Backend::from(container.backend()).name()),
             EXIT_USAGE,
         ));
     }
-    let info = container
-        .query()
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    let info = container.query().map_err(Failure::lib)?;
     let facts = container.facts(&info, &paths);
     if let Some(path) = save_raw {
         let raw = capture_type1_with(&SystemKernel, std::os::fd::AsFd::as_fd(&container))
-            .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
-        output::write_new(path, &raw, force).map_err(|e| Failure(e, EXIT_FAILURE))?;
+            .map_err(Failure::lib)?;
+        output::write_new(path, &raw, force).map_err(|e| Failure::new(e, EXIT_FAILURE))?;
     }
     let (groups, regions) = groups_and_regions(&container, &paths);
-    if json {
-        let mut v = info_to_json(&info);
-        v["backend"] = json!(facts.backend.name());
-        v["backend_reason"] = json!(reason);
-        v["facts"] = facts_to_json(&facts);
-        v["groups"] = json!(groups);
-        v["reserved_regions"] = Value::Array(
-            regions
-                .iter()
-                .map(|(g, r)| {
-                    let mut o = range(&r.range);
-                    o["group"] = json!(g);
-                    o["type"] = json!(r.kind.name());
-                    o
-                })
-                .collect(),
-        );
-        return print_json(&v);
+    if out == Out::Prometheus {
+        return print_text(&export::query_prometheus(&container_label(targets), &facts));
+    }
+    if out == Out::Json {
+        return print_json(&backend::type1_document(
+            &info, &facts, &reason, &groups, &regions,
+        ));
     }
     let mut out = render::target_line(targets, &groups);
     out.push_str(&backend::type1_line(
@@ -780,7 +930,7 @@ enum PlanSource<'a> {
 }
 
 fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<ExitCode, Failure> {
-    let failed = |e: vfio_iommu_info::Error| Failure(e.to_string(), EXIT_FAILURE);
+    let failed = Failure::lib;
     let (info, regions, name, what_if) = match source {
         PlanSource::Live(targets, attach) => {
             let paths = HostPaths::default();
@@ -813,14 +963,17 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
             .absence(vfio_iommu_info::Type1Cap::IovaRange)
             .map(|a| a.explain(vfio_iommu_info::Type1Cap::IovaRange))
             .unwrap_or_default();
-        return Err(Failure(
+        return Err(Failure::new(
             format!("{name}: no IOVA ranges to plan in: {why}"),
             EXIT_FAILURE,
         ));
     };
     req.dma_avail = info.dma_avail.present().copied();
-    let mut p = plan::plan(space.with_reserved_regions(&regions), &req)
-        .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+    let mut p = plan::plan(space.with_reserved_regions(&regions), &req).map_err(|e| Failure {
+        message: e.to_string(),
+        status: EXIT_FAILURE,
+        kind: Some(vfio_iommu_info::ErrorKind::BadArgument),
+    })?;
     p.what_if = what_if;
     if json {
         print_json(&plan::to_json(&p))?;
@@ -836,9 +989,22 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
-        Command::List { json } => {
-            let groups = list::collect(&HostPaths::default(), &pci_ids::PciIds::load())
-                .map_err(|e| Failure(e.to_string(), EXIT_FAILURE))?;
+        Command::List { json, format } => {
+            let paths = HostPaths::default();
+            match format {
+                Some(ListFormat::Nfd) => {
+                    let host = vfio_iommu_info::HostSummary::read(&paths).map_err(Failure::lib)?;
+                    print_text(&export::nfd(&host))?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Some(ListFormat::Prometheus) => {
+                    let host = vfio_iommu_info::HostSummary::read(&paths).map_err(Failure::lib)?;
+                    print_text(&export::list_prometheus(&host))?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Some(ListFormat::Text | ListFormat::Json) | None => {}
+            }
+            let groups = list::collect(&paths, &pci_ids::PciIds::load()).map_err(Failure::lib)?;
             if json {
                 print_json(&list::to_json(&groups))?;
             } else {
@@ -848,13 +1014,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Query {
             targets,
             json,
+            format,
             save_raw,
             force,
             backend,
             create_window,
         } => query(
             &targets,
-            json,
+            Out::of(json, format == Some(QueryFormat::Prometheus)),
             save_raw.as_ref(),
             force,
             backend,
@@ -865,11 +1032,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             kind,
             byte_order,
             json,
+            format: _,
         } => decode(&file, kind, byte_order, json)?,
         Command::Device {
             target,
             backend,
             json,
+            format: _,
         } => device::device(&target, backend, json)?,
         Command::Plan {
             targets,
@@ -882,6 +1051,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             ram,
             attach,
             json,
+            format: _,
         } => {
             let source = match &capture {
                 Some(file) => PlanSource::Capture(file, byte_order.into()),
@@ -901,7 +1071,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             };
             return plan(source, req, json);
         }
-        Command::Inspect { pid, json } => return inspect::inspect(pid, json),
+        Command::Inspect { pid, json, .. } => return inspect::inspect(pid, json),
         Command::Guest {
             targets,
             ram,
@@ -916,6 +1086,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             cpu,
             backend,
             json,
+            format: _,
         } => {
             let mut req = vfio_iommu_info::GuestRequest::new(ram);
             req.nodes = nodes;
@@ -925,7 +1096,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             req.phys_bits = phys_bits;
             for d in dimms {
                 let Some(at) = d.at else {
-                    return Err(Failure(
+                    return Err(Failure::new(
                         format!("--dimm {:#x}: give its address, SIZE@ADDR", d.size),
                         EXIT_USAGE,
                     ));
@@ -946,6 +1117,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             iova,
             size,
             json,
+            format: _,
         } => {
             let span = iova
                 .zip(size)
@@ -966,6 +1138,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             mappings,
             backend,
             json,
+            format: _,
         } => {
             let req = budget::Request { needed, mappings };
             return budget::budget(&targets, backend, &req, json);
@@ -1003,6 +1176,8 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    let mut cli = cli;
+    let json = cli.command.json();
     // A bug prints one line, not the default hook's message and backtrace note.
     std::panic::set_hook(Box::new(|info| {
         let at = info
@@ -1012,12 +1187,35 @@ fn main() -> ExitCode {
     }));
     match std::panic::catch_unwind(|| run(cli)) {
         Ok(Ok(code)) => code,
-        Ok(Err(Failure(message, code))) => {
-            if !message.is_empty() {
+        Ok(Err(Failure {
+            message,
+            status,
+            kind,
+        })) => {
+            if message.is_empty() {
+                // A reader that went away (`| head`): nothing to say, to anyone.
+            } else if json {
+                let doc = vfio_iommu_info::json::error_document(&message, kind, status);
+                // Standard output is what scripts parse; if it is gone too, say it on
+                // standard error.
+                if print_document(&doc).is_err() {
+                    eprintln!("vfio-iommu-info: {message}");
+                }
+            } else {
                 eprintln!("vfio-iommu-info: {message}");
             }
-            ExitCode::from(code)
+            ExitCode::from(status)
         }
-        Err(_) => ExitCode::from(EXIT_INTERNAL),
+        Err(_) => {
+            if json {
+                let doc = vfio_iommu_info::json::error_document(
+                    "internal error: this is a bug, please report it with the command line",
+                    None,
+                    EXIT_INTERNAL,
+                );
+                let _ = print_document(&doc);
+            }
+            ExitCode::from(EXIT_INTERNAL)
+        }
     }
 }

@@ -470,6 +470,70 @@ pub fn parse_window(s: &str) -> Result<vfio_iommu_info::WindowRequest, String> {
 mod tests {
     use super::*;
 
+    /// Live plans with --attach: the space with the causes of its holes, and what_if with
+    /// each kind of aperture, taking space and refused: the documents are what
+    /// schemas/plan.schema.json says.
+    #[test]
+    fn plans_with_what_if_are_what_schemas_plan_says() {
+        use vfio_iommu_info::facts::Backend;
+        use vfio_iommu_info::plan::attach::{what_if, NewAperture};
+        use vfio_iommu_info::{IovaRange, RegionKind, ReservedRegion};
+        let r = |s, e| IovaRange::new(s, e).unwrap();
+        let region = |s, e, kind| ReservedRegion {
+            range: r(s, e),
+            kind,
+        };
+        let msi = region(0xfee0_0000, 0xfeef_ffff, RegionKind::Msi);
+        let space = IovaSpace::new(
+            &[r(0, u64::MAX)],
+            Some(vfio_iommu_info::PageSizes(0x4020_1000)),
+        )
+        .with_reserved_regions(std::slice::from_ref(&msi));
+        let req = Request {
+            checks: vec![(0xfee0_0000, 0x1000), (0x1000, 0x1000)],
+            allocs: vec![0x10000],
+            align: 0,
+            limit: u64::MAX,
+            ram: vec![
+                RamRegion {
+                    size: 1 << 30,
+                    at: None,
+                },
+                RamRegion {
+                    size: 1 << 20,
+                    at: Some(0xfee0_0000),
+                },
+            ],
+            dma_avail: Some(65535),
+        };
+        let their_regions = [
+            msi,
+            region(0xfd_0000_0000, 0xff_ffff_ffff, RegionKind::Reserved),
+        ];
+        let apertures = [
+            NewAperture::Shared {
+                iommu: "dmar0".to_owned(),
+            },
+            NewAperture::Registers {
+                iommu: "dmar1".to_owned(),
+                bits: 39,
+                range: r(0, (1 << 39) - 1),
+            },
+            NewAperture::Given(r(0, 0xfff)),
+            NewAperture::Unknown {
+                iommu: None,
+                why: "AMD".to_owned(),
+            },
+        ];
+        for aperture in apertures {
+            let mut p = plan(space.clone(), &req).unwrap();
+            let w = what_if(&p.space, 5, &their_regions, aperture);
+            let refusal = w.refusal(Backend::Type1, &[]);
+            p.what_if = Some((w, refusal));
+            crate::testing::assert_schema("plan", to_json(&p));
+        }
+    }
+
     #[test]
     fn window_requests_parse() {
         assert_eq!(

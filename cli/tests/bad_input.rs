@@ -90,7 +90,23 @@ fn every_corpus_buffer_decodes_or_fails_as_the_manifest_says() {
                 }
                 Some((offset, text)) => {
                     assert_eq!(out.status.code(), Some(EXIT_MALFORMED), "{file}: {err}");
-                    assert!(out.stdout.is_empty(), "{file}");
+                    // Under --json the failure is one JSON document on stdout, stderr
+                    // silent; otherwise one line on stderr, stdout empty.
+                    let err = if json {
+                        assert!(err.is_empty(), "{file}: {err}");
+                        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+                            .unwrap_or_else(|e| panic!("{file}: {e}"));
+                        assert_eq!(doc["schema_version"], 1, "{file}");
+                        assert_eq!(doc["error"]["kind"], "malformed", "{file}: {doc}");
+                        assert_eq!(doc["error"]["exit_status"], EXIT_MALFORMED, "{file}");
+                        format!(
+                            "vfio-iommu-info: {}",
+                            doc["error"]["message"].as_str().unwrap()
+                        )
+                    } else {
+                        assert!(out.stdout.is_empty(), "{file}");
+                        err
+                    };
                     assert_eq!(err.lines().count(), 1, "{file}: one line: {err}");
                     let prefix = format!("vfio-iommu-info: {path}: malformed struct vfio_");
                     assert!(err.starts_with(&prefix), "{file}: names the file: {err}");

@@ -184,13 +184,26 @@ fn assert_malformed(bytes: &[u8], offset: usize, problem: &str) {
             args.push("--json");
         }
         let out = run(&args);
-        let err = String::from_utf8(out.stderr).unwrap();
+        let mut err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(3), "{err}");
-        assert!(
-            out.stdout.is_empty(),
-            "stdout: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        if json {
+            // One JSON document on stdout, with the same message; stderr silent.
+            assert!(err.is_empty(), "{err}");
+            let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc["error"]["kind"], "malformed", "{doc}");
+            assert_eq!(doc["error"]["exit_status"], 3, "{doc}");
+            assert_eq!(doc["error"]["errno"], Value::Null, "{doc}");
+            err = format!(
+                "vfio-iommu-info: {}\n",
+                doc["error"]["message"].as_str().unwrap()
+            );
+        } else {
+            assert!(
+                out.stdout.is_empty(),
+                "stdout: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(
             err.contains(&format!("byte offset {offset}")) && err.contains(problem),
@@ -390,7 +403,12 @@ fn plan_from_an_amd_capture_finds_the_hypertransport_hole_and_places_ram_around_
         Value::Array(
             holes
                 .iter()
-                .map(|h| { serde_json::json!({"start": h["start"], "end": h["end"]}) })
+                .map(|h| {
+                    serde_json::json!({
+                        "start": h["start"], "start_hex": h["start_hex"],
+                        "end": h["end"], "end_hex": h["end_hex"],
+                    })
+                })
                 .collect()
         )
     );
@@ -901,6 +919,60 @@ fn create_window_is_an_explicit_spapr_only_request() {
     );
 }
 
+#[test]
+fn format_json_is_json_and_list_writes_nfd_and_prometheus() {
+    let amd = fixtures().join("linux-6.12-amd/group-2/info-exact.bin");
+    let amd = amd.to_str().unwrap();
+    let json = run(&["decode", "--json", amd]);
+    let format = run(&["decode", "--format", "json", amd]);
+    assert_eq!(format.stdout, json.stdout);
+    assert!(json.stdout.starts_with(b"{\n  \"schema_version\": 1,"));
+    // --json and --format are one choice; nfd and prometheus only where they are offered.
+    assert_eq!(
+        run(&["decode", "--json", "--format", "text", amd])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["decode", "--format", "nfd", amd]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["plan", "--capture", amd, "--format", "prometheus"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // This host's list, whatever it has: NFD's lines and Prometheus's gauges.
+    let nfd = run(&["list", "--format", "nfd"]);
+    assert_eq!(nfd.status.code(), Some(0), "{}", stderr(&nfd.stderr));
+    let nfd = String::from_utf8(nfd.stdout).unwrap();
+    for key in ["iommu", "groups", "groups-viable"] {
+        assert!(
+            nfd.lines().any(|l| l.starts_with(&format!(
+                "feature.node.kubernetes.io/vfio-iommu-info.{key}="
+            ))),
+            "{key}: {nfd}"
+        );
+    }
+    let prom = run(&["list", "--format", "prometheus"]);
+    assert_eq!(prom.status.code(), Some(0));
+    let prom = String::from_utf8(prom.stdout).unwrap();
+    for name in ["iommu_present", "groups", "groups_viable"] {
+        assert!(
+            prom.contains(&format!(
+                "# TYPE vfio_iommu_info_{name} gauge\nvfio_iommu_info_{name} "
+            )),
+            "{name}: {prom}"
+        );
+    }
+    // A failure under --format prometheus is text on stderr, like text's (no JSON).
+    let q = run(&["query", "4242", "--format", "prometheus"]);
+    assert_eq!(q.status.code(), Some(1));
+    assert!(q.stdout.is_empty() && stderr(&q.stderr).contains("4242"));
+}
+
 /// `inspect` outside the lab: a process with no VFIO fd (this test) and a PID that is no
 /// process are refused with exit 1 and the reason; a PID that is no PID is bad usage.
 #[test]
@@ -912,13 +984,21 @@ fn inspect_refuses_a_process_without_vfio_fds_and_a_missing_one() {
             args.push("--json");
         }
         let out = run(&args);
-        let err = String::from_utf8_lossy(&out.stderr);
+        let mut err = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(1), "{err}");
+        if json {
+            // Under --json the failure is the error document on stdout.
+            assert!(err.is_empty(), "{err}");
+            let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc["error"]["exit_status"], 1, "{doc}");
+            err = doc["error"]["message"].as_str().unwrap().to_owned();
+        } else {
+            assert!(out.stdout.is_empty());
+        }
         assert!(
             err.contains(&format!("process {me} (")) && err.contains("holds no VFIO container"),
             "{err}"
         );
-        assert!(out.stdout.is_empty());
     }
     let out = run(&["inspect", "2147483647"]);
     let err = String::from_utf8_lossy(&out.stderr);

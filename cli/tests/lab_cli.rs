@@ -7,6 +7,7 @@ use serde_json::Value;
 use vfio_iommu_info::json::CONTRACT_KEYS;
 
 mod readme;
+mod schema;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -61,8 +62,12 @@ fn check(report: &Value, name: &str) -> Value {
         .clone()
 }
 
+/// The JSON document `args` print, checked against its schema (`schemas/`): a live
+/// output that drifts from it fails here.
 fn json(args: &[&str]) -> Value {
-    serde_json::from_str(&ok(args)).unwrap()
+    let v = serde_json::from_str(&ok(args)).unwrap();
+    schema::assert_valid(args, &v);
+    v
 }
 
 #[test]

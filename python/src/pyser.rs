@@ -9,6 +9,12 @@
 //! Only what JSON has is produced: a sequence, tuple or array becomes a list, a map or
 //! struct a dict, an enum variant as serde's JSON form has it (`"name"`, or
 //! `{"name": value}`). Floats and bytes never occur in the shapes and are refused.
+//!
+//! The `KEY_hex` siblings the command's JSON has (`vfio_iommu_info::json::hexify`) are
+//! made here too, by the core's rule (`json::HEX_KEYS`, `json::hex_u64`): beside an
+//! integer (or a list of integers) under one of those keys, its hex string. Which keys
+//! have one is decided once per field name and thread, with the name's Python string.
+//! `tests/test_to_dict.py` holds every `to_dict()` equal to the core's JSON.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -20,6 +26,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString};
 use serde::ser::{self, Serialize};
+use vfio_iommu_info::json::{hex_u64_in, HEX_KEYS};
 
 /// `shape` as Python objects.
 pub(crate) fn to_py<'py>(py: Python<'py>, shape: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
@@ -80,7 +87,10 @@ impl Hasher for AddressHasher {
     }
 }
 
-type Keys = HashMap<(usize, usize), Py<PyString>, BuildHasherDefault<AddressHasher>>;
+/// A field name's Python string, and its `_hex` sibling's when the core gives it one.
+type Key = (Py<PyString>, Option<Py<PyString>>);
+
+type Keys = HashMap<(usize, usize), Key, BuildHasherDefault<AddressHasher>>;
 
 thread_local! {
     /// The Python string of each field name seen on this thread. Per thread, so that no
@@ -98,23 +108,75 @@ struct Ser<'a, 'py> {
 impl<'py> Ser<'_, 'py> {
     /// The Python string of a field or variant name, made once per thread.
     fn key(self, name: &'static str) -> Bound<'py, PyString> {
+        self.key_and_hex(name).0
+    }
+
+    /// The Python string of a field name, and of its `_hex` sibling's name when
+    /// `json::HEX_KEYS` has the name: made once per thread.
+    fn key_and_hex(
+        self,
+        name: &'static str,
+    ) -> (Bound<'py, PyString>, Option<Bound<'py, PyString>>) {
         let id = (name.as_ptr() as usize, name.len());
-        let cached = self
-            .keys
-            .try_borrow()
-            .ok()
-            .and_then(|k| k.get(&id).map(|s| s.bind(self.py).clone()));
+        let cached = self.keys.try_borrow().ok().and_then(|k| {
+            k.get(&id).map(|(s, h)| {
+                (
+                    s.bind(self.py).clone(),
+                    h.as_ref().map(|h| h.bind(self.py).clone()),
+                )
+            })
+        });
         if let Some(s) = cached {
             return s;
         }
         // Made outside any borrow: a garbage collection it triggers may run Python code
         // that serializes too (on this thread, with this cache).
         let s = PyString::new(self.py, name);
+        let h = HEX_KEYS
+            .contains(&name)
+            .then(|| PyString::new(self.py, &format!("{name}_hex")));
         if let Ok(mut k) = self.keys.try_borrow_mut() {
-            k.insert(id, s.clone().unbind());
+            k.insert(
+                id,
+                (s.clone().unbind(), h.as_ref().map(|h| h.clone().unbind())),
+            );
         }
-        s
+        (s, h)
     }
+}
+
+/// A non-negative integer (not a bool) that fits 64 bits.
+fn as_u64(v: &Bound<'_, PyAny>) -> Option<u64> {
+    // Exactly int: a bool (a subclass) is no integer in JSON.
+    v.cast_exact::<PyInt>().ok()?.extract::<u64>().ok()
+}
+
+/// `n`'s hex string as a Python string, without a Rust allocation.
+fn hex_string<'py>(py: Python<'py>, n: u64) -> Bound<'py, PyString> {
+    PyString::new(py, hex_u64_in(n, &mut [0; 18]))
+}
+
+/// The `_hex` sibling of `value` as `json::hexify` makes it: the hex string of an
+/// integer, the list of them of a non-empty list of integers, else none.
+fn hex_sibling<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = value.py();
+    if let Some(n) = as_u64(value) {
+        return Ok(Some(hex_string(py, n).into_any()));
+    }
+    let Ok(list) = value.cast::<PyList>() else {
+        return Ok(None);
+    };
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let mut strings = Vec::with_capacity(list.len());
+    for item in list.iter() {
+        let Some(n) = as_u64(&item) else {
+            return Ok(None);
+        };
+        strings.push(hex_string(py, n));
+    }
+    Ok(Some(PyList::new(py, strings)?.into_any()))
 }
 
 type Result<T> = std::result::Result<T, Error>;
@@ -350,7 +412,21 @@ impl<'py> ser::SerializeMap for Map<'_, 'py> {
             .key
             .take()
             .ok_or_else(|| <Error as ser::Error>::custom("a map value without its key"))?;
-        self.dict.set_item(key, value.serialize(self.ser)?)?;
+        let value = value.serialize(self.ser)?;
+        // A flattened struct's fields arrive here (and a `serde_json::Value`'s entries,
+        // whose siblings are already there: set again, to the same).
+        let hex_name = key
+            .extract::<String>()
+            .ok()
+            .filter(|k| HEX_KEYS.contains(&k.as_str()));
+        let sibling = match &hex_name {
+            Some(_) => hex_sibling(&value)?,
+            None => None,
+        };
+        self.dict.set_item(key, value)?;
+        if let (Some(name), Some(sibling)) = (hex_name, sibling) {
+            self.dict.set_item(format!("{name}_hex"), sibling)?;
+        }
         Ok(())
     }
 
@@ -368,8 +444,16 @@ impl<'py> ser::SerializeStruct for Map<'_, 'py> {
         name: &'static str,
         value: &T,
     ) -> Result<()> {
-        self.dict
-            .set_item(self.ser.key(name), value.serialize(self.ser)?)?;
+        let (key, hex_key) = self.ser.key_and_hex(name);
+        let value = value.serialize(self.ser)?;
+        let sibling = match &hex_key {
+            Some(_) => hex_sibling(&value)?,
+            None => None,
+        };
+        self.dict.set_item(key, value)?;
+        if let (Some(hex_key), Some(sibling)) = (hex_key, sibling) {
+            self.dict.set_item(hex_key, sibling)?;
+        }
         Ok(())
     }
 

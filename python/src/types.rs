@@ -17,7 +17,8 @@ use vfio_iommu_info::{
 use crate::pyser;
 
 /// One of the core's JSON shapes (`vfio_iommu_info::json::*_shape`) as the Python object
-/// `json.loads` would give for its JSON text, built directly (see `pyser`).
+/// `json.loads` would give for its JSON text (`_hex` siblings included), built directly
+/// (see `pyser`).
 pub(crate) fn to_dict<'py>(py: Python<'py>, shape: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
     pyser::to_py(py, shape)
 }

@@ -73,10 +73,40 @@ def cli() -> Path:
     return path
 
 
+def document(text: str, rc: int) -> Any:
+    """The CLI's JSON document, checked (`schema_version` 1; a failure's error object
+    carries the exit status) and with `schema_version` taken out, as `to_dict()` has it."""
+    doc = json.loads(text)
+    items = doc if isinstance(doc, list) else [doc]
+    for item in items:
+        assert item.pop("schema_version") == 1, item
+    if isinstance(doc, dict) and "error" in doc and rc != 0:
+        assert doc["error"]["exit_status"] == rc, doc
+    return doc
+
+
 def cli_json(*args: str) -> tuple[int, Optional[Any], str]:
-    """Runs the CLI with --json: (exit status, parsed stdout or None, stderr)."""
+    """Runs the CLI with --json: (exit status, parsed stdout or None, stderr). On failure
+    the error document's message is added to stderr, as the command prints it without
+    --json."""
     r = subprocess.run([str(cli()), *args, "--json"], capture_output=True, text=True)
-    return r.returncode, (json.loads(r.stdout) if r.returncode == 0 else None), r.stderr
+    doc = document(r.stdout, r.returncode)
+    if r.returncode != 0:
+        return r.returncode, None, r.stderr + f"vfio-iommu-info: {doc['error']['message']}\n"
+    return r.returncode, doc, r.stderr
+
+
+def unhex(v: Any) -> Any:
+    """`v` without its `KEY_hex` siblings, each checked to be its integer in hex."""
+    if isinstance(v, list):
+        return [unhex(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    for k, h in v.items():
+        if k.endswith("_hex"):
+            n = v[k[: -len("_hex")]]
+            assert h == ([hex(x) for x in n] if isinstance(n, list) else hex(n)), (k, h, n)
+    return {k: unhex(x) for k, x in v.items() if not k.endswith("_hex")}
 
 
 @dataclass

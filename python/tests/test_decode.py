@@ -12,7 +12,7 @@ from typing import Literal
 import pytest
 
 import vfio_iommu_info as vii
-from conftest import FIXTURES, captures, cli_json
+from conftest import FIXTURES, captures, cli_json, unhex
 
 AMD = FIXTURES / "linux-6.12-amd" / "group-2" / "info-exact.bin"
 INTEL39 = FIXTURES / "linux-6.12-intel-aw39" / "group-2" / "info-exact.bin"
@@ -63,6 +63,7 @@ def test_to_dict_equals_the_cli_json(capture: Path) -> None:
         return
     info = vii.decode(data)
     assert info.to_dict() == want
+    want = unhex(want)
     # The attributes say the same as the dict.
     ranges = info.iova_ranges
     assert (None if ranges is None else [{"start": r.start, "end": r.end} for r in ranges]) == want["iova_ranges"]
@@ -161,7 +162,7 @@ def test_unknown_capabilities_keep_their_bytes() -> None:
     assert (u.id, u.version, u.offset) == (99, 3, 24)
     assert u.data[8:24] == payload and len(u.data) == 24
     assert info.dma_avail == 5
-    assert info.to_dict()["unknown_caps"] == [{"id": 99, "version": 3, "offset": 24}]
+    assert unhex(info.to_dict())["unknown_caps"] == [{"id": 99, "version": 3, "offset": 24}]
     assert [c.name for c in info.chain] == [None, "DMA_AVAIL"]
 
 

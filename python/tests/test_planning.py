@@ -17,7 +17,7 @@ from typing import Any, Optional, Union
 import pytest
 
 import vfio_iommu_info as vii
-from conftest import FIXTURES, captures, cli
+from conftest import FIXTURES, captures, cli, document, unhex
 
 AMD_DIR = FIXTURES / "linux-6.12-amd" / "group-2"
 INTEL39_DIR = FIXTURES / "linux-6.12-intel-aw39" / "group-2"
@@ -71,7 +71,7 @@ def plan_json(*args: str) -> tuple[int, Any, str]:
     means a check, an allocation or the layout said no; it still prints the object."""
     r = subprocess.run([str(cli()), "plan", *args, "--json"], capture_output=True, text=True)
     assert r.returncode in (0, 1), r.stderr
-    return r.returncode, json.loads(r.stdout), r.stderr
+    return r.returncode, document(r.stdout, r.returncode), r.stderr
 
 
 # --- the space --------------------------------------------------------------------------
@@ -587,7 +587,7 @@ def hole_dict(h: Optional[vii.Hole]) -> Optional[dict[str, Any]]:
 
 def test_to_dict_says_what_the_attributes_say() -> None:
     space = amd()
-    d = space.to_dict()
+    d = unhex(space.to_dict())
     assert d == {
         "ranges": [range_dict(r) for r in space.ranges],
         "iova_pgsizes": space.iova_pgsizes,
@@ -597,9 +597,10 @@ def test_to_dict_says_what_the_attributes_say() -> None:
         "reserved": [range_dict(r) for r in space.reserved],
     }
     assert d["ranges"][-1]["end"] == TOP and json.loads(json.dumps(d)) == d
+    assert space.to_dict()["ranges"][-1]["end_hex"] == "0xffffffffffffffff"
     layout = space.layout([3 * GIB, (8 * GIB, 1012 * GIB), 64 * GIB, TOP, (GIB, 1010 * GIB), (GIB, 1011 * GIB - 4096)], 65535)
     assert [p.result for p in layout.placements] == ["placed", "conflict", "placed", "no_room", "placed", "conflict"]
-    d = layout.to_dict()
+    d = unhex(layout.to_dict())
     for p, q in zip(layout.placements, d["placements"]):
         assert q["result"] == p.result and q["size"] == p.size
         if p.result != "no_room":
@@ -643,7 +644,7 @@ def test_to_dict_equals_plan_json(scenario: str) -> None:
     assert space.to_dict() == want["space"]
     assert want["dma_avail"] == info.dma_avail
     failed = False
-    for c, (at, length) in zip(want["checks"], (s.split(":") for s in opt(args, "--check"))):
+    for c, (at, length) in zip(unhex(want["checks"]), (s.split(":") for s in opt(args, "--check"))):
         p = space.check(int(at, 0), int(length, 0))
         assert (c["ok"], c["problem"]) == (p is None, problem_dict(p))
         in_hole = p is not None and p.code == "in_hole" and p.range is not None

@@ -2,7 +2,6 @@
 tests/fixtures/spapr-tce decode as their meta.txt says, in the same JSON as the CLI's, and
 the window calls reach the kernel only when asked (here /dev/null answers ENOTTY)."""
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 import vfio_iommu_info as vii
 
-from conftest import FIXTURES, cli
+from conftest import FIXTURES, cli, document
 
 SPAPR = FIXTURES / "spapr-tce"
 SYNTH = SPAPR / "synthesized-linux-6.12-pseries"
@@ -47,7 +46,7 @@ def test_dicts_are_the_clis_json() -> None:
             text=True,
             check=True,
         )
-        assert info.to_dict() == json.loads(r.stdout), capture
+        assert info.to_dict() == document(r.stdout, 0), capture
 
 
 def test_malformed_buffers_raise_with_the_offset() -> None:

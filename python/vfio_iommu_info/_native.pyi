@@ -302,7 +302,10 @@ class IommuInfo:
     def space(self) -> IovaSpace | None:
         """The usable space (holes without causes), or None without IOVA ranges."""
     def to_dict(self) -> dict[str, Any]:
-        """The object ``vfio-iommu-info decode --json`` prints."""
+        """The object ``vfio-iommu-info decode --json`` prints, without its
+        ``schema_version``: exact integers, and beside each address, size and bitmap a
+        ``KEY_hex`` string (``"end_hex": "0xffffffffffffffff"``) for readers that round
+        numbers above 2**53 (jq 1.6, JavaScript)."""
     def __eq__(self, other: object, /) -> bool: ...
 
 @final
@@ -480,7 +483,8 @@ class GuestPlan:
     def cloud_hypervisor_args(self, devices: Sequence[str] = ...) -> list[str]:
         """``ValueError`` with the reason when cloud-hypervisor cannot take the plan."""
     def to_dict(self) -> dict[str, Any]:
-        """The object ``vfio-iommu-info guest --json`` prints, without ``settings``."""
+        """The object ``vfio-iommu-info guest --json`` prints, without ``settings`` and
+        ``schema_version``."""
 
 @final
 class Layout:

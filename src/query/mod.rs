@@ -7,6 +7,7 @@
 //! - [`iommufd`]: `/dev/iommu`, its IOAS ranges and `hw_info`.
 //! - [`spapr_tce`]: IBM POWER's sPAPR TCE container: its info, and windows on request.
 //! - [`cdev`]: a device's cdev (`/dev/vfio/devices/vfioN`) bound to an iommufd.
+//! - [`host`]: the host in numbers, from sysfs alone (for fleets: labels and metrics).
 //! - [`inspect`]: a running process's containers, groups and iommufds, borrowed and asked.
 
 pub mod cdev;
@@ -14,6 +15,7 @@ pub mod container;
 pub mod device;
 pub mod get_info;
 pub mod group;
+pub mod host;
 pub mod inspect;
 pub mod iommufd;
 pub mod report;
