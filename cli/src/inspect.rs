@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use vfio_iommu_info::iova::format_size_human;
 use vfio_iommu_info::json::inspection_to_json;
 use vfio_iommu_info::query::inspect::{inspect as inspect_process, Inspection};
-use vfio_iommu_info::{HostPaths, IovaRange};
+use vfio_iommu_info::HostPaths;
 
-use crate::render::{columns, hex};
+use crate::render::range_rows;
 use crate::{print_json, print_text, Failure, EXIT_FAILURE};
 
 /// `inspect PID [--json]`: exit 1 when the process holds no VFIO or iommufd fd.
@@ -44,21 +44,6 @@ fn bytes(n: Option<u64>, none: &str) -> String {
     n.map_or_else(|| none.to_owned(), |b| format_size_human(u128::from(b)))
 }
 
-fn range_rows(ranges: &[IovaRange]) -> String {
-    let rows: Vec<Vec<String>> = ranges
-        .iter()
-        .map(|r| {
-            vec![
-                hex(r.start),
-                "-".into(),
-                hex(r.end),
-                format_size_human(r.size()),
-            ]
-        })
-        .collect();
-    columns(&rows, "    ")
-}
-
 /// The text report.
 fn render(found: &Inspection) -> String {
     let mut out = String::new();
@@ -90,7 +75,7 @@ fn render(found: &Inspection) -> String {
                 let _ = writeln!(out, "    {avail}");
                 if let Some(r) = info.iova_ranges.present() {
                     let _ = writeln!(out, "    usable ranges {}", r.len());
-                    out.push_str(&range_rows(r));
+                    out.push_str(&range_rows(r, "    "));
                 }
             }
             Err(e) => {
@@ -139,7 +124,7 @@ fn render(found: &Inspection) -> String {
                 a.ranges.ranges.len(),
                 format_size_human(u128::from(a.ranges.alignment))
             );
-            out.push_str(&range_rows(&a.ranges.ranges));
+            out.push_str(&range_rows(&a.ranges.ranges, "    "));
         }
     }
     let limit = format!(
@@ -170,6 +155,7 @@ mod tests {
         InspectedContainer, InspectedGroup, InspectedIoas, InspectedIommufd,
     };
     use vfio_iommu_info::sys::limits::{LockedMemory, MemlockRlimit};
+    use vfio_iommu_info::IovaRange;
 
     /// A VMM holding a type1 container (the AMD capture's answer), one whose query
     /// failed, its groups, a device and an iommufd: the document is what

@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 use vfio_iommu_info::iova::format_size_human;
 use vfio_iommu_info::json::{hole, layout_to_json, space_to_json, span_problem, what_if_to_json};
 use vfio_iommu_info::{
-    guest_layout, AllocError, AttachRefusal, IovaAllocator, IovaRange, IovaSpace, Layout,
-    LayoutError, Placement, RamRegion, SpanProblem, WhatIf,
+    guest_layout, AllocError, AttachRefusal, IovaAllocator, IovaSpace, Layout, LayoutError,
+    Placement, RamRegion, SpanProblem, WhatIf,
 };
 
-use crate::render::{columns, hex};
+use crate::render::{columns, hex, range_row, range_rows};
 
 /// What to plan, besides the space itself.
 pub struct Request {
@@ -164,15 +164,6 @@ fn causes(h: &vfio_iommu_info::Hole) -> String {
         .join(", ")
 }
 
-fn span_row(r: &IovaRange) -> Vec<String> {
-    vec![
-        hex(r.start),
-        "-".into(),
-        hex(r.end),
-        format_size_human(r.size()),
-    ]
-}
-
 /// `4 KiB` for a size.
 fn size(n: u64) -> String {
     format_size_human(u128::from(n))
@@ -198,14 +189,13 @@ pub fn render(p: &Plan) -> String {
         );
     }
     label(&mut out, "usable", &s.ranges().len().to_string());
-    let rows: Vec<Vec<String>> = s.ranges().iter().map(span_row).collect();
-    out.push_str(&columns(&rows, "  "));
+    out.push_str(&range_rows(s.ranges(), "  "));
     label(&mut out, "holes", &s.holes().len().to_string());
     let rows: Vec<Vec<String>> = s
         .holes()
         .iter()
         .map(|h| {
-            let mut row = span_row(&h.range);
+            let mut row = range_row(&h.range);
             row.push(causes(h));
             row
         })
@@ -230,8 +220,7 @@ pub fn render(p: &Plan) -> String {
             reserved.len()
         ),
     );
-    let rows: Vec<Vec<String>> = reserved.iter().map(span_row).collect();
-    out.push_str(&columns(&rows, "  "));
+    out.push_str(&range_rows(&reserved, "  "));
     for c in &p.checks {
         let verdict = match &c.problem {
             None => "ok: the kernel will map it".to_owned(),
@@ -299,7 +288,7 @@ fn render_what_if(out: &mut String, w: &WhatIf, refusal: Option<&AttachRefusal>)
             .taken
             .iter()
             .map(|t| {
-                let mut row = span_row(&t.range);
+                let mut row = range_row(&t.range);
                 row.push(t.why.to_string());
                 row
             })
@@ -307,8 +296,7 @@ fn render_what_if(out: &mut String, w: &WhatIf, refusal: Option<&AttachRefusal>)
         out.push_str(&columns(&rows, "  "));
     }
     let _ = writeln!(out, "{:<13}{}", "  usable", w.after.ranges().len());
-    let rows: Vec<Vec<String>> = w.after.ranges().iter().map(span_row).collect();
-    out.push_str(&columns(&rows, "  "));
+    out.push_str(&range_rows(w.after.ranges(), "  "));
     if let Some(r) = refusal {
         let _ = writeln!(out, "{:<13}{r}", "  refused");
     }

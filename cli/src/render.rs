@@ -74,6 +74,22 @@ pub fn hole_sources(hole: IovaRange, regions: &[(u32, ReservedRegion)]) -> Strin
     names.join(", ")
 }
 
+/// One range as a row: its start, `-`, its end, its size.
+pub fn range_row(r: &IovaRange) -> Vec<String> {
+    vec![
+        hex(r.start),
+        "-".into(),
+        hex(r.end),
+        format_size_human(r.size()),
+    ]
+}
+
+/// The ranges, a row each (see [`range_row`]), in aligned columns after `indent`.
+pub fn range_rows(ranges: &[IovaRange], indent: &str) -> String {
+    let rows: Vec<Vec<String>> = ranges.iter().map(range_row).collect();
+    columns(&rows, indent)
+}
+
 /// The IOVA ranges with their sizes, the aperture, and the holes with the reserved
 /// regions (and group) each comes from.
 pub fn ranges_block(ranges: &[IovaRange], regions: &[(u32, ReservedRegion)]) -> String {
@@ -82,18 +98,7 @@ pub fn ranges_block(ranges: &[IovaRange], regions: &[(u32, ReservedRegion)]) -> 
         let _ = writeln!(out, "{l:<13}{v}");
     };
     label(&mut out, "IOVA ranges", &ranges.len().to_string());
-    let rows: Vec<Vec<String>> = ranges
-        .iter()
-        .map(|r| {
-            vec![
-                hex(r.start),
-                "-".into(),
-                hex(r.end),
-                format_size_human(r.size()),
-            ]
-        })
-        .collect();
-    out.push_str(&columns(&rows, "  "));
+    out.push_str(&range_rows(ranges, "  "));
     if let Some(ap) = iova::aperture(ranges) {
         let width = address_width(ap)
             .map(|b| format!(", {b}-bit"))
