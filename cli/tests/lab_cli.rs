@@ -1025,3 +1025,69 @@ fn lab_cli_plan_attach_predicts_the_ranges_of_both_groups() {
     );
     eprintln!("{text}");
 }
+
+/// The fleet formats on a live host, against the JSON of the same commands: `list --format
+/// nfd` (IOMMU present, groups, viable groups, the address width, DMA_AVAIL), `list
+/// --format prometheus` (a sample per group), `query --format prometheus` (the container's
+/// DMA_AVAIL and ranges).
+#[test]
+fn lab_cli_fleet_formats_say_what_the_json_says() {
+    let Some((_, groups, _)) = lab() else {
+        return;
+    };
+    let listed = json(&["list", "--json"]);
+    let listed = listed.as_array().unwrap();
+    let nfd = ok(&["list", "--format", "nfd"]);
+    let feature = |name: &str| {
+        nfd.lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "feature.node.kubernetes.io/vfio-iommu-info.{name}="
+                ))
+            })
+            .map(str::to_owned)
+    };
+    assert_eq!(feature("iommu").as_deref(), Some("true"), "{nfd}");
+    assert_eq!(feature("groups"), Some(listed.len().to_string()), "{nfd}");
+    let viable = listed.iter().filter(|g| g["viable"] == true).count();
+    assert_eq!(feature("groups-viable"), Some(viable.to_string()), "{nfd}");
+    let queried = json(&["query", "--json", &groups[0]]);
+    if let (Some(bits), Some(ap)) = (
+        feature("address-width"),
+        queried["aperture"]["end"].as_u64(),
+    ) {
+        // The registers' width and the kernel's aperture agree (intel-iommu).
+        assert_eq!(bits, (64 - ap.leading_zeros()).to_string(), "{nfd}");
+    }
+    let prom = ok(&["list", "--format", "prometheus"]);
+    for g in &groups {
+        assert!(
+            prom.lines()
+                .any(|l| !l.starts_with('#') && l.contains(&format!("group=\"{g}\""))),
+            "group {g}: {prom}"
+        );
+    }
+    let q = ok(&["query", &groups[0], "--format", "prometheus"]);
+    // iommufd's compat container counts no mappings (DMA_AVAIL U32_MAX): said as such.
+    let (metric, value) = if queried["backend"] == "iommufd-compat" {
+        ("vfio_iommu_info_dma_unlimited{", 1)
+    } else {
+        (
+            "vfio_iommu_info_dma_avail{",
+            queried["dma_avail"].as_u64().unwrap(),
+        )
+    };
+    assert!(
+        q.lines()
+            .any(|l| l.starts_with(metric) && l.ends_with(&format!("}} {value}"))),
+        "{q}"
+    );
+    let ranges = queried["iova_ranges"].as_array().unwrap().len();
+    assert!(
+        q.lines()
+            .any(|l| l.starts_with("vfio_iommu_info_iova_ranges{")
+                && l.ends_with(&format!("}} {ranges}"))),
+        "{q}"
+    );
+    eprintln!("{nfd}\n{prom}\n{q}");
+}
