@@ -20,6 +20,8 @@ MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+# The JSON Schemas of the command's documents (schemas/), for the tools that check them.
+SCHEMADIR ?= $(PREFIX)/share/vfio-iommu-info/schemas
 DESTDIR ?=
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 # The project's address, for the .pc file: [workspace.package] documentation.
@@ -130,6 +132,8 @@ install: install-lib
 	install -m 0644 $(GEN)/vfio-iommu-info.bash $(DESTDIR)$(BASHCOMPDIR)/vfio-iommu-info
 	install -m 0644 $(GEN)/_vfio-iommu-info $(DESTDIR)$(ZSHCOMPDIR)/_vfio-iommu-info
 	install -m 0644 $(GEN)/vfio-iommu-info.fish $(DESTDIR)$(FISHCOMPDIR)/vfio-iommu-info.fish
+	install -d $(DESTDIR)$(SCHEMADIR)
+	install -m 0644 schemas/*.schema.json $(DESTDIR)$(SCHEMADIR)/
 
 # Removes exactly what `make install` put there (same PREFIX and DESTDIR).
 uninstall:
@@ -139,7 +143,8 @@ uninstall:
 	  $(DESTDIR)$(FISHCOMPDIR)/vfio-iommu-info.fish \
 	  $(DESTDIR)$(LIBDIR)/$(SO).$(VERSION) $(DESTDIR)$(LIBDIR)/$(SO).0 $(DESTDIR)$(LIBDIR)/$(SO) \
 	  $(DESTDIR)$(LIBDIR)/libvfio_iommu_info.a $(DESTDIR)$(INCLUDEDIR)/vfio_iommu_info.h \
-	  $(DESTDIR)$(PKGCONFIGDIR)/vfio-iommu-info.pc
+	  $(DESTDIR)$(PKGCONFIGDIR)/vfio-iommu-info.pc \
+	  $(patsubst schemas/%,$(DESTDIR)$(SCHEMADIR)/%,$(wildcard schemas/*.schema.json))
 
 # The three crates the registry gets (the core, the C library crate, the command),
 # packaged and each built from its package alone; nothing is uploaded. `--allow-dirty` so
