@@ -478,6 +478,26 @@ pub enum Error {
         /// The text given.
         text: String,
     },
+
+    /// A snapshot file that is not one this version reads: where, and what is wrong.
+    #[error("{}: {problem}", path.display())]
+    BadSnapshot {
+        /// The snapshot file.
+        path: PathBuf,
+        /// What is wrong, and where in the file (line and column, or the entry).
+        problem: String,
+    },
+
+    /// A question a snapshot holds no answer for (the command asked what the snapshot's
+    /// host was never asked, or what it refused when the snapshot was taken). Carries
+    /// ENODATA.
+    #[error("{what}: {why}")]
+    NotInSnapshot {
+        /// What was asked (`a type1 container of group 5`).
+        what: String,
+        /// Why the snapshot cannot answer, and what to do.
+        why: String,
+    },
 }
 
 impl Error {
@@ -513,6 +533,8 @@ impl Error {
             Error::BadTarget { .. } | Error::BadArgument { .. } => ErrorKind::BadArgument,
             Error::ApiVersion { .. } => ErrorKind::ApiVersion,
             Error::SysfsFormat { .. } => ErrorKind::SysfsFormat,
+            Error::BadSnapshot { .. } => ErrorKind::Malformed,
+            Error::NotInSnapshot { .. } => ErrorKind::Os(Errno(libc::ENODATA)),
         }
     }
 }

@@ -41,6 +41,8 @@ pub mod iova;
 pub mod json;
 pub mod plan;
 pub mod query;
+#[cfg(feature = "json")]
+pub mod snapshot;
 pub mod sys;
 
 /// This library's version (`0.8.0`), as the command's `--version` shows it.
@@ -81,6 +83,8 @@ pub use query::container::{open_and_query, Container, Group, HostPaths, Target};
 pub use query::get_info::query_type1;
 pub use query::host::{GroupSummary, HostSummary};
 pub use query::spapr_tce::{query_spapr_tce, CreatedWindow, WindowRequest};
+#[cfg(feature = "json")]
+pub use snapshot::Snapshot;
 pub use sys::arch::Arch;
 pub use sys::ioc;
 pub use sys::sysfs::{IommuUnit, PciAddress, PciIdentity, RegionKind, ReservedRegion, Sysfs};

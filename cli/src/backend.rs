@@ -46,6 +46,7 @@ pub fn choose(arg: BackendArg, targets: &[Target], paths: &HostPaths) -> Result<
         _ => None,
     };
     let container = paths.vfio_dir.join("vfio");
+    let exists = |p: &Path| paths.exists(p).map_err(Failure::lib);
     match arg {
         BackendArg::Type1 => Ok(Chosen::Type1("--backend type1".to_owned())),
         BackendArg::SpaprTce => Ok(Chosen::SpaprTce("--backend spapr-tce".to_owned())),
@@ -56,13 +57,13 @@ pub fn choose(arg: BackendArg, targets: &[Target], paths: &HostPaths) -> Result<
                 EXIT_USAGE,
             )),
         },
-        BackendArg::Auto if container.exists() => Ok(Chosen::Type1(format!(
+        BackendArg::Auto if exists(&container)? => Ok(Chosen::Type1(format!(
             "auto: {} exists; --backend iommufd asks {}",
             container.display(),
             paths.iommufd.display()
         ))),
         BackendArg::Auto => match single_device {
-            Some(a) if paths.iommufd.exists() => Ok(Chosen::Iommufd(
+            Some(a) if exists(&paths.iommufd)? => Ok(Chosen::Iommufd(
                 a,
                 format!(
                     "auto: no {}, {} exists",

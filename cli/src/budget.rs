@@ -3,7 +3,6 @@
 //! gathers the facts, and prints the two budgets as text or JSON.
 
 use std::os::fd::AsFd;
-use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
@@ -48,7 +47,7 @@ fn gather(targets: &[Target], arg: BackendArg, req: &Request) -> Result<Budgets,
     let paths = HostPaths::default();
     let chosen = choose(arg, targets, &paths)?;
     // Read before opening: the container copies the parameter when it is opened.
-    let entry_limit = dma_entry_limit(Path::new("/sys"));
+    let entry_limit = dma_entry_limit(&paths.sysfs);
     let mut facts = MemlockFacts::current();
     let (backend, why, avail, page) = match chosen {
         Chosen::Iommufd(address, why) => {

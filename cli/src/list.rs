@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
+use vfio_iommu_info::sys::pci_ids::PciIds;
 use vfio_iommu_info::{Error, GroupBlocker, HostPaths, ReservedRegion};
 
-use crate::pci_ids::PciIds;
 use crate::render::{columns, hex};
 
 /// A device of a group.
@@ -54,7 +54,7 @@ fn read_group(number: u32, paths: &HostPaths, ids: &PciIds) -> Result<GroupInfo,
         number,
         domain_type: sysfs.default_domain_type(number)?,
         blockers,
-        vfio_node: node.exists().then_some(node),
+        vfio_node: paths.exists(&node)?.then_some(node),
         devices,
         // Informative only (and absent before Linux 4.11): never a reason to fail the group.
         regions: sysfs.reserved_regions(number).unwrap_or_default(),

@@ -10,9 +10,9 @@ mod guest;
 mod inspect;
 mod list;
 mod output;
-mod pci_ids;
 mod plan;
 mod render;
+mod snapshot;
 #[cfg(test)]
 mod testing;
 
@@ -67,12 +67,14 @@ Examples:
                                               a running VMM's containers, DMA_AVAIL, locked memory
   vfio-iommu-info budget 03:00.0 --needed 16G locked memory and mappings a 16 GiB guest
                                               costs, who is charged, and what to change
+  vfio-iommu-info snapshot -o host.json       this host's facts, raw, for a bug report;
+  vfio-iommu-info list --snapshot host.json   then list and query answer from it anywhere
 
 Exit status:
   0   success
   1   the system or the kernel refused (query), or a check failed (explain, plan), or the host cannot meet a guest plan (guest)
   2   bad command line (including a target that is no group, node or PCI address)
-  3   decode: the capture is malformed or cannot be read
+  3   decode: the capture is malformed or cannot be read (--snapshot: the snapshot)
   70  internal error (a bug: please report it)";
 
 #[derive(Parser)]
@@ -96,6 +98,10 @@ enum Command {
         /// textfile-collector file: gauges vfio_iommu_info_*).
         #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
         format: Option<ListFormat>,
+        /// Answer from a snapshot (`vfio-iommu-info snapshot -o FILE`) instead of this
+        /// host: nothing of this host is read.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
     },
     /// The whole VFIO dance for groups or devices, then the IOMMU info: page sizes, IOVA
     /// ranges, aperture, holes and the reserved regions they come from, DMA_AVAIL,
@@ -131,6 +137,10 @@ enum Command {
         /// again (VFIO_IOMMU_SPAPR_TCE_REMOVE). Nothing is created without this flag.
         #[arg(long, value_name = "PAGE:SIZE[:LEVELS]", value_parser = plan::parse_window)]
         create_window: Option<vfio_iommu_info::WindowRequest>,
+        /// Answer from a snapshot (`vfio-iommu-info snapshot -o FILE`) instead of this
+        /// host: nothing of this host is read.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
     },
     /// What a device says about itself: VFIO_DEVICE_GET_INFO (flags, counts, the s390 zPCI
     /// DMA window and the other capabilities) and every region (size, offset, flags, sparse
@@ -338,6 +348,19 @@ enum Command {
         #[command(subcommand)]
         what: Generate,
     },
+    /// Records everything the library reads from this host, raw, into a new file: the
+    /// sysfs files and links of the IOMMU groups, devices and IOMMU units, the VFIO
+    /// modules' parameters, the kernel release, and each VFIO-viable group's
+    /// VFIO_IOMMU_GET_INFO buffer (alone and all together). No process, memory, host name
+    /// or serial number is in it. `list` and `query` answer from it with --snapshot.
+    Snapshot {
+        /// The file to create (refused when it exists).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Replace an existing regular file (a new file renamed over it).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 impl Command {
@@ -345,7 +368,7 @@ impl Command {
     /// document too. `--format json` is folded into `json` here, once.
     fn json(&mut self) -> bool {
         let (json, format_json) = match self {
-            Command::List { json, format } => (json, *format == Some(ListFormat::Json)),
+            Command::List { json, format, .. } => (json, *format == Some(ListFormat::Json)),
             Command::Query { json, format, .. } => (json, *format == Some(QueryFormat::Json)),
             Command::Device { json, format, .. }
             | Command::Decode { json, format, .. }
@@ -354,7 +377,7 @@ impl Command {
             | Command::Guest { json, format, .. }
             | Command::Budget { json, format, .. }
             | Command::Inspect { json, format, .. } => (json, *format == Some(Format::Json)),
-            Command::Generate { .. } => return false,
+            Command::Generate { .. } | Command::Snapshot { .. } => return false,
         };
         *json |= format_json;
         *json
@@ -815,12 +838,55 @@ fn query(
     force: bool,
     backend: backend::BackendArg,
     create_window: Option<vfio_iommu_info::WindowRequest>,
+    snapshot: Option<&Path>,
 ) -> Result<(), Failure> {
     if let Some(path) = save_raw {
         output::check_writable(path, force).map_err(|e| Failure::new(e, EXIT_FAILURE))?;
     }
-    let paths = HostPaths::default();
-    let reason = match backend::choose(backend, targets, &paths)? {
+    let snapshot = snapshot.map(snapshot::load).transpose()?;
+    let paths = snapshot
+        .as_ref()
+        .map_or_else(HostPaths::default, |s| s.paths());
+    let chosen = backend::choose(backend, targets, &paths)?;
+    if let Some(snapshot) = &snapshot {
+        if create_window.is_some() {
+            return Err(Failure::new(
+                "--create-window creates a window on a live host: a snapshot has none to create"
+                    .to_owned(),
+                EXIT_USAGE,
+            ));
+        }
+        let backend::Chosen::Type1(reason) = chosen else {
+            return Err(Failure::lib(vfio_iommu_info::Error::NotInSnapshot {
+                what: "an iommufd or sPAPR TCE answer".to_owned(),
+                why: "a snapshot holds the VFIO container's answers (type1 and iommufd's compat container): ask with --backend type1".to_owned(),
+            }));
+        };
+        // In the targets' order, each once: the order the live container attaches them.
+        let mut groups: Vec<u32> = Vec::new();
+        for t in targets {
+            let g = t.group_number(&paths).map_err(Failure::lib)?;
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+        let container = snapshot.container(&groups).map_err(Failure::lib)?;
+        if let Some(path) = save_raw {
+            output::write_new(path, &container.raw, force)
+                .map_err(|e| Failure::new(e, EXIT_FAILURE))?;
+        }
+        let facts = container.facts(&paths);
+        return answer_type1(
+            targets,
+            out,
+            &container.info,
+            &facts,
+            &reason,
+            &groups,
+            &paths,
+        );
+    }
+    let reason = match chosen {
         backend::Chosen::Iommufd(address, reason) => {
             if create_window.is_some() {
                 return Err(Failure::new(
@@ -878,23 +944,37 @@ fn query(
             .map_err(Failure::lib)?;
         output::write_new(path, &raw, force).map_err(|e| Failure::new(e, EXIT_FAILURE))?;
     }
-    let (groups, regions) = groups_and_regions(&container, &paths);
+    let (groups, _) = groups_and_regions(&container, &paths);
+    answer_type1(targets, out, &info, &facts, &reason, &groups, &paths)
+}
+
+/// `query`'s answer for a VFIO container of `groups` (live or from a snapshot).
+fn answer_type1(
+    targets: &[Target],
+    out: Out,
+    info: &vfio_iommu_info::IommuInfo,
+    facts: &vfio_iommu_info::facts::DmaFacts,
+    reason: &str,
+    groups: &[u32],
+    paths: &HostPaths,
+) -> Result<(), Failure> {
+    let regions = regions_of(groups, paths);
     if out == Out::Prometheus {
-        return print_text(&export::query_prometheus(&container_label(targets), &facts));
+        return print_text(&export::query_prometheus(&container_label(targets), facts));
     }
     if out == Out::Json {
         return print_json(&backend::type1_document(
-            &info, &facts, &reason, &groups, &regions,
+            info, facts, reason, groups, &regions,
         ));
     }
-    let mut out = render::target_line(targets, &groups);
+    let mut out = render::target_line(targets, groups);
     out.push_str(&backend::type1_line(
-        &facts,
-        &reason,
+        facts,
+        reason,
         &paths.vfio_dir.join("vfio"),
     ));
-    out.push_str(&render::info(&info, &regions));
-    out.push_str(&render::provenance(&facts));
+    out.push_str(&render::info(info, &regions));
+    out.push_str(&render::provenance(facts));
     print_text(&out)
 }
 
@@ -908,7 +988,13 @@ fn groups_and_regions(
         .iter()
         .filter_map(|g| g.number())
         .collect();
-    let regions = groups
+    let regions = regions_of(&groups, paths);
+    (groups, regions)
+}
+
+/// The reserved regions of `groups`, with the group of each.
+fn regions_of(groups: &[u32], paths: &HostPaths) -> Vec<(u32, ReservedRegion)> {
+    groups
         .iter()
         .flat_map(|&g| {
             paths
@@ -918,8 +1004,7 @@ fn groups_and_regions(
                 .into_iter()
                 .map(move |r| (g, r))
         })
-        .collect();
-    (groups, regions)
+        .collect()
 }
 
 /// Where `plan` gets its space from.
@@ -989,8 +1074,15 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
-        Command::List { json, format } => {
-            let paths = HostPaths::default();
+        Command::List {
+            json,
+            format,
+            snapshot,
+        } => {
+            let snapshot = snapshot.as_deref().map(snapshot::load).transpose()?;
+            let paths = snapshot
+                .as_ref()
+                .map_or_else(HostPaths::default, |s| s.paths());
             match format {
                 Some(ListFormat::Nfd) => {
                     let host = vfio_iommu_info::HostSummary::read(&paths).map_err(Failure::lib)?;
@@ -1004,7 +1096,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 }
                 Some(ListFormat::Text | ListFormat::Json) | None => {}
             }
-            let groups = list::collect(&paths, &pci_ids::PciIds::load()).map_err(Failure::lib)?;
+            let groups = list::collect(
+                &paths,
+                &vfio_iommu_info::sys::pci_ids::PciIds::load(paths.view()),
+            )
+            .map_err(Failure::lib)?;
             if json {
                 print_json(&list::to_json(&groups))?;
             } else {
@@ -1019,6 +1115,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             force,
             backend,
             create_window,
+            snapshot,
         } => query(
             &targets,
             Out::of(json, format == Some(QueryFormat::Prometheus)),
@@ -1026,6 +1123,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             force,
             backend,
             create_window,
+            snapshot.as_deref(),
         )?,
         Command::Decode {
             file,
@@ -1143,6 +1241,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let req = budget::Request { needed, mappings };
             return budget::budget(&targets, backend, &req, json);
         }
+        Command::Snapshot { output, force } => snapshot::take(&output, force)?,
         Command::Generate { what } => {
             let cmd = command();
             match what {

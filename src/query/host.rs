@@ -88,7 +88,7 @@ impl HostSummary {
             .collect();
         Ok(HostSummary {
             groups,
-            dma_avail: dma_entry_limit(sysfs.root()),
+            dma_avail: dma_entry_limit(sysfs),
         })
     }
 

@@ -188,7 +188,7 @@ pub fn inspect_with<K: Kernel + ?Sized>(
         locked: process_locked_memory(proc, pid)?,
         memlock: process_memlock_rlimit(proc, pid)?,
         cap_ipc_lock: process_has_cap_ipc_lock(proc, pid),
-        dma_entry_limit: dma_entry_limit(paths.sysfs.root()),
+        dma_entry_limit: dma_entry_limit(&paths.sysfs),
     };
     // Device fds are only counted: never borrowed, so that no close of ours can be the
     // last reference that releases (and resets) a device the process just closed.

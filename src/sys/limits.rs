@@ -10,6 +10,8 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use crate::sys::sysfs::Sysfs;
+
 /// `CAP_IPC_LOCK`'s bit in the capability sets (`<linux/capability.h>`).
 pub const CAP_IPC_LOCK: u32 = 14;
 
@@ -207,14 +209,13 @@ pub fn locked_memory() -> LockedMemory {
         .unwrap_or_default()
 }
 
-/// `vfio_iommu_type1`'s `dma_entry_limit` module parameter under the sysfs root `sys`
-/// (`/sys`): the mappings a container opened *now* accepts (`vfio_iommu_type1_open` copies
-/// it into `dma_avail`). `None` when the module is not loaded (iommufd's compat container
-/// has no such limit) or the value is not a number.
-pub fn dma_entry_limit(sys: &Path) -> Option<u32> {
-    std::fs::read_to_string(sys.join("module/vfio_iommu_type1/parameters/dma_entry_limit"))
-        .ok()?
-        .trim()
+/// `vfio_iommu_type1`'s `dma_entry_limit` module parameter in `sysfs`: the mappings a
+/// container opened *now* accepts (`vfio_iommu_type1_open` copies it into `dma_avail`).
+/// `None` when the module is not loaded (iommufd's compat container has no such limit)
+/// or the value is not a number.
+pub fn dma_entry_limit(sysfs: &Sysfs) -> Option<u32> {
+    sysfs
+        .read_trimmed("module/vfio_iommu_type1/parameters/dma_entry_limit")?
         .parse()
         .ok()
 }

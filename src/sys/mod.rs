@@ -10,6 +10,8 @@
 //! - [`node`]: opening `/dev/vfio/*` and `/dev/iommu` only after checking what they are.
 //! - [`sysfs`]: PCI addresses, IOMMU groups and their `reserved_regions`.
 //! - [`process`]: another process's fds (`pidfd_getfd`), locked memory and its limit.
+//! - [`pci_ids`]: vendor and device names from pci.ids.
+//! - [`view`]: every host file read, live, recorded for a snapshot, or replayed from one.
 
 pub mod arch;
 pub mod cpu;
@@ -19,9 +21,11 @@ pub mod kernel;
 pub mod limits;
 pub mod node;
 pub mod paths;
+pub mod pci_ids;
 pub mod process;
 pub mod sysfs;
 #[doc(hidden)]
 pub mod uapi;
+pub mod view;
 
 pub use kernel::page_size;

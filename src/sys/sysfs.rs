@@ -2,13 +2,13 @@
 //! and the group of a PCI device.
 
 use std::fmt;
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::error::{Errno, Error, GroupBlocker};
 use crate::iova::IovaRange;
+use crate::sys::view::{as_not_recorded, FsView};
 
 /// A PCI address, `domain:bus:device.function`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -246,10 +246,12 @@ fn parse_register(path: &Path, text: &str) -> Result<u64, Error> {
     })
 }
 
-/// A sysfs tree (`/sys` on a live system; another root in tests).
+/// A sysfs tree (`/sys` on a live system; another root in tests), read through a
+/// [`FsView`] (live, recording for a snapshot, or replaying one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sysfs {
     root: PathBuf,
+    view: FsView,
 }
 
 impl Default for Sysfs {
@@ -258,7 +260,16 @@ impl Default for Sysfs {
     }
 }
 
-fn sysfs_error(path: &Path, e: io::Error) -> Error {
+/// A failed read of `path` as the library's error, with what to do (or what the
+/// replayed snapshot lacks).
+pub(crate) fn sysfs_error(path: &Path, e: io::Error) -> Error {
+    if let Some(missing) = as_not_recorded(&e) {
+        return Error::Sysfs {
+            path: path.to_owned(),
+            errno: Errno(libc::ENODATA),
+            hint: Some(missing.to_string()),
+        };
+    }
     let errno = Errno::from(e);
     let hint = match errno.0 {
         libc::ENOENT => Some("missing (no IOMMU, or the kernel does not expose it)".to_owned()),
@@ -294,7 +305,28 @@ fn utf8_text(path: &Path, bytes: Vec<u8>) -> Result<String, Error> {
 impl Sysfs {
     /// A sysfs mounted at `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Sysfs { root: root.into() }
+        Sysfs {
+            root: root.into(),
+            view: FsView::Live,
+        }
+    }
+
+    /// The same tree read through `view` (recording a snapshot, or replaying one).
+    pub fn with_view(self, view: FsView) -> Self {
+        Sysfs { view, ..self }
+    }
+
+    /// How this tree is read.
+    pub fn view(&self) -> &FsView {
+        &self.view
+    }
+
+    /// The text of a file of this tree, trimmed; `None` when it cannot be read.
+    pub fn read_trimmed(&self, relative: &str) -> Option<String> {
+        self.view
+            .read_to_string(&self.root.join(relative))
+            .ok()
+            .map(|s| s.trim().to_owned())
     }
 
     /// The root of this tree.
@@ -316,13 +348,14 @@ impl Sysfs {
     /// but is empty) or absent.
     pub fn groups(&self) -> Result<Vec<u32>, Error> {
         let dir = self.root.join("kernel/iommu_groups");
-        let entries = match fs::read_dir(&dir) {
+        let entries = match self.view.read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(sysfs_error(&dir, e)),
         };
         let mut groups: Vec<u32> = entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .iter()
+            .filter_map(|e| e.to_str()?.parse().ok())
             .collect();
         groups.sort_unstable();
         Ok(groups)
@@ -331,14 +364,18 @@ impl Sysfs {
     /// The IOMMU group of a PCI device.
     pub fn group_of_device(&self, address: &PciAddress) -> Result<u32, Error> {
         let dev = self.pci_device_dir(address);
-        if !dev.exists() {
+        if !self
+            .view
+            .exists_checked(&dev)
+            .map_err(|e| sysfs_error(&dev, e))?
+        {
             return Err(Error::NoSuchDevice {
                 address: address.to_string(),
                 path: dev,
             });
         }
         let link = dev.join("iommu_group");
-        let target = match fs::read_link(&link) {
+        let target = match self.view.read_link(&link) {
             Ok(t) => t,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(Error::NoIommuGroup {
@@ -371,14 +408,18 @@ impl Sysfs {
     /// The driver a PCI device is bound to (`None` when unbound).
     pub fn driver_of_device(&self, address: &PciAddress) -> Result<Option<String>, Error> {
         let dev = self.pci_device_dir(address);
-        if !dev.exists() {
+        if !self
+            .view
+            .exists_checked(&dev)
+            .map_err(|e| sysfs_error(&dev, e))?
+        {
             return Err(Error::NoSuchDevice {
                 address: address.to_string(),
                 path: dev,
             });
         }
         let link = dev.join("driver");
-        match fs::read_link(&link) {
+        match self.view.read_link(&link) {
             Ok(t) => Ok(t.file_name().map(|n| n.to_string_lossy().into_owned())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(sysfs_error(&link, e)),
@@ -390,7 +431,7 @@ impl Sysfs {
     /// a kernel without `CONFIG_VFIO_DEVICE_CDEV`, whose `vfio-dev` entries have no `dev`).
     pub fn vfio_cdev_of_device(&self, address: &PciAddress) -> Result<Option<String>, Error> {
         let dir = self.pci_device_dir(address).join("vfio-dev");
-        let entries = match fs::read_dir(&dir) {
+        let entries = match self.view.read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(sysfs_error(&dir, e)),
@@ -398,8 +439,9 @@ impl Sysfs {
         // Every VFIO device has a vfio-dev entry (Linux 6.1+); only those with a device
         // node (CONFIG_VFIO_DEVICE_CDEV) have its `dev` number.
         let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_owned))
-            .filter(|n| dir.join(n).join("dev").exists())
+            .into_iter()
+            .filter_map(|e| e.into_string().ok())
+            .filter(|n| self.view.exists(&dir.join(n).join("dev")))
             .filter(|n| {
                 n.strip_prefix("vfio")
                     .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
@@ -413,10 +455,11 @@ impl Sysfs {
     pub fn group_devices(&self, group: u32) -> Result<Vec<GroupDevice>, Error> {
         let dir = self.group_dir(group).join("devices");
         let mut devices = Vec::new();
-        for entry in fs::read_dir(&dir).map_err(|e| sysfs_error(&dir, e))? {
-            let entry = entry.map_err(|e| sysfs_error(&dir, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let driver = fs::read_link(entry.path().join("driver"))
+        for entry in self.view.read_dir(&dir).map_err(|e| sysfs_error(&dir, e))? {
+            let name = entry.to_string_lossy().into_owned();
+            let driver = self
+                .view
+                .read_link(&dir.join(&entry).join("driver"))
                 .ok()
                 .and_then(|t| Some(t.file_name()?.to_string_lossy().into_owned()));
             devices.push(GroupDevice { name, driver });
@@ -440,7 +483,7 @@ impl Sysfs {
             libc::major(rdev),
             libc::minor(rdev)
         ));
-        let target = fs::read_link(link).ok()?;
+        let target = self.view.read_link(&link).ok()?;
         let name = target.file_name()?.to_str()?;
         // Exactly the kernel's "%d": no sign, no leading zero.
         if name.is_empty()
@@ -464,7 +507,7 @@ impl Sysfs {
                 .join("devices")
                 .join(&device.name)
                 .join("iommu");
-            let target = match fs::read_link(&link) {
+            let target = match self.view.read_link(&link) {
                 Ok(t) => t,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(sysfs_error(&link, e)),
@@ -509,7 +552,7 @@ impl Sysfs {
         let dir = self.root.join("class/iommu").join(name).join("intel-iommu");
         let read = |file: &str| -> Result<Option<u64>, Error> {
             let path = dir.join(file);
-            match fs::read(&path) {
+            match self.view.read(&path) {
                 Ok(bytes) => Ok(Some(parse_register(&path, &utf8_text(&path, bytes)?)?)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(sysfs_error(&path, e)),
@@ -530,7 +573,7 @@ impl Sysfs {
     /// The group's reserved regions, as the kernel lists them.
     pub fn reserved_regions(&self, group: u32) -> Result<Vec<ReservedRegion>, Error> {
         let path = self.group_dir(group).join("reserved_regions");
-        let bytes = fs::read(&path).map_err(|e| sysfs_error(&path, e))?;
+        let bytes = self.view.read(&path).map_err(|e| sysfs_error(&path, e))?;
         let text = utf8_text(&path, bytes)?;
         parse_reserved_regions(&text).map_err(|(line, text, problem)| Error::SysfsFormat {
             path,
@@ -545,7 +588,7 @@ impl Sysfs {
     pub fn pci_identity(&self, name: &str) -> PciIdentity {
         let dir = self.root.join("bus/pci/devices").join(name);
         let read = |f: &str| -> Option<u32> {
-            let text = fs::read_to_string(dir.join(f)).ok()?;
+            let text = self.view.read_to_string(&dir.join(f)).ok()?;
             u32::from_str_radix(text.trim().trim_start_matches("0x"), 16).ok()
         };
         PciIdentity {
@@ -559,29 +602,21 @@ impl Sysfs {
     /// or `iommufd` when its VFIO compatibility serves `/dev/vfio/vfio`), as the first of
     /// them that has it says: `allow_unsafe_interrupts`, `dma_entry_limit`.
     pub fn type1_module_param(&self, name: &str) -> Option<String> {
-        ["vfio_iommu_type1", "iommufd"].iter().find_map(|m| {
-            let p = self
-                .root
-                .join("module")
-                .join(m)
-                .join("parameters")
-                .join(name);
-            fs::read_to_string(p).ok().map(|s| s.trim().to_owned())
-        })
+        ["vfio_iommu_type1", "iommufd"]
+            .iter()
+            .find_map(|m| self.read_trimmed(&format!("module/{m}/parameters/{name}")))
     }
 
     /// Whether the kernel has the module `name` (`/sys/module/NAME`, built in or loaded).
     pub fn has_module(&self, name: &str) -> bool {
-        self.root.join("module").join(name).exists()
+        self.view.exists(&self.root.join("module").join(name))
     }
 
     /// Whether a VFIO PCI driver is registered (a `bus/pci/drivers/*vfio*`).
     pub fn has_vfio_pci_driver(&self) -> bool {
-        fs::read_dir(self.root.join("bus/pci/drivers"))
-            .map(|d| {
-                d.flatten()
-                    .any(|e| e.file_name().to_string_lossy().contains("vfio"))
-            })
+        self.view
+            .read_dir(&self.root.join("bus/pci/drivers"))
+            .map(|d| d.iter().any(|e| e.to_string_lossy().contains("vfio")))
             .unwrap_or(false)
     }
 
@@ -589,7 +624,7 @@ impl Sysfs {
     /// kernel exposes it (Linux 5.11+).
     pub fn default_domain_type(&self, group: u32) -> Result<Option<String>, Error> {
         let path = self.group_dir(group).join("type");
-        match fs::read(&path) {
+        match self.view.read(&path) {
             Ok(t) => Ok(Some(utf8_text(&path, t)?.trim().to_owned())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(sysfs_error(&path, e)),
@@ -600,6 +635,7 @@ impl Sysfs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn pci_addresses_parse_and_print() {

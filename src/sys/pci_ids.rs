@@ -1,9 +1,13 @@
 //! Vendor and device names from the system's pci.ids database, when it has one.
 
 use std::collections::HashMap;
+use std::fmt::Write;
+use std::path::Path;
 
-/// The places distributions install pci.ids.
-const PATHS: [&str; 3] = [
+use crate::sys::view::FsView;
+
+/// The places distributions install pci.ids, the first that exists serving.
+pub const PATHS: [&str; 3] = [
     "/usr/share/misc/pci.ids",
     "/usr/share/hwdata/pci.ids",
     "/usr/share/pci.ids",
@@ -17,13 +21,36 @@ pub struct PciIds {
 }
 
 impl PciIds {
-    /// The system's database, or an empty one.
-    pub fn load() -> PciIds {
+    /// The system's database as `view` reads it, or an empty one.
+    pub fn load(view: &FsView) -> PciIds {
         PATHS
             .iter()
-            .find_map(|p| std::fs::read(p).ok())
+            .find_map(|p| view.read(Path::new(p)).ok())
             .map(|bytes| PciIds::parse(&String::from_utf8_lossy(&bytes)))
             .unwrap_or_default()
+    }
+
+    /// The pci.ids text of only the vendors and devices of `ids`, which this database
+    /// names the same way: what a snapshot keeps instead of the whole database.
+    pub fn subset(&self, ids: impl IntoIterator<Item = (u16, u16)>) -> String {
+        let mut wanted: Vec<(u16, u16)> = ids.into_iter().collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut text = String::new();
+        let mut vendor_written = None;
+        for (v, d) in wanted {
+            let Some(vendor) = self.vendors.get(&v) else {
+                continue;
+            };
+            if vendor_written != Some(v) {
+                let _ = writeln!(text, "{v:04x}  {vendor}");
+                vendor_written = Some(v);
+            }
+            if let Some(device) = self.devices.get(&(v, d)) {
+                let _ = writeln!(text, "\t{d:04x}  {device}");
+            }
+        }
+        text
     }
 
     /// Parses pci.ids text: `vvvv  Vendor` lines, `\tdddd  Device` lines under them;
@@ -95,6 +122,11 @@ mod tests {
             !ids.devices.contains_key(&(0x1af4, 0x1100)),
             "subsystem lines are not devices"
         );
+        let kept = PciIds::parse(&ids.subset([(0x8086, 0x2918), (0x1af4, 0x1041), (0x1234, 1)]));
+        for (v, d) in [(0x8086, 0x2918), (0x1af4, 0x1041), (0x1234, 1)] {
+            assert_eq!(kept.name(v, d), ids.name(v, d));
+        }
+        assert_eq!(kept.vendors.len(), 2);
         let broken = PciIds::parse("8086  Intel\nzzzz  not a vendor\n\t1234  Misattributed\n");
         assert_eq!(
             broken.name(0x8086, 0x1234).as_deref(),

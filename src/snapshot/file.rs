@@ -1,0 +1,459 @@
+//! The snapshot file: JSON text (safe to paste in a bug report, diffable), checked entry by
+//! entry before anything in it is believed. A file from anyone may be hostile: sizes,
+//! counts, paths and buffers are bounded and validated here, and the buffers are decoded
+//! later by the same hardened decoders as the kernel's.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::decode::bytes::ByteOrder;
+use crate::error::{Errno, Error};
+use crate::facts::ContainerBackend;
+use crate::query::get_info::MAX_INFO_SIZE;
+use crate::sys::view::{is_key, RecordedNode, RecordedTree};
+
+use super::{Machine, RecordedContainer, Snapshot};
+
+/// What the file says it is (its `format` member).
+pub const FORMAT: &str = "vfio-iommu-info snapshot";
+/// The layout this version writes and reads (its `schema_version` member).
+pub const SCHEMA_VERSION: u32 = 1;
+/// The largest snapshot read: a host with thousands of groups takes a few MiB.
+pub const MAX_SNAPSHOT_SIZE: u64 = 64 << 20;
+/// The most paths one snapshot may hold.
+const MAX_FILES: usize = 1 << 20;
+/// The most entries one recorded directory may list.
+const MAX_ENTRIES: usize = 1 << 20;
+/// The most containers one snapshot may hold, and groups one container may have.
+const MAX_CONTAINERS: usize = 1 << 16;
+/// The longest recorded file (sysfs files are at most a page; pci.ids lines are short).
+const MAX_FILE_BYTES: usize = 1 << 20;
+/// The longest link target (`PATH_MAX`).
+const MAX_LINK: usize = 4096;
+/// Where recorded paths may be: what the library reads, and nothing else.
+const ROOTS: [&str; 4] = ["sys/", "dev/", "proc/", "usr/share/"];
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire {
+    format: String,
+    schema_version: u32,
+    taken_by: String,
+    machine: WireMachine,
+    files: BTreeMap<String, WireNode>,
+    containers: Vec<WireContainer>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireMachine {
+    arch: String,
+    byte_order: String,
+    page_size: u64,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WireNode {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exists: Option<bool>,
+    /// The contents, when they are UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    /// The contents, in hex, when they are not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    read_errno: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    link_errno: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    entries: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    entries_errno: Option<i32>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireContainer {
+    groups: Vec<u32>,
+    /// `type1`, or `iommufd-compat` (with `compat_ioas` when it had one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backend: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    compat_ioas: Option<u32>,
+    /// `VFIO_IOMMU_GET_INFO` as the kernel filled it, in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    get_info: Option<String>,
+    /// The host's error, instead of the three above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Reads at most [`MAX_SNAPSHOT_SIZE`] bytes of the regular file `path`; anything else
+/// (a FIFO that would block, a device, a directory) is refused before a byte is read.
+pub(super) fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
+    let open_error = |e: std::io::Error, hint: &str| Error::Open {
+        path: path.to_owned(),
+        errno: Errno::from(e),
+        hint: Some(hint.to_owned()),
+    };
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| {
+            open_error(
+                e,
+                "name a snapshot file written by `vfio-iommu-info snapshot -o FILE`",
+            )
+        })?;
+    let kind = file
+        .metadata()
+        .map_err(|e| open_error(e, "cannot stat it"))?
+        .file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        return Err(Error::BadSnapshot {
+            path: path.to_owned(),
+            problem: format!("{what}: a snapshot is a regular file"),
+        });
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SNAPSHOT_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| open_error(e, "cannot read it"))?;
+    if bytes.len() as u64 > MAX_SNAPSHOT_SIZE {
+        return Err(Error::BadSnapshot {
+            path: path.to_owned(),
+            problem: format!(
+                "larger than {} MiB: not a snapshot this version writes",
+                MAX_SNAPSHOT_SIZE >> 20
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str, at: &str, limit: usize) -> Result<Vec<u8>, String> {
+    if text.len() % 2 != 0 {
+        return Err(format!("{at}: odd number of hex digits ({})", text.len()));
+    }
+    if text.len() / 2 > limit {
+        return Err(format!(
+            "{at}: {} bytes, more than the {limit} allowed",
+            text.len() / 2
+        ));
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| format!("{at}: not hex at digit {i}"))
+        })
+        .collect()
+}
+
+fn errno(value: Option<i32>, at: &str) -> Result<Option<i32>, String> {
+    match value {
+        Some(e) if !(1..=4095).contains(&e) => {
+            Err(format!("{at}: errno {e} is no errno (1..4095)"))
+        }
+        other => Ok(other),
+    }
+}
+
+/// One of `value` and `errno`, or neither; both is a contradiction.
+fn answer<T>(
+    value: Option<T>,
+    errno: Option<i32>,
+    at: &str,
+) -> Result<Option<Result<T, i32>>, String> {
+    match (value, errno) {
+        (Some(_), Some(_)) => Err(format!("{at}: both an answer and an errno")),
+        (Some(v), None) => Ok(Some(Ok(v))),
+        (None, Some(e)) => Ok(Some(Err(e))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn node(key: &str, wire: WireNode) -> Result<RecordedNode, String> {
+    let at = |field: &str| format!("files[{key:?}].{field}");
+    let contents = match (wire.text, wire.hex) {
+        (Some(_), Some(_)) => return Err(format!("files[{key:?}]: both text and hex")),
+        (Some(t), None) if t.len() > MAX_FILE_BYTES => {
+            return Err(format!(
+                "{}: {} bytes, more than the {MAX_FILE_BYTES} allowed",
+                at("text"),
+                t.len()
+            ))
+        }
+        (Some(t), None) => Some(t.into_bytes()),
+        (None, Some(h)) => Some(unhex(&h, &at("hex"), MAX_FILE_BYTES)?),
+        (None, None) => None,
+    };
+    if let Some(link) = &wire.link {
+        if link.is_empty() || link.len() > MAX_LINK || link.contains('\0') {
+            return Err(format!(
+                "{}: a link target is 1..{MAX_LINK} bytes without NUL",
+                at("link")
+            ));
+        }
+    }
+    let entries = match wire.entries {
+        Some(mut names) => {
+            if names.len() > MAX_ENTRIES {
+                return Err(format!(
+                    "{}: {} names, more than the {MAX_ENTRIES} allowed",
+                    at("entries"),
+                    names.len()
+                ));
+            }
+            if let Some(bad) = names.iter().find(|n| n.contains('/') || !is_key(n)) {
+                return Err(format!("{}: {bad:?} is not a file name", at("entries")));
+            }
+            names.sort_unstable();
+            if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
+                return Err(format!("{}: {:?} listed twice", at("entries"), twice[0]));
+            }
+            Some(names)
+        }
+        None => None,
+    };
+    Ok(RecordedNode {
+        exists: wire.exists,
+        file: answer(
+            contents,
+            errno(wire.read_errno, &at("read_errno"))?,
+            &key_at(key),
+        )?,
+        link: answer(
+            wire.link,
+            errno(wire.link_errno, &at("link_errno"))?,
+            &key_at(key),
+        )?,
+        dir: answer(
+            entries,
+            errno(wire.entries_errno, &at("entries_errno"))?,
+            &key_at(key),
+        )?,
+    })
+}
+
+fn key_at(key: &str) -> String {
+    format!("files[{key:?}]")
+}
+
+fn container(i: usize, wire: WireContainer) -> Result<RecordedContainer, String> {
+    let at = format!("containers[{i}]");
+    let mut groups = wire.groups;
+    if groups.is_empty() || groups.len() > MAX_CONTAINERS {
+        return Err(format!("{at}.groups: 1..{MAX_CONTAINERS} groups"));
+    }
+    groups.sort_unstable();
+    if groups.windows(2).any(|w| w[0] == w[1]) {
+        return Err(format!("{at}.groups: a group named twice"));
+    }
+    let answer = match (wire.error, wire.backend, wire.get_info) {
+        (Some(message), None, None) if wire.compat_ioas.is_none() => Err(message),
+        (None, Some(backend), Some(raw)) => {
+            let backend = match (backend.as_str(), wire.compat_ioas) {
+                ("type1", None) => ContainerBackend::Vfio,
+                ("iommufd-compat", ioas) => ContainerBackend::IommufdCompat { ioas },
+                (other, _) => {
+                    return Err(format!(
+                        "{at}.backend: {other:?} (with compat_ioas {:?}) is not type1 or iommufd-compat",
+                        wire.compat_ioas
+                    ))
+                }
+            };
+            Ok((
+                backend,
+                unhex(&raw, &format!("{at}.get_info"), MAX_INFO_SIZE)?,
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "{at}: a container holds either error, or backend and get_info"
+            ))
+        }
+    };
+    Ok(RecordedContainer { groups, answer })
+}
+
+/// Checks and decodes a snapshot's bytes.
+pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
+    let wire: Wire = serde_json::from_slice(bytes).map_err(|e| {
+        format!(
+            "not a snapshot: line {} column {}: {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    if wire.format != FORMAT {
+        return Err(format!("format is {:?}, not {FORMAT:?}", wire.format));
+    }
+    if wire.schema_version != SCHEMA_VERSION {
+        return Err(format!(
+            "schema_version {} is not {SCHEMA_VERSION}, the one this version ({}) reads: decode it with the version that wrote it ({:?}) or a newer one",
+            wire.schema_version,
+            crate::VERSION,
+            wire.taken_by
+        ));
+    }
+    let byte_order = match wire.machine.byte_order.as_str() {
+        "little" => ByteOrder::Little,
+        "big" => ByteOrder::Big,
+        other => {
+            return Err(format!(
+                "machine.byte_order: {other:?} is not little or big"
+            ))
+        }
+    };
+    let page_size = wire.machine.page_size;
+    if !page_size.is_power_of_two() || !(4096..=1 << 20).contains(&page_size) {
+        return Err(format!(
+            "machine.page_size: {page_size} is no page size (a power of two, 4K..1M)"
+        ));
+    }
+    if wire.files.len() > MAX_FILES {
+        return Err(format!(
+            "files: {} paths, more than the {MAX_FILES} allowed",
+            wire.files.len()
+        ));
+    }
+    if wire.containers.len() > MAX_CONTAINERS {
+        return Err(format!(
+            "containers: {}, more than the {MAX_CONTAINERS} allowed",
+            wire.containers.len()
+        ));
+    }
+    let mut files = RecordedTree::new();
+    for (key, wire_node) in wire.files {
+        if !is_key(&key) || !ROOTS.iter().any(|r| key.starts_with(r)) {
+            return Err(format!(
+                "files: {key:?} is not a path the library reads (a plain path under {})",
+                ROOTS.join(", ")
+            ));
+        }
+        let n = node(&key, wire_node)?;
+        files.insert(key, n);
+    }
+    let containers = wire
+        .containers
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| container(i, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Snapshot {
+        taken_by: wire.taken_by,
+        machine: Machine {
+            arch: wire.machine.arch,
+            byte_order,
+            page_size,
+        },
+        files: Arc::new(files),
+        containers,
+    })
+}
+
+fn wire_node(n: &RecordedNode) -> WireNode {
+    let mut w = WireNode {
+        exists: n.exists,
+        ..WireNode::default()
+    };
+    match &n.file {
+        Some(Ok(bytes)) => match std::str::from_utf8(bytes) {
+            Ok(t) => w.text = Some(t.to_owned()),
+            Err(_) => w.hex = Some(hex(bytes)),
+        },
+        Some(Err(e)) => w.read_errno = Some(*e),
+        None => {}
+    }
+    match &n.link {
+        Some(Ok(t)) => w.link = Some(t.clone()),
+        Some(Err(e)) => w.link_errno = Some(*e),
+        None => {}
+    }
+    match &n.dir {
+        Some(Ok(names)) => w.entries = Some(names.clone()),
+        Some(Err(e)) => w.entries_errno = Some(*e),
+        None => {}
+    }
+    w
+}
+
+/// The snapshot as JSON text.
+pub(super) fn write(s: &Snapshot) -> String {
+    let wire = Wire {
+        format: FORMAT.to_owned(),
+        schema_version: SCHEMA_VERSION,
+        taken_by: s.taken_by.clone(),
+        machine: WireMachine {
+            arch: s.machine.arch.clone(),
+            byte_order: match s.machine.byte_order.resolve() {
+                ByteOrder::Big => "big",
+                _ => "little",
+            }
+            .to_owned(),
+            page_size: s.machine.page_size,
+        },
+        files: s
+            .files
+            .iter()
+            .map(|(k, n)| (k.clone(), wire_node(n)))
+            .collect(),
+        containers: s
+            .containers
+            .iter()
+            .map(|c| {
+                let mut w = WireContainer {
+                    groups: c.groups.clone(),
+                    backend: None,
+                    compat_ioas: None,
+                    get_info: None,
+                    error: None,
+                };
+                match &c.answer {
+                    Ok((backend, raw)) => {
+                        let (name, ioas) = match backend {
+                            ContainerBackend::Vfio => ("type1", None),
+                            ContainerBackend::IommufdCompat { ioas } => ("iommufd-compat", *ioas),
+                        };
+                        w.backend = Some(name.to_owned());
+                        w.compat_ioas = ioas;
+                        w.get_info = Some(hex(raw));
+                    }
+                    Err(message) => w.error = Some(message.clone()),
+                }
+                w
+            })
+            .collect(),
+    };
+    // Serializing these plain structs cannot fail; the pretty form keeps a bug report
+    // readable and a diff small.
+    let mut text = serde_json::to_string_pretty(&wire).unwrap_or_default();
+    text.push('\n');
+    text
+}

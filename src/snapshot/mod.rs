@@ -1,0 +1,193 @@
+//! Host snapshots: everything the library reads from a host, recorded raw, so that a bug
+//! report carries the facts and every command answers offline as it did live.
+//!
+//! A [`Snapshot`] holds:
+//! - every host file the library read while taking it, as the host answered (contents,
+//!   link targets, directory listings, whether a node exists, or the errno): the sysfs
+//!   files and links of the IOMMU groups and their devices, the IOMMU units' registers,
+//!   the VFIO and iommufd module parameters, the kernel release
+//!   (`/proc/sys/kernel/osrelease`), whether `/dev/vfio/*` and `/dev/iommu` exist, and the
+//!   lines of pci.ids that name the host's devices;
+//! - for each VFIO-viable group, and for all of them together, the container's raw
+//!   `VFIO_IOMMU_GET_INFO` buffer as the kernel filled it and who served it (type1 or
+//!   iommufd's compat container), or the error the host gave;
+//! - the machine (architecture, byte order, page size) and the version that took it.
+//!
+//! It holds nothing else: no process, memory or environment of the host, no host or user
+//! name, no serial number or MAC address, no file outside what the list above names.
+//!
+//! Replaying ([`Snapshot::paths`], [`Snapshot::container`]) reads nothing from the host.
+//! A question the snapshot holds no answer for is an error naming it, never a guess.
+
+mod file;
+mod take;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::decode::bytes::ByteOrder;
+use crate::decode::type1::{decode_with_order, IommuInfo};
+use crate::error::Error;
+use crate::facts::{ContainerBackend, DmaFacts};
+use crate::sys::paths::HostPaths;
+use crate::sys::view::{FsView, RecordedTree};
+
+pub use file::{FORMAT, MAX_SNAPSHOT_SIZE, SCHEMA_VERSION};
+pub use take::take;
+
+/// The machine a snapshot was taken on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Machine {
+    /// `uname -m`'s name of its architecture (`x86_64`, `s390x`...).
+    pub arch: String,
+    /// The byte order its kernel's buffers are in.
+    pub byte_order: ByteOrder,
+    /// Its kernel's page size in bytes.
+    pub page_size: u64,
+}
+
+/// One container the snapshot's host was asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedContainer {
+    /// Its groups, ascending.
+    pub groups: Vec<u32>,
+    /// The host's answer: who served the container and its raw `VFIO_IOMMU_GET_INFO`
+    /// buffer, or the host's error message.
+    pub answer: Result<(ContainerBackend, Vec<u8>), String>,
+}
+
+/// A host, recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The version of this library that took it (`vfio-iommu-info 0.8.0`).
+    pub taken_by: String,
+    /// The machine.
+    pub machine: Machine,
+    /// The host files read, by path.
+    pub files: Arc<RecordedTree>,
+    /// The containers asked about.
+    pub containers: Vec<RecordedContainer>,
+}
+
+/// A container's answer, replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayedContainer {
+    /// Its groups, ascending.
+    pub groups: Vec<u32>,
+    /// Who served it.
+    pub backend: ContainerBackend,
+    /// The raw `VFIO_IOMMU_GET_INFO` buffer.
+    pub raw: Vec<u8>,
+    /// The buffer, decoded in the snapshot machine's byte order.
+    pub info: IommuInfo,
+}
+
+impl ReplayedContainer {
+    /// The answer as [`DmaFacts`] with the groups' reserved regions from the snapshot, as
+    /// [`crate::Container::facts`] makes them live.
+    pub fn facts(&self, paths: &HostPaths) -> DmaFacts {
+        let regions = self.groups.iter().try_fold(Vec::new(), |mut all, &g| {
+            all.extend(paths.sysfs.reserved_regions(g)?);
+            Ok::<_, Error>(all)
+        });
+        DmaFacts::from_type1(&self.info, self.backend.into()).with_sysfs(regions)
+    }
+}
+
+impl Snapshot {
+    /// Reads and checks the snapshot file `path` (a regular file of at most
+    /// [`MAX_SNAPSHOT_SIZE`] bytes; a FIFO, a device or a directory is refused unread).
+    ///
+    /// # Errors
+    /// [`Error::Open`] when it cannot be read, [`Error::BadSnapshot`] when it is not a
+    /// snapshot this version reads (with the line and column, or the entry, at fault).
+    pub fn read(path: &Path) -> Result<Snapshot, Error> {
+        let bytes = file::read_bounded(path)?;
+        Snapshot::parse(&bytes).map_err(|problem| Error::BadSnapshot {
+            path: path.to_owned(),
+            problem,
+        })
+    }
+
+    /// Checks and decodes a snapshot's bytes; the error says what is wrong and where.
+    pub fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
+        file::parse(bytes)
+    }
+
+    /// The snapshot as its file's text (JSON, one entry per line where it helps a diff).
+    pub fn to_text(&self) -> String {
+        file::write(self)
+    }
+
+    /// The host's paths, every file answered from the snapshot.
+    pub fn paths(&self) -> HostPaths {
+        HostPaths::with_view(FsView::Replay(Arc::clone(&self.files)))
+    }
+
+    /// The kernel release of the host (`uname -r`), when the snapshot holds it.
+    pub fn kernel_release(&self) -> Option<String> {
+        self.paths()
+            .view()
+            .read_to_string(Path::new("/proc/sys/kernel/osrelease"))
+            .ok()
+            .map(|s| s.trim().to_owned())
+    }
+
+    /// The container of `groups` (any order, each once) as the host answered it.
+    ///
+    /// # Errors
+    /// [`Error::NotInSnapshot`] when the snapshot holds no such container, or holds the
+    /// host's refusal (its message is in the error); [`Error::Malformed`] when the
+    /// recorded buffer does not decode.
+    pub fn container(&self, groups: &[u32]) -> Result<ReplayedContainer, Error> {
+        let mut wanted = groups.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let what = match wanted.as_slice() {
+            [g] => format!("a container of group {g}"),
+            _ => format!(
+                "a container of groups {}",
+                wanted
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let Some(found) = self.containers.iter().find(|c| c.groups == wanted) else {
+            let held: Vec<String> = self
+                .containers
+                .iter()
+                .map(|c| {
+                    format!(
+                        "[{}]",
+                        c.groups
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )
+                })
+                .collect();
+            return Err(Error::NotInSnapshot {
+                what,
+                why: format!(
+                    "the snapshot holds no such container (it holds {}): a snapshot asks each VFIO-viable group alone and all of them together; take one on the host with those groups bound to vfio-pci",
+                    if held.is_empty() { "none".to_owned() } else { held.join(" ") }
+                ),
+            });
+        };
+        match &found.answer {
+            Ok((backend, raw)) => Ok(ReplayedContainer {
+                groups: wanted,
+                backend: *backend,
+                info: decode_with_order(raw, self.machine.byte_order)?,
+                raw: raw.clone(),
+            }),
+            Err(message) => Err(Error::NotInSnapshot {
+                what,
+                why: format!("the host refused it when the snapshot was taken: {message}"),
+            }),
+        }
+    }
+}

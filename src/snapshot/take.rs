@@ -1,0 +1,144 @@
+//! Taking a snapshot: the library's own readers run once over the live host through a
+//! recording view, so the snapshot holds exactly what they read, raw.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::decode::bytes::ByteOrder;
+use crate::query::container::{Container, Target};
+use crate::query::get_info::capture_type1_with;
+use crate::query::host::HostSummary;
+use crate::sys::arch::Arch;
+use crate::sys::kernel::{page_size, SystemKernel};
+use crate::sys::paths::HostPaths;
+use crate::sys::pci_ids::{PciIds, PATHS as PCI_IDS_PATHS};
+use crate::sys::sysfs::PciAddress;
+use crate::sys::view::{key_of, FsView, RecordedNode};
+
+use super::{Machine, RecordedContainer, Snapshot};
+
+/// The modules whose parameters a snapshot keeps (what decides limits and behaviour).
+const MODULES: [&str; 5] = [
+    "vfio",
+    "vfio_iommu_type1",
+    "vfio_pci",
+    "iommufd",
+    "vfio_iommu_spapr_tce",
+];
+
+/// Records the host `paths` name (normally [`HostPaths::default`]): every group, device
+/// and IOMMU unit sysfs shows, the modules' parameters, and each VFIO-viable group's
+/// container alone and all of them together (opened, asked, closed: nothing is mapped).
+/// Groups that are not viable, and containers the host refuses, are recorded with what
+/// the host said; taking a snapshot never fails.
+pub fn take(paths: &HostPaths) -> Snapshot {
+    let view = FsView::recording();
+    let rec = HostPaths {
+        sysfs: paths.sysfs.clone().with_view(view.clone()),
+        ..paths.clone()
+    };
+    let _ = view.read(Path::new("/proc/sys/kernel/osrelease"));
+    let summary = HostSummary::read(&rec).ok();
+    let mut identities = Vec::new();
+    let mut viable = Vec::new();
+    for group in summary.iter().flat_map(|s| &s.groups) {
+        let number = group.group;
+        let _ = rec.sysfs.default_domain_type(number);
+        let node = rec.vfio_dir.join(number.to_string());
+        if group.viable && rec.exists(&node).unwrap_or(false) {
+            viable.push(number);
+        }
+        for device in rec.sysfs.group_devices(number).unwrap_or_default() {
+            let id = rec.sysfs.pci_identity(&device.name);
+            identities.extend(id.vendor.zip(id.device));
+            if let Ok(address) = device.name.parse::<PciAddress>() {
+                let _ = rec.sysfs.group_of_device(&address);
+                let _ = rec.sysfs.driver_of_device(&address);
+                let _ = rec.sysfs.vfio_cdev_of_device(&address);
+            }
+        }
+    }
+    for module in MODULES {
+        if rec.sysfs.has_module(module) {
+            let params = rec
+                .sysfs
+                .root()
+                .join("module")
+                .join(module)
+                .join("parameters");
+            for name in view.read_dir(&params).unwrap_or_default() {
+                let _ = view.read(&params.join(name));
+            }
+        }
+    }
+    let _ = rec.sysfs.has_vfio_pci_driver();
+    let _ = rec.exists(&rec.vfio_dir.join("vfio"));
+    let _ = rec.exists(&rec.iommufd);
+
+    let mut containers: Vec<RecordedContainer> = viable.iter().map(|&g| ask(&[g], &rec)).collect();
+    if viable.len() > 1 {
+        containers.push(ask(&viable, &rec));
+    }
+
+    let mut files = view.recorded();
+    record_pci_ids(&mut files, &identities);
+    Snapshot {
+        taken_by: format!("vfio-iommu-info {}", crate::VERSION),
+        machine: Machine {
+            arch: Arch::host().name().to_owned(),
+            byte_order: ByteOrder::Native.resolve(),
+            page_size: page_size(),
+        },
+        files: Arc::new(files),
+        containers,
+    }
+}
+
+/// One container of `groups`, opened and asked as `query` does, then closed.
+fn ask(groups: &[u32], paths: &HostPaths) -> RecordedContainer {
+    let targets: Vec<Target> = groups.iter().map(|&g| Target::Group(g)).collect();
+    let answer = Container::open_targets(&targets, paths).and_then(|container| {
+        // The checks `query` makes (a type1 reply, a compat container with a device) first.
+        container.query()?;
+        let raw = capture_type1_with(&SystemKernel, std::os::fd::AsFd::as_fd(&container))?;
+        Ok((container.backend(), raw))
+    });
+    RecordedContainer {
+        groups: groups.to_vec(),
+        answer: answer.map_err(|e| e.to_string()),
+    }
+}
+
+/// Only the pci.ids lines that name the recorded devices, under the path the host's
+/// database was found at (the paths searched before it recorded as missing): the names
+/// replay the same, and the snapshot stays small.
+fn record_pci_ids(files: &mut crate::sys::view::RecordedTree, identities: &[(u16, u16)]) {
+    for path in PCI_IDS_PATHS {
+        let Some(key) = key_of(Path::new(path)) else {
+            continue;
+        };
+        match FsView::Live.read(Path::new(path)) {
+            Ok(bytes) => {
+                let ids = PciIds::parse(&String::from_utf8_lossy(&bytes));
+                let subset = ids.subset(identities.iter().copied());
+                files.insert(
+                    key,
+                    RecordedNode {
+                        file: Some(Ok(subset.into_bytes())),
+                        ..RecordedNode::default()
+                    },
+                );
+                return;
+            }
+            Err(e) => {
+                files.insert(
+                    key,
+                    RecordedNode {
+                        file: Some(Err(e.raw_os_error().unwrap_or(libc::EIO))),
+                        ..RecordedNode::default()
+                    },
+                );
+            }
+        }
+    }
+}
