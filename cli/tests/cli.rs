@@ -698,7 +698,7 @@ fn generated_man_pages_and_completions_follow_the_definition() {
     let listed = String::from_utf8(out.stdout).unwrap();
     let subs = [
         "list", "query", "device", "decode", "explain", "plan", "guest", "inspect", "budget",
-        "generate",
+        "generate", "snapshot",
     ];
     assert_eq!(listed.lines().count(), subs.len() + 1, "{listed}");
     for sub in subs {

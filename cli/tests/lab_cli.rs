@@ -1091,3 +1091,90 @@ fn lab_cli_fleet_formats_say_what_the_json_says() {
     );
     eprintln!("{nfd}\n{prom}\n{q}");
 }
+
+#[test]
+fn lab_cli_a_snapshot_answers_as_the_host_did() {
+    let Some((_, groups, bdfs)) = lab() else {
+        return;
+    };
+    let file = std::env::temp_dir().join(format!("lab-snapshot-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let file_arg = file.to_str().unwrap();
+    let taken = run(&["snapshot", "-o", file_arg]);
+    assert!(
+        taken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    let taking_again = run(&["snapshot", "-o", file_arg]);
+    assert_eq!(
+        taking_again.status.code(),
+        Some(1),
+        "an existing file is refused"
+    );
+    let mut cases: Vec<Vec<String>> = ["", "--json", "--format=nfd", "--format=prometheus"]
+        .iter()
+        .map(|f| {
+            ["list", f]
+                .iter()
+                .filter(|a| !a.is_empty())
+                .map(|a| a.to_string())
+                .collect()
+        })
+        .collect();
+    for target in groups.iter().chain(&bdfs) {
+        for format in ["--format=text", "--json", "--format=prometheus"] {
+            cases.push(vec!["query".into(), target.clone(), format.into()]);
+        }
+        cases.push(vec![
+            "query".into(),
+            target.clone(),
+            "--backend=type1".into(),
+        ]);
+    }
+    if groups.len() > 1 {
+        let mut all = vec!["query".to_owned()];
+        all.extend(groups.iter().rev().cloned());
+        cases.push(all);
+    }
+    let mut compared = 0;
+    for args in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let live = run(&args);
+        let mut offline_args = args.clone();
+        offline_args.extend(["--snapshot", file_arg]);
+        let offline = run(&offline_args);
+        if live.status.success() {
+            assert_eq!(
+                String::from_utf8_lossy(&offline.stdout),
+                String::from_utf8_lossy(&live.stdout),
+                "{args:?}: the snapshot answers otherwise ({})",
+                String::from_utf8_lossy(&offline.stderr)
+            );
+            assert!(offline.status.success(), "{args:?}");
+            compared += 1;
+        } else {
+            // What the host refuses, the snapshot cannot answer either (it says why).
+            assert!(
+                !offline.status.success(),
+                "{args:?}: answered offline, refused live"
+            );
+            eprintln!(
+                "{args:?}: refused live ({}) and offline ({})",
+                String::from_utf8_lossy(&live.stderr).trim(),
+                String::from_utf8_lossy(&offline.stderr).trim()
+            );
+        }
+    }
+    let size = std::fs::metadata(&file).unwrap().len();
+    eprintln!(
+        "snapshot of {size} bytes: {compared} of {} outputs compared equal",
+        cases.len()
+    );
+    assert!(compared >= 4, "at least list answered from the snapshot");
+    if let Some(out) = env("LAB_OUT") {
+        // For tests/fixtures/<scenario>/snapshot.json (lab/update-fixtures).
+        std::fs::copy(&file, std::path::Path::new(&out).join("snapshot.json")).unwrap();
+    }
+    std::fs::remove_file(&file).unwrap();
+}

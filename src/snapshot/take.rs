@@ -32,20 +32,30 @@ const MODULES: [&str; 5] = [
 /// Groups that are not viable, and containers the host refuses, are recorded with what
 /// the host said; taking a snapshot never fails.
 pub fn take(paths: &HostPaths) -> Snapshot {
-    let view = FsView::recording();
+    // Recorded under the host's names whatever the roots (a test's fake sysfs), as
+    // `Snapshot::paths` replays them.
+    let view = FsView::recording_at(vec![
+        (paths.sysfs.root().to_owned(), "sys".to_owned()),
+        (paths.vfio_dir.clone(), "dev/vfio".to_owned()),
+        (paths.iommufd.clone(), "dev/iommu".to_owned()),
+        (paths.proc.clone(), "proc".to_owned()),
+    ]);
     let rec = HostPaths {
         sysfs: paths.sysfs.clone().with_view(view.clone()),
         ..paths.clone()
     };
-    let _ = view.read(Path::new("/proc/sys/kernel/osrelease"));
+    let _ = view.read(&rec.proc.join("sys/kernel/osrelease"));
     let summary = HostSummary::read(&rec).ok();
     let mut identities = Vec::new();
     let mut viable = Vec::new();
     for group in summary.iter().flat_map(|s| &s.groups) {
         let number = group.group;
         let _ = rec.sysfs.default_domain_type(number);
-        let node = rec.vfio_dir.join(number.to_string());
-        if group.viable && rec.exists(&node).unwrap_or(false) {
+        // Asked of every group, as `list` asks it.
+        let has_node = rec
+            .exists(&rec.vfio_dir.join(number.to_string()))
+            .unwrap_or(false);
+        if group.viable && has_node {
             viable.push(number);
         }
         for device in rec.sysfs.group_devices(number).unwrap_or_default() {

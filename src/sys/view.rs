@@ -95,6 +95,36 @@ pub fn as_not_recorded(e: &io::Error) -> Option<&NotRecorded> {
     e.get_ref()?.downcast_ref::<NotRecorded>()
 }
 
+/// What a recording view keeps, and under which names.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    tree: Mutex<RecordedTree>,
+    /// Directories recorded under the live host's names (a test's fake sysfs at
+    /// `/tmp/x/sys` is recorded as `sys`), so a snapshot always names the host's paths.
+    mounts: Vec<(PathBuf, String)>,
+}
+
+impl Recorder {
+    /// The key `path` is recorded under: its mount's name and the rest, else its own.
+    fn key(&self, path: &Path) -> Option<String> {
+        for (dir, name) in &self.mounts {
+            if let Ok(rest) = path.strip_prefix(dir) {
+                let rest = key_of(&Path::new("/").join(rest));
+                return Some(match rest {
+                    Some(rest) => format!("{name}/{rest}"),
+                    None if rest_is_empty(path, dir) => name.clone(),
+                    None => return None,
+                });
+            }
+        }
+        key_of(path)
+    }
+}
+
+fn rest_is_empty(path: &Path, dir: &Path) -> bool {
+    path.components().count() == dir.components().count()
+}
+
 /// Where reads go. `Live` by default.
 #[derive(Debug, Clone, Default)]
 pub enum FsView {
@@ -102,7 +132,7 @@ pub enum FsView {
     #[default]
     Live,
     /// The running host, every answer kept for a snapshot.
-    Recording(Arc<Mutex<RecordedTree>>),
+    Recording(Arc<Recorder>),
     /// A snapshot's answers; nothing is read from the host.
     Replay(Arc<RecordedTree>),
 }
@@ -125,9 +155,18 @@ fn errno_of(e: &io::Error) -> i32 {
 }
 
 impl FsView {
-    /// A view that records every answer of the live host.
+    /// A view that records every answer of the live host under its own paths.
     pub fn recording() -> FsView {
         FsView::Recording(Arc::default())
+    }
+
+    /// A view that records every answer of the live host, the directories of `mounts`
+    /// under the names given (`("/tmp/x/sys", "sys")`): names are keys ([`is_key`]).
+    pub fn recording_at(mounts: Vec<(PathBuf, String)>) -> FsView {
+        FsView::Recording(Arc::new(Recorder {
+            tree: Mutex::default(),
+            mounts,
+        }))
     }
 
     /// Whether answers come from a snapshot.
@@ -138,17 +177,20 @@ impl FsView {
     /// What a recording view has recorded so far (empty for the others).
     pub fn recorded(&self) -> RecordedTree {
         match self {
-            FsView::Recording(tree) => tree.lock().map(|t| t.clone()).unwrap_or_default(),
+            FsView::Recording(r) => r.tree.lock().map(|t| t.clone()).unwrap_or_default(),
             FsView::Replay(tree) => (**tree).clone(),
             FsView::Live => RecordedTree::new(),
         }
     }
 
     fn record(&self, path: &Path, put: impl FnOnce(&mut RecordedNode)) {
-        if let (FsView::Recording(tree), Some(key)) = (self, key_of(path)) {
+        let FsView::Recording(recorder) = self else {
+            return;
+        };
+        if let Some(key) = recorder.key(path) {
             // A poisoned lock means a panic elsewhere mid-record: the snapshot is then
             // incomplete, which replay reports question by question.
-            if let Ok(mut tree) = tree.lock() {
+            if let Ok(mut tree) = recorder.tree.lock() {
                 put(tree.entry(key).or_default());
             }
         }
@@ -159,20 +201,26 @@ impl FsView {
         tree.get(&key_of(path)?)
     }
 
-    /// Whether the snapshot's listing of `path`'s directory shows it absent: then every
-    /// question about `path` is answered ENOENT without having been asked.
+    /// Whether what the snapshot holds shows `path` absent: its directory's listing lacks
+    /// it, or its directory (or one above) is itself absent. Then every question about
+    /// `path` is answered ENOENT without having been asked.
     fn listed_absent(tree: &RecordedTree, path: &Path) -> bool {
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return false;
-        };
-        let Some(name) = name.to_str() else {
-            return false;
-        };
-        match Self::node(tree, parent).and_then(|n| n.dir.as_ref()) {
-            Some(Ok(entries)) => entries.binary_search_by(|e| e.as_str().cmp(name)).is_err(),
-            Some(Err(_)) => true,
-            None => Self::node(tree, parent).and_then(|n| n.exists) == Some(false),
+        let mut path = path;
+        while let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+            let Some(name) = name.to_str() else {
+                return false;
+            };
+            let node = Self::node(tree, parent);
+            match node.and_then(|n| n.dir.as_ref()) {
+                Some(Ok(entries)) => {
+                    return entries.binary_search_by(|e| e.as_str().cmp(name)).is_err()
+                }
+                Some(Err(_)) => return true,
+                None if node.and_then(|n| n.exists) == Some(false) => return true,
+                None => path = parent,
+            }
         }
+        false
     }
 
     fn replayed<T: Clone>(
@@ -310,6 +358,27 @@ mod tests {
         for bad in ["", "/sys", "sys/", "sys//a", "sys/../etc", "./sys", "a/\0"] {
             assert!(!is_key(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn recording_names_mounted_directories_as_the_host_does() {
+        let rec = FsView::recording_at(vec![
+            (PathBuf::from("/tmp/fake/sys"), "sys".to_owned()),
+            (PathBuf::from("/tmp/fake/dev/vfio"), "dev/vfio".to_owned()),
+        ]);
+        let _ = rec.read(Path::new("/tmp/fake/sys/kernel/iommu_groups/4/type"));
+        let _ = rec.exists(Path::new("/tmp/fake/dev/vfio"));
+        let _ = rec.exists(Path::new("/tmp/fake/dev/vfio/../../etc"));
+        let _ = rec.read(Path::new("/proc/sys/kernel/osrelease"));
+        let keys: Vec<String> = rec.recorded().into_keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "dev/vfio",
+                "proc/sys/kernel/osrelease",
+                "sys/kernel/iommu_groups/4/type"
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,623 @@
+//! Host snapshots: taken from a fake `/sys` and `/dev/vfio` in a temporary directory,
+//! replayed with the same answers and nothing read from the tree, and hostile snapshot
+//! files refused with the entry at fault. The lab takes and replays snapshots of real
+//! kernels (`lab_cli`).
+#![cfg(feature = "json")]
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+use vfio_iommu_info::snapshot::{take, Machine, RecordedContainer, MAX_SNAPSHOT_SIZE};
+use vfio_iommu_info::sys::view::{RecordedNode, RecordedTree};
+use vfio_iommu_info::{
+    ByteOrder, Error, ErrorKind, HostPaths, HostSummary, PciAddress, Snapshot, Sysfs,
+};
+
+/// Group 4: 0000:01:00.0 on vfio-pci (viable, with its node); group 7: 0000:00:1f.0 on
+/// lpc_ich (not viable).
+struct FakeHost {
+    root: PathBuf,
+}
+
+impl FakeHost {
+    fn new(name: &str) -> FakeHost {
+        let root = std::env::temp_dir().join(format!("vii-snap-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let sys = root.join("sys");
+        for (group, dev, driver, ids) in [
+            (
+                4,
+                "0000:01:00.0",
+                "vfio-pci",
+                ("0x8086", "0x10ca", "0x020000"),
+            ),
+            (
+                7,
+                "0000:00:1f.0",
+                "lpc_ich",
+                ("0x8086", "0x2918", "0x060100"),
+            ),
+        ] {
+            let g = sys.join(format!("kernel/iommu_groups/{group}"));
+            fs::create_dir_all(g.join("devices")).unwrap();
+            fs::write(
+                g.join("reserved_regions"),
+                "0x00000000fee00000 0x00000000feefffff msi\n",
+            )
+            .unwrap();
+            fs::write(g.join("type"), "DMA\n").unwrap();
+            let d = sys.join("bus/pci/devices").join(dev);
+            fs::create_dir_all(&d).unwrap();
+            fs::write(d.join("vendor"), format!("{}\n", ids.0)).unwrap();
+            fs::write(d.join("device"), format!("{}\n", ids.1)).unwrap();
+            fs::write(d.join("class"), format!("{}\n", ids.2)).unwrap();
+            symlink(
+                format!("../../../../bus/pci/drivers/{driver}"),
+                d.join("driver"),
+            )
+            .unwrap();
+            symlink(
+                format!("../../../../kernel/iommu_groups/{group}"),
+                d.join("iommu_group"),
+            )
+            .unwrap();
+            symlink(&d, g.join("devices").join(dev)).unwrap();
+        }
+        fs::create_dir_all(sys.join("bus/pci/drivers/vfio-pci")).unwrap();
+        fs::create_dir_all(sys.join("module/vfio_iommu_type1/parameters")).unwrap();
+        fs::write(
+            sys.join("module/vfio_iommu_type1/parameters/dma_entry_limit"),
+            "65535\n",
+        )
+        .unwrap();
+        fs::create_dir_all(root.join("dev/vfio")).unwrap();
+        fs::write(root.join("dev/vfio/4"), "").unwrap();
+        fs::create_dir_all(root.join("proc/sys/kernel")).unwrap();
+        fs::write(root.join("proc/sys/kernel/osrelease"), "6.12.0-test\n").unwrap();
+        FakeHost { root }
+    }
+
+    fn paths(&self) -> HostPaths {
+        HostPaths {
+            vfio_dir: self.root.join("dev/vfio"),
+            sysfs: Sysfs::new(self.root.join("sys")),
+            iommufd: self.root.join("dev/iommu"),
+            proc: self.root.join("proc"),
+        }
+    }
+}
+
+impl Drop for FakeHost {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Each group's number, default domain type and whether its node exists.
+type GroupAnswers = Vec<(u32, Option<String>, bool)>;
+
+/// What `list` and the fleet formats read, as one comparable value.
+fn host_answers(paths: &HostPaths) -> (HostSummary, GroupAnswers, String) {
+    let summary = HostSummary::read(paths).unwrap();
+    let groups = summary
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                g.group,
+                paths.sysfs.default_domain_type(g.group).unwrap(),
+                paths
+                    .exists(&paths.vfio_dir.join(g.group.to_string()))
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let address: PciAddress = "0000:01:00.0".parse().unwrap();
+    let driver = paths.sysfs.driver_of_device(&address).unwrap().unwrap();
+    (summary, groups, driver)
+}
+
+#[test]
+fn a_snapshot_answers_as_the_host_did_with_the_host_gone() {
+    let host = FakeHost::new("replay");
+    let live = host_answers(&host.paths());
+    let snapshot = take(&host.paths());
+    let text = snapshot.to_text();
+    drop(host);
+    let parsed = Snapshot::parse(text.as_bytes()).unwrap();
+    assert_eq!(parsed, snapshot, "the file keeps everything");
+    assert_eq!(parsed.to_text(), text, "and writes it back byte for byte");
+    assert_eq!(host_answers(&parsed.paths()), live);
+    assert_eq!(parsed.kernel_release().as_deref(), Some("6.12.0-test"));
+    assert_eq!(live.0.dma_avail, Some(65535));
+    assert_eq!(live.0.viable_groups(), 1);
+    // The fake group node is no VFIO group: the host refused the container, and the
+    // snapshot says so instead of inventing an answer.
+    assert_eq!(parsed.containers.len(), 1);
+    let e = parsed.container(&[4]).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Os(vfio_iommu_info::Errno(libc::ENODATA))
+    );
+    assert!(
+        e.to_string()
+            .contains("refused it when the snapshot was taken"),
+        "{e}"
+    );
+    let e = parsed.container(&[7]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("holds no such container (it holds [4])"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_question_the_snapshot_never_recorded_is_an_error_not_a_guess() {
+    let host = FakeHost::new("unasked");
+    let snapshot = take(&host.paths());
+    drop(host);
+    let paths = snapshot.paths();
+    // Never asked while taking it: the PCI bus was never listed, so a device the
+    // groups do not hold may or may not have existed.
+    let e = paths
+        .sysfs
+        .reserved_regions_of_device(&"0000:02:00.0".parse().unwrap())
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("holds no answer to exists /sys/bus/pci/devices/0000:02:00.0"),
+        "{e}"
+    );
+    let e = paths.exists(Path::new("/dev/kvm")).unwrap_err();
+    assert!(
+        e.to_string().contains("holds no answer to exists /dev/kvm"),
+        "{e}"
+    );
+    // What follows from a recorded listing is answered: group 9 is not in the groups'
+    // directory, so nothing under it exists.
+    let e = paths.sysfs.reserved_regions(9).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Os(vfio_iommu_info::Errno(libc::ENOENT)),
+        "{e}"
+    );
+    assert!(!paths
+        .exists(Path::new("/sys/kernel/iommu_groups/9/devices/x"))
+        .unwrap());
+}
+
+fn machine() -> Machine {
+    Machine {
+        arch: "s390x".into(),
+        byte_order: ByteOrder::Big,
+        page_size: 4096,
+    }
+}
+
+/// A type1 GET_INFO buffer as s390x's kernel fills it: argsz 24, flags PGSIZES,
+/// iova_pgsizes 4K|1M, no capability (big-endian).
+fn s390x_info() -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend(24u32.to_be_bytes());
+    b.extend(1u32.to_be_bytes());
+    b.extend(0x0010_1000u64.to_be_bytes());
+    b.extend(0u32.to_be_bytes());
+    b.extend(0u32.to_be_bytes());
+    b
+}
+
+fn small_snapshot() -> Snapshot {
+    let mut files = RecordedTree::new();
+    files.insert(
+        "sys/kernel/iommu_groups".into(),
+        RecordedNode {
+            dir: Some(Ok(vec!["0".into()])),
+            ..RecordedNode::default()
+        },
+    );
+    files.insert(
+        "sys/kernel/iommu_groups/0/reserved_regions".into(),
+        RecordedNode {
+            file: Some(Ok(
+                b"0x0000000000000000 0x00000000000fffff reserved\n".to_vec()
+            )),
+            ..RecordedNode::default()
+        },
+    );
+    files.insert(
+        "sys/bus/pci/devices/0000:00:00.0/config".into(),
+        RecordedNode {
+            file: Some(Ok(vec![0xff, 0x00, 0x80])),
+            ..RecordedNode::default()
+        },
+    );
+    Snapshot {
+        taken_by: "vfio-iommu-info 0.8.0".into(),
+        machine: machine(),
+        files: std::sync::Arc::new(files),
+        containers: vec![RecordedContainer {
+            groups: vec![0],
+            answer: Ok((vio_backend(), s390x_info())),
+        }],
+    }
+}
+
+fn vio_backend() -> vfio_iommu_info::facts::ContainerBackend {
+    vfio_iommu_info::facts::ContainerBackend::Vfio
+}
+
+#[test]
+fn a_foreign_snapshot_decodes_in_its_own_byte_order() {
+    let s = Snapshot::parse(small_snapshot().to_text().as_bytes()).unwrap();
+    let c = s.container(&[0]).unwrap();
+    assert_eq!(c.info.iova_pgsizes.unwrap().to_string(), "4K 1M");
+    let facts = c.facts(&s.paths());
+    assert_eq!(
+        facts.reserved_regions.as_ref().map(|r| r.value.len()),
+        Some(1)
+    );
+    assert!(
+        s.to_text().contains("\"hex\": \"ff0080\""),
+        "binary contents in hex"
+    );
+}
+
+/// `text` with `from` replaced by `to` (which must occur).
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from:?} not in the snapshot");
+    text.replacen(from, to, 1)
+}
+
+#[test]
+fn hostile_snapshots_are_refused_with_the_entry_at_fault() {
+    let good = small_snapshot().to_text();
+    let cases: Vec<(String, String, &str)> = vec![
+        (
+            "truncated".into(),
+            good[..good.len() / 2].to_owned(),
+            "EOF while parsing",
+        ),
+        ("empty".into(), String::new(), "line 1 column 0"),
+        (
+            "not json".into(),
+            "\u{0}\u{1}".into(),
+            "not a snapshot: line 1",
+        ),
+        (
+            "wrong format".into(),
+            edit(&good, "vfio-iommu-info snapshot", "something else"),
+            "not \"vfio-iommu-info snapshot\"",
+        ),
+        (
+            "newer schema".into(),
+            edit(&good, "\"schema_version\": 1", "\"schema_version\": 2"),
+            "schema_version 2 is not 1",
+        ),
+        (
+            "unknown member".into(),
+            edit(&good, "\"files\": {", "\"secrets\": 1, \"files\": {"),
+            "unknown field `secrets`",
+        ),
+        (
+            "path escaping".into(),
+            edit(
+                &good,
+                "sys/kernel/iommu_groups/0/reserved_regions",
+                "sys/../../etc/shadow",
+            ),
+            "is not a path the library reads",
+        ),
+        (
+            "absolute path".into(),
+            edit(&good, "\"sys/kernel/iommu_groups\"", "\"/etc\""),
+            "is not a path the library reads",
+        ),
+        (
+            "path outside the roots".into(),
+            edit(
+                &good,
+                "\"sys/kernel/iommu_groups\"",
+                "\"home/user/.ssh/id_rsa\"",
+            ),
+            "is not a path the library reads",
+        ),
+        (
+            "entry with a slash".into(),
+            edit(&good, "\"0\"\n", "\"../0\"\n"),
+            "is not a file name",
+        ),
+        (
+            "entry twice".into(),
+            edit(&good, "\"0\"\n", "\"0\", \"0\"\n"),
+            "listed twice",
+        ),
+        (
+            "answer and errno".into(),
+            edit(
+                &good,
+                "\"hex\": \"ff0080\"",
+                "\"hex\": \"ff0080\", \"read_errno\": 2",
+            ),
+            "both an answer and an errno",
+        ),
+        (
+            "text and hex".into(),
+            edit(
+                &good,
+                "\"hex\": \"ff0080\"",
+                "\"hex\": \"ff0080\", \"text\": \"x\"",
+            ),
+            "both text and hex",
+        ),
+        (
+            "odd hex".into(),
+            edit(&good, "\"hex\": \"ff0080\"", "\"hex\": \"ff008\""),
+            "odd number of hex digits",
+        ),
+        (
+            "not hex".into(),
+            edit(&good, "\"hex\": \"ff0080\"", "\"hex\": \"ffzz80\""),
+            "not hex at digit 2",
+        ),
+        (
+            "errno out of range".into(),
+            edit(&good, "\"hex\": \"ff0080\"", "\"read_errno\": 99999"),
+            "errno 99999 is no errno",
+        ),
+        (
+            "negative page size".into(),
+            edit(&good, "\"page_size\": 4096", "\"page_size\": -1"),
+            "invalid value: integer `-1`",
+        ),
+        (
+            "odd page size".into(),
+            edit(&good, "\"page_size\": 4096", "\"page_size\": 4097"),
+            "4097 is no page size",
+        ),
+        (
+            "byte order".into(),
+            edit(
+                &good,
+                "\"byte_order\": \"big\"",
+                "\"byte_order\": \"middle\"",
+            ),
+            "is not little or big",
+        ),
+        (
+            "group twice".into(),
+            edit(
+                &good,
+                "\"groups\": [\n        0\n      ]",
+                "\"groups\": [0, 0]",
+            ),
+            "a group named twice",
+        ),
+        (
+            "no groups".into(),
+            edit(&good, "\"groups\": [\n        0\n      ]", "\"groups\": []"),
+            "1..65536 groups",
+        ),
+        (
+            "group beyond u32".into(),
+            edit(
+                &good,
+                "\"groups\": [\n        0\n      ]",
+                "\"groups\": [4294967296]",
+            ),
+            "invalid value",
+        ),
+        (
+            "answer and error".into(),
+            edit(
+                &good,
+                "\"backend\": \"type1\"",
+                "\"error\": \"x\", \"backend\": \"type1\"",
+            ),
+            "either error, or backend and get_info",
+        ),
+        (
+            "unknown backend".into(),
+            edit(&good, "\"backend\": \"type1\"", "\"backend\": \"type2\""),
+            "is not type1 or iommufd-compat",
+        ),
+        (
+            "huge buffer".into(),
+            edit(
+                &good,
+                "\"get_info\": \"",
+                &format!("\"get_info\": \"{}", "00".repeat((1 << 20) + 1)),
+            ),
+            "more than the 1048576 allowed",
+        ),
+        (
+            "deep nesting".into(),
+            edit(
+                &good,
+                "\"taken_by\": ",
+                &format!(
+                    "\"x\": {}1{}, \"taken_by\": ",
+                    "[".repeat(200),
+                    "]".repeat(200)
+                ),
+            ),
+            // Refused at the unknown member, before any descent into the nesting.
+            "unknown field `x`",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        match Snapshot::parse(text.as_bytes()) {
+            Ok(_) => panic!("{name}: accepted"),
+            Err(e) => assert!(
+                e.contains(expected),
+                "{name}: {e:?} does not say {expected:?}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn a_recorded_buffer_that_does_not_decode_is_malformed() {
+    let mut s = small_snapshot();
+    s.containers[0].answer = Ok((vio_backend(), vec![0, 0, 0, 64, 0, 0, 0, 1]));
+    let s = Snapshot::parse(s.to_text().as_bytes()).unwrap();
+    let e = s.container(&[0]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+}
+
+#[test]
+fn snapshot_files_that_are_not_regular_files_are_refused_unread() {
+    let dir = std::env::temp_dir().join(format!("vii-snap-files-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    for (path, says) in [
+        (fifo.as_path(), "a FIFO"),
+        (dir.as_path(), "a directory"),
+        (Path::new("/dev/zero"), "a device"),
+    ] {
+        let e = Snapshot::read(path).unwrap_err();
+        assert!(
+            matches!(&e, Error::BadSnapshot { problem, .. } if problem.starts_with(says)),
+            "{e}"
+        );
+    }
+    let big = dir.join("big.json");
+    let f = fs::File::create(&big).unwrap();
+    f.set_len(MAX_SNAPSHOT_SIZE + 1).unwrap();
+    let e = Snapshot::read(&big).unwrap_err();
+    assert!(e.to_string().contains("larger than 64 MiB"), "{e}");
+    let e = Snapshot::read(&dir.join("missing.json")).unwrap_err();
+    assert!(matches!(e, Error::Open { .. }), "{e}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+fn node_strategy() -> impl Strategy<Value = RecordedNode> {
+    let answer = |v: BoxedStrategy<Vec<u8>>| {
+        prop_oneof![
+            Just(None),
+            v.prop_map(|b| Some(Ok(b))),
+            (1i32..4096).prop_map(|e| Some(Err(e)))
+        ]
+    };
+    (
+        proptest::option::of(any::<bool>()),
+        answer(proptest::collection::vec(any::<u8>(), 0..64).boxed()),
+        prop_oneof![
+            Just(None),
+            "[a-z0-9./]{1,20}".prop_map(|s| Some(Ok(s))),
+            (1i32..4096).prop_map(|e| Some(Err(e)))
+        ],
+        prop_oneof![
+            Just(None),
+            proptest::collection::btree_set("[a-z0-9:][a-z0-9:.]{0,7}", 0..5)
+                .prop_map(|s| Some(Ok(s.into_iter().collect()))),
+            (1i32..4096).prop_map(|e| Some(Err(e)))
+        ],
+    )
+        .prop_map(|(exists, file, link, dir)| RecordedNode {
+            exists,
+            file,
+            link,
+            dir,
+        })
+}
+
+proptest! {
+    /// Any snapshot survives its file: written, read back, equal.
+    #[test]
+    fn every_snapshot_survives_its_file(
+        nodes in proptest::collection::btree_map("sys(/[a-z0-9:][a-z0-9:.]{0,5}){1,4}", node_strategy(), 0..8),
+        containers in proptest::collection::vec(
+            (proptest::collection::btree_set(any::<u32>(), 1..4),
+             prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| Ok((vio_backend(), b))),
+                "[ -~]{0,40}".prop_map(Err),
+             ]),
+            0..4),
+        big in any::<bool>(),
+    ) {
+        let s = Snapshot {
+            taken_by: "t".into(),
+            machine: Machine { byte_order: if big { ByteOrder::Big } else { ByteOrder::Little }, ..machine() },
+            files: std::sync::Arc::new(nodes),
+            containers: containers
+                .into_iter()
+                .map(|(g, answer)| RecordedContainer { groups: g.into_iter().collect(), answer })
+                .collect(),
+        };
+        let back = Snapshot::parse(s.to_text().as_bytes());
+        prop_assert_eq!(back.as_ref(), Ok(&s));
+    }
+
+    /// Whatever the bytes, parsing answers (a snapshot or an error), never panics.
+    #[test]
+    fn parsing_any_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Snapshot::parse(&bytes);
+    }
+}
+
+/// The snapshots `lab_cli` took on real kernels (`tests/fixtures/<scenario>/snapshot.json`):
+/// each reads, writes back byte for byte, lists its groups, and answers for each group
+/// what the C capture program's `info-exact.bin` of that group says.
+#[test]
+fn the_lab_snapshots_replay_what_the_kernels_answered() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut seen = 0;
+    for entry in fs::read_dir(&fixtures).unwrap() {
+        let dir = entry.unwrap().path();
+        let file = dir.join("snapshot.json");
+        if !file.exists() {
+            continue;
+        }
+        let s = Snapshot::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(
+            s.to_text(),
+            fs::read_to_string(&file).unwrap(),
+            "{}",
+            file.display()
+        );
+        let summary = HostSummary::read(&s.paths()).unwrap();
+        assert!(summary.viable_groups() >= 1, "{}", file.display());
+        let answered: Vec<&RecordedContainer> =
+            s.containers.iter().filter(|c| c.answer.is_ok()).collect();
+        assert!(!answered.is_empty(), "{}", file.display());
+        for c in answered {
+            let replayed = s.container(&c.groups).unwrap();
+            let name = match c.groups.as_slice() {
+                [g] => format!("group-{g}"),
+                gs => format!(
+                    "groups-{}",
+                    gs.iter().map(u32::to_string).collect::<Vec<_>>().join("-")
+                ),
+            };
+            let exact = dir.join(&name).join("info-exact.bin");
+            let Ok(raw) = fs::read(&exact) else {
+                continue;
+            };
+            let captured = vfio_iommu_info::decode(&raw).unwrap();
+            assert_eq!(
+                replayed.info.iova_ranges,
+                captured.iova_ranges,
+                "{}",
+                exact.display()
+            );
+            assert_eq!(
+                replayed.info.iova_pgsizes,
+                captured.iova_pgsizes,
+                "{}",
+                exact.display()
+            );
+            seen += 1;
+        }
+    }
+    assert!(
+        seen >= 10,
+        "only {seen} containers compared with their captures"
+    );
+}
