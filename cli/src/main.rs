@@ -242,6 +242,10 @@ enum Command {
         /// Exits 1 when the kernel would refuse the attach.
         #[arg(long, value_name = "TARGET", value_parser = parse_target, conflicts_with = "capture")]
         attach: Option<Target>,
+        /// Plan from a snapshot (`vfio-iommu-info snapshot -o FILE`) instead of this host:
+        /// the recorded container of the targets' groups.
+        #[arg(long, value_name = "FILE", conflicts_with = "capture")]
+        snapshot: Option<PathBuf>,
         /// One JSON object instead of text (schema_version first; a failure is a JSON error
         /// object on stdout; schemas/ has its JSON Schema).
         #[arg(long)]
@@ -862,14 +866,7 @@ fn query(
                 why: "a snapshot holds the VFIO container's answers (type1 and iommufd's compat container): ask with --backend type1".to_owned(),
             }));
         };
-        // In the targets' order, each once: the order the live container attaches them.
-        let mut groups: Vec<u32> = Vec::new();
-        for t in targets {
-            let g = t.group_number(&paths).map_err(Failure::lib)?;
-            if !groups.contains(&g) {
-                groups.push(g);
-            }
-        }
+        let groups = group_numbers(targets, &paths)?;
         let container = snapshot.container(&groups).map_err(Failure::lib)?;
         if let Some(path) = save_raw {
             output::write_new(path, &container.raw, force)
@@ -992,6 +989,19 @@ fn groups_and_regions(
     (groups, regions)
 }
 
+/// The targets' groups in the targets' order, each once: the order a live container
+/// attaches them in.
+fn group_numbers(targets: &[Target], paths: &HostPaths) -> Result<Vec<u32>, Failure> {
+    let mut groups: Vec<u32> = Vec::new();
+    for t in targets {
+        let g = t.group_number(paths).map_err(Failure::lib)?;
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    Ok(groups)
+}
+
 /// The reserved regions of `groups`, with the group of each.
 fn regions_of(groups: &[u32], paths: &HostPaths) -> Vec<(u32, ReservedRegion)> {
     groups
@@ -1011,6 +1021,12 @@ fn regions_of(groups: &[u32], paths: &HostPaths) -> Vec<(u32, ReservedRegion)> {
 enum PlanSource<'a> {
     /// A container of these groups, and the group to predict attaching.
     Live(&'a [Target], Option<&'a Target>),
+    /// The same, answered from a snapshot.
+    Snapshot(
+        &'a vfio_iommu_info::Snapshot,
+        &'a [Target],
+        Option<&'a Target>,
+    ),
     Capture(&'a Path, ByteOrder),
 }
 
@@ -1037,6 +1053,30 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
                 None => None,
             };
             (info, regions, names.join(", "), what_if)
+        }
+        PlanSource::Snapshot(snapshot, targets, attach) => {
+            let paths = snapshot.paths();
+            let groups = group_numbers(targets, &paths)?;
+            let container = snapshot.container(&groups).map_err(failed)?;
+            let regions: Vec<ReservedRegion> = regions_of(&groups, &paths)
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect();
+            let names: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+            let what_if = match attach {
+                Some(target) => {
+                    let group = target.group_number(&paths).map_err(failed)?;
+                    container
+                        .what_if_attach(&paths, group)
+                        .map_err(failed)?
+                        .map(|w| {
+                            let refusal = w.refusal(container.backend.into(), &[]);
+                            (w, refusal)
+                        })
+                }
+                None => None,
+            };
+            (container.info, regions, names.join(", "), what_if)
         }
         PlanSource::Capture(file, order) => {
             let (name, _, info) = decode_capture(file, order)?;
@@ -1148,12 +1188,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             align,
             ram,
             attach,
+            snapshot,
             json,
             format: _,
         } => {
-            let source = match &capture {
-                Some(file) => PlanSource::Capture(file, byte_order.into()),
-                None => PlanSource::Live(&targets, attach.as_ref()),
+            let snapshot = snapshot.as_deref().map(snapshot::load).transpose()?;
+            let source = match (&capture, &snapshot) {
+                (Some(file), _) => PlanSource::Capture(file, byte_order.into()),
+                (None, Some(s)) => PlanSource::Snapshot(s, &targets, attach.as_ref()),
+                (None, None) => PlanSource::Live(&targets, attach.as_ref()),
             };
             let limit = match dma_bits {
                 Some(bits) if bits < 64 => (1u64 << bits) - 1,

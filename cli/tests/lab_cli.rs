@@ -1131,11 +1131,20 @@ fn lab_cli_a_snapshot_answers_as_the_host_did() {
             target.clone(),
             "--backend=type1".into(),
         ]);
+        let plan = |more: &[&str]| {
+            let mut args = vec!["plan".to_owned(), target.clone()];
+            args.extend(more.iter().map(|a| a.to_string()));
+            args
+        };
+        cases.push(plan(&["--ram=1G", "--alloc=64K"]));
+        cases.push(plan(&["--json"]));
     }
     if groups.len() > 1 {
         let mut all = vec!["query".to_owned()];
         all.extend(groups.iter().rev().cloned());
         cases.push(all);
+        let attach = ["plan", &groups[0], "--attach", &groups[1]];
+        cases.push(attach.iter().map(|a| a.to_string()).collect());
     }
     let mut compared = 0;
     for args in &cases {

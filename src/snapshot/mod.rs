@@ -29,6 +29,8 @@ use crate::decode::bytes::ByteOrder;
 use crate::decode::type1::{decode_with_order, IommuInfo};
 use crate::error::Error;
 use crate::facts::{ContainerBackend, DmaFacts};
+use crate::plan::attach::{what_if_attach, WhatIf};
+use crate::plan::space::IovaSpace;
 use crate::sys::paths::HostPaths;
 use crate::sys::view::{FsView, RecordedTree};
 
@@ -91,6 +93,36 @@ impl ReplayedContainer {
             Ok::<_, Error>(all)
         });
         DmaFacts::from_type1(&self.info, self.backend.into()).with_sysfs(regions)
+    }
+
+    /// The container's space with its groups' reserved regions, as
+    /// [`crate::Container::space`] makes it live: `None` when it reports no IOVA range.
+    ///
+    /// # Errors
+    /// A group's `reserved_regions` the snapshot cannot answer.
+    pub fn space(&self, paths: &HostPaths) -> Result<Option<IovaSpace>, Error> {
+        let Some(space) = IovaSpace::from_info(&self.info) else {
+            return Ok(None);
+        };
+        Ok(Some(space.with_groups(&paths.sysfs, &self.groups)?))
+    }
+
+    /// What attaching `group` would make of the space, as
+    /// [`crate::Container::what_if_attach`] predicts it live (every group of a recorded
+    /// container constrains its space: the snapshot opened a device of each).
+    ///
+    /// # Errors
+    /// A sysfs answer the snapshot does not hold.
+    pub fn what_if_attach(&self, paths: &HostPaths, group: u32) -> Result<Option<WhatIf>, Error> {
+        let Some(before) = self.space(paths)? else {
+            return Ok(None);
+        };
+        Ok(Some(what_if_attach(
+            &before,
+            &self.groups,
+            group,
+            &paths.sysfs,
+        )?))
     }
 }
 
