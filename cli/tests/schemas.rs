@@ -184,12 +184,12 @@ fn every_schema_is_a_draft_2020_12_schema_and_every_subcommand_has_one() {
     names.sort();
     let mut want: Vec<String> = schema::SUBCOMMANDS
         .iter()
-        .chain(&["error"])
+        .chain(&["error", "snapshot"])
         .map(|s| format!("{s}.schema.json"))
         .collect();
     want.sort();
     assert_eq!(names, want);
-    for name in schema::SUBCOMMANDS.iter().chain(&["error"]) {
+    for name in schema::SUBCOMMANDS.iter().chain(&["error", "snapshot"]) {
         let s = schema::schema(name);
         assert_eq!(
             s["$schema"], "https://json-schema.org/draft/2020-12/schema",
@@ -441,4 +441,40 @@ fn a_document_that_drifts_from_its_schema_fails() {
     let mut more = err.clone();
     more["error"]["hint"] = "x".into();
     assert!(!schema::violations("error", &more).is_empty());
+}
+
+/// The snapshot files the lab took are what `schemas/snapshot.schema.json` says, and a
+/// snapshot that drifts from it (an unknown member, a path outside the roots, a file
+/// with both contents and an errno) fails it.
+#[test]
+fn the_lab_snapshots_match_the_snapshot_schema() {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let file = entry.unwrap().path().join("snapshot.json");
+        if file.exists() {
+            files.push(file);
+        }
+    }
+    assert!(files.len() >= 10, "{files:?}");
+    for file in &files {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let bad = schema::violations("snapshot", &doc);
+        assert!(bad.is_empty(), "{}: {bad:#?}", file.display());
+    }
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    let mut drifted = Vec::new();
+    let mut unknown = doc.clone();
+    unknown["secrets"] = serde_json::json!(1);
+    drifted.push(unknown);
+    let mut outside = doc.clone();
+    outside["files"]["home/user/.ssh/id_rsa"] = serde_json::json!({ "text": "x" });
+    drifted.push(outside);
+    let mut both = doc.clone();
+    both["files"]["proc/sys/kernel/osrelease"]["read_errno"] = serde_json::json!(2);
+    drifted.push(both);
+    for d in &drifted {
+        assert!(!schema::violations("snapshot", d).is_empty(), "accepted: {d}");
+        let text = serde_json::to_string(d).unwrap();
+        assert!(vfio_iommu_info::Snapshot::parse(text.as_bytes()).is_err(), "the command accepts it");
+    }
 }
