@@ -9,7 +9,9 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use vfio_iommu_info::snapshot::{take, Machine, RecordedContainer, MAX_SNAPSHOT_SIZE};
+use vfio_iommu_info::snapshot::{
+    take, Machine, RecordedContainer, RecordedDevice, RecordedRegion, MAX_SNAPSHOT_SIZE,
+};
 use vfio_iommu_info::sys::view::{RecordedNode, RecordedTree};
 use vfio_iommu_info::{
     ByteOrder, Error, ErrorKind, HostPaths, HostSummary, PciAddress, Snapshot, Sysfs,
@@ -242,6 +244,26 @@ fn small_snapshot() -> Snapshot {
             groups: vec![0],
             answer: Ok((vio_backend(), s390x_info())),
         }],
+        devices: vec![zpci_device()],
+    }
+}
+
+/// The s390x zPCI function the lab captured (`tests/fixtures/linux-6.12-s390x-zpci`,
+/// big-endian): its info, its eight regions, and the ninth (VGA) refused with EINVAL.
+fn zpci_device() -> RecordedDevice {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/linux-6.12-s390x-zpci");
+    let mut regions: Vec<RecordedRegion> = (0..8)
+        .map(|i| RecordedRegion::Answered(fs::read(dir.join(format!("region-{i}.bin"))).unwrap()))
+        .collect();
+    regions.push(RecordedRegion::Refused {
+        errno: libc::EINVAL,
+        target: "device 0001:00:00.0 (fd 7)".into(),
+        hint: Some("the device has no region 8".into()),
+    });
+    RecordedDevice {
+        address: "0001:00:00.0".parse().unwrap(),
+        group: 0,
+        answer: Ok((fs::read(dir.join("device-exact.bin")).unwrap(), regions)),
     }
 }
 
@@ -424,6 +446,38 @@ fn hostile_snapshots_are_refused_with_the_entry_at_fault() {
             "is not type1 or iommufd-compat",
         ),
         (
+            "device address".into(),
+            edit(
+                &good,
+                "\"address\": \"0001:00:00.0\"",
+                "\"address\": \"../../etc\"",
+            ),
+            "is not a PCI address",
+        ),
+        (
+            "device answer and error".into(),
+            edit(
+                &good,
+                "\"address\": \"0001:00:00.0\"",
+                "\"address\": \"0001:00:00.0\", \"error\": \"x\"",
+            ),
+            "either error, or info and regions",
+        ),
+        (
+            "region with both".into(),
+            edit(
+                &good,
+                "\"errno\": 22",
+                "\"errno\": 22, \"get_region_info\": \"00\"",
+            ),
+            "a region holds get_region_info, or errno and target (and a hint), or error",
+        ),
+        (
+            "region errno".into(),
+            edit(&good, "\"errno\": 22", "\"errno\": 0"),
+            "errno 0 is no errno",
+        ),
+        (
             "huge buffer".into(),
             edit(
                 &good,
@@ -550,6 +604,7 @@ proptest! {
                 .into_iter()
                 .map(|(g, answer)| RecordedContainer { groups: g.into_iter().collect(), answer })
                 .collect(),
+            devices: if big { vec![zpci_device()] } else { Vec::new() },
         };
         let back = Snapshot::parse(s.to_text().as_bytes());
         prop_assert_eq!(back.as_ref(), Ok(&s));

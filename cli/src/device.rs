@@ -4,6 +4,7 @@
 //! `decode --kind device|region` for captures of those buffers.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde_json::{json, Value};
 use vfio_iommu_info::cdev::IommufdDevice;
@@ -178,8 +179,13 @@ fn document(
     })
 }
 
-/// `device TARGET`.
-pub fn device(target: &Target, backend: BackendArg, json: bool) -> Result<(), Failure> {
+/// `device TARGET`, live or from a snapshot.
+pub fn device(
+    target: &Target,
+    backend: BackendArg,
+    json: bool,
+    snapshot: Option<&Path>,
+) -> Result<(), Failure> {
     let fail = Failure::lib;
     let address: PciAddress = match target {
         Target::Device(a) => *a,
@@ -190,14 +196,34 @@ pub fn device(target: &Target, backend: BackendArg, json: bool) -> Result<(), Fa
             ))
         }
     };
-    let paths = HostPaths::default();
+    let snapshot = snapshot.map(crate::snapshot::load).transpose()?;
+    let paths = snapshot
+        .as_ref()
+        .map_or_else(HostPaths::default, |s| s.paths());
     // The device fd comes from its group (which needs a container with an IOMMU model),
     // or from its iommufd cdev (bound and attached).
     let use_iommufd = match backend {
         BackendArg::Iommufd => true,
         BackendArg::Type1 | BackendArg::SpaprTce => false,
-        BackendArg::Auto => !paths.vfio_dir.join("vfio").exists() && paths.iommufd.exists(),
+        BackendArg::Auto => {
+            !paths.exists(&paths.vfio_dir.join("vfio")).map_err(fail)?
+                && paths.exists(&paths.iommufd).map_err(fail)?
+        }
     };
+    if let Some(snapshot) = &snapshot {
+        if use_iommufd {
+            return Err(fail(vfio_iommu_info::Error::NotInSnapshot {
+                what: format!("device {address} through iommufd"),
+                why: "a snapshot holds the devices as their groups open them: ask with --backend type1".to_owned(),
+            }));
+        }
+        let d = snapshot.device(&address).map_err(fail)?;
+        let via = format!(
+            "{} (group)",
+            paths.vfio_dir.join(d.group.to_string()).display()
+        );
+        return answer(&address, &via, &d.info, &d.regions, json);
+    }
     let (via, holder): (String, Holder) = if use_iommufd {
         let d = IommufdDevice::open(&address, &paths).map_err(fail)?;
         (
@@ -231,11 +257,22 @@ pub fn device(target: &Target, backend: BackendArg, json: bool) -> Result<(), Fa
     let dev = holder.device();
     let info = dev.info().map_err(fail)?;
     let regions = regions(dev, info.num_regions);
+    answer(&address, &via, &info, &regions, json)
+}
+
+/// `device`'s answer: the device, how it was opened, its info and each region.
+fn answer(
+    address: &PciAddress,
+    via: &str,
+    info: &vfio_iommu_info::device_info::DeviceInfo,
+    regions: &[(u32, Result<RegionInfo, Error>)],
+    json: bool,
+) -> Result<(), Failure> {
     if json {
-        return print_json(&document(&address, &via, &info, &regions));
+        return print_json(&document(address, via, info, regions));
     }
     let mut out = format!("{:<13}{address} via {via}\n", "device");
-    out.push_str(&render_device_info(&info));
+    out.push_str(&render_device_info(info));
     let _ = writeln!(out, "{:<13}{}", "regions", regions.len());
     let rows: Vec<Vec<String>> = regions
         .iter()
@@ -274,7 +311,7 @@ impl Holder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
+
     use vfio_iommu_info::ByteOrder;
 
     /// The s390x zPCI device the lab captured (its info and its eight regions, one read

@@ -160,6 +160,10 @@ enum Command {
         /// How to write the output: text (the default), or json (as --json).
         #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
         format: Option<Format>,
+        /// Answer from a snapshot (`vfio-iommu-info snapshot -o FILE`) instead of this
+        /// host: the device as the snapshot opened it through its group.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
     },
     /// Decodes a raw buffer as a kernel filled it (the buffer's length is the file's
     /// length): an IOMMU info buffer (type1 or sPAPR TCE; one only the bytes cannot tell
@@ -356,7 +360,8 @@ enum Command {
     /// sysfs files and links of the IOMMU groups, devices and IOMMU units, the VFIO
     /// modules' parameters, the kernel release, and each VFIO-viable group's
     /// VFIO_IOMMU_GET_INFO buffer (alone and all together). No process, memory, host name
-    /// or serial number is in it. `list` and `query` answer from it with --snapshot.
+    /// or serial number is in it. `list`, `query`, `plan` and `device` answer from it
+    /// with --snapshot.
     Snapshot {
         /// The file to create (refused when it exists).
         #[arg(short, long, value_name = "FILE")]
@@ -1177,7 +1182,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             backend,
             json,
             format: _,
-        } => device::device(&target, backend, json)?,
+            snapshot,
+        } => device::device(&target, backend, json, snapshot.as_deref())?,
         Command::Plan {
             targets,
             capture,

@@ -2,7 +2,8 @@
 //! as a bug report's attachment may be. Parsing either refuses them with a message or
 //! yields a snapshot that writes back to text which parses to the same snapshot; then
 //! everything `list` and `query` do with it: the host summary, every group's sysfs answers,
-//! and each recorded container decoded in the snapshot's byte order with its facts.
+//! each recorded container decoded in the snapshot's byte order with its facts, and each
+//! recorded device's info and regions.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -33,6 +34,17 @@ fuzz_target!(|data: &[u8]| {
             let facts = replayed.facts(&paths);
             let _ = vfio_iommu_info::json::facts_to_json(&facts).to_string();
             let _ = vfio_iommu_info::json::info_to_json(&replayed.info).to_string();
+        }
+    }
+    for d in &snapshot.devices {
+        if let Ok(replayed) = snapshot.device(&d.address) {
+            let _ = vfio_iommu_info::json::device_info_to_json(&replayed.info).to_string();
+            for (_, region) in &replayed.regions {
+                match region {
+                    Ok(r) => drop(vfio_iommu_info::json::region_info_to_json(r).to_string()),
+                    Err(e) => drop(e.to_string()),
+                }
+            }
         }
     }
 });

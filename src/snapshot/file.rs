@@ -16,9 +16,10 @@ use crate::decode::bytes::ByteOrder;
 use crate::error::{Errno, Error};
 use crate::facts::ContainerBackend;
 use crate::query::get_info::MAX_INFO_SIZE;
+use crate::sys::sysfs::PciAddress;
 use crate::sys::view::{is_key, RecordedNode, RecordedTree};
 
-use super::{Machine, RecordedContainer, Snapshot};
+use super::{Machine, RecordedContainer, RecordedDevice, RecordedRegion, Snapshot};
 
 /// What the file says it is (its `format` member).
 pub const FORMAT: &str = "vfio-iommu-info snapshot";
@@ -48,6 +49,7 @@ struct Wire {
     machine: WireMachine,
     files: BTreeMap<String, WireNode>,
     containers: Vec<WireContainer>,
+    devices: Vec<WireDevice>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -96,6 +98,93 @@ struct WireContainer {
     /// The host's error, instead of the three above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireDevice {
+    address: String,
+    group: u32,
+    /// `VFIO_DEVICE_GET_INFO` as the kernel filled it, in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    info: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    regions: Option<Vec<WireRegion>>,
+    /// The host's error, instead of the two above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// One of: the buffer; the errno and the device the message named; another failure.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireRegion {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    get_region_info: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    errno: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The most regions a device may have (vfio-pci has 9, device-specific ones a few more).
+const MAX_REGIONS: usize = 256;
+
+fn device(i: usize, wire: WireDevice) -> Result<RecordedDevice, String> {
+    let at = format!("devices[{i}]");
+    let address: PciAddress = wire
+        .address
+        .parse()
+        .map_err(|_| format!("{at}.address: {:?} is not a PCI address", wire.address))?;
+    let answer = match (wire.error, wire.info, wire.regions) {
+        (Some(message), None, None) => Err(message),
+        (None, Some(info), Some(regions)) => {
+            if regions.len() > MAX_REGIONS {
+                return Err(format!(
+                    "{at}.regions: {}, more than the {MAX_REGIONS} allowed",
+                    regions.len()
+                ));
+            }
+            let regions = regions
+                .into_iter()
+                .enumerate()
+                .map(|(r, w)| {
+                    let at = format!("{at}.regions[{r}]");
+                    match (w.get_region_info, w.errno, w.target, w.hint, w.error) {
+                        (Some(raw), None, None, None, None) => {
+                            Ok(RecordedRegion::Answered(unhex(&raw, &at, MAX_INFO_SIZE)?))
+                        }
+                        (None, Some(e), Some(target), hint, None) => Ok(RecordedRegion::Refused {
+                            errno: errno(Some(e), &at)?.unwrap_or(e),
+                            target,
+                            hint,
+                        }),
+                        (None, None, None, None, Some(message)) => {
+                            Ok(RecordedRegion::Failed(message))
+                        }
+                        _ => Err(format!(
+                            "{at}: a region holds get_region_info, or errno and target (and a hint), or error"
+                        )),
+                    }
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok((unhex(&info, &format!("{at}.info"), MAX_INFO_SIZE)?, regions))
+        }
+        _ => {
+            return Err(format!(
+                "{at}: a device holds either error, or info and regions"
+            ))
+        }
+    };
+    Ok(RecordedDevice {
+        address,
+        group: wire.group,
+        answer,
+    })
 }
 
 /// Reads at most [`MAX_SNAPSHOT_SIZE`] bytes of the regular file `path`; anything else
@@ -343,7 +432,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
             wire.files.len()
         ));
     }
-    if wire.containers.len() > MAX_CONTAINERS {
+    if wire.containers.len() > MAX_CONTAINERS || wire.devices.len() > MAX_CONTAINERS {
         return Err(format!(
             "containers: {}, more than the {MAX_CONTAINERS} allowed",
             wire.containers.len()
@@ -366,6 +455,22 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
         .enumerate()
         .map(|(i, c)| container(i, c))
         .collect::<Result<Vec<_>, _>>()?;
+    let devices = wire
+        .devices
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| device(i, d))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(twice) = devices
+        .iter()
+        .enumerate()
+        .find(|(i, d)| devices[..*i].iter().any(|e| e.address == d.address))
+    {
+        return Err(format!(
+            "devices[{}]: {} recorded twice",
+            twice.0, twice.1.address
+        ));
+    }
     Ok(Snapshot {
         taken_by: wire.taken_by,
         machine: Machine {
@@ -375,6 +480,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
         },
         files: Arc::new(files),
         containers,
+        devices,
     })
 }
 
@@ -400,6 +506,51 @@ fn wire_node(n: &RecordedNode) -> WireNode {
         Some(Ok(names)) => w.entries = Some(names.clone()),
         Some(Err(e)) => w.entries_errno = Some(*e),
         None => {}
+    }
+    w
+}
+
+fn wire_device(d: &RecordedDevice) -> WireDevice {
+    let mut w = WireDevice {
+        address: d.address.to_string(),
+        group: d.group,
+        info: None,
+        regions: None,
+        error: None,
+    };
+    match &d.answer {
+        Ok((info, regions)) => {
+            w.info = Some(hex(info));
+            w.regions = Some(
+                regions
+                    .iter()
+                    .map(|r| {
+                        let mut w = WireRegion {
+                            get_region_info: None,
+                            errno: None,
+                            target: None,
+                            hint: None,
+                            error: None,
+                        };
+                        match r {
+                            RecordedRegion::Answered(raw) => w.get_region_info = Some(hex(raw)),
+                            RecordedRegion::Refused {
+                                errno,
+                                target,
+                                hint,
+                            } => {
+                                w.errno = Some(*errno);
+                                w.target = Some(target.clone());
+                                w.hint = hint.clone();
+                            }
+                            RecordedRegion::Failed(message) => w.error = Some(message.clone()),
+                        }
+                        w
+                    })
+                    .collect(),
+            );
+        }
+        Err(message) => w.error = Some(message.clone()),
     }
     w
 }
@@ -450,6 +601,7 @@ pub(super) fn write(s: &Snapshot) -> String {
                 w
             })
             .collect(),
+        devices: s.devices.iter().map(wire_device).collect(),
     };
     // Serializing these plain structs cannot fail; the pretty form keeps a bug report
     // readable and a diff small.

@@ -11,6 +11,9 @@
 //! - for each VFIO-viable group, and for all of them together, the container's raw
 //!   `VFIO_IOMMU_GET_INFO` buffer as the kernel filled it and who served it (type1 or
 //!   iommufd's compat container), or the error the host gave;
+//! - for each vfio-pci device of those groups, opened through its group as `device` opens
+//!   it, the raw `VFIO_DEVICE_GET_INFO` buffer and each region's
+//!   `VFIO_DEVICE_GET_REGION_INFO` buffer (or the errno);
 //! - the machine (architecture, byte order, page size) and the version that took it.
 //!
 //! It holds nothing else: no process, memory or environment of the host, no host or user
@@ -26,12 +29,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::decode::bytes::ByteOrder;
+use crate::decode::device_info::{decode_device_info, DeviceInfo};
+use crate::decode::region_info::{decode_region_info, RegionInfo};
 use crate::decode::type1::{decode_with_order, IommuInfo};
-use crate::error::Error;
+use crate::error::{Errno, Error};
 use crate::facts::{ContainerBackend, DmaFacts};
 use crate::plan::attach::{what_if_attach, WhatIf};
 use crate::plan::space::IovaSpace;
+use crate::sys::kernel::VfioQuery;
 use crate::sys::paths::HostPaths;
+use crate::sys::sysfs::PciAddress;
 use crate::sys::view::{FsView, RecordedTree};
 
 pub use file::{FORMAT, MAX_SNAPSHOT_SIZE, SCHEMA_VERSION};
@@ -58,6 +65,48 @@ pub struct RecordedContainer {
     pub answer: Result<(ContainerBackend, Vec<u8>), String>,
 }
 
+/// How the host answered `VFIO_DEVICE_GET_REGION_INFO` for one region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordedRegion {
+    /// The buffer, as the kernel filled it.
+    Answered(Vec<u8>),
+    /// The ioctl failed: the errno, and the device as the message named it.
+    Refused {
+        /// The errno.
+        errno: i32,
+        /// The device, as the error named it (`device 0000:00:02.0 (fd 7)`: the fd is the
+        /// snapshot's).
+        target: String,
+        /// What the message said to do.
+        hint: Option<String>,
+    },
+    /// Any other failure, as the host's message said it.
+    Failed(String),
+}
+
+/// One device of a VFIO-viable group, opened through its group as `device` opens it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedDevice {
+    /// Its PCI address.
+    pub address: PciAddress,
+    /// Its IOMMU group.
+    pub group: u32,
+    /// Its raw `VFIO_DEVICE_GET_INFO` buffer and each region's answer, or the host's
+    /// error message.
+    pub answer: Result<(Vec<u8>, Vec<RecordedRegion>), String>,
+}
+
+/// A device's answers, replayed.
+#[derive(Debug)]
+pub struct ReplayedDevice {
+    /// Its IOMMU group (the device was opened through `/dev/vfio/GROUP`).
+    pub group: u32,
+    /// `VFIO_DEVICE_GET_INFO`, decoded in the snapshot machine's byte order.
+    pub info: DeviceInfo,
+    /// Each region by index: decoded, or the host's error.
+    pub regions: Vec<(u32, Result<RegionInfo, Error>)>,
+}
+
 /// A host, recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -69,6 +118,8 @@ pub struct Snapshot {
     pub files: Arc<RecordedTree>,
     /// The containers asked about.
     pub containers: Vec<RecordedContainer>,
+    /// The devices asked about.
+    pub devices: Vec<RecordedDevice>,
 }
 
 /// A container's answer, replayed.
@@ -163,6 +214,62 @@ impl Snapshot {
             .read_to_string(Path::new("/proc/sys/kernel/osrelease"))
             .ok()
             .map(|s| s.trim().to_owned())
+    }
+
+    /// The device at `address` as the host answered it, opened through its group.
+    ///
+    /// # Errors
+    /// [`Error::NotInSnapshot`] when the snapshot holds no answer for it (not in a
+    /// VFIO-viable group, or not on vfio-pci) or holds the host's refusal;
+    /// [`Error::Malformed`] when its recorded info buffer does not decode.
+    pub fn device(&self, address: &PciAddress) -> Result<ReplayedDevice, Error> {
+        let what = format!("device {address}");
+        let Some(found) = self.devices.iter().find(|d| d.address == *address) else {
+            return Err(Error::NotInSnapshot {
+                what,
+                why: "the snapshot holds no answer for it: a snapshot opens the vfio-pci devices of each VFIO-viable group; take one on the host with the device bound to vfio-pci".to_owned(),
+            });
+        };
+        let (info, regions) = found
+            .answer
+            .as_ref()
+            .map_err(|message| Error::NotInSnapshot {
+                what: what.clone(),
+                why: format!("the host refused it when the snapshot was taken: {message}"),
+            })?;
+        let order = self.machine.byte_order;
+        let regions = regions
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let index = i as u32;
+                let answer = match r {
+                    RecordedRegion::Answered(raw) => {
+                        decode_region_info(raw, order).map_err(Error::from)
+                    }
+                    RecordedRegion::Refused {
+                        errno,
+                        target,
+                        hint,
+                    } => Err(Error::Ioctl {
+                        ioctl: VfioQuery::DeviceGetRegionInfo.name(),
+                        target: target.clone(),
+                        errno: Errno(*errno),
+                        hint: hint.clone(),
+                    }),
+                    RecordedRegion::Failed(message) => Err(Error::NotInSnapshot {
+                        what: format!("region {index} of {what}"),
+                        why: format!("the host refused it when the snapshot was taken: {message}"),
+                    }),
+                };
+                (index, answer)
+            })
+            .collect();
+        Ok(ReplayedDevice {
+            group: found.group,
+            info: decode_device_info(info, order)?,
+            regions,
+        })
     }
 
     /// The container of `groups` (any order, each once) as the host answered it.

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::decode::bytes::ByteOrder;
-use crate::query::container::{Container, Target};
+use crate::error::Error;
+use crate::query::container::{Container, Group, Target};
 use crate::query::get_info::capture_type1_with;
 use crate::query::host::HostSummary;
 use crate::sys::arch::Arch;
@@ -15,7 +16,7 @@ use crate::sys::pci_ids::{PciIds, PATHS as PCI_IDS_PATHS};
 use crate::sys::sysfs::PciAddress;
 use crate::sys::view::{key_of, FsView, RecordedNode};
 
-use super::{Machine, RecordedContainer, Snapshot};
+use super::{Machine, RecordedContainer, RecordedDevice, RecordedRegion, Snapshot};
 
 /// The modules whose parameters a snapshot keeps (what decides limits and behaviour).
 const MODULES: [&str; 5] = [
@@ -85,9 +86,13 @@ pub fn take(paths: &HostPaths) -> Snapshot {
     let _ = rec.exists(&rec.vfio_dir.join("vfio"));
     let _ = rec.exists(&rec.iommufd);
 
-    let mut containers: Vec<RecordedContainer> = viable.iter().map(|&g| ask(&[g], &rec)).collect();
+    let mut containers = Vec::new();
+    let mut devices = Vec::new();
+    for &group in &viable {
+        containers.push(ask(&[group], &rec, &mut devices));
+    }
     if viable.len() > 1 {
-        containers.push(ask(&viable, &rec));
+        containers.push(ask(&viable, &rec, &mut Vec::new()));
     }
 
     let mut files = view.recorded();
@@ -101,22 +106,61 @@ pub fn take(paths: &HostPaths) -> Snapshot {
         },
         files: Arc::new(files),
         containers,
+        devices,
     }
 }
 
-/// One container of `groups`, opened and asked as `query` does, then closed.
-fn ask(groups: &[u32], paths: &HostPaths) -> RecordedContainer {
+/// One container of `groups`, opened and asked as `query` does, then closed; with one
+/// group, each of its vfio-pci devices opened through it and asked as `device` does,
+/// into `devices`.
+fn ask(groups: &[u32], paths: &HostPaths, devices: &mut Vec<RecordedDevice>) -> RecordedContainer {
     let targets: Vec<Target> = groups.iter().map(|&g| Target::Group(g)).collect();
     let answer = Container::open_targets(&targets, paths).and_then(|container| {
         // The checks `query` makes (a type1 reply, a compat container with a device) first.
         container.query()?;
         let raw = capture_type1_with(&SystemKernel, std::os::fd::AsFd::as_fd(&container))?;
+        if let ([number], [group]) = (groups, container.groups()) {
+            for device in paths.sysfs.group_devices(*number).unwrap_or_default() {
+                let on_vfio = device.driver.as_deref() == Some("vfio-pci");
+                if let (true, Ok(address)) = (on_vfio, device.name.parse::<PciAddress>()) {
+                    devices.push(RecordedDevice {
+                        address,
+                        group: *number,
+                        answer: ask_device(group, &device.name).map_err(|e| e.to_string()),
+                    });
+                }
+            }
+        }
         Ok((container.backend(), raw))
     });
     RecordedContainer {
         groups: groups.to_vec(),
         answer: answer.map_err(|e| e.to_string()),
     }
+}
+
+/// The device `name` of `group`: its info buffer and each region's answer.
+fn ask_device(group: &Group, name: &str) -> Result<(Vec<u8>, Vec<RecordedRegion>), Error> {
+    let device = group.open_device(name)?;
+    let info = device.info_bytes()?;
+    let count = device.info()?.num_regions;
+    let regions = (0..count)
+        .map(|i| match device.region_bytes(i) {
+            Ok(raw) => RecordedRegion::Answered(raw),
+            Err(Error::Ioctl {
+                errno,
+                target,
+                hint,
+                ..
+            }) => RecordedRegion::Refused {
+                errno: errno.0,
+                target,
+                hint,
+            },
+            Err(e) => RecordedRegion::Failed(e.to_string()),
+        })
+        .collect();
+    Ok((info, regions))
 }
 
 /// Only the pci.ids lines that name the recorded devices, under the path the host's
