@@ -473,8 +473,14 @@ fn the_lab_snapshots_match_the_snapshot_schema() {
     both["files"]["proc/sys/kernel/osrelease"]["read_errno"] = serde_json::json!(2);
     drifted.push(both);
     for d in &drifted {
-        assert!(!schema::violations("snapshot", d).is_empty(), "accepted: {d}");
+        assert!(
+            !schema::violations("snapshot", d).is_empty(),
+            "accepted: {d}"
+        );
         let text = serde_json::to_string(d).unwrap();
-        assert!(vfio_iommu_info::Snapshot::parse(text.as_bytes()).is_err(), "the command accepts it");
+        assert!(
+            vfio_iommu_info::Snapshot::parse(text.as_bytes()).is_err(),
+            "the command accepts it"
+        );
     }
 }
