@@ -237,11 +237,14 @@ python-test: python-install build python-dist-check
 	python/check-abi3 $(PY_VENV)/bin/python target/python/abi3 $(PY_DIST)
 
 # The benchmarks (BENCHMARKS.md), side by side in one run: decode against the unchecked C
-# walk, the allocator against a linear scan (criterion), then Python's decode().
+# walk, the allocator against a linear scan (criterion), then Python's decode(), then
+# `list --snapshot` of a 4096-device host against the shell loop with lspci (Debian's
+# pciutils, downloaded once into ~/.cache/vfio-iommu-info/bench; about 2.5 minutes).
 bench: python-install
 	$(CARGO) bench -p vfio-iommu-info-bench
 	bench/report $(TARGET_DIR)
 	$(PY_VENV)/bin/python bench/python_decode.py
+	CARGO=$(CARGO) bench/list_snapshot $(TARGET_DIR)
 
 # The Debian packages (debian/): dpkg-buildpackage -b on a copy of the tree in target/deb/,
 # lintian with no error or warning, the packaged library's ELF against the export list,

@@ -1,5 +1,8 @@
 //! What the benchmarks compare: the checked decode against the unchecked C walk of the
-//! same buffer (built by build.rs), and the IOVA allocator against a linear scan.
+//! same buffer (built by build.rs), and the IOVA allocator against a linear scan; and
+//! [`big_host`], the large SR-IOV host of the `list --snapshot` benchmark.
+
+pub mod big_host;
 
 use vfio_iommu_info::{ByteOrder, InfoView};
 

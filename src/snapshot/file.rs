@@ -3,7 +3,6 @@
 //! counts, paths and buffers are bounded and validated here, and the buffers are decoded
 //! later by the same hardened decoders as the kernel's.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -47,9 +46,48 @@ struct Wire {
     schema_version: u32,
     taken_by: String,
     machine: WireMachine,
-    files: BTreeMap<String, WireNode>,
+    files: Files,
     containers: Vec<WireContainer>,
     devices: Vec<WireDevice>,
+}
+
+/// The `files` object, its members kept in the file's order (sorted, as [`write`] writes
+/// them) instead of inserted one by one into a map: a snapshot of a large host has tens of
+/// thousands, and [`parse`] sorts and checks them, then builds the tree in one pass.
+struct Files(Vec<(String, WireNode)>);
+
+impl Serialize for Files {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Files {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = Files;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of paths")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Files, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, WireNode>()? {
+                    if members.len() == MAX_FILES {
+                        return Err(serde::de::Error::custom(format!(
+                            "files: more than the {MAX_FILES} paths allowed"
+                        )));
+                    }
+                    members.push(member);
+                }
+                Ok(Files(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -205,10 +243,10 @@ pub(super) fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
                 "name a snapshot file written by `vfio-iommu-info snapshot -o FILE`",
             )
         })?;
-    let kind = file
+    let metadata = file
         .metadata()
-        .map_err(|e| open_error(e, "cannot stat it"))?
-        .file_type();
+        .map_err(|e| open_error(e, "cannot stat it"))?;
+    let kind = metadata.file_type();
     if !kind.is_file() {
         let what = if kind.is_dir() {
             "a directory"
@@ -224,7 +262,9 @@ pub(super) fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
             problem: format!("{what}: a snapshot is a regular file"),
         });
     }
-    let mut bytes = Vec::new();
+    // Sized once from the file's length (bounded: it may change while read), not grown
+    // from nothing through a few MiB.
+    let mut bytes = Vec::with_capacity(metadata.len().min(MAX_SNAPSHOT_SIZE) as usize + 1);
     file.take(MAX_SNAPSHOT_SIZE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| open_error(e, "cannot read it"))?;
@@ -264,10 +304,12 @@ fn unhex(text: &str, at: &str, limit: usize) -> Result<Vec<u8>, String> {
         .collect()
 }
 
-fn errno(value: Option<i32>, at: &str) -> Result<Option<i32>, String> {
+/// `at` names the member for an error; it is only made on one (a snapshot has tens of
+/// thousands of members, and formatting each one's name made up a fifth of reading it).
+fn errno(value: Option<i32>, at: impl FnOnce() -> String) -> Result<Option<i32>, String> {
     match value {
         Some(e) if !(1..=4095).contains(&e) => {
-            Err(format!("{at}: errno {e} is no errno (1..4095)"))
+            Err(format!("{}: errno {e} is no errno (1..4095)", at()))
         }
         other => Ok(other),
     }
@@ -277,10 +319,10 @@ fn errno(value: Option<i32>, at: &str) -> Result<Option<i32>, String> {
 fn answer<T>(
     value: Option<T>,
     errno: Option<i32>,
-    at: &str,
+    at: impl FnOnce() -> String,
 ) -> Result<Option<Result<T, i32>>, String> {
     match (value, errno) {
-        (Some(_), Some(_)) => Err(format!("{at}: both an answer and an errno")),
+        (Some(_), Some(_)) => Err(format!("{}: both an answer and an errno", at())),
         (Some(v), None) => Ok(Some(Ok(v))),
         (None, Some(e)) => Ok(Some(Err(e))),
         (None, None) => Ok(None),
@@ -334,18 +376,18 @@ fn node(key: &str, wire: WireNode) -> Result<RecordedNode, String> {
         exists: wire.exists,
         file: answer(
             contents,
-            errno(wire.read_errno, &at("read_errno"))?,
-            &key_at(key),
+            errno(wire.read_errno, || at("read_errno"))?,
+            || key_at(key),
         )?,
         link: answer(
             wire.link,
-            errno(wire.link_errno, &at("link_errno"))?,
-            &key_at(key),
+            errno(wire.link_errno, || at("link_errno"))?,
+            || key_at(key),
         )?,
         dir: answer(
             entries,
-            errno(wire.entries_errno, &at("entries_errno"))?,
-            &key_at(key),
+            errno(wire.entries_errno, || at("entries_errno"))?,
+            || key_at(key),
         )?,
     })
 }
@@ -426,10 +468,13 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
             "machine.page_size: {page_size} is no page size (a power of two, 4K..1M)"
         ));
     }
-    if wire.files.len() > MAX_FILES {
+    let mut members = wire.files.0;
+    // Stable, and one pass over a file written sorted.
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(twice) = members.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(format!(
-            "files: {} paths, more than the {MAX_FILES} allowed",
-            wire.files.len()
+            "files: {:?} named twice (two answers for one path)",
+            twice[0].0
         ));
     }
     if wire.containers.len() > MAX_CONTAINERS || wire.devices.len() > MAX_CONTAINERS {
@@ -438,17 +483,21 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
             wire.containers.len()
         ));
     }
-    let mut files = RecordedTree::new();
-    for (key, wire_node) in wire.files {
-        if !is_key(&key) || !ROOTS.iter().any(|r| key.starts_with(r)) {
-            return Err(format!(
-                "files: {key:?} is not a path the library reads (a plain path under {})",
-                ROOTS.join(", ")
-            ));
-        }
-        let n = node(&key, wire_node)?;
-        files.insert(key, n);
-    }
+    // Collected, not inserted one by one: the keys are sorted, so the tree is built in
+    // one pass.
+    let files = members
+        .into_iter()
+        .map(|(key, wire_node)| {
+            if !is_key(&key) || !ROOTS.iter().any(|r| key.starts_with(r)) {
+                return Err(format!(
+                    "files: {key:?} is not a path the library reads (a plain path under {})",
+                    ROOTS.join(", ")
+                ));
+            }
+            let n = node(&key, wire_node)?;
+            Ok((key, n))
+        })
+        .collect::<Result<RecordedTree, String>>()?;
     let containers = wire
         .containers
         .into_iter()
@@ -570,11 +619,12 @@ pub(super) fn write(s: &Snapshot) -> String {
             .to_owned(),
             page_size: s.machine.page_size,
         },
-        files: s
-            .files
-            .iter()
-            .map(|(k, n)| (k.clone(), wire_node(n)))
-            .collect(),
+        files: Files(
+            s.files
+                .iter()
+                .map(|(k, n)| (k.clone(), wire_node(n)))
+                .collect(),
+        ),
         containers: s
             .containers
             .iter()
@@ -608,4 +658,58 @@ pub(super) fn write(s: &Snapshot) -> String {
     let mut text = serde_json::to_string_pretty(&wire).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot_text(files: &str) -> String {
+        format!(
+            r#"{{"format": "{FORMAT}", "schema_version": {SCHEMA_VERSION}, "taken_by": "test",
+            "machine": {{"arch": "x86_64", "byte_order": "little", "page_size": 4096}},
+            "files": {{{files}}}, "containers": []}}"#
+        )
+    }
+
+    #[test]
+    fn files_round_trip_in_any_order() {
+        let text = snapshot_text(
+            r#""sys/z": {"text": "1\n"}, "sys/a": {"entries": ["z", "b"]},
+            "dev/vfio/3": {"exists": false}, "sys/b": {"link": "../x", "read_errno": 2}"#,
+        );
+        let s = parse(text.as_bytes()).unwrap();
+        let keys: Vec<&str> = s.files.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["dev/vfio/3", "sys/a", "sys/b", "sys/z"]);
+        assert_eq!(s.files["sys/a"].dir, Some(Ok(vec!["b".into(), "z".into()])));
+        assert_eq!(s.files["sys/b"].file, Some(Err(2)));
+        assert_eq!(parse(write(&s).as_bytes()).unwrap(), s);
+    }
+
+    #[test]
+    fn a_path_named_twice_is_refused() {
+        let text = snapshot_text(r#""sys/a": {"text": "1"}, "sys/b": {}, "sys/a": {"text": "2"}"#);
+        let e = parse(text.as_bytes()).unwrap_err();
+        assert!(e.contains(r#""sys/a" named twice"#), "{e}");
+    }
+
+    #[test]
+    fn errors_still_name_the_member_at_fault() {
+        let bad_errno = snapshot_text(r#""sys/a": {"read_errno": 0}"#);
+        let e = parse(bad_errno.as_bytes()).unwrap_err();
+        assert!(e.contains(r#"files["sys/a"].read_errno: errno 0"#), "{e}");
+        let both = snapshot_text(r#""sys/a": {"link": "x", "link_errno": 2}"#);
+        let e = parse(both.as_bytes()).unwrap_err();
+        assert!(
+            e.contains(r#"files["sys/a"]: both an answer and an errno"#),
+            "{e}"
+        );
+        let outside = snapshot_text(r#""etc/passwd": {"text": ""}"#);
+        assert!(parse(outside.as_bytes())
+            .unwrap_err()
+            .contains("etc/passwd"));
+        let not_object = snapshot_text("").replace(r#""files": {}"#, r#""files": []"#);
+        let e = parse(not_object.as_bytes()).unwrap_err();
+        assert!(e.contains("an object of paths"), "{e}");
+    }
 }

@@ -36,18 +36,24 @@ pub type RecordedTree = BTreeMap<String, RecordedNode>;
 /// The key of an absolute path made of plain components, `None` for any other (relative,
 /// `..`, `.`, not UTF-8): such a path is never recorded nor answered from a snapshot.
 pub fn key_of(path: &Path) -> Option<String> {
-    let mut parts = Vec::new();
+    // Built in place: every question a replay answers starts here.
+    let mut key = String::with_capacity(path.as_os_str().len());
     let mut components = path.components();
     if components.next() != Some(Component::RootDir) {
         return None;
     }
     for c in components {
         match c {
-            Component::Normal(name) => parts.push(name.to_str()?),
+            Component::Normal(name) => {
+                if !key.is_empty() {
+                    key.push('/');
+                }
+                key.push_str(name.to_str()?);
+            }
             _ => return None,
         }
     }
-    (!parts.is_empty()).then(|| parts.join("/"))
+    (!key.is_empty()).then_some(key)
 }
 
 /// Whether `key` is one [`key_of`] makes: plain UTF-8 components joined by `/`, none
