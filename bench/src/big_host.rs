@@ -397,6 +397,7 @@ impl BigHost {
             },
             files: Arc::new(files),
             containers: Vec::new(),
+            devices: Vec::new(),
         })
     }
 }

@@ -197,7 +197,7 @@ fn device(i: usize, wire: WireDevice) -> Result<RecordedDevice, String> {
                             Ok(RecordedRegion::Answered(unhex(&raw, &at, MAX_INFO_SIZE)?))
                         }
                         (None, Some(e), Some(target), hint, None) => Ok(RecordedRegion::Refused {
-                            errno: errno(Some(e), &at)?.unwrap_or(e),
+                            errno: errno(Some(e), || at.clone())?.unwrap_or(e),
                             target,
                             hint,
                         }),
@@ -668,7 +668,7 @@ mod tests {
         format!(
             r#"{{"format": "{FORMAT}", "schema_version": {SCHEMA_VERSION}, "taken_by": "test",
             "machine": {{"arch": "x86_64", "byte_order": "little", "page_size": 4096}},
-            "files": {{{files}}}, "containers": []}}"#
+            "files": {{{files}}}, "containers": [], "devices": []}}"#
         )
     }
 
