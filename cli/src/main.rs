@@ -1022,6 +1022,36 @@ fn regions_of(groups: &[u32], paths: &HostPaths) -> Vec<(u32, ReservedRegion)> {
         .collect()
 }
 
+/// The targets as `plan` names them.
+fn names_of(targets: &[Target]) -> String {
+    let names: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+    names.join(", ")
+}
+
+/// `plan --attach`: what `predict` says attaching the target's group would make of the
+/// container's space, and how the kernel would refuse it, if it would.
+fn what_if_of(
+    attach: Option<&Target>,
+    paths: &HostPaths,
+    backend: vfio_iommu_info::facts::ContainerBackend,
+    predict: impl FnOnce(u32) -> Result<Option<vfio_iommu_info::WhatIf>, vfio_iommu_info::Error>,
+) -> Result<
+    Option<(
+        vfio_iommu_info::WhatIf,
+        Option<vfio_iommu_info::AttachRefusal>,
+    )>,
+    Failure,
+> {
+    let Some(target) = attach else {
+        return Ok(None);
+    };
+    let group = target.group_number(paths).map_err(Failure::lib)?;
+    Ok(predict(group).map_err(Failure::lib)?.map(|w| {
+        let refusal = w.refusal(backend.into(), &[]);
+        (w, refusal)
+    }))
+}
+
 /// Where `plan` gets its space from.
 enum PlanSource<'a> {
     /// A container of these groups, and the group to predict attaching.
@@ -1043,21 +1073,10 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
             let (container, info) = open_and_query(targets, &paths)?;
             let (_, regions) = groups_and_regions(&container, &paths);
             let regions: Vec<ReservedRegion> = regions.into_iter().map(|(_, r)| r).collect();
-            let names: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
-            let what_if = match attach {
-                Some(target) => {
-                    let group = target.group_number(&paths).map_err(failed)?;
-                    container
-                        .what_if_attach(&paths, group)
-                        .map_err(failed)?
-                        .map(|w| {
-                            let refusal = w.refusal(container.backend().into(), &[]);
-                            (w, refusal)
-                        })
-                }
-                None => None,
-            };
-            (info, regions, names.join(", "), what_if)
+            let what_if = what_if_of(attach, &paths, container.backend(), |g| {
+                container.what_if_attach(&paths, g)
+            })?;
+            (info, regions, names_of(targets), what_if)
         }
         PlanSource::Snapshot(snapshot, targets, attach) => {
             let paths = snapshot.paths();
@@ -1067,21 +1086,10 @@ fn plan(source: PlanSource<'_>, mut req: plan::Request, json: bool) -> Result<Ex
                 .into_iter()
                 .map(|(_, r)| r)
                 .collect();
-            let names: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
-            let what_if = match attach {
-                Some(target) => {
-                    let group = target.group_number(&paths).map_err(failed)?;
-                    container
-                        .what_if_attach(&paths, group)
-                        .map_err(failed)?
-                        .map(|w| {
-                            let refusal = w.refusal(container.backend.into(), &[]);
-                            (w, refusal)
-                        })
-                }
-                None => None,
-            };
-            (container.info, regions, names.join(", "), what_if)
+            let what_if = what_if_of(attach, &paths, container.backend, |g| {
+                container.what_if_attach(&paths, g)
+            })?;
+            (container.info, regions, names_of(targets), what_if)
         }
         PlanSource::Capture(file, order) => {
             let (name, _, info) = decode_capture(file, order)?;
