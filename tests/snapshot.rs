@@ -319,6 +319,15 @@ fn hostile_snapshots_are_refused_with_the_entry_at_fault() {
             "schema_version 2 is not 1",
         ),
         (
+            "a newer layout".into(),
+            edit(
+                &edit(&good, "\"schema_version\": 1", "\"schema_version\": 2"),
+                "\"files\": {",
+                "\"kernels\": [], \"files\": {",
+            ),
+            "schema_version 2 is not 1",
+        ),
+        (
             "unknown member".into(),
             edit(&good, "\"files\": {", "\"secrets\": 1, \"files\": {"),
             "unknown field `secrets`",

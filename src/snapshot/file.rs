@@ -433,26 +433,48 @@ fn container(i: usize, wire: WireContainer) -> Result<RecordedContainer, String>
     Ok(RecordedContainer { groups, answer })
 }
 
+/// What any version's snapshot starts with (the rest ignored).
+#[derive(Deserialize)]
+struct Header {
+    format: String,
+    schema_version: u32,
+    #[serde(default)]
+    taken_by: String,
+}
+
+/// Whether the file says it is a snapshot of the layout this version reads.
+fn check_header(format: &str, schema_version: u32, taken_by: &str) -> Result<(), String> {
+    if format != FORMAT {
+        return Err(format!("format is {format:?}, not {FORMAT:?}"));
+    }
+    if schema_version != SCHEMA_VERSION {
+        return Err(format!(
+            "schema_version {schema_version} is not {SCHEMA_VERSION}, the one this version ({}) reads: decode it with the version that wrote it ({taken_by:?}) or a newer one",
+            crate::VERSION,
+        ));
+    }
+    Ok(())
+}
+
 /// Checks and decodes a snapshot's bytes.
 pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
     let wire: Wire = serde_json::from_slice(bytes).map_err(|e| {
+        // Another format or version fails on what it has that this one lacks: say which
+        // it is rather than the member this version does not know.
+        if let Ok(header) = serde_json::from_slice::<Header>(bytes) {
+            if let Err(which) =
+                check_header(&header.format, header.schema_version, &header.taken_by)
+            {
+                return which;
+            }
+        }
         format!(
             "not a snapshot: line {} column {}: {e}",
             e.line(),
             e.column()
         )
     })?;
-    if wire.format != FORMAT {
-        return Err(format!("format is {:?}, not {FORMAT:?}", wire.format));
-    }
-    if wire.schema_version != SCHEMA_VERSION {
-        return Err(format!(
-            "schema_version {} is not {SCHEMA_VERSION}, the one this version ({}) reads: decode it with the version that wrote it ({:?}) or a newer one",
-            wire.schema_version,
-            crate::VERSION,
-            wire.taken_by
-        ));
-    }
+    check_header(&wire.format, wire.schema_version, &wire.taken_by)?;
     let byte_order = match wire.machine.byte_order.as_str() {
         "little" => ByteOrder::Little,
         "big" => ByteOrder::Big,
