@@ -488,6 +488,16 @@ pub enum Error {
         problem: String,
     },
 
+    /// An error a host gave when a snapshot was taken, replayed from it: the host's
+    /// message and class, as they were.
+    #[error("{message}")]
+    Replayed {
+        /// The message, as the host's error displayed it.
+        message: String,
+        /// Its class.
+        kind: ErrorKind,
+    },
+
     /// A question a snapshot holds no answer for (the command asked what the snapshot's
     /// host was never asked, or what it refused when the snapshot was taken). Carries
     /// ENODATA.
@@ -534,6 +544,7 @@ impl Error {
             Error::ApiVersion { .. } => ErrorKind::ApiVersion,
             Error::SysfsFormat { .. } => ErrorKind::SysfsFormat,
             Error::BadSnapshot { .. } => ErrorKind::Malformed,
+            Error::Replayed { kind, .. } => *kind,
             Error::NotInSnapshot { .. } => ErrorKind::Os(Errno(libc::ENODATA)),
         }
     }
@@ -586,6 +597,34 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The class [`ErrorKind::code`] names (`errno` for `os`); `None` for another name, or
+    /// `os` without an errno.
+    pub fn from_code(code: &str, errno: Option<Errno>) -> Option<ErrorKind> {
+        const ALL: [ErrorKind; 16] = [
+            ErrorKind::Malformed,
+            ErrorKind::NotViable,
+            ErrorKind::NoDeviceCdev,
+            ErrorKind::NoType1,
+            ErrorKind::NotContainer,
+            ErrorKind::Size,
+            ErrorKind::NoDevice,
+            ErrorKind::NoIommuGroup,
+            ErrorKind::BadArgument,
+            ErrorKind::ApiVersion,
+            ErrorKind::SysfsFormat,
+            ErrorKind::TopPage,
+            ErrorKind::NoRoom,
+            ErrorKind::NotAllocated,
+            ErrorKind::Overlap,
+            ErrorKind::Unusable,
+        ];
+        match (code, errno) {
+            ("os", Some(errno)) => Some(ErrorKind::Os(errno)),
+            ("os", None) => None,
+            _ => ALL.into_iter().find(|k| k.code() == code),
+        }
+    }
+
     /// A stable machine-readable name (`not_viable`, `size`, ...; `os` for [`ErrorKind::Os`]).
     pub const fn code(self) -> &'static str {
         match self {

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use vfio_iommu_info::snapshot::{
-    take, Machine, RecordedContainer, RecordedDevice, RecordedRegion, MAX_SNAPSHOT_SIZE,
+    take, Machine, RecordedContainer, RecordedDevice, RecordedError, RecordedIoctl,
+    MAX_SNAPSHOT_SIZE,
 };
+use vfio_iommu_info::sys::limits::MemlockLimit;
 use vfio_iommu_info::sys::view::{RecordedNode, RecordedTree};
 use vfio_iommu_info::{
     ByteOrder, Error, ErrorKind, HostPaths, HostSummary, PciAddress, Snapshot, Sysfs,
@@ -125,6 +127,11 @@ fn host_answers(paths: &HostPaths) -> (HostSummary, GroupAnswers, String) {
 fn a_snapshot_answers_as_the_host_did_with_the_host_gone() {
     let host = FakeHost::new("replay");
     let live = host_answers(&host.paths());
+    let live_refusal = vfio_iommu_info::Container::open_targets(
+        &[vfio_iommu_info::Target::Group(4)],
+        &host.paths(),
+    )
+    .unwrap_err();
     let snapshot = take(&host.paths());
     let text = snapshot.to_text();
     drop(host);
@@ -136,18 +143,15 @@ fn a_snapshot_answers_as_the_host_did_with_the_host_gone() {
     assert_eq!(live.0.dma_avail, Some(65535));
     assert_eq!(live.0.viable_groups(), 1);
     // The fake group node is no VFIO group: the host refused the container, and the
-    // snapshot says so instead of inventing an answer.
+    // snapshot gives the same refusal instead of inventing an answer.
     assert_eq!(parsed.containers.len(), 1);
     let e = parsed.container(&[4]).unwrap_err();
     assert_eq!(
-        e.kind(),
-        ErrorKind::Os(vfio_iommu_info::Errno(libc::ENODATA))
+        e.to_string(),
+        live_refusal.to_string(),
+        "the host's error, as it was"
     );
-    assert!(
-        e.to_string()
-            .contains("refused it when the snapshot was taken"),
-        "{e}"
-    );
+    assert_eq!(e.kind(), live_refusal.kind());
     let e = parsed.container(&[7]).unwrap_err();
     assert!(
         e.to_string()
@@ -239,6 +243,7 @@ fn small_snapshot() -> Snapshot {
     Snapshot {
         taken_by: "vfio-iommu-info 0.8.0".into(),
         machine: machine(),
+        taken_as: vfio_iommu_info::snapshot::TakenAs::default(),
         files: std::sync::Arc::new(files),
         containers: vec![RecordedContainer {
             groups: vec![0],
@@ -252,14 +257,15 @@ fn small_snapshot() -> Snapshot {
 /// big-endian): its info, its eight regions, and the ninth (VGA) refused with EINVAL.
 fn zpci_device() -> RecordedDevice {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/linux-6.12-s390x-zpci");
-    let mut regions: Vec<RecordedRegion> = (0..8)
-        .map(|i| RecordedRegion::Answered(fs::read(dir.join(format!("region-{i}.bin"))).unwrap()))
+    let mut regions: Vec<Result<Vec<u8>, RecordedError>> = (0..8)
+        .map(|i| Ok(fs::read(dir.join(format!("region-{i}.bin"))).unwrap()))
         .collect();
-    regions.push(RecordedRegion::Refused {
-        errno: libc::EINVAL,
+    regions.push(Err(RecordedError::of(&Error::Ioctl {
+        ioctl: "VFIO_DEVICE_GET_REGION_INFO",
         target: "device 0001:00:00.0 (fd 7)".into(),
+        errno: vfio_iommu_info::Errno(libc::EINVAL),
         hint: Some("the device has no region 8".into()),
-    });
+    })));
     RecordedDevice {
         address: "0001:00:00.0".parse().unwrap(),
         group: 0,
@@ -445,7 +451,7 @@ fn hostile_snapshots_are_refused_with_the_entry_at_fault() {
             edit(
                 &good,
                 "\"backend\": \"type1\"",
-                "\"error\": \"x\", \"backend\": \"type1\"",
+                "\"error\": {\"message\": \"x\", \"kind\": \"invalid\"}, \"backend\": \"type1\"",
             ),
             "either error, or backend and get_info",
         ),
@@ -468,7 +474,7 @@ fn hostile_snapshots_are_refused_with_the_entry_at_fault() {
             edit(
                 &good,
                 "\"address\": \"0001:00:00.0\"",
-                "\"address\": \"0001:00:00.0\", \"error\": \"x\"",
+                "\"address\": \"0001:00:00.0\", \"error\": {\"message\": \"x\", \"kind\": \"invalid\"}",
             ),
             "either error, or info and regions",
         ),
@@ -476,10 +482,30 @@ fn hostile_snapshots_are_refused_with_the_entry_at_fault() {
             "region with both".into(),
             edit(
                 &good,
-                "\"errno\": 22",
-                "\"errno\": 22, \"get_region_info\": \"00\"",
+                "\"error\": {",
+                "\"get_region_info\": \"00\", \"error\": {",
             ),
-            "a region holds get_region_info, or errno and target (and a hint), or error",
+            "a region holds get_region_info or error",
+        ),
+        (
+            "error class".into(),
+            edit(&good, "\"kind\": \"os\"", "\"kind\": \"oops\""),
+            "\"oops\" (errno Some(22)) is no error class",
+        ),
+        (
+            "os without errno".into(),
+            edit(&good, "\"errno\": 22,", ""),
+            "is no error class",
+        ),
+        (
+            "ioctl without target".into(),
+            edit(&good, "\"target\": \"device 0001:00:00.0 (fd 7)\",", ""),
+            "an ioctl's error holds ioctl and target",
+        ),
+        (
+            "memlock limit".into(),
+            edit(&good, "\"taken_as\": {}", "\"taken_as\": {\"memlock_limit\": \"lots\"}"),
+            "\"lots\" is not cap_ipc_lock, unlimited or a number of bytes",
         ),
         (
             "region errno".into(),
@@ -582,12 +608,14 @@ fn node_strategy() -> impl Strategy<Value = RecordedNode> {
                 .prop_map(|s| Some(Ok(s.into_iter().collect()))),
             (1i32..4096).prop_map(|e| Some(Err(e)))
         ],
+        proptest::option::of(any::<bool>()),
     )
-        .prop_map(|(exists, file, link, dir)| RecordedNode {
+        .prop_map(|(exists, file, link, dir, rdwr)| RecordedNode {
             exists,
             file,
             link,
             dir,
+            rdwr,
         })
 }
 
@@ -600,14 +628,24 @@ proptest! {
             (proptest::collection::btree_set(any::<u32>(), 1..4),
              prop_oneof![
                 proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| Ok((vio_backend(), b))),
-                "[ -~]{0,40}".prop_map(Err),
+                ("[ -~]{0,40}", 1i32..4096, any::<bool>()).prop_map(|(message, errno, ioctl)| Err(RecordedError {
+                    message,
+                    kind: ErrorKind::Os(vfio_iommu_info::Errno(errno)),
+                    ioctl: ioctl.then(|| RecordedIoctl { name: "VFIO_SET_IOMMU".into(), target: "t".into(), hint: None }),
+                })),
              ]),
             0..4),
         big in any::<bool>(),
+        memlock in proptest::option::of(prop_oneof![
+            Just(MemlockLimit::Root),
+            Just(MemlockLimit::Unlimited),
+            any::<u64>().prop_map(MemlockLimit::Bytes),
+        ]),
     ) {
         let s = Snapshot {
             taken_by: "t".into(),
             machine: Machine { byte_order: if big { ByteOrder::Big } else { ByteOrder::Little }, ..machine() },
+            taken_as: vfio_iommu_info::snapshot::TakenAs { memlock_limit: memlock },
             files: std::sync::Arc::new(nodes),
             containers: containers
                 .into_iter()

@@ -395,6 +395,7 @@ impl BigHost {
                 byte_order: ByteOrder::Little,
                 page_size: 4096,
             },
+            taken_as: vfio_iommu_info::snapshot::TakenAs::default(),
             files: Arc::new(files),
             containers: Vec::new(),
             devices: Vec::new(),

@@ -4,9 +4,9 @@
 use serde_json::{json, Value};
 use vfio_iommu_info::decode::spapr_tce::DDW_EXPECTED_START;
 use vfio_iommu_info::facts::{Backend, DmaFacts};
-use vfio_iommu_info::sys::limits::{may_open_rdwr, memlock_limit, MemlockLimit};
+use vfio_iommu_info::sys::limits::{memlock_limit, MemlockLimit};
 use vfio_iommu_info::{
-    check_span, Arch, Container, Ddw, Error, HostPaths, IommuInfo, PciAddress, Reported,
+    check_span, Arch, Container, Ddw, Error, HostPaths, IommuInfo, PciAddress, Reported, Snapshot,
     SpanProblem, Target,
 };
 
@@ -86,14 +86,59 @@ fn bind_fix(device: &str) -> String {
     )
 }
 
-/// Runs every check for `target` on this machine's architecture.
-pub fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Report {
-    explain_on(target, span, paths, &Arch::host())
+/// Where the answers that are not files come from: the containers `explain` opens and the
+/// limits of the process it runs in, on this host or as a snapshot recorded them.
+#[derive(Clone, Copy)]
+pub enum Answers<'a> {
+    /// This host, this process.
+    Live,
+    /// A snapshot: its containers, and the limits of the process that took it.
+    Snapshot(&'a Snapshot),
+}
+
+impl Answers<'_> {
+    /// A type1 container of `group`, asked as `query` asks it.
+    fn type1(self, group: u32, paths: &HostPaths) -> Result<IommuInfo, Error> {
+        match self {
+            Answers::Live => {
+                Container::open_targets(&[Target::Group(group)], paths).and_then(|c| c.query())
+            }
+            Answers::Snapshot(s) => s.container(&[group]).map(|c| c.info),
+        }
+    }
+
+    /// The limit on pinned memory of the process that asks.
+    fn memlock(self) -> Option<MemlockLimit> {
+        match self {
+            Answers::Live => memlock_limit(),
+            Answers::Snapshot(s) => s.taken_as.memlock_limit,
+        }
+    }
+}
+
+/// Runs every check for `target` on this machine's architecture (or the snapshot's).
+pub fn explain(
+    target: &Target,
+    span: Option<&Span>,
+    paths: &HostPaths,
+    answers: Answers<'_>,
+) -> Report {
+    let arch = match answers {
+        Answers::Live => Arch::host(),
+        Answers::Snapshot(s) => Arch::from_name(&s.machine.arch),
+    };
+    explain_on(target, span, paths, &arch, answers)
 }
 
 /// Runs every check for `target` as on `arch`: which IOMMU a container has, and so which
 /// modules and checks apply, is the architecture's (sPAPR TCE on POWER).
-pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch: &Arch) -> Report {
+pub fn explain_on(
+    target: &Target,
+    span: Option<&Span>,
+    paths: &HostPaths,
+    arch: &Arch,
+    answers: Answers<'_>,
+) -> Report {
     let mut r = Report {
         target: target.to_string(),
         checks: Vec::new(),
@@ -146,7 +191,7 @@ pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch:
 
     let vfio_driver = sysfs.has_vfio_pci_driver();
     let loaded = |m: &str| match m {
-        "vfio" => paths.vfio_dir.join("vfio").exists() || sysfs.has_module("vfio"),
+        "vfio" => paths.view().exists(&paths.vfio_dir.join("vfio")) || sysfs.has_module("vfio"),
         "vfio-pci" => vfio_driver,
         // iommufd's VFIO compatibility can stand in for vfio_iommu_type1.
         "vfio_iommu_type1" => sysfs.has_module("vfio_iommu_type1") || sysfs.has_module("iommufd"),
@@ -250,7 +295,13 @@ pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch:
     // Permissions on the device nodes.
     let node = paths.vfio_dir.join(group.to_string());
     let container_node = paths.vfio_dir.join("vfio");
-    if !container_node.exists() {
+    let view = paths.view();
+    // The first node this process may not open read-write, or cannot tell about.
+    let denied = [&container_node, &node]
+        .into_iter()
+        .map(|p| (p, view.may_open_rdwr(p)))
+        .find(|(_, may)| !matches!(may, Ok(true)));
+    if !view.exists(&container_node) {
         r.add(
             "permissions",
             Status::Fail,
@@ -260,7 +311,7 @@ pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch:
             ),
             Some("modprobe vfio-pci".into()),
         );
-    } else if !node.exists() {
+    } else if !view.exists(&node) {
         r.add(
             "permissions",
             Status::Fail,
@@ -270,19 +321,19 @@ pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch:
             ),
             Some("bind the group's devices to vfio-pci (see above)".into()),
         );
-    } else if let Some(denied) = [&container_node, &node]
-        .into_iter()
-        .find(|p| !may_open_rdwr(p))
-    {
-        r.add(
-            "permissions",
-            Status::Fail,
-            format!("no read/write access to {}", denied.display()),
-            Some(format!(
-                "run as root, or give this user access: chown $USER {}",
-                denied.display()
-            )),
-        );
+    } else if let Some((denied, may)) = denied {
+        match may {
+            Err(e) => r.add("permissions", Status::Fail, e.to_string(), None),
+            Ok(_) => r.add(
+                "permissions",
+                Status::Fail,
+                format!("no read/write access to {}", denied.display()),
+                Some(format!(
+                    "run as root, or give this user access: chown $USER {}",
+                    denied.display()
+                )),
+            ),
+        }
     } else {
         r.add(
             "permissions",
@@ -297,14 +348,13 @@ pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch:
     }
 
     if power {
-        spapr_checks(&mut r, group, span, paths);
+        spapr_checks(&mut r, group, span, paths, answers);
         return r;
     }
     // The dance itself: interrupt remapping shows up here as EPERM from VFIO_SET_IOMMU.
     // What isolates MSIs (and so the advice) depends on the architecture.
     let unsafe_irqs = paths.sysfs.type1_module_param("allow_unsafe_interrupts");
-    let info = match Container::open_targets(&[Target::Group(group)], paths).and_then(|c| c.query())
-    {
+    let info = match answers.type1(group, paths) {
         Ok(info) => {
             r.add(
                 "container",
@@ -326,7 +376,7 @@ pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch:
         }
         Err(Error::SpaprTceContainer { .. }) => {
             // An architecture not known to be POWER, whose container is sPAPR anyway.
-            spapr_checks(&mut r, group, span, paths);
+            spapr_checks(&mut r, group, span, paths, answers);
             return r;
         }
         Err(e) => {
@@ -373,7 +423,7 @@ pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch:
         return r;
     };
     dma_avail_check(&mut r, &info, paths);
-    memlock_check(&mut r);
+    memlock_check(&mut r, answers);
     if let Some(span) = span {
         iova_check(&mut r, &info, span, group, paths);
     }
@@ -383,8 +433,21 @@ pub fn explain_on(target: &Target, span: Option<&Span>, paths: &HostPaths, arch:
 /// The container checks of an sPAPR TCE container (IBM POWER): the model set, the
 /// default window and dynamic windows, and an IOVA against the windows. No type1 check
 /// (interrupt remapping, DMA_AVAIL) applies there.
-fn spapr_checks(r: &mut Report, group: u32, span: Option<&Span>, paths: &HostPaths) {
-    let container = match Container::open_targets_spapr_tce(&[Target::Group(group)], paths) {
+fn spapr_checks(
+    r: &mut Report,
+    group: u32,
+    span: Option<&Span>,
+    paths: &HostPaths,
+    answers: Answers<'_>,
+) {
+    let opened = match answers {
+        Answers::Live => Container::open_targets_spapr_tce(&[Target::Group(group)], paths),
+        Answers::Snapshot(_) => Err(Error::NotInSnapshot {
+            what: format!("an sPAPR TCE container of group {group}"),
+            why: "a snapshot holds type1 containers only".to_owned(),
+        }),
+    };
+    let container = match opened {
         Ok(c) => c,
         Err(e) => {
             r.add("container", Status::Fail, e.to_string(), None);
@@ -439,7 +502,7 @@ fn spapr_checks(r: &mut Report, group: u32, span: Option<&Span>, paths: &HostPat
             Some("use VFIO_SPAPR_TCE_v2_IOMMU (a kernel with it: 4.2 or later)".into()),
         ),
     }
-    memlock_check(r);
+    memlock_check(r, answers);
     let Some(span) = span else { return };
     let what = format!("IOVA {}+{:#x}", hex(span.iova), span.size);
     let window = facts
@@ -477,8 +540,8 @@ fn spapr_checks(r: &mut Report, group: u32, span: Option<&Span>, paths: &HostPat
 }
 
 /// MAP_DMA pins memory: without CAP_IPC_LOCK it counts against RLIMIT_MEMLOCK.
-fn memlock_check(r: &mut Report) {
-    match memlock_limit() {
+fn memlock_check(r: &mut Report, answers: Answers<'_>) {
+    match answers.memlock() {
         None => {}
         Some(MemlockLimit::Root) => r.add(
             "memlock",
@@ -784,7 +847,7 @@ mod tests {
 
     /// The type1 checks, whatever machine runs the tests (shadows `super::explain`).
     fn explain(target: &Target, span: Option<&Span>, paths: &HostPaths) -> Report {
-        explain_on(target, span, paths, &Arch::X86_64)
+        explain_on(target, span, paths, &Arch::X86_64, Answers::Live)
     }
 
     #[test]
@@ -801,7 +864,13 @@ mod tests {
             let f = Fake::new(name, modules, dev_vfio);
             for (target, span) in [(Target::Group(5), None), (Target::Group(7), Some(&span))] {
                 for arch in ["x86_64", "ppc64le", "s390x"] {
-                    let r = explain_on(&target, span, &f.paths(), &Arch::from_name(arch));
+                    let r = explain_on(
+                        &target,
+                        span,
+                        &f.paths(),
+                        &Arch::from_name(arch),
+                        Answers::Live,
+                    );
                     crate::testing::assert_schema("explain", to_json(&r));
                 }
             }
@@ -812,7 +881,7 @@ mod tests {
     fn power_wants_the_spapr_module_and_gives_no_type1_advice() {
         let power = Arch::from_name("ppc64le");
         let f = Fake::new("power-missing", &["vfio"], true);
-        let r = explain_on(&Target::Group(5), None, &f.paths(), &power);
+        let r = explain_on(&Target::Group(5), None, &f.paths(), &power, Answers::Live);
         let text = render(&r);
         assert!(
             f.check(&r, "platform").detail.contains("sPAPR TCE"),
@@ -834,7 +903,7 @@ mod tests {
         assert_eq!(f.check(&r, "container").status, Status::Fail, "{text}");
         assert_eq!(f.check(&r, "ddw").status, Status::Skip, "{text}");
         let f = Fake::new("power-loaded", &["vfio", "vfio_iommu_spapr_tce"], true);
-        let r = explain_on(&Target::Group(5), None, &f.paths(), &power);
+        let r = explain_on(&Target::Group(5), None, &f.paths(), &power, Answers::Live);
         assert_eq!(
             f.check(&r, "modules").detail,
             "vfio, vfio-pci and vfio_iommu_spapr_tce are loaded"
@@ -851,7 +920,7 @@ mod tests {
     fn an_unknown_architecture_is_named_and_either_backend_will_do() {
         let odd = Arch::from_name("sparc64");
         let f = Fake::new("odd", &["vfio", "vfio_iommu_spapr_tce"], true);
-        let r = explain_on(&Target::Group(5), None, &f.paths(), &odd);
+        let r = explain_on(&Target::Group(5), None, &f.paths(), &odd, Answers::Live);
         let p = f.check(&r, "platform");
         assert_eq!(p.status, Status::Warn);
         assert!(

@@ -210,6 +210,10 @@ enum Command {
         /// How to write the output: text (the default), or json (as --json).
         #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
         format: Option<Format>,
+        /// Check from a snapshot (`vfio-iommu-info snapshot -o FILE`) instead of this host:
+        /// its files and containers, and the access and limits of the process that took it.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
     },
     /// Plans DMA before mapping: the usable space (aperture, holes with the reserved
     /// regions behind them, what a virtual IOMMU must advertise as reserved), checks of
@@ -359,9 +363,9 @@ enum Command {
     /// Records everything the library reads from this host, raw, into a new file: the
     /// sysfs files and links of the IOMMU groups, devices and IOMMU units, the VFIO
     /// modules' parameters, the kernel release, and each VFIO-viable group's
-    /// VFIO_IOMMU_GET_INFO buffer (alone and all together). No process, memory, host name
-    /// or serial number is in it. `list`, `query`, `plan` and `device` answer from it
-    /// with --snapshot.
+    /// VFIO_IOMMU_GET_INFO buffer (alone and all together) and its vfio-pci devices' info
+    /// and region info. No process memory, host name or serial number is in it. `list`,
+    /// `query`, `plan`, `device` and `explain` answer from it with --snapshot.
     Snapshot {
         /// The file to create (refused when it exists).
         #[arg(short, long, value_name = "FILE")]
@@ -1273,11 +1277,23 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             size,
             json,
             format: _,
+            snapshot,
         } => {
             let span = iova
                 .zip(size)
                 .map(|(iova, size)| explain::Span { iova, size });
-            let report = explain::explain(&t, span.as_ref(), &HostPaths::default());
+            let snapshot = snapshot.as_deref().map(snapshot::load).transpose()?;
+            let report = match &snapshot {
+                Some(s) => {
+                    explain::explain(&t, span.as_ref(), &s.paths(), explain::Answers::Snapshot(s))
+                }
+                None => explain::explain(
+                    &t,
+                    span.as_ref(),
+                    &HostPaths::default(),
+                    explain::Answers::Live,
+                ),
+            };
             if json {
                 print_json(&explain::to_json(&report))?;
             } else {

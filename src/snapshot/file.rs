@@ -12,13 +12,16 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::decode::bytes::ByteOrder;
-use crate::error::{Errno, Error};
+use crate::error::{Errno, Error, ErrorKind};
 use crate::facts::ContainerBackend;
 use crate::query::get_info::MAX_INFO_SIZE;
+use crate::sys::limits::MemlockLimit;
 use crate::sys::sysfs::PciAddress;
 use crate::sys::view::{is_key, RecordedNode, RecordedTree};
 
-use super::{Machine, RecordedContainer, RecordedDevice, RecordedRegion, Snapshot};
+use super::{
+    Machine, RecordedContainer, RecordedDevice, RecordedError, RecordedIoctl, Snapshot, TakenAs,
+};
 
 /// What the file says it is (its `format` member).
 pub const FORMAT: &str = "vfio-iommu-info snapshot";
@@ -46,6 +49,7 @@ struct Wire {
     schema_version: u32,
     taken_by: String,
     machine: WireMachine,
+    taken_as: WireTakenAs,
     files: Files,
     containers: Vec<WireContainer>,
     devices: Vec<WireDevice>,
@@ -98,6 +102,15 @@ struct WireMachine {
     page_size: u64,
 }
 
+/// `memlock_limit`: `cap_ipc_lock`, `unlimited`, or the bytes in decimal; absent when
+/// `getrlimit` did not answer.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireTakenAs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    memlock_limit: Option<String>,
+}
+
 #[derive(Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct WireNode {
@@ -119,6 +132,9 @@ struct WireNode {
     entries: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     entries_errno: Option<i32>,
+    /// Whether the process that took the snapshot could open it read-write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rdwr: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -135,7 +151,67 @@ struct WireContainer {
     get_info: Option<String>,
     /// The host's error, instead of the three above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    error: Option<WireError>,
+}
+
+/// An error the host gave: its message and class, and a failed ioctl's parts.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireError {
+    message: String,
+    /// `ErrorKind::code`.
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    errno: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ioctl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
+}
+
+fn recorded_error(at: &str, w: WireError) -> Result<RecordedError, String> {
+    let errno = errno(w.errno, || format!("{at}.errno"))?.map(Errno);
+    let kind = ErrorKind::from_code(&w.kind, errno).ok_or_else(|| {
+        format!(
+            "{at}.kind: {:?} (errno {:?}) is no error class of this version",
+            w.kind, w.errno
+        )
+    })?;
+    let ioctl = match (w.ioctl, w.target) {
+        (Some(name), Some(target)) => Some(RecordedIoctl {
+            name,
+            target,
+            hint: w.hint,
+        }),
+        (None, None) if w.hint.is_none() => None,
+        _ => {
+            return Err(format!(
+                "{at}: an ioctl's error holds ioctl and target (and a hint)"
+            ))
+        }
+    };
+    Ok(RecordedError {
+        message: w.message,
+        kind,
+        ioctl,
+    })
+}
+
+fn wire_error(e: &RecordedError) -> WireError {
+    let errno = match e.kind {
+        ErrorKind::Os(errno) => Some(errno.0),
+        _ => None,
+    };
+    WireError {
+        message: e.message.clone(),
+        kind: e.kind.code().to_owned(),
+        errno,
+        ioctl: e.ioctl.as_ref().map(|i| i.name.clone()),
+        target: e.ioctl.as_ref().map(|i| i.target.clone()),
+        hint: e.ioctl.as_ref().and_then(|i| i.hint.clone()),
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -150,23 +226,17 @@ struct WireDevice {
     regions: Option<Vec<WireRegion>>,
     /// The host's error, instead of the two above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    error: Option<WireError>,
 }
 
-/// One of: the buffer; the errno and the device the message named; another failure.
+/// One region: its buffer, or the host's error.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireRegion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     get_region_info: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    errno: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    target: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    hint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    error: Option<WireError>,
 }
 
 /// The most regions a device may have (vfio-pci has 9, device-specific ones a few more).
@@ -179,7 +249,7 @@ fn device(i: usize, wire: WireDevice) -> Result<RecordedDevice, String> {
         .parse()
         .map_err(|_| format!("{at}.address: {:?} is not a PCI address", wire.address))?;
     let answer = match (wire.error, wire.info, wire.regions) {
-        (Some(message), None, None) => Err(message),
+        (Some(e), None, None) => Err(recorded_error(&format!("{at}.error"), e)?),
         (None, Some(info), Some(regions)) => {
             if regions.len() > MAX_REGIONS {
                 return Err(format!(
@@ -192,21 +262,10 @@ fn device(i: usize, wire: WireDevice) -> Result<RecordedDevice, String> {
                 .enumerate()
                 .map(|(r, w)| {
                     let at = format!("{at}.regions[{r}]");
-                    match (w.get_region_info, w.errno, w.target, w.hint, w.error) {
-                        (Some(raw), None, None, None, None) => {
-                            Ok(RecordedRegion::Answered(unhex(&raw, &at, MAX_INFO_SIZE)?))
-                        }
-                        (None, Some(e), Some(target), hint, None) => Ok(RecordedRegion::Refused {
-                            errno: errno(Some(e), || at.clone())?.unwrap_or(e),
-                            target,
-                            hint,
-                        }),
-                        (None, None, None, None, Some(message)) => {
-                            Ok(RecordedRegion::Failed(message))
-                        }
-                        _ => Err(format!(
-                            "{at}: a region holds get_region_info, or errno and target (and a hint), or error"
-                        )),
+                    match (w.get_region_info, w.error) {
+                        (Some(raw), None) => Ok(Ok(unhex(&raw, &at, MAX_INFO_SIZE)?)),
+                        (None, Some(e)) => Ok(Err(recorded_error(&format!("{at}.error"), e)?)),
+                        _ => Err(format!("{at}: a region holds get_region_info or error")),
                     }
                 })
                 .collect::<Result<Vec<_>, String>>()?;
@@ -374,6 +433,7 @@ fn node(key: &str, wire: WireNode) -> Result<RecordedNode, String> {
     };
     Ok(RecordedNode {
         exists: wire.exists,
+        rdwr: wire.rdwr,
         file: answer(
             contents,
             errno(wire.read_errno, || at("read_errno"))?,
@@ -407,7 +467,9 @@ fn container(i: usize, wire: WireContainer) -> Result<RecordedContainer, String>
         return Err(format!("{at}.groups: a group named twice"));
     }
     let answer = match (wire.error, wire.backend, wire.get_info) {
-        (Some(message), None, None) if wire.compat_ioas.is_none() => Err(message),
+        (Some(e), None, None) if wire.compat_ioas.is_none() => {
+            Err(recorded_error(&format!("{at}.error"), e)?)
+        }
         (None, Some(backend), Some(raw)) => {
             let backend = match (backend.as_str(), wire.compat_ioas) {
                 ("type1", None) => ContainerBackend::Vfio,
@@ -549,6 +611,20 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
             byte_order,
             page_size,
         },
+        taken_as: TakenAs {
+            memlock_limit: wire
+                .taken_as
+                .memlock_limit
+                .as_deref()
+                .map(|l| match l {
+                    "cap_ipc_lock" => Ok(MemlockLimit::Root),
+                    "unlimited" => Ok(MemlockLimit::Unlimited),
+                    bytes => bytes.parse().map(MemlockLimit::Bytes).map_err(|_| {
+                        format!("taken_as.memlock_limit: {bytes:?} is not cap_ipc_lock, unlimited or a number of bytes")
+                    }),
+                })
+                .transpose()?,
+        },
         files: Arc::new(files),
         containers,
         devices,
@@ -558,6 +634,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
 fn wire_node(n: &RecordedNode) -> WireNode {
     let mut w = WireNode {
         exists: n.exists,
+        rdwr: n.rdwr,
         ..WireNode::default()
     };
     match &n.file {
@@ -595,33 +672,20 @@ fn wire_device(d: &RecordedDevice) -> WireDevice {
             w.regions = Some(
                 regions
                     .iter()
-                    .map(|r| {
-                        let mut w = WireRegion {
-                            get_region_info: None,
-                            errno: None,
-                            target: None,
-                            hint: None,
+                    .map(|r| match r {
+                        Ok(raw) => WireRegion {
+                            get_region_info: Some(hex(raw)),
                             error: None,
-                        };
-                        match r {
-                            RecordedRegion::Answered(raw) => w.get_region_info = Some(hex(raw)),
-                            RecordedRegion::Refused {
-                                errno,
-                                target,
-                                hint,
-                            } => {
-                                w.errno = Some(*errno);
-                                w.target = Some(target.clone());
-                                w.hint = hint.clone();
-                            }
-                            RecordedRegion::Failed(message) => w.error = Some(message.clone()),
-                        }
-                        w
+                        },
+                        Err(e) => WireRegion {
+                            get_region_info: None,
+                            error: Some(wire_error(e)),
+                        },
                     })
                     .collect(),
             );
         }
-        Err(message) => w.error = Some(message.clone()),
+        Err(e) => w.error = Some(wire_error(e)),
     }
     w
 }
@@ -640,6 +704,13 @@ pub(super) fn write(s: &Snapshot) -> String {
             }
             .to_owned(),
             page_size: s.machine.page_size,
+        },
+        taken_as: WireTakenAs {
+            memlock_limit: s.taken_as.memlock_limit.map(|l| match l {
+                MemlockLimit::Root => "cap_ipc_lock".to_owned(),
+                MemlockLimit::Unlimited => "unlimited".to_owned(),
+                MemlockLimit::Bytes(b) => b.to_string(),
+            }),
         },
         files: Files(
             s.files
@@ -668,7 +739,7 @@ pub(super) fn write(s: &Snapshot) -> String {
                         w.compat_ioas = ioas;
                         w.get_info = Some(hex(raw));
                     }
-                    Err(message) => w.error = Some(message.clone()),
+                    Err(e) => w.error = Some(wire_error(e)),
                 }
                 w
             })
@@ -690,7 +761,7 @@ mod tests {
         format!(
             r#"{{"format": "{FORMAT}", "schema_version": {SCHEMA_VERSION}, "taken_by": "test",
             "machine": {{"arch": "x86_64", "byte_order": "little", "page_size": 4096}},
-            "files": {{{files}}}, "containers": [], "devices": []}}"#
+            "taken_as": {{}}, "files": {{{files}}}, "containers": [], "devices": []}}"#
         )
     }
 

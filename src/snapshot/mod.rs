@@ -14,7 +14,9 @@
 //! - for each vfio-pci device of those groups, opened through its group as `device` opens
 //!   it, the raw `VFIO_DEVICE_GET_INFO` buffer and each region's
 //!   `VFIO_DEVICE_GET_REGION_INFO` buffer (or the errno);
-//! - the machine (architecture, byte order, page size) and the version that took it.
+//! - the machine (architecture, byte order, page size) and the version that took it;
+//! - what the process that took it could do: whether it could open `/dev/vfio/*`
+//!   read-write, and its limit on pinned memory (what `explain` checks).
 //!
 //! It holds nothing else: no process, memory or environment of the host, no host or user
 //! name, no serial number or MAC address, no file outside what the list above names.
@@ -32,13 +34,14 @@ use crate::decode::bytes::ByteOrder;
 use crate::decode::device_info::{decode_device_info, DeviceInfo};
 use crate::decode::region_info::{decode_region_info, RegionInfo};
 use crate::decode::type1::{decode_with_order, IommuInfo};
-use crate::error::{Errno, Error};
+use crate::error::{Error, ErrorKind};
 use crate::facts::{ContainerBackend, DmaFacts};
 use crate::plan::attach::{what_if_attach, WhatIf};
 use crate::plan::space::IovaSpace;
-use crate::sys::kernel::VfioQuery;
+use crate::sys::limits::MemlockLimit;
 use crate::sys::paths::HostPaths;
 use crate::sys::sysfs::PciAddress;
+use crate::sys::uapi::IOCTLS;
 use crate::sys::view::{FsView, RecordedTree};
 
 pub use file::{FORMAT, MAX_SNAPSHOT_SIZE, SCHEMA_VERSION};
@@ -55,34 +58,95 @@ pub struct Machine {
     pub page_size: u64,
 }
 
+/// An error the host gave while the snapshot was taken, kept so that replaying it gives
+/// the same error: its message and class, and for a failed ioctl what `explain` reads
+/// (which ioctl, on what, and the hint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedError {
+    /// The message, as the error displayed it.
+    pub message: String,
+    /// Its class (with the errno for [`ErrorKind::Os`]).
+    pub kind: ErrorKind,
+    /// For a failed ioctl: its name, the object it named, and the hint.
+    pub ioctl: Option<RecordedIoctl>,
+}
+
+/// The parts of a failed ioctl's error ([`Error::Ioctl`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedIoctl {
+    /// The ioctl's name (`VFIO_SET_IOMMU`).
+    pub name: String,
+    /// What it was called on, as the message named it (`container /dev/vfio/vfio (fd 3,
+    /// groups 4)`: the fd is the snapshot's).
+    pub target: String,
+    /// What the message said to do.
+    pub hint: Option<String>,
+}
+
+impl RecordedError {
+    /// `e`, kept.
+    pub fn of(e: &Error) -> RecordedError {
+        let ioctl = match e {
+            Error::Ioctl {
+                ioctl,
+                target,
+                hint,
+                ..
+            } => Some(RecordedIoctl {
+                name: (*ioctl).to_owned(),
+                target: target.clone(),
+                hint: hint.clone(),
+            }),
+            _ => None,
+        };
+        RecordedError {
+            message: e.to_string(),
+            kind: e.kind(),
+            ioctl,
+        }
+    }
+
+    /// The error again: a failed ioctl this library knows as [`Error::Ioctl`] with the
+    /// same parts, anything else as [`Error::Replayed`] with the same message and class.
+    pub fn to_error(&self) -> Error {
+        if let (Some(i), ErrorKind::Os(errno)) = (&self.ioctl, self.kind) {
+            if let Some(known) = IOCTLS.iter().find(|k| k.name == i.name) {
+                return Error::Ioctl {
+                    ioctl: known.name,
+                    target: i.target.clone(),
+                    errno,
+                    hint: i.hint.clone(),
+                };
+            }
+        }
+        Error::Replayed {
+            message: self.message.clone(),
+            kind: self.kind,
+        }
+    }
+}
+
+/// What the process that took the snapshot could do (what `explain` checks of the
+/// process it runs in).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TakenAs {
+    /// Its limit on pinned memory, when `getrlimit` answered.
+    pub memlock_limit: Option<MemlockLimit>,
+}
+
 /// One container the snapshot's host was asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedContainer {
     /// Its groups, ascending.
     pub groups: Vec<u32>,
     /// The host's answer: who served the container and its raw `VFIO_IOMMU_GET_INFO`
-    /// buffer, or the host's error message.
-    pub answer: Result<(ContainerBackend, Vec<u8>), String>,
+    /// buffer, or the host's error.
+    pub answer: Result<(ContainerBackend, Vec<u8>), RecordedError>,
 }
 
-/// How the host answered `VFIO_DEVICE_GET_REGION_INFO` for one region.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordedRegion {
-    /// The buffer, as the kernel filled it.
-    Answered(Vec<u8>),
-    /// The ioctl failed: the errno, and the device as the message named it.
-    Refused {
-        /// The errno.
-        errno: i32,
-        /// The device, as the error named it (`device 0000:00:02.0 (fd 7)`: the fd is the
-        /// snapshot's).
-        target: String,
-        /// What the message said to do.
-        hint: Option<String>,
-    },
-    /// Any other failure, as the host's message said it.
-    Failed(String),
-}
+/// A device's recorded answers: its raw `VFIO_DEVICE_GET_INFO` buffer and each region's
+/// raw `VFIO_DEVICE_GET_REGION_INFO` buffer or error, by index.
+pub type DeviceAnswers = (Vec<u8>, Vec<Result<Vec<u8>, RecordedError>>);
 
 /// One device of a VFIO-viable group, opened through its group as `device` opens it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,9 +155,8 @@ pub struct RecordedDevice {
     pub address: PciAddress,
     /// Its IOMMU group.
     pub group: u32,
-    /// Its raw `VFIO_DEVICE_GET_INFO` buffer and each region's answer, or the host's
-    /// error message.
-    pub answer: Result<(Vec<u8>, Vec<RecordedRegion>), String>,
+    /// Its answers, or the host's error.
+    pub answer: Result<DeviceAnswers, RecordedError>,
 }
 
 /// A device's answers, replayed.
@@ -114,6 +177,8 @@ pub struct Snapshot {
     pub taken_by: String,
     /// The machine.
     pub machine: Machine,
+    /// What the process that took it could do.
+    pub taken_as: TakenAs,
     /// The host files read, by path.
     pub files: Arc<RecordedTree>,
     /// The containers asked about.
@@ -220,8 +285,9 @@ impl Snapshot {
     ///
     /// # Errors
     /// [`Error::NotInSnapshot`] when the snapshot holds no answer for it (not in a
-    /// VFIO-viable group, or not on vfio-pci) or holds the host's refusal;
-    /// [`Error::Malformed`] when its recorded info buffer does not decode.
+    /// VFIO-viable group, or not on vfio-pci); the host's own error when it refused
+    /// ([`RecordedError::to_error`]); [`Error::Malformed`] when its recorded info buffer
+    /// does not decode.
     pub fn device(&self, address: &PciAddress) -> Result<ReplayedDevice, Error> {
         let what = format!("device {address}");
         let Some(found) = self.devices.iter().find(|d| d.address == *address) else {
@@ -230,39 +296,17 @@ impl Snapshot {
                 why: "the snapshot holds no answer for it: a snapshot opens the vfio-pci devices of each VFIO-viable group; take one on the host with the device bound to vfio-pci".to_owned(),
             });
         };
-        let (info, regions) = found
-            .answer
-            .as_ref()
-            .map_err(|message| Error::NotInSnapshot {
-                what: what.clone(),
-                why: format!("the host refused it when the snapshot was taken: {message}"),
-            })?;
+        let (info, regions) = found.answer.as_ref().map_err(RecordedError::to_error)?;
         let order = self.machine.byte_order;
         let regions = regions
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let index = i as u32;
                 let answer = match r {
-                    RecordedRegion::Answered(raw) => {
-                        decode_region_info(raw, order).map_err(Error::from)
-                    }
-                    RecordedRegion::Refused {
-                        errno,
-                        target,
-                        hint,
-                    } => Err(Error::Ioctl {
-                        ioctl: VfioQuery::DeviceGetRegionInfo.name(),
-                        target: target.clone(),
-                        errno: Errno(*errno),
-                        hint: hint.clone(),
-                    }),
-                    RecordedRegion::Failed(message) => Err(Error::NotInSnapshot {
-                        what: format!("region {index} of {what}"),
-                        why: format!("the host refused it when the snapshot was taken: {message}"),
-                    }),
+                    Ok(raw) => decode_region_info(raw, order).map_err(Error::from),
+                    Err(e) => Err(e.to_error()),
                 };
-                (index, answer)
+                (i as u32, answer)
             })
             .collect();
         Ok(ReplayedDevice {
@@ -275,8 +319,8 @@ impl Snapshot {
     /// The container of `groups` (any order, each once) as the host answered it.
     ///
     /// # Errors
-    /// [`Error::NotInSnapshot`] when the snapshot holds no such container, or holds the
-    /// host's refusal (its message is in the error); [`Error::Malformed`] when the
+    /// [`Error::NotInSnapshot`] when the snapshot holds no such container; the host's own
+    /// error when it refused ([`RecordedError::to_error`]); [`Error::Malformed`] when the
     /// recorded buffer does not decode.
     pub fn container(&self, groups: &[u32]) -> Result<ReplayedContainer, Error> {
         let mut wanted = groups.to_vec();
@@ -323,10 +367,7 @@ impl Snapshot {
                 info: decode_with_order(raw, self.machine.byte_order)?,
                 raw: raw.clone(),
             }),
-            Err(message) => Err(Error::NotInSnapshot {
-                what,
-                why: format!("the host refused it when the snapshot was taken: {message}"),
-            }),
+            Err(e) => Err(e.to_error()),
         }
     }
 }

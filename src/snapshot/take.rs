@@ -11,12 +11,15 @@ use crate::query::get_info::capture_type1_with;
 use crate::query::host::HostSummary;
 use crate::sys::arch::Arch;
 use crate::sys::kernel::{page_size, SystemKernel};
+use crate::sys::limits::memlock_limit;
 use crate::sys::paths::HostPaths;
 use crate::sys::pci_ids::{PciIds, PATHS as PCI_IDS_PATHS};
 use crate::sys::sysfs::PciAddress;
 use crate::sys::view::{key_of, FsView, RecordedNode};
 
-use super::{Machine, RecordedContainer, RecordedDevice, RecordedRegion, Snapshot};
+use super::{
+    DeviceAnswers, Machine, RecordedContainer, RecordedDevice, RecordedError, Snapshot, TakenAs,
+};
 
 /// The modules whose parameters a snapshot keeps (what decides limits and behaviour).
 const MODULES: [&str; 5] = [
@@ -53,9 +56,12 @@ pub fn take(paths: &HostPaths) -> Snapshot {
         let number = group.group;
         let _ = rec.sysfs.default_domain_type(number);
         // Asked of every group, as `list` asks it.
-        let has_node = rec
-            .exists(&rec.vfio_dir.join(number.to_string()))
-            .unwrap_or(false);
+        let node = rec.vfio_dir.join(number.to_string());
+        let has_node = rec.exists(&node).unwrap_or(false);
+        if has_node {
+            // What `explain` checks of the process it runs in.
+            let _ = view.may_open_rdwr(&node);
+        }
         if group.viable && has_node {
             viable.push(number);
         }
@@ -83,7 +89,10 @@ pub fn take(paths: &HostPaths) -> Snapshot {
         }
     }
     let _ = rec.sysfs.has_vfio_pci_driver();
-    let _ = rec.exists(&rec.vfio_dir.join("vfio"));
+    let container_node = rec.vfio_dir.join("vfio");
+    if rec.exists(&container_node).unwrap_or(false) {
+        let _ = view.may_open_rdwr(&container_node);
+    }
     let _ = rec.exists(&rec.iommufd);
 
     let mut containers = Vec::new();
@@ -103,6 +112,9 @@ pub fn take(paths: &HostPaths) -> Snapshot {
             arch: Arch::host().name().to_owned(),
             byte_order: ByteOrder::Native.resolve(),
             page_size: page_size(),
+        },
+        taken_as: TakenAs {
+            memlock_limit: memlock_limit(),
         },
         files: Arc::new(files),
         containers,
@@ -126,7 +138,7 @@ fn ask(groups: &[u32], paths: &HostPaths, devices: &mut Vec<RecordedDevice>) -> 
                     devices.push(RecordedDevice {
                         address,
                         group: *number,
-                        answer: ask_device(group, &device.name).map_err(|e| e.to_string()),
+                        answer: ask_device(group, &device.name).map_err(|e| RecordedError::of(&e)),
                     });
                 }
             }
@@ -135,30 +147,17 @@ fn ask(groups: &[u32], paths: &HostPaths, devices: &mut Vec<RecordedDevice>) -> 
     });
     RecordedContainer {
         groups: groups.to_vec(),
-        answer: answer.map_err(|e| e.to_string()),
+        answer: answer.map_err(|e| RecordedError::of(&e)),
     }
 }
 
 /// The device `name` of `group`: its info buffer and each region's answer.
-fn ask_device(group: &Group, name: &str) -> Result<(Vec<u8>, Vec<RecordedRegion>), Error> {
+fn ask_device(group: &Group, name: &str) -> Result<DeviceAnswers, Error> {
     let device = group.open_device(name)?;
     let info = device.info_bytes()?;
     let count = device.info()?.num_regions;
     let regions = (0..count)
-        .map(|i| match device.region_bytes(i) {
-            Ok(raw) => RecordedRegion::Answered(raw),
-            Err(Error::Ioctl {
-                errno,
-                target,
-                hint,
-                ..
-            }) => RecordedRegion::Refused {
-                errno: errno.0,
-                target,
-                hint,
-            },
-            Err(e) => RecordedRegion::Failed(e.to_string()),
-        })
+        .map(|i| device.region_bytes(i).map_err(|e| RecordedError::of(&e)))
         .collect();
     Ok((info, regions))
 }

@@ -27,6 +27,8 @@ pub struct RecordedNode {
     pub link: Option<Result<String, i32>>,
     /// The directory's entries (sorted), or the errno of listing them.
     pub dir: Option<Result<Vec<String>, i32>>,
+    /// Whether the process that asked may open it read-write (`access(2)`).
+    pub rdwr: Option<bool>,
 }
 
 /// Recorded answers by path: the key is the absolute path without its leading `/`
@@ -305,6 +307,23 @@ impl FsView {
                     n.dir = Some(r.as_ref().map(Clone::clone).map_err(errno_of))
                 });
                 r.map(|names| names.into_iter().map(OsString::from).collect())
+            }
+        }
+    }
+
+    /// Whether this process may open `path` read-write (`access(2)` with the real ids; in
+    /// a replay, the answer the process that took the snapshot got), or [`NotRecorded`].
+    pub fn may_open_rdwr(&self, path: &Path) -> io::Result<bool> {
+        match self {
+            FsView::Replay(tree) => match Self::node(tree, path).and_then(|n| n.rdwr) {
+                Some(answer) => Ok(answer),
+                None if Self::listed_absent(tree, path) => Ok(false),
+                None => Err(not_recorded(path, "access")),
+            },
+            _ => {
+                let answer = crate::sys::limits::may_open_rdwr(path);
+                self.record(path, |n| n.rdwr = Some(answer));
+                Ok(answer)
             }
         }
     }
