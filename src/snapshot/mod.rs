@@ -10,7 +10,8 @@
 //!   lines of pci.ids that name the host's devices;
 //! - for each VFIO-viable group, and for all of them together, the container's raw
 //!   `VFIO_IOMMU_GET_INFO` buffer as the kernel filled it and who served it (type1 or
-//!   iommufd's compat container), or the error the host gave;
+//!   iommufd's compat container), or the error the host gave; for every other group, the
+//!   host's refusal;
 //! - for each vfio-pci device of those groups, opened through its group as `device` opens
 //!   it, the raw `VFIO_DEVICE_GET_INFO` buffer and each region's
 //!   `VFIO_DEVICE_GET_REGION_INFO` buffer (or the errno);
@@ -355,7 +356,7 @@ impl Snapshot {
             return Err(Error::NotInSnapshot {
                 what,
                 why: format!(
-                    "the snapshot holds no such container (it holds {}): a snapshot asks each VFIO-viable group alone and all of them together; take one on the host with those groups bound to vfio-pci",
+                    "the snapshot holds no such container (it holds {}): a snapshot asks each group alone and the VFIO-viable ones all together; take one on the host with those groups bound to vfio-pci",
                     if held.is_empty() { "none".to_owned() } else { held.join(" ") }
                 ),
             });

@@ -31,10 +31,10 @@ const MODULES: [&str; 5] = [
 ];
 
 /// Records the host `paths` name (normally [`HostPaths::default`]): every group, device
-/// and IOMMU unit sysfs shows, the modules' parameters, and each VFIO-viable group's
-/// container alone and all of them together (opened, asked, closed: nothing is mapped).
-/// Groups that are not viable, and containers the host refuses, are recorded with what
-/// the host said; taking a snapshot never fails.
+/// and IOMMU unit sysfs shows, the modules' parameters, each VFIO-viable group's container
+/// alone and all of them together (opened, asked, closed: nothing is mapped) with its
+/// vfio-pci devices, and the refusal of every other group's. Containers the host refuses
+/// are recorded with the host's error; taking a snapshot never fails.
 pub fn take(paths: &HostPaths) -> Snapshot {
     // Recorded under the host's names whatever the roots (a test's fake sysfs), as
     // `Snapshot::paths` replays them.
@@ -52,6 +52,7 @@ pub fn take(paths: &HostPaths) -> Snapshot {
     let summary = HostSummary::read(&rec).ok();
     let mut identities = Vec::new();
     let mut viable = Vec::new();
+    let mut refused = Vec::new();
     for group in summary.iter().flat_map(|s| &s.groups) {
         let number = group.group;
         let _ = rec.sysfs.default_domain_type(number);
@@ -64,6 +65,8 @@ pub fn take(paths: &HostPaths) -> Snapshot {
         }
         if group.viable && has_node {
             viable.push(number);
+        } else {
+            refused.push(number);
         }
         for device in rec.sysfs.group_devices(number).unwrap_or_default() {
             let id = rec.sysfs.pci_identity(&device.name);
@@ -98,6 +101,11 @@ pub fn take(paths: &HostPaths) -> Snapshot {
     let mut containers = Vec::new();
     let mut devices = Vec::new();
     for &group in &viable {
+        containers.push(ask(&[group], &rec, &mut devices));
+    }
+    // The others are refused before anything is attached (no node, or not viable): kept
+    // so that a command replayed for them fails as it did on the host.
+    for &group in &refused {
         containers.push(ask(&[group], &rec, &mut devices));
     }
     if viable.len() > 1 {
