@@ -6,10 +6,6 @@
 //! (a container or a systemd unit may drop the capability), so the capability is read
 //! from the kernel, not inferred from the uid.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-
 use crate::sys::sysfs::Sysfs;
 
 /// `CAP_IPC_LOCK`'s bit in the capability sets (`<linux/capability.h>`).
@@ -221,14 +217,9 @@ pub fn dma_entry_limit(sysfs: &Sysfs) -> Option<u32> {
 }
 
 /// Whether this process may open `path` read-write (`access(2)` with the real ids): a
-/// check for a message, not a promise (the open itself decides).
-pub fn may_open_rdwr(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `c` is a NUL-terminated path that outlives the call; access(2) only reads it.
-    unsafe { libc::access(c.as_ptr(), libc::R_OK | libc::W_OK) == 0 }
-}
+/// check for a message, not a promise (the open itself decides). Asked of the live host;
+/// [`crate::sys::view::FsView::may_open_rdwr`] asks it of a view.
+pub use crate::sys::view::access_rdwr as may_open_rdwr;
 
 #[cfg(test)]
 mod tests {

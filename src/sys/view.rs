@@ -9,9 +9,10 @@
 //! recorded (a name missing from a directory listing the snapshot holds does not exist).
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -65,6 +66,16 @@ pub fn is_key(key: &str) -> bool {
         && key
             .split('/')
             .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\0'))
+}
+
+/// Whether this process may open `path` read-write on the live host (`access(2)` with the
+/// real ids): a check for a message, not a promise (the open itself decides).
+pub fn access_rdwr(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a NUL-terminated path that outlives the call; access(2) only reads it.
+    unsafe { libc::access(c.as_ptr(), libc::R_OK | libc::W_OK) == 0 }
 }
 
 /// The marker inside an [`io::Error`] for a question a replayed snapshot holds no
@@ -321,7 +332,7 @@ impl FsView {
                 None => Err(not_recorded(path, "access")),
             },
             _ => {
-                let answer = crate::sys::limits::may_open_rdwr(path);
+                let answer = access_rdwr(path);
                 self.record(path, |n| n.rdwr = Some(answer));
                 Ok(answer)
             }
