@@ -406,11 +406,9 @@ impl Container {
 
     /// The sysfs reserved regions of every group of the container (those with a number).
     pub fn reserved_regions(&self, paths: &HostPaths) -> Result<Vec<ReservedRegion>, Error> {
-        let mut regions = Vec::new();
-        for group in self.groups.iter().filter_map(Group::number) {
-            regions.extend(paths.sysfs.reserved_regions(group)?);
-        }
-        Ok(regions)
+        paths
+            .sysfs
+            .reserved_regions_of_groups(self.groups.iter().filter_map(Group::number))
     }
 
     /// Who serves this container: the VFIO type1 driver or iommufd's compat container

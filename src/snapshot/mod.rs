@@ -205,10 +205,9 @@ impl ReplayedContainer {
     /// The answer as [`DmaFacts`] with the groups' reserved regions from the snapshot, as
     /// [`crate::Container::facts`] makes them live.
     pub fn facts(&self, paths: &HostPaths) -> DmaFacts {
-        let regions = self.groups.iter().try_fold(Vec::new(), |mut all, &g| {
-            all.extend(paths.sysfs.reserved_regions(g)?);
-            Ok::<_, Error>(all)
-        });
+        let regions = paths
+            .sysfs
+            .reserved_regions_of_groups(self.groups.iter().copied());
         DmaFacts::from_type1(&self.info, self.backend.into()).with_sysfs(regions)
     }
 

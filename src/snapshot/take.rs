@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::decode::bytes::ByteOrder;
+use crate::decode::device_info::decode_device_info;
 use crate::error::Error;
 use crate::query::container::{Container, Group, Target};
 use crate::query::get_info::capture_type1_with;
@@ -163,7 +164,8 @@ fn ask(groups: &[u32], paths: &HostPaths, devices: &mut Vec<RecordedDevice>) -> 
 fn ask_device(group: &Group, name: &str) -> Result<DeviceAnswers, Error> {
     let device = group.open_device(name)?;
     let info = device.info_bytes()?;
-    let count = device.info()?.num_regions;
+    // The buffer just read, decoded: one VFIO_DEVICE_GET_INFO, as the replay decodes it.
+    let count = decode_device_info(&info, ByteOrder::Native)?.num_regions;
     let regions = (0..count)
         .map(|i| device.region_bytes(i).map_err(|e| RecordedError::of(&e)))
         .collect();

@@ -583,6 +583,19 @@ impl Sysfs {
         })
     }
 
+    /// The reserved regions of every group of `groups`, in order (what a container of
+    /// them reserves).
+    pub fn reserved_regions_of_groups(
+        &self,
+        groups: impl IntoIterator<Item = u32>,
+    ) -> Result<Vec<ReservedRegion>, Error> {
+        let mut regions = Vec::new();
+        for group in groups {
+            regions.extend(self.reserved_regions(group)?);
+        }
+        Ok(regions)
+    }
+
     /// A PCI device's vendor, device and class ids (`vendor`, `device`, `class` under
     /// its sysfs directory), each `None` when unreadable.
     pub fn pci_identity(&self, name: &str) -> PciIdentity {
