@@ -6,7 +6,8 @@
 #      never the machine's) or one lab/build-kernel builds (built_kernel_name);
 #   2. the initramfs holds busybox-static:<debian_arch> (lab/archive.sh, cached under
 #      $CACHE/busybox/<debian_arch>/), lab/guest/init-foreign, the arch's capture program
-#      cross-built with its <cc> -static as /bin/capture, and the arch's <modules>;
+#      cross-built with its <cc> -static as /bin/capture, lab/guest/snapshot.c built
+#      the same way as /bin/snapshot, and the arch's <modules>;
 #   3. QEMU boots it; the init binds the scenario's device to vfio-pci, runs the capture
 #      and prints every file it wrote hex-encoded on the console, with size and sha256;
 #   4. here the files are rebuilt under target/lab/out/<scenario>/capture/ and checked
@@ -86,8 +87,13 @@ foreign_busybox() { # ARCH
 # directory of a built kernel's image, where lab/build-kernel may leave its uapi headers);
 # again when the source, lab/guest/capture-common.h, the flags or the compiler change.
 foreign_capture() { # I
-	local a=${S_ARCH[$1]} rel src bin cc flags sum
-	rel=$(foreign_value "$1" capture)
+	foreign_build "$1" "$(foreign_value "$1" capture)"
+}
+
+# Sets FOREIGN_CAPTURE to the program REL (lab/guest/NAME.c) built for scenario I as
+# foreign_capture says: the capture program, or lab/guest/snapshot.c.
+foreign_build() { # I REL
+	local a=${S_ARCH[$1]} rel=$2 src bin cc flags sum
 	src=$ROOT/$rel
 	cc=$(arch "$a" cc)
 	flags=$(foreign_value "$1" cc_flags)
@@ -120,8 +126,11 @@ prepare_foreign() { # INDEX OUTDIR
 		fetch_kernel "$series" "$a"
 	fi
 	foreign_busybox "$a"
+	# The lab's snapshot writer (the project's binaries do not run here): bin/snapshot.
+	foreign_build "$i" lab/guest/snapshot.c
+	local snapshot=$FOREIGN_CAPTURE
 	foreign_capture "$i"
-	build_initramfs "$FOREIGN_INIT" "${FOREIGN_BUSYBOX[$a]}" "$(foreign_value "$i" modules)" "$FOREIGN_CAPTURE=bin/capture"
+	build_initramfs "$FOREIGN_INIT" "${FOREIGN_BUSYBOX[$a]}" "$(foreign_value "$i" modules)" "$FOREIGN_CAPTURE=bin/capture" "$snapshot=bin/snapshot"
 	q=()
 	common_qemu_args "$i" "$out"
 	q+=(-device "$(arch "$a" device)")
@@ -185,9 +194,10 @@ foreign_unpack() { # PARSED DIR
 	FOREIGN_XFER="$n files in ${dir#"$ROOT"/}, sizes and sha256 as in the guest"
 }
 
-# The host's test binary of tests/TEST.rs (cargo test --no-run); prints its path.
+# The host's test binary of tests/TEST.rs (cargo test --no-run, with the json feature
+# the guest's snapshot is read with); prints its path.
 foreign_test_binary() { # TEST LOG
-	(cd "$ROOT" && "${CARGO:-cargo}" test --no-run --test "$1" --message-format=json 2>"$2") |
+	(cd "$ROOT" && "${CARGO:-cargo}" test --no-run --features json --test "$1" --message-format=json 2>"$2") |
 		grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
 }
 

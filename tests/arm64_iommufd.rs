@@ -468,3 +468,21 @@ fn hw_capabilities_the_kernel_set_are_named() {
         }
     }
 }
+
+/// The snapshot each guest took (lab/guest/snapshot.c) decodes here as its capture says:
+/// Linux 7.3's type1 container (this kernel keeps the legacy one beside iommufd).
+#[cfg(feature = "json")] // Snapshot reading (the lab builds with it)
+#[test]
+fn the_guests_snapshot_decodes_here_as_the_capture_says() {
+    for c in captures() {
+        let guest = common::guest_snapshot::Guest {
+            arch: c.field("machine"),
+            byte_order: ByteOrder::Little,
+            page_size: Some(c.page_size()),
+            bdf: c.field("bdf"),
+            group: c.num("group") as u32,
+            type1: true,
+        };
+        common::guest_snapshot::check(&c.dir, &guest);
+    }
+}

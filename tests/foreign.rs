@@ -538,3 +538,21 @@ fn arm64_reports_what_was_recorded_for_each_viommu() {
         }
     }
 }
+
+/// The snapshot each guest took (lab/guest/snapshot.c) decodes here as its capture says.
+#[cfg(feature = "json")] // Snapshot reading (the lab builds with it)
+#[test]
+fn the_guests_snapshot_decodes_here_as_the_capture_says() {
+    for c in captures() {
+        let guest = common::guest_snapshot::Guest {
+            arch: c.field("uname_m"),
+            byte_order: c.order(),
+            page_size: Some(c.num("page_size")),
+            bdf: c.field("bdf"),
+            group: c.num("group") as u32,
+            type1: true,
+        };
+        let s = common::guest_snapshot::check(&c.dir, &guest);
+        assert_eq!(s.kernel_release().as_deref(), Some(c.field("uname_r")));
+    }
+}

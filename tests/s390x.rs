@@ -590,3 +590,27 @@ fn region_info_buffers_were_captured_for_every_region() {
     }
     assert!(files >= 3, "only {files} region buffers");
 }
+
+/// The snapshot the guest took (lab/guest/snapshot.c) decodes here, big-endian, as the
+/// capture says; and the seed's DMA window is in it twice: the container's one IOVA range
+/// and the device's ZPCI_BASE.
+#[cfg(feature = "json")] // Snapshot reading (the lab builds with it)
+#[test]
+fn the_guests_snapshot_decodes_here_with_the_zpci_window() {
+    let m = load_meta();
+    let guest = common::guest_snapshot::Guest {
+        arch: m.field("uname_m"),
+        byte_order: ByteOrder::Big,
+        page_size: None,
+        bdf: m.field("bdf"),
+        group: m.num("group") as u32,
+        type1: true,
+    };
+    let s = common::guest_snapshot::check(&capture_dir(), &guest);
+    assert_eq!(s.kernel_release().as_deref(), Some(m.field("uname_r")));
+    let c = s.container(&[guest.group]).unwrap();
+    assert_eq!(c.info.aperture(), Some(window()));
+    let d = s.device(&guest.bdf.parse().unwrap()).unwrap();
+    let base = zpci_base(&d.info);
+    assert_eq!((base.start_dma, base.end_dma), WINDOW);
+}

@@ -580,6 +580,25 @@ mod bound {
             );
         }
     }
+
+    /// The snapshot each guest took (lab/guest/snapshot.c) decodes here: the group, its
+    /// sPAPR TCE container, its device and regions, in 4 KiB and 64 KiB pages.
+    #[cfg(feature = "json")] // Snapshot reading (the lab builds with it)
+    #[test]
+    fn the_guests_snapshot_decodes_here_as_the_capture_says() {
+        for c in bound() {
+            let guest = common::guest_snapshot::Guest {
+                arch: c.get("uname_m"),
+                byte_order: ByteOrder::Little,
+                page_size: Some(c.num("page_size")),
+                bdf: c.get("bdf"),
+                group: c.num("group") as u32,
+                type1: false,
+            };
+            let s = common::guest_snapshot::check(&c.dir, &guest);
+            assert_eq!(s.kernel_release().as_deref(), Some(c.get("uname_r")));
+        }
+    }
 }
 
 mod probe_failure {

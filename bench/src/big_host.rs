@@ -398,6 +398,7 @@ impl BigHost {
             taken_as: vfio_iommu_info::snapshot::TakenAs::default(),
             files: Arc::new(files),
             containers: Vec::new(),
+            spapr_tce: Vec::new(),
             devices: Vec::new(),
         })
     }

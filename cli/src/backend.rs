@@ -226,15 +226,42 @@ pub fn query_spapr_tce(
         .iter()
         .filter_map(|g| g.number())
         .collect();
+    answer_spapr_tce(
+        targets,
+        (&info, &facts, &groups),
+        reason,
+        paths,
+        out,
+        created,
+    )
+}
+
+/// What a window created on request became: the request, the window, its removal.
+type Created = (
+    vfio_iommu_info::WindowRequest,
+    vfio_iommu_info::CreatedWindow,
+    Result<(), vfio_iommu_info::Error>,
+);
+
+/// `query`'s answer for an sPAPR TCE container (live, or from a snapshot): its info, facts
+/// and groups, why this backend, and the window created on request.
+pub fn answer_spapr_tce(
+    targets: &[Target],
+    (info, facts, groups): (&vfio_iommu_info::SpaprTceInfo, &DmaFacts, &[u32]),
+    reason: &str,
+    paths: &HostPaths,
+    out: Out,
+    created: Option<Created>,
+) -> Result<(), Failure> {
     if out == Out::Prometheus {
         print_text(&crate::export::query_prometheus(
             &crate::container_label(targets),
-            &facts,
+            facts,
         ))?;
         return created_status(&created);
     }
     if out == Out::Json {
-        let mut v = spapr_tce_document(&info, &facts, reason, &groups);
+        let mut v = spapr_tce_document(info, facts, reason, groups);
         if let Some((req, w, removed)) = &created {
             v["created_window"] = json!({
                 "start": w.start,
@@ -248,9 +275,9 @@ pub fn query_spapr_tce(
         print_json(&v)?;
         return created_status(&created);
     }
-    let mut out = render::target_line(targets, &groups);
-    out.push_str(&type1_line(&facts, reason, &paths.vfio_dir.join("vfio")));
-    out.push_str(&render::spapr_tce(&info));
+    let mut out = render::target_line(targets, groups);
+    out.push_str(&type1_line(facts, reason, &paths.vfio_dir.join("vfio")));
+    out.push_str(&render::spapr_tce(info));
     if let Some((req, w, removed)) = &created {
         out.push_str(&format!(
             "{:<13}{} - {}  ({}, {} TCEs, {} level{}): the platform's start (VFIO_IOMMU_SPAPR_TCE_CREATE)\n",
@@ -274,19 +301,13 @@ pub fn query_spapr_tce(
             ),
         });
     }
-    out.push_str(&render::provenance(&facts));
+    out.push_str(&render::provenance(facts));
     print_text(&out)?;
     created_status(&created)
 }
 
 /// A window created but not removed is a failure (the container's close removes it).
-fn created_status(
-    created: &Option<(
-        vfio_iommu_info::WindowRequest,
-        vfio_iommu_info::CreatedWindow,
-        Result<(), vfio_iommu_info::Error>,
-    )>,
-) -> Result<(), Failure> {
+fn created_status(created: &Option<Created>) -> Result<(), Failure> {
     match created {
         Some((_, _, Err(e))) => Err(Failure::new(
             format!("removing the window created: {e}"),

@@ -869,13 +869,28 @@ fn query(
                 EXIT_USAGE,
             ));
         }
+        let groups = group_numbers(targets, &paths)?;
+        if let Some((spapr, reason)) = spapr_tce_of(snapshot, &groups, &chosen, backend)? {
+            if let Some(path) = save_raw {
+                output::write_new(path, &spapr.raw, force)
+                    .map_err(|e| Failure::new(e, EXIT_FAILURE))?;
+            }
+            let facts = spapr.facts(&paths);
+            return backend::answer_spapr_tce(
+                targets,
+                (&spapr.info, &facts, &spapr.groups),
+                &reason,
+                &paths,
+                out,
+                None,
+            );
+        }
         let backend::Chosen::Type1(reason) = chosen else {
             return Err(Failure::lib(vfio_iommu_info::Error::NotInSnapshot {
-                what: "an iommufd or sPAPR TCE answer".to_owned(),
-                why: "a snapshot holds the VFIO container's answers (type1 and iommufd's compat container): ask with --backend type1".to_owned(),
+                what: "an iommufd answer".to_owned(),
+                why: "a snapshot holds the VFIO container's answers (type1, iommufd's compat container and sPAPR TCE): ask with --backend type1".to_owned(),
             }));
         };
-        let groups = group_numbers(targets, &paths)?;
         let container = snapshot.container(&groups).map_err(Failure::lib)?;
         if let Some(path) = save_raw {
             output::write_new(path, &container.raw, force)
@@ -952,6 +967,35 @@ fn query(
     }
     let (groups, _) = groups_and_regions(&container, &paths);
     answer_type1(targets, out, &info, &facts, &reason, &groups, &paths)
+}
+
+/// The sPAPR TCE container of `groups` in `snapshot`, and why, when `query` answers
+/// through it: asked for (`--backend spapr-tce`), or `auto` on a host whose container
+/// offered only sPAPR TCE (IBM POWER: live, auto falls back to it exactly then, and the
+/// snapshot holds such an answer exactly then).
+fn spapr_tce_of(
+    snapshot: &vfio_iommu_info::Snapshot,
+    groups: &[u32],
+    chosen: &backend::Chosen,
+    arg: backend::BackendArg,
+) -> Result<Option<(vfio_iommu_info::snapshot::ReplayedSpaprTce, String)>, Failure> {
+    match chosen {
+        backend::Chosen::SpaprTce(reason) => snapshot
+            .spapr_tce_container(groups)
+            .map(|c| Some((c, reason.clone())))
+            .map_err(Failure::lib),
+        backend::Chosen::Type1(_) if arg == backend::BackendArg::Auto => {
+            match snapshot.spapr_tce_container(groups) {
+                Ok(c) => {
+                    let reason = format!("auto: the container offers only {}", c.model);
+                    Ok(Some((c, reason)))
+                }
+                Err(vfio_iommu_info::Error::NotInSnapshot { .. }) => Ok(None),
+                Err(e) => Err(Failure::lib(e)),
+            }
+        }
+        _ => Ok(None),
+    }
 }
 
 /// `query`'s answer for a VFIO container of `groups` (live or from a snapshot).

@@ -1230,3 +1230,74 @@ fn lab_cli_a_snapshot_answers_as_the_host_did() {
     }
     std::fs::remove_file(&file).unwrap();
 }
+
+/// The lab's snapshot writer for guests that cannot run this binary (lab/guest/snapshot.c:
+/// the s390x, arm64 and POWER guests run it cross-built, and the host decodes what it
+/// wrote) records what `snapshot` records: run here beside the library, every command
+/// answers the same from either file.
+#[test]
+fn lab_cli_the_lab_snapshot_writer_records_what_the_library_does() {
+    let Some((_, groups, bdfs)) = lab() else {
+        return;
+    };
+    let writer = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lab/snapshot");
+    let dir = std::env::temp_dir();
+    let ours = dir.join(format!("lab-snapshot-rust-{}.json", std::process::id()));
+    let theirs = dir.join(format!("lab-snapshot-c-{}.json", std::process::id()));
+    for f in [&ours, &theirs] {
+        let _ = std::fs::remove_file(f);
+    }
+    let taken = run(&["snapshot", "-o", ours.to_str().unwrap()]);
+    assert!(taken.status.success(), "{taken:?}");
+    let written = Command::new(&writer)
+        .arg(&theirs)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (lab/run builds it from lab/guest/snapshot.c)",
+                writer.display()
+            )
+        });
+    assert!(written.status.success(), "{written:?}");
+    let mut cases: Vec<Vec<&str>> = vec![
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["list", "--format=nfd"],
+        vec!["list", "--format=prometheus"],
+    ];
+    for target in groups.iter().chain(&bdfs) {
+        cases.push(vec!["query", target]);
+        cases.push(vec!["query", target, "--json"]);
+        cases.push(vec!["plan", target, "--ram=1G", "--alloc=64K"]);
+        cases.push(vec!["explain", target, "--json"]);
+    }
+    for bdf in &bdfs {
+        cases.push(vec!["device", bdf]);
+        cases.push(vec!["device", bdf, "--json"]);
+        cases.push(vec!["explain", bdf]);
+    }
+    for args in &cases {
+        let answer = |file: &std::path::Path| {
+            let mut a = args.clone();
+            a.extend(["--snapshot", file.to_str().unwrap()]);
+            let out = run(&a);
+            (
+                without_fds(&String::from_utf8_lossy(&out.stdout)),
+                without_fds(&String::from_utf8_lossy(&out.stderr)),
+                out.status.code(),
+            )
+        };
+        let (library, writer) = (answer(&ours), answer(&theirs));
+        assert_eq!(
+            writer, library,
+            "{args:?}: lab/guest/snapshot.c's snapshot answers otherwise"
+        );
+    }
+    eprintln!(
+        "{} outputs equal from the library's snapshot and lab/guest/snapshot.c's",
+        cases.len()
+    );
+    for f in [&ours, &theirs] {
+        std::fs::remove_file(f).unwrap();
+    }
+}

@@ -112,6 +112,42 @@ fn run(args: Vec<String>) -> Option<Run> {
     Some(Run { args, status, doc })
 }
 
+/// Each lab snapshot (`tests/fixtures/*/snapshot.json`), with the groups it holds a
+/// container of alone (type1 or sPAPR TCE) and the devices it opened.
+fn snapshots() -> Vec<(PathBuf, Vec<String>, Vec<String>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let file = entry.unwrap().path().join("snapshot.json");
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let alone = |member: &str| -> Vec<String> {
+            v[member]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| match c["groups"].as_array()?.as_slice() {
+                    [g] => Some(g.to_string()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut groups = alone("containers");
+        groups.extend(alone("spapr_tce"));
+        let devices = v["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["address"].as_str().unwrap().to_owned())
+            .collect();
+        found.push((file, groups, devices));
+    }
+    found.sort();
+    assert!(found.len() >= 20, "the lab's snapshots: {}", found.len());
+    found
+}
+
 /// Every document the command prints on the captures and the hand-built buffers, and on
 /// this host (live targets: their outputs or their error documents), run once.
 fn outputs() -> &'static [Run] {
@@ -156,6 +192,19 @@ fn outputs() -> &'static [Run] {
                     "--check",
                     "0x1001:0x1000",
                 ]));
+            }
+        }
+        // The lab's snapshots, x86 and foreign (s390x, arm64, POWER), every command they answer.
+        for (file, groups, devices) in snapshots() {
+            let f = file.to_str().unwrap();
+            argvs.push(s(&["list", "--snapshot", f]));
+            for t in groups.iter().chain(&devices) {
+                argvs.push(s(&["query", t, "--snapshot", f]));
+                argvs.push(s(&["explain", t, "--snapshot", f]));
+                argvs.push(s(&["plan", t, "--ram", "1G", "--snapshot", f]));
+            }
+            for d in &devices {
+                argvs.push(s(&["device", d, "--snapshot", f]));
             }
         }
         argvs.push(s(&["decode", "/nonexistent/capture.bin"]));

@@ -2,8 +2,8 @@
 //! as a bug report's attachment may be. Parsing either refuses them with a message or
 //! yields a snapshot that writes back to text which parses to the same snapshot; then
 //! everything `list` and `query` do with it: the host summary, every group's sysfs answers,
-//! each recorded container decoded in the snapshot's byte order with its facts, and each
-//! recorded device's info and regions.
+//! each recorded container (type1, iommufd's compat, IBM POWER's sPAPR TCE) decoded in the
+//! snapshot's byte order with its facts, and each recorded device's info and regions.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -34,6 +34,13 @@ fuzz_target!(|data: &[u8]| {
             let facts = replayed.facts(&paths);
             let _ = vfio_iommu_info::json::facts_to_json(&facts).to_string();
             let _ = vfio_iommu_info::json::info_to_json(&replayed.info).to_string();
+        }
+    }
+    for c in &snapshot.spapr_tce {
+        if let Ok(replayed) = snapshot.spapr_tce_container(&c.groups) {
+            let facts = replayed.facts(&paths);
+            let _ = vfio_iommu_info::json::facts_to_json(&facts).to_string();
+            let _ = vfio_iommu_info::json::spapr_tce_to_json(&replayed.info).to_string();
         }
     }
     for d in &snapshot.devices {

@@ -20,7 +20,8 @@ use crate::sys::sysfs::PciAddress;
 use crate::sys::view::{is_key, RecordedNode, RecordedTree};
 
 use super::{
-    Machine, RecordedContainer, RecordedDevice, RecordedError, RecordedIoctl, Snapshot, TakenAs,
+    Machine, RecordedContainer, RecordedDevice, RecordedError, RecordedIoctl, RecordedSpaprTce,
+    Snapshot, TakenAs,
 };
 
 /// What the file says it is (its `format` member).
@@ -39,6 +40,8 @@ const MAX_CONTAINERS: usize = 1 << 16;
 const MAX_FILE_BYTES: usize = 1 << 20;
 /// The longest link target (`PATH_MAX`).
 const MAX_LINK: usize = 4096;
+/// The sPAPR TCE models a container may offer.
+const SPAPR_TCE_MODELS: [&str; 2] = ["VFIO_SPAPR_TCE_v2_IOMMU", "VFIO_SPAPR_TCE_IOMMU"];
 /// Where recorded paths may be: what the library reads, and nothing else.
 const ROOTS: [&str; 4] = ["sys/", "dev/", "proc/", "usr/share/"];
 
@@ -52,6 +55,9 @@ struct Wire {
     taken_as: WireTakenAs,
     files: Files,
     containers: Vec<WireContainer>,
+    /// IBM POWER's containers (absent elsewhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    spapr_tce: Vec<WireSpaprTce>,
     devices: Vec<WireDevice>,
 }
 
@@ -150,6 +156,21 @@ struct WireContainer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     get_info: Option<String>,
     /// The host's error, instead of the three above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<WireError>,
+}
+
+/// An sPAPR TCE container: the model it offered, and its answer or the host's error.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireSpaprTce {
+    groups: Vec<u32>,
+    /// `VFIO_SPAPR_TCE_v2_IOMMU` or `VFIO_SPAPR_TCE_IOMMU`.
+    model: String,
+    /// `VFIO_IOMMU_SPAPR_TCE_GET_INFO` as the kernel filled it, in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    get_info: Option<String>,
+    /// The host's error, instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<WireError>,
 }
@@ -456,9 +477,8 @@ fn key_at(key: &str) -> String {
     format!("files[{key:?}]")
 }
 
-fn container(i: usize, wire: WireContainer) -> Result<RecordedContainer, String> {
-    let at = format!("containers[{i}]");
-    let mut groups = wire.groups;
+/// A container's groups, checked (1..MAX_CONTAINERS, each once) and sorted.
+fn groups(at: &str, mut groups: Vec<u32>) -> Result<Vec<u32>, String> {
     if groups.is_empty() || groups.len() > MAX_CONTAINERS {
         return Err(format!("{at}.groups: 1..{MAX_CONTAINERS} groups"));
     }
@@ -466,6 +486,37 @@ fn container(i: usize, wire: WireContainer) -> Result<RecordedContainer, String>
     if groups.windows(2).any(|w| w[0] == w[1]) {
         return Err(format!("{at}.groups: a group named twice"));
     }
+    Ok(groups)
+}
+
+fn spapr_tce(i: usize, wire: WireSpaprTce) -> Result<RecordedSpaprTce, String> {
+    let at = format!("spapr_tce[{i}]");
+    let groups = groups(&at, wire.groups)?;
+    let model = SPAPR_TCE_MODELS
+        .into_iter()
+        .find(|m| *m == wire.model)
+        .ok_or_else(|| {
+            format!(
+                "{at}.model: {:?} is not {}",
+                wire.model,
+                SPAPR_TCE_MODELS.join(" or ")
+            )
+        })?;
+    let answer = match (wire.get_info, wire.error) {
+        (Some(raw), None) => Ok(unhex(&raw, &format!("{at}.get_info"), MAX_INFO_SIZE)?),
+        (None, Some(e)) => Err(recorded_error(&format!("{at}.error"), e)?),
+        _ => return Err(format!("{at}: holds either get_info or error")),
+    };
+    Ok(RecordedSpaprTce {
+        groups,
+        model,
+        answer,
+    })
+}
+
+fn container(i: usize, wire: WireContainer) -> Result<RecordedContainer, String> {
+    let at = format!("containers[{i}]");
+    let groups = groups(&at, wire.groups)?;
     let answer = match (wire.error, wire.backend, wire.get_info) {
         (Some(e), None, None) if wire.compat_ioas.is_none() => {
             Err(recorded_error(&format!("{at}.error"), e)?)
@@ -561,10 +612,15 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
             twice[0].0
         ));
     }
-    if wire.containers.len() > MAX_CONTAINERS || wire.devices.len() > MAX_CONTAINERS {
+    if wire.containers.len() > MAX_CONTAINERS
+        || wire.spapr_tce.len() > MAX_CONTAINERS
+        || wire.devices.len() > MAX_CONTAINERS
+    {
         return Err(format!(
-            "containers: {}, more than the {MAX_CONTAINERS} allowed",
-            wire.containers.len()
+            "containers: {}, sPAPR TCE ones {}, devices {}: more than the {MAX_CONTAINERS} allowed",
+            wire.containers.len(),
+            wire.spapr_tce.len(),
+            wire.devices.len()
         ));
     }
     // Collected, not inserted one by one: the keys are sorted, so the tree is built in
@@ -587,6 +643,12 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
         .into_iter()
         .enumerate()
         .map(|(i, c)| container(i, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let spapr_tce = wire
+        .spapr_tce
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| spapr_tce(i, c))
         .collect::<Result<Vec<_>, _>>()?;
     let devices = wire
         .devices
@@ -627,6 +689,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
         },
         files: Arc::new(files),
         containers,
+        spapr_tce,
         devices,
     })
 }
@@ -742,6 +805,16 @@ pub(super) fn write(s: &Snapshot) -> String {
                     Err(e) => w.error = Some(wire_error(e)),
                 }
                 w
+            })
+            .collect(),
+        spapr_tce: s
+            .spapr_tce
+            .iter()
+            .map(|c| WireSpaprTce {
+                groups: c.groups.clone(),
+                model: c.model.to_owned(),
+                get_info: c.answer.as_ref().ok().map(|raw| hex(raw)),
+                error: c.answer.as_ref().err().map(wire_error),
             })
             .collect(),
         devices: s.devices.iter().map(wire_device).collect(),

@@ -12,6 +12,8 @@
 //!   `VFIO_IOMMU_GET_INFO` buffer as the kernel filled it and who served it (type1 or
 //!   iommufd's compat container), or the error the host gave; for every other group, the
 //!   host's refusal;
+//! - on IBM POWER, whose container offers only sPAPR TCE, each such group's raw
+//!   `VFIO_IOMMU_SPAPR_TCE_GET_INFO` buffer (or the host's error) and the model offered;
 //! - for each vfio-pci device of those groups, opened through its group as `device` opens
 //!   it, the raw `VFIO_DEVICE_GET_INFO` buffer and each region's
 //!   `VFIO_DEVICE_GET_REGION_INFO` buffer (or the errno);
@@ -34,6 +36,7 @@ use std::sync::Arc;
 use crate::decode::bytes::ByteOrder;
 use crate::decode::device_info::{decode_device_info, DeviceInfo};
 use crate::decode::region_info::{decode_region_info, RegionInfo};
+use crate::decode::spapr_tce::{decode_spapr_tce_with_order, SpaprTceInfo};
 use crate::decode::type1::{decode_with_order, IommuInfo};
 use crate::error::{Error, ErrorKind};
 use crate::facts::{ContainerBackend, DmaFacts};
@@ -145,6 +148,43 @@ pub struct RecordedContainer {
     pub answer: Result<(ContainerBackend, Vec<u8>), RecordedError>,
 }
 
+/// One IBM POWER container the snapshot's host was asked about: it offered only an sPAPR
+/// TCE model, so its groups were asked through `VFIO_IOMMU_SPAPR_TCE_GET_INFO`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedSpaprTce {
+    /// Its groups, ascending.
+    pub groups: Vec<u32>,
+    /// The model the container offered: `VFIO_SPAPR_TCE_v2_IOMMU` or
+    /// `VFIO_SPAPR_TCE_IOMMU`.
+    pub model: &'static str,
+    /// The raw `VFIO_IOMMU_SPAPR_TCE_GET_INFO` buffer, or the host's error.
+    pub answer: Result<Vec<u8>, RecordedError>,
+}
+
+/// An sPAPR TCE container's answer, replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayedSpaprTce {
+    /// Its groups, ascending.
+    pub groups: Vec<u32>,
+    /// The model's name (`VFIO_SPAPR_TCE_v2_IOMMU`).
+    pub model: &'static str,
+    /// The raw buffer.
+    pub raw: Vec<u8>,
+    /// The buffer, decoded in the snapshot machine's byte order.
+    pub info: SpaprTceInfo,
+}
+
+impl ReplayedSpaprTce {
+    /// The answer as [`DmaFacts`], with the groups' reserved regions, as
+    /// [`crate::Container::spapr_tce_facts`] makes them live.
+    pub fn facts(&self, paths: &HostPaths) -> DmaFacts {
+        let regions = paths
+            .sysfs
+            .reserved_regions_of_groups(self.groups.iter().copied());
+        DmaFacts::from_spapr_tce(&self.info).with_sysfs(regions)
+    }
+}
+
 /// A device's recorded answers: its raw `VFIO_DEVICE_GET_INFO` buffer and each region's
 /// raw `VFIO_DEVICE_GET_REGION_INFO` buffer or error, by index.
 pub type DeviceAnswers = (Vec<u8>, Vec<Result<Vec<u8>, RecordedError>>);
@@ -184,6 +224,8 @@ pub struct Snapshot {
     pub files: Arc<RecordedTree>,
     /// The containers asked about.
     pub containers: Vec<RecordedContainer>,
+    /// The sPAPR TCE containers asked about (IBM POWER; empty elsewhere).
+    pub spapr_tce: Vec<RecordedSpaprTce>,
     /// The devices asked about.
     pub devices: Vec<RecordedDevice>,
 }
@@ -323,42 +365,13 @@ impl Snapshot {
     /// error when it refused ([`RecordedError::to_error`]); [`Error::Malformed`] when the
     /// recorded buffer does not decode.
     pub fn container(&self, groups: &[u32]) -> Result<ReplayedContainer, Error> {
-        let mut wanted = groups.to_vec();
-        wanted.sort_unstable();
-        wanted.dedup();
-        let what = match wanted.as_slice() {
-            [g] => format!("a container of group {g}"),
-            _ => format!(
-                "a container of groups {}",
-                wanted
-                    .iter()
-                    .map(u32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        let wanted = sorted(groups);
         let Some(found) = self.containers.iter().find(|c| c.groups == wanted) else {
-            let held: Vec<String> = self
-                .containers
-                .iter()
-                .map(|c| {
-                    format!(
-                        "[{}]",
-                        c.groups
-                            .iter()
-                            .map(u32::to_string)
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    )
-                })
-                .collect();
-            return Err(Error::NotInSnapshot {
-                what,
-                why: format!(
-                    "the snapshot holds no such container (it holds {}): a snapshot asks each group alone and the VFIO-viable ones all together; take one on the host with those groups bound to vfio-pci",
-                    if held.is_empty() { "none".to_owned() } else { held.join(" ") }
-                ),
-            });
+            return Err(not_held(
+                "a container",
+                &wanted,
+                self.containers.iter().map(|c| &c.groups[..]),
+            ));
         };
         match &found.answer {
             Ok((backend, raw)) => Ok(ReplayedContainer {
@@ -369,5 +382,60 @@ impl Snapshot {
             }),
             Err(e) => Err(e.to_error()),
         }
+    }
+
+    /// The sPAPR TCE container of `groups` (IBM POWER: the container offered only an sPAPR
+    /// TCE model) as the host answered it.
+    ///
+    /// # Errors
+    /// As [`Snapshot::container`].
+    pub fn spapr_tce_container(&self, groups: &[u32]) -> Result<ReplayedSpaprTce, Error> {
+        let wanted = sorted(groups);
+        let Some(found) = self.spapr_tce.iter().find(|c| c.groups == wanted) else {
+            return Err(not_held(
+                "an sPAPR TCE container",
+                &wanted,
+                self.spapr_tce.iter().map(|c| &c.groups[..]),
+            ));
+        };
+        let raw = found.answer.as_ref().map_err(RecordedError::to_error)?;
+        Ok(ReplayedSpaprTce {
+            groups: wanted,
+            model: found.model,
+            info: decode_spapr_tce_with_order(raw, self.machine.byte_order)?,
+            raw: raw.clone(),
+        })
+    }
+}
+
+/// `groups` ascending, each once.
+fn sorted(groups: &[u32]) -> Vec<u32> {
+    let mut wanted = groups.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted
+}
+
+fn join(groups: &[u32], sep: &str) -> String {
+    groups
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// The error for `kind` of `wanted` missing from a snapshot that holds `held`.
+fn not_held<'a>(kind: &str, wanted: &[u32], held: impl Iterator<Item = &'a [u32]>) -> Error {
+    let what = match wanted {
+        [g] => format!("{kind} of group {g}"),
+        _ => format!("{kind} of groups {}", join(wanted, ", ")),
+    };
+    let held: Vec<String> = held.map(|g| format!("[{}]", join(g, ","))).collect();
+    Error::NotInSnapshot {
+        what,
+        why: format!(
+            "the snapshot holds no such container (it holds {}): a snapshot asks each group alone and the VFIO-viable ones all together; take one on the host with those groups bound to vfio-pci",
+            if held.is_empty() { "none".to_owned() } else { held.join(" ") }
+        ),
     }
 }

@@ -10,16 +10,19 @@ use crate::error::Error;
 use crate::query::container::{Container, Group, Target};
 use crate::query::get_info::capture_type1_with;
 use crate::query::host::HostSummary;
+use crate::query::spapr_tce::capture_spapr_tce_with;
 use crate::sys::arch::Arch;
 use crate::sys::kernel::{page_size, SystemKernel};
 use crate::sys::limits::memlock_limit;
 use crate::sys::paths::HostPaths;
 use crate::sys::pci_ids::{PciIds, PATHS as PCI_IDS_PATHS};
 use crate::sys::sysfs::PciAddress;
+use crate::sys::uapi::spapr_tce_info;
 use crate::sys::view::{key_of, FsView, RecordedNode};
 
 use super::{
-    DeviceAnswers, Machine, RecordedContainer, RecordedDevice, RecordedError, Snapshot, TakenAs,
+    DeviceAnswers, Machine, RecordedContainer, RecordedDevice, RecordedError, RecordedSpaprTce,
+    Snapshot, TakenAs,
 };
 
 /// The modules whose parameters a snapshot keeps (what decides limits and behaviour).
@@ -100,17 +103,18 @@ pub fn take(paths: &HostPaths) -> Snapshot {
     let _ = rec.exists(&rec.iommufd);
 
     let mut containers = Vec::new();
+    let mut spapr_tce = Vec::new();
     let mut devices = Vec::new();
     for &group in &viable {
-        containers.push(ask(&[group], &rec, &mut devices));
+        containers.push(ask(&[group], &rec, &mut devices, &mut spapr_tce));
     }
     // The others are refused before anything is attached (no node, or not viable): kept
     // so that a command replayed for them fails as it did on the host.
     for &group in &refused {
-        containers.push(ask(&[group], &rec, &mut devices));
+        containers.push(ask(&[group], &rec, &mut devices, &mut spapr_tce));
     }
     if viable.len() > 1 {
-        containers.push(ask(&viable, &rec, &mut Vec::new()));
+        containers.push(ask(&viable, &rec, &mut Vec::new(), &mut spapr_tce));
     }
 
     let mut files = view.recorded();
@@ -127,36 +131,84 @@ pub fn take(paths: &HostPaths) -> Snapshot {
         },
         files: Arc::new(files),
         containers,
+        spapr_tce,
         devices,
     }
 }
 
 /// One container of `groups`, opened and asked as `query` does, then closed; with one
 /// group, each of its vfio-pci devices opened through it and asked as `device` does,
-/// into `devices`.
-fn ask(groups: &[u32], paths: &HostPaths, devices: &mut Vec<RecordedDevice>) -> RecordedContainer {
+/// into `devices`. A container that offers only sPAPR TCE (IBM POWER) is kept with that
+/// refusal, and asked again as `query` then asks it, into `spapr_tce`.
+fn ask(
+    groups: &[u32],
+    paths: &HostPaths,
+    devices: &mut Vec<RecordedDevice>,
+    spapr_tce: &mut Vec<RecordedSpaprTce>,
+) -> RecordedContainer {
     let targets: Vec<Target> = groups.iter().map(|&g| Target::Group(g)).collect();
     let answer = Container::open_targets(&targets, paths).and_then(|container| {
         // The checks `query` makes (a type1 reply, a compat container with a device) first.
         container.query()?;
         let raw = capture_type1_with(&SystemKernel, std::os::fd::AsFd::as_fd(&container))?;
-        if let ([number], [group]) = (groups, container.groups()) {
-            for device in paths.sysfs.group_devices(*number).unwrap_or_default() {
-                let on_vfio = device.driver.as_deref() == Some("vfio-pci");
-                if let (true, Ok(address)) = (on_vfio, device.name.parse::<PciAddress>()) {
-                    devices.push(RecordedDevice {
-                        address,
-                        group: *number,
-                        answer: ask_device(group, &device.name).map_err(|e| RecordedError::of(&e)),
-                    });
-                }
-            }
-        }
+        ask_devices(groups, &container, paths, devices);
         Ok((container.backend(), raw))
     });
+    if let Err(Error::SpaprTceContainer { model, .. }) = answer {
+        spapr_tce.push(ask_spapr_tce(groups, model, &targets, paths, devices));
+    }
     RecordedContainer {
         groups: groups.to_vec(),
         answer: answer.map_err(|e| RecordedError::of(&e)),
+    }
+}
+
+/// The sPAPR TCE container of `groups`, as `query` asks it (`VFIO_IOMMU_SPAPR_TCE_GET_INFO`
+/// of the whole structure; no window is created), and its devices as [`ask`] does.
+fn ask_spapr_tce(
+    groups: &[u32],
+    model: &'static str,
+    targets: &[Target],
+    paths: &HostPaths,
+    devices: &mut Vec<RecordedDevice>,
+) -> RecordedSpaprTce {
+    let answer = Container::open_targets_spapr_tce(targets, paths).and_then(|container| {
+        container.query_spapr_tce()?;
+        let raw = capture_spapr_tce_with(
+            &SystemKernel,
+            std::os::fd::AsFd::as_fd(&container),
+            spapr_tce_info::SIZE as u32,
+        )?;
+        ask_devices(groups, &container, paths, devices);
+        Ok(raw)
+    });
+    RecordedSpaprTce {
+        groups: groups.to_vec(),
+        model,
+        answer: answer.map_err(|e| RecordedError::of(&e)),
+    }
+}
+
+/// With one group in `container`, each of its vfio-pci devices opened through it and
+/// asked as `device` does, into `devices`.
+fn ask_devices(
+    groups: &[u32],
+    container: &Container,
+    paths: &HostPaths,
+    devices: &mut Vec<RecordedDevice>,
+) {
+    let ([number], [group]) = (groups, container.groups()) else {
+        return;
+    };
+    for device in paths.sysfs.group_devices(*number).unwrap_or_default() {
+        let on_vfio = device.driver.as_deref() == Some("vfio-pci");
+        if let (true, Ok(address)) = (on_vfio, device.name.parse::<PciAddress>()) {
+            devices.push(RecordedDevice {
+                address,
+                group: *number,
+                answer: ask_device(group, &device.name).map_err(|e| RecordedError::of(&e)),
+            });
+        }
     }
 }
 

@@ -2,3 +2,4 @@
 //! file that needs them; see ffi/tests/common for the exports' own).
 
 pub mod capture_meta;
+pub mod guest_snapshot;
