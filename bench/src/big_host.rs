@@ -399,6 +399,7 @@ impl BigHost {
             files: Arc::new(files),
             containers: Vec::new(),
             devices: Vec::new(),
+            iommufd: Vec::new(),
         })
     }
 }

@@ -869,11 +869,21 @@ fn query(
                 EXIT_USAGE,
             ));
         }
-        let backend::Chosen::Type1(reason) = chosen else {
-            return Err(Failure::lib(vfio_iommu_info::Error::NotInSnapshot {
-                what: "an iommufd or sPAPR TCE answer".to_owned(),
-                why: "a snapshot holds the VFIO container's answers (type1 and iommufd's compat container): ask with --backend type1".to_owned(),
-            }));
+        let reason = match chosen {
+            backend::Chosen::Type1(reason) => reason,
+            backend::Chosen::Iommufd(address, reason) => {
+                if save_raw.is_some() {
+                    return Err(save_raw_is_type1());
+                }
+                let report = snapshot.iommufd_report(&address).map_err(Failure::lib)?;
+                return backend::answer_iommufd(&address, &reason, &report, out);
+            }
+            backend::Chosen::SpaprTce(_) => {
+                return Err(Failure::lib(vfio_iommu_info::Error::NotInSnapshot {
+                    what: "an sPAPR TCE answer".to_owned(),
+                    why: "a snapshot holds the VFIO container's answers (type1 and iommufd's compat container) and the iommufd path's: ask with --backend type1 or iommufd".to_owned(),
+                }))
+            }
         };
         let groups = group_numbers(targets, &paths)?;
         let container = snapshot.container(&groups).map_err(Failure::lib)?;
@@ -901,10 +911,7 @@ fn query(
                 ));
             }
             if save_raw.is_some() {
-                return Err(Failure::new(
-                    "--save-raw records the type1 VFIO_IOMMU_GET_INFO buffer: use it with --backend type1".to_owned(),
-                    EXIT_USAGE,
-                ));
+                return Err(save_raw_is_type1());
             }
             return backend::query_iommufd(&address, &reason, &paths, out);
         }
@@ -952,6 +959,15 @@ fn query(
     }
     let (groups, _) = groups_and_regions(&container, &paths);
     answer_type1(targets, out, &info, &facts, &reason, &groups, &paths)
+}
+
+/// `--save-raw` on the iommufd path: a usage error, live and from a snapshot.
+fn save_raw_is_type1() -> Failure {
+    Failure::new(
+        "--save-raw records the type1 VFIO_IOMMU_GET_INFO buffer: use it with --backend type1"
+            .to_owned(),
+        EXIT_USAGE,
+    )
 }
 
 /// `query`'s answer for a VFIO container of `groups` (live or from a snapshot).
