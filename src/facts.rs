@@ -585,6 +585,7 @@ mod tests {
             capabilities: Some(0),
             max_pasid_log2: 0,
             kernel_page_size: 4096,
+            byte_order: crate::decode::bytes::ByteOrder::Native,
         };
         let f = DmaFacts::from_iommufd(&ranges, Some(&hw));
         assert_eq!(f.iova_alignment.as_ref().unwrap().value, 4096);
@@ -702,6 +703,7 @@ mod tests {
             capabilities: Some(0),
             max_pasid_log2: 0,
             kernel_page_size: 4096,
+            byte_order: crate::decode::bytes::ByteOrder::Native,
         };
         let narrow = IoasRanges {
             ranges: vec![
@@ -748,6 +750,7 @@ mod tests {
             capabilities: None,
             max_pasid_log2: 0,
             kernel_page_size: 4096,
+            byte_order: crate::decode::bytes::ByteOrder::Native,
         };
         let f = DmaFacts::from_iommufd(&ranges, Some(&hw));
         assert!(f.page_sizes.is_none() && f.address_width.is_none() && f.dirty_tracking.is_none());

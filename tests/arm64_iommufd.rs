@@ -126,6 +126,7 @@ impl Capture {
             capabilities: Some(le64(&st, 32)),
             max_pasid_log2: st[28],
             kernel_page_size: self.page_size(),
+            byte_order: ByteOrder::Native,
         }
     }
 

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use vfio_iommu_info::snapshot::{
-    take, Machine, RecordedContainer, RecordedDevice, RecordedError, RecordedIoctl,
-    RecordedSpaprTce, MAX_SNAPSHOT_SIZE,
+    take, IommufdAnswers, Machine, RecordedContainer, RecordedDevice, RecordedError,
+    RecordedHwInfo, RecordedIoctl, RecordedIommufd, RecordedRanges, RecordedSpaprTce,
+    MAX_SNAPSHOT_SIZE,
 };
 use vfio_iommu_info::sys::limits::MemlockLimit;
 use vfio_iommu_info::sys::view::{RecordedNode, RecordedTree};
@@ -132,6 +133,16 @@ fn a_snapshot_answers_as_the_host_did_with_the_host_gone() {
         &host.paths(),
     )
     .unwrap_err();
+    // No /dev/iommu on the fake host: the iommufd path refuses every device.
+    let live_iommufd: Vec<String> = ["0000:01:00.0", "0000:00:1f.0"]
+        .iter()
+        .map(|a| {
+            let address: PciAddress = a.parse().unwrap();
+            let e = vfio_iommu_info::query::report::IommufdReport::open(&address, &host.paths())
+                .unwrap_err();
+            format!("{e} ({:?})", e.kind())
+        })
+        .collect();
     let snapshot = take(&host.paths());
     let text = snapshot.to_text();
     drop(host);
@@ -154,6 +165,22 @@ fn a_snapshot_answers_as_the_host_did_with_the_host_gone() {
     );
     assert_eq!(e.kind(), live_refusal.kind());
     assert!(parsed.container(&[7]).is_err());
+    let replayed: Vec<String> = ["0000:01:00.0", "0000:00:1f.0"]
+        .iter()
+        .map(|a| {
+            let e = parsed.iommufd_report(&a.parse().unwrap()).unwrap_err();
+            format!("{e} ({:?})", e.kind())
+        })
+        .collect();
+    assert_eq!(
+        replayed, live_iommufd,
+        "the iommufd path's refusals, as they were"
+    );
+    assert_eq!(
+        parsed.iommufd.len(),
+        2,
+        "every device of every group was asked"
+    );
     let e = parsed.container(&[4, 7]).unwrap_err();
     assert!(
         e.to_string()
@@ -253,6 +280,61 @@ fn small_snapshot() -> Snapshot {
         }],
         spapr_tce: Vec::new(),
         devices: vec![zpci_device()],
+        iommufd: zpci_iommufd(),
+    }
+}
+
+/// The VT-d capability register the lab's 6.12 kernel reported (aw-bits=48: MGAW 47).
+const VTD_CAP: u64 = 0x00d2_008c_222f_0686;
+
+/// The zPCI function on the iommufd path (big-endian: one range, VT-d-typed data so that
+/// a misread byte order shows), and a second device refused as a host without iommufd
+/// refuses it.
+fn zpci_iommufd() -> Vec<RecordedIommufd> {
+    let mut iovas = Vec::new();
+    iovas.extend(0x1_0000_0000u64.to_be_bytes());
+    iovas.extend(0x1_ffff_ffffu64.to_be_bytes());
+    let mut data = vec![0u8; 8];
+    data.extend(VTD_CAP.to_be_bytes());
+    data.extend(0xf0_0f4au64.to_be_bytes());
+    let device = zpci_device().answer.unwrap();
+    vec![
+        RecordedIommufd {
+            address: "0001:00:00.0".parse().unwrap(),
+            answer: Ok(IommufdAnswers {
+                cdev: "/dev/vfio/devices/vfio0".into(),
+                dev_id: 1,
+                ioas: 2,
+                hwpt: 3,
+                iova_ranges: Ok(RecordedRanges {
+                    iovas,
+                    alignment: 4096,
+                    calls: 1,
+                }),
+                hw_info: Ok(RecordedHwInfo {
+                    data_type: vfio_iommu_info::uapi::IOMMU_HW_INFO_TYPE_INTEL_VTD,
+                    data_len: 24,
+                    data,
+                    capabilities: Some(0),
+                    max_pasid_log2: 0,
+                }),
+                rlimit_mode: Ok(false),
+                device: Ok(device),
+            }),
+        },
+        RecordedIommufd {
+            address: "0001:00:01.0".parse().unwrap(),
+            answer: Err(RecordedError::of(&no_iommufd())),
+        },
+    ]
+}
+
+/// What opening `/dev/iommu` answers on a kernel without iommufd.
+fn no_iommufd() -> Error {
+    Error::Open {
+        path: "/dev/iommu".into(),
+        errno: vfio_iommu_info::Errno(libc::ENOENT),
+        hint: Some("this kernel has no iommufd".into()),
     }
 }
 
@@ -294,6 +376,98 @@ fn a_foreign_snapshot_decodes_in_its_own_byte_order() {
         s.to_text().contains("\"hex\": \"ff0080\""),
         "binary contents in hex"
     );
+}
+
+#[test]
+fn the_iommufd_path_replays_in_the_snapshots_byte_order() {
+    let s = Snapshot::parse(small_snapshot().to_text().as_bytes()).unwrap();
+    assert_eq!(s, small_snapshot(), "the file keeps the iommufd answers");
+    let address: PciAddress = "0001:00:00.0".parse().unwrap();
+    let r = s.iommufd_report(&address).unwrap();
+    assert_eq!((r.dev_id, r.ioas, r.hwpt), (1, 2, 3));
+    assert_eq!(r.cdev, Path::new("/dev/vfio/devices/vfio0"));
+    assert_eq!(
+        r.ranges.ranges,
+        vec![vfio_iommu_info::IovaRange::new(0x1_0000_0000, 0x1_ffff_ffff).unwrap()]
+    );
+    assert_eq!((r.ranges.alignment, r.ranges.calls), (4096, 1));
+    // The registers read big-endian, as the host wrote them; with the host's page size.
+    let hw = r.hw_info.as_ref().unwrap();
+    assert_eq!(hw.kernel_page_size, 4096);
+    match hw.decode().unwrap() {
+        vfio_iommu_info::hw_info::HwData::IntelVtd(regs) => assert_eq!(regs.cap, VTD_CAP),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.facts.address_width.map(|f| f.value), Some(48));
+    assert_eq!(r.facts.iova_alignment.map(|f| f.value), Some(4096));
+    // The rest of what the iommufd path asked: the rlimit mode, the device through its node.
+    let replayed = s.iommufd(&address).unwrap();
+    assert!(!replayed.rlimit_mode.unwrap());
+    let device = replayed.device.unwrap();
+    assert_eq!(device.regions.len(), 9);
+    assert_eq!(device.info.num_regions, 9);
+}
+
+#[test]
+fn the_iommufd_paths_refusals_replay_and_the_unasked_is_not_in_the_snapshot() {
+    let s = Snapshot::parse(small_snapshot().to_text().as_bytes()).unwrap();
+    let e = s
+        .iommufd_report(&"0001:00:01.0".parse().unwrap())
+        .unwrap_err();
+    assert_eq!(e.to_string(), no_iommufd().to_string(), "the host's error");
+    assert_eq!(e.kind(), no_iommufd().kind());
+    let e = s
+        .iommufd_report(&"0001:00:02.0".parse().unwrap())
+        .unwrap_err();
+    assert!(matches!(e, Error::NotInSnapshot { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("device 0001:00:02.0 on the iommufd path"),
+        "{e}"
+    );
+    // A refused IOMMU_IOAS_IOVA_RANGES fails the report with the host's ioctl error; an
+    // inverted range recorded is malformed, as the live decoder finds it.
+    let refused = Error::Ioctl {
+        ioctl: "IOMMU_IOAS_IOVA_RANGES",
+        target: "/dev/iommu (fd 3)".into(),
+        errno: vfio_iommu_info::Errno(libc::ENOENT),
+        hint: Some("no IOAS 2".into()),
+    };
+    let mut broken = small_snapshot();
+    let Ok(a) = &mut broken.iommufd[0].answer else {
+        unreachable!()
+    };
+    a.iova_ranges = Err(RecordedError::of(&refused));
+    let replayed = Snapshot::parse(broken.to_text().as_bytes()).unwrap();
+    let e = replayed
+        .iommufd_report(&"0001:00:00.0".parse().unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Ioctl {
+                ioctl: "IOMMU_IOAS_IOVA_RANGES",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(e.to_string(), refused.to_string());
+    let Ok(a) = &mut broken.iommufd[0].answer else {
+        unreachable!()
+    };
+    let mut inverted = 5u64.to_be_bytes().to_vec();
+    inverted.extend(4u64.to_be_bytes());
+    a.iova_ranges = Ok(RecordedRanges {
+        iovas: inverted,
+        alignment: 1,
+        calls: 1,
+    });
+    let replayed = Snapshot::parse(broken.to_text().as_bytes()).unwrap();
+    let e = replayed
+        .iommufd_report(&"0001:00:00.0".parse().unwrap())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
 }
 
 /// `text` with `from` replaced by `to` (which must occur).
@@ -552,6 +726,126 @@ fn hostile_snapshots_are_refused_with_the_entry_at_fault() {
             "more than the 1048576 allowed",
         ),
         (
+            "iommufd device address".into(),
+            edit(&good, "\"device\": \"0001:00:00.0\"", "\"device\": \"nope\""),
+            "iommufd[0].device: \"nope\" is not a PCI address",
+        ),
+        (
+            "iommufd device twice".into(),
+            edit(&good, "\"device\": \"0001:00:01.0\"", "\"device\": \"0001:00:00.0\""),
+            "iommufd[1]: 0001:00:00.0 recorded twice",
+        ),
+        (
+            "iommufd answers and error".into(),
+            edit(
+                &good,
+                "\"cdev\": ",
+                "\"error\": {\"message\": \"x\", \"kind\": \"invalid\"}, \"cdev\": ",
+            ),
+            "iommufd[0]: a device holds either error, or cdev, dev_id, ioas, hwpt",
+        ),
+        (
+            "iommufd without hwpt".into(),
+            edit(&good, "\"hwpt\": 3,", ""),
+            "iommufd[0]: a device holds either error",
+        ),
+        (
+            "iommufd unknown member".into(),
+            edit(&good, "\"rlimit_mode\": {", "\"rlimit_mod\": {"),
+            "unknown field `rlimit_mod`",
+        ),
+        (
+            "iommufd relative cdev".into(),
+            edit(&good, "\"cdev\": \"/dev", "\"cdev\": \"dev"),
+            "iommufd[0].cdev: \"dev/vfio/devices/vfio0\" is no device node",
+        ),
+        (
+            "iommufd alignment 0".into(),
+            edit(&good, "\"out_iova_alignment\": 4096", "\"out_iova_alignment\": 0"),
+            "iommufd[0].ioas_iova_ranges.out_iova_alignment: 0 is no alignment",
+        ),
+        (
+            "iommufd alignment 3".into(),
+            edit(&good, "\"out_iova_alignment\": 4096", "\"out_iova_alignment\": 3"),
+            "3 is no alignment",
+        ),
+        (
+            "iommufd calls".into(),
+            edit(&good, "\"calls\": 1", "\"calls\": 5"),
+            "iommufd[0].ioas_iova_ranges.calls: 5, not 1..4",
+        ),
+        (
+            "iommufd part of a range".into(),
+            edit(&good, "\"allowed_iovas\": \"", "\"allowed_iovas\": \"00"),
+            "17 bytes, not a whole number of 16-byte ranges",
+        ),
+        (
+            "iommufd too many ranges".into(),
+            edit(
+                &good,
+                "\"allowed_iovas\": \"",
+                &format!("\"allowed_iovas\": \"{}", "00".repeat(1 << 20)),
+            ),
+            "iommufd[0].ioas_iova_ranges.allowed_iovas: 1048592 bytes, more than the 1048576 allowed",
+        ),
+        (
+            "iommufd ranges and error".into(),
+            edit(
+                &good,
+                "\"calls\": 1",
+                "\"calls\": 1, \"error\": {\"message\": \"x\", \"kind\": \"invalid\"}",
+            ),
+            "iommufd[0].ioas_iova_ranges: holds either error, or allowed_iovas",
+        ),
+        (
+            "iommufd data beyond data_len".into(),
+            edit(&good, "\"data_len\": 24", "\"data_len\": 23"),
+            "iommufd[0].get_hw_info.data: 24 bytes, more than data_len 23",
+        ),
+        (
+            "iommufd huge data".into(),
+            edit(
+                &good,
+                "\"data\": \"",
+                &format!("\"data\": \"{}", "00".repeat(4096)),
+            ),
+            "iommufd[0].get_hw_info.data: 4120 bytes, more than the 4096 allowed",
+        ),
+        (
+            "iommufd pasid width".into(),
+            edit(&good, "\"out_max_pasid_log2\": 0", "\"out_max_pasid_log2\": 256"),
+            "invalid value: integer `256`",
+        ),
+        (
+            "iommufd hw_info without its type".into(),
+            edit(&good, "\"out_data_type\": 1,", ""),
+            "iommufd[0].get_hw_info: holds either error, or out_data_type",
+        ),
+        (
+            "iommufd rlimit mode and error".into(),
+            edit(
+                &good,
+                "\"process\": false",
+                "\"process\": false, \"error\": {\"message\": \"x\", \"kind\": \"invalid\"}",
+            ),
+            "iommufd[0].rlimit_mode: holds either process or error",
+        ),
+        (
+            "iommufd error's errno".into(),
+            edit(&good, "\"errno\": 2\n", "\"errno\": 0\n"),
+            "iommufd[1].error.errno: errno 0 is no errno",
+        ),
+        (
+            "iommufd device info without regions".into(),
+            edit(&good, "\"device_info\": {", "\"device_info\": {\"error\": {\"message\": \"x\", \"kind\": \"invalid\"},"),
+            "iommufd[0].device_info: a device holds either error, or info and regions",
+        ),
+        (
+            "iommufd not a list".into(),
+            edit(&good, "\"iommufd\": [", "\"iommufd\": {\"a\": ["),
+            "invalid type: map, expected a sequence",
+        ),
+        (
             "deep nesting".into(),
             edit(
                 &good,
@@ -691,6 +985,7 @@ proptest! {
                 .map(|(g, model, raw)| RecordedSpaprTce { groups: g.into_iter().collect(), model, answer: Ok(raw) })
                 .collect(),
             devices: if big { vec![zpci_device()] } else { Vec::new() },
+            iommufd: if big { zpci_iommufd() } else { Vec::new() },
         };
         let back = Snapshot::parse(s.to_text().as_bytes());
         prop_assert_eq!(back.as_ref(), Ok(&s));
@@ -710,7 +1005,7 @@ proptest! {
 #[test]
 fn the_lab_snapshots_replay_what_the_kernels_answered() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut seen = 0;
+    let (mut seen, mut iommufd) = (0, 0);
     for entry in fs::read_dir(&fixtures).unwrap() {
         let dir = entry.unwrap().path();
         let file = dir.join("snapshot.json");
@@ -768,7 +1063,18 @@ fn the_lab_snapshots_replay_what_the_kernels_answered() {
             );
             seen += 1;
         }
+        // Every device answered on the iommufd path replays its report.
+        for d in s.iommufd.iter().filter(|d| d.answer.is_ok()) {
+            let r = s
+                .iommufd_report(&d.address)
+                .unwrap_or_else(|e| panic!("{}: {}: {e}", file.display(), d.address));
+            assert!(!r.ranges.ranges.is_empty(), "{}", file.display());
+            iommufd += 1;
+        }
     }
+    eprintln!("{seen} containers and {iommufd} iommufd reports replayed");
+    // The 7.3 compat kernels bind their edu device's cdev to iommufd.
+    assert!(iommufd >= 2, "only {iommufd} iommufd reports replayed");
     assert!(
         seen >= 10,
         "only {seen} containers compared with their captures"

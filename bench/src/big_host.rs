@@ -400,6 +400,7 @@ impl BigHost {
             containers: Vec::new(),
             spapr_tce: Vec::new(),
             devices: Vec::new(),
+            iommufd: Vec::new(),
         })
     }
 }

@@ -144,6 +144,16 @@ pub fn query_iommufd(
     out: Out,
 ) -> Result<(), Failure> {
     let (_device, r) = IommufdReport::open(address, paths).map_err(failed)?;
+    answer_iommufd(address, reason, &r, out)
+}
+
+/// `query --backend iommufd ADDRESS`'s answer from the report (live, or a snapshot's).
+pub fn answer_iommufd(
+    address: &PciAddress,
+    reason: &str,
+    r: &IommufdReport,
+    out: Out,
+) -> Result<(), Failure> {
     if out == Out::Prometheus {
         return print_text(&crate::export::query_prometheus(
             &address.to_string(),
@@ -151,7 +161,7 @@ pub fn query_iommufd(
         ));
     }
     if out == Out::Json {
-        return print_json(&iommufd_document(reason, &r));
+        return print_json(&iommufd_document(reason, r));
     }
     let group = r.group;
     let mut out = format!(
@@ -385,6 +395,7 @@ mod tests {
             capabilities: Some(0),
             max_pasid_log2: 0,
             kernel_page_size: 4096,
+            byte_order: vfio_iommu_info::ByteOrder::Native,
         };
         for hw in [
             Ok(vtd.clone()),

@@ -212,10 +212,10 @@ pub fn device(
     };
     if let Some(snapshot) = &snapshot {
         if use_iommufd {
-            return Err(fail(vfio_iommu_info::Error::NotInSnapshot {
-                what: format!("device {address} through iommufd"),
-                why: "a snapshot holds the devices as their groups open them: ask with --backend type1".to_owned(),
-            }));
+            let d = snapshot.iommufd(&address).map_err(fail)?;
+            let via = format!("{} (iommufd)", d.opened.cdev.display());
+            let d = d.device.map_err(fail)?;
+            return answer(&address, &via, &d.info, &d.regions, json);
         }
         let d = snapshot.device(&address).map_err(fail)?;
         let via = format!(

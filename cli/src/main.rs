@@ -869,6 +869,13 @@ fn query(
                 EXIT_USAGE,
             ));
         }
+        if let backend::Chosen::Iommufd(address, reason) = &chosen {
+            if save_raw.is_some() {
+                return Err(save_raw_is_type1());
+            }
+            let report = snapshot.iommufd_report(address).map_err(Failure::lib)?;
+            return backend::answer_iommufd(address, reason, &report, out);
+        }
         let groups = group_numbers(targets, &paths)?;
         if let Some((spapr, reason)) = spapr_tce_of(snapshot, &groups, &chosen, backend)? {
             if let Some(path) = save_raw {
@@ -885,10 +892,11 @@ fn query(
                 None,
             );
         }
+        // Neither iommufd nor sPAPR TCE (spapr_tce_of answered those or failed): type1.
         let backend::Chosen::Type1(reason) = chosen else {
             return Err(Failure::lib(vfio_iommu_info::Error::NotInSnapshot {
-                what: "an iommufd answer".to_owned(),
-                why: "a snapshot holds the VFIO container's answers (type1, iommufd's compat container and sPAPR TCE): ask with --backend type1".to_owned(),
+                what: "an sPAPR TCE answer".to_owned(),
+                why: "the snapshot holds no sPAPR TCE container of these groups".to_owned(),
             }));
         };
         let container = snapshot.container(&groups).map_err(Failure::lib)?;
@@ -916,10 +924,7 @@ fn query(
                 ));
             }
             if save_raw.is_some() {
-                return Err(Failure::new(
-                    "--save-raw records the type1 VFIO_IOMMU_GET_INFO buffer: use it with --backend type1".to_owned(),
-                    EXIT_USAGE,
-                ));
+                return Err(save_raw_is_type1());
             }
             return backend::query_iommufd(&address, &reason, &paths, out);
         }
@@ -996,6 +1001,15 @@ fn spapr_tce_of(
         }
         _ => Ok(None),
     }
+}
+
+/// `--save-raw` on the iommufd path: a usage error, live and from a snapshot.
+fn save_raw_is_type1() -> Failure {
+    Failure::new(
+        "--save-raw records the type1 VFIO_IOMMU_GET_INFO buffer: use it with --backend type1"
+            .to_owned(),
+        EXIT_USAGE,
+    )
 }
 
 /// `query`'s answer for a VFIO container of `groups` (live or from a snapshot).

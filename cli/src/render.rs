@@ -363,6 +363,7 @@ mod tests {
             capabilities: Some(8),
             max_pasid_log2: 0,
             kernel_page_size: 4096,
+            byte_order: vfio_iommu_info::ByteOrder::Native,
         };
         let line = hw_info(&h);
         assert!(

@@ -521,6 +521,40 @@ fn the_lab_snapshots_match_the_snapshot_schema() {
     let mut both = doc.clone();
     both["files"]["proc/sys/kernel/osrelease"]["read_errno"] = serde_json::json!(2);
     drifted.push(both);
+    // The iommufd path: an answered device and a refused one are what both say...
+    let mut iommufd = doc.clone();
+    iommufd["iommufd"] = serde_json::json!([
+        {
+            "device": "0000:00:03.0", "cdev": "/dev/vfio/devices/vfio0",
+            "dev_id": 1, "ioas": 2, "hwpt": 3,
+            "ioas_iova_ranges": {
+                "allowed_iovas": "0000000000000000ffffdffe00000000",
+                "out_iova_alignment": 4096, "calls": 1
+            },
+            "get_hw_info": {
+                "out_data_type": 0, "data_len": 0, "data": "", "out_max_pasid_log2": 0
+            },
+            "rlimit_mode": { "process": false },
+            "device_info": { "error": { "message": "x", "kind": "os", "errno": 22 } }
+        },
+        { "device": "0000:00:04.0", "error": { "message": "y", "kind": "os", "errno": 2 } }
+    ]);
+    assert!(schema::violations("snapshot", &iommufd).is_empty());
+    let text = serde_json::to_string(&iommufd).unwrap();
+    vfio_iommu_info::Snapshot::parse(text.as_bytes()).unwrap();
+    // ...and drifting from it, neither accepts.
+    let mut answer_and_error = iommufd.clone();
+    answer_and_error["iommufd"][1]["hwpt"] = serde_json::json!(3);
+    drifted.push(answer_and_error);
+    let mut part_of_a_range = iommufd.clone();
+    part_of_a_range["iommufd"][0]["ioas_iova_ranges"]["allowed_iovas"] = serde_json::json!("00");
+    drifted.push(part_of_a_range);
+    let mut no_rlimit_mode = iommufd.clone();
+    no_rlimit_mode["iommufd"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("rlimit_mode");
+    drifted.push(no_rlimit_mode);
     for d in &drifted {
         assert!(
             !schema::violations("snapshot", d).is_empty(),

@@ -1044,6 +1044,7 @@ mod tests {
             capabilities: Some(0),
             max_pasid_log2: 0,
             kernel_page_size: 4096,
+            byte_order: ::vfio_iommu_info::ByteOrder::Native,
         }
     }
 
@@ -1076,6 +1077,7 @@ mod tests {
             capabilities: None,
             max_pasid_log2: 0,
             kernel_page_size: 4096,
+            byte_order: ::vfio_iommu_info::ByteOrder::Native,
         };
         let c = c_hw_info(&none);
         assert_eq!(text(c.type_name), "none");

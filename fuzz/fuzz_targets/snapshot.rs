@@ -3,7 +3,10 @@
 //! yields a snapshot that writes back to text which parses to the same snapshot; then
 //! everything `list` and `query` do with it: the host summary, every group's sysfs answers,
 //! each recorded container (type1, iommufd's compat, IBM POWER's sPAPR TCE) decoded in the
-//! snapshot's byte order with its facts, and each recorded device's info and regions.
+//! snapshot's byte order with its facts, and each recorded device's info and regions; and
+//! each device recorded on the iommufd path: its IOAS ranges and hardware info decoded in
+//! the snapshot's byte order into the report `query --backend iommufd` prints (its space,
+//! facts, JSON), its rlimit mode and its info and regions through its node.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -51,6 +54,25 @@ fuzz_target!(|data: &[u8]| {
                     Ok(r) => drop(vfio_iommu_info::json::region_info_to_json(r).to_string()),
                     Err(e) => drop(e.to_string()),
                 }
+            }
+        }
+    }
+    for d in &snapshot.iommufd {
+        if let Ok(replayed) = snapshot.iommufd(&d.address) {
+            let _ = replayed.rlimit_mode.as_ref().map_err(|e| e.to_string());
+            if let Ok(device) = &replayed.device {
+                let _ = vfio_iommu_info::json::device_info_to_json(&device.info).to_string();
+            }
+            if let Ok(hw) = &replayed.hw_info {
+                let _ = (hw.decode(), hw.page_sizes(), hw.capability_names());
+            }
+            match replayed.report(&paths) {
+                Ok(report) => {
+                    let space = report.space();
+                    let _ = (space.aperture(), space.holes().len());
+                    let _ = vfio_iommu_info::json::iommufd_report_to_json(&report).to_string();
+                }
+                Err(e) => drop(e.to_string()),
             }
         }
     }

@@ -34,6 +34,10 @@ pub struct HwInfo {
     /// in the running kernel's ([`crate::sys::page_size`]); a capture decoded elsewhere
     /// (an arm64 guest's buffers on an x86 host) must carry the guest's.
     pub kernel_page_size: u64,
+    /// The byte order of the kernel that answered, which the data is read in: like
+    /// [`HwInfo::kernel_page_size`], not part of the answer but needed to read it. A live
+    /// query fills in [`ByteOrder::Native`]; a snapshot replays its machine's.
+    pub byte_order: ByteOrder,
 }
 
 /// The `IOMMU_HW_CAP_*` bits of `out_capabilities` this library names, in bit order, with
@@ -79,7 +83,7 @@ impl HwInfo {
     /// The type-specific data, decoded. A truncated buffer, or one shorter than the
     /// structure its type names, is an error naming the structure.
     pub fn decode(&self) -> Result<HwData, DecodeError> {
-        let r = Reader::new(&self.data, ByteOrder::Native);
+        let r = Reader::new(&self.data, self.byte_order);
         let short = |structure: &'static str, needed: usize| {
             DecodeError::new(
                 0,
@@ -491,6 +495,7 @@ mod tests {
             capabilities: Some(0),
             max_pasid_log2: 0,
             kernel_page_size: 4096,
+            byte_order: ByteOrder::Native,
         }
     }
 

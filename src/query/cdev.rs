@@ -203,8 +203,7 @@ impl IommufdDevice {
     /// [`IommufdDevice::iova_ranges`] and [`IommufdDevice::hw_info`]) and the sysfs
     /// reserved regions of the device's group.
     pub fn facts(&self, ranges: &IoasRanges, hw: Option<&HwInfo>, paths: &HostPaths) -> DmaFacts {
-        DmaFacts::from_iommufd(ranges, hw)
-            .with_sysfs(paths.sysfs.reserved_regions_of_device(&self.address))
+        facts_of(&self.address, ranges, hw, paths)
     }
 
     /// The PCI address.
@@ -241,4 +240,15 @@ impl IommufdDevice {
     pub fn hwpt(&self) -> u32 {
         self.hwpt
     }
+}
+
+/// The iommufd answer for the device at `address` as [`DmaFacts`], with the sysfs reserved
+/// regions of its group: one rule for a live device and a replayed one.
+pub(crate) fn facts_of(
+    address: &PciAddress,
+    ranges: &IoasRanges,
+    hw: Option<&HwInfo>,
+    paths: &HostPaths,
+) -> DmaFacts {
+    DmaFacts::from_iommufd(ranges, hw).with_sysfs(paths.sysfs.reserved_regions_of_device(address))
 }

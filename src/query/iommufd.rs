@@ -397,6 +397,7 @@ fn hw_info_in<K: Kernel + ?Sized>(
             capabilities: Some(arg.out_capabilities),
             max_pasid_log2: arg.out_max_pasid_log2,
             kernel_page_size: kernel.page_size(),
+            byte_order: crate::decode::bytes::ByteOrder::Native,
         }))
     })?;
     Ok(info)

@@ -8,7 +8,7 @@ use crate::decode::ioas::IoasRanges;
 use crate::error::Error;
 use crate::facts::DmaFacts;
 use crate::plan::space::IovaSpace;
-use crate::query::cdev::IommufdDevice;
+use crate::query::cdev::{facts_of, IommufdDevice};
 use crate::sys::paths::HostPaths;
 use crate::sys::sysfs::{PciAddress, ReservedRegion};
 
@@ -40,6 +40,22 @@ pub struct IommufdReport {
     pub facts: DmaFacts,
 }
 
+/// A device opened on the iommufd path: its address, its node, and the ids the kernel gave
+/// when it was bound and attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The PCI device.
+    pub address: PciAddress,
+    /// The device node (`/dev/vfio/devices/vfioN`).
+    pub cdev: PathBuf,
+    /// The id `VFIO_DEVICE_BIND_IOMMUFD` gave.
+    pub dev_id: u32,
+    /// The IOAS `IOMMU_IOAS_ALLOC` gave, the device attached to it.
+    pub ioas: u32,
+    /// The HWPT `VFIO_DEVICE_ATTACH_IOMMUFD_PT` answered.
+    pub hwpt: u32,
+}
+
 impl IommufdReport {
     /// Opens `address` on the iommufd path (see [`IommufdDevice::open`]) and reports on
     /// it; the device stays open for the caller (to map into its IOAS) or is dropped.
@@ -57,8 +73,28 @@ impl IommufdReport {
     pub fn of(device: &IommufdDevice, paths: &HostPaths) -> Result<IommufdReport, Error> {
         let ranges = device.iova_ranges()?;
         let hw_info = device.hw_info();
-        let facts = device.facts(&ranges, hw_info.as_ref().ok(), paths);
-        let address = *device.address();
+        let opened = Opened {
+            address: *device.address(),
+            cdev: device.cdev_path().to_owned(),
+            dev_id: device.dev_id(),
+            ioas: device.ioas(),
+            hwpt: device.hwpt(),
+        };
+        Ok(IommufdReport::from_answers(opened, ranges, hw_info, paths))
+    }
+
+    /// The report from the kernel's answers for a device `opened` on the iommufd path
+    /// (`IOMMU_IOAS_IOVA_RANGES` and `IOMMU_GET_HW_INFO`, decoded) and what sysfs in
+    /// `paths` says of its group: what [`IommufdReport::of`] builds live, and a snapshot
+    /// replays (`Snapshot::iommufd_report`, with the `json` feature).
+    pub fn from_answers(
+        opened: Opened,
+        ranges: IoasRanges,
+        hw_info: Result<HwInfo, Error>,
+        paths: &HostPaths,
+    ) -> IommufdReport {
+        let address = opened.address;
+        let facts = facts_of(&address, &ranges, hw_info.as_ref().ok(), paths);
         let group = paths.sysfs.group_of_device(&address).ok();
         let reserved_regions = group
             .map(|g| {
@@ -66,18 +102,18 @@ impl IommufdReport {
                 regions.into_iter().map(|r| (g, r)).collect()
             })
             .unwrap_or_default();
-        Ok(IommufdReport {
+        IommufdReport {
             address,
             group,
-            cdev: device.cdev_path().to_owned(),
-            dev_id: device.dev_id(),
-            ioas: device.ioas(),
-            hwpt: device.hwpt(),
+            cdev: opened.cdev,
+            dev_id: opened.dev_id,
+            ioas: opened.ioas,
+            hwpt: opened.hwpt,
             ranges,
             hw_info,
             reserved_regions,
             facts,
-        })
+        }
     }
 
     /// The usable space: the IOAS ranges, each hole attributed to the group's reserved

@@ -12,16 +12,20 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::decode::bytes::ByteOrder;
+use crate::decode::ioas::IOVA_RANGE_SIZE;
 use crate::error::{Errno, Error, ErrorKind};
 use crate::facts::ContainerBackend;
 use crate::query::get_info::MAX_INFO_SIZE;
+use crate::query::iommufd::{HW_INFO_MAX, MAX_RANGES};
+use crate::query::retry::MAX_QUERY_CALLS;
 use crate::sys::limits::MemlockLimit;
 use crate::sys::sysfs::PciAddress;
 use crate::sys::view::{is_key, RecordedNode, RecordedTree};
 
 use super::{
-    Machine, RecordedContainer, RecordedDevice, RecordedError, RecordedIoctl, RecordedSpaprTce,
-    Snapshot, TakenAs,
+    DeviceAnswers, IommufdAnswers, Machine, RecordedContainer, RecordedDevice, RecordedError,
+    RecordedHwInfo, RecordedIoctl, RecordedIommufd, RecordedRanges, RecordedSpaprTce, Snapshot,
+    TakenAs,
 };
 
 /// What the file says it is (its `format` member).
@@ -59,6 +63,9 @@ struct Wire {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     spapr_tce: Vec<WireSpaprTce>,
     devices: Vec<WireDevice>,
+    /// The devices asked on the iommufd path (absent when none was).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    iommufd: Vec<WireIommufd>,
 }
 
 /// The `files` object, its members kept in the file's order (sorted, as [`write`] writes
@@ -269,7 +276,22 @@ fn device(i: usize, wire: WireDevice) -> Result<RecordedDevice, String> {
         .address
         .parse()
         .map_err(|_| format!("{at}.address: {:?} is not a PCI address", wire.address))?;
-    let answer = match (wire.error, wire.info, wire.regions) {
+    let answer = device_answers(&at, wire.error, wire.info, wire.regions)?;
+    Ok(RecordedDevice {
+        address,
+        group: wire.group,
+        answer,
+    })
+}
+
+/// A device's info and regions, or the host's error (`at` names the member).
+fn device_answers(
+    at: &str,
+    error: Option<WireError>,
+    info: Option<String>,
+    regions: Option<Vec<WireRegion>>,
+) -> Result<Result<DeviceAnswers, RecordedError>, String> {
+    Ok(match (error, info, regions) {
         (Some(e), None, None) => Err(recorded_error(&format!("{at}.error"), e)?),
         (None, Some(info), Some(regions)) => {
             if regions.len() > MAX_REGIONS {
@@ -297,12 +319,308 @@ fn device(i: usize, wire: WireDevice) -> Result<RecordedDevice, String> {
                 "{at}: a device holds either error, or info and regions"
             ))
         }
-    };
-    Ok(RecordedDevice {
-        address,
-        group: wire.group,
-        answer,
     })
+}
+
+fn wire_device_answers(answer: &Result<DeviceAnswers, RecordedError>) -> WireDeviceInfo {
+    let mut w = WireDeviceInfo {
+        info: None,
+        regions: None,
+        error: None,
+    };
+    match answer {
+        Ok((info, regions)) => {
+            w.info = Some(hex(info));
+            w.regions = Some(
+                regions
+                    .iter()
+                    .map(|r| match r {
+                        Ok(raw) => WireRegion {
+                            get_region_info: Some(hex(raw)),
+                            error: None,
+                        },
+                        Err(e) => WireRegion {
+                            get_region_info: None,
+                            error: Some(wire_error(e)),
+                        },
+                    })
+                    .collect(),
+            );
+        }
+        Err(e) => w.error = Some(wire_error(e)),
+    }
+    w
+}
+
+/// A device on the iommufd path: the node and the ids the kernel gave, then each
+/// question's raw answer; or the host's error instead of all of them.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireIommufd {
+    device: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cdev: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dev_id: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ioas: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hwpt: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ioas_iova_ranges: Option<WireRanges>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    get_hw_info: Option<WireHwInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rlimit_mode: Option<WireRlimitMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_info: Option<WireDeviceInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<WireError>,
+}
+
+/// `IOMMU_IOAS_IOVA_RANGES`: the `iommu_iova_range` array in hex, `out_iova_alignment`
+/// and the calls it took; or the host's error.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireRanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    allowed_iovas: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    out_iova_alignment: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    calls: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<WireError>,
+}
+
+/// `IOMMU_GET_HW_INFO`: `out_data_type`, `data_len`, the data in hex, `out_capabilities`
+/// (absent when the kernel predates it) and `out_max_pasid_log2`; or the host's error.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireHwInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    out_data_type: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    data_len: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    out_capabilities: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    out_max_pasid_log2: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<WireError>,
+}
+
+/// `IOMMU_OPTION_RLIMIT_MODE`: `process` (true: process mode), or the host's error.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireRlimitMode {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    process: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<WireError>,
+}
+
+/// A device's info and regions through its node, or the host's error.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireDeviceInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    info: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    regions: Option<Vec<WireRegion>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<WireError>,
+}
+
+fn iommufd_entry(i: usize, w: WireIommufd) -> Result<RecordedIommufd, String> {
+    let at = format!("iommufd[{i}]");
+    let address: PciAddress = w
+        .device
+        .parse()
+        .map_err(|_| format!("{at}.device: {:?} is not a PCI address", w.device))?;
+    let answer = match (w.error, w.cdev, w.dev_id, w.ioas, w.hwpt) {
+        (Some(e), None, None, None, None)
+            if w.ioas_iova_ranges.is_none()
+                && w.get_hw_info.is_none()
+                && w.rlimit_mode.is_none()
+                && w.device_info.is_none() =>
+        {
+            Err(recorded_error(&format!("{at}.error"), e)?)
+        }
+        (None, Some(cdev), Some(dev_id), Some(ioas), Some(hwpt)) => {
+            if !cdev.starts_with('/') || cdev.len() > MAX_LINK || cdev.contains('\0') {
+                return Err(format!(
+                    "{at}.cdev: {cdev:?} is no device node (an absolute path of 1..{MAX_LINK} bytes without NUL)"
+                ));
+            }
+            let missing = |member: &str| format!("{at}: an answered device holds {member}");
+            let ranges = w
+                .ioas_iova_ranges
+                .ok_or_else(|| missing("ioas_iova_ranges"))?;
+            let hw = w.get_hw_info.ok_or_else(|| missing("get_hw_info"))?;
+            let rlimit = w.rlimit_mode.ok_or_else(|| missing("rlimit_mode"))?;
+            let dev = w.device_info.ok_or_else(|| missing("device_info"))?;
+            Ok(IommufdAnswers {
+                cdev: cdev.into(),
+                dev_id,
+                ioas,
+                hwpt,
+                iova_ranges: iova_ranges(&format!("{at}.ioas_iova_ranges"), ranges)?,
+                hw_info: hw_info(&format!("{at}.get_hw_info"), hw)?,
+                rlimit_mode: match (rlimit.process, rlimit.error) {
+                    (Some(p), None) => Ok(p),
+                    (None, Some(e)) => Err(recorded_error(&format!("{at}.rlimit_mode.error"), e)?),
+                    _ => return Err(format!("{at}.rlimit_mode: holds either process or error")),
+                },
+                device: device_answers(
+                    &format!("{at}.device_info"),
+                    dev.error,
+                    dev.info,
+                    dev.regions,
+                )?,
+            })
+        }
+        _ => {
+            return Err(format!(
+                "{at}: a device holds either error, or cdev, dev_id, ioas, hwpt and the answers"
+            ))
+        }
+    };
+    Ok(RecordedIommufd { address, answer })
+}
+
+fn iova_ranges(at: &str, w: WireRanges) -> Result<Result<RecordedRanges, RecordedError>, String> {
+    match (w.error, w.allowed_iovas, w.out_iova_alignment, w.calls) {
+        (Some(e), None, None, None) => Ok(Err(recorded_error(&format!("{at}.error"), e)?)),
+        (None, Some(raw), Some(alignment), Some(calls)) => {
+            let iovas = unhex(
+                &raw,
+                &format!("{at}.allowed_iovas"),
+                MAX_RANGES as usize * IOVA_RANGE_SIZE,
+            )?;
+            if iovas.len() % IOVA_RANGE_SIZE != 0 {
+                return Err(format!(
+                    "{at}.allowed_iovas: {} bytes, not a whole number of {IOVA_RANGE_SIZE}-byte ranges",
+                    iovas.len()
+                ));
+            }
+            if !alignment.is_power_of_two() {
+                return Err(format!(
+                    "{at}.out_iova_alignment: {alignment} is no alignment (a power of two)"
+                ));
+            }
+            if !(1..=MAX_QUERY_CALLS as u32).contains(&calls) {
+                return Err(format!(
+                    "{at}.calls: {calls}, not 1..{MAX_QUERY_CALLS} (every query's bound)"
+                ));
+            }
+            Ok(Ok(RecordedRanges {
+                iovas,
+                alignment,
+                calls,
+            }))
+        }
+        _ => Err(format!(
+            "{at}: holds either error, or allowed_iovas, out_iova_alignment and calls"
+        )),
+    }
+}
+
+fn hw_info(at: &str, w: WireHwInfo) -> Result<Result<RecordedHwInfo, RecordedError>, String> {
+    match (w.error, w.out_data_type, w.data_len, w.data, w.out_max_pasid_log2) {
+        (Some(e), None, None, None, None) if w.out_capabilities.is_none() => {
+            Ok(Err(recorded_error(&format!("{at}.error"), e)?))
+        }
+        (None, Some(data_type), Some(data_len), Some(data), Some(max_pasid_log2)) => {
+            let data = unhex(&data, &format!("{at}.data"), HW_INFO_MAX as usize)?;
+            if data.len() as u64 > u64::from(data_len) {
+                return Err(format!(
+                    "{at}.data: {} bytes, more than data_len {data_len} (the kernel copies at most data_len)",
+                    data.len()
+                ));
+            }
+            Ok(Ok(RecordedHwInfo {
+                data_type,
+                data_len,
+                data,
+                capabilities: w.out_capabilities,
+                max_pasid_log2,
+            }))
+        }
+        _ => Err(format!(
+            "{at}: holds either error, or out_data_type, data_len, data and out_max_pasid_log2 (and out_capabilities)"
+        )),
+    }
+}
+
+fn wire_iommufd(d: &RecordedIommufd) -> WireIommufd {
+    let mut w = WireIommufd {
+        device: d.address.to_string(),
+        cdev: None,
+        dev_id: None,
+        ioas: None,
+        hwpt: None,
+        ioas_iova_ranges: None,
+        get_hw_info: None,
+        rlimit_mode: None,
+        device_info: None,
+        error: None,
+    };
+    let a = match &d.answer {
+        Ok(a) => a,
+        Err(e) => {
+            w.error = Some(wire_error(e));
+            return w;
+        }
+    };
+    w.cdev = Some(a.cdev.display().to_string());
+    (w.dev_id, w.ioas, w.hwpt) = (Some(a.dev_id), Some(a.ioas), Some(a.hwpt));
+    w.ioas_iova_ranges = Some(match &a.iova_ranges {
+        Ok(r) => WireRanges {
+            allowed_iovas: Some(hex(&r.iovas)),
+            out_iova_alignment: Some(r.alignment),
+            calls: Some(r.calls),
+            error: None,
+        },
+        Err(e) => WireRanges {
+            allowed_iovas: None,
+            out_iova_alignment: None,
+            calls: None,
+            error: Some(wire_error(e)),
+        },
+    });
+    w.get_hw_info = Some(match &a.hw_info {
+        Ok(h) => WireHwInfo {
+            out_data_type: Some(h.data_type),
+            data_len: Some(h.data_len),
+            data: Some(hex(&h.data)),
+            out_capabilities: h.capabilities,
+            out_max_pasid_log2: Some(h.max_pasid_log2),
+            error: None,
+        },
+        Err(e) => WireHwInfo {
+            out_data_type: None,
+            data_len: None,
+            data: None,
+            out_capabilities: None,
+            out_max_pasid_log2: None,
+            error: Some(wire_error(e)),
+        },
+    });
+    w.rlimit_mode = Some(match &a.rlimit_mode {
+        Ok(p) => WireRlimitMode {
+            process: Some(*p),
+            error: None,
+        },
+        Err(e) => WireRlimitMode {
+            process: None,
+            error: Some(wire_error(e)),
+        },
+    });
+    w.device_info = Some(wire_device_answers(&a.device));
+    w
 }
 
 /// Reads at most [`MAX_SNAPSHOT_SIZE`] bytes of the regular file `path`; anything else
@@ -612,16 +930,17 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
             twice[0].0
         ));
     }
-    if wire.containers.len() > MAX_CONTAINERS
-        || wire.spapr_tce.len() > MAX_CONTAINERS
-        || wire.devices.len() > MAX_CONTAINERS
-    {
-        return Err(format!(
-            "containers: {}, sPAPR TCE ones {}, devices {}: more than the {MAX_CONTAINERS} allowed",
-            wire.containers.len(),
-            wire.spapr_tce.len(),
-            wire.devices.len()
-        ));
+    for (member, len) in [
+        ("containers", wire.containers.len()),
+        ("spapr_tce", wire.spapr_tce.len()),
+        ("devices", wire.devices.len()),
+        ("iommufd", wire.iommufd.len()),
+    ] {
+        if len > MAX_CONTAINERS {
+            return Err(format!(
+                "{member}: {len}, more than the {MAX_CONTAINERS} allowed"
+            ));
+        }
     }
     // Collected, not inserted one by one: the keys are sorted, so the tree is built in
     // one pass.
@@ -666,6 +985,20 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
             twice.0, twice.1.address
         ));
     }
+    let iommufd = wire
+        .iommufd
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| iommufd_entry(i, d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some((i, d)) = iommufd
+        .iter()
+        .enumerate()
+        .find(|(_, d)| !seen.insert(d.address.to_string()))
+    {
+        return Err(format!("iommufd[{i}]: {} recorded twice", d.address));
+    }
     Ok(Snapshot {
         taken_by: wire.taken_by,
         machine: Machine {
@@ -691,6 +1024,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
         containers,
         spapr_tce,
         devices,
+        iommufd,
     })
 }
 
@@ -722,35 +1056,14 @@ fn wire_node(n: &RecordedNode) -> WireNode {
 }
 
 fn wire_device(d: &RecordedDevice) -> WireDevice {
-    let mut w = WireDevice {
+    let answers = wire_device_answers(&d.answer);
+    WireDevice {
         address: d.address.to_string(),
         group: d.group,
-        info: None,
-        regions: None,
-        error: None,
-    };
-    match &d.answer {
-        Ok((info, regions)) => {
-            w.info = Some(hex(info));
-            w.regions = Some(
-                regions
-                    .iter()
-                    .map(|r| match r {
-                        Ok(raw) => WireRegion {
-                            get_region_info: Some(hex(raw)),
-                            error: None,
-                        },
-                        Err(e) => WireRegion {
-                            get_region_info: None,
-                            error: Some(wire_error(e)),
-                        },
-                    })
-                    .collect(),
-            );
-        }
-        Err(e) => w.error = Some(wire_error(e)),
+        info: answers.info,
+        regions: answers.regions,
+        error: answers.error,
     }
-    w
 }
 
 /// The snapshot as JSON text.
@@ -818,6 +1131,7 @@ pub(super) fn write(s: &Snapshot) -> String {
             })
             .collect(),
         devices: s.devices.iter().map(wire_device).collect(),
+        iommufd: s.iommufd.iter().map(wire_iommufd).collect(),
     };
     // Serializing these plain structs cannot fail; the pretty form keeps a bug report
     // readable and a diff small.

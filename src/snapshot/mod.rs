@@ -17,6 +17,13 @@
 //! - for each vfio-pci device of those groups, opened through its group as `device` opens
 //!   it, the raw `VFIO_DEVICE_GET_INFO` buffer and each region's
 //!   `VFIO_DEVICE_GET_REGION_INFO` buffer (or the errno);
+//! - for each device of an IOMMU group, what `query --backend iommufd` asked of it: the
+//!   device node opened, bound to a fresh `/dev/iommu` and attached to a new IOAS (the ids
+//!   the kernel gave), then the raw `IOMMU_IOAS_IOVA_RANGES` array and
+//!   `out_iova_alignment`, `IOMMU_GET_HW_INFO`'s data type, data, capabilities and PASID
+//!   width, `IOMMU_OPTION`'s rlimit mode, and the device's info and region buffers through
+//!   its node; each as the kernel answered or the host's error (no iommufd, no device
+//!   node, not on vfio-pci...), and nothing mapped;
 //! - the machine (architecture, byte order, page size) and the version that took it;
 //! - what the process that took it could do: whether it could open `/dev/vfio/*`
 //!   read-write, and its limit on pinned memory (what `explain` checks).
@@ -24,17 +31,20 @@
 //! It holds nothing else: no process, memory or environment of the host, no host or user
 //! name, no serial number or MAC address, no file outside what the list above names.
 //!
-//! Replaying ([`Snapshot::paths`], [`Snapshot::container`]) reads nothing from the host.
+//! Replaying ([`Snapshot::paths`], [`Snapshot::container`], [`Snapshot::device`],
+//! [`Snapshot::iommufd`]) reads nothing from the host.
 //! A question the snapshot holds no answer for is an error naming it, never a guess.
 
 mod file;
 mod take;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::decode::bytes::ByteOrder;
 use crate::decode::device_info::{decode_device_info, DeviceInfo};
+use crate::decode::hw_info::HwInfo;
+use crate::decode::ioas::{decode_iova_ranges, IoasRanges};
 use crate::decode::region_info::{decode_region_info, RegionInfo};
 use crate::decode::spapr_tce::{decode_spapr_tce_with_order, SpaprTceInfo};
 use crate::decode::type1::{decode_with_order, IommuInfo};
@@ -42,6 +52,7 @@ use crate::error::{Error, ErrorKind};
 use crate::facts::{ContainerBackend, DmaFacts};
 use crate::plan::attach::{what_if_attach, WhatIf};
 use crate::plan::space::IovaSpace;
+use crate::query::report::{IommufdReport, Opened};
 use crate::sys::limits::MemlockLimit;
 use crate::sys::paths::HostPaths;
 use crate::sys::sysfs::PciAddress;
@@ -211,6 +222,120 @@ pub struct ReplayedDevice {
     pub regions: Vec<(u32, Result<RegionInfo, Error>)>,
 }
 
+/// One device asked on the iommufd path, as `query --backend iommufd` asks it: its node
+/// opened, bound to a fresh `/dev/iommu`, attached to a new IOAS, then asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedIommufd {
+    /// Its PCI address.
+    pub address: PciAddress,
+    /// The answers, or the host's error opening, binding, allocating or attaching.
+    pub answer: Result<IommufdAnswers, RecordedError>,
+}
+
+/// What the kernel answered for a device bound to an iommufd and attached to an IOAS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IommufdAnswers {
+    /// The device node (`/dev/vfio/devices/vfioN`).
+    pub cdev: PathBuf,
+    /// The id `VFIO_DEVICE_BIND_IOMMUFD` gave.
+    pub dev_id: u32,
+    /// The IOAS `IOMMU_IOAS_ALLOC` gave.
+    pub ioas: u32,
+    /// The HWPT `VFIO_DEVICE_ATTACH_IOMMUFD_PT` answered.
+    pub hwpt: u32,
+    /// `IOMMU_IOAS_IOVA_RANGES` of the IOAS.
+    pub iova_ranges: Result<RecordedRanges, RecordedError>,
+    /// `IOMMU_GET_HW_INFO` of the device.
+    pub hw_info: Result<RecordedHwInfo, RecordedError>,
+    /// `IOMMU_OPTION` (`IOMMU_OPTION_RLIMIT_MODE`, GET) of the iommufd: `true` in process
+    /// mode.
+    pub rlimit_mode: Result<bool, RecordedError>,
+    /// The device's `VFIO_DEVICE_GET_INFO` and region buffers, asked through its node.
+    pub device: Result<DeviceAnswers, RecordedError>,
+}
+
+/// `IOMMU_IOAS_IOVA_RANGES`, raw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRanges {
+    /// The `iommu_iova_range` array (`allowed_iovas`, `num_iovas` of them), in the snapshot
+    /// machine's byte order.
+    pub iovas: Vec<u8>,
+    /// `out_iova_alignment`.
+    pub alignment: u64,
+    /// How many calls the answer took (more than one when the ranges did not fit the
+    /// first call's array).
+    pub calls: u32,
+}
+
+/// `IOMMU_GET_HW_INFO`, raw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedHwInfo {
+    /// `out_data_type`.
+    pub data_type: u32,
+    /// `data_len` on return: the length of the kernel's data.
+    pub data_len: u32,
+    /// The data bytes received (at most `data_len`), in the snapshot machine's order.
+    pub data: Vec<u8>,
+    /// `out_capabilities`; `None` when the kernel predates the field (6.6).
+    pub capabilities: Option<u64>,
+    /// `out_max_pasid_log2`.
+    pub max_pasid_log2: u8,
+}
+
+impl RecordedHwInfo {
+    /// `h`'s answer, kept.
+    pub fn of(h: &HwInfo) -> RecordedHwInfo {
+        RecordedHwInfo {
+            data_type: h.data_type,
+            data_len: h.data_len,
+            data: h.data.clone(),
+            capabilities: h.capabilities,
+            max_pasid_log2: h.max_pasid_log2,
+        }
+    }
+}
+
+/// A device's iommufd answers, replayed (see [`Snapshot::iommufd`]).
+#[derive(Debug)]
+pub struct ReplayedIommufd {
+    /// The device as it was opened, bound and attached.
+    pub opened: Opened,
+    /// `IOMMU_IOAS_IOVA_RANGES`, decoded in the snapshot machine's byte order, or the
+    /// host's error.
+    pub ranges: Result<IoasRanges, Error>,
+    /// `IOMMU_GET_HW_INFO` with the snapshot machine's page size and byte order, or the
+    /// host's error.
+    pub hw_info: Result<HwInfo, Error>,
+    /// The iommufd's rlimit mode (`true`: process mode), or the host's error.
+    pub rlimit_mode: Result<bool, Error>,
+    /// The device's info and regions through its node, decoded, or the host's error.
+    pub device: Result<ReplayedDeviceInfo, Error>,
+}
+
+/// A device's `VFIO_DEVICE_GET_INFO` and regions, decoded.
+#[derive(Debug)]
+pub struct ReplayedDeviceInfo {
+    /// `VFIO_DEVICE_GET_INFO`.
+    pub info: DeviceInfo,
+    /// Each region by index: decoded, or the host's error.
+    pub regions: Vec<(u32, Result<RegionInfo, Error>)>,
+}
+
+impl ReplayedIommufd {
+    /// The report `query --backend iommufd` gave on the host, as
+    /// [`IommufdReport::open`] builds it live, with sysfs answered from `paths` (the
+    /// snapshot's): the host's error when the IOAS ranges were refused or do not decode.
+    pub fn report(self, paths: &HostPaths) -> Result<IommufdReport, Error> {
+        let ranges = self.ranges?;
+        Ok(IommufdReport::from_answers(
+            self.opened,
+            ranges,
+            self.hw_info,
+            paths,
+        ))
+    }
+}
+
 /// A host, recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -228,6 +353,8 @@ pub struct Snapshot {
     pub spapr_tce: Vec<RecordedSpaprTce>,
     /// The devices asked about.
     pub devices: Vec<RecordedDevice>,
+    /// The devices asked about on the iommufd path.
+    pub iommufd: Vec<RecordedIommufd>,
 }
 
 /// A container's answer, replayed.
@@ -338,7 +465,17 @@ impl Snapshot {
                 why: "the snapshot holds no answer for it: a snapshot opens the vfio-pci devices of each VFIO-viable group; take one on the host with the device bound to vfio-pci".to_owned(),
             });
         };
-        let (info, regions) = found.answer.as_ref().map_err(RecordedError::to_error)?;
+        let answers = found.answer.as_ref().map_err(RecordedError::to_error)?;
+        let ReplayedDeviceInfo { info, regions } = self.device_info(answers)?;
+        Ok(ReplayedDevice {
+            group: found.group,
+            info,
+            regions,
+        })
+    }
+
+    /// A device's recorded buffers, decoded in the snapshot machine's byte order.
+    fn device_info(&self, (info, regions): &DeviceAnswers) -> Result<ReplayedDeviceInfo, Error> {
         let order = self.machine.byte_order;
         let regions = regions
             .iter()
@@ -351,11 +488,82 @@ impl Snapshot {
                 (i as u32, answer)
             })
             .collect();
-        Ok(ReplayedDevice {
-            group: found.group,
+        Ok(ReplayedDeviceInfo {
             info: decode_device_info(info, order)?,
             regions,
         })
+    }
+
+    /// The device at `address` as the host answered it on the iommufd path (what
+    /// `query --backend iommufd` and `device --backend iommufd` asked): each answer
+    /// decoded in the snapshot machine's byte order, with its page size.
+    ///
+    /// # Errors
+    /// [`Error::NotInSnapshot`] when the snapshot holds no iommufd answer for it (not a
+    /// device of an IOMMU group, or a snapshot taken before this version recorded them);
+    /// the host's own error when it could not open, bind or attach the device
+    /// ([`RecordedError::to_error`]).
+    pub fn iommufd(&self, address: &PciAddress) -> Result<ReplayedIommufd, Error> {
+        let Some(found) = self.iommufd.iter().find(|d| d.address == *address) else {
+            return Err(Error::NotInSnapshot {
+                what: format!("device {address} on the iommufd path"),
+                why: "the snapshot holds no iommufd answer for it: a snapshot asks each device of an IOMMU group; take one on the host with the device there (or ask with --backend type1)".to_owned(),
+            });
+        };
+        let a = found.answer.as_ref().map_err(RecordedError::to_error)?;
+        let order = self.machine.byte_order;
+        let ranges = a
+            .iova_ranges
+            .as_ref()
+            .map_err(RecordedError::to_error)
+            .and_then(|r| {
+                Ok(IoasRanges {
+                    ranges: decode_iova_ranges(&r.iovas, order)?,
+                    alignment: r.alignment,
+                    calls: r.calls,
+                })
+            });
+        let hw_info = a
+            .hw_info
+            .as_ref()
+            .map_err(RecordedError::to_error)
+            .map(|h| HwInfo {
+                data_type: h.data_type,
+                data_len: h.data_len,
+                data: h.data.clone(),
+                capabilities: h.capabilities,
+                max_pasid_log2: h.max_pasid_log2,
+                kernel_page_size: self.machine.page_size,
+                byte_order: order,
+            });
+        Ok(ReplayedIommufd {
+            opened: Opened {
+                address: *address,
+                cdev: a.cdev.clone(),
+                dev_id: a.dev_id,
+                ioas: a.ioas,
+                hwpt: a.hwpt,
+            },
+            ranges,
+            hw_info,
+            rlimit_mode: a.rlimit_mode.clone().map_err(|e| e.to_error()),
+            device: a
+                .device
+                .as_ref()
+                .map_err(RecordedError::to_error)
+                .and_then(|d| self.device_info(d)),
+        })
+    }
+
+    /// The report `query --backend iommufd ADDRESS` gave on the host
+    /// ([`Snapshot::iommufd`], then [`ReplayedIommufd::report`]), every sysfs answer from
+    /// the snapshot.
+    ///
+    /// # Errors
+    /// As [`Snapshot::iommufd`]; and the host's error when the IOAS ranges were refused,
+    /// [`Error::Malformed`] when the recorded ranges do not decode.
+    pub fn iommufd_report(&self, address: &PciAddress) -> Result<IommufdReport, Error> {
+        self.iommufd(address)?.report(&self.paths())
     }
 
     /// The container of `groups` (any order, each once) as the host answered it.

@@ -6,10 +6,14 @@ use std::sync::Arc;
 
 use crate::decode::bytes::ByteOrder;
 use crate::decode::device_info::decode_device_info;
+use crate::decode::ioas::encode_iova_ranges;
 use crate::error::Error;
+use crate::query::cdev::IommufdDevice;
 use crate::query::container::{Container, Group, Target};
+use crate::query::device::Device;
 use crate::query::get_info::capture_type1_with;
 use crate::query::host::HostSummary;
+use crate::query::report::{IommufdReport, Opened};
 use crate::query::spapr_tce::capture_spapr_tce_with;
 use crate::sys::arch::Arch;
 use crate::sys::kernel::{page_size, SystemKernel};
@@ -21,8 +25,8 @@ use crate::sys::uapi::spapr_tce_info;
 use crate::sys::view::{key_of, FsView, RecordedNode};
 
 use super::{
-    DeviceAnswers, Machine, RecordedContainer, RecordedDevice, RecordedError, RecordedSpaprTce,
-    Snapshot, TakenAs,
+    DeviceAnswers, IommufdAnswers, Machine, RecordedContainer, RecordedDevice, RecordedError,
+    RecordedHwInfo, RecordedIommufd, RecordedRanges, RecordedSpaprTce, Snapshot, TakenAs,
 };
 
 /// The modules whose parameters a snapshot keeps (what decides limits and behaviour).
@@ -38,7 +42,10 @@ const MODULES: [&str; 5] = [
 /// and IOMMU unit sysfs shows, the modules' parameters, each VFIO-viable group's container
 /// alone and all of them together (opened, asked, closed: nothing is mapped) with its
 /// vfio-pci devices, and the refusal of every other group's. Containers the host refuses
-/// are recorded with the host's error; taking a snapshot never fails.
+/// are recorded with the host's error. Then, every container closed, each device of every
+/// group on the iommufd path as `query --backend iommufd` asks it (bound to its own
+/// `/dev/iommu`, attached to a new IOAS, asked, closed: nothing is mapped), or the host's
+/// refusal. Taking a snapshot never fails.
 pub fn take(paths: &HostPaths) -> Snapshot {
     // Recorded under the host's names whatever the roots (a test's fake sysfs), as
     // `Snapshot::paths` replays them.
@@ -117,6 +124,27 @@ pub fn take(paths: &HostPaths) -> Snapshot {
         containers.push(ask(&viable, &rec, &mut Vec::new(), &mut spapr_tce));
     }
 
+    // After every container is closed: a device its group's container holds refuses to
+    // bind (EBUSY).
+    let mut iommufd = Vec::new();
+    for group in summary.iter().flat_map(|s| &s.groups) {
+        for device in rec.sysfs.group_devices(group.group).unwrap_or_default() {
+            let Ok(address) = device.name.parse::<PciAddress>() else {
+                continue;
+            };
+            if iommufd
+                .iter()
+                .any(|d: &RecordedIommufd| d.address == address)
+            {
+                continue;
+            }
+            iommufd.push(RecordedIommufd {
+                address,
+                answer: ask_iommufd(&address, &rec).map_err(|e| RecordedError::of(&e)),
+            });
+        }
+    }
+
     let mut files = view.recorded();
     record_pci_ids(&mut files, &identities);
     Snapshot {
@@ -133,7 +161,48 @@ pub fn take(paths: &HostPaths) -> Snapshot {
         containers,
         spapr_tce,
         devices,
+        iommufd,
     }
+}
+
+/// The device at `address` on the iommufd path, as `query --backend iommufd` (and
+/// `device`, and `budget`) ask it: opened, bound and attached, then each question asked
+/// once and its answer kept raw (or its error). Everything is closed on return.
+fn ask_iommufd(address: &PciAddress, paths: &HostPaths) -> Result<IommufdAnswers, Error> {
+    let device = IommufdDevice::open(address, paths)?;
+    let kept = |e: &Error| RecordedError::of(e);
+    let ranges = device.iova_ranges();
+    let hw_info = device.hw_info();
+    let iova_ranges = ranges
+        .as_ref()
+        .map(|r| RecordedRanges {
+            iovas: encode_iova_ranges(&r.ranges),
+            alignment: r.alignment,
+            calls: r.calls,
+        })
+        .map_err(kept);
+    let recorded_hw = hw_info.as_ref().map(RecordedHwInfo::of).map_err(kept);
+    let opened = Opened {
+        address: *address,
+        cdev: device.cdev_path().to_owned(),
+        dev_id: device.dev_id(),
+        ioas: device.ioas(),
+        hwpt: device.hwpt(),
+    };
+    if let Ok(ranges) = ranges {
+        // The report reads its group's sysfs: recorded with it (the report is replayed).
+        let _ = IommufdReport::from_answers(opened.clone(), ranges, hw_info, paths);
+    }
+    Ok(IommufdAnswers {
+        cdev: opened.cdev,
+        dev_id: opened.dev_id,
+        ioas: opened.ioas,
+        hwpt: opened.hwpt,
+        iova_ranges,
+        hw_info: recorded_hw,
+        rlimit_mode: device.iommufd().rlimit_mode().map_err(|e| kept(&e)),
+        device: device_answers(device.device()).map_err(|e| kept(&e)),
+    })
 }
 
 /// One container of `groups`, opened and asked as `query` does, then closed; with one
@@ -214,7 +283,11 @@ fn ask_devices(
 
 /// The device `name` of `group`: its info buffer and each region's answer.
 fn ask_device(group: &Group, name: &str) -> Result<DeviceAnswers, Error> {
-    let device = group.open_device(name)?;
+    device_answers(&group.open_device(name)?)
+}
+
+/// An open device's info buffer and each region's answer.
+fn device_answers(device: &Device) -> Result<DeviceAnswers, Error> {
     let info = device.info_bytes()?;
     // The buffer just read, decoded: one VFIO_DEVICE_GET_INFO, as the replay decodes it.
     let count = decode_device_info(&info, ByteOrder::Native)?.num_regions;
