@@ -1066,6 +1066,7 @@ proptest! {
 fn the_lab_snapshots_replay_what_the_kernels_answered() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut seen = 0;
+    let mut edus = 0;
     for entry in fs::read_dir(&fixtures).unwrap() {
         let dir = entry.unwrap().path();
         let file = dir.join("snapshot.json");
@@ -1081,6 +1082,41 @@ fn the_lab_snapshots_replay_what_the_kernels_answered() {
         );
         let summary = HostSummary::read(&s.paths()).unwrap();
         assert!(summary.viable_groups() >= 1, "{}", file.display());
+        // What `guest` and `budget` read: the CPU's width (TCG's q35 CPUs report one), the
+        // taking process's limits, and each opened device's BARs (QEMU's edu: BAR0, 1 MiB
+        // of 32-bit memory), walked over the registers the kernel returned.
+        let phys = vfio_iommu_info::sys::cpu::phys_bits_at(&s.paths());
+        assert!(
+            matches!(phys, Ok(Some(32..=64))),
+            "{}: {phys:?}",
+            file.display()
+        );
+        s.memlock_facts()
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for d in s.devices.iter().filter(|d| d.answer.is_ok()) {
+            let bars = s.device(&d.address).unwrap().bars();
+            let bars = bars.unwrap_or_else(|e| panic!("{} {}: {e}", file.display(), d.address));
+            assert!(!bars.is_empty(), "{} {}", file.display(), d.address);
+            let edu = s
+                .files
+                .get(&format!("sys/bus/pci/devices/{}/device", d.address));
+            if edu.and_then(|n| n.file.as_ref()) == Some(&Ok(b"0x11e8\n".to_vec())) {
+                assert_eq!(
+                    bars[0],
+                    PciBar {
+                        index: 0,
+                        size: 1 << 20,
+                        kind: BarKind::Mem32 {
+                            prefetchable: false
+                        }
+                    },
+                    "{} {}",
+                    file.display(),
+                    d.address
+                );
+                edus += 1;
+            }
+        }
         let answered: Vec<&RecordedContainer> =
             s.containers.iter().filter(|c| c.answer.is_ok()).collect();
         assert!(!answered.is_empty(), "{}", file.display());
@@ -1117,4 +1153,5 @@ fn the_lab_snapshots_replay_what_the_kernels_answered() {
         seen >= 10,
         "only {seen} containers compared with their captures"
     );
+    assert!(edus >= 10, "only {edus} edu devices' BARs replayed");
 }
