@@ -14,7 +14,7 @@ use vfio_iommu_info::plan::budget::{
 };
 use vfio_iommu_info::query::iommufd::rlimit_mode;
 use vfio_iommu_info::sys::limits::{dma_entry_limit, memlock_rlimit};
-use vfio_iommu_info::{Container, HostPaths, Target};
+use vfio_iommu_info::{Container, Error, HostPaths, IommuInfo, Snapshot, Target};
 
 use crate::backend::{choose, BackendArg, Chosen};
 use crate::{print_json, print_text, Failure, EXIT_FAILURE};
@@ -42,37 +42,95 @@ fn fail(e: vfio_iommu_info::Error) -> Failure {
     Failure::lib(e)
 }
 
-/// Opens `targets` through the chosen backend and computes both budgets.
-fn gather(targets: &[Target], arg: BackendArg, req: &Request) -> Result<Budgets, Failure> {
-    let paths = HostPaths::default();
+/// A VFIO container's part of the budgets (type1, or iommufd's compat container whose
+/// rlimit mode `rlimit_mode` asks), live or replayed: its backend, DMA_AVAIL and smallest
+/// page, with the mode set in `facts`.
+fn container_facts(
+    info: &IommuInfo,
+    backend: ContainerBackend,
+    rlimit_mode: impl FnOnce() -> Result<Option<bool>, Failure>,
+    facts: &mut MemlockFacts,
+) -> Result<(Backend, Option<u32>, u64), Failure> {
+    let backend = match backend {
+        ContainerBackend::Vfio => Backend::Type1,
+        ContainerBackend::IommufdCompat { .. } => {
+            facts.iommufd_process_mode = rlimit_mode()?;
+            Backend::IommufdCompat
+        }
+    };
+    let page = info
+        .iova_pgsizes
+        .and_then(|p| p.smallest())
+        .unwrap_or(facts.page_size);
+    Ok((backend, info.dma_avail.present().copied(), page))
+}
+
+/// The budgets' facts as `snapshot` recorded them: the container of the targets' groups
+/// and the limits of the process that took it.
+fn replayed(
+    snapshot: &Snapshot,
+    targets: &[Target],
+    chosen: Chosen,
+    paths: &HostPaths,
+    facts: &mut MemlockFacts,
+) -> Result<(Backend, String, Option<u32>, u64), Failure> {
+    let why = match chosen {
+        Chosen::Type1(why) => why,
+        Chosen::Iommufd(..) | Chosen::SpaprTce(_) => {
+            return Err(fail(Error::NotInSnapshot {
+                what: "an iommufd or sPAPR TCE answer".to_owned(),
+                why: "a snapshot holds the VFIO container's answers (type1 and iommufd's compat container): ask with --backend type1".to_owned(),
+            }))
+        }
+    };
+    let groups = crate::group_numbers(targets, paths)?;
+    let container = snapshot.container(&groups).map_err(fail)?;
+    let mode = || match container.rlimit_mode() {
+        // Never asked: no guess.
+        Err(e @ Error::NotInSnapshot { .. }) => Err(fail(e)),
+        // Live, an error leaves the mode unknown.
+        answer => Ok(answer.ok()),
+    };
+    let (backend, avail, page) = container_facts(&container.info, container.backend, mode, facts)?;
+    Ok((backend, why, avail, page))
+}
+
+/// Opens `targets` through the chosen backend (or reads `snapshot`'s answers) and
+/// computes both budgets.
+fn gather(
+    targets: &[Target],
+    arg: BackendArg,
+    req: &Request,
+    snapshot: Option<&Snapshot>,
+) -> Result<Budgets, Failure> {
+    let paths = snapshot.map_or_else(HostPaths::default, Snapshot::paths);
     let chosen = choose(arg, targets, &paths)?;
     // Read before opening: the container copies the parameter when it is opened.
     let entry_limit = dma_entry_limit(&paths.sysfs);
-    let mut facts = MemlockFacts::current();
-    let (backend, why, avail, page) = match chosen {
-        Chosen::Iommufd(address, why) => {
+    let (mut facts, rlimit) = match snapshot {
+        Some(s) => (
+            s.memlock_facts().map_err(fail)?,
+            s.memlock_rlimit().map_err(fail)?,
+        ),
+        None => (MemlockFacts::current(), memlock_rlimit()),
+    };
+    let (backend, why, avail, page) = match (snapshot, chosen) {
+        (Some(s), chosen) => replayed(s, targets, chosen, &paths, &mut facts)?,
+        (None, Chosen::Iommufd(address, why)) => {
             let dev = IommufdDevice::open(&address, &paths).map_err(fail)?;
             facts.iommufd_process_mode = Some(dev.iommufd().rlimit_mode().map_err(fail)?);
             let align = dev.iova_ranges().map_err(fail)?.alignment;
             (Backend::Iommufd, why, None, align.max(facts.page_size))
         }
-        Chosen::Type1(why) => {
+        (None, Chosen::Type1(why)) => {
             let container = Container::open_targets(targets, &paths).map_err(fail)?;
             let info = container.query().map_err(fail)?;
-            let backend = match container.backend() {
-                ContainerBackend::Vfio => Backend::Type1,
-                ContainerBackend::IommufdCompat { .. } => {
-                    facts.iommufd_process_mode = rlimit_mode(container.as_fd()).ok();
-                    Backend::IommufdCompat
-                }
-            };
-            let page = info
-                .iova_pgsizes
-                .and_then(|p| p.smallest())
-                .unwrap_or(facts.page_size);
-            (backend, why, info.dma_avail.present().copied(), page)
+            let mode = || Ok(rlimit_mode(container.as_fd()).ok());
+            let (backend, avail, page) =
+                container_facts(&info, container.backend(), mode, &mut facts)?;
+            (backend, why, avail, page)
         }
-        Chosen::SpaprTce(why) => {
+        (None, Chosen::SpaprTce(why)) => {
             let _container = Container::open_targets(targets, &paths).map_err(fail)?;
             (Backend::SpaprTce, why, None, facts.page_size)
         }
@@ -86,21 +144,23 @@ fn gather(targets: &[Target], arg: BackendArg, req: &Request) -> Result<Budgets,
     Ok(Budgets {
         why,
         facts,
-        hard_limit: memlock_rlimit().and_then(|r| r.hard),
+        hard_limit: rlimit.and_then(|r| r.hard),
         entry_limit,
         memlock,
         mappings,
     })
 }
 
-/// Runs `budget`: exit 1 when either budget is exceeded.
+/// Runs `budget` (on this host, or as `snapshot` recorded one): exit 1 when either budget
+/// is exceeded.
 pub fn budget(
     targets: &[Target],
     arg: BackendArg,
     req: &Request,
     json: bool,
+    snapshot: Option<&Snapshot>,
 ) -> Result<ExitCode, Failure> {
-    let b = gather(targets, arg, req)?;
+    let b = gather(targets, arg, req, snapshot)?;
     if json {
         print_json(&to_json(targets, &b))?;
     } else {

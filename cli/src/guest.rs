@@ -4,14 +4,16 @@
 use std::fmt::Write as _;
 
 use clap::ValueEnum;
+use vfio_iommu_info::decode::region_info::BarKind;
 use vfio_iommu_info::facts::Backend;
 use vfio_iommu_info::iova::{format_size, format_size_human};
 use vfio_iommu_info::json::guest_plan_to_json;
 use vfio_iommu_info::plan::settings::{self, Accel, QemuTarget};
+use vfio_iommu_info::query::device::PciBar;
 use vfio_iommu_info::query::report::IommufdReport;
 use vfio_iommu_info::{
     plan_guest, Container, GuestPlan, GuestRequest, HostFacts, HostPaths, IovaSpace, PciAddress,
-    Target,
+    Snapshot, Target,
 };
 
 use crate::backend::{self, BackendArg};
@@ -81,13 +83,14 @@ fn failed(e: vfio_iommu_info::Error) -> Failure {
     Failure::lib(e)
 }
 
-/// The sizes of `device`'s 64-bit memory BARs, which the firmware puts in the 64-bit PCI
-/// window (region info for the sizes, the BAR registers in config space for the kinds).
+/// The sizes of a device's 64-bit memory BARs (`bars`, live or replayed), which the
+/// firmware puts in the 64-bit PCI window (region info for the sizes, the BAR registers in
+/// config space for the kinds).
 fn bars64(
-    device: &vfio_iommu_info::query::device::Device,
+    bars: Result<Vec<PciBar>, vfio_iommu_info::Error>,
     name: &str,
 ) -> Result<Vec<u64>, Failure> {
-    let bars = device.bars().map_err(|e| {
+    let bars = bars.map_err(|e| {
         Failure::new(
             format!("{name}: reading its BARs: {e} (give their sizes with --bar SIZE instead)"),
             EXIT_FAILURE,
@@ -95,25 +98,104 @@ fn bars64(
     })?;
     Ok(bars
         .iter()
-        .filter(|b| {
-            matches!(
-                b.kind,
-                vfio_iommu_info::decode::region_info::BarKind::Mem64 { .. }
-            )
-        })
+        .filter(|b| matches!(b.kind, BarKind::Mem64 { .. }))
         .map(|b| b.size)
         .collect())
 }
 
-/// The host's facts for `targets` on `backend`: the usable space and DMA_AVAIL, with the
-/// devices to pass through and their 64-bit BARs' sizes.
+/// The devices of `groups` a guest is given (each on vfio-pci, in the groups' order), with
+/// their 64-bit BARs' sizes from `bars_of` (the group, the device's name and address).
+fn passed_through(
+    groups: &[u32],
+    paths: &HostPaths,
+    mut bars_of: impl FnMut(u32, &str, &PciAddress) -> Result<Vec<u64>, Failure>,
+) -> Result<(Vec<PciAddress>, Vec<u64>), Failure> {
+    let mut devices = Vec::new();
+    let mut bars = Vec::new();
+    for &n in groups {
+        for d in paths.sysfs.group_devices(n).map_err(failed)? {
+            let Ok(address) = d.name.parse::<PciAddress>() else {
+                continue;
+            };
+            // A device another driver holds (a bridge of the group) is not passed.
+            if d.driver.as_deref() != Some("vfio-pci") {
+                continue;
+            }
+            bars.extend(bars_of(n, &d.name, &address)?);
+            devices.push(address);
+        }
+    }
+    Ok((devices, bars))
+}
+
+/// `guest` plans an x86 guest: an sPAPR TCE container is refused, live or not.
+fn spapr_refused() -> Failure {
+    Failure::new(
+        "guest plans an x86 q35 guest; an sPAPR TCE container (IBM POWER) has its own windows: see `query`".into(),
+        EXIT_USAGE,
+    )
+}
+
+/// The error of a container that reports no IOVA range, live or not.
+fn no_ranges() -> Failure {
+    Failure::new(
+        "the container reports no IOVA ranges (a kernel before 5.4): the plan needs them".into(),
+        EXIT_FAILURE,
+    )
+}
+
+/// [`host`]'s facts from a snapshot: its container of the targets' groups, its devices'
+/// BARs, the CPU's width and the limits of the process that took it.
+fn replayed(
+    snapshot: &Snapshot,
+    targets: &[Target],
+    chosen: backend::Chosen,
+    paths: &HostPaths,
+    cpu_phys_bits: Option<u8>,
+) -> Result<(IovaSpace, HostFacts, Vec<PciAddress>, Vec<u64>), Failure> {
+    match chosen {
+        backend::Chosen::Iommufd(address, _) => Err(failed(vfio_iommu_info::Error::NotInSnapshot {
+            what: format!("device {address} through iommufd"),
+            why: "a snapshot holds the VFIO container's answers (type1 and iommufd's compat container): ask with --backend type1".to_owned(),
+        })),
+        backend::Chosen::SpaprTce(_) => Err(spapr_refused()),
+        backend::Chosen::Type1(_) => {
+            let groups = crate::group_numbers(targets, paths)?;
+            let container = snapshot.container(&groups).map_err(failed)?;
+            let facts = container.facts(paths);
+            let Some(space) = container.space(paths).map_err(failed)? else {
+                return Err(no_ranges());
+            };
+            let (devices, bars) = passed_through(&groups, paths, |_, name, address| {
+                let device = snapshot.device(address).map_err(failed)?;
+                bars64(device.bars(), name)
+            })?;
+            let host = HostFacts {
+                backend: facts.backend,
+                dma_avail: container.info.dma_avail.present().copied(),
+                cpu_phys_bits,
+                memlock: Some(snapshot.memlock_facts().map_err(failed)?),
+            };
+            Ok((space, host, devices, bars))
+        }
+    }
+}
+
+/// The host's facts for `targets` on `backend` (or as `snapshot` recorded them): the
+/// usable space and DMA_AVAIL, with the devices to pass through and their 64-bit BARs'
+/// sizes.
 fn host(
     targets: &[Target],
     arg: BackendArg,
     paths: &HostPaths,
+    snapshot: Option<&Snapshot>,
 ) -> Result<(IovaSpace, HostFacts, Vec<PciAddress>, Vec<u64>), Failure> {
-    let cpu_phys_bits = vfio_iommu_info::sys::cpu::phys_bits();
-    match backend::choose(arg, targets, paths)? {
+    let cpu_phys_bits = vfio_iommu_info::sys::cpu::phys_bits_at(paths).map_err(failed)?;
+    let chosen = backend::choose(arg, targets, paths)?;
+    if let Some(snapshot) = snapshot {
+        return replayed(snapshot, targets, chosen, paths, cpu_phys_bits);
+    }
+    match chosen {
         backend::Chosen::Iommufd(address, _) => {
             let (device, report) = IommufdReport::open(&address, paths).map_err(failed)?;
             let host = HostFacts {
@@ -122,46 +204,37 @@ fn host(
                 cpu_phys_bits,
                 memlock: Some(vfio_iommu_info::MemlockFacts::current()),
             };
-            let bars = bars64(device.device(), &address.to_string())?;
+            let bars = bars64(device.device().bars(), &address.to_string())?;
             Ok((report.space(), host, vec![address], bars))
         }
-        backend::Chosen::SpaprTce(_) => Err(Failure::new(
-            "guest plans an x86 q35 guest; an sPAPR TCE container (IBM POWER) has its own windows: see `query`".into(),
-            EXIT_USAGE,
-        )),
+        backend::Chosen::SpaprTce(_) => Err(spapr_refused()),
         backend::Chosen::Type1(_) => {
             let container = Container::open_targets(targets, paths).map_err(failed)?;
             let info = container.query().map_err(failed)?;
             let facts = container.facts(&info, paths);
             let Some(space) = container.space(paths).map_err(failed)? else {
-                return Err(Failure::new(
-                    "the container reports no IOVA ranges (a kernel before 5.4): the plan needs them".into(),
-                    EXIT_FAILURE,
-                ));
+                return Err(no_ranges());
             };
-            let mut devices = Vec::new();
-            let mut bars = Vec::new();
-            for group in container.groups() {
-                let Some(n) = group.number() else { continue };
-                for d in paths.sysfs.group_devices(n).map_err(failed)? {
-                    let Ok(address) = d.name.parse::<PciAddress>() else {
-                        continue;
-                    };
-                    // A device another driver holds (a bridge of the group) is not passed.
-                    if d.driver.as_deref() != Some("vfio-pci") {
-                        continue;
-                    }
-                    // iommufd's compat container opened its devices to attach them.
-                    match container.devices().iter().find(|o| o.name() == d.name) {
-                        Some(open) => bars.extend(bars64(open, &d.name)?),
-                        None => {
-                            let device = group.open_device(&d.name).map_err(failed)?;
-                            bars.extend(bars64(&device, &d.name)?);
-                        }
-                    }
-                    devices.push(address);
+            let groups: Vec<u32> = container
+                .groups()
+                .iter()
+                .filter_map(|g| g.number())
+                .collect();
+            let (devices, bars) = passed_through(&groups, paths, |n, name, _| {
+                // iommufd's compat container opened its devices to attach them.
+                if let Some(open) = container.devices().iter().find(|o| o.name() == name) {
+                    return bars64(open.bars(), name);
                 }
-            }
+                let group = container
+                    .groups()
+                    .iter()
+                    .find(|g| g.number() == Some(n))
+                    .ok_or_else(|| {
+                        Failure::new(format!("group {n} left the container"), EXIT_FAILURE)
+                    })?;
+                let device = group.open_device(name).map_err(failed)?;
+                bars64(device.bars(), name)
+            })?;
             let host = HostFacts {
                 backend: facts.backend,
                 dma_avail: info.dma_avail.present().copied(),
@@ -173,15 +246,17 @@ fn host(
     }
 }
 
-/// Plans, prints, and exits 1 when the host cannot meet the plan.
+/// Plans (on this host, or as `snapshot` recorded one), prints, and exits 1 when the host
+/// cannot meet the plan.
 pub fn guest(
     targets: &[Target],
     arg: BackendArg,
     mut req: GuestRequest,
     out: &Output,
+    snapshot: Option<&Snapshot>,
 ) -> Result<std::process::ExitCode, Failure> {
-    let paths = HostPaths::default();
-    let (space, host, devices, bars) = host(targets, arg, &paths)?;
+    let paths = snapshot.map_or_else(HostPaths::default, Snapshot::paths);
+    let (space, host, devices, bars) = host(targets, arg, &paths, snapshot)?;
     req.devices = u32::try_from(devices.len()).unwrap_or(u32::MAX).max(1);
     req.bars.extend(bars);
     let plan =

@@ -68,7 +68,7 @@ Examples:
   vfio-iommu-info budget 03:00.0 --needed 16G locked memory and mappings a 16 GiB guest
                                               costs, who is charged, and what to change
   vfio-iommu-info snapshot -o host.json       this host's facts, raw, for a bug report;
-  vfio-iommu-info list --snapshot host.json   then list and query answer from it anywhere
+  vfio-iommu-info list --snapshot host.json   then every command answers from it anywhere
 
 Exit status:
   0   success
@@ -310,6 +310,11 @@ enum Command {
         /// How to write the output: text (the default), or json (as --json).
         #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
         format: Option<Format>,
+        /// Plan from a snapshot (`vfio-iommu-info snapshot -o FILE`) instead of this host:
+        /// its container of the targets' groups, its devices' BARs, the CPU's address
+        /// width and the memlock limits of the process that took it.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
     },
     /// How close a running process (a VMM) is to its limits: its VFIO containers (DMA_AVAIL
     /// live, the mappings in use, the ranges), groups, device fds and iommufd IOAS, and its
@@ -353,6 +358,11 @@ enum Command {
         /// How to write the output: text (the default), or json (as --json).
         #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
         format: Option<Format>,
+        /// Budget from a snapshot (`vfio-iommu-info snapshot -o FILE`) instead of this
+        /// host: its container of the targets' groups and the limits of the process that
+        /// took it.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
     },
     /// The man pages (one per command) or a shell's completions, made from this command's
     /// own definition: for `make install` and packagers.
@@ -362,10 +372,11 @@ enum Command {
     },
     /// Records everything the library reads from this host, raw, into a new file: the
     /// sysfs files and links of the IOMMU groups, devices and IOMMU units, the VFIO
-    /// modules' parameters, the kernel release, and each VFIO-viable group's
-    /// VFIO_IOMMU_GET_INFO buffer (alone and all together) and its vfio-pci devices' info
-    /// and region info. No process memory, host name or serial number is in it. `list`,
-    /// `query`, `plan`, `device` and `explain` answer from it with --snapshot.
+    /// modules' parameters, the kernel release, the CPU's address sizes, each VFIO-viable
+    /// group's VFIO_IOMMU_GET_INFO buffer (alone and all together), its vfio-pci devices'
+    /// info, region info and BAR registers, and this process's memlock limits. No process
+    /// memory, host name or serial number is in it. `list`, `query`, `plan`, `device`,
+    /// `explain`, `guest` and `budget` answer from it with --snapshot.
     Snapshot {
         /// The file to create (refused when it exists).
         #[arg(short, long, value_name = "FILE")]
@@ -1058,7 +1069,7 @@ fn groups_and_regions(
 
 /// The targets' groups in the targets' order, each once: the order a live container
 /// attaches them in.
-fn group_numbers(targets: &[Target], paths: &HostPaths) -> Result<Vec<u32>, Failure> {
+pub(crate) fn group_numbers(targets: &[Target], paths: &HostPaths) -> Result<Vec<u32>, Failure> {
     let mut groups: Vec<u32> = Vec::new();
     for t in targets {
         let g = t.group_number(paths).map_err(Failure::lib)?;
@@ -1304,7 +1315,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             backend,
             json,
             format: _,
+            snapshot,
         } => {
+            let snapshot = snapshot.as_deref().map(snapshot::load).transpose()?;
             let mut req = vfio_iommu_info::GuestRequest::new(ram);
             req.nodes = nodes;
             req.backing_page = backing;
@@ -1327,7 +1340,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 cpu,
                 json,
             };
-            return guest::guest(&targets, backend, req, &out);
+            return guest::guest(&targets, backend, req, &out, snapshot.as_ref());
         }
         Command::Explain {
             target: t,
@@ -1368,9 +1381,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             backend,
             json,
             format: _,
+            snapshot,
         } => {
+            let snapshot = snapshot.as_deref().map(snapshot::load).transpose()?;
             let req = budget::Request { needed, mappings };
-            return budget::budget(&targets, backend, &req, json);
+            return budget::budget(&targets, backend, &req, json, snapshot.as_ref());
         }
         Command::Snapshot { output, force } => snapshot::take(&output, force)?,
         Command::Generate { what } => {

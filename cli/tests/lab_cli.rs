@@ -1160,6 +1160,25 @@ fn lab_cli_a_snapshot_answers_as_the_host_did() {
         };
         cases.push(plan(&["--ram=1G", "--alloc=64K"]));
         cases.push(plan(&["--json"]));
+        // The container, its devices' BARs, the CPU's width and the process's limits.
+        for more in [
+            &["--ram=2G"][..],
+            &["--ram=2G", "--json"],
+            &["--ram=1G", "--vmm=libvirt", "--viommu=intel"],
+        ] {
+            let mut args = vec!["guest".to_owned(), target.clone()];
+            args.extend(more.iter().map(|a| a.to_string()));
+            cases.push(args);
+        }
+        for more in [
+            &["--needed=1G"][..],
+            &["--needed=1G", "--json"],
+            &["--needed=64M", "--mappings=100000", "--json"],
+        ] {
+            let mut args = vec!["budget".to_owned(), target.clone()];
+            args.extend(more.iter().map(|a| a.to_string()));
+            cases.push(args);
+        }
     }
     for bdf in &bdfs {
         for format in ["--format=text", "--json"] {
@@ -1198,6 +1217,13 @@ fn lab_cli_a_snapshot_answers_as_the_host_did() {
         for format in ["--format=text", "--json"] {
             cases.push(vec!["query".into(), n.clone(), format.into()]);
             cases.push(vec!["explain".into(), n.clone(), format.into()]);
+            cases.push(vec![
+                "guest".into(),
+                n.clone(),
+                "--ram=1G".into(),
+                format.into(),
+            ]);
+            cases.push(vec!["budget".into(), n.clone(), format.into()]);
         }
     }
     if groups.len() > 1 {
@@ -1206,6 +1232,13 @@ fn lab_cli_a_snapshot_answers_as_the_host_did() {
         cases.push(all);
         let attach = ["plan", &groups[0], "--attach", &groups[1]];
         cases.push(attach.iter().map(|a| a.to_string()).collect());
+        for (command, more) in [("guest", "--ram=2G"), ("budget", "--needed=1G")] {
+            let mut both = vec![command.to_owned(), more.to_owned()];
+            both.extend(groups.iter().rev().cloned());
+            cases.push(both.clone());
+            both.push("--json".to_owned());
+            cases.push(both);
+        }
     }
     let (mut compared, mut refused, mut iommufd) = (0, 0, 0);
     for args in &cases {
@@ -1229,6 +1262,12 @@ fn lab_cli_a_snapshot_answers_as_the_host_did() {
         assert_eq!(offline.status.code(), live.status.code(), "{args:?}");
         if !live.status.success() {
             refused += 1;
+            let why = String::from_utf8_lossy(&live.stderr);
+            eprintln!(
+                "  refused alike, status {:?}: {args:?}: {}",
+                live.status.code(),
+                why.lines().next().unwrap_or("(see stdout)")
+            );
         } else if args.contains(&"--backend=iommufd") {
             iommufd += 1;
         }

@@ -555,6 +555,25 @@ fn the_lab_snapshots_match_the_snapshot_schema() {
         .unwrap()
         .remove("rlimit_mode");
     drifted.push(no_rlimit_mode);
+    let mut unaligned = doc.clone();
+    unaligned["devices"][0]["config"] = serde_json::json!([{ "offset": 17, "dword": "00000000" }]);
+    drifted.push(unaligned);
+    let mut short = doc.clone();
+    short["devices"][0]["config"] = serde_json::json!([{ "offset": 16, "dword": "000000" }]);
+    drifted.push(short);
+    let mut type1_mode = doc.clone();
+    let c = &mut type1_mode["containers"][0];
+    c["backend"] = serde_json::json!("type1");
+    c.as_object_mut().unwrap().remove("compat_ioas");
+    c["rlimit_mode"] = serde_json::json!(1);
+    drifted.push(type1_mode);
+    let mut environ = doc.clone();
+    environ["taken_as"]["memlock"]["environ"] = serde_json::json!("HOME=/root");
+    drifted.push(environ);
+    let mut soft = doc.clone();
+    soft["taken_as"]["memlock"]["rlimit"] =
+        serde_json::json!({ "soft": "lots", "hard": "unlimited" });
+    drifted.push(soft);
     for d in &drifted {
         assert!(
             !schema::violations("snapshot", d).is_empty(),

@@ -1,11 +1,12 @@
 //! A snapshot file (`vfio-iommu-info snapshot -o FILE`, `--snapshot FILE`): arbitrary bytes,
 //! as a bug report's attachment may be. Parsing either refuses them with a message or
 //! yields a snapshot that writes back to text which parses to the same snapshot; then
-//! everything `list` and `query` do with it: the host summary, every group's sysfs answers,
-//! each recorded container (type1, iommufd's compat, IBM POWER's sPAPR TCE) decoded in the
-//! snapshot's byte order with its facts, and each recorded device's info and regions; and
-//! each device recorded on the iommufd path: its IOAS ranges and hardware info decoded in
-//! the snapshot's byte order into the report `query --backend iommufd` prints (its space,
+//! everything the commands do with it: the host summary, every group's sysfs answers, the
+//! CPU's address width, the taking process's memlock limits, each recorded container
+//! (type1, iommufd's compat, IBM POWER's sPAPR TCE) decoded in the snapshot's byte order
+//! with its facts and rlimit mode, each recorded device's info, regions and BARs; and each
+//! device recorded on the iommufd path: its IOAS ranges and hardware info decoded in the
+//! snapshot's byte order into the report `query --backend iommufd` prints (its space,
 //! facts, JSON), its rlimit mode and its info and regions through its node.
 #![no_main]
 
@@ -24,6 +25,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(Snapshot::parse(text.as_bytes()).as_ref(), Ok(&snapshot));
     let paths = snapshot.paths();
     let _ = snapshot.kernel_release();
+    let _ = vfio_iommu_info::sys::cpu::phys_bits_at(&paths);
+    let _ = (snapshot.memlock_facts(), snapshot.memlock_rlimit());
     if let Ok(summary) = HostSummary::read(&paths) {
         let _ = (summary.viable_groups(), summary.address_width());
         for g in &summary.groups {
@@ -37,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
             let facts = replayed.facts(&paths);
             let _ = vfio_iommu_info::json::facts_to_json(&facts).to_string();
             let _ = vfio_iommu_info::json::info_to_json(&replayed.info).to_string();
+            let _ = replayed.rlimit_mode();
         }
     }
     for c in &snapshot.spapr_tce {
@@ -54,6 +58,9 @@ fuzz_target!(|data: &[u8]| {
                     Ok(r) => drop(vfio_iommu_info::json::region_info_to_json(r).to_string()),
                     Err(e) => drop(e.to_string()),
                 }
+            }
+            if let Ok(bars) = replayed.bars() {
+                assert!(bars.iter().all(|b| b.index < 6 && b.size > 0));
             }
         }
     }

@@ -104,14 +104,20 @@ impl MemlockFacts {
     /// (capget), `VmLck`/`VmPin`, the running kernel's page size. The rlimit mode is left
     /// `None`: ask an iommufd fd ([`crate::query::iommufd::rlimit_mode`]).
     pub fn current() -> MemlockFacts {
-        let mem = limits::locked_memory();
+        MemlockFacts::of(&limits::ProcessMemlock::current(), crate::sys::page_size())
+    }
+
+    /// The facts of a process whose limits are `process`, on a kernel of `page_size`
+    /// (what [`MemlockFacts::current`] reads, or what a snapshot recorded). A capability
+    /// `capget` could not tell is taken as absent; the rlimit mode is left `None`.
+    pub fn of(process: &limits::ProcessMemlock, page_size: u64) -> MemlockFacts {
         MemlockFacts {
-            soft_limit: limits::memlock_rlimit().and_then(|r| r.soft),
-            cap_ipc_lock: limits::has_cap_ipc_lock().unwrap_or(false),
-            locked: mem.locked,
-            pinned: mem.pinned,
+            soft_limit: process.rlimit.and_then(|r| r.soft),
+            cap_ipc_lock: process.cap_ipc_lock.unwrap_or(false),
+            locked: process.locked.locked,
+            pinned: process.locked.pinned,
             iommufd_process_mode: None,
-            page_size: crate::sys::page_size(),
+            page_size,
         }
     }
 

@@ -367,31 +367,50 @@ impl Device {
     /// its kind from the register in configuration space; the upper half of a 64-bit BAR
     /// is not listed.
     pub fn bars(&self) -> Result<Vec<PciBar>, Error> {
-        use crate::decode::region_info::{BarKind, PCI_BAR0_OFFSET, PCI_CONFIG_REGION};
-        let config = self.region(PCI_CONFIG_REGION)?;
-        let mut bars = Vec::new();
-        let mut index = 0u32;
-        while index < 6 {
-            let region = self.region(index)?;
-            let mut dword = [0u8; 4];
-            self.read(&config, PCI_BAR0_OFFSET + 4 * u64::from(index), &mut dword)?;
-            // Configuration space is little-endian whatever the CPU.
-            let kind = BarKind::of(u32::from_le_bytes(dword));
-            if region.size > 0 {
-                bars.push(PciBar {
-                    index,
-                    size: region.size,
-                    kind,
-                });
-            }
-            index += if matches!(kind, BarKind::Mem64 { .. }) {
-                2
-            } else {
-                1
-            };
-        }
-        Ok(bars)
+        bars_of(
+            |index| self.region(index),
+            |config, offset| {
+                let mut dword = [0u8; 4];
+                self.read(config, offset, &mut dword)?;
+                Ok(dword)
+            },
+        )
     }
+}
+
+/// The BARs of a vfio-pci device, asked of `region` (a region's info by index) and
+/// `dword` (the 4 bytes at an offset of configuration space, read through the config
+/// region's info): the one walk of a live device ([`Device::bars`]), of a snapshot's
+/// taking, and of its replay, so they ask the same questions and decide alike.
+pub(crate) fn bars_of(
+    mut region: impl FnMut(u32) -> Result<RegionInfo, Error>,
+    mut dword: impl FnMut(&RegionInfo, u64) -> Result<[u8; 4], Error>,
+) -> Result<Vec<PciBar>, Error> {
+    use crate::decode::region_info::{BarKind, PCI_BAR0_OFFSET, PCI_CONFIG_REGION};
+    let config = region(PCI_CONFIG_REGION)?;
+    let mut bars = Vec::new();
+    let mut index = 0u32;
+    while index < 6 {
+        let info = region(index)?;
+        // Configuration space is little-endian whatever the CPU.
+        let kind = BarKind::of(u32::from_le_bytes(dword(
+            &config,
+            PCI_BAR0_OFFSET + 4 * u64::from(index),
+        )?));
+        if info.size > 0 {
+            bars.push(PciBar {
+                index,
+                size: info.size,
+                kind,
+            });
+        }
+        index += if matches!(kind, BarKind::Mem64 { .. }) {
+            2
+        } else {
+            1
+        };
+    }
+    Ok(bars)
 }
 
 impl AsFd for Device {

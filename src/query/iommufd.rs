@@ -458,12 +458,18 @@ pub fn container_backend(container: BorrowedFd<'_>) -> Result<ContainerBackend, 
 /// fd or a `/dev/vfio/vfio` container served by iommufd, which starts in process mode
 /// (`iommufd_fops_open`); the VFIO type1 container answers ENOTTY, an error naming it.
 pub fn rlimit_mode(fd: BorrowedFd<'_>) -> Result<bool, Error> {
+    rlimit_mode_val64(fd).map(is_process_mode)
+}
+
+/// [`rlimit_mode`]'s answer as the kernel gave it (`val64`), with the same checks and
+/// errors: what a snapshot records of a compat container.
+pub(crate) fn rlimit_mode_val64(fd: BorrowedFd<'_>) -> Result<u64, Error> {
     check_fd(
         fd,
         &[NodeKind::Container, NodeKind::Iommufd],
         Path::new("/proc"),
     )?;
-    rlimit_mode_unchecked(fd).map_err(|errno| Error::Ioctl {
+    rlimit_mode_raw(fd).map_err(|errno| Error::Ioctl {
         ioctl: "IOMMU_OPTION",
         target: format!("fd {}", fd.as_raw_fd()),
         errno,
@@ -473,7 +479,17 @@ pub fn rlimit_mode(fd: BorrowedFd<'_>) -> Result<bool, Error> {
     })
 }
 
+/// Whether `IOMMU_OPTION_RLIMIT_MODE`'s `val64` says process mode (the kernel answers
+/// `account_mode == IOPT_PAGES_ACCOUNT_MM`: 1).
+pub(crate) fn is_process_mode(val64: u64) -> bool {
+    val64 == 1
+}
+
 pub(crate) fn rlimit_mode_unchecked(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
+    rlimit_mode_raw(fd).map(is_process_mode)
+}
+
+fn rlimit_mode_raw(fd: BorrowedFd<'_>) -> Result<u64, Errno> {
     let mut arg = uapi::IommuOption {
         size: size_of::<uapi::IommuOption>(),
         option_id: uapi::IOMMU_OPTION_RLIMIT_MODE,
@@ -482,7 +498,7 @@ pub(crate) fn rlimit_mode_unchecked(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
     };
     // SAFETY: `iommu_option` holds no user pointer.
     unsafe { struct_ioctl(fd, uapi::IOMMU_OPTION, &mut arg) }?;
-    Ok(arg.val64 == 1)
+    Ok(arg.val64)
 }
 
 /// iommufd's VFIO compat container attaches a group to its IOAS only when a device of the

@@ -18,14 +18,14 @@ use crate::facts::ContainerBackend;
 use crate::query::get_info::MAX_INFO_SIZE;
 use crate::query::iommufd::{HW_INFO_MAX, MAX_RANGES};
 use crate::query::retry::MAX_QUERY_CALLS;
-use crate::sys::limits::MemlockLimit;
+use crate::sys::limits::{LockedMemory, MemlockLimit, MemlockRlimit, ProcessMemlock};
 use crate::sys::sysfs::PciAddress;
 use crate::sys::view::{is_key, RecordedNode, RecordedTree};
 
 use super::{
-    DeviceAnswers, IommufdAnswers, Machine, RecordedContainer, RecordedDevice, RecordedError,
-    RecordedHwInfo, RecordedIoctl, RecordedIommufd, RecordedRanges, RecordedSpaprTce, Snapshot,
-    TakenAs,
+    ConfigRead, DeviceAnswers, IommufdAnswers, Machine, RecordedContainer, RecordedDevice,
+    RecordedError, RecordedHwInfo, RecordedIoctl, RecordedIommufd, RecordedRanges,
+    RecordedSpaprTce, Snapshot, TakenAs,
 };
 
 /// What the file says it is (its `format` member).
@@ -116,12 +116,104 @@ struct WireMachine {
 }
 
 /// `memlock_limit`: `cap_ipc_lock`, `unlimited`, or the bytes in decimal; absent when
-/// `getrlimit` did not answer.
+/// `getrlimit` did not answer. `memlock`: what limited the process's pinned memory.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireTakenAs {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     memlock_limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    memlock: Option<WireMemlock>,
+}
+
+/// [`ProcessMemlock`]: each member absent when the kernel did not answer it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireMemlock {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rlimit: Option<WireRlimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cap_ipc_lock: Option<bool>,
+    /// `VmLck` in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vm_lck: Option<u64>,
+    /// `VmPin` in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vm_pin: Option<u64>,
+}
+
+/// `RLIMIT_MEMLOCK`: each `unlimited` or the bytes in decimal.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireRlimit {
+    soft: String,
+    hard: String,
+}
+
+fn limit_text(limit: Option<u64>) -> String {
+    limit.map_or_else(|| "unlimited".to_owned(), |b| b.to_string())
+}
+
+fn limit_of(text: &str, at: &str) -> Result<Option<u64>, String> {
+    match text {
+        "unlimited" => Ok(None),
+        bytes => bytes
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{at}: {bytes:?} is not unlimited or a number of bytes")),
+    }
+}
+
+fn process_memlock(w: WireMemlock) -> Result<ProcessMemlock, String> {
+    let rlimit = match w.rlimit {
+        Some(r) => {
+            let soft = limit_of(&r.soft, "taken_as.memlock.rlimit.soft")?;
+            let hard = limit_of(&r.hard, "taken_as.memlock.rlimit.hard")?;
+            // The kernel keeps the soft limit at or below the hard one (setrlimit: EINVAL).
+            if let (Some(s), h) = (soft, hard) {
+                if h.is_some_and(|h| s > h) {
+                    return Err(format!(
+                        "taken_as.memlock.rlimit: soft {s} above hard {}: no kernel allows it",
+                        r.hard
+                    ));
+                }
+            } else if hard.is_some() {
+                return Err(format!(
+                    "taken_as.memlock.rlimit: soft unlimited above hard {}: no kernel allows it",
+                    r.hard
+                ));
+            }
+            Some(MemlockRlimit { soft, hard })
+        }
+        None => None,
+    };
+    for (name, value) in [("vm_lck", w.vm_lck), ("vm_pin", w.vm_pin)] {
+        if let Some(v) = value.filter(|v| v % 1024 != 0) {
+            return Err(format!(
+                "taken_as.memlock.{name}: {v} is not a whole number of KiB (/proc/self/status counts in kB)"
+            ));
+        }
+    }
+    Ok(ProcessMemlock {
+        rlimit,
+        cap_ipc_lock: w.cap_ipc_lock,
+        locked: LockedMemory {
+            locked: w.vm_lck,
+            pinned: w.vm_pin,
+        },
+    })
+}
+
+fn wire_memlock(p: &ProcessMemlock) -> WireMemlock {
+    WireMemlock {
+        rlimit: p.rlimit.map(|r| WireRlimit {
+            soft: limit_text(r.soft),
+            hard: limit_text(r.hard),
+        }),
+        cap_ipc_lock: p.cap_ipc_lock,
+        vm_lck: p.locked.locked,
+        vm_pin: p.locked.pinned,
+    }
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -162,6 +254,11 @@ struct WireContainer {
     /// `VFIO_IOMMU_GET_INFO` as the kernel filled it, in hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     get_info: Option<String>,
+    /// iommufd-compat only: `IOMMU_OPTION_RLIMIT_MODE`'s `val64`, or the host's error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rlimit_mode: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rlimit_mode_error: Option<WireError>,
     /// The host's error, instead of the three above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<WireError>,
@@ -252,9 +349,66 @@ struct WireDevice {
     info: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     regions: Option<Vec<WireRegion>>,
-    /// The host's error, instead of the two above.
+    /// The reads of configuration space its BARs take (with info and regions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    config: Option<Vec<WireConfigRead>>,
+    /// The host's error, instead of the three above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<WireError>,
+}
+
+/// One dword of configuration space: its 4 bytes in hex as the kernel returned them, or
+/// the host's error.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireConfigRead {
+    offset: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dword: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<WireError>,
+}
+
+/// The most configuration-space reads one device may hold (its BARs take 6).
+const MAX_CONFIG_READS: usize = 64;
+/// The size of PCI Express configuration space.
+const CONFIG_SPACE: u64 = 4096;
+
+fn config_reads(at: &str, wire: Vec<WireConfigRead>) -> Result<Vec<ConfigRead>, String> {
+    if wire.len() > MAX_CONFIG_READS {
+        return Err(format!(
+            "{at}.config: {} reads, more than the {MAX_CONFIG_READS} allowed",
+            wire.len()
+        ));
+    }
+    let mut reads: Vec<ConfigRead> = Vec::with_capacity(wire.len());
+    for (i, w) in wire.into_iter().enumerate() {
+        let at = format!("{at}.config[{i}]");
+        if w.offset % 4 != 0 || w.offset >= CONFIG_SPACE {
+            return Err(format!(
+                "{at}.offset: {:#x} is no dword of configuration space (a multiple of 4 below {CONFIG_SPACE:#x})",
+                w.offset
+            ));
+        }
+        if reads.iter().any(|r| r.offset == w.offset) {
+            return Err(format!("{at}.offset: {:#x} read twice", w.offset));
+        }
+        let answer = match (w.dword, w.error) {
+            (Some(hex), None) => {
+                let bytes = unhex(&hex, &format!("{at}.dword"), 4)?;
+                Ok(<[u8; 4]>::try_from(bytes.as_slice()).map_err(|_| {
+                    format!("{at}.dword: {} bytes, not the 4 of a dword", bytes.len())
+                })?)
+            }
+            (None, Some(e)) => Err(recorded_error(&format!("{at}.error"), e)?),
+            _ => return Err(format!("{at}: a read holds dword or error")),
+        };
+        reads.push(ConfigRead {
+            offset: w.offset,
+            answer,
+        });
+    }
+    Ok(reads)
 }
 
 /// One region: its buffer, or the host's error.
@@ -277,10 +431,20 @@ fn device(i: usize, wire: WireDevice) -> Result<RecordedDevice, String> {
         .parse()
         .map_err(|_| format!("{at}.address: {:?} is not a PCI address", wire.address))?;
     let answer = device_answers(&at, wire.error, wire.info, wire.regions)?;
+    let config = match (&answer, wire.config) {
+        (Ok(_), config) => config_reads(&at, config.unwrap_or_default())?,
+        (Err(_), None) => Vec::new(),
+        (Err(_), Some(_)) => {
+            return Err(format!(
+                "{at}: a device holds either error, or info and regions (and config)"
+            ))
+        }
+    };
     Ok(RecordedDevice {
         address,
         group: wire.group,
         answer,
+        config,
     })
 }
 
@@ -835,12 +999,23 @@ fn spapr_tce(i: usize, wire: WireSpaprTce) -> Result<RecordedSpaprTce, String> {
 fn container(i: usize, wire: WireContainer) -> Result<RecordedContainer, String> {
     let at = format!("containers[{i}]");
     let groups = groups(&at, wire.groups)?;
+    let rlimit_mode = match (wire.rlimit_mode, wire.rlimit_mode_error) {
+        (Some(_), Some(_)) => return Err(format!("{at}: both rlimit_mode and rlimit_mode_error")),
+        (Some(v), None) => Some(Ok(v)),
+        (None, Some(e)) => Some(Err(recorded_error(&format!("{at}.rlimit_mode_error"), e)?)),
+        (None, None) => None,
+    };
     let answer = match (wire.error, wire.backend, wire.get_info) {
-        (Some(e), None, None) if wire.compat_ioas.is_none() => {
+        (Some(e), None, None) if wire.compat_ioas.is_none() && rlimit_mode.is_none() => {
             Err(recorded_error(&format!("{at}.error"), e)?)
         }
         (None, Some(backend), Some(raw)) => {
             let backend = match (backend.as_str(), wire.compat_ioas) {
+                ("type1", None) if rlimit_mode.is_some() => {
+                    return Err(format!(
+                        "{at}: a type1 container has no rlimit mode (only iommufd-compat)"
+                    ))
+                }
                 ("type1", None) => ContainerBackend::Vfio,
                 ("iommufd-compat", ioas) => ContainerBackend::IommufdCompat { ioas },
                 (other, _) => {
@@ -857,11 +1032,15 @@ fn container(i: usize, wire: WireContainer) -> Result<RecordedContainer, String>
         }
         _ => {
             return Err(format!(
-                "{at}: a container holds either error, or backend and get_info"
+                "{at}: a container holds either error, or backend and get_info (and rlimit_mode)"
             ))
         }
     };
-    Ok(RecordedContainer { groups, answer })
+    Ok(RecordedContainer {
+        groups,
+        answer,
+        rlimit_mode,
+    })
 }
 
 /// What any version's snapshot starts with (the rest ignored).
@@ -1019,6 +1198,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
                     }),
                 })
                 .transpose()?,
+            memlock: wire.taken_as.memlock.map(process_memlock).transpose()?,
         },
         files: Arc::new(files),
         containers,
@@ -1062,6 +1242,26 @@ fn wire_device(d: &RecordedDevice) -> WireDevice {
         group: d.group,
         info: answers.info,
         regions: answers.regions,
+        config: match &d.answer {
+            Ok(_) if !d.config.is_empty() => Some(
+                d.config
+                    .iter()
+                    .map(|r| match &r.answer {
+                        Ok(dword) => WireConfigRead {
+                            offset: r.offset,
+                            dword: Some(hex(dword)),
+                            error: None,
+                        },
+                        Err(e) => WireConfigRead {
+                            offset: r.offset,
+                            dword: None,
+                            error: Some(wire_error(e)),
+                        },
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        },
         error: answers.error,
     }
 }
@@ -1087,6 +1287,7 @@ pub(super) fn write(s: &Snapshot) -> String {
                 MemlockLimit::Unlimited => "unlimited".to_owned(),
                 MemlockLimit::Bytes(b) => b.to_string(),
             }),
+            memlock: s.taken_as.memlock.as_ref().map(wire_memlock),
         },
         files: Files(
             s.files
@@ -1103,6 +1304,8 @@ pub(super) fn write(s: &Snapshot) -> String {
                     backend: None,
                     compat_ioas: None,
                     get_info: None,
+                    rlimit_mode: None,
+                    rlimit_mode_error: None,
                     error: None,
                 };
                 match &c.answer {
@@ -1116,6 +1319,11 @@ pub(super) fn write(s: &Snapshot) -> String {
                         w.get_info = Some(hex(raw));
                     }
                     Err(e) => w.error = Some(wire_error(e)),
+                }
+                match &c.rlimit_mode {
+                    Some(Ok(v)) => w.rlimit_mode = Some(*v),
+                    Some(Err(e)) => w.rlimit_mode_error = Some(wire_error(e)),
+                    None => {}
                 }
                 w
             })

@@ -8,15 +8,20 @@
 //!   the VFIO and iommufd module parameters, the kernel release
 //!   (`/proc/sys/kernel/osrelease`), whether `/dev/vfio/*` and `/dev/iommu` exist, and the
 //!   lines of pci.ids that name the host's devices;
+//! - of `/proc/cpuinfo`, only its first `address sizes` line (the CPU's physical address
+//!   width `guest` plans with): no model, flags, microcode or serial number;
 //! - for each VFIO-viable group, and for all of them together, the container's raw
 //!   `VFIO_IOMMU_GET_INFO` buffer as the kernel filled it and who served it (type1 or
-//!   iommufd's compat container), or the error the host gave; for every other group, the
-//!   host's refusal;
+//!   iommufd's compat container, with the compat container's raw
+//!   `IOMMU_OPTION_RLIMIT_MODE` answer), or the error the host gave; for every other
+//!   group, the host's refusal;
 //! - on IBM POWER, whose container offers only sPAPR TCE, each such group's raw
 //!   `VFIO_IOMMU_SPAPR_TCE_GET_INFO` buffer (or the host's error) and the model offered;
 //! - for each vfio-pci device of those groups, opened through its group as `device` opens
-//!   it, the raw `VFIO_DEVICE_GET_INFO` buffer and each region's
-//!   `VFIO_DEVICE_GET_REGION_INFO` buffer (or the errno);
+//!   it, the raw `VFIO_DEVICE_GET_INFO` buffer, each region's
+//!   `VFIO_DEVICE_GET_REGION_INFO` buffer (or the errno), and the BAR registers of its
+//!   configuration space that `guest` reads (each dword as the kernel returned it, or the
+//!   error): no other byte of configuration space;
 //! - for each device of an IOMMU group, what `query --backend iommufd` asked of it: the
 //!   device node opened, bound to a fresh `/dev/iommu` and attached to a new IOAS (the ids
 //!   the kernel gave), then the raw `IOMMU_IOAS_IOVA_RANGES` array and
@@ -26,7 +31,10 @@
 //!   node, not on vfio-pci...), and nothing mapped;
 //! - the machine (architecture, byte order, page size) and the version that took it;
 //! - what the process that took it could do: whether it could open `/dev/vfio/*`
-//!   read-write, and its limit on pinned memory (what `explain` checks).
+//!   read-write, its limit on pinned memory (what `explain` checks), and what `budget`
+//!   and `guest` read of their own process: `RLIMIT_MEMLOCK` (soft and hard), whether it
+//!   had `CAP_IPC_LOCK`, and its `VmLck` and `VmPin` (those two lines of
+//!   `/proc/self/status`, nothing else of it).
 //!
 //! It holds nothing else: no process, memory or environment of the host, no host or user
 //! name, no serial number or MAC address, no file outside what the list above names.
@@ -51,9 +59,12 @@ use crate::decode::type1::{decode_with_order, IommuInfo};
 use crate::error::{Error, ErrorKind};
 use crate::facts::{ContainerBackend, DmaFacts};
 use crate::plan::attach::{what_if_attach, WhatIf};
+use crate::plan::budget::MemlockFacts;
 use crate::plan::space::IovaSpace;
+use crate::query::device::{bars_of, PciBar};
+use crate::query::iommufd::is_process_mode;
 use crate::query::report::{IommufdReport, Opened};
-use crate::sys::limits::MemlockLimit;
+use crate::sys::limits::{MemlockLimit, MemlockRlimit, ProcessMemlock};
 use crate::sys::paths::HostPaths;
 use crate::sys::sysfs::PciAddress;
 use crate::sys::uapi::IOCTLS;
@@ -147,6 +158,9 @@ impl RecordedError {
 pub struct TakenAs {
     /// Its limit on pinned memory, when `getrlimit` answered.
     pub memlock_limit: Option<MemlockLimit>,
+    /// What limited the memory it could pin (what `budget` and `guest` read of their own
+    /// process); `None` when not recorded (a snapshot of an earlier version).
+    pub memlock: Option<ProcessMemlock>,
 }
 
 /// One container the snapshot's host was asked about.
@@ -157,6 +171,9 @@ pub struct RecordedContainer {
     /// The host's answer: who served the container and its raw `VFIO_IOMMU_GET_INFO`
     /// buffer, or the host's error.
     pub answer: Result<(ContainerBackend, Vec<u8>), RecordedError>,
+    /// iommufd's compat container only: `IOMMU_OPTION_RLIMIT_MODE`'s raw `val64`, or the
+    /// host's error; `None` when not asked (a type1 container has no such option).
+    pub rlimit_mode: Option<Result<u64, RecordedError>>,
 }
 
 /// One IBM POWER container the snapshot's host was asked about: it offered only an sPAPR
@@ -209,6 +226,19 @@ pub struct RecordedDevice {
     pub group: u32,
     /// Its answers, or the host's error.
     pub answer: Result<DeviceAnswers, RecordedError>,
+    /// The reads of its configuration space that [`crate::query::device::Device::bars`]
+    /// makes (its BAR registers), in order; empty when the device was not opened.
+    pub config: Vec<ConfigRead>,
+}
+
+/// One dword of a device's configuration space, read through its config region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigRead {
+    /// The offset in configuration space (`0x10` for BAR0's register).
+    pub offset: u64,
+    /// The 4 bytes as the kernel returned them (little-endian, whatever the machine), or
+    /// the host's error.
+    pub answer: Result<[u8; 4], RecordedError>,
 }
 
 /// A device's answers, replayed.
@@ -220,6 +250,70 @@ pub struct ReplayedDevice {
     pub info: DeviceInfo,
     /// Each region by index: decoded, or the host's error.
     pub regions: Vec<(u32, Result<RegionInfo, Error>)>,
+    /// What [`ReplayedDevice::bars`] reads: the recorded device and its byte order.
+    recorded: RecordedDevice,
+    order: ByteOrder,
+}
+
+/// A recorded region's answer, decoded in `order` (or the host's error again).
+fn replay_region(
+    answer: &Result<Vec<u8>, RecordedError>,
+    order: ByteOrder,
+) -> Result<RegionInfo, Error> {
+    match answer {
+        Ok(raw) => decode_region_info(raw, order).map_err(Error::from),
+        Err(e) => Err(e.to_error()),
+    }
+}
+
+impl ReplayedDevice {
+    /// The device's implemented BARs as [`crate::query::device::Device::bars`] finds them
+    /// live: the same walk over the recorded region infos and BAR registers.
+    ///
+    /// # Errors
+    /// The host's error for a region or register it refused; [`Error::NotInSnapshot`]
+    /// for a region or register the snapshot never read (one of an earlier version).
+    pub fn bars(&self) -> Result<Vec<PciBar>, Error> {
+        let address = self.recorded.address;
+        let regions = match &self.recorded.answer {
+            Ok((_, regions)) => regions.as_slice(),
+            Err(e) => return Err(e.to_error()),
+        };
+        bars_of(
+            |index| recorded_region(regions, index, self.order, &address),
+            |_, offset| match self.recorded.config.iter().find(|r| r.offset == offset) {
+                Some(ConfigRead {
+                    answer: Ok(dword), ..
+                }) => Ok(*dword),
+                Some(ConfigRead { answer: Err(e), .. }) => Err(e.to_error()),
+                None => Err(not_read(format!(
+                    "configuration space of device {address} at {offset:#x}"
+                ))),
+            },
+        )
+    }
+}
+
+/// What the snapshot of a device never read.
+fn not_read(what: String) -> Error {
+    Error::NotInSnapshot {
+        what,
+        why: "the snapshot did not read it: take one with this version, with the device bound to vfio-pci".to_owned(),
+    }
+}
+
+/// Region `index` of the device at `address` from its recorded `regions`, decoded in
+/// `order`: what taking a snapshot walks the BARs over, and what replaying it does.
+pub(super) fn recorded_region(
+    regions: &[Result<Vec<u8>, RecordedError>],
+    index: u32,
+    order: ByteOrder,
+    address: &PciAddress,
+) -> Result<RegionInfo, Error> {
+    match regions.get(index as usize) {
+        Some(answer) => replay_region(answer, order),
+        None => Err(not_read(format!("region {index} of device {address}"))),
+    }
 }
 
 /// One device asked on the iommufd path, as `query --backend iommufd` asks it: its node
@@ -368,9 +462,28 @@ pub struct ReplayedContainer {
     pub raw: Vec<u8>,
     /// The buffer, decoded in the snapshot machine's byte order.
     pub info: IommuInfo,
+    /// iommufd's compat container: `IOMMU_OPTION_RLIMIT_MODE` as the host answered it.
+    pub rlimit_mode: Option<Result<u64, RecordedError>>,
 }
 
 impl ReplayedContainer {
+    /// iommufd's rlimit mode of the container (`true`: process mode) as
+    /// [`crate::query::iommufd::rlimit_mode`] answers it live.
+    ///
+    /// # Errors
+    /// The host's error; [`Error::NotInSnapshot`] when the snapshot never asked (a type1
+    /// container, which has no such option, or a snapshot of an earlier version).
+    pub fn rlimit_mode(&self) -> Result<bool, Error> {
+        match &self.rlimit_mode {
+            Some(Ok(val64)) => Ok(is_process_mode(*val64)),
+            Some(Err(e)) => Err(e.to_error()),
+            None => Err(Error::NotInSnapshot {
+                what: format!("the rlimit mode of {}", containers_name(&self.groups)),
+                why: "the snapshot asks it of iommufd's compat container only: take one with this version".to_owned(),
+            }),
+        }
+    }
+
     /// The answer as [`DmaFacts`] with the groups' reserved regions from the snapshot, as
     /// [`crate::Container::facts`] makes them live.
     pub fn facts(&self, paths: &HostPaths) -> DmaFacts {
@@ -450,6 +563,35 @@ impl Snapshot {
             .map(|s| s.trim().to_owned())
     }
 
+    /// What limited the memory the process that took the snapshot could pin, as
+    /// [`MemlockFacts::current`] reads it of a live process (the page size the
+    /// snapshot's machine's).
+    ///
+    /// # Errors
+    /// [`Error::NotInSnapshot`] when the snapshot does not hold it (an earlier version's).
+    pub fn memlock_facts(&self) -> Result<MemlockFacts, Error> {
+        Ok(MemlockFacts::of(
+            &self.taken_memlock()?,
+            self.machine.page_size,
+        ))
+    }
+
+    /// `RLIMIT_MEMLOCK` of the process that took the snapshot, as
+    /// [`crate::sys::limits::memlock_rlimit`] reads it live (`None`: `getrlimit` failed).
+    ///
+    /// # Errors
+    /// [`Error::NotInSnapshot`] when the snapshot does not hold it (an earlier version's).
+    pub fn memlock_rlimit(&self) -> Result<Option<MemlockRlimit>, Error> {
+        Ok(self.taken_memlock()?.rlimit)
+    }
+
+    fn taken_memlock(&self) -> Result<ProcessMemlock, Error> {
+        self.taken_as.memlock.ok_or_else(|| Error::NotInSnapshot {
+            what: "the memlock limits of the process that took it".to_owned(),
+            why: "a snapshot of an earlier version: take it again with this version".to_owned(),
+        })
+    }
+
     /// The device at `address` as the host answered it, opened through its group.
     ///
     /// # Errors
@@ -471,6 +613,8 @@ impl Snapshot {
             group: found.group,
             info,
             regions,
+            recorded: found.clone(),
+            order: self.machine.byte_order,
         })
     }
 
@@ -480,13 +624,7 @@ impl Snapshot {
         let regions = regions
             .iter()
             .enumerate()
-            .map(|(i, r)| {
-                let answer = match r {
-                    Ok(raw) => decode_region_info(raw, order).map_err(Error::from),
-                    Err(e) => Err(e.to_error()),
-                };
-                (i as u32, answer)
-            })
+            .map(|(i, r)| (i as u32, replay_region(r, order)))
             .collect();
         Ok(ReplayedDeviceInfo {
             info: decode_device_info(info, order)?,
@@ -587,6 +725,7 @@ impl Snapshot {
                 backend: *backend,
                 info: decode_with_order(raw, self.machine.byte_order)?,
                 raw: raw.clone(),
+                rlimit_mode: found.rlimit_mode.clone(),
             }),
             Err(e) => Err(e.to_error()),
         }
@@ -634,10 +773,7 @@ fn join(groups: &[u32], sep: &str) -> String {
 
 /// The error for `kind` of `wanted` missing from a snapshot that holds `held`.
 fn not_held<'a>(kind: &str, wanted: &[u32], held: impl Iterator<Item = &'a [u32]>) -> Error {
-    let what = match wanted {
-        [g] => format!("{kind} of group {g}"),
-        _ => format!("{kind} of groups {}", join(wanted, ", ")),
-    };
+    let what = named(kind, wanted);
     let held: Vec<String> = held.map(|g| format!("[{}]", join(g, ","))).collect();
     Error::NotInSnapshot {
         what,
@@ -645,5 +781,18 @@ fn not_held<'a>(kind: &str, wanted: &[u32], held: impl Iterator<Item = &'a [u32]
             "the snapshot holds no such container (it holds {}): a snapshot asks each group alone and the VFIO-viable ones all together; take one on the host with those groups bound to vfio-pci",
             if held.is_empty() { "none".to_owned() } else { held.join(" ") }
         ),
+    }
+}
+
+/// `a container of group 4`, `a container of groups 4, 5` (`groups` sorted).
+fn containers_name(groups: &[u32]) -> String {
+    named("a container", groups)
+}
+
+/// `KIND of group 4`, `KIND of groups 4, 5` (`groups` sorted).
+fn named(kind: &str, groups: &[u32]) -> String {
+    match groups {
+        [g] => format!("{kind} of group {g}"),
+        _ => format!("{kind} of groups {}", join(groups, ", ")),
     }
 }

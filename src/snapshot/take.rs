@@ -8,16 +8,19 @@ use crate::decode::bytes::ByteOrder;
 use crate::decode::device_info::decode_device_info;
 use crate::decode::ioas::encode_iova_ranges;
 use crate::error::Error;
+use crate::facts::ContainerBackend;
 use crate::query::cdev::IommufdDevice;
 use crate::query::container::{Container, Group, Target};
-use crate::query::device::Device;
+use crate::query::device::{bars_of, Device};
 use crate::query::get_info::capture_type1_with;
 use crate::query::host::HostSummary;
+use crate::query::iommufd::rlimit_mode_val64;
 use crate::query::report::{IommufdReport, Opened};
 use crate::query::spapr_tce::capture_spapr_tce_with;
 use crate::sys::arch::Arch;
+use crate::sys::cpu;
 use crate::sys::kernel::{page_size, SystemKernel};
-use crate::sys::limits::memlock_limit;
+use crate::sys::limits::{memlock_limit, ProcessMemlock};
 use crate::sys::paths::HostPaths;
 use crate::sys::pci_ids::{PciIds, PATHS as PCI_IDS_PATHS};
 use crate::sys::sysfs::PciAddress;
@@ -25,8 +28,9 @@ use crate::sys::uapi::spapr_tce_info;
 use crate::sys::view::{key_of, FsView, RecordedNode};
 
 use super::{
-    DeviceAnswers, IommufdAnswers, Machine, RecordedContainer, RecordedDevice, RecordedError,
-    RecordedHwInfo, RecordedIommufd, RecordedRanges, RecordedSpaprTce, Snapshot, TakenAs,
+    recorded_region, ConfigRead, DeviceAnswers, IommufdAnswers, Machine, RecordedContainer,
+    RecordedDevice, RecordedError, RecordedHwInfo, RecordedIommufd, RecordedRanges,
+    RecordedSpaprTce, Snapshot, TakenAs,
 };
 
 /// The modules whose parameters a snapshot keeps (what decides limits and behaviour).
@@ -39,14 +43,17 @@ const MODULES: [&str; 5] = [
 ];
 
 /// Records the host `paths` name (normally [`HostPaths::default`]): every group, device
-/// and IOMMU unit sysfs shows, the modules' parameters, each VFIO-viable group's container
-/// alone and all of them together (opened, asked, closed: nothing is mapped) with its
-/// vfio-pci devices, and the refusal of every other group's. Containers the host refuses
-/// are recorded with the host's error. Then, every container closed, each device of every
-/// group on the iommufd path as `query --backend iommufd` asks it (bound to its own
-/// `/dev/iommu`, attached to a new IOAS, asked, closed: nothing is mapped), or the host's
-/// refusal. Taking a snapshot never fails.
+/// and IOMMU unit sysfs shows, the modules' parameters, the CPU's address sizes, each
+/// VFIO-viable group's container alone and all of them together (opened, asked, closed:
+/// nothing is mapped) with its vfio-pci devices and their BAR registers (on IBM POWER the
+/// sPAPR TCE container), the refusal of every other group's, and this process's memlock
+/// limits. Containers the host refuses are recorded with the host's error. Then, every
+/// container closed, each device of every group on the iommufd path as `query --backend
+/// iommufd` asks it (bound to its own `/dev/iommu`, attached to a new IOAS, asked, closed:
+/// nothing is mapped), or the host's refusal. Taking a snapshot never fails.
 pub fn take(paths: &HostPaths) -> Snapshot {
+    // Before anything is opened, as `budget` reads them before it opens its container.
+    let memlock = ProcessMemlock::current();
     // Recorded under the host's names whatever the roots (a test's fake sysfs), as
     // `Snapshot::paths` replays them.
     let view = FsView::recording_at(vec![
@@ -147,6 +154,7 @@ pub fn take(paths: &HostPaths) -> Snapshot {
 
     let mut files = view.recorded();
     record_pci_ids(&mut files, &identities);
+    record_cpuinfo(&mut files, &paths.proc.join("cpuinfo"));
     Snapshot {
         taken_by: format!("vfio-iommu-info {}", crate::VERSION),
         machine: Machine {
@@ -156,6 +164,7 @@ pub fn take(paths: &HostPaths) -> Snapshot {
         },
         taken_as: TakenAs {
             memlock_limit: memlock_limit(),
+            memlock: Some(memlock),
         },
         files: Arc::new(files),
         containers,
@@ -216,10 +225,16 @@ fn ask(
     spapr_tce: &mut Vec<RecordedSpaprTce>,
 ) -> RecordedContainer {
     let targets: Vec<Target> = groups.iter().map(|&g| Target::Group(g)).collect();
+    let mut rlimit_mode = None;
     let answer = Container::open_targets(&targets, paths).and_then(|container| {
         // The checks `query` makes (a type1 reply, a compat container with a device) first.
         container.query()?;
-        let raw = capture_type1_with(&SystemKernel, std::os::fd::AsFd::as_fd(&container))?;
+        let fd = std::os::fd::AsFd::as_fd(&container);
+        let raw = capture_type1_with(&SystemKernel, fd)?;
+        // What `budget` asks of a compat container (a type1 one has no such option).
+        if let ContainerBackend::IommufdCompat { .. } = container.backend() {
+            rlimit_mode = Some(rlimit_mode_val64(fd).map_err(|e| RecordedError::of(&e)));
+        }
         ask_devices(groups, &container, paths, devices);
         Ok((container.backend(), raw))
     });
@@ -229,6 +244,7 @@ fn ask(
     RecordedContainer {
         groups: groups.to_vec(),
         answer: answer.map_err(|e| RecordedError::of(&e)),
+        rlimit_mode,
     }
 }
 
@@ -272,18 +288,46 @@ fn ask_devices(
     for device in paths.sysfs.group_devices(*number).unwrap_or_default() {
         let on_vfio = device.driver.as_deref() == Some("vfio-pci");
         if let (true, Ok(address)) = (on_vfio, device.name.parse::<PciAddress>()) {
+            let (answer, config) = match ask_device(group, &device.name, &address) {
+                Ok((answers, config)) => (Ok(answers), config),
+                Err(e) => (Err(RecordedError::of(&e)), Vec::new()),
+            };
             devices.push(RecordedDevice {
                 address,
                 group: *number,
-                answer: ask_device(group, &device.name).map_err(|e| RecordedError::of(&e)),
+                answer,
+                config,
             });
         }
     }
 }
 
-/// The device `name` of `group`: its info buffer and each region's answer.
-fn ask_device(group: &Group, name: &str) -> Result<DeviceAnswers, Error> {
-    device_answers(&group.open_device(name)?)
+/// The device `name` (at `address`) of `group`: its info buffer and each region's answer,
+/// and the reads of configuration space its BARs take.
+fn ask_device(
+    group: &Group,
+    name: &str,
+    address: &PciAddress,
+) -> Result<(DeviceAnswers, Vec<ConfigRead>), Error> {
+    let device = group.open_device(name)?;
+    let (info, regions) = device_answers(&device)?;
+    // The walk `Device::bars` makes, over the region answers just recorded (as the replay
+    // walks them), each register it reads kept as the kernel returned it. Where it stops
+    // (a region or a register refused), the replay stops too.
+    let mut config = Vec::new();
+    let _ = bars_of(
+        |index| recorded_region(&regions, index, ByteOrder::Native, address),
+        |region, offset| {
+            let mut dword = [0u8; 4];
+            let answer = device.read(region, offset, &mut dword).map(|()| dword);
+            config.push(ConfigRead {
+                offset,
+                answer: answer.as_ref().map(|d| *d).map_err(RecordedError::of),
+            });
+            answer
+        },
+    );
+    Ok(((info, regions), config))
 }
 
 /// An open device's info buffer and each region's answer.
@@ -295,6 +339,26 @@ fn device_answers(device: &Device) -> Result<DeviceAnswers, Error> {
         .map(|i| device.region_bytes(i).map_err(|e| RecordedError::of(&e)))
         .collect();
     Ok((info, regions))
+}
+
+/// Of the CPU's description, only the line `guest` reads (the address sizes), under
+/// `cpuinfo`'s own key; the errno when it cannot be read.
+fn record_cpuinfo(files: &mut crate::sys::view::RecordedTree, path: &Path) {
+    let file = match FsView::Live.read(path) {
+        // Not UTF-8: no width live (`phys_bits_at`), and none replayed from an empty line.
+        Ok(bytes) => Ok(std::str::from_utf8(&bytes)
+            .map(cpu::snapshot_subset)
+            .unwrap_or_default()
+            .into_bytes()),
+        Err(e) => Err(e.raw_os_error().unwrap_or(libc::EIO)),
+    };
+    files.insert(
+        "proc/cpuinfo".to_owned(),
+        RecordedNode {
+            file: Some(file),
+            ..RecordedNode::default()
+        },
+    );
 }
 
 /// Only the pci.ids lines that name the recorded devices, under the path the host's

@@ -205,6 +205,30 @@ pub fn locked_memory() -> LockedMemory {
         .unwrap_or_default()
 }
 
+/// What limits the memory this process may pin, as the kernel answers it: what
+/// the budgets' `MemlockFacts` are made of, and what a snapshot records of the
+/// process that took it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessMemlock {
+    /// `RLIMIT_MEMLOCK`, `None` when `getrlimit` failed.
+    pub rlimit: Option<MemlockRlimit>,
+    /// Whether the calling thread has `CAP_IPC_LOCK`, `None` when `capget` failed.
+    pub cap_ipc_lock: Option<bool>,
+    /// `VmLck` and `VmPin` (`/proc/self/status`).
+    pub locked: LockedMemory,
+}
+
+impl ProcessMemlock {
+    /// This process and the calling thread, now.
+    pub fn current() -> ProcessMemlock {
+        ProcessMemlock {
+            rlimit: memlock_rlimit(),
+            cap_ipc_lock: has_cap_ipc_lock(),
+            locked: locked_memory(),
+        }
+    }
+}
+
 /// `vfio_iommu_type1`'s `dma_entry_limit` module parameter in `sysfs`: the mappings a
 /// container opened *now* accepts (`vfio_iommu_type1_open` copies it into `dma_avail`).
 /// `None` when the module is not loaded (iommufd's compat container has no such limit)
