@@ -260,6 +260,7 @@ deb:
 # clients/qemu/*.patch against the staged library (lab/build-qemu: cached; about 10 min
 # on 2 cores when not; target/lab/qemu-patched.list for the QEMU oracle).
 lab-build: c-build python-install
+	@packaging/need "make lab" $(NEED_LAB)
 	mkdir -p target/lab
 	nice -n 10 lab/build-qemu
 	$(CARGO) build --workspace --bins --examples

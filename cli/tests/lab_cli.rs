@@ -1328,6 +1328,8 @@ fn lab_cli_the_lab_snapshot_writer_records_what_the_library_does() {
         cases.push(vec!["query", target, "--json"]);
         cases.push(vec!["plan", target, "--ram=1G", "--alloc=64K"]);
         cases.push(vec!["explain", target, "--json"]);
+        cases.push(vec!["guest", target, "--ram=2G", "--json"]);
+        cases.push(vec!["budget", target, "--needed=1G"]);
     }
     for bdf in &bdfs {
         cases.push(vec!["device", bdf]);

@@ -14,13 +14,17 @@
  *     device, class, driver and iommu_group links, its vfio-dev listing and each cdev's
  *     dev); the PCI drivers' listing; each IOMMU unit's intel-iommu/cap and ecap; the
  *     modules' parameters; whether /dev/vfio/N, /dev/vfio/vfio and /dev/iommu exist
- *     and may be opened read-write; pci.ids (a guest has none: the errno);
+ *     and may be opened read-write; pci.ids (a guest has none: the errno); of
+ *     /proc/cpuinfo only the first "address sizes" line (empty without one);
+ *   - taken_as: this process's memlock limit and facts (RLIMIT_MEMLOCK, CAP_IPC_LOCK,
+ *     VmLck, VmPin), what `budget` weighs a plan against;
  *   - containers: each VFIO-viable group's own, type1 (or iommufd's compat container):
  *     the raw VFIO_IOMMU_GET_INFO buffer with the library's fill protocol (1024 bytes,
  *     grown to argsz when the capabilities did not fit), or the failed ioctl;
  *   - devices: each vfio-pci device of those groups, opened through its group: the raw
  *     VFIO_DEVICE_GET_INFO and every region's VFIO_DEVICE_GET_REGION_INFO (256 bytes,
- *     grown likewise), or the failed ioctl.
+ *     grown likewise), or the failed ioctl; and the BAR registers of configuration space
+ *     the library's BAR walk reads (what `guest` sizes the guest's PCI holes from).
  *   - spapr_tce (IBM POWER, whose container offers only sPAPR TCE): each viable group's
  *     VFIO_IOMMU_SPAPR_TCE_GET_INFO of the whole structure (32 bytes) and the model.
  * What it does not record is not answered on replay: the library names the missing
@@ -66,6 +70,9 @@ struct vfio_ioas_arg {
 #define DEVICE_FIRST 256 /* the library's device FIRST_LEN */
 #define MOST_LEN (64 << 10)
 #define CAP_IPC_LOCK_BIT 14
+#define MAX_REGIONS 256 /* the library's most regions a device may have */
+#define PCI_CONFIG_REGION 7 /* VFIO_PCI_CONFIG_REGION_INDEX */
+#define PCI_BAR0_OFFSET 0x10
 
 static const char *const MODULES[] = { "vfio", "vfio_iommu_type1", "vfio_pci", "iommufd",
 				       "vfio_iommu_spapr_tce" };
@@ -153,7 +160,7 @@ static void rec_rdwr(const char *path)
 static void rec_read(const char *path)
 {
 	struct node *n = node(path);
-	unsigned char *buf = xmalloc(MAX_FILE);
+	unsigned char *buf = xmalloc(MAX_FILE + 1); /* + 1: ask_cpuinfo ends a line in place */
 	ssize_t r = 0;
 	size_t total = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -601,6 +608,60 @@ static unsigned char *fill(int fd, unsigned long req, size_t first, long index, 
 	return NULL;
 }
 
+/* The walk the library's `Device::bars` makes (query/device.rs, bars_of), over the
+ * region answers just recorded: the configuration region (7), then BAR0..5's region and
+ * register (configuration space at 0x10 + 4 * index, little-endian), a 64-bit BAR
+ * taking two; it stops where a region or a read is refused. Each register read is
+ * recorded as the member "config" (left out when nothing was read). REGIONS[i] is
+ * region i's VFIO_DEVICE_GET_REGION_INFO buffer, NULL when refused. */
+static void ask_bars(int dfd, const char *name, unsigned char *const *regions, uint32_t n)
+{
+	const char *sep = ", \"config\": [";
+	const unsigned char *config = n > PCI_CONFIG_REGION ? regions[PCI_CONFIG_REGION] : NULL;
+
+	if (!config)
+		return;
+	uint64_t size = ld64(config + 16), offset = ld64(config + 24);
+	for (uint32_t index = 0; index < 6 && index < n && regions[index];) {
+		uint64_t at = PCI_BAR0_OFFSET + 4 * (uint64_t)index;
+		unsigned char dword[4];
+		char target[256], hint[256];
+		const char *failed = NULL;
+		int e = 0;
+
+		fprintf(out, "%s{\"offset\": %llu, ", sep, (unsigned long long)at);
+		sep = ", ";
+		if (at + 4 > size) {
+			/* The library's bounds check (Device::place), before any read. */
+			put(target, sizeof(target), "device %s region %u", name, PCI_CONFIG_REGION);
+			put(hint, sizeof(hint), "bytes %#llx+0x4 lie outside the %#llx-byte region",
+			    (unsigned long long)at, (unsigned long long)size);
+			failed = "pread/pwrite", e = EINVAL;
+		} else {
+			ssize_t r = pread(dfd, dword, 4, (off_t)(offset + at));
+
+			if (r != 4) {
+				put(target, sizeof(target), "device %s (fd %d)", name, dfd);
+				failed = "pread", e = r < 0 ? errno : EIO;
+			}
+		}
+		if (failed) {
+			fputs("\"error\": ", out);
+			write_ioctl_error(failed, target, e, e == EINVAL && at + 4 > size ? hint : NULL);
+			fputs("}]", out);
+			return;
+		}
+		fputs("\"dword\": ", out);
+		jhex(dword, 4);
+		fputc('}', out);
+		uint32_t v = (uint32_t)dword[0] | (uint32_t)dword[1] << 8 | (uint32_t)dword[2] << 16 |
+			     (uint32_t)dword[3] << 24;
+		/* Memory (bit 0 clear) of type 2 (bits 2:1): 64-bit, two registers. */
+		index += !(v & 1) && ((v >> 1) & 3) == 2 ? 2 : 1;
+	}
+	fputc(']', out);
+}
+
 /* Device NAME of group GFD (group NUMBER): its info and every region, recorded. The
  * device fd stays open in *DFD (iommufd's compat container attaches on open). */
 static void ask_device(int gfd, const char *number, const char *name, int *dfd)
@@ -633,7 +694,8 @@ static void ask_device(int gfd, const char *number, const char *name, int *dfd)
 	jhex(info, len);
 	fputs(", \"regions\": [", out);
 	uint32_t regions = ld32(info + 8);
-	for (uint32_t i = 0; i < regions && i < 256; i++) {
+	unsigned char *answers[MAX_REGIONS] = { 0 };
+	for (uint32_t i = 0; i < regions && i < MAX_REGIONS; i++) {
 		size_t rlen;
 		unsigned char *r = fill(*dfd, VFIO_DEVICE_GET_REGION_INFO, DEVICE_FIRST, i,
 					VFIO_REGION_INFO_FLAG_CAPS, &rlen);
@@ -642,7 +704,7 @@ static void ask_device(int gfd, const char *number, const char *name, int *dfd)
 		if (r) {
 			fputs("{\"get_region_info\": ", out);
 			jhex(r, rlen);
-			free(r);
+			answers[i] = r;
 		} else {
 			char hint[256];
 			int e = errno;
@@ -657,7 +719,11 @@ static void ask_device(int gfd, const char *number, const char *name, int *dfd)
 		}
 		fputc('}', out);
 	}
-	fputs("]}", out);
+	fputc(']', out);
+	ask_bars(*dfd, name, answers, regions < MAX_REGIONS ? regions : MAX_REGIONS);
+	fputc('}', out);
+	for (uint32_t i = 0; i < MAX_REGIONS; i++)
+		free(answers[i]);
 	free(info);
 }
 
@@ -775,26 +841,112 @@ static void ask_container(const char *number, const struct node *listing)
 	close(cfd);
 }
 
-/* "cap_ipc_lock", "unlimited" or the soft limit in bytes: the library's memlock_limit. */
-static void write_memlock_limit(void)
+/* Of /proc/cpuinfo, only what the library keeps (cpu.rs, snapshot_subset): the first
+ * line that starts with "address sizes" (the physical width `guest` reads), empty
+ * without one or when the text is not UTF-8; no model name, serial number or flags. */
+static void ask_cpuinfo(void)
+{
+	struct node *n = node("/proc/cpuinfo");
+	size_t keep = 0;
+
+	rec_read("/proc/cpuinfo");
+	if (!n->has_data)
+		return;
+	if (is_utf8(n->data, n->len)) {
+		for (size_t at = 0; at < n->len;) {
+			const unsigned char *eol = memchr(n->data + at, '\n', n->len - at);
+			size_t end = eol ? (size_t)(eol - n->data) : n->len, first = at;
+
+			while (first < end && (n->data[first] == ' ' || n->data[first] == '\t'))
+				first++;
+			if (end - first >= 13 && !memcmp(n->data + first, "address sizes", 13)) {
+				if (end > at && n->data[end - 1] == '\r')
+					end--;
+				memmove(n->data, n->data + at, end - at);
+				keep = end - at;
+				n->data[keep++] = '\n';
+				break;
+			}
+			at = end + 1;
+		}
+	}
+	n->len = keep;
+}
+
+/* A limit as the snapshot writes one: "unlimited" or the bytes in decimal. */
+static void jlimit(rlim_t v)
+{
+	if (v == RLIM_INFINITY)
+		fputs("\"unlimited\"", out);
+	else
+		fprintf(out, "\"%llu\"", (unsigned long long)v);
+}
+
+/* STATUS's NAME line ("VmLck:\t   8 kB") in bytes, or -1 without one. */
+static long long status_kb(const char *status, const char *name)
+{
+	const char *line = strstr(status, name);
+	char *end;
+
+	if (!line)
+		return -1;
+	unsigned long long kb = strtoull(line + strlen(name), &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (end == line + strlen(name) || strncmp(end, "kB", 2) || kb > ULLONG_MAX / 1024)
+		return -1;
+	return (long long)(kb * 1024);
+}
+
+/* What limits the memory this process may pin, as the library records it (taken_as):
+ * memlock_limit ("cap_ipc_lock", "unlimited" or the soft limit in bytes) and memlock
+ * (RLIMIT_MEMLOCK's two values, CAP_IPC_LOCK in the effective set, VmLck and VmPin). */
+static void write_taken_as(void)
 {
 	char status[8192];
 	const char *cap;
 	struct rlimit rl;
+	int has_status = read_sysfs("/proc/self/status", status, sizeof(status)) >= 0;
+	int has_rl = getrlimit(RLIMIT_MEMLOCK, &rl) == 0;
+	int cap_ipc_lock = -1;
+	const char *sep = "";
 
-	if (read_sysfs("/proc/self/status", status, sizeof(status)) >= 0 &&
-	    (cap = strstr(status, "\nCapEff:\t")) &&
-	    (strtoull(cap + 9, NULL, 16) >> CAP_IPC_LOCK_BIT & 1)) {
-		fputs("  \"taken_as\": {\"memlock_limit\": \"cap_ipc_lock\"},\n", out);
-	} else if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0) {
-		if (rl.rlim_cur == RLIM_INFINITY)
-			fputs("  \"taken_as\": {\"memlock_limit\": \"unlimited\"},\n", out);
-		else
-			fprintf(out, "  \"taken_as\": {\"memlock_limit\": \"%llu\"},\n",
-				(unsigned long long)rl.rlim_cur);
-	} else {
-		fputs("  \"taken_as\": {},\n", out);
+	if (has_status && (cap = strstr(status, "\nCapEff:\t")))
+		cap_ipc_lock = (int)(strtoull(cap + 9, NULL, 16) >> CAP_IPC_LOCK_BIT & 1);
+	fputs("  \"taken_as\": {", out);
+	if (cap_ipc_lock == 1) {
+		fputs("\"memlock_limit\": \"cap_ipc_lock\", ", out);
+	} else if (has_rl) {
+		fputs("\"memlock_limit\": ", out);
+		jlimit(rl.rlim_cur);
+		fputs(", ", out);
 	}
+	fputs("\"memlock\": {", out);
+	if (has_rl) {
+		member(&sep, "rlimit");
+		fputs("{\"soft\": ", out);
+		jlimit(rl.rlim_cur);
+		fputs(", \"hard\": ", out);
+		jlimit(rl.rlim_max);
+		fputc('}', out);
+	}
+	if (cap_ipc_lock >= 0) {
+		member(&sep, "cap_ipc_lock");
+		fputs(cap_ipc_lock ? "true" : "false", out);
+	}
+	if (has_status) {
+		long long lck = status_kb(status, "\nVmLck:"), pin = status_kb(status, "\nVmPin:");
+
+		if (lck >= 0) {
+			member(&sep, "vm_lck");
+			fprintf(out, "%lld", lck);
+		}
+		if (pin >= 0) {
+			member(&sep, "vm_pin");
+			fprintf(out, "%lld", pin);
+		}
+	}
+	fputs("}},\n", out);
 }
 
 int main(int argc, char **argv)
@@ -832,6 +984,7 @@ int main(int argc, char **argv)
 		rec_rdwr("/dev/vfio/vfio");
 	rec_exists("/dev/iommu");
 	ask_pci_ids();
+	ask_cpuinfo();
 	for (size_t i = 0; i < n_groups; i++) {
 		put(p, sizeof(p), "/dev/vfio/%s", names[i]);
 		if (!viable[i] || node(p)->exists != 1)
@@ -853,7 +1006,7 @@ int main(int argc, char **argv)
 	jcstr(u.machine);
 	fprintf(out, ", \"byte_order\": \"%s\", \"page_size\": %ld},\n",
 		*(const unsigned char *)&probe == 0x01 ? "big" : "little", sysconf(_SC_PAGESIZE));
-	write_memlock_limit();
+	write_taken_as();
 	write_files();
 	fprintf(out, "  \"containers\": [\n%s\n  ],\n", cbuf);
 	if (slen)
