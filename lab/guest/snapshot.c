@@ -626,7 +626,7 @@ static void ask_bars(int dfd, const char *name, unsigned char *const *regions, u
 		uint64_t at = PCI_BAR0_OFFSET + 4 * (uint64_t)index;
 		unsigned char dword[4];
 		char target[256], hint[256];
-		const char *failed = NULL;
+		const char *failed = NULL, *why = NULL;
 		int e = 0;
 
 		fprintf(out, "%s{\"offset\": %llu, ", sep, (unsigned long long)at);
@@ -636,7 +636,7 @@ static void ask_bars(int dfd, const char *name, unsigned char *const *regions, u
 			put(target, sizeof(target), "device %s region %u", name, PCI_CONFIG_REGION);
 			put(hint, sizeof(hint), "bytes %#llx+0x4 lie outside the %#llx-byte region",
 			    (unsigned long long)at, (unsigned long long)size);
-			failed = "pread/pwrite", e = EINVAL;
+			failed = "pread/pwrite", e = EINVAL, why = hint;
 		} else {
 			ssize_t r = pread(dfd, dword, 4, (off_t)(offset + at));
 
@@ -647,7 +647,7 @@ static void ask_bars(int dfd, const char *name, unsigned char *const *regions, u
 		}
 		if (failed) {
 			fputs("\"error\": ", out);
-			write_ioctl_error(failed, target, e, e == EINVAL && at + 4 > size ? hint : NULL);
+			write_ioctl_error(failed, target, e, why);
 			fputs("}]", out);
 			return;
 		}

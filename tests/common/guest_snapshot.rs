@@ -140,9 +140,9 @@ pub fn check(dir: &Path, guest: &Guest) -> Snapshot {
     }
     assert_eq!(d.regions.len(), d.info.num_regions as usize, "{at}");
     // `guest` and `budget`: the writer records the BAR registers and the process's
-    // memlock facts since 0.8.0's last lab/guest/snapshot.c. A live lab run always holds
-    // them; a fixture taken by the older writer holds neither, and its replay names them
-    // missing (NotInSnapshot), never guesses: that is checked instead.
+    // memlock facts, so a live lab run always holds them. A fixture taken before it did
+    // holds neither, and its replay names them missing (NotInSnapshot), never guesses:
+    // that is checked instead.
     let older_fixture = dir.components().any(|c| c.as_os_str() == "fixtures")
         && matches!(s.memlock_facts(), Err(Error::NotInSnapshot { .. }));
     if older_fixture {
