@@ -5,6 +5,8 @@
 #   - foreign architectures (arm64, ppc64el, s390x): busybox-static and kernel images
 #     for the guests that cannot run the host's binaries;
 #   - bookworm-security: Debian 12's 6.12 kernels;
+#   - trixie-security (arm64, ppc64el, s390x): Debian 13's 6.12 kernels, for when
+#     bookworm-security's index of an architecture cannot be had (lab/run prefers Debian 12's);
 #   - trixie-backports: Linux 7.x images (amd64, arm64) and linux-source-7.x;
 #   - bookworm-backports (amd64): QEMU 10, the nested VMM of the QEMU oracle (lab/qemu10).
 # Nothing here installs a package: it downloads and unpacks into the cache.
@@ -42,6 +44,7 @@ archive_setup() {
 		# Written by lab/archive.sh: the lab's own view of Debian's archive.
 		deb [arch=$all signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URI bookworm main
 		deb [arch=$all signed-by=$ARCHIVE_KEYRING] $ARCHIVE_SECURITY_URI bookworm-security main
+		deb [arch=arm64,ppc64el,s390x signed-by=$ARCHIVE_KEYRING] $ARCHIVE_SECURITY_URI trixie-security main
 		deb [arch=amd64,arm64 signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URI trixie-backports main
 		deb [arch=amd64 signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URI bookworm-backports main
 		deb-src [signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URI bookworm-backports main
@@ -86,10 +89,15 @@ archive_update() { # [force]
 	elif compgen -G "$d/lists/*_Packages*" >/dev/null; then
 		return 0
 	fi
-	say "updating the lab's apt lists of Debian's archive (bookworm, bookworm-security, trixie-backports, bookworm-backports; $(archive_dir))"
+	say "updating the lab's apt lists of Debian's archive (bookworm, bookworm-security, trixie-security, trixie-backports, bookworm-backports; $(archive_dir))"
 	ARCHIVE_UPDATED=1
 	if ! archive_apt_get -qq update >"$d/update.log" 2>&1; then
 		tail -n 5 "$d/update.log" >&2
+		# apt keeps none of a suite's new lists when one of its indexes fails (a mirror
+		# mid-sync serves one architecture's Packages.xz of the wrong size): say which.
+		sed -n 's|^E: Failed to fetch \([^ ]*\).*|\1|p' "$d/update.log" | while read -r uri; do
+			say "not fetched: $uri (the lists of its suite, every architecture, are left as they were)"
+		done
 		say "apt-get update of the lab's lists failed (log: $d/update.log)"
 		return 1
 	fi

@@ -8,9 +8,11 @@ use vfio_iommu_info::decode::region_info::BarKind;
 use vfio_iommu_info::facts::Backend;
 use vfio_iommu_info::iova::{format_size, format_size_human};
 use vfio_iommu_info::json::guest_plan_to_json;
+use vfio_iommu_info::plan::guest::plans_for;
 use vfio_iommu_info::plan::settings::{self, Accel, QemuTarget};
 use vfio_iommu_info::query::device::PciBar;
 use vfio_iommu_info::query::report::IommufdReport;
+use vfio_iommu_info::sys::arch::Arch;
 use vfio_iommu_info::{
     plan_guest, Container, GuestPlan, GuestRequest, HostFacts, HostPaths, IovaSpace, PciAddress,
     Snapshot, Target,
@@ -255,6 +257,8 @@ pub fn guest(
     out: &Output,
     snapshot: Option<&Snapshot>,
 ) -> Result<std::process::ExitCode, Failure> {
+    let arch = snapshot.map_or_else(Arch::host, |s| Arch::from_name(&s.machine.arch));
+    plans_for(&arch).map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
     let paths = snapshot.map_or_else(HostPaths::default, Snapshot::paths);
     let (space, host, devices, bars) = host(targets, arg, &paths, snapshot)?;
     req.devices = u32::try_from(devices.len()).unwrap_or(u32::MAX).max(1);

@@ -1044,6 +1044,22 @@ fn a_foreign_guests_snapshot_answers_here_as_its_architecture() {
     assert!(d.to_string().contains("ZPCI_BASE"), "{d}");
     let e = json(&["explain", "0001:00:00.0", "--json", "--snapshot", &s390x]);
     assert!(e.to_string().contains("s390x"), "{e}");
+    // `guest` plans q35 under KVM, which an s390x host cannot run: named, not planned.
+    let g = run(&["guest", "0", "--ram=2G", "--snapshot", &s390x]);
+    assert_eq!(g.status.code(), Some(1));
+    assert!(g.stdout.is_empty());
+    let why = String::from_utf8_lossy(&g.stderr);
+    assert!(
+        why.contains("this host is s390x") && why.contains("x86_64"),
+        "{why}"
+    );
+    // The budgets are the backend's, on any architecture: 1G in 4K pages is more mappings
+    // than DMA_AVAIL's 65535 (exit 1), the memlock limit is moot with CAP_IPC_LOCK.
+    let b = run(&["budget", "0", "--needed=1G", "--json", "--snapshot", &s390x]);
+    assert_eq!(b.status.code(), Some(1));
+    let b: Value = serde_json::from_slice(&b.stdout).unwrap();
+    assert_eq!(b["memlock"]["needed"], 1 << 30, "{b}");
+    assert_eq!(b["facts"]["dma_entry_limit"], 65535, "{b}");
 
     let power = snapshot("linux-6.12-64k-ppc64le-spapr");
     let q = json(&["query", "0", "--json", "--snapshot", &power]);
@@ -1066,4 +1082,8 @@ fn a_foreign_guests_snapshot_answers_here_as_its_architecture() {
     let e = run(&["explain", "0000:00:01.0", "--snapshot", &arm64]);
     let text = String::from_utf8_lossy(&e.stdout);
     assert!(text.contains("aarch64"), "{text}");
+    let g = run(&["guest", "0", "--ram=2G", "--json", "--snapshot", &arm64]);
+    assert_eq!(g.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&g.stdout).unwrap();
+    assert!(doc.to_string().contains("this host is aarch64"), "{doc}");
 }

@@ -139,32 +139,19 @@ pub fn check(dir: &Path, guest: &Guest) -> Snapshot {
         assert_eq!(d.info, captured, "{at}: device-exact.bin");
     }
     assert_eq!(d.regions.len(), d.info.num_regions as usize, "{at}");
-    // `guest` and `budget`: the writer records the BAR registers and the process's
-    // memlock facts, so a live lab run always holds them. A fixture taken before it did
-    // holds neither, and its replay names them missing (NotInSnapshot), never guesses:
-    // that is checked instead.
-    let older_fixture = dir.components().any(|c| c.as_os_str() == "fixtures")
-        && matches!(s.memlock_facts(), Err(Error::NotInSnapshot { .. }));
-    if older_fixture {
-        assert!(
-            matches!(d.bars(), Err(Error::NotInSnapshot { .. })),
-            "{at}: BARs answered without the registers"
-        );
-    } else {
-        // The BARs, walked over the registers the writer read as the library does, each
-        // the size of its region.
-        let bars = d.bars().unwrap_or_else(|e| panic!("{at}: BARs: {e}"));
-        assert!(!bars.is_empty(), "{at}: no BAR");
-        for bar in &bars {
-            let region = d.regions[bar.index as usize].1.as_ref().unwrap();
-            assert_eq!(bar.size, region.size, "{at}: BAR{}", bar.index);
-        }
-        // The process's memlock facts, in the guest's pages.
-        let memlock = s
-            .memlock_facts()
-            .unwrap_or_else(|e| panic!("{at}: memlock: {e}"));
-        assert_eq!(memlock.page_size, s.machine.page_size, "{at}");
+    // `guest` and `budget`: the BARs, walked over the registers the writer read as the
+    // library does, each the size of its region; the process's memlock facts, in the
+    // guest's pages.
+    let bars = d.bars().unwrap_or_else(|e| panic!("{at}: BARs: {e}"));
+    assert!(!bars.is_empty(), "{at}: no BAR");
+    for bar in &bars {
+        let region = d.regions[bar.index as usize].1.as_ref().unwrap();
+        assert_eq!(bar.size, region.size, "{at}: BAR{}", bar.index);
     }
+    let memlock = s
+        .memlock_facts()
+        .unwrap_or_else(|e| panic!("{at}: memlock: {e}"));
+    assert_eq!(memlock.page_size, s.machine.page_size, "{at}");
     for (index, region) in &d.regions {
         match fs::read(dir.join(format!("region-{index}.bin"))) {
             Ok(raw) => {

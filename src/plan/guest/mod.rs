@@ -21,6 +21,7 @@ use crate::plan::budget::{memlock_budget, MemlockBudget, MemlockFacts, Verdict};
 use crate::plan::layout::{per_page, MappingCount};
 use crate::plan::predict::{DmaOp, Mapping};
 use crate::plan::space::IovaSpace;
+use crate::sys::arch::Arch;
 
 const KIB: u64 = 1 << 10;
 const MIB: u64 = 1 << 20;
@@ -355,7 +356,8 @@ impl GuestPlan {
     }
 }
 
-/// A request [`plan_guest`] cannot plan at all (what it asks is not a guest).
+/// A request [`plan_guest`] cannot plan at all (what it asks is not a guest), or a host it
+/// cannot plan for ([`plans_for`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GuestError {
@@ -402,6 +404,22 @@ pub enum GuestError {
     /// No device (there is nothing to pass through).
     #[error("a plan is for at least one device passed through (0 given)")]
     NoDevice,
+    /// The host's architecture runs no q35 guest under KVM (see [`plans_for`]).
+    #[error(
+        "the plan is QEMU's q35 memory map of an x86_64 guest under KVM, which needs an x86_64 host; this host is {0}, whose own machine models are not planned: `query` prints the usable ranges its guest's RAM must stay in"
+    )]
+    HostNotX86(String),
+}
+
+/// Whether a host of `arch` can run the guest [`plan_guest`] plans: a q35 guest under KVM
+/// needs an x86_64 host (KVM runs guests of the host's own architecture). A caller that
+/// takes [`HostFacts`] from a host (live, or a snapshot's `machine.arch`) asks this first;
+/// facts given by hand are the caller's to match.
+pub fn plans_for(arch: &Arch) -> Result<(), GuestError> {
+    match arch {
+        Arch::X86_64 => Ok(()),
+        other => Err(GuestError::HostNotX86(other.name().to_owned())),
+    }
 }
 
 /// Plans `req` for a VMM mapping through `space` (the usable ranges of the container or

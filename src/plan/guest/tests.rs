@@ -483,3 +483,22 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn only_an_x86_64_host_runs_the_planned_q35_guest() {
+    use crate::sys::arch::Arch;
+    assert_eq!(plans_for(&Arch::X86_64), Ok(()));
+    for (arch, name) in [
+        (Arch::Aarch64, "aarch64"),
+        (Arch::S390x, "s390x"),
+        (Arch::PowerPc64, "ppc64le"),
+        (Arch::Other("mips64".into()), "mips64"),
+    ] {
+        let e = plans_for(&arch).unwrap_err();
+        assert_eq!(e, GuestError::HostNotX86(name.into()));
+        assert!(
+            e.to_string().contains(&format!("this host is {name},")),
+            "{e}"
+        );
+    }
+}
