@@ -20,7 +20,8 @@
  *     VmLck, VmPin), what `budget` weighs a plan against;
  *   - containers: each VFIO-viable group's own, type1 (or iommufd's compat container):
  *     the raw VFIO_IOMMU_GET_INFO buffer with the library's fill protocol (1024 bytes,
- *     grown to argsz when the capabilities did not fit), or the failed ioctl;
+ *     grown to argsz when the capabilities did not fit), or the failed ioctl; of a compat
+ *     container also IOMMU_OPTION_RLIMIT_MODE's val64 (what `budget` asks), or its error;
  *   - devices: each vfio-pci device of those groups, opened through its group: the raw
  *     VFIO_DEVICE_GET_INFO and every region's VFIO_DEVICE_GET_REGION_INFO (256 bytes,
  *     grown likewise), or the failed ioctl; and the BAR registers of configuration space
@@ -63,6 +64,17 @@ struct vfio_ioas_arg {
 	uint32_t ioas_id;
 	uint16_t op;
 	uint16_t reserved;
+};
+/* IOMMU_OPTION (_IO(';', 0x87)), asked for IOMMU_OPTION_RLIMIT_MODE (0) with
+ * IOMMU_OPTION_OP_GET (1) of a compat container, as `budget` asks it. */
+#define IOMMU_OPTION _IO(';', 0x87)
+struct iommu_option_arg {
+	uint32_t size;
+	uint32_t option_id;
+	uint16_t op;
+	uint16_t reserved;
+	uint32_t object_id;
+	uint64_t val64;
 };
 
 #define MAX_FILE (1 << 20)
@@ -820,14 +832,29 @@ static void ask_container(const char *number, const struct node *listing)
 			write_ioctl_error(failed, target, failed_errno, NULL);
 		} else {
 			struct vfio_ioas_arg ioas = { .size = sizeof(ioas) };
+			struct iommu_option_arg option = { .size = sizeof(option), .op = 1 };
+			int compat = 1;
 
 			if (ioctl(cfd, IOMMU_VFIO_IOAS, &ioas) == 0)
 				fprintf(out, "\"backend\": \"iommufd-compat\", \"compat_ioas\": %u, ",
 					ioas.ioas_id);
 			else if (errno == ENOTTY || errno == EINVAL)
-				fputs("\"backend\": \"type1\", ", out);
+				fputs("\"backend\": \"type1\", ", out), compat = 0;
 			else
 				fputs("\"backend\": \"iommufd-compat\", ", out);
+			/* query::iommufd::rlimit_mode_val64: its answer, or the error as it says it. */
+			if (compat && ioctl(cfd, IOMMU_OPTION, &option) == 0) {
+				fprintf(out, "\"rlimit_mode\": %llu, ", (unsigned long long)option.val64);
+			} else if (compat) {
+				int e = errno;
+
+				put(target, sizeof(target), "fd %d", cfd);
+				fputs("\"rlimit_mode_error\": ", out);
+				write_ioctl_error("IOMMU_OPTION", target, e,
+						  e == ENOTTY ? "not served by iommufd (the VFIO type1 container has no rlimit mode: it always charges the process), or a kernel before 6.2" :
+								NULL);
+				fputs(", ", out);
+			}
 			fputs("\"get_info\": ", out);
 			jhex(info, len);
 		}
