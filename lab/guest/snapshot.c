@@ -835,13 +835,15 @@ static void ask_container(const char *number, const struct node *listing)
 			struct iommu_option_arg option = { .size = sizeof(option), .op = 1 };
 			int compat = 1;
 
-			if (ioctl(cfd, IOMMU_VFIO_IOAS, &ioas) == 0)
+			if (ioctl(cfd, IOMMU_VFIO_IOAS, &ioas) == 0) {
 				fprintf(out, "\"backend\": \"iommufd-compat\", \"compat_ioas\": %u, ",
 					ioas.ioas_id);
-			else if (errno == ENOTTY || errno == EINVAL)
-				fputs("\"backend\": \"type1\", ", out), compat = 0;
-			else
+			} else if (errno == ENOTTY || errno == EINVAL) {
+				fputs("\"backend\": \"type1\", ", out);
+				compat = 0;
+			} else {
 				fputs("\"backend\": \"iommufd-compat\", ", out);
+			}
 			/* query::iommufd::rlimit_mode_val64: its answer, or the error as it says it. */
 			if (compat && ioctl(cfd, IOMMU_OPTION, &option) == 0) {
 				fprintf(out, "\"rlimit_mode\": %llu, ", (unsigned long long)option.val64);
