@@ -125,7 +125,7 @@ pub fn explain(
 ) -> Report {
     let arch = match answers {
         Answers::Live => Arch::host(),
-        Answers::Snapshot(s) => Arch::from_name(&s.machine.arch),
+        Answers::Snapshot(s) => s.arch(),
     };
     explain_on(target, span, paths, &arch, answers)
 }

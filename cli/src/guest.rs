@@ -257,8 +257,8 @@ pub fn guest(
     out: &Output,
     snapshot: Option<&Snapshot>,
 ) -> Result<std::process::ExitCode, Failure> {
-    let arch = snapshot.map_or_else(Arch::host, |s| Arch::from_name(&s.machine.arch));
-    plans_for(&arch).map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
+    plans_for(&snapshot.map_or_else(Arch::host, Snapshot::arch))
+        .map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
     let paths = snapshot.map_or_else(HostPaths::default, Snapshot::paths);
     let (space, host, devices, bars) = host(targets, arg, &paths, snapshot)?;
     req.devices = u32::try_from(devices.len()).unwrap_or(u32::MAX).max(1);

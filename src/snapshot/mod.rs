@@ -64,6 +64,7 @@ use crate::plan::space::IovaSpace;
 use crate::query::device::{bars_of, PciBar};
 use crate::query::iommufd::is_process_mode;
 use crate::query::report::{IommufdReport, Opened};
+use crate::sys::arch::Arch;
 use crate::sys::limits::{MemlockLimit, MemlockRlimit, ProcessMemlock};
 use crate::sys::paths::HostPaths;
 use crate::sys::sysfs::PciAddress;
@@ -552,6 +553,12 @@ impl Snapshot {
     /// The host's paths, every file answered from the snapshot.
     pub fn paths(&self) -> HostPaths {
         HostPaths::with_view(FsView::Replay(Arc::clone(&self.files)))
+    }
+
+    /// The architecture of the host that took it (`machine.arch`, as [`Arch::from_name`]
+    /// reads it): what `explain` judges as and whether `guest` plans for it.
+    pub fn arch(&self) -> Arch {
+        Arch::from_name(&self.machine.arch)
     }
 
     /// The kernel release of the host (`uname -r`), when the snapshot holds it.

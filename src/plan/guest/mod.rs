@@ -413,7 +413,7 @@ pub enum GuestError {
 
 /// Whether a host of `arch` can run the guest [`plan_guest`] plans: a q35 guest under KVM
 /// needs an x86_64 host (KVM runs guests of the host's own architecture). A caller that
-/// takes [`HostFacts`] from a host (live, or a snapshot's `machine.arch`) asks this first;
+/// takes [`HostFacts`] from a host ([`Arch::host`], or `Snapshot::arch`) asks this first;
 /// facts given by hand are the caller's to match.
 pub fn plans_for(arch: &Arch) -> Result<(), GuestError> {
     match arch {
